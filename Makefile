@@ -1,0 +1,141 @@
+# nymsuite build. Sources are discovered by folder, so adding a module never
+# means editing this file:
+#   common/**/*.c        -> $(BUILD)/libnymcommon.a
+#   tests/unit/test_*.c  -> one cmocka binary each (tests/unit/util_*.c is shared test code)
+#   tests/kat/*.c        -> $(BUILD)/kat (known-answer checks on real-client vectors)
+#   tests/fuzz/fuzz_*.c  -> one libFuzzer target each (clang)
+#   bench/bench_*.c      -> one benchmark each
+SHELL    := /bin/bash
+BUILD    ?= build
+CC       ?= gcc
+CSTD     := -std=c17
+WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
+OPT      ?= -O2 -g
+CPPFLAGS += -D_GNU_SOURCE -Icommon -Itests -I$(BUILD)/include
+CFLAGS   += $(CSTD) $(WARN) $(OPT) -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(EXTRA_CFLAGS)
+LDFLAGS  += $(EXTRA_LDFLAGS)
+LIBS     := -lsodium -lgcrypt -lgpg-error -lm
+TEST_LIBS := -lcmocka -lcjson
+
+VECTORS  ?= tests/vectors/real-client-packets.json
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 3
+
+# BLAKE3: the official C implementation as shipped by Debian's librust-blake3-dev,
+# compiled here (never copied into the tree).
+BLAKE3_DIR ?= $(firstword $(wildcard /usr/share/cargo/registry/blake3-*/c))
+BLAKE3_SRC := blake3.c blake3_dispatch.c blake3_portable.c \
+              blake3_sse2_x86-64_unix.S blake3_sse41_x86-64_unix.S \
+              blake3_avx2_x86-64_unix.S blake3_avx512_x86-64_unix.S
+BLAKE3_OBJ := $(patsubst %,$(BUILD)/blake3/%.o,$(BLAKE3_SRC))
+
+COMMON_SRC := $(shell find common -name '*.c' | sort)
+COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(COMMON_SRC))
+LIBCOMMON  := $(BUILD)/libnymcommon.a
+
+TEST_UTIL_SRC := $(sort $(wildcard tests/unit/util_*.c))
+TEST_UTIL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_UTIL_SRC))
+TEST_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+KAT_SRC    := $(sort $(wildcard tests/kat/*.c))
+KAT_OBJ    := $(patsubst %.c,$(BUILD)/obj/%.o,$(KAT_SRC))
+KAT_BIN    := $(BUILD)/kat
+BENCH_SRC  := $(sort $(wildcard bench/bench_*.c))
+BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+DEB_PKGS := build-essential clang libsodium-dev libgcrypt20-dev libev-dev libmsgpack-dev \
+            libseccomp-dev libcmocka-dev libcjson-dev libwslay-dev librust-blake3-dev \
+            pkg-config python3-websockets nodejs npm
+DEP_HEADERS := /usr/include/sodium.h /usr/include/gcrypt.h /usr/include/ev.h \
+               /usr/include/msgpack.h /usr/include/seccomp.h /usr/include/cmocka.h \
+               /usr/include/cjson/cJSON.h /usr/include/wslay/wslay.h
+
+.PHONY: all deps check unit kat asan fuzz fuzz-build bench clean demo
+all: $(LIBCOMMON) $(TEST_BIN) $(KAT_BIN) $(BENCH_BIN)
+
+# Installs the Debian 12 packages when a header or tool is missing (needs root).
+deps:
+	@missing=0; for h in $(DEP_HEADERS); do [ -e $$h ] || missing=1; done; \
+	[ -n "$(BLAKE3_DIR)" ] || missing=1; command -v clang >/dev/null || missing=1; \
+	if [ $$missing = 1 ]; then \
+	  echo "deps: installing Debian packages"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PKGS); \
+	fi
+
+$(BUILD)/blake3/%.c.o: $(BLAKE3_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(OPT) $(EXTRA_CFLAGS) -fPIC -c $< -o $@
+$(BUILD)/blake3/%.S.o: $(BLAKE3_DIR)/%.S
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+$(BUILD)/include/blake3.h: $(BLAKE3_DIR)/blake3.h
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/include/blake3.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBCOMMON): $(COMMON_OBJ) $(BLAKE3_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_UTIL_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)
+
+$(KAT_BIN): $(KAT_OBJ) $(TEST_UTIL_OBJ) $(LIBCOMMON)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LIBS)
+
+unit: $(TEST_BIN)
+kat: deps $(KAT_BIN)
+	$(KAT_BIN) $(VECTORS)
+
+# The whole test suite with one closing "N passed, N failed" line.
+check: deps
+	$(MAKE) all
+	$(MAKE) fuzz-build
+	BUILD=$(BUILD) VECTORS=$(VECTORS) FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) tests/run.sh
+
+# The unit and known-answer tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all
+	BUILD=build/asan VECTORS=$(VECTORS) NO_FUZZ=1 tests/run.sh
+
+# libFuzzer targets: common/ rebuilt with clang + sanitizers + coverage.
+FUZZ_BUILD := build/fuzz
+FUZZ_BIN   := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
+fuzz-build: deps
+	@if [ -n "$(FUZZ_SRC)" ]; then $(MAKE) BUILD=$(FUZZ_BUILD) CC=clang OPT="-O1 -g" \
+	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
+	  $(FUZZ_BUILD)/libnymcommon.a $(FUZZ_BIN); fi
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libnymcommon.a
+	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(LIBS)
+fuzz: fuzz-build
+	@for f in $(FUZZ_BIN); do \
+	  n=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(FUZZ_BUILD)/corpus/$$n tests/fuzz/seeds/$$n 2>&1 \
+	    | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || true; \
+	  [ $${PIPESTATUS[0]} = 0 ] || { echo "$$n: CRASH"; exit 1; }; \
+	done
+
+bench: deps
+	$(MAKE) all
+	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+demo: deps
+	$(MAKE) all
+	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+clean:
+	rm -rf build build-*
+
+-include $(COMMON_OBJ:.o=.d) $(KAT_OBJ:.o=.d)

@@ -1,0 +1,300 @@
+#include "crypto.h"
+
+#include <blake3.h>
+#include <gcrypt.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GCRYPT_MIN_VERSION "1.10.0"
+
+int ns_crypto_init(void)
+{
+	static int done;
+	if (done)
+		return 0;
+	if (sodium_init() < 0)
+		return -1;
+	if (!gcry_check_version(GCRYPT_MIN_VERSION))
+		return -1;
+	gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+	gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+	done = 1;
+	return 0;
+}
+
+void ns_memzero(void *p, size_t n) { sodium_memzero(p, n); }
+void ns_random(void *buf, size_t n) { randombytes_buf(buf, n); }
+uint32_t ns_random_uniform(uint32_t upper) { return randombytes_uniform(upper); }
+int ns_ct_equal(const void *a, const void *b, size_t n) { return sodium_memcmp(a, b, n) == 0; }
+
+void ns_x25519(uint8_t out[32], const uint8_t scalar[32], const uint8_t point[32])
+{
+	/* libsodium returns -1 for a low-order result but has written it (zeros). */
+	if (crypto_scalarmult(out, scalar, point) != 0)
+		memset(out, 0, 32);
+}
+
+void ns_x25519_base(uint8_t out[32], const uint8_t scalar[32])
+{
+	if (crypto_scalarmult_base(out, scalar) != 0)
+		memset(out, 0, 32);
+}
+
+void ns_ed25519_from_seed(uint8_t pk[32], uint8_t sk[64], const uint8_t seed[32])
+{
+	crypto_sign_seed_keypair(pk, sk, seed);
+}
+
+void ns_ed25519_sign(uint8_t sig[64], const uint8_t *msg, size_t len, const uint8_t sk[64])
+{
+	crypto_sign_detached(sig, NULL, msg, len, sk);
+}
+
+int ns_ed25519_verify(const uint8_t sig[64], const uint8_t *msg, size_t len, const uint8_t pk[32])
+{
+	return crypto_sign_verify_detached(sig, msg, len, pk) == 0 ? 0 : -1;
+}
+
+void ns_sha256(uint8_t out[32], const uint8_t *in, size_t len)
+{
+	gcry_md_hash_buffer(GCRY_MD_SHA256, out, in, len);
+}
+
+void ns_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t klen, const uint8_t *msg, size_t mlen)
+{
+	gcry_mac_hd_t h;
+	size_t olen = 32;
+	static const uint8_t empty[1];
+
+	/* libgcrypt rejects a zero-length key; HMAC pads it to zeros either way. */
+	if (klen == 0) {
+		key = empty;
+		klen = 1;
+	}
+	if (gcry_mac_open(&h, GCRY_MAC_HMAC_SHA256, 0, NULL) != 0 ||
+	    gcry_mac_setkey(h, key, klen) != 0 || gcry_mac_write(h, msg, mlen) != 0 ||
+	    gcry_mac_read(h, out, &olen) != 0)
+		abort();
+	gcry_mac_close(h);
+}
+
+typedef void (*hmac_fn)(uint8_t out[32], const uint8_t *key, size_t klen,
+                        const uint8_t *msg, size_t mlen);
+
+/* RFC 5869 for any 32-byte-output HMAC. */
+static int hkdf32(hmac_fn hmac, uint8_t *out, size_t out_len, const uint8_t *salt, size_t salt_len,
+                  const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len)
+{
+	static const uint8_t zeros[32];
+	uint8_t prk[32], t[32 + 1];
+	uint8_t *buf;
+	size_t done = 0, tlen = 0;
+	unsigned counter = 1;
+
+	if (out_len > 255 * 32)
+		return -1;
+	if (salt == NULL) {
+		salt = zeros;
+		salt_len = sizeof zeros;
+	}
+	hmac(prk, salt, salt_len, ikm, ikm_len);
+	buf = malloc(32 + info_len + 1);
+	if (buf == NULL) {
+		ns_memzero(prk, sizeof prk);
+		return -1;
+	}
+	while (done < out_len) {
+		size_t n = 0, take;
+		memcpy(buf, t, tlen);
+		n += tlen;
+		if (info_len)
+			memcpy(buf + n, info, info_len);
+		n += info_len;
+		buf[n++] = (uint8_t)counter++;
+		hmac(t, prk, sizeof prk, buf, n);
+		tlen = 32;
+		take = out_len - done < 32 ? out_len - done : 32;
+		memcpy(out + done, t, take);
+		done += take;
+	}
+	ns_memzero(buf, 32 + info_len + 1);
+	free(buf);
+	ns_memzero(prk, sizeof prk);
+	ns_memzero(t, sizeof t);
+	return 0;
+}
+
+int ns_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *salt, size_t salt_len,
+                   const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len)
+{
+	return hkdf32(ns_hmac_sha256, out, out_len, salt, salt_len, ikm, ikm_len, info, info_len);
+}
+
+void ns_blake3(uint8_t out[32], const uint8_t *in, size_t len)
+{
+	ns_blake3_xof(out, 32, in, len);
+}
+
+void ns_blake3_xof(uint8_t *out, size_t out_len, const uint8_t *in, size_t len)
+{
+	blake3_hasher h;
+	blake3_hasher_init(&h);
+	blake3_hasher_update(&h, in, len);
+	blake3_hasher_finalize(&h, out, out_len);
+	ns_memzero(&h, sizeof h);
+}
+
+#define BLAKE3_BLOCK 64
+
+void ns_hmac_blake3(uint8_t out[32], const uint8_t *key, size_t klen, const uint8_t *msg, size_t mlen)
+{
+	uint8_t k[BLAKE3_BLOCK] = {0}, pad[BLAKE3_BLOCK], inner[32];
+	blake3_hasher h;
+
+	if (klen > BLAKE3_BLOCK)
+		ns_blake3(k, key, klen);
+	else if (klen)
+		memcpy(k, key, klen);
+	for (int i = 0; i < BLAKE3_BLOCK; i++)
+		pad[i] = k[i] ^ 0x36;
+	blake3_hasher_init(&h);
+	blake3_hasher_update(&h, pad, sizeof pad);
+	blake3_hasher_update(&h, msg, mlen);
+	blake3_hasher_finalize(&h, inner, sizeof inner);
+	for (int i = 0; i < BLAKE3_BLOCK; i++)
+		pad[i] = k[i] ^ 0x5c;
+	blake3_hasher_init(&h);
+	blake3_hasher_update(&h, pad, sizeof pad);
+	blake3_hasher_update(&h, inner, sizeof inner);
+	blake3_hasher_finalize(&h, out, 32);
+	ns_memzero(k, sizeof k);
+	ns_memzero(pad, sizeof pad);
+	ns_memzero(inner, sizeof inner);
+	ns_memzero(&h, sizeof h);
+}
+
+int ns_hkdf_blake3(uint8_t *out, size_t out_len, const uint8_t *salt, size_t salt_len,
+                   const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len)
+{
+	return hkdf32(ns_hmac_blake3, out, out_len, salt, salt_len, ikm, ikm_len, info, info_len);
+}
+
+int ns_blake2b(uint8_t *out, size_t out_len, const uint8_t *in, size_t len,
+               const uint8_t *key, size_t key_len)
+{
+	if (out_len < crypto_generichash_BYTES_MIN || out_len > crypto_generichash_BYTES_MAX ||
+	    key_len > crypto_generichash_KEYBYTES_MAX)
+		return -1;
+	return crypto_generichash(out, out_len, in, len, key_len ? key : NULL, key_len);
+}
+
+void ns_chacha20_xor(uint8_t *out, const uint8_t *in, size_t len, const uint8_t key[32])
+{
+	static const uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
+	crypto_stream_chacha20_xor(out, in, len, nonce, key);
+}
+
+static int aes_ctr(uint8_t *out, const uint8_t *in, size_t len, const uint8_t *key, size_t klen,
+                   int algo, const uint8_t iv[16])
+{
+	gcry_cipher_hd_t h;
+	int rc = -1;
+
+	if (gcry_cipher_open(&h, algo, GCRY_CIPHER_MODE_CTR, 0) != 0)
+		return -1;
+	if (gcry_cipher_setkey(h, key, klen) == 0 && gcry_cipher_setctr(h, iv, 16) == 0) {
+		if (in != out)
+			memmove(out, in, len);
+		rc = gcry_cipher_encrypt(h, out, len, NULL, 0) == 0 ? 0 : -1;
+	}
+	gcry_cipher_close(h);
+	return rc;
+}
+
+/* libgcrypt's CTR carries into the whole 128-bit block; Ctr64BE does not. Split the
+ * data where the low 64 bits would wrap, and restart with the high half unchanged. */
+int ns_aes128_ctr64be(uint8_t *out, const uint8_t *in, size_t len,
+                      const uint8_t key[16], const uint8_t iv[16])
+{
+	uint8_t cur[16];
+	uint64_t ctr = 0;
+
+	memcpy(cur, iv, 16);
+	for (int i = 8; i < 16; i++)
+		ctr = (ctr << 8) | cur[i];
+	while (len > 0) {
+		uint64_t blocks_left = UINT64_MAX - ctr + 1; /* 0 means 2^64 */
+		size_t chunk = len;
+		if (blocks_left != 0 && blocks_left < (len + 15) / 16)
+			chunk = (size_t)blocks_left * 16;
+		if (aes_ctr(out, in, chunk, key, 16, GCRY_CIPHER_AES128, cur) != 0)
+			return -1;
+		out += chunk;
+		in += chunk;
+		len -= chunk;
+		ctr += chunk / 16;
+		for (int i = 15; i >= 8; i--, ctr >>= 8)
+			cur[i] = (uint8_t)ctr;
+		ctr = 0;
+		for (int i = 8; i < 16; i++)
+			ctr = (ctr << 8) | cur[i];
+	}
+	return 0;
+}
+
+int ns_aes128_ctr_keystream(uint8_t *out, size_t len, const uint8_t key[16])
+{
+	static const uint8_t zero_iv[16];
+	memset(out, 0, len);
+	return ns_aes128_ctr64be(out, out, len, key, zero_iv);
+}
+
+static int gcmsiv_open_handle(gcry_cipher_hd_t *h, const uint8_t key[32], const uint8_t nonce[12],
+                              const uint8_t *aad, size_t aad_len)
+{
+	if (gcry_cipher_open(h, GCRY_CIPHER_AES256, GCRY_CIPHER_MODE_GCM_SIV, 0) != 0)
+		return -1;
+	if (gcry_cipher_setkey(*h, key, 32) != 0 || gcry_cipher_setiv(*h, nonce, 12) != 0 ||
+	    (aad_len && gcry_cipher_authenticate(*h, aad, aad_len) != 0)) {
+		gcry_cipher_close(*h);
+		return -1;
+	}
+	return 0;
+}
+
+int ns_gcmsiv_seal(uint8_t *out, const uint8_t *pt, size_t pt_len, const uint8_t *aad, size_t aad_len,
+                   const uint8_t key[32], const uint8_t nonce[12])
+{
+	gcry_cipher_hd_t h;
+	int rc;
+
+	if (gcmsiv_open_handle(&h, key, nonce, aad, aad_len) != 0)
+		return -1;
+	rc = (gcry_cipher_final(h), gcry_cipher_encrypt(h, out, pt_len, pt, pt_len)) == 0 &&
+	     gcry_cipher_gettag(h, out + pt_len, 16) == 0 ? 0 : -1;
+	gcry_cipher_close(h);
+	return rc;
+}
+
+int ns_gcmsiv_open(uint8_t *out, const uint8_t *ct, size_t ct_len, const uint8_t *aad, size_t aad_len,
+                   const uint8_t key[32], const uint8_t nonce[12])
+{
+	gcry_cipher_hd_t h;
+	size_t pt_len;
+	int rc;
+
+	if (ct_len < 16)
+		return -1;
+	pt_len = ct_len - 16;
+	if (gcmsiv_open_handle(&h, key, nonce, aad, aad_len) != 0)
+		return -1;
+	/* GCM-SIV needs the tag before decrypting: it is the synthetic IV. */
+	rc = gcry_cipher_set_decryption_tag(h, ct + pt_len, 16) == 0 &&
+	     (gcry_cipher_final(h), gcry_cipher_decrypt(h, out, pt_len, ct, pt_len)) == 0 &&
+	     gcry_cipher_checktag(h, ct + pt_len, 16) == 0 ? 0 : -1;
+	gcry_cipher_close(h);
+	if (rc != 0)
+		ns_memzero(out, pt_len);
+	return rc;
+}

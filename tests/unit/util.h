@@ -1,0 +1,16 @@
+/* Helpers shared by unit tests, the known-answer runner and benchmarks. */
+#ifndef NS_TEST_UTIL_H
+#define NS_TEST_UTIL_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Decodes lowercase/uppercase hex; returns byte count or -1 (odd length, bad digit, too long). */
+long util_unhex(const char *hex, uint8_t *out, size_t cap);
+/* Same, into a fresh malloc'd buffer; *len receives the size. NULL on error. */
+uint8_t *util_unhex_alloc(const char *hex, size_t *len);
+/* Writes 2*len+1 chars. */
+void util_tohex(const uint8_t *in, size_t len, char *out);
+/* Reads a whole file; NUL-terminated; NULL on error. */
+char *util_read_file(const char *path, size_t *len);
+
+#endif
