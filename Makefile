@@ -14,8 +14,8 @@ OPT      ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -Icommon -Itests -I$(BUILD)/include
 CFLAGS   += $(CSTD) $(WARN) $(OPT) -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(EXTRA_CFLAGS)
 LDFLAGS  += $(EXTRA_LDFLAGS)
-LIBS     := -lsodium -lgcrypt -lgpg-error -lm
-TEST_LIBS := -lcmocka -lcjson
+LIBS     := -lcjson -lsodium -lgcrypt -lgpg-error -lm
+TEST_LIBS := -lcmocka
 
 VECTORS  ?= tests/vectors/real-client-packets.json
 FUZZ_SECONDS ?= 60
