@@ -60,6 +60,9 @@ void kat_packet_rebuild_nym(struct kat *k, const cJSON *root, const cJSON *pkt) 
 void kat_message(struct kat *k, const cJSON *root, const cJSON *msg) __attribute__((weak));
 void kat_injected_v1(struct kat *k, const cJSON *root, const cJSON *inj) __attribute__((weak));
 void kat_identities(struct kat *k, const cJSON *root) __attribute__((weak));
+/* kat_gateway.c: open packets[].gateway_frame with its session key, parse the plaintext as a
+ * client->gateway mix packet and check packets[].mix_packet.{packet_type,key_rotation,first_hop*}. */
+void kat_packet_gateway_frame(struct kat *k, const cJSON *root, const cJSON *pkt) __attribute__((weak));
 /* kat_gateway.c: registration handshake, authenticateV2, frames, text frames. */
 void kat_gateway(struct kat *k, const cJSON *root, const cJSON *gw) __attribute__((weak));
 

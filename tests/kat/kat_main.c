@@ -311,6 +311,7 @@ int main(int argc, char **argv)
 		begin(&k, cJSON_IsString(name) ? name->valuestring : "(unnamed packet)");
 		kat_note(p, "description");
 		kat_note(p, "capture_index");
+		RUN_OR_FAIL(&k, kat_packet_gateway_frame, root, p);
 		RUN_OR_FAIL(&k, kat_packet_process, root, p);
 		RUN_OR_FAIL(&k, kat_packet_decrypt, root, p);
 		RUN_OR_FAIL(&k, kat_packet_rebuild_sphinx, root, p);
