@@ -43,16 +43,20 @@ KAT_BIN    := $(BUILD)/kat
 BENCH_SRC  := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+# Programs: every folder PROGDIR/NAME/ with .c files becomes $(BUILD)/bin/NAME.
+PROG_DIRS  := $(sort $(patsubst %/,%,$(dir $(wildcard localnet/*/*.c client/*/*.c tools/*/*.c))))
+PROG_BIN   := $(foreach d,$(PROG_DIRS),$(BUILD)/bin/$(notdir $(d)))
+PROG_LIBS  := -lev -lwslay -lmsgpackc -lseccomp
 
 DEB_PKGS := build-essential clang libsodium-dev libgcrypt20-dev libev-dev libmsgpack-dev \
             libseccomp-dev libcmocka-dev libcjson-dev libwslay-dev librust-blake3-dev \
-            pkg-config python3-websockets nodejs npm
+            pkg-config python3-websockets curl
 DEP_HEADERS := /usr/include/sodium.h /usr/include/gcrypt.h /usr/include/ev.h \
                /usr/include/msgpack.h /usr/include/seccomp.h /usr/include/cmocka.h \
                /usr/include/cjson/cJSON.h /usr/include/wslay/wslay.h
 
 .PHONY: all deps check unit kat asan fuzz fuzz-build bench clean demo
-all: $(LIBCOMMON) $(TEST_BIN) $(KAT_BIN) $(BENCH_BIN)
+all: $(LIBCOMMON) $(TEST_BIN) $(KAT_BIN) $(BENCH_BIN) $(PROG_BIN)
 
 # Installs the Debian 12 packages when a header or tool is missing (needs root).
 deps:
@@ -92,6 +96,13 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LIBS)
 
+define prog_rule
+$(BUILD)/bin/$(notdir $(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(LIBCOMMON)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ -o $$@ $$(PROG_LIBS) $$(LIBS)
+endef
+$(foreach d,$(PROG_DIRS),$(eval $(call prog_rule,$(d))))
+
 unit: $(TEST_BIN)
 kat: deps $(KAT_BIN)
 	$(KAT_BIN) $(VECTORS)
@@ -122,7 +133,8 @@ fuzz: fuzz-build
 	@for f in $(FUZZ_BIN); do \
 	  n=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(FUZZ_BUILD)/corpus/$$n tests/fuzz/seeds/$$n 2>&1 \
+	  seeds=tests/fuzz/seeds/$$n; [ -d $$seeds ] || seeds=; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(FUZZ_BUILD)/corpus/$$n $$seeds 2>&1 \
 	    | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || true; \
 	  [ $${PIPESTATUS[0]} = 0 ] || { echo "$$n: CRASH"; exit 1; }; \
 	done
@@ -138,4 +150,4 @@ demo: deps
 clean:
 	rm -rf build build-*
 
--include $(COMMON_OBJ:.o=.d) $(KAT_OBJ:.o=.d)
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
