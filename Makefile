@@ -14,7 +14,7 @@ OPT      ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -Icommon -Itests -I$(BUILD)/include
 CFLAGS   += $(CSTD) $(WARN) $(OPT) -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(EXTRA_CFLAGS)
 LDFLAGS  += $(EXTRA_LDFLAGS)
-LIBS     := -lcjson -lsodium -lgcrypt -lgpg-error -lm
+LIBS     := -lev -lwslay -lmsgpackc -lseccomp -lcjson -lsodium -lgcrypt -lgpg-error -lm
 TEST_LIBS := -lcmocka
 
 VECTORS  ?= tests/vectors/real-client-packets.json
@@ -46,7 +46,6 @@ FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 # Programs: every folder PROGDIR/NAME/ with .c files becomes $(BUILD)/bin/NAME.
 PROG_DIRS  := $(sort $(patsubst %/,%,$(dir $(wildcard localnet/*/*.c client/*/*.c tools/*/*.c))))
 PROG_BIN   := $(foreach d,$(PROG_DIRS),$(BUILD)/bin/$(notdir $(d)))
-PROG_LIBS  := -lev -lwslay -lmsgpackc -lseccomp
 
 DEB_PKGS := build-essential clang libsodium-dev libgcrypt20-dev libev-dev libmsgpack-dev \
             libseccomp-dev libcmocka-dev libcjson-dev libwslay-dev librust-blake3-dev \
@@ -99,7 +98,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBCOMMON)
 define prog_rule
 $(BUILD)/bin/$(notdir $(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(LIBCOMMON)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ -o $$@ $$(PROG_LIBS) $$(LIBS)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ -o $$@ $$(LIBS)
 endef
 $(foreach d,$(PROG_DIRS),$(eval $(call prog_rule,$(d))))
 
@@ -121,7 +120,7 @@ asan: deps
 	BUILD=build/asan VECTORS=$(VECTORS) NO_FUZZ=1 tests/run.sh
 
 # libFuzzer targets: common/ rebuilt with clang + sanitizers + coverage.
-FUZZ_BUILD := build/fuzz
+FUZZ_BUILD ?= build/fuzz
 FUZZ_BIN   := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
 fuzz-build: deps
 	@if [ -n "$(FUZZ_SRC)" ]; then $(MAKE) BUILD=$(FUZZ_BUILD) CC=clang OPT="-O1 -g" \

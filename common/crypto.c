@@ -61,74 +61,97 @@ void ns_sha256(uint8_t out[32], const uint8_t *in, size_t len)
 	gcry_md_hash_buffer(GCRY_MD_SHA256, out, in, len);
 }
 
+/* RFC 5869 expand over any PRF with 32-byte output: T(i) = PRF(T(i-1) || info || i). */
+typedef int (*hkdf_prf_fn)(void *prk_ctx, uint8_t out[32], const uint8_t *prev, size_t prev_len,
+                           const uint8_t *info, size_t info_len, uint8_t counter);
+
+static int hkdf_expand(hkdf_prf_fn prf, void *prk_ctx, uint8_t *out, size_t out_len,
+                       const uint8_t *info, size_t info_len)
+{
+	uint8_t t[32];
+	size_t done = 0, tlen = 0;
+	unsigned counter = 1;
+	int rc = 0;
+
+	while (done < out_len) {
+		size_t take = out_len - done < 32 ? out_len - done : 32;
+		if (prf(prk_ctx, t, t, tlen, info, info_len, (uint8_t)counter++) != 0) {
+			rc = -1;
+			break;
+		}
+		tlen = 32;
+		memcpy(out + done, t, take);
+		done += take;
+	}
+	ns_memzero(t, sizeof t);
+	return rc;
+}
+
+static const uint8_t hkdf_zero_salt[32];
+
+/* libgcrypt rejects a zero-length HMAC key; HMAC pads any key to the block with
+ * zeros, so one zero byte is the same key. */
+static int hmac_sha256_setkey(gcry_mac_hd_t h, const uint8_t *key, size_t klen)
+{
+	static const uint8_t zero[1];
+	if (klen == 0) {
+		key = zero;
+		klen = 1;
+	}
+	return gcry_mac_setkey(h, key, klen) == 0 ? 0 : -1;
+}
+
+static int hmac_sha256_read(gcry_mac_hd_t h, uint8_t out[32])
+{
+	size_t olen = 32;
+	return gcry_mac_read(h, out, &olen) == 0 && olen == 32 ? 0 : -1;
+}
+
 void ns_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t klen, const uint8_t *msg, size_t mlen)
 {
 	gcry_mac_hd_t h;
-	size_t olen = 32;
-	static const uint8_t empty[1];
 
-	/* libgcrypt rejects a zero-length key; HMAC pads it to zeros either way. */
-	if (klen == 0) {
-		key = empty;
-		klen = 1;
-	}
-	if (gcry_mac_open(&h, GCRY_MAC_HMAC_SHA256, 0, NULL) != 0 ||
-	    gcry_mac_setkey(h, key, klen) != 0 || gcry_mac_write(h, msg, mlen) != 0 ||
-	    gcry_mac_read(h, out, &olen) != 0)
+	if (gcry_mac_open(&h, GCRY_MAC_HMAC_SHA256, 0, NULL) != 0)
+		abort();
+	if (hmac_sha256_setkey(h, key, klen) != 0 || gcry_mac_write(h, msg, mlen) != 0 ||
+	    hmac_sha256_read(h, out) != 0)
 		abort();
 	gcry_mac_close(h);
 }
 
-typedef void (*hmac_fn)(uint8_t out[32], const uint8_t *key, size_t klen,
-                        const uint8_t *msg, size_t mlen);
-
-/* RFC 5869 for any 32-byte-output HMAC. */
-static int hkdf32(hmac_fn hmac, uint8_t *out, size_t out_len, const uint8_t *salt, size_t salt_len,
-                  const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len)
+/* One libgcrypt handle keyed with the PRK serves every block: gcry_mac_reset
+ * returns it to the keyed state without recomputing the pads. */
+static int hkdf_sha256_prf(void *prk_ctx, uint8_t out[32], const uint8_t *prev, size_t prev_len,
+                           const uint8_t *info, size_t info_len, uint8_t counter)
 {
-	static const uint8_t zeros[32];
-	uint8_t prk[32], t[32 + 1];
-	uint8_t *buf;
-	size_t done = 0, tlen = 0;
-	unsigned counter = 1;
-
-	if (out_len > 255 * 32)
+	gcry_mac_hd_t h = *(gcry_mac_hd_t *)prk_ctx;
+	if (gcry_mac_reset(h) != 0 || gcry_mac_write(h, prev, prev_len) != 0 ||
+	    gcry_mac_write(h, info, info_len) != 0 || gcry_mac_write(h, &counter, 1) != 0)
 		return -1;
-	if (salt == NULL) {
-		salt = zeros;
-		salt_len = sizeof zeros;
-	}
-	hmac(prk, salt, salt_len, ikm, ikm_len);
-	buf = malloc(32 + info_len + 1);
-	if (buf == NULL) {
-		ns_memzero(prk, sizeof prk);
-		return -1;
-	}
-	while (done < out_len) {
-		size_t n = 0, take;
-		memcpy(buf, t, tlen);
-		n += tlen;
-		if (info_len)
-			memcpy(buf + n, info, info_len);
-		n += info_len;
-		buf[n++] = (uint8_t)counter++;
-		hmac(t, prk, sizeof prk, buf, n);
-		tlen = 32;
-		take = out_len - done < 32 ? out_len - done : 32;
-		memcpy(out + done, t, take);
-		done += take;
-	}
-	ns_memzero(buf, 32 + info_len + 1);
-	free(buf);
-	ns_memzero(prk, sizeof prk);
-	ns_memzero(t, sizeof t);
-	return 0;
+	return hmac_sha256_read(h, out);
 }
 
 int ns_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *salt, size_t salt_len,
                    const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len)
 {
-	return hkdf32(ns_hmac_sha256, out, out_len, salt, salt_len, ikm, ikm_len, info, info_len);
+	gcry_mac_hd_t h;
+	uint8_t prk[32];
+	int rc = -1;
+
+	if (out_len > 255 * 32)
+		return -1;
+	if (salt == NULL) {
+		salt = hkdf_zero_salt;
+		salt_len = sizeof hkdf_zero_salt;
+	}
+	if (gcry_mac_open(&h, GCRY_MAC_HMAC_SHA256, 0, NULL) != 0)
+		return -1;
+	if (hmac_sha256_setkey(h, salt, salt_len) == 0 && gcry_mac_write(h, ikm, ikm_len) == 0 &&
+	    hmac_sha256_read(h, prk) == 0 && hmac_sha256_setkey(h, prk, sizeof prk) == 0)
+		rc = hkdf_expand(hkdf_sha256_prf, &h, out, out_len, info, info_len);
+	gcry_mac_close(h);
+	ns_memzero(prk, sizeof prk);
+	return rc;
 }
 
 void ns_blake3(uint8_t out[32], const uint8_t *in, size_t len)
@@ -147,10 +170,14 @@ void ns_blake3_xof(uint8_t *out, size_t out_len, const uint8_t *in, size_t len)
 
 #define BLAKE3_BLOCK 64
 
-void ns_hmac_blake3(uint8_t out[32], const uint8_t *key, size_t klen, const uint8_t *msg, size_t mlen)
+/* HMAC-BLAKE3 keyed state: the hashers after absorbing key^ipad and key^opad. */
+struct hmac_blake3 {
+	blake3_hasher inner, outer;
+};
+
+static void hmac_blake3_init(struct hmac_blake3 *st, const uint8_t *key, size_t klen)
 {
-	uint8_t k[BLAKE3_BLOCK] = {0}, pad[BLAKE3_BLOCK], inner[32];
-	blake3_hasher h;
+	uint8_t k[BLAKE3_BLOCK] = {0}, pad[BLAKE3_BLOCK];
 
 	if (klen > BLAKE3_BLOCK)
 		ns_blake3(k, key, klen);
@@ -158,33 +185,77 @@ void ns_hmac_blake3(uint8_t out[32], const uint8_t *key, size_t klen, const uint
 		memcpy(k, key, klen);
 	for (int i = 0; i < BLAKE3_BLOCK; i++)
 		pad[i] = k[i] ^ 0x36;
-	blake3_hasher_init(&h);
-	blake3_hasher_update(&h, pad, sizeof pad);
-	blake3_hasher_update(&h, msg, mlen);
-	blake3_hasher_finalize(&h, inner, sizeof inner);
+	blake3_hasher_init(&st->inner);
+	blake3_hasher_update(&st->inner, pad, sizeof pad);
 	for (int i = 0; i < BLAKE3_BLOCK; i++)
 		pad[i] = k[i] ^ 0x5c;
-	blake3_hasher_init(&h);
-	blake3_hasher_update(&h, pad, sizeof pad);
-	blake3_hasher_update(&h, inner, sizeof inner);
-	blake3_hasher_finalize(&h, out, 32);
+	blake3_hasher_init(&st->outer);
+	blake3_hasher_update(&st->outer, pad, sizeof pad);
 	ns_memzero(k, sizeof k);
 	ns_memzero(pad, sizeof pad);
+}
+
+/* MAC of the concatenation of up to three parts (NULL/0 parts are skipped). */
+static void hmac_blake3_mac(const struct hmac_blake3 *st, uint8_t out[32], const uint8_t *a, size_t alen,
+                            const uint8_t *b, size_t blen, const uint8_t *c, size_t clen)
+{
+	blake3_hasher h;
+	uint8_t inner[32];
+
+	h = st->inner;
+	blake3_hasher_update(&h, a, alen);
+	blake3_hasher_update(&h, b, blen);
+	blake3_hasher_update(&h, c, clen);
+	blake3_hasher_finalize(&h, inner, sizeof inner);
+	h = st->outer;
+	blake3_hasher_update(&h, inner, sizeof inner);
+	blake3_hasher_finalize(&h, out, 32);
 	ns_memzero(inner, sizeof inner);
 	ns_memzero(&h, sizeof h);
+}
+
+void ns_hmac_blake3(uint8_t out[32], const uint8_t *key, size_t klen, const uint8_t *msg, size_t mlen)
+{
+	struct hmac_blake3 st;
+	hmac_blake3_init(&st, key, klen);
+	hmac_blake3_mac(&st, out, msg, mlen, NULL, 0, NULL, 0);
+	ns_memzero(&st, sizeof st);
+}
+
+static int hkdf_blake3_prf(void *prk_ctx, uint8_t out[32], const uint8_t *prev, size_t prev_len,
+                           const uint8_t *info, size_t info_len, uint8_t counter)
+{
+	hmac_blake3_mac(prk_ctx, out, prev, prev_len, info, info_len, &counter, 1);
+	return 0;
 }
 
 int ns_hkdf_blake3(uint8_t *out, size_t out_len, const uint8_t *salt, size_t salt_len,
                    const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len)
 {
-	return hkdf32(ns_hmac_blake3, out, out_len, salt, salt_len, ikm, ikm_len, info, info_len);
+	struct hmac_blake3 st;
+	uint8_t prk[32];
+	int rc;
+
+	if (out_len > 255 * 32)
+		return -1;
+	if (salt == NULL) {
+		salt = hkdf_zero_salt;
+		salt_len = sizeof hkdf_zero_salt;
+	}
+	ns_hmac_blake3(prk, salt, salt_len, ikm, ikm_len);
+	hmac_blake3_init(&st, prk, sizeof prk);
+	rc = hkdf_expand(hkdf_blake3_prf, &st, out, out_len, info, info_len);
+	ns_memzero(&st, sizeof st);
+	ns_memzero(prk, sizeof prk);
+	return rc;
 }
 
 int ns_blake2b(uint8_t *out, size_t out_len, const uint8_t *in, size_t len,
                const uint8_t *key, size_t key_len)
 {
-	if (out_len < crypto_generichash_BYTES_MIN || out_len > crypto_generichash_BYTES_MAX ||
-	    key_len > crypto_generichash_KEYBYTES_MAX)
+	/* libsodium's BYTES_MIN (16) is advice; its BLAKE2b takes any length 1..64. */
+	if (out_len < 1 || out_len > crypto_generichash_BYTES_MAX ||
+	    key_len > crypto_generichash_KEYBYTES_MAX || (key == NULL && key_len != 0))
 		return -1;
 	return crypto_generichash(out, out_len, in, len, key_len ? key : NULL, key_len);
 }

@@ -49,9 +49,9 @@ fi
 
 if [ -z "${NO_FUZZ:-}" ]; then
 	echo "== fuzz smoke (${FUZZ_SMOKE_SECONDS}s each)"
-	for f in build/fuzz/fuzz_*; do
+	for f in "${FUZZ_BUILD:-build/fuzz}"/fuzz_*; do
 		[ -x "$f" ] || continue
-		n=$(basename "$f"); seeds=tests/fuzz/seeds/$n; corpus=build/fuzz/corpus/$n
+		n=$(basename "$f"); seeds=tests/fuzz/seeds/$n; corpus=${FUZZ_BUILD:-build/fuzz}/corpus/$n
 		mkdir -p "$corpus"; [ -d "$seeds" ] || seeds=
 		if "$f" -max_total_time="$FUZZ_SMOKE_SECONDS" -print_final_stats=1 "$corpus" $seeds \
 			>"$LOG/$n.log" 2>&1; then

@@ -81,7 +81,7 @@ int sphinx_build_packet(const struct sphinx_header_params *p, const uint8_t *msg
 int sphinx_encapsulate_payload(const uint8_t *msg, size_t msg_len, size_t payload_size,
                                const uint8_t (*keys)[SPHINX_PAYLOAD_KEY_LEN], size_t n_keys,
                                uint8_t *payload_out);
-/* Final hop: checks the 16 zero bytes, finds the last 0x01; *msg_off/*msg_len locate the message. */
+/* Final hop: checks the 16 zero bytes, finds the last 0x01; *msg_off and *msg_len locate the message. */
 int sphinx_recover_plaintext(const uint8_t *payload, size_t len, size_t *msg_off, size_t *msg_len);
 
 /* Per-hop key derivation (exposed for tests and benches). */
@@ -114,6 +114,9 @@ struct sphinx_processed {
  * sphinx_recover_plaintext on out_packet + SPHINX_HEADER_LEN). */
 int sphinx_process(const uint8_t node_secret[32], const uint8_t *packet, size_t len,
                    uint8_t *out_packet, struct sphinx_processed *res);
+/* Legacy (versions 1/257) blinding: out = (b mod l) * alpha, unclamped. Exact for alphas in
+ * the prime-order subgroup; exposed for tests. */
+int sphinx_legacy_blind(uint8_t out[32], const uint8_t alpha[32], const uint8_t b[32]);
 
 /* ---- SURBs ---- */
 struct sphinx_surb {

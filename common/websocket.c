@@ -1,0 +1,1534 @@
+/* RFC 6455 websockets over libev + libwslay; see websocket.h. */
+#include "websocket.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ev.h>
+#include <gcrypt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <wslay/wslay.h>
+
+#include "crypto.h"
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define RECV_CHUNK 16384
+#define DETACHED_OUTPUT_CAP (64u << 20)
+
+enum conn_state { ST_HANDSHAKE, ST_OPEN, ST_DONE };
+
+struct ns_ws_conn {
+	struct ev_loop *loop;
+	int fd; /* -1: detached */
+	bool is_server;
+	enum conn_state state;
+	ev_io rio, wio;
+	ev_timer timer;
+	wslay_event_context_ptr ws;
+	ns_ws_limits lim;
+	ns_ws_callbacks cb;
+	void *user;
+	ns_ws_server *server;
+	ns_ws_conn *prev, *next;
+
+	/* handshake: head being read, and our request/response being written */
+	char *hs_in;
+	size_t hs_in_len;
+	char *hs_out;
+	size_t hs_out_len, hs_out_off;
+	bool close_after_hs_out; /* server refused the request: send the error answer, then end */
+	int hs_error;
+	char accept[NS_WS_ACCEPT_LEN + 1];
+	char path[NS_WS_MAX_PATH];
+
+	/* bytes that arrived after the handshake head: the first websocket bytes */
+	uint8_t *early;
+	size_t early_len, early_off;
+
+	/* detached mode input/output */
+	const uint8_t *feed;
+	size_t feed_len, feed_off;
+	uint8_t *out;
+	size_t out_len, out_cap;
+
+	int depth;          /* >0 while inside our own callbacks for this connection */
+	bool finish_pending; /* finish when depth returns to 0 */
+	int finish_code;
+	const char *finish_why;
+	bool eof, closing_by_us, refused, freed_on_finish;
+	int sock_errno;
+};
+
+struct ns_ws_server {
+	struct ev_loop *loop;
+	int fd;
+	ev_io lio;
+	uint16_t port;
+	char *path;
+	ns_ws_limits lim;
+	ns_ws_callbacks cb;
+	void *user;
+	ns_ws_conn *conns;
+	size_t nconns;
+};
+
+const char *ns_ws_strerror(int err)
+{
+	switch (err) {
+	case 0: return "ok";
+	case NS_WS_E_TOO_LARGE: return "handshake too large";
+	case NS_WS_E_TOO_MANY_HEADERS: return "too many header lines";
+	case NS_WS_E_BAD_START_LINE: return "malformed request/status line";
+	case NS_WS_E_BAD_METHOD: return "method is not GET";
+	case NS_WS_E_BAD_HTTP_VERSION: return "not HTTP/1.1";
+	case NS_WS_E_BAD_PATH: return "bad or unknown request path";
+	case NS_WS_E_BAD_HEADER: return "malformed or duplicate header";
+	case NS_WS_E_NO_HOST: return "Host header missing";
+	case NS_WS_E_NO_UPGRADE: return "Upgrade: websocket missing";
+	case NS_WS_E_NO_CONNECTION: return "Connection: upgrade missing";
+	case NS_WS_E_BAD_WS_VERSION: return "Sec-WebSocket-Version is not 13";
+	case NS_WS_E_BAD_KEY: return "Sec-WebSocket-Key missing or invalid";
+	case NS_WS_E_BAD_STATUS: return "response status is not 101";
+	case NS_WS_E_BAD_ACCEPT: return "Sec-WebSocket-Accept missing or wrong";
+	case NS_WS_E_UNREQUESTED: return "response selects an extension or subprotocol never offered";
+	case NS_WS_E_URL: return "url is not ws://IP[:PORT][/path]";
+	case NS_WS_E_SOCKET: return "socket error";
+	case NS_WS_E_NOMEM: return "out of memory";
+	case NS_WS_E_STATE: return "connection not open";
+	case NS_WS_E_QUEUE_FULL: return "outgoing queue full";
+	case NS_WS_E_ARG: return "invalid argument";
+	case NS_WS_E_BODY: return "request has a body";
+	default: return "unknown error";
+	}
+}
+
+static ns_ws_limits limits_or_defaults(const ns_ws_limits *in)
+{
+	ns_ws_limits l = { 0 };
+	if (in)
+		l = *in;
+	if (!l.max_handshake_bytes)
+		l.max_handshake_bytes = 8192;
+	if (!l.max_headers)
+		l.max_headers = 32;
+	if (!l.max_message_bytes)
+		l.max_message_bytes = 1u << 20;
+	if (!l.max_queued_bytes)
+		l.max_queued_bytes = 4u << 20;
+	if (!l.max_connections)
+		l.max_connections = 1024;
+	if (!(l.handshake_timeout > 0))
+		l.handshake_timeout = 10;
+	if (!(l.close_timeout > 0))
+		l.close_timeout = 5;
+	return l;
+}
+
+/* ------------------------------------------------------------------ handshake: keys */
+
+int ns_ws_accept_key(const char *key, size_t key_len, char accept[NS_WS_ACCEPT_LEN + 1])
+{
+	static const char guid[] = WS_GUID;
+	uint8_t digest[20];
+	char buf[128];
+	if (!key || key_len > sizeof buf - (sizeof guid - 1))
+		return NS_WS_E_ARG;
+	memcpy(buf, key, key_len);
+	memcpy(buf + key_len, guid, sizeof guid - 1);
+	gcry_md_hash_buffer(GCRY_MD_SHA1, digest, buf, key_len + sizeof guid - 1);
+	sodium_bin2base64(accept, NS_WS_ACCEPT_LEN + 1, digest, sizeof digest,
+	                  sodium_base64_VARIANT_ORIGINAL);
+	return 0;
+}
+
+static bool key_is_valid(const char *v, size_t n)
+{
+	uint8_t raw[18];
+	size_t raw_len = 0;
+	if (n != NS_WS_KEY_LEN)
+		return false;
+	if (sodium_base642bin(raw, sizeof raw, v, n, NULL, &raw_len, NULL,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0)
+		return false;
+	return raw_len == 16;
+}
+
+/* ------------------------------------------------------------------ handshake: HTTP head parsing */
+
+typedef struct span {
+	const char *p;
+	size_t n;
+} span;
+
+static bool span_eq(span s, const char *lit)
+{
+	return s.n == strlen(lit) && memcmp(s.p, lit, s.n) == 0;
+}
+
+static bool span_ieq(span s, const char *lit)
+{
+	return s.n == strlen(lit) && strncasecmp(s.p, lit, s.n) == 0;
+}
+
+static span span_trim(span s)
+{
+	while (s.n && (s.p[0] == ' ' || s.p[0] == '\t')) {
+		s.p++;
+		s.n--;
+	}
+	while (s.n && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t'))
+		s.n--;
+	return s;
+}
+
+/* does a comma-separated token list contain tok (case-insensitive)? */
+static bool list_has_token(span v, const char *tok)
+{
+	while (v.n) {
+		const char *comma = memchr(v.p, ',', v.n);
+		size_t len = comma ? (size_t)(comma - v.p) : v.n;
+		if (span_ieq(span_trim((span){ v.p, len }), tok))
+			return true;
+		if (!comma)
+			break;
+		v.p += len + 1;
+		v.n -= len + 1;
+	}
+	return false;
+}
+
+static bool is_tchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static bool is_field_value_char(unsigned char c)
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+/* Length of the head including the blank line, 0 if not complete, NS_WS_E_TOO_LARGE. */
+static int head_length(const char *buf, size_t len, size_t max)
+{
+	size_t n = len < max ? len : max;
+	for (size_t i = 3; i < n; i++)
+		if (buf[i] == '\n' && buf[i - 1] == '\r' && buf[i - 2] == '\n' && buf[i - 3] == '\r')
+			return (int)(i + 1);
+	return len >= max ? NS_WS_E_TOO_LARGE : 0;
+}
+
+/* Splits the head into CRLF lines. Returns the number of lines (start line included, blank line
+ * excluded) or an error; bare CR or LF inside a line is an error. */
+static int split_lines(const char *head, size_t head_len, span *lines, size_t max_lines)
+{
+	size_t count = 0, start = 0;
+	for (size_t i = 0; i < head_len; i++) {
+		if (head[i] == '\r') {
+			if (i + 1 >= head_len || head[i + 1] != '\n')
+				return NS_WS_E_BAD_HEADER;
+			if (i == start)
+				return (int)count; /* the blank line ends the head */
+			if (count == max_lines)
+				return NS_WS_E_TOO_MANY_HEADERS;
+			lines[count++] = (span){ head + start, i - start };
+			start = i + 2;
+			i++;
+		} else if (head[i] == '\n' || head[i] == '\0') {
+			return NS_WS_E_BAD_HEADER;
+		}
+	}
+	return NS_WS_E_BAD_HEADER;
+}
+
+static int split_header(span line, span *name, span *value)
+{
+	const char *colon = memchr(line.p, ':', line.n);
+	if (!colon || colon == line.p)
+		return NS_WS_E_BAD_HEADER;
+	*name = (span){ line.p, (size_t)(colon - line.p) };
+	for (size_t i = 0; i < name->n; i++)
+		if (!is_tchar((unsigned char)name->p[i]))
+			return NS_WS_E_BAD_HEADER; /* also rejects obs-fold (leading whitespace) */
+	*value = (span){ colon + 1, line.n - name->n - 1 };
+	for (size_t i = 0; i < value->n; i++)
+		if (!is_field_value_char((unsigned char)value->p[i]))
+			return NS_WS_E_BAD_HEADER;
+	*value = span_trim(*value);
+	return 0;
+}
+
+/* the headers both sides care about */
+typedef struct ws_headers {
+	bool upgrade, connection;
+	int host, version, key, accept, extensions, protocol;
+	span version_v, key_v, accept_v;
+	bool body;
+} ws_headers;
+
+static int collect_header(ws_headers *h, span name, span value)
+{
+	if (span_ieq(name, "Host")) {
+		h->host++;
+	} else if (span_ieq(name, "Upgrade")) {
+		h->upgrade |= list_has_token(value, "websocket");
+	} else if (span_ieq(name, "Connection")) {
+		h->connection |= list_has_token(value, "upgrade");
+	} else if (span_ieq(name, "Sec-WebSocket-Version")) {
+		h->version++;
+		h->version_v = value;
+	} else if (span_ieq(name, "Sec-WebSocket-Key")) {
+		h->key++;
+		h->key_v = value;
+	} else if (span_ieq(name, "Sec-WebSocket-Accept")) {
+		h->accept++;
+		h->accept_v = value;
+	} else if (span_ieq(name, "Sec-WebSocket-Extensions")) {
+		h->extensions++;
+	} else if (span_ieq(name, "Sec-WebSocket-Protocol")) {
+		h->protocol++;
+	} else if (span_ieq(name, "Transfer-Encoding")) {
+		h->body = true;
+	} else if (span_ieq(name, "Content-Length")) {
+		h->body |= !span_eq(value, "0");
+	}
+	if (h->host > 1 || h->version > 1 || h->key > 1 || h->accept > 1)
+		return NS_WS_E_BAD_HEADER;
+	return 0;
+}
+
+static int collect_headers(const span *lines, int nlines, ws_headers *h)
+{
+	memset(h, 0, sizeof *h);
+	for (int i = 1; i < nlines; i++) {
+		span name, value;
+		int r = split_header(lines[i], &name, &value);
+		if (r == 0)
+			r = collect_header(h, name, value);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int parse_request_line(span line, ns_ws_request *req)
+{
+	const char *sp1 = memchr(line.p, ' ', line.n);
+	if (!sp1)
+		return NS_WS_E_BAD_START_LINE;
+	span method = { line.p, (size_t)(sp1 - line.p) };
+	span rest = { sp1 + 1, line.n - method.n - 1 };
+	const char *sp2 = memchr(rest.p, ' ', rest.n);
+	if (!sp2)
+		return NS_WS_E_BAD_START_LINE;
+	span target = { rest.p, (size_t)(sp2 - rest.p) };
+	span version = { sp2 + 1, rest.n - target.n - 1 };
+	if (!span_eq(method, "GET"))
+		return method.n ? NS_WS_E_BAD_METHOD : NS_WS_E_BAD_START_LINE;
+	if (!span_eq(version, "HTTP/1.1"))
+		return NS_WS_E_BAD_HTTP_VERSION;
+	if (target.n == 0 || target.p[0] != '/' || target.n >= NS_WS_MAX_PATH)
+		return NS_WS_E_BAD_PATH;
+	for (size_t i = 0; i < target.n; i++)
+		if ((unsigned char)target.p[i] <= 0x20 || (unsigned char)target.p[i] >= 0x7f)
+			return NS_WS_E_BAD_PATH;
+	memcpy(req->path, target.p, target.n);
+	req->path[target.n] = '\0';
+	return 0;
+}
+
+static int check_request_headers(const ws_headers *h)
+{
+	if (h->body)
+		return NS_WS_E_BODY;
+	if (!h->host)
+		return NS_WS_E_NO_HOST;
+	if (!h->upgrade)
+		return NS_WS_E_NO_UPGRADE;
+	if (!h->connection)
+		return NS_WS_E_NO_CONNECTION;
+	if (!h->version || !span_eq(h->version_v, "13"))
+		return NS_WS_E_BAD_WS_VERSION;
+	if (!h->key || !key_is_valid(h->key_v.p, h->key_v.n))
+		return NS_WS_E_BAD_KEY;
+	return 0;
+}
+
+int ns_ws_parse_request(const char *buf, size_t len, const ns_ws_limits *limits, ns_ws_request *req)
+{
+	ns_ws_limits lim = limits_or_defaults(limits);
+	int head = head_length(buf, len, lim.max_handshake_bytes);
+	if (head <= 0)
+		return head;
+	span *lines = calloc(lim.max_headers + 1, sizeof *lines);
+	if (!lines)
+		return NS_WS_E_NOMEM;
+	ws_headers h;
+	int r = split_lines(buf, (size_t)head, lines, lim.max_headers + 1);
+	if (r == 0)
+		r = NS_WS_E_BAD_START_LINE;
+	if (r > 0) {
+		int nlines = r;
+		memset(req, 0, sizeof *req);
+		r = parse_request_line(lines[0], req);
+		if (r == 0)
+			r = collect_headers(lines, nlines, &h);
+		if (r == 0)
+			r = check_request_headers(&h);
+	}
+	if (r == 0) {
+		memcpy(req->key, h.key_v.p, NS_WS_KEY_LEN);
+		req->key[NS_WS_KEY_LEN] = '\0';
+	}
+	free(lines);
+	return r < 0 ? r : head;
+}
+
+/* "HTTP/1.1 101 Switching Protocols": the reason phrase is free text */
+static int parse_status_line(span line, int *status)
+{
+	if (line.n < 12 || memcmp(line.p, "HTTP/1.1 ", 9) != 0)
+		return line.n >= 5 && memcmp(line.p, "HTTP/", 5) == 0 ? NS_WS_E_BAD_HTTP_VERSION
+		                                                       : NS_WS_E_BAD_START_LINE;
+	int code = 0;
+	for (int i = 9; i < 12; i++) {
+		if (line.p[i] < '0' || line.p[i] > '9')
+			return NS_WS_E_BAD_START_LINE;
+		code = code * 10 + (line.p[i] - '0');
+	}
+	if (line.n > 12 && line.p[12] != ' ')
+		return NS_WS_E_BAD_START_LINE;
+	*status = code;
+	return 0;
+}
+
+static int check_response_headers(const ws_headers *h, const char *accept)
+{
+	if (!h->upgrade)
+		return NS_WS_E_NO_UPGRADE;
+	if (!h->connection)
+		return NS_WS_E_NO_CONNECTION;
+	if (!h->accept || !span_eq(h->accept_v, accept))
+		return NS_WS_E_BAD_ACCEPT;
+	if (h->extensions || h->protocol)
+		return NS_WS_E_UNREQUESTED;
+	return 0;
+}
+
+int ns_ws_parse_response(const char *buf, size_t len, const ns_ws_limits *limits,
+                         const char accept[NS_WS_ACCEPT_LEN + 1], int *status)
+{
+	ns_ws_limits lim = limits_or_defaults(limits);
+	int head = head_length(buf, len, lim.max_handshake_bytes);
+	if (head <= 0)
+		return head;
+	span *lines = calloc(lim.max_headers + 1, sizeof *lines);
+	if (!lines)
+		return NS_WS_E_NOMEM;
+	int code = 0;
+	int r = split_lines(buf, (size_t)head, lines, lim.max_headers + 1);
+	if (r == 0)
+		r = NS_WS_E_BAD_START_LINE;
+	if (r > 0) {
+		int nlines = r;
+		ws_headers h;
+		r = parse_status_line(lines[0], &code);
+		if (r == 0 && code != 101)
+			r = NS_WS_E_BAD_STATUS;
+		if (r == 0)
+			r = collect_headers(lines, nlines, &h);
+		if (r == 0)
+			r = check_response_headers(&h, accept);
+	}
+	free(lines);
+	if (status)
+		*status = code;
+	return r < 0 ? r : head;
+}
+
+int ns_ws_build_request(char *out, size_t cap, const char *host, uint16_t port, const char *path,
+                        const char key[NS_WS_KEY_LEN + 1])
+{
+	int n = snprintf(out, cap,
+	                 "GET %s HTTP/1.1\r\n"
+	                 "Host: %s:%u\r\n"
+	                 "Upgrade: websocket\r\n"
+	                 "Connection: Upgrade\r\n"
+	                 "Sec-WebSocket-Key: %s\r\n"
+	                 "Sec-WebSocket-Version: 13\r\n"
+	                 "\r\n",
+	                 path, host, (unsigned)port, key);
+	return n < 0 || (size_t)n >= cap ? NS_WS_E_ARG : n;
+}
+
+int ns_ws_build_response(char *out, size_t cap, const char key[NS_WS_KEY_LEN + 1])
+{
+	char accept[NS_WS_ACCEPT_LEN + 1];
+	if (ns_ws_accept_key(key, strlen(key), accept) < 0)
+		return NS_WS_E_ARG;
+	int n = snprintf(out, cap,
+	                 "HTTP/1.1 101 Switching Protocols\r\n"
+	                 "Upgrade: websocket\r\n"
+	                 "Connection: Upgrade\r\n"
+	                 "Sec-WebSocket-Accept: %s\r\n"
+	                 "\r\n",
+	                 accept);
+	return n < 0 || (size_t)n >= cap ? NS_WS_E_ARG : n;
+}
+
+static const char *http_error_answer(int err)
+{
+	switch (err) {
+	case NS_WS_E_TOO_LARGE:
+	case NS_WS_E_TOO_MANY_HEADERS:
+		return "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
+		       "Content-Length: 0\r\n\r\n";
+	case NS_WS_E_BAD_PATH:
+		return "HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+	case NS_WS_E_BAD_METHOD:
+		return "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\nConnection: close\r\n"
+		       "Content-Length: 0\r\n\r\n";
+	case NS_WS_E_BAD_WS_VERSION:
+		return "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n"
+		       "Connection: close\r\nContent-Length: 0\r\n\r\n";
+	default:
+		return "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+	}
+}
+
+/* ------------------------------------------------------------------ connection core */
+
+static void conn_finish_now(ns_ws_conn *c);
+static void conn_update_watchers(ns_ws_conn *c);
+
+static void conn_enter(ns_ws_conn *c)
+{
+	c->depth++;
+}
+
+/* Returns true if the connection was freed. */
+static bool conn_leave(ns_ws_conn *c)
+{
+	if (--c->depth == 0 && c->finish_pending) {
+		conn_finish_now(c);
+		return c->freed_on_finish;
+	}
+	return false;
+}
+
+static void conn_finish(ns_ws_conn *c, int code, const char *why)
+{
+	if (c->state == ST_DONE || c->finish_pending)
+		return;
+	c->finish_pending = true;
+	c->finish_code = code;
+	c->finish_why = why;
+	if (c->depth == 0)
+		conn_finish_now(c);
+}
+
+static const char *why_for_sent_code(uint16_t code)
+{
+	switch (code) {
+	case WSLAY_CODE_PROTOCOL_ERROR: return "protocol error in a frame from the peer";
+	case WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA: return "invalid UTF-8 from the peer";
+	case WSLAY_CODE_MESSAGE_TOO_BIG: return "message from the peer too big";
+	default: return "closed by us";
+	}
+}
+
+/* code and reason for on_close once the websocket was open; code and why come in as the reason the
+ * connection ended (1000 = close handshake over, 1006 = lost/timed out/aborted) */
+static void close_outcome(ns_ws_conn *c, int *code, const char **why)
+{
+	if (!c->ws)
+		return;
+	if (wslay_event_get_close_received(c->ws)) {
+		*code = wslay_event_get_status_code_received(c->ws);
+		*why = c->closing_by_us ? "close handshake completed" : "closed by the peer";
+		return;
+	}
+	if (*code != 1000)
+		return;
+	/* we sent a close and the peer is done: ours (ns_ws_close) or wslay's after a bad frame */
+	uint16_t sent = wslay_event_get_status_code_sent(c->ws);
+	*code = sent;
+	*why = c->closing_by_us ? "closed by us" : why_for_sent_code(sent);
+}
+
+static void conn_free_resources(ns_ws_conn *c)
+{
+	if (c->loop) {
+		ev_io_stop(c->loop, &c->rio);
+		ev_io_stop(c->loop, &c->wio);
+		ev_timer_stop(c->loop, &c->timer);
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	if (c->ws)
+		wslay_event_context_free(c->ws);
+	c->ws = NULL;
+	free(c->hs_in);
+	free(c->hs_out);
+	free(c->early);
+	c->hs_in = c->hs_out = NULL;
+	c->early = NULL;
+}
+
+static void server_unlink(ns_ws_conn *c)
+{
+	ns_ws_server *s = c->server;
+	if (!s)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->nconns--;
+	c->server = NULL;
+}
+
+static void conn_finish_now(ns_ws_conn *c)
+{
+	int code = c->finish_code;
+	const char *why = c->finish_why;
+	bool was_open = c->state == ST_OPEN;
+	c->finish_pending = false;
+	if (was_open)
+		close_outcome(c, &code, &why);
+	else
+		code = 0;
+	c->state = ST_DONE;
+	bool detached = c->fd < 0 && !c->loop;
+	if (c->loop) {
+		ev_io_stop(c->loop, &c->rio);
+		ev_io_stop(c->loop, &c->wio);
+		ev_timer_stop(c->loop, &c->timer);
+	}
+	if (c->cb.on_close) {
+		c->depth++;
+		c->cb.on_close(c, code, why ? why : "closed", c->user);
+		c->depth--;
+	}
+	if (detached)
+		return; /* freed by ns_ws_detached_free */
+	server_unlink(c);
+	conn_free_resources(c);
+	c->freed_on_finish = true;
+	free(c);
+}
+
+/* ---- wslay callbacks */
+
+static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
+{
+	ns_ws_conn *c = user;
+	(void)flags;
+	if (c->early_off < c->early_len) {
+		size_t n = c->early_len - c->early_off;
+		n = n < len ? n : len;
+		memcpy(buf, c->early + c->early_off, n);
+		c->early_off += n;
+		return (ssize_t)n;
+	}
+	if (c->fd < 0) {
+		size_t n = c->feed_len - c->feed_off;
+		if (n == 0) {
+			wslay_event_set_error(ctx, c->eof ? WSLAY_ERR_CALLBACK_FAILURE : WSLAY_ERR_WOULDBLOCK);
+			return -1;
+		}
+		n = n < len ? n : len;
+		memcpy(buf, c->feed + c->feed_off, n);
+		c->feed_off += n;
+		return (ssize_t)n;
+	}
+	for (;;) {
+		ssize_t r = recv(c->fd, buf, len, 0);
+		if (r > 0)
+			return r;
+		if (r == 0) {
+			c->eof = true;
+			wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		} else {
+			c->sock_errno = errno;
+			wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+		}
+		return -1;
+	}
+}
+
+static int detached_write(ns_ws_conn *c, const uint8_t *data, size_t len)
+{
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		while (cap < c->out_len + len)
+			cap *= 2;
+		if (cap > DETACHED_OUTPUT_CAP)
+			return -1;
+		uint8_t *p = realloc(c->out, cap);
+		if (!p)
+			return -1;
+		c->out = p;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
+	return 0;
+}
+
+/* 1 = all of hs_out written, 0 = would block, -1 = error */
+static int flush_hs_out(ns_ws_conn *c)
+{
+	while (c->hs_out_off < c->hs_out_len) {
+		ssize_t r = send(c->fd, c->hs_out + c->hs_out_off, c->hs_out_len - c->hs_out_off, MSG_NOSIGNAL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (r <= 0) {
+			c->sock_errno = r < 0 ? errno : EPIPE;
+			return -1;
+		}
+		c->hs_out_off += (size_t)r;
+	}
+	return 1;
+}
+
+static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+                          void *user)
+{
+	ns_ws_conn *c = user;
+	if (c->fd < 0) {
+		if (detached_write(c, data, len) < 0) {
+			wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+			return -1;
+		}
+		return (ssize_t)len;
+	}
+	int hs = flush_hs_out(c); /* the 101 answer goes out before any frame */
+	if (hs <= 0) {
+		wslay_event_set_error(ctx, hs == 0 ? WSLAY_ERR_WOULDBLOCK : WSLAY_ERR_CALLBACK_FAILURE);
+		return -1;
+	}
+	int sflags = MSG_NOSIGNAL | ((flags & WSLAY_MSG_MORE) ? MSG_MORE : 0);
+	for (;;) {
+		ssize_t r = send(c->fd, data, len, sflags);
+		if (r >= 0)
+			return r;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		} else {
+			c->sock_errno = errno;
+			wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+		}
+		return -1;
+	}
+}
+
+static int ws_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *user)
+{
+	(void)ctx;
+	(void)user;
+	ns_random(buf, len);
+	return 0;
+}
+
+static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+                      void *user)
+{
+	static const uint8_t empty[1];
+	ns_ws_conn *c = user;
+	const uint8_t *msg = arg->msg ? arg->msg : empty; /* never NULL for callers, even when empty */
+	(void)ctx;
+	if (c->state != ST_OPEN || c->finish_pending)
+		return;
+	if (arg->opcode == WSLAY_TEXT_FRAME || arg->opcode == WSLAY_BINARY_FRAME) {
+		if (c->cb.on_message)
+			c->cb.on_message(c, arg->opcode == WSLAY_TEXT_FRAME ? NS_WS_TEXT : NS_WS_BINARY, msg,
+			                 arg->msg_length, c->user);
+	} else if (arg->opcode == WSLAY_PONG && c->cb.on_pong) {
+		c->cb.on_pong(c, msg, arg->msg_length, c->user);
+	}
+}
+
+static const struct wslay_event_callbacks ws_callbacks = {
+	.recv_callback = ws_recv_cb,
+	.send_callback = ws_send_cb,
+	.genmask_callback = ws_genmask_cb,
+	.on_msg_recv_callback = ws_msg_cb,
+};
+
+static int conn_start_websocket(ns_ws_conn *c)
+{
+	int r = c->is_server ? wslay_event_context_server_init(&c->ws, &ws_callbacks, c)
+	                     : wslay_event_context_client_init(&c->ws, &ws_callbacks, c);
+	if (r != 0)
+		return NS_WS_E_NOMEM;
+	wslay_event_config_set_max_recv_msg_length(c->ws, c->lim.max_message_bytes);
+	c->state = ST_OPEN;
+	return 0;
+}
+
+/* Runs wslay's reader and writer, then decides whether the connection is over. Must be called with
+ * depth > 0 (inside conn_enter/conn_leave). */
+static void conn_pump(ns_ws_conn *c)
+{
+	if (c->state != ST_OPEN || c->finish_pending)
+		return;
+	int r = 0;
+	if (wslay_event_want_read(c->ws))
+		r = wslay_event_recv(c->ws);
+	if (c->finish_pending)
+		return;
+	if (r == WSLAY_ERR_CALLBACK_FAILURE && !c->eof && !c->sock_errno) {
+		/* wslay's frame parser rejected a frame header (e.g. a control frame > 125 bytes) and
+		 * queued a close without status code: send it (best effort) and end */
+		if (wslay_event_want_write(c->ws))
+			wslay_event_send(c->ws);
+		conn_finish(c, 1002, "malformed frame from the peer");
+		return;
+	}
+	if (r != 0) {
+		/* EOF or socket error: wslay queued a bare close; the peer is gone, don't wait for it */
+		conn_finish(c, 1006, c->eof ? "connection closed by the peer without a close handshake"
+		                             : r == WSLAY_ERR_NOMEM ? "out of memory" : "socket read error");
+		return;
+	}
+	if (wslay_event_want_write(c->ws) && wslay_event_send(c->ws) != 0) {
+		conn_finish(c, 1006, "socket write error");
+		return;
+	}
+	if (c->refused && ns_ws_queued_bytes(c) == 0) {
+		c->refused = false;
+		if (c->cb.on_drain)
+			c->cb.on_drain(c, c->user);
+		if (c->finish_pending || c->state != ST_OPEN)
+			return;
+	}
+	if (!wslay_event_want_read(c->ws) && !wslay_event_want_write(c->ws)) {
+		conn_finish(c, 1000, NULL);
+		return;
+	}
+	if (!wslay_event_get_read_enabled(c->ws) || wslay_event_get_close_sent(c->ws)) {
+		/* a close is on its way (ours or wslay's after a protocol error): bound the wait */
+		if (c->loop && !ev_is_active(&c->timer)) {
+			ev_timer_set(&c->timer, c->lim.close_timeout, 0);
+			ev_timer_start(c->loop, &c->timer);
+		}
+	}
+	conn_update_watchers(c);
+}
+
+static void conn_update_watchers(ns_ws_conn *c)
+{
+	if (!c->loop || c->state == ST_DONE)
+		return;
+	bool want_read, want_write;
+	if (c->state == ST_HANDSHAKE) {
+		want_write = c->hs_out_off < c->hs_out_len || c->hs_out == NULL; /* NULL: client connecting */
+		want_read = !c->close_after_hs_out && !want_write;
+	} else {
+		want_read = wslay_event_want_read(c->ws);
+		want_write = wslay_event_want_write(c->ws) || c->hs_out_off < c->hs_out_len;
+	}
+	if (want_read && !ev_is_active(&c->rio))
+		ev_io_start(c->loop, &c->rio);
+	else if (!want_read && ev_is_active(&c->rio))
+		ev_io_stop(c->loop, &c->rio);
+	if (want_write && !ev_is_active(&c->wio))
+		ev_io_start(c->loop, &c->wio);
+	else if (!want_write && ev_is_active(&c->wio))
+		ev_io_stop(c->loop, &c->wio);
+}
+
+/* ---- handshake over the socket */
+
+/* Reads what is there into hs_in. 1 = got bytes, 0 = would block, -1 = EOF/error (why set). */
+static int hs_read(ns_ws_conn *c, const char **why)
+{
+	size_t cap = c->lim.max_handshake_bytes;
+	if (c->hs_in_len >= cap)
+		return 1;
+	ssize_t r;
+	do
+		r = recv(c->fd, c->hs_in + c->hs_in_len, cap - c->hs_in_len, 0);
+	while (r < 0 && errno == EINTR);
+	if (r > 0) {
+		c->hs_in_len += (size_t)r;
+		return 1;
+	}
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	c->sock_errno = r < 0 ? errno : 0;
+	*why = r == 0 ? "connection closed during the handshake" : "socket read error during the handshake";
+	return -1;
+}
+
+static int keep_early_bytes(ns_ws_conn *c, int head)
+{
+	size_t extra = c->hs_in_len - (size_t)head;
+	if (extra == 0)
+		return 0;
+	c->early = malloc(extra);
+	if (!c->early)
+		return NS_WS_E_NOMEM;
+	memcpy(c->early, c->hs_in + head, extra);
+	c->early_len = extra;
+	return 0;
+}
+
+static void server_refuse(ns_ws_conn *c, int err)
+{
+	const char *answer = http_error_answer(err);
+	c->hs_error = err;
+	free(c->hs_out);
+	c->hs_out = strdup(answer);
+	c->hs_out_len = c->hs_out ? strlen(answer) : 0;
+	c->hs_out_off = 0;
+	c->close_after_hs_out = true;
+	if (!c->hs_out || flush_hs_out(c) != 0)
+		conn_finish(c, 0, ns_ws_strerror(err));
+	else
+		conn_update_watchers(c);
+}
+
+static void server_handshake_read(ns_ws_conn *c)
+{
+	const char *why = NULL;
+	int rr = hs_read(c, &why);
+	if (rr < 0) {
+		conn_finish(c, 0, why);
+		return;
+	}
+	if (rr == 0)
+		return;
+	ns_ws_request req;
+	int head = ns_ws_parse_request(c->hs_in, c->hs_in_len, &c->lim, &req);
+	if (head == 0)
+		return;
+	if (head > 0 && c->server && c->server->path && strcmp(req.path, c->server->path) != 0)
+		head = NS_WS_E_BAD_PATH;
+	if (head < 0) {
+		server_refuse(c, head);
+		return;
+	}
+	char answer[256];
+	int n = ns_ws_build_response(answer, sizeof answer, req.key);
+	int err = n < 0 ? n : keep_early_bytes(c, head);
+	if (err == 0 && !(c->hs_out = strdup(answer)))
+		err = NS_WS_E_NOMEM;
+	if (err == 0)
+		err = conn_start_websocket(c);
+	if (err < 0) {
+		conn_finish(c, 0, ns_ws_strerror(err));
+		return;
+	}
+	c->hs_out_len = (size_t)n;
+	memcpy(c->path, req.path, sizeof c->path);
+	free(c->hs_in);
+	c->hs_in = NULL;
+	ev_timer_stop(c->loop, &c->timer);
+	if (flush_hs_out(c) < 0) {
+		conn_finish(c, 0, "socket write error during the handshake");
+		return;
+	}
+	if (c->cb.on_open)
+		c->cb.on_open(c, c->user);
+	conn_pump(c);
+}
+
+static void client_handshake_read(ns_ws_conn *c)
+{
+	const char *why = NULL;
+	int rr = hs_read(c, &why);
+	if (rr < 0) {
+		conn_finish(c, 0, why);
+		return;
+	}
+	if (rr == 0)
+		return;
+	int status = 0;
+	int head = ns_ws_parse_response(c->hs_in, c->hs_in_len, &c->lim, c->accept, &status);
+	if (head == 0)
+		return;
+	int err = head < 0 ? head : keep_early_bytes(c, head);
+	if (err == 0)
+		err = conn_start_websocket(c);
+	if (err < 0) {
+		conn_finish(c, 0, ns_ws_strerror(err));
+		return;
+	}
+	free(c->hs_in);
+	c->hs_in = NULL;
+	ev_timer_stop(c->loop, &c->timer);
+	if (c->cb.on_open)
+		c->cb.on_open(c, c->user);
+	conn_pump(c);
+}
+
+static void client_handshake_write(ns_ws_conn *c)
+{
+	if (!c->hs_out) {
+		/* non-blocking connect finished */
+		int soerr = 0;
+		socklen_t sl = sizeof soerr;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+			soerr = errno;
+		if (soerr) {
+			c->sock_errno = soerr;
+			conn_finish(c, 0, "connect failed");
+			return;
+		}
+		c->hs_out = c->hs_in; /* the request was built into hs_in while connecting */
+		c->hs_in = malloc(c->lim.max_handshake_bytes);
+		if (!c->hs_in) {
+			conn_finish(c, 0, "out of memory");
+			return;
+		}
+	}
+	if (flush_hs_out(c) < 0)
+		conn_finish(c, 0, "socket write error during the handshake");
+}
+
+static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	ns_ws_conn *c = w->data;
+	(void)loop;
+	(void)revents;
+	conn_enter(c);
+	if (c->state == ST_HANDSHAKE) {
+		if (c->close_after_hs_out) {
+			int r = flush_hs_out(c);
+			if (r != 0)
+				conn_finish(c, 0, r > 0 ? ns_ws_strerror(c->hs_error) : "socket write error");
+		} else if (c->is_server) {
+			server_handshake_read(c);
+		} else if (w == &c->wio) {
+			client_handshake_write(c);
+		} else {
+			client_handshake_read(c);
+		}
+		if (!c->finish_pending)
+			conn_update_watchers(c);
+	} else {
+		conn_pump(c);
+	}
+	conn_leave(c);
+}
+
+static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ns_ws_conn *c = w->data;
+	(void)loop;
+	(void)revents;
+	conn_enter(c);
+	conn_finish(c, c->state == ST_HANDSHAKE ? 0 : 1006,
+	            c->state == ST_HANDSHAKE ? "handshake timed out" : "close handshake timed out");
+	conn_leave(c);
+}
+
+static ns_ws_conn *conn_new(struct ev_loop *loop, int fd, bool is_server, const ns_ws_limits *lim,
+                            const ns_ws_callbacks *cb, void *user)
+{
+	ns_ws_conn *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->loop = loop;
+	c->fd = fd;
+	c->is_server = is_server;
+	c->lim = limits_or_defaults(lim);
+	if (cb)
+		c->cb = *cb;
+	c->user = user;
+	if (loop) {
+		ev_io_init(&c->rio, conn_io_cb, fd, EV_READ);
+		ev_io_init(&c->wio, conn_io_cb, fd, EV_WRITE);
+		ev_timer_init(&c->timer, conn_timer_cb, c->lim.handshake_timeout, 0);
+		c->rio.data = c->wio.data = c->timer.data = c;
+	}
+	return c;
+}
+
+static void tune_socket(int fd)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* ------------------------------------------------------------------ public connection API */
+
+int ns_ws_send(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *data, size_t len)
+{
+	if (type != NS_WS_TEXT && type != NS_WS_BINARY)
+		return NS_WS_E_ARG;
+	if (!ns_ws_is_open(c))
+		return NS_WS_E_STATE;
+	size_t queued = ns_ws_queued_bytes(c);
+	if (len > c->lim.max_queued_bytes || queued > c->lim.max_queued_bytes - len) {
+		c->refused = true;
+		return NS_WS_E_QUEUE_FULL;
+	}
+	struct wslay_event_msg m = {
+		.opcode = type == NS_WS_TEXT ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME,
+		.msg = data,
+		.msg_length = len,
+	};
+	int r = wslay_event_queue_msg(c->ws, &m);
+	if (r == WSLAY_ERR_NOMEM)
+		return NS_WS_E_NOMEM;
+	if (r != 0)
+		return NS_WS_E_STATE;
+	if (c->depth == 0 && c->fd < 0) {
+		conn_enter(c);
+		conn_pump(c);
+		conn_leave(c);
+	} else {
+		conn_update_watchers(c);
+	}
+	return 0;
+}
+
+int ns_ws_ping(ns_ws_conn *c, const uint8_t *data, size_t len)
+{
+	if (len > 125)
+		return NS_WS_E_ARG;
+	if (!ns_ws_is_open(c))
+		return NS_WS_E_STATE;
+	struct wslay_event_msg m = { .opcode = WSLAY_PING, .msg = data, .msg_length = len };
+	if (wslay_event_queue_msg(c->ws, &m) != 0)
+		return NS_WS_E_STATE;
+	conn_update_watchers(c);
+	return 0;
+}
+
+static bool close_code_is_sendable(uint16_t code)
+{
+	return (code >= 1000 && code <= 1011 && code != 1004 && code != 1005 && code != 1006) ||
+	       (code >= 3000 && code <= 4999);
+}
+
+int ns_ws_close(ns_ws_conn *c, uint16_t code, const char *reason)
+{
+	size_t rlen = reason ? strlen(reason) : 0;
+	if (!close_code_is_sendable(code) || rlen > 123)
+		return NS_WS_E_ARG;
+	if (!ns_ws_is_open(c))
+		return NS_WS_E_STATE;
+	if (wslay_event_queue_close(c->ws, code, (const uint8_t *)reason, rlen) != 0)
+		return NS_WS_E_STATE;
+	c->closing_by_us = true;
+	if (c->depth == 0 && c->fd < 0) {
+		conn_enter(c);
+		conn_pump(c);
+		conn_leave(c);
+	} else {
+		conn_update_watchers(c);
+	}
+	return 0;
+}
+
+void ns_ws_abort(ns_ws_conn *c)
+{
+	if (!c || c->state == ST_DONE)
+		return;
+	if (c->state == ST_OPEN)
+		c->closing_by_us = false;
+	conn_finish(c, 1006, "aborted");
+}
+
+size_t ns_ws_queued_bytes(const ns_ws_conn *c)
+{
+	size_t n = c->hs_out_len - c->hs_out_off;
+	if (c->ws)
+		n += wslay_event_get_queued_msg_length(c->ws);
+	return n;
+}
+
+int ns_ws_is_open(const ns_ws_conn *c)
+{
+	return c && c->state == ST_OPEN && !c->finish_pending && wslay_event_get_write_enabled(c->ws) &&
+	       !wslay_event_get_close_sent(c->ws) && !c->closing_by_us &&
+	       wslay_event_get_read_enabled(c->ws);
+}
+
+void ns_ws_set_user(ns_ws_conn *c, void *user)
+{
+	c->user = user;
+}
+
+void *ns_ws_user(const ns_ws_conn *c)
+{
+	return c->user;
+}
+
+const char *ns_ws_path(const ns_ws_conn *c)
+{
+	return c->path;
+}
+
+int ns_ws_last_errno(const ns_ws_conn *c)
+{
+	return c->sock_errno;
+}
+
+/* ------------------------------------------------------------------ server */
+
+static void server_accept_one(ns_ws_server *s, int fd)
+{
+	if (s->nconns >= s->lim.max_connections) {
+		close(fd);
+		return;
+	}
+	ns_ws_conn *c = conn_new(s->loop, fd, true, &s->lim, &s->cb, s->user);
+	if (c)
+		c->hs_in = malloc(c->lim.max_handshake_bytes);
+	if (!c || !c->hs_in) {
+		free(c);
+		close(fd);
+		return;
+	}
+	tune_socket(fd);
+	c->server = s;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nconns++;
+	ev_timer_start(s->loop, &c->timer);
+	ev_io_start(s->loop, &c->rio);
+}
+
+static void server_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	ns_ws_server *s = w->data;
+	(void)loop;
+	(void)revents;
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return; /* EAGAIN, or a transient error (EMFILE, ECONNABORTED): try on the next event */
+		server_accept_one(s, fd);
+	}
+}
+
+typedef union sockaddr_any {
+	struct sockaddr sa;
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+} sockaddr_any;
+
+static int make_sockaddr(const char *ip, uint16_t port, sockaddr_any *sa, socklen_t *len)
+{
+	memset(sa, 0, sizeof *sa);
+	if (inet_pton(AF_INET, ip, &sa->in4.sin_addr) == 1) {
+		sa->in4.sin_family = AF_INET;
+		sa->in4.sin_port = htons(port);
+		*len = sizeof sa->in4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, ip, &sa->in6.sin6_addr) == 1) {
+		sa->in6.sin6_family = AF_INET6;
+		sa->in6.sin6_port = htons(port);
+		*len = sizeof sa->in6;
+		return 0;
+	}
+	return NS_WS_E_ARG;
+}
+
+static int listen_socket(const char *ip, uint16_t port, uint16_t *bound_port)
+{
+	sockaddr_any sa;
+	socklen_t len;
+	if (make_sockaddr(ip, port, &sa, &len) < 0)
+		return NS_WS_E_ARG;
+	int fd = socket(sa.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NS_WS_E_SOCKET;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, &sa.sa, len) < 0 || listen(fd, 128) < 0 || getsockname(fd, &sa.sa, &len) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return NS_WS_E_SOCKET;
+	}
+	*bound_port = ntohs(sa.sa.sa_family == AF_INET ? sa.in4.sin_port : sa.in6.sin6_port);
+	return fd;
+}
+
+ns_ws_server *ns_ws_server_listen(struct ev_loop *loop, const char *ip, uint16_t port, const char *path,
+                                  const ns_ws_limits *limits, const ns_ws_callbacks *cb, void *user,
+                                  int *err)
+{
+	int e = 0;
+	ns_ws_server *s = calloc(1, sizeof *s);
+	if (!s || (path && !(s->path = strdup(path))))
+		e = NS_WS_E_NOMEM;
+	if (!e && path && (path[0] != '/' || strlen(path) >= NS_WS_MAX_PATH))
+		e = NS_WS_E_ARG;
+	if (!e) {
+		s->fd = listen_socket(ip, port, &s->port);
+		if (s->fd < 0)
+			e = s->fd;
+	}
+	if (e) {
+		if (s)
+			free(s->path);
+		free(s);
+		if (err)
+			*err = e;
+		return NULL;
+	}
+	s->loop = loop;
+	s->lim = limits_or_defaults(limits);
+	if (cb)
+		s->cb = *cb;
+	s->user = user;
+	ev_io_init(&s->lio, server_accept_cb, s->fd, EV_READ);
+	s->lio.data = s;
+	ev_io_start(loop, &s->lio);
+	return s;
+}
+
+uint16_t ns_ws_server_port(const ns_ws_server *s)
+{
+	return s->port;
+}
+
+size_t ns_ws_server_connections(const ns_ws_server *s)
+{
+	return s->nconns;
+}
+
+void ns_ws_server_free(ns_ws_server *s)
+{
+	if (!s)
+		return;
+	ev_io_stop(s->loop, &s->lio);
+	close(s->fd);
+	while (s->conns) {
+		ns_ws_conn *c = s->conns;
+		server_unlink(c); /* in case it is mid-callback and only marked for finishing */
+		c->closing_by_us = false;
+		conn_finish(c, 1006, "server shut down");
+	}
+	free(s->path);
+	free(s);
+}
+
+/* ------------------------------------------------------------------ client */
+
+typedef struct ws_url {
+	char host[64]; /* as written, for the Host header: "1.2.3.4" or "[::1]" */
+	char ip[64];
+	uint16_t port;
+	char path[NS_WS_MAX_PATH];
+} ws_url;
+
+static int parse_port(const char *p, size_t n, uint16_t *port)
+{
+	unsigned long v = 0;
+	if (n == 0 || n > 5)
+		return NS_WS_E_URL;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return NS_WS_E_URL;
+		v = v * 10 + (unsigned long)(p[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return NS_WS_E_URL;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int parse_ws_url(const char *url, ws_url *u)
+{
+	memset(u, 0, sizeof *u);
+	if (strncmp(url, "ws://", 5) != 0)
+		return NS_WS_E_URL;
+	const char *auth = url + 5;
+	const char *slash = strchr(auth, '/');
+	size_t auth_len = slash ? (size_t)(slash - auth) : strlen(auth);
+	const char *path = slash ? slash : "/";
+	if (strlen(path) >= sizeof u->path || strpbrk(path, " \t\r\n#"))
+		return NS_WS_E_URL;
+	strcpy(u->path, path);
+	const char *hend, *port = NULL;
+	if (auth_len && auth[0] == '[') {
+		hend = memchr(auth, ']', auth_len);
+		if (!hend)
+			return NS_WS_E_URL;
+		size_t iplen = (size_t)(hend - auth - 1);
+		if (iplen >= sizeof u->ip)
+			return NS_WS_E_URL;
+		memcpy(u->ip, auth + 1, iplen);
+		hend++;
+	} else {
+		hend = memchr(auth, ':', auth_len);
+		if (!hend)
+			hend = auth + auth_len;
+		size_t iplen = (size_t)(hend - auth);
+		if (iplen == 0 || iplen >= sizeof u->ip)
+			return NS_WS_E_URL;
+		memcpy(u->ip, auth, iplen);
+	}
+	size_t hostlen = (size_t)(hend - auth);
+	if (hostlen >= sizeof u->host)
+		return NS_WS_E_URL;
+	memcpy(u->host, auth, hostlen);
+	u->port = 80;
+	if (hend < auth + auth_len) {
+		if (*hend != ':')
+			return NS_WS_E_URL;
+		port = hend + 1;
+		if (parse_port(port, (size_t)(auth + auth_len - port), &u->port) < 0)
+			return NS_WS_E_URL;
+	}
+	sockaddr_any sa;
+	socklen_t len;
+	return make_sockaddr(u->ip, u->port, &sa, &len) < 0 ? NS_WS_E_URL : 0;
+}
+
+static void random_key(char key[NS_WS_KEY_LEN + 1])
+{
+	uint8_t raw[16];
+	ns_random(raw, sizeof raw);
+	sodium_bin2base64(key, NS_WS_KEY_LEN + 1, raw, sizeof raw, sodium_base64_VARIANT_ORIGINAL);
+}
+
+static int client_prepare(ns_ws_conn *c, const ws_url *u)
+{
+	char key[NS_WS_KEY_LEN + 1];
+	random_key(key);
+	if (ns_ws_accept_key(key, NS_WS_KEY_LEN, c->accept) < 0)
+		return NS_WS_E_ARG;
+	size_t cap = strlen(u->path) + 256;
+	c->hs_in = malloc(cap); /* holds the request until the connect completes */
+	if (!c->hs_in)
+		return NS_WS_E_NOMEM;
+	int n = ns_ws_build_request(c->hs_in, cap, u->host, u->port, u->path, key);
+	if (n < 0)
+		return n;
+	c->hs_out_len = (size_t)n;
+	memcpy(c->path, u->path, sizeof c->path);
+	return 0;
+}
+
+ns_ws_conn *ns_ws_connect(struct ev_loop *loop, const char *url, const ns_ws_limits *limits,
+                          const ns_ws_callbacks *cb, void *user, int *err)
+{
+	ws_url u;
+	sockaddr_any sa;
+	socklen_t salen;
+	int e = parse_ws_url(url, &u);
+	if (e == 0)
+		e = make_sockaddr(u.ip, u.port, &sa, &salen);
+	int fd = e ? -1 : socket(sa.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (!e && fd < 0)
+		e = NS_WS_E_SOCKET;
+	ns_ws_conn *c = e ? NULL : conn_new(loop, fd, false, limits, cb, user);
+	if (!e && !c)
+		e = NS_WS_E_NOMEM;
+	if (!e)
+		e = client_prepare(c, &u);
+	if (!e && connect(fd, &sa.sa, salen) < 0 && errno != EINPROGRESS)
+		e = NS_WS_E_SOCKET;
+	if (e) {
+		if (c)
+			conn_free_resources(c);
+		else if (fd >= 0)
+			close(fd);
+		free(c);
+		if (err)
+			*err = e;
+		return NULL;
+	}
+	tune_socket(fd);
+	ev_timer_start(loop, &c->timer);
+	ev_io_start(loop, &c->wio);
+	return c;
+}
+
+/* ------------------------------------------------------------------ detached */
+
+ns_ws_conn *ns_ws_detached_new(int is_server, const ns_ws_limits *limits, const ns_ws_callbacks *cb,
+                               void *user)
+{
+	ns_ws_conn *c = conn_new(NULL, -1, is_server != 0, limits, cb, user);
+	if (!c)
+		return NULL;
+	if (conn_start_websocket(c) < 0) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int ns_ws_feed(ns_ws_conn *c, const uint8_t *data, size_t len)
+{
+	if (c->state == ST_DONE)
+		return 1;
+	c->feed = data;
+	c->feed_len = len;
+	c->feed_off = 0;
+	conn_enter(c);
+	conn_pump(c);
+	conn_leave(c);
+	c->feed = NULL;
+	c->feed_len = c->feed_off = 0;
+	return c->state == ST_DONE;
+}
+
+void ns_ws_feed_eof(ns_ws_conn *c)
+{
+	if (c->state == ST_DONE)
+		return;
+	c->eof = true;
+	conn_enter(c);
+	conn_pump(c);
+	conn_finish(c, 1006, "connection closed by the peer without a close handshake");
+	conn_leave(c);
+}
+
+const uint8_t *ns_ws_detached_output(const ns_ws_conn *c, size_t *len)
+{
+	*len = c->out_len;
+	return c->out;
+}
+
+void ns_ws_detached_clear_output(ns_ws_conn *c)
+{
+	c->out_len = 0;
+}
+
+void ns_ws_detached_free(ns_ws_conn *c)
+{
+	if (!c)
+		return;
+	if (c->state != ST_DONE) {
+		c->depth = 0;
+		conn_finish(c, 1006, "freed");
+	}
+	conn_free_resources(c);
+	free(c->out);
+	free(c);
+}

@@ -1,0 +1,157 @@
+/* RFC 6455 websockets over libev, framing by libwslay (event API).
+ *
+ * Server: ns_ws_server_listen() accepts plain ws:// connections, checks the HTTP/1.1 upgrade request
+ * within limits and answers 101 with Sec-WebSocket-Accept. Client: ns_ws_connect("ws://IP:PORT/path")
+ * sends the upgrade request and checks the 101 answer. Both then exchange text/binary messages, answer
+ * pings, and run the close handshake. Every problem (malformed handshake or frame, oversize message,
+ * peer gone, timeout) ends that one connection and is reported through on_close; the loop goes on.
+ *
+ * Lifetime: a connection lives from accept/connect until on_close has returned; the library frees it
+ * right after. on_close is called exactly once per connection (also when the handshake failed: code 0).
+ * Callbacks may call any ns_ws_* function on their own connection, including ns_ws_abort().
+ *
+ * Not thread-safe: one libev loop, one thread.
+ */
+#ifndef NS_WEBSOCKET_H
+#define NS_WEBSOCKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ev_loop;
+typedef struct ns_ws_conn ns_ws_conn;
+typedef struct ns_ws_server ns_ws_server;
+
+enum ns_ws_msg_type { NS_WS_TEXT = 1, NS_WS_BINARY = 2 };
+
+enum ns_ws_error {
+	NS_WS_E_TOO_LARGE = -1,       /* handshake longer than max_handshake_bytes */
+	NS_WS_E_TOO_MANY_HEADERS = -2,
+	NS_WS_E_BAD_START_LINE = -3,  /* request line / status line syntax */
+	NS_WS_E_BAD_METHOD = -4,      /* not GET */
+	NS_WS_E_BAD_HTTP_VERSION = -5,
+	NS_WS_E_BAD_PATH = -6,        /* not origin-form, too long, or not the served path */
+	NS_WS_E_BAD_HEADER = -7,      /* header syntax, bare CR/LF, duplicate single-valued header, a body */
+	NS_WS_E_NO_HOST = -8,
+	NS_WS_E_NO_UPGRADE = -9,      /* Upgrade: websocket missing */
+	NS_WS_E_NO_CONNECTION = -10,  /* Connection: upgrade missing */
+	NS_WS_E_BAD_WS_VERSION = -11, /* Sec-WebSocket-Version is not 13 */
+	NS_WS_E_BAD_KEY = -12,        /* Sec-WebSocket-Key missing or not base64 of 16 bytes */
+	NS_WS_E_BAD_STATUS = -13,     /* response status is not 101 */
+	NS_WS_E_BAD_ACCEPT = -14,     /* Sec-WebSocket-Accept missing or wrong */
+	NS_WS_E_UNREQUESTED = -15,    /* response selects an extension/subprotocol we never offered */
+	NS_WS_E_URL = -16,            /* not ws://IP[:PORT][/path] */
+	NS_WS_E_SOCKET = -17,         /* socket/bind/listen/connect failed (errno kept) */
+	NS_WS_E_NOMEM = -18,
+	NS_WS_E_STATE = -19,          /* connection not open (handshaking, closing or closed) */
+	NS_WS_E_QUEUE_FULL = -20,     /* would exceed max_queued_bytes: back off until on_drain */
+	NS_WS_E_ARG = -21,            /* bad argument, e.g. ping payload > 125 bytes */
+	NS_WS_E_BODY = -22,           /* request carries a body (Content-Length/Transfer-Encoding) */
+};
+const char *ns_ws_strerror(int err);
+
+/* Zero fields take the defaults in brackets. */
+typedef struct ns_ws_limits {
+	size_t max_handshake_bytes; /* whole HTTP request / response head [8192] */
+	size_t max_headers;         /* header lines in it [32] */
+	size_t max_message_bytes;   /* one incoming message; larger -> close 1009 [1 MiB] */
+	size_t max_queued_bytes;    /* outgoing bytes queued per connection; more -> NS_WS_E_QUEUE_FULL [4 MiB] */
+	size_t max_connections;     /* server: concurrent connections, more are closed at accept [1024] */
+	double handshake_timeout;   /* seconds from accept/connect to an open websocket [10] */
+	double close_timeout;       /* seconds to wait for the peer's close frame after ours [5] */
+} ns_ws_limits;
+
+typedef struct ns_ws_callbacks {
+	void (*on_open)(ns_ws_conn *c, void *user);
+	/* data is valid during the call only (never NULL, also when len is 0); text messages are valid
+	 * UTF-8 (checked by wslay) */
+	void (*on_message)(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *data, size_t len,
+	                   void *user);
+	/* code: the close code received from the peer (1005 if its close frame had none), else the one we
+	 * sent (1002 protocol error, 1007 bad UTF-8, 1009 too big, or the caller's), else 1006 (connection
+	 * lost or timed out without a close handshake); 0 if the websocket never opened (handshake failed,
+	 * connect failed). why: a short static-lifetime text saying what happened. */
+	void (*on_close)(ns_ws_conn *c, int code, const char *why, void *user);
+	void (*on_pong)(ns_ws_conn *c, const uint8_t *data, size_t len, void *user); /* optional */
+	/* optional: the outgoing queue became empty after a send was refused with NS_WS_E_QUEUE_FULL */
+	void (*on_drain)(ns_ws_conn *c, void *user);
+} ns_ws_callbacks;
+
+/* ---- server ---- */
+/* Listens on ip:port (IPv4 or IPv6 literal; port 0 = ephemeral, see ns_ws_server_port). path: the only
+ * request path served (others get 404), NULL = any. user is passed to every callback of every
+ * connection until ns_ws_set_user changes it for one connection. Returns NULL on error with *err set. */
+ns_ws_server *ns_ws_server_listen(struct ev_loop *loop, const char *ip, uint16_t port, const char *path,
+                                  const ns_ws_limits *limits, const ns_ws_callbacks *cb, void *user,
+                                  int *err);
+uint16_t ns_ws_server_port(const ns_ws_server *s);
+size_t ns_ws_server_connections(const ns_ws_server *s);
+/* Stops listening and aborts every connection (each gets on_close 1006 "server shut down"). */
+void ns_ws_server_free(ns_ws_server *s);
+
+/* ---- client ---- */
+/* Connects to url = "ws://IP[:PORT][/path]" (IPv4 literal or [IPv6]; no TLS). on_open follows once the
+ * 101 answer checked out, on_close (code 0) if it did not. Returns NULL on immediate errors. */
+ns_ws_conn *ns_ws_connect(struct ev_loop *loop, const char *url, const ns_ws_limits *limits,
+                          const ns_ws_callbacks *cb, void *user, int *err);
+
+/* ---- connection ---- */
+/* Copies data into the outgoing queue. 0, or NS_WS_E_STATE / NS_WS_E_QUEUE_FULL / NS_WS_E_NOMEM. */
+int ns_ws_send(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *data, size_t len);
+int ns_ws_ping(ns_ws_conn *c, const uint8_t *data, size_t len); /* len <= 125 */
+/* Starts the close handshake (code 1000..4999 except 1004..1006 and 1015; reason <= 123 bytes).
+ * on_close follows when the peer answered, or after close_timeout. */
+int ns_ws_close(ns_ws_conn *c, uint16_t code, const char *reason);
+/* Drops the connection now, no close handshake; on_close (1006 or 0, why "aborted") follows at once,
+ * or when the current callback of this connection returns. */
+void ns_ws_abort(ns_ws_conn *c);
+/* Bytes accepted by ns_ws_send/ping/close and not yet written to the socket. */
+size_t ns_ws_queued_bytes(const ns_ws_conn *c);
+int ns_ws_is_open(const ns_ws_conn *c);
+void ns_ws_set_user(ns_ws_conn *c, void *user);
+void *ns_ws_user(const ns_ws_conn *c);
+const char *ns_ws_path(const ns_ws_conn *c); /* the request path ("" before the handshake) */
+int ns_ws_last_errno(const ns_ws_conn *c);   /* errno of the socket error that ended it, or 0 */
+
+/* ---- handshake pieces (pure functions, exposed for tests and fuzzing) ---- */
+#define NS_WS_KEY_LEN 24    /* base64 of 16 random bytes */
+#define NS_WS_ACCEPT_LEN 28 /* base64 of a SHA-1 */
+#define NS_WS_MAX_PATH 1024
+
+typedef struct ns_ws_request {
+	char path[NS_WS_MAX_PATH];
+	char key[NS_WS_KEY_LEN + 1];
+} ns_ws_request;
+
+/* accept = base64(SHA-1(key ‖ "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")); 0 or NS_WS_E_ARG. */
+int ns_ws_accept_key(const char *key, size_t key_len, char accept[NS_WS_ACCEPT_LEN + 1]);
+/* Parses an upgrade request at the start of buf. Returns the length of the head (> 0; bytes after it
+ * belong to the websocket), 0 if incomplete (and still within limits), or a negative ns_ws_error.
+ * limits may be NULL (defaults). */
+int ns_ws_parse_request(const char *buf, size_t len, const ns_ws_limits *limits, ns_ws_request *req);
+/* Parses the server's answer; same return convention. NS_WS_E_BAD_STATUS also stores the status code
+ * in *status (when not NULL). */
+int ns_ws_parse_response(const char *buf, size_t len, const ns_ws_limits *limits,
+                         const char accept[NS_WS_ACCEPT_LEN + 1], int *status);
+/* Writes the client's request into out (NUL-terminated); its length, or NS_WS_E_ARG if it won't fit. */
+int ns_ws_build_request(char *out, size_t cap, const char *host, uint16_t port, const char *path,
+                        const char key[NS_WS_KEY_LEN + 1]);
+/* The server's 101 answer for a parsed request; length or NS_WS_E_ARG. */
+int ns_ws_build_response(char *out, size_t cap, const char key[NS_WS_KEY_LEN + 1]);
+
+/* ---- detached connections: no socket, no loop (for fuzzing and tests of the frame path) ----
+ * Bytes given to ns_ws_feed go through wslay exactly as if read from a socket; everything the
+ * connection would write (frames, answers to pings, close frames) collects in an output buffer. */
+ns_ws_conn *ns_ws_detached_new(int is_server, const ns_ws_limits *limits, const ns_ws_callbacks *cb,
+                               void *user);
+/* Feeds bytes; 0 while the connection is usable, 1 once it has ended (on_close was called). */
+int ns_ws_feed(ns_ws_conn *c, const uint8_t *data, size_t len);
+/* Signals end of input (like a TCP FIN): ends the connection. */
+void ns_ws_feed_eof(ns_ws_conn *c);
+/* Output written so far (valid until the next call on c); *len gets its length. */
+const uint8_t *ns_ws_detached_output(const ns_ws_conn *c, size_t *len);
+void ns_ws_detached_clear_output(ns_ws_conn *c);
+/* Frees a detached connection (calls on_close first if it has not ended). */
+void ns_ws_detached_free(ns_ws_conn *c);
+
+#endif

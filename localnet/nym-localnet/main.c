@@ -1,0 +1,775 @@
+/* nym-localnet: generate, start, inspect and stop a loopback Nym network (directory, mix
+ * nodes, gateways). The contract (files, health checks, counters) is in localnet/README.md.
+ *   nym-localnet gen    --dir DIR [options]   keys + descriptors only
+ *   nym-localnet up     --dir DIR [options]   gen if needed, start all, wait healthy, "ready"
+ *   nym-localnet status --dir DIR
+ *   nym-localnet down   --dir DIR */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base58.h"
+#include "crypto.h"
+#include "loopback.h"
+#include "nodeconf.h"
+#include "topology_json.h"
+
+#define HOST "127.0.0.1"
+#define DIRECTORY_NAME "directory"
+#define MAX_NODES 256
+#define PATH_LEN NS_NODECONF_PATH_MAX
+#define LOG_TAIL_LINES 20
+
+struct options {
+	const char *dir;
+	int mix_per_layer;
+	int gateways;
+	double drop_rate;
+	int no_delay;
+	uint32_t key_rotation_id;
+	uint32_t epoch;
+	int timeout_s;
+};
+
+/* The process table of a running network: the directory then every node. */
+struct proc {
+	char name[NS_NODECONF_NAME_MAX];
+	char binary[PATH_LEN];
+	char config[PATH_LEN];
+	const struct ns_nodeconf *conf; /* NULL for the directory */
+	pid_t pid;
+};
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("nym-localnet: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void path_join(char *out, const char *dir, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void path_join(char *out, const char *dir, const char *fmt, ...)
+{
+	char tail[PATH_LEN];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(tail, sizeof tail, fmt, ap);
+	va_end(ap);
+	if (snprintf(out, PATH_LEN, "%s/%s", dir, tail) >= PATH_LEN)
+		die("path too long: %s/%s", dir, tail);
+}
+
+static void make_dir(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		die("cannot create %s: %s", path, strerror(errno));
+}
+
+static int file_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+/* ---------------------------------------------------------------- gen */
+
+/* The network-wide file DIR/localnet.toml: directory port and network parameters. */
+struct netfile {
+	uint16_t directory_port;
+	uint32_t key_rotation_id, epoch;
+};
+
+static int read_netfile(const char *dir, struct netfile *nf)
+{
+	char path[PATH_LEN];
+	path_join(path, dir, "localnet.toml");
+	size_t len = 0;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	char buf[4096];
+	len = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	struct toml_error err;
+	struct toml_doc *doc = toml_parse(buf, len, &err);
+	if (!doc)
+		die("%s line %d: %s", path, err.line, err.msg);
+	int64_t port, rot, epoch;
+	int rc = (toml_get_int(doc, "directory", "port", &port) < 0 ||
+	          toml_get_int(doc, "network", "key_rotation_id", &rot) < 0 ||
+	          toml_get_int(doc, "network", "absolute_epoch_id", &epoch) < 0 || port <= 0 ||
+	          port > 65535 || rot < 0 || rot > UINT32_MAX || epoch < 0 || epoch > UINT32_MAX)
+	                 ? -1 : 0;
+	toml_free(doc);
+	if (rc < 0)
+		die("%s: missing or bad directory.port / network keys", path);
+	nf->directory_port = (uint16_t)port;
+	nf->key_rotation_id = (uint32_t)rot;
+	nf->epoch = (uint32_t)epoch;
+	return 0;
+}
+
+static void write_netfile(const char *dir, const struct netfile *nf, const struct options *o)
+{
+	struct toml_doc *doc = toml_new();
+	if (!doc)
+		die("out of memory");
+	int bad = toml_set_string(doc, "directory", "host", HOST);
+	bad |= toml_set_int(doc, "directory", "port", nf->directory_port);
+	bad |= toml_set_int(doc, "network", "key_rotation_id", nf->key_rotation_id);
+	bad |= toml_set_int(doc, "network", "absolute_epoch_id", nf->epoch);
+	bad |= toml_set_int(doc, "network", "mixnodes_per_layer", o->mix_per_layer);
+	bad |= toml_set_int(doc, "network", "gateways", o->gateways);
+	size_t len;
+	char *text = bad ? NULL : toml_dump(doc, &len);
+	toml_free(doc);
+	char path[PATH_LEN];
+	path_join(path, dir, "localnet.toml");
+	if (!text || ns_write_file_atomic(path, text, len, 0644) < 0)
+		die("cannot write %s", path);
+	free(text);
+}
+
+static void gen_keys(const char *dir, struct ns_nodeconf *c)
+{
+	uint8_t seed[32], sk[64], secret[32];
+	ns_random(seed, sizeof seed);
+	ns_random(secret, sizeof secret);
+	ns_ed25519_from_seed(c->identity_key, sk, seed);
+	ns_x25519_base(c->sphinx_key, secret);
+	path_join(c->identity_seed_file, dir, "keys/%s.ed25519", c->name);
+	path_join(c->sphinx_secret_file, dir, "keys/%s.x25519", c->name);
+	unlink(c->identity_seed_file);
+	unlink(c->sphinx_secret_file);
+	if (ns_keyfile_write(c->identity_seed_file, seed) < 0 ||
+	    ns_keyfile_write(c->sphinx_secret_file, secret) < 0)
+		die("cannot write key files under %s/keys", dir);
+	ns_memzero(seed, sizeof seed);
+	ns_memzero(sk, sizeof sk);
+	ns_memzero(secret, sizeof secret);
+}
+
+static uint16_t take_port(int *fds, size_t *n_fds)
+{
+	int fd;
+	uint16_t port = ns_loopback_free_port(&fd);
+	if (!port)
+		die("cannot find a free loopback port: %s", strerror(errno));
+	fds[(*n_fds)++] = fd;
+	return port;
+}
+
+static void fill_node(struct ns_nodeconf *c, const char *dir, const struct options *o,
+                      const struct netfile *nf)
+{
+	c->key_rotation_id = nf->key_rotation_id;
+	c->absolute_epoch_id = nf->epoch;
+	snprintf(c->host, sizeof c->host, "%s", HOST);
+	snprintf(c->directory_url, sizeof c->directory_url, "http://%s:%u", HOST, nf->directory_port);
+	path_join(c->topology_file, dir, "topology.json");
+	path_join(c->ready_file, dir, "run/%s.ready", c->name);
+	path_join(c->stats_file, dir, "run/%s.stats", c->name);
+	path_join(c->log_file, dir, "logs/%s.log", c->name);
+	c->drop_rate = o->drop_rate;
+	c->no_delay = o->no_delay;
+	gen_keys(dir, c);
+}
+
+static void cmd_gen(const struct options *o)
+{
+	const char *dir = o->dir;
+	char path[PATH_LEN];
+	make_dir(dir, 0755);
+	const char *subdirs[] = { "keys", "nodes", "run", "logs" };
+	for (size_t i = 0; i < 4; i++) {
+		path_join(path, dir, "%s", subdirs[i]);
+		make_dir(path, strcmp(subdirs[i], "keys") == 0 ? 0700 : 0755);
+	}
+	size_t n_mix = (size_t)o->mix_per_layer * 3, n = n_mix + (size_t)o->gateways;
+	int fds[2 * MAX_NODES + 1];
+	size_t n_fds = 0;
+	struct netfile nf = { .key_rotation_id = o->key_rotation_id, .epoch = o->epoch };
+	nf.directory_port = take_port(fds, &n_fds);
+	struct ns_nodeconf *nodes = calloc(n, sizeof *nodes);
+	if (!nodes)
+		die("out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct ns_nodeconf *c = &nodes[i];
+		c->id = (uint32_t)i + 1;
+		if (i < n_mix) {
+			c->role = NS_ROLE_MIXNODE;
+			c->layer = (uint8_t)(i / (size_t)o->mix_per_layer + 1);
+			snprintf(c->name, sizeof c->name, "mix%u", c->id);
+		} else {
+			c->role = NS_ROLE_GATEWAY;
+			snprintf(c->name, sizeof c->name, "gateway%zu", i - n_mix + 1);
+			c->clients_ws_port = take_port(fds, &n_fds);
+		}
+		c->mix_port = take_port(fds, &n_fds);
+		fill_node(c, dir, o, &nf);
+		path_join(path, dir, "nodes/%s.toml", c->name);
+		if (ns_nodeconf_save(path, c) < 0)
+			die("cannot write %s", path);
+	}
+	for (size_t i = 0; i < n_fds; i++)
+		close(fds[i]);
+	write_netfile(dir, &nf, o);
+	free(nodes);
+}
+
+/* ---------------------------------------------------------------- topology and env */
+
+static void load_nodes(const char *dir, struct ns_nodeconf **nodes, size_t *n)
+{
+	char path[PATH_LEN];
+	path_join(path, dir, "nodes");
+	struct toml_error err;
+	if (ns_nodeconf_load_dir(path, nodes, n, &err) < 0)
+		die("%s: %s", path, err.msg);
+	if (*n == 0)
+		die("no node descriptors in %s", path);
+}
+
+static struct ns_netinfo netinfo_of(const struct netfile *nf)
+{
+	time_t now = time(NULL);
+	return (struct ns_netinfo){ .key_rotation_id = nf->key_rotation_id,
+		                    .absolute_epoch_id = nf->epoch,
+		                    .refreshed_at = now,
+		                    .epoch_start = now - 60,
+		                    .epoch_duration_secs = 3600 };
+}
+
+static void write_topology(const char *dir, const struct ns_nodeconf *nodes, size_t n,
+                           const struct netfile *nf)
+{
+	struct ns_netinfo info = netinfo_of(nf);
+	char *json = ns_topojson_wasm_topology(nodes, n, &info, 1);
+	char path[PATH_LEN];
+	path_join(path, dir, "topology.json");
+	if (!json || ns_write_file_atomic(path, json, strlen(json), 0644) < 0)
+		die("cannot write %s", path);
+	free(json);
+}
+
+static void write_env(const char *dir, const struct ns_nodeconf *nodes, size_t n, const struct netfile *nf)
+{
+	char *buf = malloc(64 * 1024);
+	if (!buf)
+		die("out of memory");
+	size_t off = 0, cap = 64 * 1024;
+#define PUT(...) (off += (size_t)snprintf(buf + off, off < cap ? cap - off : 0, __VA_ARGS__))
+	PUT("NYM_API=http://%s:%u\n", HOST, nf->directory_port);
+	PUT("NYM_LOCALNET_DIR=%s\n", dir);
+	PUT("NYM_TOPOLOGY=%s/topology.json\n", dir);
+	PUT("GATEWAY_IDS=\"");
+	int k = 0;
+	for (size_t i = 0; i < n; i++) {
+		char id[64];
+		if (nodes[i].role != NS_ROLE_GATEWAY)
+			continue;
+		base58_encode(nodes[i].identity_key, 32, id, sizeof id);
+		PUT("%s%s", k++ ? " " : "", id);
+	}
+	PUT("\"\n");
+	k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (nodes[i].role != NS_ROLE_GATEWAY)
+			continue;
+		char id[64];
+		base58_encode(nodes[i].identity_key, 32, id, sizeof id);
+		k++;
+		PUT("GATEWAY_ID_%d=%s\n", k, id);
+		PUT("GATEWAY_WS_%d=ws://%s:%u\n", k, nodes[i].host, nodes[i].clients_ws_port);
+		PUT("GATEWAY_MIX_%d=%s:%u\n", k, nodes[i].host, nodes[i].mix_port);
+	}
+	PUT("GATEWAY_COUNT=%d\n", k);
+#undef PUT
+	char path[PATH_LEN];
+	path_join(path, dir, "env");
+	if (off >= cap || ns_write_file_atomic(path, buf, off, 0644) < 0)
+		die("cannot write %s", path);
+	free(buf);
+}
+
+/* ---------------------------------------------------------------- processes */
+
+static void self_dir(char *out)
+{
+	char exe[PATH_LEN];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		die("cannot read /proc/self/exe");
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	*slash = 0;
+	snprintf(out, PATH_LEN, "%s", exe);
+}
+
+static size_t build_proc_table(const char *dir, const struct ns_nodeconf *nodes, size_t n,
+                               struct proc *procs)
+{
+	char bindir[PATH_LEN];
+	self_dir(bindir);
+	snprintf(procs[0].name, sizeof procs[0].name, DIRECTORY_NAME);
+	path_join(procs[0].binary, bindir, "nym-directory");
+	path_join(procs[0].config, dir, "nodes");
+	for (size_t i = 0; i < n; i++) {
+		struct proc *p = &procs[i + 1];
+		snprintf(p->name, sizeof p->name, "%s", nodes[i].name);
+		path_join(p->binary, bindir, "%s",
+		          nodes[i].role == NS_ROLE_GATEWAY ? "nym-gateway" : "nym-mixnode");
+		path_join(p->config, dir, "nodes/%s.toml", nodes[i].name);
+		p->conf = &nodes[i];
+	}
+	return n + 1;
+}
+
+static pid_t read_pid(const char *dir, const char *name)
+{
+	char path[PATH_LEN];
+	path_join(path, dir, "run/%s.pid", name);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	long pid = 0;
+	if (fscanf(f, "%ld", &pid) != 1 || pid <= 1 || pid > INT_MAX)
+		pid = 0;
+	fclose(f);
+	return (pid_t)pid;
+}
+
+/* Alive, not a zombie, and started from the expected binary: some argument in its command
+ * line has the binary's base name (argv[0] for a program, argv[1] for a script behind an
+ * interpreter). Guards against a stale pid file naming a reused pid. */
+static int pid_alive(pid_t pid, const char *binary)
+{
+	if (pid <= 1 || kill(pid, 0) < 0)
+		return 0;
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f) {
+		size_t n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[n] = 0;
+		char *rp = strrchr(buf, ')');
+		if (rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'))
+			return 0;
+	}
+	if (!binary)
+		return 1;
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 1; /* no /proc: trust the pid file */
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *want = strrchr(binary, '/');
+	want = want ? want + 1 : binary;
+	for (size_t off = 0; off < n; off += strlen(buf + off) + 1) {
+		const char *arg = buf + off;
+		const char *base = strrchr(arg, '/');
+		if (strcmp(base ? base + 1 : arg, want) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void remove_run_files(const char *dir, const char *name)
+{
+	static const char *const ext[] = { "pid", "ready", "stats" };
+	char path[PATH_LEN];
+	for (size_t i = 0; i < 3; i++) {
+		path_join(path, dir, "run/%s.%s", name, ext[i]);
+		unlink(path);
+	}
+}
+
+static pid_t spawn(const char *dir, const struct proc *p, uint16_t directory_port)
+{
+	char log[PATH_LEN], listen_arg[64], ready[PATH_LEN], stats[PATH_LEN];
+	path_join(log, dir, "logs/%s.log", p->name);
+	path_join(ready, dir, "run/%s.ready", p->name);
+	path_join(stats, dir, "run/%s.stats", p->name);
+	snprintf(listen_arg, sizeof listen_arg, "%s:%u", HOST, directory_port);
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid > 0)
+		return pid;
+	setsid();
+	int in = open("/dev/null", O_RDONLY);
+	int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+		_exit(127);
+	if (p->conf)
+		execl(p->binary, p->binary, "--config", p->config, (char *)NULL);
+	else
+		execl(p->binary, p->binary, "--listen", listen_arg, "--nodes", p->config, "--ready-file",
+		      ready, "--stats-file", stats, (char *)NULL);
+	fprintf(stderr, "nym-localnet: exec %s: %s\n", p->binary, strerror(errno));
+	_exit(127);
+}
+
+static void write_pid(const char *dir, const char *name, pid_t pid)
+{
+	char path[PATH_LEN], text[32];
+	path_join(path, dir, "run/%s.pid", name);
+	int n = snprintf(text, sizeof text, "%d\n", (int)pid);
+	if (ns_write_file_atomic(path, text, (size_t)n, 0644) < 0)
+		die("cannot write %s", path);
+}
+
+static int is_healthy(const char *dir, const struct proc *p, uint16_t directory_port)
+{
+	char ready[PATH_LEN];
+	path_join(ready, dir, "run/%s.ready", p->name);
+	if (!file_exists(ready))
+		return 0;
+	if (!p->conf)
+		return ns_loopback_probe(HOST, directory_port, 200);
+	if (!ns_loopback_probe(p->conf->host, p->conf->mix_port, 200))
+		return 0;
+	return p->conf->role != NS_ROLE_GATEWAY ||
+	       ns_loopback_probe(p->conf->host, p->conf->clients_ws_port, 200);
+}
+
+static void print_log_tail(const char *dir, const char *name)
+{
+	char path[PATH_LEN];
+	path_join(path, dir, "logs/%s.log", name);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "  (no log at %s)\n", path);
+		return;
+	}
+	char *lines[LOG_TAIL_LINES] = { 0 };
+	size_t count = 0;
+	char buf[1024];
+	while (fgets(buf, sizeof buf, f)) {
+		free(lines[count % LOG_TAIL_LINES]);
+		lines[count % LOG_TAIL_LINES] = strdup(buf);
+		count++;
+	}
+	fclose(f);
+	fprintf(stderr, "--- last lines of %s ---\n", path);
+	size_t first = count > LOG_TAIL_LINES ? count - LOG_TAIL_LINES : 0;
+	for (size_t i = first; i < count; i++) {
+		const char *l = lines[i % LOG_TAIL_LINES];
+		fputs(l ? l : "\n", stderr);
+	}
+	for (size_t i = 0; i < LOG_TAIL_LINES; i++)
+		free(lines[i]);
+}
+
+/* SIGTERM, wait up to timeout_ms, then SIGKILL. Reaps our own children as it goes. */
+static void stop_pids(const pid_t *pids, const char *const *binaries, size_t n, int timeout_ms)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pid_alive(pids[i], binaries[i]))
+			kill(pids[i], SIGTERM);
+	for (int waited = 0; waited <= timeout_ms; waited += 50) {
+		int any = 0;
+		for (size_t i = 0; i < n; i++) {
+			while (pids[i] > 0 && waitpid(pids[i], NULL, WNOHANG) > 0)
+				;
+			any |= pid_alive(pids[i], binaries[i]);
+		}
+		if (!any)
+			return;
+		usleep(50 * 1000);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (pid_alive(pids[i], binaries[i])) {
+			fprintf(stderr, "nym-localnet: pid %d did not stop; SIGKILL\n", (int)pids[i]);
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], NULL, 0);
+		}
+}
+
+static void teardown(const char *dir, const struct proc *procs, size_t n)
+{
+	pid_t pids[MAX_NODES + 1];
+	const char *bins[MAX_NODES + 1];
+	for (size_t i = 0; i < n; i++) {
+		pids[i] = procs[i].pid;
+		bins[i] = procs[i].binary;
+	}
+	stop_pids(pids, bins, n, 5000);
+	for (size_t i = 0; i < n; i++)
+		remove_run_files(dir, procs[i].name);
+}
+
+/* Index of a started process that exited, or -1. */
+static long exited_child(const struct proc *procs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int status;
+		if (procs[i].pid > 0 && waitpid(procs[i].pid, &status, WNOHANG) == procs[i].pid)
+			return (long)i;
+	}
+	return -1;
+}
+
+static void wait_healthy(const char *dir, struct proc *procs, size_t n, uint16_t dport, int timeout_s)
+{
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		long dead = exited_child(procs, n);
+		if (dead >= 0) {
+			fprintf(stderr, "nym-localnet: %s exited during start-up\n", procs[dead].name);
+			procs[dead].pid = 0;
+			print_log_tail(dir, procs[dead].name);
+			teardown(dir, procs, n);
+			exit(1);
+		}
+		long unhealthy = -1;
+		for (size_t i = 0; i < n && unhealthy < 0; i++)
+			if (!is_healthy(dir, &procs[i], dport))
+				unhealthy = (long)i;
+		if (unhealthy < 0)
+			return;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= timeout_s) {
+			for (size_t i = (size_t)unhealthy; i < n; i++) {
+				if (is_healthy(dir, &procs[i], dport))
+					continue;
+				fprintf(stderr, "nym-localnet: %s not healthy after %d s (no run/%s.ready or a port not accepting)\n",
+				        procs[i].name, timeout_s, procs[i].name);
+				print_log_tail(dir, procs[i].name);
+			}
+			teardown(dir, procs, n);
+			exit(1);
+		}
+		usleep(50 * 1000);
+	}
+}
+
+static int network_running(const char *dir, const struct proc *procs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pid_alive(read_pid(dir, procs[i].name), procs[i].binary))
+			return 1;
+	return 0;
+}
+
+static void cmd_up(const struct options *o, int explicit_shape)
+{
+	const char *dir = o->dir;
+	char path[PATH_LEN];
+	path_join(path, dir, "localnet.toml");
+	if (!file_exists(path))
+		cmd_gen(o);
+	else if (explicit_shape)
+		fprintf(stderr, "nym-localnet: %s exists; reusing its keys and ports (options ignored)\n", path);
+	struct netfile nf;
+	if (read_netfile(dir, &nf) < 0)
+		die("cannot read %s", path);
+	struct ns_nodeconf *nodes;
+	size_t n;
+	load_nodes(dir, &nodes, &n);
+	if (n > MAX_NODES)
+		die("too many nodes");
+	struct proc procs[MAX_NODES + 1];
+	memset(procs, 0, sizeof procs);
+	size_t np = build_proc_table(dir, nodes, n, procs);
+	if (network_running(dir, procs, np)) {
+		printf("already running\n");
+		free(nodes);
+		exit(0);
+	}
+	for (size_t i = 0; i < np; i++)
+		if (access(procs[i].binary, X_OK) < 0)
+			die("missing binary %s (needed for %s; not built yet?)", procs[i].binary, procs[i].name);
+	write_topology(dir, nodes, n, &nf);
+	for (size_t i = 0; i < np; i++) {
+		remove_run_files(dir, procs[i].name);
+		procs[i].pid = spawn(dir, &procs[i], nf.directory_port);
+		write_pid(dir, procs[i].name, procs[i].pid);
+	}
+	wait_healthy(dir, procs, np, nf.directory_port, o->timeout_s);
+	write_env(dir, nodes, n, &nf);
+	free(nodes);
+	printf("ready\n");
+	fflush(stdout);
+}
+
+static void print_stats(const char *dir, const char *name)
+{
+	char path[PATH_LEN], buf[2048];
+	path_join(path, dir, "run/%s.stats", name);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		printf(" stats=none");
+		return;
+	}
+	size_t len = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[len] = 0;
+	for (char *p = buf; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	while (len && buf[len - 1] == ' ')
+		buf[--len] = 0;
+	printf(" stats=%s", buf);
+}
+
+static int cmd_status(const struct options *o)
+{
+	struct ns_nodeconf *nodes;
+	size_t n;
+	load_nodes(o->dir, &nodes, &n);
+	struct proc procs[MAX_NODES + 1];
+	memset(procs, 0, sizeof procs);
+	size_t np = build_proc_table(o->dir, nodes, n, procs);
+	int all_up = 1;
+	for (size_t i = 0; i < np; i++) {
+		pid_t pid = read_pid(o->dir, procs[i].name);
+		int up = pid_alive(pid, procs[i].binary);
+		all_up &= up;
+		const char *role = procs[i].conf ? ns_node_role_name(procs[i].conf->role) : "directory";
+		printf("%s %s %s pid=%d", procs[i].name, role, up ? "up" : "down", up ? (int)pid : 0);
+		if (up)
+			print_stats(o->dir, procs[i].name);
+		putchar('\n');
+	}
+	free(nodes);
+	return all_up ? 0 : 3;
+}
+
+static void cmd_down(const struct options *o)
+{
+	struct ns_nodeconf *nodes;
+	size_t n;
+	load_nodes(o->dir, &nodes, &n);
+	struct proc procs[MAX_NODES + 1];
+	memset(procs, 0, sizeof procs);
+	size_t np = build_proc_table(o->dir, nodes, n, procs);
+	for (size_t i = 0; i < np; i++)
+		procs[i].pid = read_pid(o->dir, procs[i].name);
+	teardown(o->dir, procs, np);
+	free(nodes);
+	printf("down\n");
+}
+
+static void cmd_gen_only(const struct options *o)
+{
+	char path[PATH_LEN];
+	path_join(path, o->dir, "localnet.toml");
+	if (file_exists(path))
+		die("%s already exists", path);
+	cmd_gen(o);
+	struct netfile nf;
+	read_netfile(o->dir, &nf);
+	struct ns_nodeconf *nodes;
+	size_t n;
+	load_nodes(o->dir, &nodes, &n);
+	write_topology(o->dir, nodes, n, &nf);
+	write_env(o->dir, nodes, n, &nf);
+	free(nodes);
+	printf("generated\n");
+}
+
+/* ---------------------------------------------------------------- arguments */
+
+static void usage(void)
+{
+	fprintf(stderr,
+	        "usage: nym-localnet up|gen --dir DIR [--mixnodes-per-layer N] [--gateways M]\n"
+	        "                    [--drop-rate P] [--no-delay] [--key-rotation-id R] [--epoch E]\n"
+	        "                    [--timeout SECONDS]\n"
+	        "       nym-localnet status|down --dir DIR\n");
+	exit(2);
+}
+
+static long parse_long(const char *s, long min, long max)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < min || v > max)
+		usage();
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	const char *cmd = argv[1];
+	struct options o = { .mix_per_layer = 1, .gateways = 1, .key_rotation_id = 3, .epoch = 100,
+		             .timeout_s = 20 };
+	int explicit_shape = 0;
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--no-delay") == 0) {
+			o.no_delay = 1;
+			continue;
+		}
+		if (i + 1 >= argc)
+			usage();
+		const char *v = argv[++i];
+		if (strcmp(a, "--dir") == 0)
+			o.dir = v;
+		else if (strcmp(a, "--mixnodes-per-layer") == 0)
+			o.mix_per_layer = (int)parse_long(v, 1, 64), explicit_shape = 1;
+		else if (strcmp(a, "--gateways") == 0)
+			o.gateways = (int)parse_long(v, 1, 32), explicit_shape = 1;
+		else if (strcmp(a, "--key-rotation-id") == 0)
+			o.key_rotation_id = (uint32_t)parse_long(v, 0, UINT32_MAX);
+		else if (strcmp(a, "--epoch") == 0)
+			o.epoch = (uint32_t)parse_long(v, 0, UINT32_MAX);
+		else if (strcmp(a, "--timeout") == 0)
+			o.timeout_s = (int)parse_long(v, 1, 3600);
+		else if (strcmp(a, "--drop-rate") == 0) {
+			char *end;
+			o.drop_rate = strtod(v, &end);
+			if (*end || end == v || !(o.drop_rate >= 0 && o.drop_rate <= 1))
+				usage();
+		} else
+			usage();
+	}
+	if (!o.dir)
+		usage();
+	if (o.key_rotation_id > o.epoch)
+		die("--key-rotation-id must not exceed --epoch (the key-rotation schedule needs it)");
+	make_dir(o.dir, 0755);
+	char *absdir = realpath(o.dir, NULL);
+	if (!absdir || strlen(absdir) > PATH_LEN / 2)
+		die("cannot resolve %s (or path too long)", o.dir);
+	o.dir = absdir;
+	if (ns_crypto_init() < 0)
+		die("crypto init failed");
+	signal(SIGPIPE, SIG_IGN);
+	int rc = 0;
+	if (strcmp(cmd, "gen") == 0)
+		cmd_gen_only(&o);
+	else if (strcmp(cmd, "up") == 0)
+		cmd_up(&o, explicit_shape);
+	else if (strcmp(cmd, "status") == 0)
+		rc = cmd_status(&o);
+	else if (strcmp(cmd, "down") == 0)
+		cmd_down(&o);
+	else
+		usage();
+	free(absdir);
+	return rc;
+}

@@ -1,0 +1,768 @@
+/* common/websocket: handshake parsing, frame path (detached connections), and real loopback
+ * connections in one libev loop. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ev.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "websocket.h"
+
+/* ------------------------------------------------------------------ handshake pieces */
+
+static const char RFC_KEY[] = "dGhlIHNhbXBsZSBub25jZQ==";
+static const char RFC_ACCEPT[] = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+static void test_accept_key_rfc6455_example(void **state)
+{
+	(void)state;
+	char accept[NS_WS_ACCEPT_LEN + 1];
+	assert_int_equal(ns_ws_accept_key(RFC_KEY, strlen(RFC_KEY), accept), 0);
+	assert_string_equal(accept, RFC_ACCEPT);
+}
+
+#define GOOD_REQUEST                                                                               \
+	"GET /chat HTTP/1.1\r\n"                                                                   \
+	"Host: server.example.com\r\n"                                                             \
+	"Upgrade: websocket\r\n"                                                                   \
+	"Connection: Upgrade\r\n"                                                                  \
+	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"                                          \
+	"Origin: http://example.com\r\n"                                                           \
+	"Sec-WebSocket-Protocol: chat, superchat\r\n"                                              \
+	"Sec-WebSocket-Version: 13\r\n"                                                            \
+	"\r\n"
+
+static void test_parse_request_rfc_example(void **state)
+{
+	(void)state;
+	ns_ws_request req;
+	const char *r = GOOD_REQUEST "\x81\x85";
+	int n = ns_ws_parse_request(r, strlen(r), NULL, &req);
+	assert_int_equal(n, (int)strlen(GOOD_REQUEST)); /* the frame bytes after the head are not eaten */
+	assert_string_equal(req.path, "/chat");
+	assert_string_equal(req.key, RFC_KEY);
+}
+
+/* what node's `ws` sends (lower-case values, extension offer, token lists) */
+static void test_parse_request_token_lists(void **state)
+{
+	(void)state;
+	ns_ws_request req;
+	const char *r = "GET / HTTP/1.1\r\n"
+	                "Sec-WebSocket-Version: 13\r\n"
+	                "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n"
+	                "Connection: keep-alive, Upgrade\r\n"
+	                "Upgrade: WebSocket\r\n"
+	                "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+	                "host:127.0.0.1:9000\r\n"
+	                "\r\n";
+	assert_int_equal(ns_ws_parse_request(r, strlen(r), NULL, &req), (int)strlen(r));
+	assert_string_equal(req.path, "/");
+}
+
+static void test_parse_request_incomplete(void **state)
+{
+	(void)state;
+	ns_ws_request req;
+	const char *r = GOOD_REQUEST;
+	for (size_t n = 0; n < strlen(r); n++)
+		assert_int_equal(ns_ws_parse_request(r, n, NULL, &req), 0);
+}
+
+struct bad_case {
+	const char *req;
+	int err;
+};
+
+#define H_HOST "Host: a\r\n"
+#define H_UPG "Upgrade: websocket\r\n"
+#define H_CONN "Connection: Upgrade\r\n"
+#define H_KEY "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+#define H_VER "Sec-WebSocket-Version: 13\r\n"
+#define GET "GET / HTTP/1.1\r\n"
+
+static void test_parse_request_malformed(void **state)
+{
+	(void)state;
+	static const struct bad_case cases[] = {
+		{ "POST / HTTP/1.1\r\n" H_HOST H_UPG H_CONN H_KEY H_VER "\r\n", NS_WS_E_BAD_METHOD },
+		{ "GET / HTTP/1.0\r\n" H_HOST H_UPG H_CONN H_KEY H_VER "\r\n", NS_WS_E_BAD_HTTP_VERSION },
+		{ "GET /  HTTP/1.1\r\n" H_HOST H_UPG H_CONN H_KEY H_VER "\r\n", NS_WS_E_BAD_HTTP_VERSION },
+		{ "GET http://a/ HTTP/1.1\r\n" H_HOST H_UPG H_CONN H_KEY H_VER "\r\n", NS_WS_E_BAD_PATH },
+		{ "GET\r\n" H_HOST "\r\n", NS_WS_E_BAD_START_LINE },
+		{ " GET / HTTP/1.1\r\n" H_HOST "\r\n", NS_WS_E_BAD_START_LINE },
+		{ GET H_UPG H_CONN H_KEY H_VER "\r\n", NS_WS_E_NO_HOST },
+		{ GET H_HOST H_HOST H_UPG H_CONN H_KEY H_VER "\r\n", NS_WS_E_BAD_HEADER },
+		{ GET H_HOST H_CONN H_KEY H_VER "\r\n", NS_WS_E_NO_UPGRADE },
+		{ GET H_HOST "Upgrade: h2c\r\n" H_CONN H_KEY H_VER "\r\n", NS_WS_E_NO_UPGRADE },
+		{ GET H_HOST H_UPG H_KEY H_VER "\r\n", NS_WS_E_NO_CONNECTION },
+		{ GET H_HOST H_UPG "Connection: keep-alive\r\n" H_KEY H_VER "\r\n", NS_WS_E_NO_CONNECTION },
+		{ GET H_HOST H_UPG H_CONN H_KEY "\r\n", NS_WS_E_BAD_WS_VERSION },
+		{ GET H_HOST H_UPG H_CONN H_KEY "Sec-WebSocket-Version: 8\r\n\r\n", NS_WS_E_BAD_WS_VERSION },
+		{ GET H_HOST H_UPG H_CONN H_VER "\r\n", NS_WS_E_BAD_KEY },
+		{ GET H_HOST H_UPG H_CONN H_VER "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ\r\n\r\n",
+		  NS_WS_E_BAD_KEY },
+		{ GET H_HOST H_UPG H_CONN H_VER "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZXg=\r\n\r\n",
+		  NS_WS_E_BAD_KEY }, /* 17 bytes */
+		{ GET H_HOST H_UPG H_CONN H_VER "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25j*Q==\r\n\r\n",
+		  NS_WS_E_BAD_KEY },
+		{ GET H_HOST H_UPG H_CONN H_VER H_KEY H_KEY "\r\n", NS_WS_E_BAD_HEADER },
+		{ GET H_HOST " folded\r\n" H_UPG H_CONN H_KEY H_VER "\r\n", NS_WS_E_BAD_HEADER },
+		{ GET H_HOST "NoColon\r\n" H_UPG H_CONN H_KEY H_VER "\r\n", NS_WS_E_BAD_HEADER },
+		{ GET H_HOST ": empty name\r\n" H_UPG H_CONN H_KEY H_VER "\r\n", NS_WS_E_BAD_HEADER },
+		{ GET H_HOST "Bad Name: x\r\n" H_UPG H_CONN H_KEY H_VER "\r\n", NS_WS_E_BAD_HEADER },
+		{ GET H_HOST "X: a\nb\r\n" H_UPG H_CONN H_KEY H_VER "\r\n", NS_WS_E_BAD_HEADER },
+		{ GET H_HOST "X: a\rb\r\n" H_UPG H_CONN H_KEY H_VER "\r\n", NS_WS_E_BAD_HEADER },
+		{ GET H_HOST "X: a\x01\r\n" H_UPG H_CONN H_KEY H_VER "\r\n", NS_WS_E_BAD_HEADER },
+		{ GET H_HOST "Content-Length: 5\r\n" H_UPG H_CONN H_KEY H_VER "\r\n", NS_WS_E_BODY },
+		{ GET H_HOST "Transfer-Encoding: chunked\r\n" H_UPG H_CONN H_KEY H_VER "\r\n", NS_WS_E_BODY },
+		{ "\r\n\r\n", NS_WS_E_BAD_START_LINE },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		ns_ws_request req;
+		int r = ns_ws_parse_request(cases[i].req, strlen(cases[i].req), NULL, &req);
+		if (r != cases[i].err)
+			fail_msg("case %zu: got %d (%s), want %d", i, r, ns_ws_strerror(r), cases[i].err);
+	}
+}
+
+static void test_parse_request_nul_byte(void **state)
+{
+	(void)state;
+	char r[] = GET H_HOST "X: a?b\r\n" H_UPG H_CONN H_KEY H_VER "\r\n";
+	*strchr(r, '?') = '\0';
+	ns_ws_request req;
+	assert_int_equal(ns_ws_parse_request(r, sizeof r - 1, NULL, &req), NS_WS_E_BAD_HEADER);
+}
+
+static void test_parse_request_limits(void **state)
+{
+	(void)state;
+	ns_ws_request req;
+	ns_ws_limits lim = { .max_handshake_bytes = 256, .max_headers = 6 };
+	/* no end of head within 256 bytes */
+	char big[400];
+	memset(big, 'a', sizeof big);
+	memcpy(big, GET "X: ", strlen(GET "X: "));
+	assert_int_equal(ns_ws_parse_request(big, 255, &lim, &req), 0);
+	assert_int_equal(ns_ws_parse_request(big, 256, &lim, &req), NS_WS_E_TOO_LARGE);
+	assert_int_equal(ns_ws_parse_request(big, sizeof big, &lim, &req), NS_WS_E_TOO_LARGE);
+	/* 5 headers pass, 7 don't */
+	const char *ok = GET H_HOST H_UPG H_CONN H_KEY H_VER "\r\n";
+	assert_int_equal(ns_ws_parse_request(ok, strlen(ok), &lim, &req), (int)strlen(ok));
+	const char *many = GET H_HOST H_UPG H_CONN H_KEY H_VER "A: 1\r\nB: 2\r\n\r\n";
+	assert_int_equal(ns_ws_parse_request(many, strlen(many), &lim, &req), NS_WS_E_TOO_MANY_HEADERS);
+	/* path length */
+	char longpath[NS_WS_MAX_PATH + 200];
+	int n = snprintf(longpath, sizeof longpath, "GET /%0*d HTTP/1.1\r\n" H_HOST H_UPG H_CONN H_KEY H_VER "\r\n",
+	                 NS_WS_MAX_PATH, 0);
+	assert_int_equal(ns_ws_parse_request(longpath, (size_t)n, NULL, &req), NS_WS_E_BAD_PATH);
+}
+
+static void test_request_response_round_trip(void **state)
+{
+	(void)state;
+	char buf[512], accept[NS_WS_ACCEPT_LEN + 1];
+	ns_ws_request req;
+	int n = ns_ws_build_request(buf, sizeof buf, "127.0.0.1", 9000, "/some/path?x=1", RFC_KEY);
+	assert_true(n > 0);
+	assert_int_equal(ns_ws_parse_request(buf, (size_t)n, NULL, &req), n);
+	assert_string_equal(req.path, "/some/path?x=1");
+	assert_string_equal(req.key, RFC_KEY);
+	assert_int_equal(ns_ws_build_request(buf, 40, "127.0.0.1", 9000, "/", RFC_KEY), NS_WS_E_ARG);
+
+	n = ns_ws_build_response(buf, sizeof buf, RFC_KEY);
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+	assert_int_equal(ns_ws_accept_key(RFC_KEY, strlen(RFC_KEY), accept), 0);
+	int status = -1;
+	assert_int_equal(ns_ws_parse_response(buf, (size_t)n, NULL, accept, &status), n);
+	assert_int_equal(status, 101);
+	assert_int_equal(ns_ws_parse_response(buf, (size_t)n - 1, NULL, accept, &status), 0);
+	accept[3] ^= 1;
+	assert_int_equal(ns_ws_parse_response(buf, (size_t)n, NULL, accept, &status), NS_WS_E_BAD_ACCEPT);
+}
+
+static void test_parse_response_malformed(void **state)
+{
+	(void)state;
+	const char *acc = "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n";
+	char buf[512];
+	int status = 0;
+	snprintf(buf, sizeof buf, "HTTP/1.1 200 OK\r\n%s\r\n", acc);
+	assert_int_equal(ns_ws_parse_response(buf, strlen(buf), NULL, RFC_ACCEPT, &status), NS_WS_E_BAD_STATUS);
+	assert_int_equal(status, 200);
+	snprintf(buf, sizeof buf, "HTTP/1.0 101 x\r\n" H_UPG H_CONN "%s\r\n", acc);
+	assert_int_equal(ns_ws_parse_response(buf, strlen(buf), NULL, RFC_ACCEPT, NULL), NS_WS_E_BAD_HTTP_VERSION);
+	snprintf(buf, sizeof buf, "HTTP/1.1 1O1 x\r\n" H_UPG H_CONN "%s\r\n", acc);
+	assert_int_equal(ns_ws_parse_response(buf, strlen(buf), NULL, RFC_ACCEPT, NULL), NS_WS_E_BAD_START_LINE);
+	snprintf(buf, sizeof buf, "HTTP/1.1 101\r\n" H_UPG H_CONN "%s\r\n", acc);
+	assert_int_equal(ns_ws_parse_response(buf, strlen(buf), NULL, RFC_ACCEPT, NULL), (int)strlen(buf));
+	snprintf(buf, sizeof buf, "HTTP/1.1 101 x\r\n" H_CONN "%s\r\n", acc);
+	assert_int_equal(ns_ws_parse_response(buf, strlen(buf), NULL, RFC_ACCEPT, NULL), NS_WS_E_NO_UPGRADE);
+	snprintf(buf, sizeof buf, "HTTP/1.1 101 x\r\n" H_UPG "%s\r\n", acc);
+	assert_int_equal(ns_ws_parse_response(buf, strlen(buf), NULL, RFC_ACCEPT, NULL), NS_WS_E_NO_CONNECTION);
+	snprintf(buf, sizeof buf, "HTTP/1.1 101 x\r\n" H_UPG H_CONN "\r\n");
+	assert_int_equal(ns_ws_parse_response(buf, strlen(buf), NULL, RFC_ACCEPT, NULL), NS_WS_E_BAD_ACCEPT);
+	snprintf(buf, sizeof buf, "HTTP/1.1 101 x\r\n" H_UPG H_CONN "%s%s\r\n", acc, acc);
+	assert_int_equal(ns_ws_parse_response(buf, strlen(buf), NULL, RFC_ACCEPT, NULL), NS_WS_E_BAD_HEADER);
+	snprintf(buf, sizeof buf, "HTTP/1.1 101 x\r\n" H_UPG H_CONN "%sSec-WebSocket-Extensions: permessage-deflate\r\n\r\n", acc);
+	assert_int_equal(ns_ws_parse_response(buf, strlen(buf), NULL, RFC_ACCEPT, NULL), NS_WS_E_UNREQUESTED);
+}
+
+/* ------------------------------------------------------------------ detached frame path */
+
+struct recorder {
+	int messages, closes, pongs, opens, drains;
+	enum ns_ws_msg_type last_type;
+	uint8_t *last;
+	size_t last_len;
+	int close_code;
+	char why[128];
+	bool echo;
+};
+
+static void rec_open(ns_ws_conn *c, void *user)
+{
+	(void)c;
+	((struct recorder *)user)->opens++;
+}
+
+static void rec_message(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *data, size_t len, void *user)
+{
+	struct recorder *r = user;
+	r->messages++;
+	r->last_type = type;
+	free(r->last);
+	r->last = malloc(len ? len : 1);
+	assert_non_null(r->last);
+	memcpy(r->last, data, len);
+	r->last_len = len;
+	if (r->echo)
+		assert_int_equal(ns_ws_send(c, type, data, len), 0);
+}
+
+static void rec_close(ns_ws_conn *c, int code, const char *why, void *user)
+{
+	struct recorder *r = user;
+	(void)c;
+	r->closes++;
+	r->close_code = code;
+	snprintf(r->why, sizeof r->why, "%s", why);
+}
+
+static void rec_pong(ns_ws_conn *c, const uint8_t *data, size_t len, void *user)
+{
+	(void)c;
+	(void)data;
+	(void)len;
+	((struct recorder *)user)->pongs++;
+}
+
+static void rec_drain(ns_ws_conn *c, void *user)
+{
+	(void)c;
+	((struct recorder *)user)->drains++;
+}
+
+static const ns_ws_callbacks rec_cb = {
+	.on_open = rec_open,
+	.on_message = rec_message,
+	.on_close = rec_close,
+	.on_pong = rec_pong,
+	.on_drain = rec_drain,
+};
+
+static void rec_free(struct recorder *r)
+{
+	free(r->last);
+	r->last = NULL;
+}
+
+/* client-encoded bytes of one message */
+static uint8_t *client_frames(enum ns_ws_msg_type type, const uint8_t *msg, size_t len, size_t *out_len)
+{
+	struct recorder r = { 0 };
+	ns_ws_conn *cl = ns_ws_detached_new(0, NULL, &rec_cb, &r);
+	assert_non_null(cl);
+	assert_int_equal(ns_ws_send(cl, type, msg, len), 0);
+	const uint8_t *o = ns_ws_detached_output(cl, out_len);
+	uint8_t *copy = malloc(*out_len);
+	memcpy(copy, o, *out_len);
+	ns_ws_detached_free(cl);
+	return copy;
+}
+
+static void test_detached_client_to_server(void **state)
+{
+	(void)state;
+	uint8_t msg[300];
+	for (size_t i = 0; i < sizeof msg; i++)
+		msg[i] = (uint8_t)(i * 7);
+	size_t n;
+	uint8_t *frames = client_frames(NS_WS_BINARY, msg, sizeof msg, &n);
+	/* FIN|binary, MASK|126, len 300 BE, 4-byte mask, then the masked payload */
+	assert_int_equal(n, 2 + 2 + 4 + sizeof msg);
+	assert_int_equal(frames[0], 0x82);
+	assert_int_equal(frames[1], 0x80 | 126);
+	assert_int_equal(frames[2] << 8 | frames[3], 300);
+	for (size_t i = 0; i < sizeof msg; i++)
+		assert_int_equal(frames[8 + i] ^ frames[4 + i % 4], msg[i]);
+
+	struct recorder r = { 0 };
+	ns_ws_conn *sv = ns_ws_detached_new(1, NULL, &rec_cb, &r);
+	/* byte by byte: wslay must reassemble across reads */
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(ns_ws_feed(sv, frames + i, 1), 0);
+	assert_int_equal(r.messages, 1);
+	assert_int_equal(r.last_type, NS_WS_BINARY);
+	assert_int_equal(r.last_len, sizeof msg);
+	assert_memory_equal(r.last, msg, sizeof msg);
+	free(frames);
+	ns_ws_detached_free(sv);
+	assert_int_equal(r.closes, 1);
+	assert_int_equal(r.close_code, 1006);
+	rec_free(&r);
+}
+
+static void test_detached_ping_pong_and_close(void **state)
+{
+	(void)state;
+	struct recorder r = { 0 };
+	ns_ws_conn *sv = ns_ws_detached_new(1, NULL, &rec_cb, &r);
+	/* masked ping "hi" with mask 01 02 03 04 */
+	const uint8_t ping[] = { 0x89, 0x82, 1, 2, 3, 4, 'h' ^ 1, 'i' ^ 2 };
+	assert_int_equal(ns_ws_feed(sv, ping, sizeof ping), 0);
+	size_t n;
+	const uint8_t *o = ns_ws_detached_output(sv, &n);
+	const uint8_t pong[] = { 0x8a, 0x02, 'h', 'i' };
+	assert_int_equal(n, sizeof pong);
+	assert_memory_equal(o, pong, sizeof pong);
+	ns_ws_detached_clear_output(sv);
+	/* masked close 1000 */
+	const uint8_t close[] = { 0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8 };
+	assert_int_equal(ns_ws_feed(sv, close, sizeof close), 1);
+	o = ns_ws_detached_output(sv, &n);
+	const uint8_t close_reply[] = { 0x88, 0x02, 0x03, 0xe8 };
+	assert_int_equal(n, sizeof close_reply);
+	assert_memory_equal(o, close_reply, sizeof close_reply);
+	assert_int_equal(r.closes, 1);
+	assert_int_equal(r.close_code, 1000);
+	assert_string_equal(r.why, "closed by the peer");
+	assert_int_equal(ns_ws_send(sv, NS_WS_TEXT, (const uint8_t *)"x", 1), NS_WS_E_STATE);
+	ns_ws_detached_free(sv);
+	assert_int_equal(r.closes, 1);
+	rec_free(&r);
+}
+
+/* feeds bad bytes to a detached server, expects it to answer with a close frame carrying code */
+static void expect_close_code(const uint8_t *in, size_t len, const ns_ws_limits *lim, int code,
+                              bool bare_close)
+{
+	struct recorder r = { 0 };
+	ns_ws_conn *sv = ns_ws_detached_new(1, lim, &rec_cb, &r);
+	if (ns_ws_feed(sv, in, len) != 1)
+		fail_msg("input %02x%02x: connection still open", in[0], in[1]);
+	assert_int_equal(r.messages, 0);
+	assert_int_equal(r.closes, 1);
+	if (r.close_code != code)
+		fail_msg("input %02x%02x: close code %d (%s), want %d", in[0], in[1], r.close_code, r.why, code);
+	size_t n;
+	const uint8_t *o = ns_ws_detached_output(sv, &n);
+	assert_true(n >= 2);
+	assert_int_equal(o[0], 0x88);
+	if (bare_close) { /* wslay sends no status code when its frame-header parser gives up */
+		assert_int_equal(n, 2);
+		assert_int_equal(o[1], 0);
+	} else {
+		assert_int_equal(n, 4);
+		assert_int_equal(o[2] << 8 | o[3], code);
+	}
+	ns_ws_detached_free(sv);
+	rec_free(&r);
+}
+
+static void test_detached_bad_frames(void **state)
+{
+	(void)state;
+	const uint8_t unmasked[] = { 0x82, 0x01, 'a' };
+	expect_close_code(unmasked, sizeof unmasked, NULL, 1002, false);
+	const uint8_t rsv1[] = { 0xc2, 0x81, 0, 0, 0, 0, 'a' };
+	expect_close_code(rsv1, sizeof rsv1, NULL, 1002, false);
+	const uint8_t bad_opcode[] = { 0x83, 0x81, 0, 0, 0, 0, 'a' };
+	expect_close_code(bad_opcode, sizeof bad_opcode, NULL, 1002, false);
+	const uint8_t long_ping[] = { 0x89, 0x80 | 126, 0, 126, 0, 0, 0, 0 };
+	expect_close_code(long_ping, sizeof long_ping, NULL, 1002, true);
+	const uint8_t lone_continuation[] = { 0x80, 0x81, 0, 0, 0, 0, 'a' };
+	expect_close_code(lone_continuation, sizeof lone_continuation, NULL, 1002, false);
+	const uint8_t bad_utf8[] = { 0x81, 0x82, 0, 0, 0, 0, 0xc3, 0x28 };
+	expect_close_code(bad_utf8, sizeof bad_utf8, NULL, 1007, false);
+	const uint8_t bad_close_code[] = { 0x88, 0x82, 0, 0, 0, 0, 0x03, 0xed }; /* 1005 */
+	expect_close_code(bad_close_code, sizeof bad_close_code, NULL, 1002, false);
+	/* 2^63-1 length (wslay looks at the length once the first payload byte is there) */
+	const uint8_t huge[] = { 0x82, 0x80 | 127, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1 };
+	expect_close_code(huge, sizeof huge, NULL, 1009, false);
+	/* limit 10: an 11-byte message, also when split over two fragments */
+	ns_ws_limits lim = { .max_message_bytes = 10 };
+	const uint8_t eleven[] = { 0x82, 0x80 | 11, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
+	expect_close_code(eleven, sizeof eleven, &lim, 1009, false);
+	const uint8_t frag[] = { 0x02, 0x86, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 0x80, 0x85, 0, 0, 0, 0, 1, 2, 3, 4, 5 };
+	expect_close_code(frag, sizeof frag, &lim, 1009, false);
+}
+
+static void test_detached_fragmented_text(void **state)
+{
+	(void)state;
+	struct recorder r = { 0 };
+	ns_ws_conn *sv = ns_ws_detached_new(1, NULL, &rec_cb, &r);
+	/* "hé" split inside the UTF-8 sequence, with a ping in between */
+	const uint8_t in[] = { 0x01, 0x82, 0, 0, 0, 0, 'h', 0xc3, 0x89, 0x80, 0, 0, 0, 0,
+	                       0x80, 0x81, 0, 0, 0, 0, 0xa9 };
+	assert_int_equal(ns_ws_feed(sv, in, sizeof in), 0);
+	assert_int_equal(r.messages, 1);
+	assert_int_equal(r.last_type, NS_WS_TEXT);
+	assert_int_equal(r.last_len, 3);
+	assert_memory_equal(r.last, "h\xc3\xa9", 3);
+	size_t n;
+	ns_ws_detached_output(sv, &n);
+	assert_int_equal(n, 2); /* the empty pong */
+	ns_ws_feed_eof(sv);
+	assert_int_equal(r.closes, 1);
+	assert_int_equal(r.close_code, 1006);
+	ns_ws_detached_free(sv);
+	rec_free(&r);
+}
+
+static void test_detached_queue_limit(void **state)
+{
+	(void)state;
+	struct recorder r = { 0 };
+	ns_ws_limits lim = { .max_queued_bytes = 100 };
+	ns_ws_conn *cl = ns_ws_detached_new(0, &lim, &rec_cb, &r);
+	uint8_t big[101] = { 0 };
+	assert_int_equal(ns_ws_send(cl, NS_WS_BINARY, big, sizeof big), NS_WS_E_QUEUE_FULL);
+	/* detached output never blocks: the queue drains at once and on_drain tells */
+	assert_int_equal(ns_ws_send(cl, NS_WS_BINARY, big, 100), 0);
+	assert_int_equal(ns_ws_queued_bytes(cl), 0);
+	assert_int_equal(r.drains, 1);
+	assert_int_equal(ns_ws_ping(cl, big, 126), NS_WS_E_ARG);
+	assert_int_equal(ns_ws_close(cl, 1005, NULL), NS_WS_E_ARG);
+	assert_int_equal(ns_ws_send(cl, 3, big, 1), NS_WS_E_ARG);
+	ns_ws_detached_free(cl);
+	rec_free(&r);
+}
+
+/* ------------------------------------------------------------------ loopback sockets */
+
+struct loopback {
+	struct ev_loop *loop;
+	ns_ws_server *server;
+	struct recorder srv, cli;
+	ns_ws_conn *client;
+};
+
+static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	*(bool *)w->data = true;
+	ev_break(loop, EVBREAK_ONE);
+}
+
+/* runs the loop until *cond holds or seconds passed; returns whether cond held */
+static bool run_until(struct ev_loop *loop, const int *cond, int want, double seconds)
+{
+	bool timed_out = false;
+	ev_timer t;
+	ev_timer_init(&t, timeout_cb, seconds, 0);
+	t.data = &timed_out;
+	ev_timer_start(loop, &t);
+	while (*cond < want && !timed_out)
+		ev_run(loop, EVRUN_ONCE);
+	ev_timer_stop(loop, &t);
+	return *cond >= want;
+}
+
+static void loopback_start(struct loopback *lb, const ns_ws_limits *srv_lim)
+{
+	memset(lb, 0, sizeof *lb);
+	lb->loop = ev_loop_new(EVFLAG_AUTO);
+	lb->srv.echo = true;
+	int err = 0;
+	lb->server = ns_ws_server_listen(lb->loop, "127.0.0.1", 0, "/", srv_lim, &rec_cb, &lb->srv, &err);
+	assert_non_null(lb->server);
+	assert_true(ns_ws_server_port(lb->server) > 0);
+}
+
+static ns_ws_conn *loopback_connect(struct loopback *lb, const char *path, const ns_ws_limits *lim,
+                                    struct recorder *r)
+{
+	char url[128];
+	snprintf(url, sizeof url, "ws://127.0.0.1:%u%s", ns_ws_server_port(lb->server), path);
+	int err = 0;
+	ns_ws_conn *c = ns_ws_connect(lb->loop, url, lim, &rec_cb, r, &err);
+	assert_non_null(c);
+	return c;
+}
+
+static void loopback_stop(struct loopback *lb)
+{
+	ns_ws_server_free(lb->server);
+	ev_loop_destroy(lb->loop);
+	rec_free(&lb->srv);
+	rec_free(&lb->cli);
+}
+
+static void test_loopback_echo(void **state)
+{
+	(void)state;
+	struct loopback lb;
+	loopback_start(&lb, NULL);
+	ns_ws_conn *c = loopback_connect(&lb, "/", NULL, &lb.cli);
+	assert_int_equal(ns_ws_send(c, NS_WS_TEXT, (const uint8_t *)"x", 1), NS_WS_E_STATE);
+	assert_true(run_until(lb.loop, &lb.cli.opens, 1, 5));
+	assert_int_equal(lb.srv.opens, 1);
+	assert_int_equal(ns_ws_server_connections(lb.server), 1);
+	assert_string_equal(ns_ws_path(c), "/");
+
+	const char *text = "hello, mixnet \xe2\x9c\x93";
+	assert_int_equal(ns_ws_send(c, NS_WS_TEXT, (const uint8_t *)text, strlen(text)), 0);
+	assert_true(run_until(lb.loop, &lb.cli.messages, 1, 5));
+	assert_int_equal(lb.cli.last_type, NS_WS_TEXT);
+	assert_int_equal(lb.cli.last_len, strlen(text));
+	assert_memory_equal(lb.cli.last, text, strlen(text));
+
+	size_t big_len = 100 * 1024;
+	uint8_t *big = malloc(big_len);
+	ns_random(big, big_len);
+	assert_int_equal(ns_ws_send(c, NS_WS_BINARY, big, big_len), 0);
+	assert_true(ns_ws_queued_bytes(c) >= big_len);
+	assert_true(run_until(lb.loop, &lb.cli.messages, 2, 5));
+	assert_int_equal(lb.cli.last_type, NS_WS_BINARY);
+	assert_int_equal(lb.cli.last_len, big_len);
+	assert_memory_equal(lb.cli.last, big, big_len);
+	assert_int_equal(ns_ws_queued_bytes(c), 0);
+	free(big);
+
+	assert_int_equal(ns_ws_ping(c, (const uint8_t *)"p", 1), 0);
+	assert_true(run_until(lb.loop, &lb.cli.pongs, 1, 5));
+
+	assert_int_equal(ns_ws_close(c, 1000, "bye"), 0);
+	assert_int_equal(ns_ws_send(c, NS_WS_TEXT, (const uint8_t *)"x", 1), NS_WS_E_STATE);
+	assert_true(run_until(lb.loop, &lb.cli.closes, 1, 5));
+	assert_true(run_until(lb.loop, &lb.srv.closes, 1, 5));
+	assert_int_equal(lb.cli.close_code, 1000);
+	assert_string_equal(lb.cli.why, "close handshake completed");
+	assert_int_equal(lb.srv.close_code, 1000);
+	assert_string_equal(lb.srv.why, "closed by the peer");
+	assert_int_equal(ns_ws_server_connections(lb.server), 0);
+	loopback_stop(&lb);
+}
+
+static void test_loopback_oversize_rejected(void **state)
+{
+	(void)state;
+	struct loopback lb;
+	ns_ws_limits lim = { .max_message_bytes = 1000 };
+	loopback_start(&lb, &lim);
+	ns_ws_conn *c = loopback_connect(&lb, "/", NULL, &lb.cli);
+	assert_true(run_until(lb.loop, &lb.cli.opens, 1, 5));
+	uint8_t msg[1001] = { 0 };
+	assert_int_equal(ns_ws_send(c, NS_WS_BINARY, msg, 1000), 0);
+	assert_true(run_until(lb.loop, &lb.cli.messages, 1, 5));
+	assert_int_equal(ns_ws_send(c, NS_WS_BINARY, msg, 1001), 0);
+	assert_true(run_until(lb.loop, &lb.cli.closes, 1, 5));
+	assert_true(run_until(lb.loop, &lb.srv.closes, 1, 5));
+	assert_int_equal(lb.srv.messages, 1);
+	assert_int_equal(lb.cli.close_code, 1009);
+	assert_int_equal(lb.srv.close_code, 1009);
+	assert_string_equal(lb.srv.why, "message from the peer too big");
+	loopback_stop(&lb);
+}
+
+static int raw_connect(uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	return fd;
+}
+
+static void raw_send(int fd, const void *p, size_t n)
+{
+	assert_int_equal(send(fd, p, n, 0), (ssize_t)n);
+}
+
+/* a bad handshake and a bad frame on two connections; a third, good one keeps working */
+static void test_loopback_bad_peers_dont_hurt_others(void **state)
+{
+	(void)state;
+	struct loopback lb;
+	loopback_start(&lb, NULL);
+	ns_ws_conn *good = loopback_connect(&lb, "/", NULL, &lb.cli);
+	assert_true(run_until(lb.loop, &lb.cli.opens, 1, 5));
+
+	int bad_hs = raw_connect(ns_ws_server_port(lb.server));
+	raw_send(bad_hs, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
+	assert_true(run_until(lb.loop, &lb.srv.closes, 1, 5));
+	assert_int_equal(lb.srv.close_code, 0);
+	assert_string_equal(lb.srv.why, ns_ws_strerror(NS_WS_E_NO_UPGRADE));
+	char answer[256] = { 0 };
+	assert_true(recv(bad_hs, answer, sizeof answer - 1, 0) > 0);
+	assert_memory_equal(answer, "HTTP/1.1 400 ", 13);
+	close(bad_hs);
+
+	int bad_frame = raw_connect(ns_ws_server_port(lb.server));
+	char req[512];
+	int n = ns_ws_build_request(req, sizeof req, "127.0.0.1", 1, "/", RFC_KEY);
+	raw_send(bad_frame, req, (size_t)n);
+	raw_send(bad_frame, "\x82\x01" "a", 3); /* unmasked client frame */
+	assert_true(run_until(lb.loop, &lb.srv.closes, 2, 5));
+	assert_int_equal(lb.srv.close_code, 1002);
+	char buf[1024];
+	ssize_t got = 0, r;
+	while ((r = recv(bad_frame, buf + got, sizeof buf - (size_t)got, 0)) > 0)
+		got += r;
+	buf[got] = 0;
+	char *end = strstr(buf, "\r\n\r\n");
+	assert_non_null(end);
+	assert_non_null(strstr(buf, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+	assert_memory_equal(end + 4, "\x88\x02\x03\xea", 4); /* close 1002 */
+	close(bad_frame);
+
+	int wrong_path = raw_connect(ns_ws_server_port(lb.server));
+	n = ns_ws_build_request(req, sizeof req, "127.0.0.1", 1, "/other", RFC_KEY);
+	raw_send(wrong_path, req, (size_t)n);
+	assert_true(run_until(lb.loop, &lb.srv.closes, 3, 5));
+	assert_string_equal(lb.srv.why, ns_ws_strerror(NS_WS_E_BAD_PATH));
+	memset(answer, 0, sizeof answer);
+	assert_true(recv(wrong_path, answer, sizeof answer - 1, 0) > 0);
+	assert_memory_equal(answer, "HTTP/1.1 404 ", 13);
+	close(wrong_path);
+
+	assert_int_equal(ns_ws_send(good, NS_WS_TEXT, (const uint8_t *)"still here", 10), 0);
+	assert_true(run_until(lb.loop, &lb.cli.messages, 1, 5));
+	assert_memory_equal(lb.cli.last, "still here", 10);
+	assert_int_equal(lb.cli.closes, 0);
+	assert_int_equal(ns_ws_server_connections(lb.server), 1);
+	ns_ws_abort(good);
+	assert_int_equal(lb.cli.closes, 1);
+	loopback_stop(&lb);
+}
+
+static void test_loopback_timeouts_and_peer_loss(void **state)
+{
+	(void)state;
+	struct loopback lb;
+	ns_ws_limits lim = { .handshake_timeout = 0.2 };
+	loopback_start(&lb, &lim);
+	int silent = raw_connect(ns_ws_server_port(lb.server));
+	assert_true(run_until(lb.loop, &lb.srv.closes, 1, 5));
+	assert_int_equal(lb.srv.close_code, 0);
+	assert_string_equal(lb.srv.why, "handshake timed out");
+	close(silent);
+
+	/* a client whose peer vanishes without a close frame */
+	int fd = raw_connect(ns_ws_server_port(lb.server));
+	char req[512];
+	int n = ns_ws_build_request(req, sizeof req, "127.0.0.1", 1, "/", RFC_KEY);
+	raw_send(fd, req, (size_t)n);
+	assert_true(run_until(lb.loop, &lb.srv.opens, 1, 5));
+	close(fd);
+	assert_true(run_until(lb.loop, &lb.srv.closes, 2, 5));
+	assert_int_equal(lb.srv.close_code, 1006);
+
+	/* connecting to a closed port */
+	int err = 0;
+	ns_ws_conn *c = ns_ws_connect(lb.loop, "ws://127.0.0.1:1/", NULL, &rec_cb, &lb.cli, &err);
+	assert_non_null(c);
+	assert_true(run_until(lb.loop, &lb.cli.closes, 1, 5));
+	assert_int_equal(lb.cli.close_code, 0);
+	assert_string_equal(lb.cli.why, "connect failed");
+	loopback_stop(&lb);
+}
+
+static void test_loopback_backpressure(void **state)
+{
+	(void)state;
+	struct loopback lb;
+	loopback_start(&lb, NULL);
+	lb.srv.echo = false;
+	ns_ws_limits lim = { .max_queued_bytes = 250000 };
+	ns_ws_conn *c = loopback_connect(&lb, "/", &lim, &lb.cli);
+	assert_true(run_until(lb.loop, &lb.cli.opens, 1, 5));
+	uint8_t *blob = calloc(1, 100000);
+	assert_int_equal(ns_ws_send(c, NS_WS_BINARY, blob, 100000), 0);
+	assert_int_equal(ns_ws_send(c, NS_WS_BINARY, blob, 100000), 0);
+	assert_int_equal(ns_ws_queued_bytes(c), 200000);
+	assert_int_equal(ns_ws_send(c, NS_WS_BINARY, blob, 100000), NS_WS_E_QUEUE_FULL);
+	assert_true(run_until(lb.loop, &lb.cli.drains, 1, 5));
+	assert_int_equal(ns_ws_queued_bytes(c), 0);
+	assert_true(run_until(lb.loop, &lb.srv.messages, 2, 5));
+	free(blob);
+	ns_ws_abort(c);
+	assert_int_equal(lb.cli.closes, 1);
+	assert_int_equal(lb.cli.close_code, 1006);
+	assert_string_equal(lb.cli.why, "aborted");
+	assert_true(run_until(lb.loop, &lb.srv.closes, 1, 5));
+	assert_int_equal(lb.srv.close_code, 1006);
+	loopback_stop(&lb);
+}
+
+static void test_connect_bad_urls(void **state)
+{
+	(void)state;
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	static const char *bad[] = {
+		"http://127.0.0.1:80/", "wss://127.0.0.1/", "ws://localhost:9000/", "ws://127.0.0.1:0/",
+		"ws://127.0.0.1:65536/", "ws://127.0.0.1:/", "ws://[::1/", "ws://127.0.0.1:9x/", "ws:///",
+		"ws://127.0.0.1/a b",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int err = 0;
+		assert_null(ns_ws_connect(loop, bad[i], NULL, &rec_cb, NULL, &err));
+		if (err != NS_WS_E_URL)
+			fail_msg("%s: got %d", bad[i], err);
+	}
+	ev_loop_destroy(loop);
+}
+
+int main(void)
+{
+	ns_crypto_init();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_accept_key_rfc6455_example),
+		cmocka_unit_test(test_parse_request_rfc_example),
+		cmocka_unit_test(test_parse_request_token_lists),
+		cmocka_unit_test(test_parse_request_incomplete),
+		cmocka_unit_test(test_parse_request_malformed),
+		cmocka_unit_test(test_parse_request_nul_byte),
+		cmocka_unit_test(test_parse_request_limits),
+		cmocka_unit_test(test_request_response_round_trip),
+		cmocka_unit_test(test_parse_response_malformed),
+		cmocka_unit_test(test_detached_client_to_server),
+		cmocka_unit_test(test_detached_ping_pong_and_close),
+		cmocka_unit_test(test_detached_bad_frames),
+		cmocka_unit_test(test_detached_fragmented_text),
+		cmocka_unit_test(test_detached_queue_limit),
+		cmocka_unit_test(test_loopback_echo),
+		cmocka_unit_test(test_loopback_oversize_rejected),
+		cmocka_unit_test(test_loopback_bad_peers_dont_hurt_others),
+		cmocka_unit_test(test_loopback_timeouts_and_peer_loss),
+		cmocka_unit_test(test_loopback_backpressure),
+		cmocka_unit_test(test_connect_bad_urls),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
