@@ -20,6 +20,7 @@ TEST_LIBS := -lcmocka
 VECTORS  ?= tests/vectors/real-client-packets.json
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 3
+JOBS ?= -j$(shell nproc 2>/dev/null || echo 2)
 
 # BLAKE3: the official C implementation as shipped by Debian's librust-blake3-dev,
 # compiled here (never copied into the tree).
@@ -108,13 +109,13 @@ kat: deps $(KAT_BIN)
 
 # The whole test suite with one closing "N passed, N failed" line.
 check: deps
-	$(MAKE) all
-	$(MAKE) fuzz-build
+	$(MAKE) $(JOBS) all
+	$(MAKE) $(JOBS) fuzz-build
 	BUILD=$(BUILD) VECTORS=$(VECTORS) FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) tests/run.sh
 
 # The unit and known-answer tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
-	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	$(MAKE) $(JOBS) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all
 	BUILD=build/asan VECTORS=$(VECTORS) NO_FUZZ=1 tests/run.sh
@@ -139,11 +140,11 @@ fuzz: fuzz-build
 	done
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) $(JOBS) all
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
 
 demo: deps
-	$(MAKE) all
+	$(MAKE) $(JOBS) all
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
 
 clean:

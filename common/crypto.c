@@ -369,3 +369,82 @@ int ns_gcmsiv_open(uint8_t *out, const uint8_t *ct, size_t ct_len, const uint8_t
 		ns_memzero(out, pt_len);
 	return rc;
 }
+
+/* ---- ed25519 point decompression check ----
+ * curve25519-dalek's CompressedEdwardsY::decompress (used by ed25519-dalek
+ * VerifyingKey::from_bytes) succeeds iff (y^2 - 1) / (d*y^2 + 1) is a square mod p,
+ * with y the low 255 bits taken mod p. d*y^2 + 1 is never 0 (-1/d is not a square).
+ * This is only bignum arithmetic through libgcrypt's MPI API; no curve code. */
+
+static const char ED25519_P_HEX[] =
+	"7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffed";
+static const char ED25519_D_HEX[] =
+	"52036cee2b6ffe738cc740797779e89800700a4d4141d8ab75eb4dca135978a3";
+
+static gcry_mpi_t mpi_from_hex(const char *hex)
+{
+	gcry_mpi_t m = NULL;
+
+	if (gcry_mpi_scan(&m, GCRYMPI_FMT_HEX, hex, 0, NULL) != 0)
+		return NULL;
+	return m;
+}
+
+static gcry_mpi_t y_from_compressed(const uint8_t pk[32])
+{
+	uint8_t be[32];
+	gcry_mpi_t y = NULL;
+
+	for (int i = 0; i < 32; i++)
+		be[i] = pk[31 - i];
+	be[0] &= 0x7f;
+	if (gcry_mpi_scan(&y, GCRYMPI_FMT_USG, be, sizeof(be), NULL) != 0)
+		return NULL;
+	return y;
+}
+
+/* 1 if a is zero or a quadratic residue mod p (Euler's criterion), 0 if not, -1 on error. */
+static int is_square_mod_p(gcry_mpi_t a, gcry_mpi_t p)
+{
+	gcry_mpi_t e = gcry_mpi_new(256), r = gcry_mpi_new(256);
+	int result = -1;
+
+	if (e && r) {
+		gcry_mpi_sub_ui(e, p, 1);
+		gcry_mpi_rshift(e, e, 1);
+		gcry_mpi_powm(r, a, e, p);
+		result = (gcry_mpi_cmp_ui(r, 0) == 0 || gcry_mpi_cmp_ui(r, 1) == 0) ? 1 : 0;
+	}
+	gcry_mpi_release(e);
+	gcry_mpi_release(r);
+	return result;
+}
+
+int ns_ed25519_pk_decompresses(const uint8_t pk[32])
+{
+	gcry_mpi_t p = mpi_from_hex(ED25519_P_HEX), d = mpi_from_hex(ED25519_D_HEX);
+	gcry_mpi_t y = y_from_compressed(pk);
+	gcry_mpi_t yy = gcry_mpi_new(256), u = gcry_mpi_new(256), v = gcry_mpi_new(256);
+	gcry_mpi_t one = gcry_mpi_set_ui(NULL, 1);
+	int ok = 0;
+
+	if (p && d && y && yy && u && v && one) {
+		gcry_mpi_mod(y, y, p);
+		gcry_mpi_mulm(yy, y, y, p);
+		gcry_mpi_subm(u, yy, one, p);
+		gcry_mpi_mulm(v, yy, d, p);
+		gcry_mpi_addm(v, v, one, p);
+		if (gcry_mpi_invm(v, v, p)) {
+			gcry_mpi_mulm(u, u, v, p);
+			ok = is_square_mod_p(u, p) == 1;
+		}
+	}
+	gcry_mpi_release(p);
+	gcry_mpi_release(d);
+	gcry_mpi_release(y);
+	gcry_mpi_release(yy);
+	gcry_mpi_release(u);
+	gcry_mpi_release(v);
+	gcry_mpi_release(one);
+	return ok;
+}

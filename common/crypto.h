@@ -36,6 +36,11 @@ void ns_ed25519_from_seed(uint8_t pk[32], uint8_t sk[64], const uint8_t seed[32]
 void ns_ed25519_sign(uint8_t sig[64], const uint8_t *msg, size_t len, const uint8_t sk[64]);
 int ns_ed25519_verify(const uint8_t sig[64], const uint8_t *msg, size_t len, const uint8_t pk[32]); /* 0 = ok */
 
+/* 1 if the 32 bytes decompress to an Ed25519 point exactly as ed25519-dalek's
+ * VerifyingKey::from_bytes accepts them (small-order points and non-canonical y
+ * included, unlike libsodium's is_valid_point), else 0. */
+int ns_ed25519_pk_decompresses(const uint8_t pk[32]);
+
 void ns_sha256(uint8_t out[32], const uint8_t *in, size_t len);
 void ns_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t klen, const uint8_t *msg, size_t mlen);
 /* RFC 5869 HKDF over SHA-256; salt may be NULL (= HashLen zero bytes). out_len <= 255*32. */
