@@ -63,7 +63,8 @@ struct ns_ws_conn {
 	bool finish_pending; /* finish when depth returns to 0 */
 	int finish_code;
 	const char *finish_why;
-	bool eof, closing_by_us, refused, freed_on_finish;
+	bool eof, closing_by_us, refused;
+	bool draining; /* our close is out after a bad frame: discard input until the peer closes */
 	int sock_errno;
 };
 
@@ -514,14 +515,11 @@ static void conn_enter(ns_ws_conn *c)
 	c->depth++;
 }
 
-/* Returns true if the connection was freed. */
-static bool conn_leave(ns_ws_conn *c)
+/* May free c (unless detached): don't touch it afterwards. */
+static void conn_leave(ns_ws_conn *c)
 {
-	if (--c->depth == 0 && c->finish_pending) {
+	if (--c->depth == 0 && c->finish_pending)
 		conn_finish_now(c);
-		return c->freed_on_finish;
-	}
-	return false;
 }
 
 static void conn_finish(ns_ws_conn *c, int code, const char *why)
@@ -625,7 +623,6 @@ static void conn_finish_now(ns_ws_conn *c)
 		return; /* freed by ns_ws_detached_free */
 	server_unlink(c);
 	conn_free_resources(c);
-	c->freed_on_finish = true;
 	free(c);
 }
 
@@ -788,6 +785,37 @@ static int conn_start_websocket(ns_ws_conn *c)
 	return 0;
 }
 
+/* We closed because of the peer's bad frame while it may still be sending: closing the socket now
+ * would turn its unread bytes into a RST that can overtake our close frame. So half-close, read and
+ * discard until the peer closes too (or close_timeout), then end. */
+static void conn_start_draining(ns_ws_conn *c)
+{
+	c->draining = true;
+	shutdown(c->fd, SHUT_WR);
+	ev_io_stop(c->loop, &c->wio);
+	ev_io_start(c->loop, &c->rio);
+	if (!ev_is_active(&c->timer)) {
+		ev_timer_set(&c->timer, c->lim.close_timeout, 0);
+		ev_timer_start(c->loop, &c->timer);
+	}
+}
+
+static void conn_drain(ns_ws_conn *c)
+{
+	uint8_t sink[RECV_CHUNK];
+	for (int i = 0; i < 64; i++) {
+		ssize_t r = recv(c->fd, sink, sizeof sink, 0);
+		if (r > 0)
+			continue;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		conn_finish(c, 1000, NULL); /* EOF or error: the peer is done */
+		return;
+	}
+}
+
 /* Runs wslay's reader and writer, then decides whether the connection is over. Must be called with
  * depth > 0 (inside conn_enter/conn_leave). */
 static void conn_pump(ns_ws_conn *c)
@@ -813,6 +841,15 @@ static void conn_pump(ns_ws_conn *c)
 		                             : r == WSLAY_ERR_NOMEM ? "out of memory" : "socket read error");
 		return;
 	}
+	if (ns_ws_queued_bytes(c) > 2 * c->lim.max_queued_bytes) {
+		/* only answers to its pings can grow the queue past max_queued_bytes */
+		conn_finish(c, 1006, "peer sends but does not read");
+		return;
+	}
+	if (c->fd >= 0 && c->hs_out_off < c->hs_out_len && flush_hs_out(c) < 0) {
+		conn_finish(c, 1006, "socket write error");
+		return;
+	}
 	if (wslay_event_want_write(c->ws) && wslay_event_send(c->ws) != 0) {
 		conn_finish(c, 1006, "socket write error");
 		return;
@@ -825,10 +862,13 @@ static void conn_pump(ns_ws_conn *c)
 			return;
 	}
 	if (!wslay_event_want_read(c->ws) && !wslay_event_want_write(c->ws)) {
-		conn_finish(c, 1000, NULL);
+		if (c->fd >= 0 && !wslay_event_get_close_received(c->ws))
+			conn_start_draining(c);
+		else
+			conn_finish(c, 1000, NULL);
 		return;
 	}
-	if (!wslay_event_get_read_enabled(c->ws) || wslay_event_get_close_sent(c->ws)) {
+	if (!wslay_event_get_read_enabled(c->ws) || wslay_event_get_close_sent(c->ws) || c->closing_by_us) {
 		/* a close is on its way (ours or wslay's after a protocol error): bound the wait */
 		if (c->loop && !ev_is_active(&c->timer)) {
 			ev_timer_set(&c->timer, c->lim.close_timeout, 0);
@@ -840,11 +880,12 @@ static void conn_pump(ns_ws_conn *c)
 
 static void conn_update_watchers(ns_ws_conn *c)
 {
-	if (!c->loop || c->state == ST_DONE)
+	if (!c->loop || c->state == ST_DONE || c->draining)
 		return;
 	bool want_read, want_write;
 	if (c->state == ST_HANDSHAKE) {
-		want_write = c->hs_out_off < c->hs_out_len || c->hs_out == NULL; /* NULL: client connecting */
+		/* a client without hs_out is still connecting: writability says the connect finished */
+		want_write = c->hs_out_off < c->hs_out_len || (!c->is_server && c->hs_out == NULL);
 		want_read = !c->close_after_hs_out && !want_write;
 	} else {
 		want_read = wslay_event_want_read(c->ws);
@@ -1029,6 +1070,8 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (!c->finish_pending)
 			conn_update_watchers(c);
+	} else if (c->draining) {
+		conn_drain(c);
 	} else {
 		conn_pump(c);
 	}
@@ -1041,8 +1084,11 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	conn_enter(c);
-	conn_finish(c, c->state == ST_HANDSHAKE ? 0 : 1006,
-	            c->state == ST_HANDSHAKE ? "handshake timed out" : "close handshake timed out");
+	if (c->draining)
+		conn_finish(c, 1000, NULL); /* our close went out; the peer just never closed */
+	else
+		conn_finish(c, c->state == ST_HANDSHAKE ? 0 : 1006,
+		            c->state == ST_HANDSHAKE ? "handshake timed out" : "close handshake timed out");
 	conn_leave(c);
 }
 

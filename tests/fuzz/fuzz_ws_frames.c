@@ -1,11 +1,11 @@
 /* The websocket frame path (wslay behind common/websocket) on outside bytes: the input is fed to a
- * detached server-side connection, in chunks whose sizes come from the first byte, exactly as socket
- * reads would deliver it. Checked:
+ * detached connection (server side, or client side when bit 6 of the second byte is set), in chunks
+ * whose sizes come from the first byte, exactly as socket reads would deliver it. Checked:
  *  - every delivered message is within max_message_bytes, text is valid UTF-8;
- *  - every delivered message, encoded again by a detached client, decodes to the same message
- *    (client -> server round trip);
+ *  - every delivered message, encoded again by a detached peer, decodes to the same message
+ *    (client -> server, or server -> client round trip);
  *  - on_close comes exactly once, with a code the API documents;
- *  - what the server wrote back parses as frames on a detached client without crashing. */
+ *  - what it wrote back parses as frames on a detached peer, which sees no data message. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,6 +25,7 @@ struct seen {
 	uint8_t *copy;
 	size_t len;
 	bool round_trip; /* check each message by re-encoding it */
+	bool is_server;
 };
 
 static bool utf8_valid(const uint8_t *s, size_t n)
@@ -66,12 +67,13 @@ static void on_close(ns_ws_conn *c, int code, const char *why, void *user)
 
 static const ns_ws_callbacks callbacks = { .on_message = on_message, .on_close = on_close };
 
-static void round_trip(enum ns_ws_msg_type type, const uint8_t *msg, size_t len, size_t max)
+/* a message the receiver (server side if to_server) got, sent again by a fresh sender of the other side */
+static void round_trip(enum ns_ws_msg_type type, const uint8_t *msg, size_t len, size_t max, bool to_server)
 {
 	struct seen cs = { 0 }, ss = { .max = max };
 	ns_ws_limits lim = { .max_message_bytes = max, .max_queued_bytes = max + 1 };
-	ns_ws_conn *cl = ns_ws_detached_new(0, &lim, &callbacks, &cs);
-	ns_ws_conn *sv = ns_ws_detached_new(1, &lim, &callbacks, &ss);
+	ns_ws_conn *cl = ns_ws_detached_new(!to_server, &lim, &callbacks, &cs);
+	ns_ws_conn *sv = ns_ws_detached_new(to_server, &lim, &callbacks, &ss);
 	CHECK(cl && sv);
 	CHECK(ns_ws_send(cl, type, msg, len) == 0);
 	size_t n;
@@ -100,7 +102,7 @@ static void on_message(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *m
 	memcpy(s->copy, msg, len);
 	s->len = len;
 	if (s->round_trip)
-		round_trip(type, msg, len, s->max);
+		round_trip(type, msg, len, s->max, s->is_server);
 }
 
 static bool documented_code(int code)
@@ -119,14 +121,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	size_t chunk = (size_t)(data[0] & 0x3f) + 1;
-	size_t max = data[1] & 0x80 ? 64 + (size_t)(data[1] & 0x7f) * 32 : 1u << 16;
+	size_t max = data[1] & 0x80 ? 64 + (size_t)(data[1] & 0x3f) * 32 : 1u << 16;
+	bool is_server = !(data[1] & 0x40);
 	bool eof = data[0] & 0x40;
 	data += 2;
 	size -= 2;
 
-	struct seen s = { .max = max, .round_trip = true };
+	struct seen s = { .max = max, .round_trip = true, .is_server = is_server };
 	ns_ws_limits lim = { .max_message_bytes = max };
-	ns_ws_conn *sv = ns_ws_detached_new(1, &lim, &callbacks, &s);
+	ns_ws_conn *sv = ns_ws_detached_new(is_server, &lim, &callbacks, &s);
 	CHECK(sv);
 	bool ended = false;
 	for (size_t off = 0; off < size && !ended; off += chunk) {
@@ -140,14 +143,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ns_ws_feed_eof(sv);
 	CHECK(s.closes == (ended || eof ? 1 : 0));
 
-	/* the server's answers (pongs, close) as seen by a client */
+	/* its answers (pongs, close) as seen by the peer */
 	size_t out_len;
 	const uint8_t *out = ns_ws_detached_output(sv, &out_len);
 	struct seen cs = { .max = 1u << 16 };
-	ns_ws_conn *cl = ns_ws_detached_new(0, NULL, &callbacks, &cs);
+	ns_ws_conn *cl = ns_ws_detached_new(!is_server, NULL, &callbacks, &cs);
 	CHECK(cl);
 	ns_ws_feed(cl, out, out_len);
-	CHECK(cs.messages == 0); /* a server answering a client never sends data messages here */
+	CHECK(cs.messages == 0); /* only control frames were sent */
 	ns_ws_detached_free(cl);
 	free(cs.copy);
 

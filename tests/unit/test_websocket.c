@@ -232,12 +232,13 @@ struct recorder {
 	int close_code;
 	char why[128];
 	bool echo;
+	ns_ws_conn *conn; /* the last opened */
 };
 
 static void rec_open(ns_ws_conn *c, void *user)
 {
-	(void)c;
 	((struct recorder *)user)->opens++;
+	((struct recorder *)user)->conn = c;
 }
 
 static void rec_message(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *data, size_t len, void *user)
@@ -629,18 +630,24 @@ static void test_loopback_bad_peers_dont_hurt_others(void **state)
 	int n = ns_ws_build_request(req, sizeof req, "127.0.0.1", 1, "/", RFC_KEY);
 	raw_send(bad_frame, req, (size_t)n);
 	raw_send(bad_frame, "\x82\x01" "a", 3); /* unmasked client frame */
-	assert_true(run_until(lb.loop, &lb.srv.closes, 2, 5));
-	assert_int_equal(lb.srv.close_code, 1002);
+	/* the server sends close 1002, half-closes, and waits for us to close */
+	int never = 0;
+	run_until(lb.loop, &never, 1, 0.2);
+	assert_int_equal(lb.srv.closes, 1);
 	char buf[1024];
 	ssize_t got = 0, r;
-	while ((r = recv(bad_frame, buf + got, sizeof buf - (size_t)got, 0)) > 0)
+	while ((r = recv(bad_frame, buf + got, sizeof buf - 1 - (size_t)got, MSG_DONTWAIT)) > 0)
 		got += r;
+	assert_int_equal(r, 0); /* EOF: the server shut down its side */
 	buf[got] = 0;
+	raw_send(bad_frame, "more bytes after the close", 26); /* discarded, no RST */
+	close(bad_frame);
+	assert_true(run_until(lb.loop, &lb.srv.closes, 2, 5));
+	assert_int_equal(lb.srv.close_code, 1002);
 	char *end = strstr(buf, "\r\n\r\n");
 	assert_non_null(end);
 	assert_non_null(strstr(buf, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
 	assert_memory_equal(end + 4, "\x88\x02\x03\xea", 4); /* close 1002 */
-	close(bad_frame);
 
 	int wrong_path = raw_connect(ns_ws_server_port(lb.server));
 	n = ns_ws_build_request(req, sizeof req, "127.0.0.1", 1, "/other", RFC_KEY);
@@ -666,7 +673,7 @@ static void test_loopback_timeouts_and_peer_loss(void **state)
 {
 	(void)state;
 	struct loopback lb;
-	ns_ws_limits lim = { .handshake_timeout = 0.2 };
+	ns_ws_limits lim = { .handshake_timeout = 0.2, .close_timeout = 0.2 };
 	loopback_start(&lb, &lim);
 	int silent = raw_connect(ns_ws_server_port(lb.server));
 	assert_true(run_until(lb.loop, &lb.srv.closes, 1, 5));
@@ -674,15 +681,41 @@ static void test_loopback_timeouts_and_peer_loss(void **state)
 	assert_string_equal(lb.srv.why, "handshake timed out");
 	close(silent);
 
+	/* a request arriving in pieces: the loop must sleep in between, not spin */
+	int slow = raw_connect(ns_ws_server_port(lb.server));
+	char part[512];
+	int plen = ns_ws_build_request(part, sizeof part, "127.0.0.1", 1, "/", RFC_KEY);
+	raw_send(slow, part, 20);
+	int never = 0;
+	unsigned iterations = ev_iteration(lb.loop);
+	run_until(lb.loop, &never, 1, 0.1);
+	assert_true(ev_iteration(lb.loop) - iterations < 10);
+	raw_send(slow, part + 20, (size_t)plen - 20);
+	assert_true(run_until(lb.loop, &lb.srv.opens, 1, 5));
+	close(slow);
+	assert_true(run_until(lb.loop, &lb.srv.closes, 2, 5));
+	assert_int_equal(lb.srv.close_code, 1006);
+
 	/* a client whose peer vanishes without a close frame */
 	int fd = raw_connect(ns_ws_server_port(lb.server));
 	char req[512];
 	int n = ns_ws_build_request(req, sizeof req, "127.0.0.1", 1, "/", RFC_KEY);
 	raw_send(fd, req, (size_t)n);
-	assert_true(run_until(lb.loop, &lb.srv.opens, 1, 5));
+	assert_true(run_until(lb.loop, &lb.srv.opens, 2, 5));
 	close(fd);
-	assert_true(run_until(lb.loop, &lb.srv.closes, 2, 5));
+	assert_true(run_until(lb.loop, &lb.srv.closes, 3, 5));
 	assert_int_equal(lb.srv.close_code, 1006);
+
+	/* our close frame is never answered */
+	int mute = raw_connect(ns_ws_server_port(lb.server));
+	raw_send(mute, req, (size_t)n);
+	assert_true(run_until(lb.loop, &lb.srv.opens, 3, 5));
+	assert_int_equal(ns_ws_close(lb.srv.conn, 4000, "going"), 0);
+	assert_int_equal(ns_ws_close(lb.srv.conn, 4000, "again"), NS_WS_E_STATE);
+	assert_true(run_until(lb.loop, &lb.srv.closes, 4, 5));
+	assert_int_equal(lb.srv.close_code, 1006);
+	assert_string_equal(lb.srv.why, "close handshake timed out");
+	close(mute);
 
 	/* connecting to a closed port */
 	int err = 0;
