@@ -128,7 +128,9 @@ void ns_keyring_wipe(struct ns_keyring *kr);
  * sphinx_process into out (frame->packet_len bytes), then checks the replay tag.
  * Returns SPHINX_FLAG_FORWARD or SPHINX_FLAG_FINAL with *res filled (diagnostic secrets in
  * res are zeroed before return), or NS_NODE_ERR_REPLAY / NS_NODE_ERR_FULL (replay set full)
- * / NS_NODE_ERR_EXPIRED_KEY / NS_NODE_ERR_PACKET_TYPE, or a sphinx_err (SPHINX_ERR_MAC, ...). */
+ * / NS_NODE_ERR_EXPIRED_KEY / NS_NODE_ERR_PACKET_TYPE / NS_NODE_ERR_NOMEM / NS_NODE_ERR_ARG,
+ * or a sphinx_err (SPHINX_ERR_MAC, ...). A packet that fails leaves the replay sets as they
+ * were. */
 int ns_keyring_process(struct ns_keyring *kr, const struct nym_frame *frame, uint8_t *out,
                        struct sphinx_processed *res);
 
@@ -210,8 +212,10 @@ struct ns_peers_stats {
 struct ns_peers *ns_peers_new(struct ev_loop *loop, const struct ns_peer_policy *policy,
                               const struct ns_peers_cbs *cbs);
 /* Queues header || packet for `to` (loopback only), connecting if needed. The bytes are
- * copied. 0, NS_NODE_ERR_FULL (queue full: dropped), NS_NODE_ERR_ADDR, or a nym_frame_err
- * when header and packet length disagree. */
+ * copied. 0, NS_NODE_ERR_FULL (queue full: dropped), NS_NODE_ERR_ADDR, NS_NODE_ERR_NOMEM,
+ * NS_NODE_ERR_ARG, or a nym_frame_err when header and packet length disagree. 0 means
+ * queued, not delivered: a connect that fails (even at once, inside this call) discards the
+ * queue (frames_lost), as Nym's per-connection channel dies with its task. */
 int ns_peers_send(struct ns_peers *ps, const struct nym_node_address *to,
                   const struct nym_frame_header *h, const uint8_t *packet, size_t len);
 void ns_peers_get_stats(const struct ns_peers *ps, struct ns_peers_stats *out);

@@ -53,6 +53,7 @@ struct gw_session {
 	uint64_t drained_upto;
 	uint64_t *pushed;          /* stored ids pushed, removed once written out */
 	size_t n_pushed, cap_pushed;
+	int close_after_flush;     /* CLOSING: close once the error text is written out */
 	int pinging;
 	uint8_t ping_tag[8];
 	ev_timer ping_timer;
@@ -141,6 +142,27 @@ static void send_error(struct gw_session *s, const char *message)
 	send_response(s, &r);
 }
 
+static void restart_timer(struct gw_session *s, double after)
+{
+	ev_timer_stop(s->gw->loop, &s->timer);
+	ev_timer_set(&s->timer, after, 0.);
+	ev_timer_start(s->gw->loop, &s->timer);
+}
+
+/* wslay sends a queued close frame ahead of queued messages, so the close handshake only
+ * starts once the last text (the error) is written out (gw_clients_tick); a client that
+ * does not read is aborted after 5 s. */
+static void close_after_flush(struct gw_session *s)
+{
+	s->state = S_CLOSING;
+	s->close_after_flush = 1;
+	restart_timer(s, 5.0);
+	if (ns_ws_queued_bytes(s->ws) == 0) {
+		s->close_after_flush = 0;
+		ns_ws_close(s->ws, CLOSE_POLICY, "");
+	}
+}
+
 /* Sends an error, logs why and closes this session only. */
 static void fail(struct gw_session *s, const char *message)
 {
@@ -149,16 +171,7 @@ static void fail(struct gw_session *s, const char *message)
 	gw_log("client %s: dropped: %s", s->name, message);
 	s->gw->c.client_errors++;
 	send_error(s, message);
-	s->state = S_CLOSING;
-	ev_timer_stop(s->gw->loop, &s->timer);
-	ns_ws_close(s->ws, CLOSE_POLICY, "");
-}
-
-static void restart_timer(struct gw_session *s, double after)
-{
-	ev_timer_stop(s->gw->loop, &s->timer);
-	ev_timer_set(&s->timer, after, 0.);
-	ev_timer_start(s->gw->loop, &s->timer);
+	close_after_flush(s);
 }
 
 /* ------------------------------------------------------------ pushes and the inbox */
@@ -261,6 +274,10 @@ int gw_clients_push(struct gw *gw, const uint8_t address[32], const uint8_t *msg
 void gw_clients_tick(struct gw *gw)
 {
 	for (struct gw_session *s = gw->all; s; s = s->next) {
+		if (s->close_after_flush && ns_ws_queued_bytes(s->ws) == 0) {
+			s->close_after_flush = 0;
+			ns_ws_close(s->ws, CLOSE_POLICY, "");
+		}
 		if (!s->n_pushed || ns_ws_queued_bytes(s->ws) != 0)
 			continue;
 		for (size_t i = 0; i < s->n_pushed; i++)
@@ -413,9 +430,7 @@ static void send_handshake_error(struct gw_session *s, const char *message)
 	if (ns_gw_hs_error_encode(message, &text, &len) == 0)
 		send_owned_text(s, text, len);
 	ns_gw_hs_clear(&s->hs);
-	s->state = S_CLOSING;
-	ev_timer_stop(s->gw->loop, &s->timer);
-	ns_ws_close(s->ws, CLOSE_POLICY, "");
+	close_after_flush(s);
 }
 
 static void handle_register(struct gw_session *s, const struct ns_gw_request *req)
@@ -511,8 +526,7 @@ static void handle_handshake_message(struct gw_session *s, enum ns_ws_msg_type t
 		       m.message ? m.message : "");
 		ns_gw_hs_msg_free(&m);
 		ns_gw_hs_clear(&s->hs);
-		s->state = S_CLOSING;
-		ns_ws_close(s->ws, CLOSE_POLICY, "");
+		close_after_flush(s);
 		return;
 	}
 	uint8_t out[NS_GW_HS_MAX_LEN];
@@ -818,6 +832,11 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct gw_session *s = w->data;
+	if (s->state == S_CLOSING) {
+		gw_log("client %s: not reading: aborted", s->name);
+		ns_ws_abort(s->ws); /* frees s */
+		return;
+	}
 	if (s->state == S_HANDSHAKE)
 		ns_gw_hs_clear(&s->hs);
 	fail(s, "timed out while waiting for initial data");
@@ -885,11 +904,17 @@ static void on_close(ns_ws_conn *c, int code, const char *why, void *user)
 {
 	(void)c;
 	struct gw_session *s = user;
-	if (!s || user == (void *)server_gw)
-		return; /* the websocket never opened */
+	if (!s || user == (void *)server_gw) {
+		/* the websocket never opened: bad upgrade request, timeout, connection cap */
+		server_gw->c.ws_handshake_failures++;
+		gw_log("client connection dropped before the websocket opened: %s", why);
+		return;
+	}
 	struct gw *gw = s->gw;
 	if (s->state != S_CLOSING)
 		gw_log("client %s: connection closed (%d %s)", s->name, code, why);
+	if (s->state != S_CLOSING && (code == 1002 || code == 1007 || code == 1009))
+		gw->c.client_errors++; /* protocol error, bad UTF-8, oversize message */
 	int was_holder = s->in_table;
 	table_remove(s);
 	if (s->dup_target) {
@@ -900,6 +925,9 @@ static void on_close(ns_ws_conn *c, int code, const char *why, void *user)
 	s->dup_waiter = NULL;
 	if (was_holder && s->authenticated)
 		save_record(s);
+	if (s->n_pushed && ns_ws_queued_bytes(c) == 0) /* every push was written out */
+		for (size_t i = 0; i < s->n_pushed; i++)
+			ns_gwstore_inbox_remove(gw->store, s->address, s->pushed[i]);
 	ev_timer_stop(gw->loop, &s->timer);
 	ev_timer_stop(gw->loop, &s->ping_timer);
 	if (s->prev)

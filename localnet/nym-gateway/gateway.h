@@ -31,6 +31,7 @@ struct gw_counters {
 	uint64_t authentications;
 	uint64_t auth_failures;
 	uint64_t client_errors;       /* clients dropped for bad input */
+	uint64_t ws_handshake_failures; /* connections that never became websockets */
 	uint64_t client_packets;      /* ForwardSphinx frames accepted from clients */
 	uint64_t forward_rejected;    /* client packets to a hop outside the topology */
 	uint64_t packets_in;          /* frames received on the mix port */

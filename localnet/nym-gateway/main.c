@@ -107,6 +107,7 @@ static int start_stats(struct gw *gw)
 		{ "authentications", &gw->c.authentications },
 		{ "auth_failures", &gw->c.auth_failures },
 		{ "client_errors", &gw->c.client_errors },
+		{ "ws_handshake_failures", &gw->c.ws_handshake_failures },
 		{ "store_errors", &gw->c.store_errors },
 		{ "queue_depth", &gw->c.queue_depth },
 	};

@@ -22,6 +22,7 @@
 
 #define MAX_DELAY_NS   (10ull * 1000000000ull) /* nym-node maximum_forward_packet_delay */
 #define DELAY_CAP      (1u << 18)              /* packets held at once */
+#define HELD_BYTES_CAP (256u << 20)             /* and their bytes (33 KB each at most) */
 #define USE_LEGACY     1                       /* nym-node use_legacy_packet_encoding = true */
 
 struct counters {
@@ -51,6 +52,7 @@ struct mixnode {
 	struct ns_signals *signals;
 	double drop_rate;
 	int no_delay;
+	size_t held_bytes;
 	struct counters c;
 	uint8_t work[NYM_PACKET_MAX_SIZE];
 };
@@ -88,6 +90,7 @@ static void forward_now(void *ctx, void *data)
 {
 	struct mixnode *m = ctx;
 	struct pending *p = data;
+	m->held_bytes -= p->len;
 	int rc = ns_peers_send(m->peers, &p->to, &p->header, p->packet, p->len);
 	if (rc == NS_NODE_ERR_FULL)
 		m->c.queue_full++;
@@ -104,7 +107,9 @@ static int hold_forward(struct mixnode *m, const struct sphinx_processed *res,
 		m->c.forward_rejected++;
 		return 0;
 	}
-	struct pending *p = malloc(sizeof *p + f->packet_len);
+	struct pending *p = NULL;
+	if (m->held_bytes + f->packet_len <= HELD_BYTES_CAP)
+		p = malloc(sizeof *p + f->packet_len);
 	if (!p) {
 		m->c.queue_full++;
 		return 0;
@@ -124,7 +129,9 @@ static int hold_forward(struct mixnode *m, const struct sphinx_processed *res,
 	if (ns_delayq_push(m->delayq, recv_ns + delay, p) != 0) {
 		free(p);
 		m->c.queue_full++;
+		return 0;
 	}
+	m->held_bytes += p->len;
 	return 0;
 }
 

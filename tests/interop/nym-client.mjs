@@ -9,6 +9,7 @@
 // is ready:
 //   send <address|self> <nbytes> [seed]            regular message (NymMessage::Plain)
 //   sendanon <address|self> <nbytes> <surbs> [seed] anonymous, carrying <surbs> reply SURBs
+//   sendtext <address|self> <text...>              regular message: the UTF-8 bytes of the text
 //   reply <sender_tag> <nbytes> [seed]             reply to an anonymous sender through its SURBs
 //   wait <n> [timeout_ms]                          until n messages were received in total
 //   sleep <ms>
@@ -408,8 +409,20 @@ function onMessage(message, senderTag) {
   }
   const bytes = message instanceof Uint8Array ? message : new Uint8Array(message);
   received.push(bytes.length);
-  out({ event: 'received', len: bytes.length, sha256: sha256hex(bytes), sender_tag: tag });
+  const text = printableText(bytes);
+  out({ event: 'received', len: bytes.length, sha256: sha256hex(bytes), sender_tag: tag, ...(text === null ? {} : { text }) });
   for (const w of waiters.splice(0)) w();
+}
+
+// The message as text when it is short, valid UTF-8 and has no control characters but \t \n \r.
+function printableText(bytes) {
+  if (bytes.length > 4096) return null;
+  try {
+    const s = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s) ? null : s;
+  } catch {
+    return null;
+  }
 }
 
 function waitForMessages(n, timeoutMs) {
@@ -440,6 +453,12 @@ async function runCommand(line) {
       const data = payload(count(w[2], 'nbytes'), w[3]);
       await client.send_regular_message(data, recipient(w[1]));
       return out({ event: 'sent', kind: 'regular', to: recipient(w[1]), len: data.length, sha256: sha256hex(data) });
+    }
+    case 'sendtext': {
+      const text = line.trim().replace(/^\S+\s+\S+\s?/, '');
+      const data = new TextEncoder().encode(text);
+      await client.send_regular_message(data, recipient(w[1]));
+      return out({ event: 'sent', kind: 'regular', to: recipient(w[1]), len: data.length, sha256: sha256hex(data), text });
     }
     case 'sendanon': {
       const data = payload(count(w[2], 'nbytes'), w[4]);
