@@ -50,10 +50,10 @@ PROG_BIN   := $(foreach d,$(PROG_DIRS),$(BUILD)/bin/$(notdir $(d)))
 
 DEB_PKGS := build-essential clang libsodium-dev libgcrypt20-dev libev-dev libmsgpack-dev \
             libseccomp-dev libcmocka-dev libcjson-dev libwslay-dev librust-blake3-dev \
-            pkg-config python3-websockets curl
+            pkg-config python3-websockets curl jq
 DEP_HEADERS := /usr/include/sodium.h /usr/include/gcrypt.h /usr/include/ev.h \
                /usr/include/msgpack.h /usr/include/seccomp.h /usr/include/cmocka.h \
-               /usr/include/cjson/cJSON.h /usr/include/wslay/wslay.h
+               /usr/include/cjson/cJSON.h /usr/include/wslay/wslay.h /usr/bin/jq /usr/bin/curl
 
 .PHONY: all deps check unit kat asan fuzz fuzz-build bench clean demo
 all: $(LIBCOMMON) $(TEST_BIN) $(KAT_BIN) $(BENCH_BIN) $(PROG_BIN)
@@ -62,9 +62,10 @@ all: $(LIBCOMMON) $(TEST_BIN) $(KAT_BIN) $(BENCH_BIN) $(PROG_BIN)
 deps:
 	@missing=0; for h in $(DEP_HEADERS); do [ -e $$h ] || missing=1; done; \
 	[ -n "$(BLAKE3_DIR)" ] || missing=1; command -v clang >/dev/null || missing=1; \
-	if [ $$missing = 1 ]; then \
+	node=; command -v node >/dev/null && command -v npm >/dev/null || node="nodejs npm"; \
+	if [ $$missing = 1 ] || [ -n "$$node" ]; then \
 	  echo "deps: installing Debian packages"; \
-	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PKGS); \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PKGS) $$node; \
 	fi
 
 $(BUILD)/blake3/%.c.o: $(BLAKE3_DIR)/%.c
@@ -143,9 +144,10 @@ bench: deps
 	$(MAKE) $(JOBS) all
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
 
+# Brings up a localnet and sends a message around it with the real Nym wasm client.
 demo: deps
 	$(MAKE) $(JOBS) all
-	@for b in $(BENCH_BIN); do $$b || exit 1; done
+	BUILD=$(BUILD) scripts/demo.sh
 
 clean:
 	rm -rf build build-*

@@ -64,6 +64,12 @@ struct ns_ws_conn {
 	int finish_code;
 	const char *finish_why;
 	bool eof, closing_by_us, refused;
+	/* ns_ws_close called with messages still queued: wslay sends control frames first,
+	 * so our close frame waits here until the queue is empty */
+	bool close_deferred;
+	uint16_t deferred_code;
+	size_t deferred_reason_len;
+	uint8_t deferred_reason[123];
 	bool draining; /* our close is out after a bad frame: discard input until the peer closes */
 	int sock_errno;
 };
@@ -854,6 +860,15 @@ static void conn_pump(ns_ws_conn *c)
 		conn_finish(c, 1006, "socket write error");
 		return;
 	}
+	if (c->close_deferred && wslay_event_get_queued_msg_count(c->ws) == 0) {
+		c->close_deferred = false;
+		if (wslay_event_queue_close(c->ws, c->deferred_code, c->deferred_reason,
+		                            c->deferred_reason_len) != 0 ||
+		    wslay_event_send(c->ws) != 0) {
+			conn_finish(c, 1006, "socket write error");
+			return;
+		}
+	}
 	if (c->refused && ns_ws_queued_bytes(c) == 0) {
 		c->refused = false;
 		if (c->cb.on_drain)
@@ -1179,8 +1194,15 @@ int ns_ws_close(ns_ws_conn *c, uint16_t code, const char *reason)
 		return NS_WS_E_ARG;
 	if (!ns_ws_is_open(c))
 		return NS_WS_E_STATE;
-	if (wslay_event_queue_close(c->ws, code, (const uint8_t *)reason, rlen) != 0)
+	if (wslay_event_get_queued_msg_count(c->ws) > 0) {
+		c->close_deferred = true;
+		c->deferred_code = code;
+		c->deferred_reason_len = rlen;
+		if (rlen)
+			memcpy(c->deferred_reason, reason, rlen);
+	} else if (wslay_event_queue_close(c->ws, code, (const uint8_t *)reason, rlen) != 0) {
 		return NS_WS_E_STATE;
+	}
 	c->closing_by_us = true;
 	if (c->depth == 0 && c->fd < 0) {
 		conn_enter(c);

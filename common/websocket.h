@@ -100,6 +100,7 @@ ns_ws_conn *ns_ws_connect(struct ev_loop *loop, const char *url, const ns_ws_lim
 int ns_ws_send(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *data, size_t len);
 int ns_ws_ping(ns_ws_conn *c, const uint8_t *data, size_t len); /* len <= 125 */
 /* Starts the close handshake (code 1000..4999 except 1004..1006 and 1015; reason <= 123 bytes).
+ * Messages queued before the call go out first; the close frame follows them.
  * on_close follows when the peer answered, or after close_timeout. */
 int ns_ws_close(ns_ws_conn *c, uint16_t code, const char *reason);
 /* Drops the connection now, no close handshake; on_close (1006 or 0, why "aborted") follows at once,

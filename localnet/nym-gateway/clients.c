@@ -203,14 +203,19 @@ static void remember_pushed(struct gw_session *s, uint64_t id)
 
 static void go_live(struct gw_session *s)
 {
-	s->backlog = 0;
-	if (s->state == S_DRAINING) {
-		s->state = S_LIVE;
-		char *resp = s->pending_response;
+	if (s->state == S_DRAINING && s->pending_response) {
+		int rc = ns_ws_send(s->ws, NS_WS_TEXT, (const uint8_t *)s->pending_response,
+		                    strlen(s->pending_response));
+		if (rc == NS_WS_E_QUEUE_FULL)
+			return; /* still backlogged: on_drain comes back here */
+		if (rc < 0)
+			gw_log("client %s: sending the answer failed: %s", s->name, ns_ws_strerror(rc));
+		free(s->pending_response);
 		s->pending_response = NULL;
-		if (resp)
-			send_owned_text(s, resp, strlen(resp));
 	}
+	if (s->state == S_DRAINING)
+		s->state = S_LIVE;
+	s->backlog = 0;
 }
 
 /* Pushes stored messages in id order until none is left or the socket queue is full

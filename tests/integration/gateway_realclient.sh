@@ -4,8 +4,9 @@
 # `nym-localnet up` (our directory, 3 mix nodes, nym-gateway). It registers, authenticates,
 # claims free bandwidth, sends a 1-fragment and a 4-fragment message to itself and
 # receives both (acks return: no retransmission), receives 2 messages from our C client
-# and sends one to it. Exit 0 = pass; prints SKIP and exits 0 when node >= 20 or the npm
-# package cache (tests/interop/setup) is not available.
+# and sends one to it; then a second real client with cover traffic sends itself an
+# anonymous message with reply SURBs and replies through them. Exit 0 = pass; a missing node or npm
+# package (tests/interop/setup installs it) is a failure, never a skip.
 set -euo pipefail
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -15,8 +16,8 @@ for b in nym-localnet nym-directory nym-mixnode nym-gateway nym-testclient; do
 done
 if ! command -v node >/dev/null || ! CACHE=$("$ROOT/tests/interop/setup" 2>/dev/null | tail -1) ||
 	[ ! -d "$CACHE/node_modules" ]; then
-	echo "SKIP: node >= 20 and the real client (tests/interop/setup) are needed"
-	exit 0
+	echo "FAIL: node >= 20 and the real client (tests/interop/setup) are needed"
+	exit 1
 fi
 T=$(mktemp -d /tmp/gateway-realclient.XXXXXX)
 NPID=
@@ -65,6 +66,31 @@ grep '"event":"stats"' "$T/events" | tail -1 | grep -q '"retransmission_logs":0'
 	{ grep '"event":"stats"' "$T/events" | tail -1; fail "the real client retransmitted (acks missing)"; }
 echo "ok real client: self messages of 100 and 5000 bytes received intact, no retransmissions"
 echo "ok real client received 2 messages from the C client; C client got its message"
+# phase 2: a second real client with cover traffic on: an anonymous message to itself with
+# 5 reply SURBs, then a reply through them
+rm -f "$T/in" && mkfifo "$T/in"
+node "$ROOT/tests/interop/nym-client.mjs" --cache "$CACHE" --nym-api "$NYM_API" \
+	--gateway "$GATEWAY_ID_1" --cover --timeout-ms 90000 \
+	<"$T/in" >"$T/real2.out" 2>"$T/real2.err" &
+NPID=$!
+exec 3>"$T/in"
+printf 'sendanon self 300 5 7\nwait 1 20000\n' >&3
+for _ in $(seq 600); do grep -q '"event":"wait"' "$T/real2.out" && break
+	kill -0 "$NPID" 2>/dev/null || break; sleep 0.1; done
+TAG=$(sed -n 's/.*"event":"received".*"sender_tag":"\([^"]*\)".*/\1/p' "$T/real2.out" | head -1)
+[ -n "$TAG" ] || { cat "$T/real2.out"; fail "no anonymous message with a sender tag"; }
+printf 'reply %s 400 8\nwait 2 20000\nsleep 2000\nstats\nquit\n' "$TAG" >&3
+exec 3>&-
+wait "$NPID" || { cat "$T/real2.out"; fail "the second real client failed"; }
+NPID=
+for n in 1 2; do
+	sha=$(grep '"event":"sent"' "$T/real2.out" | sed -n "$n"p | sed -n 's/.*"sha256":"\([0-9a-f]*\)".*/\1/p')
+	grep '"event":"received"' "$T/real2.out" | grep -q "\"sha256\":\"$sha\"" || fail "message $n (anonymous/reply) lost"
+done
+grep '"event":"stats"' "$T/real2.out" | tail -1 | grep -q '"retransmission_logs":0' || fail "retransmissions with cover traffic"
+echo "ok real client with cover traffic: anonymous message with 5 SURBs and the reply through them"
+echo "   $(grep '"event":"stats"' "$T/real2.out" | tail -1)"
+
 sleep 1.2
 [ "$(stat_of decode_errors)" = 0 ] || fail "decode errors: $(cat "$T/net/run/gateway1.stats")"
 [ "$(stat_of client_errors)" = 0 ] || fail "client errors: $(cat "$T/net/run/gateway1.stats")"

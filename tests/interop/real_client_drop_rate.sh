@@ -6,11 +6,12 @@
 # byte-identical; the nodes really dropped packets (packets_dropped > 0, so the test can fail);
 # and the client really retransmitted (more frames to the gateway than fragments).
 set -u
+# shellcheck source=tests/interop/lib/localnet.bash
 . "$(dirname "$0")/lib/localnet.bash"
-it_init real_client_drop_rate 150
+it_init real_client_drop_rate 120
 
 it_up --no-delay --drop-rate 0.2
-it_client a --gateway "$GATEWAY_ID_1" --timeout-ms 140000
+it_client a --gateway "$GATEWAY_ID_1" --timeout-ms 115000
 ADDR=$(it_ready a) || exit 1
 it_log "client ready: $ADDR"
 
@@ -22,8 +23,8 @@ it_log "sending ${SIZES[*]} bytes to self: $F fragments"
 for i in "${!SIZES[@]}"; do
 	it_cmd a "send self ${SIZES[$i]} d$i"
 done
-it_cmd a "wait ${#SIZES[@]} 100000"
-WAIT=$(it_event a '.event=="wait"' 110) || it_die "no answer to 'wait'"
+it_cmd a "wait ${#SIZES[@]} 90000"
+WAIT=$(it_event a '.event=="wait"' 100) || it_die "no answer to 'wait'"
 it_log "driver: $WAIT"
 it_eq "all ${#SIZES[@]} messages received" "$(jq -r .ok <<<"$WAIT")" true
 sleep 1.5 # stats files are rewritten every second

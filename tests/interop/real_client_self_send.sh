@@ -4,6 +4,7 @@
 # Both must come back exactly once, byte-identical: length and SHA-256 of what the client
 # received equal those of the payload, computed here independently of the driver.
 set -u
+# shellcheck source=tests/interop/lib/localnet.bash
 . "$(dirname "$0")/lib/localnet.bash"
 it_init real_client_self_send 120
 

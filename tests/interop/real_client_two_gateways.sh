@@ -8,6 +8,7 @@
 # Every message must arrive exactly once with the right length and SHA-256 (computed here), and
 # each gateway's counters must show its own client's traffic.
 set -u
+# shellcheck source=tests/interop/lib/localnet.bash
 . "$(dirname "$0")/lib/localnet.bash"
 it_init real_client_two_gateways 120
 

@@ -232,6 +232,7 @@ struct recorder {
 	int close_code;
 	char why[128];
 	bool echo;
+	bool close_after_echo; /* close (1008) right after echoing, inside the callback */
 	ns_ws_conn *conn; /* the last opened */
 };
 
@@ -253,6 +254,8 @@ static void rec_message(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *
 	r->last_len = len;
 	if (r->echo)
 		assert_int_equal(ns_ws_send(c, type, data, len), 0);
+	if (r->close_after_echo)
+		assert_int_equal(ns_ws_close(c, 1008, "done"), 0);
 }
 
 static void rec_close(ns_ws_conn *c, int code, const char *why, void *user)
@@ -571,6 +574,25 @@ static void test_loopback_echo(void **state)
 	loopback_stop(&lb);
 }
 
+/* A message queued just before ns_ws_close reaches the peer before the close frame
+ * (wslay alone would send the control frame first and the message never). */
+static void test_loopback_close_after_queued_message(void **state)
+{
+	(void)state;
+	struct loopback lb;
+	loopback_start(&lb, NULL);
+	lb.srv.close_after_echo = true;
+	ns_ws_conn *c = loopback_connect(&lb, "/", NULL, &lb.cli);
+	assert_true(run_until(lb.loop, &lb.cli.opens, 1, 5));
+	assert_int_equal(ns_ws_send(c, NS_WS_TEXT, (const uint8_t *)"last words", 10), 0);
+	assert_true(run_until(lb.loop, &lb.cli.closes, 1, 5));
+	assert_int_equal(lb.cli.messages, 1);
+	assert_int_equal(lb.cli.last_len, 10);
+	assert_memory_equal(lb.cli.last, "last words", 10);
+	assert_int_equal(lb.cli.close_code, 1008);
+	loopback_stop(&lb);
+}
+
 static void test_loopback_oversize_rejected(void **state)
 {
 	(void)state;
@@ -791,6 +813,7 @@ int main(void)
 		cmocka_unit_test(test_detached_fragmented_text),
 		cmocka_unit_test(test_detached_queue_limit),
 		cmocka_unit_test(test_loopback_echo),
+		cmocka_unit_test(test_loopback_close_after_queued_message),
 		cmocka_unit_test(test_loopback_oversize_rejected),
 		cmocka_unit_test(test_loopback_bad_peers_dont_hurt_others),
 		cmocka_unit_test(test_loopback_timeouts_and_peer_loss),

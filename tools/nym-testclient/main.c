@@ -2,13 +2,17 @@
  * + common/nymsphinx).
  *
  *   nym-testclient --ws ws://IP:PORT --gateway-id B58 --state FILE [--topology FILE]
- *                  [--delay-ms N] COMMAND...
+ *                  [--delay-ms N] [--protocol V] [--legacy 1] COMMAND...
  *
+ * --legacy 1 registers with a legacy key (the handshake without salt).
+ * --protocol V claims protocol V in authenticateV2 (5: the gateway negotiates 5 and packets
+ * go as ForwardSphinxV2 with the topology's key-rotation byte).
  * The state file keeps the client's keys and its shared gateway key (created when missing).
  * Commands run in order; the first failing one ends the program with exit 1:
  *   register              new connection: supportedProtocol + registration handshake
  *   auth | auth-v1        new connection: authenticateV2 / v1, then claim free bandwidth
  *   auth-fail             new connection: authentication must be refused
+ *   upgrade-key           UpgradeKey (legacy key -> AES-256-GCM-SIV) on the connection
  *   auth-dup              a second connection authenticates while the current one is
  *                         open (and answers pings): it must be refused
  *   address               prints ADDRESS <nym address>
@@ -70,6 +74,8 @@ struct tc {
 	struct ns_topo topo;
 	int have_topo;
 	uint64_t delay_ns;
+	uint8_t auth_protocol;     /* protocolVersion to claim in authenticateV2 (0: 4) */
+	int legacy;                /* register with a legacy (AES-128-CTR + HMAC) key */
 	ns_ws_conn *ws;
 	int open, closed, close_code;
 	struct textq *qhead, **qtail;
@@ -435,7 +441,7 @@ static void cmd_register(struct tc *t)
 	struct ns_gw_hs hs;
 	uint8_t buf[NS_GW_HS_MAX_LEN], in[NS_GW_HS_MAX_LEN];
 	size_t n = 0, in_len = 0;
-	ns_gw_hs_client_begin(&hs, t->seed, t->gateway_id, version >= 3, 0);
+	ns_gw_hs_client_begin(&hs, t->seed, t->gateway_id, version >= 3 && !t->legacy, 0);
 	if (ns_gw_hs_client_h1(&hs, buf, sizeof buf, &n) < 0)
 		die("%s", "h1");
 	send_hs(t, &hs, buf, n);
@@ -474,6 +480,17 @@ static int authenticate(struct tc *t, int v1, char **err_text)
 		req.type = NS_GW_REQ_AUTHENTICATE_V2;
 		if (ns_gw_auth_v2_build(&req.auth, &t->key, t->seed, (uint64_t)time(NULL)) < 0)
 			die("%s", "auth v2 build");
+		if (t->auth_protocol && t->auth_protocol != req.auth.protocol_version) {
+			/* e.g. 5: the gateway then negotiates 5 and we send ForwardSphinxV2 */
+			uint8_t sk[64], pk[32], m[NS_GW_AUTH_V2_MSG_MAX];
+			size_t mlen;
+			req.auth.protocol_version = t->auth_protocol;
+			ns_ed25519_from_seed(pk, sk, t->seed);
+			if (ns_gw_auth_v2_message(&req.auth, m, sizeof m, &mlen) < 0)
+				die("%s", "auth v2 message");
+			ns_ed25519_sign(req.auth.signature, m, mlen, sk);
+			ns_memzero(sk, sizeof sk);
+		}
 	}
 	int rc = ns_gw_request_encode(&req, &text, &len);
 	ns_gw_request_free(&req);
@@ -505,6 +522,51 @@ static void cmd_auth(struct tc *t, int v1)
 		t->bandwidth = r.bandwidth;
 	}
 	printf("AUTHENTICATED protocol=%u bandwidth=%lld\n", t->negotiated, (long long)t->bandwidth);
+}
+
+/* encryptedRequest UpgradeKey under the legacy key; the answer comes under the new key. */
+static void cmd_upgrade_key(struct tc *t)
+{
+	if (!t->ws || !t->authed || !t->key.legacy)
+		die("%s", "upgrade-key needs a connection authenticated with a legacy key");
+	struct ns_gw_key upgraded;
+	uint8_t salt[16], digest[32], nonce[NS_GW_MAX_NONCE_LEN], ct[512], pt[512];
+	size_t ct_len = 0, pt_len = 0;
+	ns_random(salt, sizeof salt);
+	if (ns_gw_key_upgrade(&t->key, salt, sizeof salt, &upgraded) < 0)
+		die("%s", "key upgrade derivation");
+	ns_gw_key_digest(&upgraded, digest);
+	struct ns_gw_inner_request inner = { .type = NS_GW_INNER_UPGRADE_KEY,
+		                             .hkdf_salt = { salt, sizeof salt },
+		                             .derived_key_digest = { digest, sizeof digest } };
+	char *json = NULL, *text = NULL;
+	size_t json_len = 0, len = 0;
+	size_t nonce_len = ns_gw_key_random_nonce(&t->key, nonce);
+	if (ns_gw_inner_request_encode(&inner, &json, &json_len) < 0 ||
+	    ns_gw_key_encrypt(&t->key, nonce, nonce_len, (uint8_t *)json, json_len, ct, sizeof ct,
+	                      &ct_len) < 0)
+		die("%s", "upgrade request");
+	free(json);
+	struct ns_gw_request req = { .type = NS_GW_REQ_ENCRYPTED, .ciphertext = { ct, ct_len },
+		                     .nonce = { nonce, nonce_len } };
+	if (ns_gw_request_encode(&req, &text, &len) < 0)
+		die("%s", "encode");
+	send_text(t, text);
+	free(text);
+	struct ns_gw_response r;
+	enum ns_gw_inner_resp_type ack;
+	if (wait_response(t, NS_GW_RESP_ENCRYPTED, &r, NULL) < 0)
+		die("%s", "no encryptedResponse");
+	int rc = ns_gw_key_decrypt(&upgraded, r.nonce.data, r.nonce.len, r.ciphertext.data,
+	                           r.ciphertext.len, pt, sizeof pt, &pt_len);
+	ns_gw_response_free(&r);
+	if (rc < 0 || ns_gw_inner_response_parse((char *)pt, pt_len, &ack, NULL) < 0 ||
+	    ack != NS_GW_INNER_KEY_UPGRADE_ACK)
+		die("%s", "bad KeyUpgradeAck");
+	t->key = upgraded;
+	ns_gw_key_clear(&upgraded);
+	save_state(t);
+	printf("KEY UPGRADED\n");
 }
 
 static void cmd_auth_fail(struct tc *t)
@@ -703,7 +765,7 @@ static int load_topology(struct tc *t, const char *path)
 static void usage(void)
 {
 	fprintf(stderr, "usage: nym-testclient --ws URL --gateway-id B58 --state FILE "
-	                "[--topology FILE] [--delay-ms N] COMMAND...\n");
+	                "[--topology FILE] [--delay-ms N] [--protocol V] [--legacy 1] COMMAND...\n");
 	exit(2);
 }
 
@@ -724,6 +786,10 @@ int main(int argc, char **argv)
 			t.state_path = argv[i + 1];
 		else if (!strcmp(argv[i], "--topology"))
 			topology = argv[i + 1];
+		else if (!strcmp(argv[i], "--legacy"))
+			t.legacy = atoi(argv[i + 1]) != 0;
+		else if (!strcmp(argv[i], "--protocol"))
+			t.auth_protocol = (uint8_t)atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--delay-ms"))
 			t.delay_ns = (uint64_t)atol(argv[i + 1]) * 1000000u;
 		else
@@ -754,6 +820,8 @@ int main(int argc, char **argv)
 			cmd_auth(&t, 1);
 		else if (!strcmp(c, "auth-fail"))
 			cmd_auth_fail(&t);
+		else if (!strcmp(c, "upgrade-key"))
+			cmd_upgrade_key(&t);
 		else if (!strcmp(c, "auth-dup"))
 			cmd_auth_dup(&t);
 		else if (!strcmp(c, "address"))

@@ -25,7 +25,7 @@ IT_DRIVER=$IT_DIR/nym-client.mjs
 # available_sphinx_plaintext_per_packet); an unlinked fragment header takes 7 of them.
 IT_FRAG_PAYLOAD=1604
 
-IT_NAME=test
+IT_NAME="interop"
 IT_NET=
 IT_UP=0
 IT_PASS=0
@@ -81,13 +81,18 @@ it_init() {
 	trap it_cleanup EXIT
 	trap it_on_timeout TERM
 	trap 'exit 1' INT HUP
+	IT_NET=$(mktemp -d "${TMPDIR:-/tmp}/nymsuite-$IT_NAME.XXXXXX") || it_die "mktemp"
+	mkdir -p "$IT_NET/clients"
 	local self=$$
-	# bash runs a trap between foreground commands: keep those short (polls of 0.2 s).
+	# bash runs a trap only between foreground commands: the watchdog first stops the clients
+	# (a poll waiting on one then returns at once), then signals the test.
 	(
 		trap 'kill $sp 2>/dev/null; exit 0' TERM
 		sleep "$IT_TIMEOUT" &
 		sp=$!
-		wait $sp && kill -TERM "$self" 2>/dev/null
+		wait $sp || exit 0
+		cat "$IT_NET"/clients/*.pid 2>/dev/null | xargs -r kill 2>/dev/null
+		kill -TERM "$self" 2>/dev/null
 	) </dev/null >/dev/null 2>&1 &
 	IT_WATCHDOG=$!
 	for b in nym-localnet nym-directory nym-mixnode nym-gateway; do
@@ -96,8 +101,6 @@ it_init() {
 	command -v node >/dev/null || it_die "node (>= 20) not found"
 	command -v jq >/dev/null || it_die "jq not found"
 	sh "$IT_DIR/setup" >/dev/null || it_die "tests/interop/setup failed (npm install of the real client)"
-	IT_NET=$(mktemp -d "${TMPDIR:-/tmp}/nymsuite-$IT_NAME.XXXXXX") || it_die "mktemp"
-	mkdir -p "$IT_NET/clients"
 }
 
 # it_up [nym-localnet up options]: a fresh localnet in $IT_NET; its env is sourced.
@@ -124,6 +127,7 @@ it_client() {
 	node "$IT_DRIVER" --nym-api "$NYM_API" --frames "$IT_NET/clients/$c.frames" -v "$@" \
 		<"$fifo" >"$IT_NET/clients/$c.out" 2>"$IT_NET/clients/$c.err" &
 	IT_PID[$c]=$!
+	echo "$!" >"$IT_NET/clients/$c.pid"
 }
 
 it_cmd() {

@@ -1,0 +1,600 @@
+/* IPC catalogue, framing and validation (common/ipc.h, common/ipc_msgs.h). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "ipc.h"
+#include "unit/util.h"
+
+static uint8_t rxbuf[NS_IPC_MAX_DATAGRAM];
+static uint8_t encbuf[NS_IPC_MAX_DATAGRAM + 16];
+
+/* ---- helpers */
+
+static void pair(int sv[2])
+{
+	assert_int_equal(ns_ipc_socketpair(sv), 0);
+}
+
+/* Fills every field of m (type t): at_max picks the largest value/length, else the smallest;
+ * byte fields are a pattern seeded by `seed` taken from pool. */
+static void fill_msg(const struct ns_ipc_type_info *t, struct ns_ipc_msg *m, int at_max,
+                     uint8_t *pool, size_t pool_len, uint8_t seed)
+{
+	memset(m, 0, sizeof *m);
+	m->type = t->type;
+	uint8_t *base = (uint8_t *)&m->u;
+	size_t used = 0;
+	for (size_t i = 0; i < t->n_fields; i++) {
+		const struct ns_ipc_field_info *f = &t->fields[i];
+		void *at = base + f->offset;
+		if (f->kind == NS_IPC_KIND_U64) {
+			uint64_t v = at_max ? f->max : f->min;
+			memcpy(at, &v, sizeof v);
+		} else if (f->kind == NS_IPC_KIND_BOOL) {
+			bool v = at_max != 0;
+			memcpy(at, &v, sizeof v);
+		} else {
+			size_t n = (size_t)(at_max ? f->max : f->min);
+			assert_true(used + n <= pool_len);
+			for (size_t k = 0; k < n; k++)
+				pool[used + k] = f->kind == NS_IPC_KIND_STR ?
+					(uint8_t)(0x20 + (seed + k) % 95) : (uint8_t)(seed + k * 7);
+			struct ns_ipc_bytes b = { n ? pool + used : NULL, n };
+			memcpy(at, &b, sizeof b);
+			used += n;
+		}
+	}
+}
+
+static void assert_same_msg(const struct ns_ipc_type_info *t, const struct ns_ipc_msg *a,
+                            const struct ns_ipc_msg *b)
+{
+	assert_int_equal(a->type, b->type);
+	const uint8_t *ba = (const uint8_t *)&a->u, *bb = (const uint8_t *)&b->u;
+	for (size_t i = 0; i < t->n_fields; i++) {
+		const struct ns_ipc_field_info *f = &t->fields[i];
+		if (f->kind == NS_IPC_KIND_U64) {
+			assert_memory_equal(ba + f->offset, bb + f->offset, sizeof(uint64_t));
+		} else if (f->kind == NS_IPC_KIND_BOOL) {
+			assert_memory_equal(ba + f->offset, bb + f->offset, sizeof(bool));
+		} else {
+			struct ns_ipc_bytes x, y;
+			memcpy(&x, ba + f->offset, sizeof x);
+			memcpy(&y, bb + f->offset, sizeof y);
+			assert_int_equal(x.len, y.len);
+			if (x.len)
+				assert_memory_equal(x.ptr, y.ptr, x.len);
+		}
+	}
+}
+
+static int decode_as(enum ns_ipc_role self, enum ns_ipc_role peer, const uint8_t *b, size_t n)
+{
+	struct ns_ipc_msg m;
+	return ns_ipc_decode(self, peer, b, n, &m);
+}
+
+/* ---- catalogue */
+
+static void test_catalogue_consistent(void **state)
+{
+	(void)state;
+	assert_int_equal(ns_ipc_catalogue_check(), 0);
+	assert_true(ns_ipc_catalogue_size() >= 25);
+	for (size_t i = 0; i < ns_ipc_catalogue_size(); i++) {
+		const struct ns_ipc_type_info *t = ns_ipc_catalogue_entry(i);
+		assert_ptr_equal(ns_ipc_type_info(t->type), t);
+		assert_true(t->type > 0 && t->type < NS_IPC_TYPE_LIMIT);
+		assert_true(t->n_fields >= 1 && t->n_fields <= NS_IPC_MAX_FIELDS);
+		assert_true(t->max_size <= NS_IPC_MAX_DATAGRAM);
+		for (size_t j = i + 1; j < ns_ipc_catalogue_size(); j++) {
+			assert_int_not_equal(t->type, ns_ipc_catalogue_entry(j)->type);
+			assert_string_not_equal(t->name, ns_ipc_catalogue_entry(j)->name);
+		}
+	}
+	assert_null(ns_ipc_catalogue_entry(ns_ipc_catalogue_size()));
+	assert_null(ns_ipc_type_info(0));
+	assert_string_equal(ns_ipc_type_name(NS_IPC_T_SEALED_FRAME), "SEALED_FRAME");
+	assert_string_equal(ns_ipc_type_name(63), "?");
+	/* field layout of one type, as the generated table says */
+	const struct ns_ipc_type_info *bp = ns_ipc_type_info(NS_IPC_T_BUILD_PACKET);
+	assert_int_equal(bp->n_fields, 5);
+	assert_string_equal(bp->fields[2].name, "recipient");
+	assert_int_equal(bp->fields[2].min, 96);
+	assert_int_equal(bp->fields[2].offset, offsetof(struct ns_ipc_BUILD_PACKET, recipient));
+	assert_int_equal(bp->max_size, 2 + (5 + 5) + (5 + 32768) + (5 + 96) + 9 + 9);
+}
+
+static void test_secret_rule(void **state)
+{
+	(void)state;
+	for (int r = 0; r < NS_IPC_ROLE_COUNT; r++)
+		assert_false(ns_ipc_secret_allowed(NS_IPC_SECRET_KEY, (enum ns_ipc_role)r));
+	assert_false(ns_ipc_secret_allowed(NS_IPC_SECRET_PLAINTEXT, NS_IPC_NETD));
+	assert_false(ns_ipc_secret_allowed(NS_IPC_SECRET_SURB, NS_IPC_NETD));
+	assert_true(ns_ipc_secret_allowed(NS_IPC_SECRET_SEALED, NS_IPC_NETD));
+	assert_false(ns_ipc_secret_allowed(NS_IPC_SECRET_SEALED, NS_IPC_APID));
+	assert_true(ns_ipc_secret_allowed(NS_IPC_SECRET_PLAINTEXT, NS_IPC_APID));
+	assert_false(ns_ipc_secret_allowed(NS_IPC_SECRET_SEALED, NS_IPC_SUPERVISOR));
+	/* every type toward netd or apid: only the classes the rule allows; none carries a key */
+	for (size_t i = 0; i < ns_ipc_catalogue_size(); i++) {
+		const struct ns_ipc_type_info *t = ns_ipc_catalogue_entry(i);
+		assert_int_not_equal(ns_ipc_secret_class(t->type), NS_IPC_SECRET_KEY);
+		if (t->receivers & NS_IPC_M_NETD)
+			assert_true(t->secret == NS_IPC_SECRET_NONE || t->secret == NS_IPC_SECRET_SEALED);
+		if (t->receivers & NS_IPC_M_APID)
+			assert_true(t->secret != NS_IPC_SECRET_SEALED);
+		if (t->receivers & NS_IPC_M_SUP)
+			assert_int_equal(t->secret, NS_IPC_SECRET_NONE);
+		if (t->secret != NS_IPC_SECRET_NONE) /* secret-derived bytes only leave keyd or reach it */
+			assert_true((t->senders | t->receivers) & NS_IPC_M_KEYD);
+	}
+	assert_int_equal(ns_ipc_secret_class(NS_IPC_T_SEALED_FRAME), NS_IPC_SECRET_SEALED);
+	assert_int_equal(ns_ipc_secret_class(NS_IPC_T_FRAGMENT), NS_IPC_SECRET_PLAINTEXT);
+	assert_int_equal(ns_ipc_secret_class(999), NS_IPC_SECRET_KEY); /* unknown: treat as worst */
+}
+
+static void test_accept_table(void **state)
+{
+	(void)state;
+	assert_int_equal(ns_ipc_accepts(NS_IPC_KEYD, NS_IPC_APID, NS_IPC_T_BUILD_PACKET), 0);
+	assert_int_equal(ns_ipc_accepts(NS_IPC_KEYD, NS_IPC_NETD, NS_IPC_T_BUILD_PACKET), NS_IPC_ESENDER);
+	assert_int_equal(ns_ipc_accepts(NS_IPC_NETD, NS_IPC_APID, NS_IPC_T_BUILD_PACKET), NS_IPC_ERECEIVER);
+	assert_int_equal(ns_ipc_accepts(NS_IPC_NETD, NS_IPC_KEYD, NS_IPC_T_ACK), 0);
+	assert_int_equal(ns_ipc_accepts(NS_IPC_APID, NS_IPC_KEYD, NS_IPC_T_ACK), 0);
+	assert_int_equal(ns_ipc_accepts(NS_IPC_APID, NS_IPC_NETD, NS_IPC_T_ACK_TIMEOUT), 0);
+	assert_int_equal(ns_ipc_accepts(NS_IPC_KEYD, NS_IPC_SUPERVISOR, NS_IPC_T_SHUTDOWN), 0);
+	assert_int_equal(ns_ipc_accepts(NS_IPC_KEYD, NS_IPC_KEYD, NS_IPC_T_SHUTDOWN), NS_IPC_ESENDER);
+	assert_int_equal(ns_ipc_accepts(NS_IPC_SUPERVISOR, NS_IPC_KEYD, NS_IPC_T_SHUTDOWN), NS_IPC_ERECEIVER);
+	assert_int_equal(ns_ipc_accepts(NS_IPC_KEYD, NS_IPC_APID, 63), NS_IPC_EUNKNOWN);
+	assert_int_equal(ns_ipc_accepts((enum ns_ipc_role)7, NS_IPC_APID, NS_IPC_T_ACK), NS_IPC_ERECEIVER);
+}
+
+/* ---- exact bytes */
+
+static void test_exact_encoding(void **state)
+{
+	(void)state;
+	static const uint8_t id[5] = { 1, 2, 3, 4, 5 };
+	struct ns_ipc_msg m = { .type = NS_IPC_T_ACK, .u.ACK = { { id, 5 } } };
+	size_t n;
+	assert_int_equal(ns_ipc_encode(&m, encbuf, sizeof encbuf, &n), 0);
+	static const uint8_t ack[] = { 0x92, 0x1f, 0xc4, 0x05, 1, 2, 3, 4, 5 };
+	assert_int_equal(n, sizeof ack);
+	assert_memory_equal(encbuf, ack, sizeof ack);
+
+	/* TOPOLOGY_BEGIN [50, 300, 0xFFFFFFFF, 7]: uint16, uint32, fixint */
+	m = (struct ns_ipc_msg){ .type = NS_IPC_T_TOPOLOGY_BEGIN,
+				 .u.TOPOLOGY_BEGIN = { 300, 0xFFFFFFFFu, 7 } };
+	assert_int_equal(ns_ipc_encode(&m, encbuf, sizeof encbuf, &n), 0);
+	static const uint8_t tb[] = { 0x94, 0x32, 0xcd, 0x01, 0x2c, 0xce, 0xff, 0xff, 0xff, 0xff, 0x07 };
+	assert_int_equal(n, sizeof tb);
+	assert_memory_equal(encbuf, tb, sizeof tb);
+
+	/* READY [4, 1, true]; STATS_REPLY text of 39 bytes uses str8 */
+	m = (struct ns_ipc_msg){ .type = NS_IPC_T_READY, .u.READY = { 1, true } };
+	assert_int_equal(ns_ipc_encode(&m, encbuf, sizeof encbuf, &n), 0);
+	static const uint8_t rd[] = { 0x93, 0x04, 0x01, 0xc3 };
+	assert_int_equal(n, sizeof rd);
+	assert_memory_equal(encbuf, rd, sizeof rd);
+	static const char text[] = "frames_sent=12\nframes_received=3456789\n";
+	m = (struct ns_ipc_msg){ .type = NS_IPC_T_STATS_REPLY,
+				 .u.STATS_REPLY = { 9, { (const uint8_t *)text, sizeof text - 1 } } };
+	assert_int_equal(ns_ipc_encode(&m, encbuf, sizeof encbuf, &n), 0);
+	assert_int_equal(sizeof text - 1, 39);
+	assert_int_equal(n, 3 + 2 + 39);
+	assert_memory_equal(encbuf, "\x93\x03\x09\xd9\x27", 5);
+	assert_memory_equal(encbuf + 5, text, 39);
+
+	/* decoding points into the datagram */
+	struct ns_ipc_msg d;
+	assert_int_equal(ns_ipc_decode(NS_IPC_NETD, NS_IPC_KEYD, ack, sizeof ack, &d), 0);
+	assert_int_equal(d.type, NS_IPC_T_ACK);
+	assert_ptr_equal(d.u.ACK.frag_id.ptr, ack + 4);
+	assert_int_equal(d.u.ACK.frag_id.len, 5);
+}
+
+static void test_encode_rejects(void **state)
+{
+	(void)state;
+	size_t n;
+	uint8_t id[6] = { 0 };
+	struct ns_ipc_msg m = { .type = NS_IPC_T_ACK, .u.ACK = { { id, 6 } } };
+	assert_int_equal(ns_ipc_encode(&m, encbuf, sizeof encbuf, &n), NS_IPC_ELENGTH);
+	m.u.ACK.frag_id.len = 5;
+	assert_int_equal(ns_ipc_encode(&m, encbuf, 8, &n), NS_IPC_ESPACE);
+	assert_int_equal(ns_ipc_encode(&m, encbuf, 9, &n), 0);
+	m.u.ACK.frag_id.ptr = NULL;
+	assert_int_equal(ns_ipc_encode(&m, encbuf, sizeof encbuf, &n), NS_IPC_EARG);
+	m = (struct ns_ipc_msg){ .type = NS_IPC_T_SHUTDOWN, .u.SHUTDOWN = { 3 } };
+	assert_int_equal(ns_ipc_encode(&m, encbuf, sizeof encbuf, &n), NS_IPC_ERANGE);
+	m = (struct ns_ipc_msg){ .type = NS_IPC_T_GW_AUTH_TEXT,
+				 .u.GW_AUTH_TEXT = { { (const uint8_t *)"{\"a\":\x01}", 7 } } };
+	assert_int_equal(ns_ipc_encode(&m, encbuf, sizeof encbuf, &n), NS_IPC_ETEXT);
+	m.type = (enum ns_ipc_type)63;
+	assert_int_equal(ns_ipc_encode(&m, encbuf, sizeof encbuf, &n), NS_IPC_EUNKNOWN);
+
+	/* a process may only send what the catalogue lets it send */
+	int sv[2];
+	pair(sv);
+	uint8_t fid[5] = { 0 };
+	m = (struct ns_ipc_msg){ .type = NS_IPC_T_SEALED_FRAME,
+				 .u.SEALED_FRAME = { { fid, 5 }, { fid, 5 }, 0, 0 } };
+	assert_int_equal(ns_ipc_send(sv[0], NS_IPC_APID, NS_IPC_NETD, &m), NS_IPC_ESENDER);
+	assert_int_equal(ns_ipc_send(sv[0], NS_IPC_KEYD, NS_IPC_APID, &m), NS_IPC_ERECEIVER);
+	assert_int_equal(ns_ipc_send(sv[0], NS_IPC_KEYD, NS_IPC_NETD, &m), 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* ---- every type through a real socketpair, on every link it may use */
+
+static void roundtrip_type(const struct ns_ipc_type_info *t, int at_max, uint8_t *pool,
+                           size_t pool_len, int *links)
+{
+	for (int s = 0; s < NS_IPC_ROLE_COUNT; s++) {
+		if (!(t->senders & (1u << s)))
+			continue;
+		for (int r = 0; r < NS_IPC_ROLE_COUNT; r++) {
+			if (!(t->receivers & (1u << r)))
+				continue;
+			int sv[2];
+			pair(sv);
+			struct ns_ipc_msg m, got;
+			fill_msg(t, &m, at_max, pool, pool_len, (uint8_t)(t->type + s + r));
+			assert_int_equal(ns_ipc_send(sv[0], (enum ns_ipc_role)s, (enum ns_ipc_role)r, &m), 0);
+			assert_int_equal(ns_ipc_recv(sv[1], (enum ns_ipc_role)r, (enum ns_ipc_role)s,
+						     rxbuf, sizeof rxbuf, &got, 0), 0);
+			assert_same_msg(t, &m, &got);
+			size_t n;
+			assert_int_equal(ns_ipc_encode(&m, encbuf, sizeof encbuf, &n), 0);
+			assert_true(n <= t->max_size);
+			if (at_max && t->n_fields > 0)
+				assert_memory_equal(encbuf, rxbuf, n);
+			/* the same datagram is refused by every other receiver/sender pair */
+			for (int r2 = 0; r2 < NS_IPC_ROLE_COUNT; r2++)
+				for (int s2 = 0; s2 < NS_IPC_ROLE_COUNT; s2++)
+					if (!((t->receivers >> r2) & 1) || !((t->senders >> s2) & 1) || r2 == s2)
+						assert_true(decode_as((enum ns_ipc_role)r2, (enum ns_ipc_role)s2,
+								      encbuf, n) < 0);
+			close(sv[0]);
+			close(sv[1]);
+			(*links)++;
+		}
+	}
+}
+
+static void test_roundtrip_every_type(void **state)
+{
+	(void)state;
+	size_t pool_len = 2 * NS_IPC_MAX_DATAGRAM;
+	uint8_t *pool = malloc(pool_len);
+	assert_non_null(pool);
+	int links = 0;
+	for (size_t i = 0; i < ns_ipc_catalogue_size(); i++) {
+		roundtrip_type(ns_ipc_catalogue_entry(i), 0, pool, pool_len, &links);
+		roundtrip_type(ns_ipc_catalogue_entry(i), 1, pool, pool_len, &links);
+	}
+	/* 3+3+3+3 supervisor links, ACK has two receivers, the rest one each */
+	assert_int_equal(links, 2 * (12 + 2 + (int)(ns_ipc_catalogue_size() - 5)));
+	free(pool);
+}
+
+/* ---- malformed datagrams, each with its exact error */
+
+static void test_reject_unknown_type(void **state)
+{
+	(void)state;
+	static const uint8_t t63[] = { 0x92, 0x3f, 0xc4, 0x05, 1, 2, 3, 4, 5 };
+	static const uint8_t t0[] = { 0x91, 0x00 };
+	static const uint8_t t_big[] = { 0x91, 0xcf, 0, 0, 0, 1, 0, 0, 0, 0x1f }; /* 2^32 + 31 */
+	static const uint8_t t_str[] = { 0x92, 0xa1, 'A', 0xc4, 0x05, 1, 2, 3, 4, 5 };
+	static const uint8_t t_bool[] = { 0x91, 0xc3 };
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_KEYD, t63, sizeof t63), NS_IPC_EUNKNOWN);
+	assert_int_equal(decode_as(NS_IPC_KEYD, NS_IPC_NETD, t0, sizeof t0), NS_IPC_EUNKNOWN);
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_KEYD, t_big, sizeof t_big), NS_IPC_EUNKNOWN);
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_KEYD, t_str, sizeof t_str), NS_IPC_EUNKNOWN);
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_KEYD, t_bool, sizeof t_bool), NS_IPC_EUNKNOWN);
+}
+
+static void test_reject_wrong_peer(void **state)
+{
+	(void)state;
+	static const uint8_t ack[] = { 0x92, 0x1f, 0xc4, 0x05, 1, 2, 3, 4, 5 };
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_KEYD, ack, sizeof ack), 0);
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_APID, ack, sizeof ack), NS_IPC_ESENDER);
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_SUPERVISOR, ack, sizeof ack), NS_IPC_ESENDER);
+	assert_int_equal(decode_as(NS_IPC_KEYD, NS_IPC_NETD, ack, sizeof ack), NS_IPC_ERECEIVER);
+	assert_int_equal(decode_as(NS_IPC_SUPERVISOR, NS_IPC_KEYD, ack, sizeof ack), NS_IPC_ERECEIVER);
+	/* ACK_TIMEOUT [26, id] forged by keyd toward apid */
+	static const uint8_t ato[] = { 0x92, 0x1a, 0xc4, 0x05, 1, 2, 3, 4, 5 };
+	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_NETD, ato, sizeof ato), 0);
+	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_KEYD, ato, sizeof ato), NS_IPC_ESENDER);
+	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_APID, ato, sizeof ato), NS_IPC_ESENDER);
+}
+
+static void test_reject_field_count(void **state)
+{
+	(void)state;
+	static const uint8_t none[] = { 0x91, 0x1f };
+	static const uint8_t two[] = { 0x93, 0x1f, 0xc4, 0x05, 1, 2, 3, 4, 5, 0x00 };
+	static const uint8_t empty_array[] = { 0x90 };
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_KEYD, none, sizeof none), NS_IPC_ECOUNT);
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_KEYD, two, sizeof two), NS_IPC_ECOUNT);
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_KEYD, empty_array, 1), NS_IPC_EFORMAT);
+}
+
+static void test_reject_field_kind(void **state)
+{
+	(void)state;
+	static const uint8_t id_as_str[] = { 0x92, 0x1f, 0xa5, '1', '2', '3', '4', '5' };
+	static const uint8_t id_as_int[] = { 0x92, 0x1f, 0x05 };
+	static const uint8_t u64_as_bool[] = { 0x92, 0x01, 0xc2 };       /* SHUTDOWN reason=false */
+	static const uint8_t bool_as_int[] = { 0x93, 0x04, 0x01, 0x01 }; /* READY sandboxed=1 */
+	static const uint8_t str_as_bin[] = { 0x93, 0x03, 0x01, 0xc4, 0x01, 'x' };
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_KEYD, id_as_str, sizeof id_as_str), NS_IPC_EKIND);
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_KEYD, id_as_int, sizeof id_as_int), NS_IPC_EKIND);
+	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_SUPERVISOR, u64_as_bool, 3), NS_IPC_EKIND);
+	assert_int_equal(decode_as(NS_IPC_SUPERVISOR, NS_IPC_NETD, bool_as_int, 4), NS_IPC_EKIND);
+	assert_int_equal(decode_as(NS_IPC_SUPERVISOR, NS_IPC_NETD, str_as_bin, 6), NS_IPC_EKIND);
+}
+
+static void test_reject_lengths_and_ranges(void **state)
+{
+	(void)state;
+	static const uint8_t id6[] = { 0x92, 0x1f, 0xc4, 0x06, 1, 2, 3, 4, 5, 6 };
+	static const uint8_t id4[] = { 0x92, 0x1f, 0xc4, 0x04, 1, 2, 3, 4 };
+	static const uint8_t reason3[] = { 0x92, 0x01, 0x03 };
+	static const uint8_t text_ctl[] = { 0x93, 0x03, 0x01, 0xa2, 'a', 0x01 };
+	static const uint8_t text_hi[] = { 0x93, 0x03, 0x01, 0xa2, 'a', 0xc3 };
+	static const uint8_t text_nul[] = { 0x93, 0x03, 0x01, 0xa2, 'a', 0x00 };
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_KEYD, id6, sizeof id6), NS_IPC_ELENGTH);
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_KEYD, id4, sizeof id4), NS_IPC_ELENGTH);
+	assert_int_equal(decode_as(NS_IPC_KEYD, NS_IPC_SUPERVISOR, reason3, 3), NS_IPC_ERANGE);
+	assert_int_equal(decode_as(NS_IPC_SUPERVISOR, NS_IPC_APID, text_ctl, 6), NS_IPC_ETEXT);
+	assert_int_equal(decode_as(NS_IPC_SUPERVISOR, NS_IPC_APID, text_hi, 6), NS_IPC_ETEXT);
+	assert_int_equal(decode_as(NS_IPC_SUPERVISOR, NS_IPC_APID, text_nul, 6), NS_IPC_ETEXT);
+
+	/* BUILD_PACKET with a fragment one byte over the limit, and packet_size 0 */
+	const struct ns_ipc_type_info *t = ns_ipc_type_info(NS_IPC_T_BUILD_PACKET);
+	size_t pool_len = 2 * NS_IPC_MAX_DATAGRAM, n;
+	uint8_t *pool = calloc(1, pool_len);
+	assert_non_null(pool);
+	struct ns_ipc_msg m;
+	fill_msg(t, &m, 1, pool, pool_len, 1);
+	assert_int_equal(ns_ipc_encode(&m, encbuf, sizeof encbuf, &n), 0);
+	assert_int_equal(decode_as(NS_IPC_KEYD, NS_IPC_APID, encbuf, n), 0);
+	/* fragment is field 2: [0x95, 0x14, c4 05 id(5), c5 80 00 ...] -> make it 32769 bytes */
+	assert_memory_equal(encbuf + 9, "\xc5\x80\x00", 3);
+	memmove(encbuf + 13, encbuf + 12, n - 12);
+	encbuf[10] = 0x80, encbuf[11] = 0x01;
+	assert_int_equal(decode_as(NS_IPC_KEYD, NS_IPC_APID, encbuf, n + 1), NS_IPC_ELENGTH);
+	m.u.BUILD_PACKET.packet_size = 1;
+	assert_int_equal(ns_ipc_encode(&m, encbuf, sizeof encbuf, &n), 0);
+	assert_int_equal(encbuf[n - 1], 0x01);
+	encbuf[n - 1] = 0x00;
+	assert_int_equal(decode_as(NS_IPC_KEYD, NS_IPC_APID, encbuf, n), NS_IPC_ERANGE);
+	encbuf[n - 1] = 0x06;
+	assert_int_equal(decode_as(NS_IPC_KEYD, NS_IPC_APID, encbuf, n), NS_IPC_ERANGE);
+	free(pool);
+}
+
+static void test_reject_truncated_and_trailing(void **state)
+{
+	(void)state;
+	uint8_t pool[256];
+	struct ns_ipc_msg m;
+	size_t n;
+	fill_msg(ns_ipc_type_info(NS_IPC_T_TOPOLOGY_NODE), &m, 1, pool, sizeof pool, 9);
+	assert_int_equal(ns_ipc_encode(&m, encbuf, sizeof encbuf, &n), 0);
+	assert_int_equal(decode_as(NS_IPC_KEYD, NS_IPC_NETD, encbuf, n), 0);
+	for (size_t cut = 0; cut < n; cut++)
+		assert_int_equal(decode_as(NS_IPC_KEYD, NS_IPC_NETD, encbuf, cut), NS_IPC_ETRUNCATED);
+	encbuf[n] = 0x00;
+	assert_int_equal(decode_as(NS_IPC_KEYD, NS_IPC_NETD, encbuf, n + 1), NS_IPC_ETRAILING);
+	encbuf[n] = 0x91;
+	assert_int_equal(decode_as(NS_IPC_KEYD, NS_IPC_NETD, encbuf, n + 1), NS_IPC_ETRAILING);
+	/* a bin claiming 4 GiB in a 10-byte datagram */
+	static const uint8_t huge_bin[] = { 0x92, 0x1e, 0xc6, 0xff, 0xff, 0xff, 0xff, 0, 0, 0 };
+	assert_int_equal(decode_as(NS_IPC_KEYD, NS_IPC_NETD, huge_bin, sizeof huge_bin),
+			 NS_IPC_ETRUNCATED);
+	assert_int_equal(ns_ipc_decode(NS_IPC_KEYD, NS_IPC_NETD, encbuf, NS_IPC_MAX_DATAGRAM + 1, &m),
+			 NS_IPC_EOVERSIZE);
+}
+
+static void test_reject_forbidden_shapes(void **state)
+{
+	(void)state;
+	static const struct {
+		uint8_t b[12];
+		size_t n;
+	} cases[] = {
+		{ { 0x81, 0x01, 0x02 }, 3 },                        /* map */
+		{ { 0x01 }, 1 },                                    /* bare integer */
+		{ { 0xdd, 0xff, 0xff, 0xff, 0xff }, 5 },            /* array32 of 2^32-1 items */
+		{ { 0xdc, 0x00, 0x02, 0x1f, 0x00 }, 5 },            /* array16: not shortest */
+		{ { 0x92, 0xcc, 0x1f, 0xc4, 0x00 }, 5 },            /* type as uint8: not shortest */
+		{ { 0x92, 0x1f, 0xc5, 0x00, 0x05, 1, 2, 3, 4, 5 }, 10 }, /* bin16 for 5 bytes */
+		{ { 0x92, 0x1f, 0xc0 }, 3 },                        /* nil */
+		{ { 0x92, 0x1f, 0xff }, 3 },                        /* negative fixint */
+		{ { 0x92, 0x1f, 0xd0, 0x01 }, 4 },                  /* int8 */
+		{ { 0x92, 0x1f, 0xca, 0, 0, 0, 0 }, 7 },            /* float32 */
+		{ { 0x92, 0x1f, 0x91, 0x01 }, 4 },                  /* nested array */
+		{ { 0x92, 0x1f, 0xd4, 0x01, 0x02 }, 5 },            /* fixext1 */
+		{ { 0x92, 0x03, 0xd9, 0x01, 'a' }, 5 },             /* str8 for 1 byte */
+		{ { 0x92, 0x01, 0xcd, 0x00, 0x01 }, 5 },            /* uint16 for 1 */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_KEYD, cases[i].b, cases[i].n), NS_IPC_EFORMAT);
+}
+
+/* ---- sockets */
+
+static void test_recv_oversize_eof_control(void **state)
+{
+	(void)state;
+	int sv[2];
+	struct ns_ipc_msg m;
+	pair(sv);
+	/* a datagram larger than the cap: MSG_TRUNC */
+	size_t big = NS_IPC_MAX_DATAGRAM + 100;
+	uint8_t *junk = calloc(1, big);
+	assert_non_null(junk);
+	junk[0] = 0x92;
+	assert_int_equal(send(sv[0], junk, big, 0), (ssize_t)big);
+	assert_int_equal(ns_ipc_recv(sv[1], NS_IPC_NETD, NS_IPC_KEYD, rxbuf, sizeof rxbuf, &m, 0),
+			 NS_IPC_EOVERSIZE);
+	/* a valid ACK into a receive buffer smaller than it */
+	static const uint8_t ack[] = { 0x92, 0x1f, 0xc4, 0x05, 1, 2, 3, 4, 5 };
+	assert_int_equal(send(sv[0], ack, sizeof ack, 0), (ssize_t)sizeof ack);
+	assert_int_equal(ns_ipc_recv(sv[1], NS_IPC_NETD, NS_IPC_KEYD, rxbuf, 8, &m, 0), NS_IPC_EOVERSIZE);
+	assert_int_equal(send(sv[0], ack, sizeof ack, 0), (ssize_t)sizeof ack);
+	assert_int_equal(ns_ipc_recv(sv[1], NS_IPC_NETD, NS_IPC_KEYD, rxbuf, 9, &m, 0), 0);
+	/* a message with a passed descriptor */
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	memset(cbuf, 0, sizeof cbuf);
+	struct iovec iov = { (void *)ack, sizeof ack };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof cbuf };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	int passed = 0;
+	memcpy(CMSG_DATA(c), &passed, sizeof passed);
+	assert_int_equal(sendmsg(sv[0], &mh, 0), (ssize_t)sizeof ack);
+	assert_int_equal(ns_ipc_recv(sv[1], NS_IPC_NETD, NS_IPC_KEYD, rxbuf, sizeof rxbuf, &m, 0),
+			 NS_IPC_ECONTROL);
+	/* nothing left, then EOF */
+	assert_int_equal(ns_ipc_recv(sv[1], NS_IPC_NETD, NS_IPC_KEYD, rxbuf, sizeof rxbuf, &m,
+				     MSG_DONTWAIT), NS_IPC_EAGAIN);
+	close(sv[0]);
+	assert_int_equal(ns_ipc_recv(sv[1], NS_IPC_NETD, NS_IPC_KEYD, rxbuf, sizeof rxbuf, &m, 0),
+			 NS_IPC_EEOF);
+	close(sv[1]);
+	free(junk);
+}
+
+/* ---- libev glue */
+
+struct glue_state {
+	int frames, fatal_calls, fatal_err;
+	size_t last_len;
+};
+
+static void on_open_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c;
+	struct glue_state *g = ctx;
+	g->frames++;
+	g->last_len = m->u.OPEN_FRAME.frame.len;
+}
+
+static void on_fatal(struct ns_ipc_conn *c, int err, void *ctx)
+{
+	(void)c;
+	struct glue_state *g = ctx;
+	g->fatal_calls++;
+	g->fatal_err = err;
+}
+
+static void run_glue(const uint8_t *bad, size_t bad_len, int close_peer, int with_handler,
+                     struct glue_state *g)
+{
+	static ns_ipc_handler handlers[NS_IPC_TYPE_LIMIT];
+	memset(handlers, 0, sizeof handlers);
+	if (with_handler)
+		handlers[NS_IPC_T_OPEN_FRAME] = on_open_frame;
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	assert_non_null(loop);
+	int sv[2];
+	pair(sv);
+	static struct ns_ipc_conn conn;
+	memset(g, 0, sizeof *g);
+	assert_int_equal(ns_ipc_conn_start(&conn, loop, sv[1], NS_IPC_KEYD, NS_IPC_NETD, handlers,
+					   on_fatal, g), 0);
+	uint8_t frame[3000];
+	memset(frame, 0xab, sizeof frame);
+	for (int i = 0; i < 3; i++) {
+		struct ns_ipc_msg m = { .type = NS_IPC_T_OPEN_FRAME,
+					.u.OPEN_FRAME = { { frame, 1000 + (size_t)i } } };
+		assert_int_equal(ns_ipc_send(sv[0], NS_IPC_NETD, NS_IPC_KEYD, &m), 0);
+	}
+	if (bad)
+		assert_int_equal(send(sv[0], bad, bad_len, 0), (ssize_t)bad_len);
+	if (close_peer)
+		close(sv[0]);
+	for (int i = 0; i < 10 && g->fatal_calls == 0; i++)
+		ev_run(loop, EVRUN_NOWAIT);
+	assert_false(ev_is_active(&conn.io) && g->fatal_calls);
+	if (!close_peer)
+		close(sv[0]);
+	close(sv[1]);
+	ev_loop_destroy(loop);
+}
+
+static void test_libev_glue(void **state)
+{
+	(void)state;
+	struct glue_state g;
+	static const uint8_t sealed_from_netd[] = { 0x95, 0x17, 0xc4, 0x05, 1, 2, 3, 4, 5,
+						    0xc4, 0x01, 0x00, 0x00, 0x00 };
+	run_glue(sealed_from_netd, sizeof sealed_from_netd, 0, 1, &g);
+	assert_int_equal(g.frames, 3);
+	assert_int_equal(g.last_len, 1002);
+	assert_int_equal(g.fatal_calls, 1);
+	assert_int_equal(g.fatal_err, NS_IPC_ERECEIVER);
+
+	run_glue(NULL, 0, 1, 1, &g);
+	assert_int_equal(g.frames, 3);
+	assert_int_equal(g.fatal_calls, 1);
+	assert_int_equal(g.fatal_err, NS_IPC_EEOF);
+
+	run_glue(NULL, 0, 0, 0, &g);
+	assert_int_equal(g.frames, 0);
+	assert_int_equal(g.fatal_calls, 1);
+	assert_int_equal(g.fatal_err, NS_IPC_ENOHANDLER);
+}
+
+static void test_strerror(void **state)
+{
+	(void)state;
+	for (int e = 0; e >= NS_IPC_ESHORT; e--)
+		assert_string_not_equal(ns_ipc_strerror(e), "unknown error");
+	assert_string_equal(ns_ipc_strerror(-99), "unknown error");
+	assert_string_equal(ns_ipc_role_name(NS_IPC_NETD), "netd");
+}
+
+int main(void)
+{
+	ns_crypto_init();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_catalogue_consistent),
+		cmocka_unit_test(test_secret_rule),
+		cmocka_unit_test(test_accept_table),
+		cmocka_unit_test(test_exact_encoding),
+		cmocka_unit_test(test_encode_rejects),
+		cmocka_unit_test(test_roundtrip_every_type),
+		cmocka_unit_test(test_reject_unknown_type),
+		cmocka_unit_test(test_reject_wrong_peer),
+		cmocka_unit_test(test_reject_field_count),
+		cmocka_unit_test(test_reject_field_kind),
+		cmocka_unit_test(test_reject_lengths_and_ranges),
+		cmocka_unit_test(test_reject_truncated_and_trailing),
+		cmocka_unit_test(test_reject_forbidden_shapes),
+		cmocka_unit_test(test_recv_oversize_eof_control),
+		cmocka_unit_test(test_libev_glue),
+		cmocka_unit_test(test_strerror),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
