@@ -3,7 +3,6 @@
  * internally tagged enums, step by step, so that error texts and positions match. */
 #include "clientapi.h"
 
-#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -1996,7 +1995,7 @@ int capi_request_from_text(const char *text, size_t len, struct capi_request *re
 	if (!req || !err || (!text && len))
 		return CAPI_ERR_ARG;
 	if (len > CAPI_MAX_TEXT)
-		return fail(err, CAPI_MALFORMED_REQUEST, "request too large");
+		return CAPI_ERR_TOO_BIG;
 	if (!capi_utf8_valid((const uint8_t *)text, len))
 		return CAPI_ERR_UTF8;
 	memset(f, 0, sizeof f);
@@ -2426,7 +2425,7 @@ int capi_response_from_text(const char *text, size_t len, struct capi_response *
 	if (!resp || !err || (!text && len))
 		return CAPI_ERR_ARG;
 	if (len > CAPI_MAX_TEXT)
-		return fail(err, CAPI_MALFORMED_RESPONSE, "response too large");
+		return CAPI_ERR_TOO_BIG;
 	if (!capi_utf8_valid((const uint8_t *)text, len))
 		return CAPI_ERR_UTF8;
 	memset(f, 0, sizeof f);

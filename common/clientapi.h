@@ -31,6 +31,7 @@ enum capi_rc {
 	CAPI_ERR_UTF8 = -2, /* text frame is not UTF-8 (tungstenite drops the connection) */
 	CAPI_ERR_NOMEM = -3,
 	CAPI_ERR_ARG = -4,
+	CAPI_ERR_TOO_BIG = -5, /* over CAPI_MAX_TEXT (tungstenite's capacity error: no response) */
 };
 
 /* Largest text request we parse (tungstenite's default max message size, 64 MiB). */

@@ -184,6 +184,8 @@ struct outbuf {
 static int outbuf_write(void *data, const char *buf, size_t len)
 {
 	struct outbuf *o = data;
+	if (len == 0)
+		return 0;
 	if (len > o->cap - o->len) {
 		o->overflow = true;
 		return -1;

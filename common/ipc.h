@@ -87,7 +87,7 @@ int ns_ipc_decode(enum ns_ipc_role self, enum ns_ipc_role peer, const uint8_t *b
 /* socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC); -1 with errno on failure. */
 int ns_ipc_socketpair(int sv[2]);
 /* Checks that self may send m to peer, encodes, and sends one datagram (blocking,
- * MSG_NOSIGNAL). */
+ * MSG_NOSIGNAL). Uses one static encode buffer: single-threaded callers only. */
 int ns_ipc_send(int fd, enum ns_ipc_role self, enum ns_ipc_role peer, const struct ns_ipc_msg *m);
 /* Receives one datagram into buf (cap bytes, at most NS_IPC_MAX_DATAGRAM are accepted) and
  * decodes it. flags: 0 or MSG_DONTWAIT. */
@@ -96,6 +96,7 @@ int ns_ipc_recv(int fd, enum ns_ipc_role self, enum ns_ipc_role peer, uint8_t *b
 
 /* ---- libev glue: one connection = one socketpair end + a dispatch table. */
 struct ns_ipc_conn;
+/* m's byte fields point into c->buf: valid until the handler returns (copy what you keep). */
 typedef void (*ns_ipc_handler)(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx);
 /* Called once on any receive error (invalid message, EOF, I/O error); the watcher is already
  * stopped. The caller is expected to exit: a peer that sent garbage is not trusted again. */

@@ -85,73 +85,101 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 			NS_IPC_TOPO_GATEWAY = 4 };
 
 /* ---- fields of each type: F(T, kind, name, min, max); T is the type name */
-#define NS_IPC_F_SHUTDOWN(F, T)       F(T, U64, reason, 0, 2)
-#define NS_IPC_F_STATS_REQUEST(F, T)  F(T, U64, request_id, 0, NS_IPC_U64_MAX)
-#define NS_IPC_F_STATS_REPLY(F, T)    F(T, U64, request_id, 0, NS_IPC_U64_MAX) \
-                                   F(T, STR, text, 0, NS_IPC_TEXT_MAX)
-#define NS_IPC_F_READY(F, T)          F(T, U64, catalogue_version, 0, NS_IPC_U32_MAX) \
-                                   F(T, BOOL, sandboxed, 0, 1)
+#define NS_IPC_F_SHUTDOWN(F, T) \
+	F(T, U64, reason, 0, 2)
+#define NS_IPC_F_STATS_REQUEST(F, T) \
+	F(T, U64, request_id, 0, NS_IPC_U64_MAX)
+#define NS_IPC_F_STATS_REPLY(F, T) \
+	F(T, U64, request_id, 0, NS_IPC_U64_MAX) \
+	F(T, STR, text, 0, NS_IPC_TEXT_MAX)
+#define NS_IPC_F_READY(F, T) \
+	F(T, U64, catalogue_version, 0, NS_IPC_U32_MAX) \
+	F(T, BOOL, sandboxed, 0, 1)
 
-#define NS_IPC_F_GW_HANDSHAKE_START(F, T) F(T, BIN, gateway_identity, 32, 32) \
-                                       F(T, U64, protocol, 0, 255) \
-                                       F(T, BOOL, fresh, 0, 1)
-#define NS_IPC_F_GW_HANDSHAKE_OUT(F, T)   F(T, BIN, message, 1, NS_IPC_HS_MSG_MAX)
-#define NS_IPC_F_GW_HANDSHAKE_IN(F, T)    F(T, BIN, message, 1, NS_IPC_HS_MSG_MAX)
-#define NS_IPC_F_GW_AUTH_REQUEST(F, T)    F(T, BIN, gateway_identity, 32, 32) \
-                                       F(T, U64, protocol, 0, 255) \
-                                       F(T, U64, timestamp, 0, NS_IPC_U64_MAX)
-#define NS_IPC_F_GW_AUTH_TEXT(F, T)       F(T, STR, text, 2, NS_IPC_TEXT_MAX)
-#define NS_IPC_F_GW_SESSION_READY(F, T)   F(T, U64, protocol, 0, 255)
+#define NS_IPC_F_GW_HANDSHAKE_START(F, T) \
+	F(T, BIN, gateway_identity, 32, 32) \
+	F(T, U64, protocol, 0, 255) \
+	F(T, BOOL, fresh, 0, 1)
+#define NS_IPC_F_GW_HANDSHAKE_OUT(F, T) \
+	F(T, BIN, message, 1, NS_IPC_HS_MSG_MAX)
+#define NS_IPC_F_GW_HANDSHAKE_IN(F, T) \
+	F(T, BIN, message, 1, NS_IPC_HS_MSG_MAX)
+#define NS_IPC_F_GW_AUTH_REQUEST(F, T) \
+	F(T, BIN, gateway_identity, 32, 32) \
+	F(T, U64, protocol, 0, 255) \
+	F(T, U64, timestamp, 0, NS_IPC_U64_MAX)
+#define NS_IPC_F_GW_AUTH_TEXT(F, T) \
+	F(T, STR, text, 2, NS_IPC_TEXT_MAX)
+#define NS_IPC_F_GW_SESSION_READY(F, T) \
+	F(T, U64, protocol, 0, 255)
 
-#define NS_IPC_F_BUILD_PACKET(F, T)   F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN) \
-                                   F(T, BIN, fragment, 1, NS_IPC_FRAGMENT_MAX) \
-                                   F(T, BIN, recipient, NYM_RECIPIENT_LEN, NYM_RECIPIENT_LEN) \
-                                   F(T, U64, lane, 0, NS_IPC_U64_MAX) \
-                                   F(T, U64, packet_size, 1, 5)
-#define NS_IPC_F_BUILD_REPLY(F, T)    F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN) \
-                                   F(T, BIN, fragment, 1, NS_IPC_FRAGMENT_MAX) \
-                                   F(T, BIN, sender_tag, NYM_SENDER_TAG_LEN, NYM_SENDER_TAG_LEN) \
-                                   F(T, U64, lane, 0, NS_IPC_U64_MAX) \
-                                   F(T, U64, packet_size, 1, 5)
-#define NS_IPC_F_BUILD_FAILED(F, T)   F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN) \
-                                   F(T, U64, reason, 1, 4)
-#define NS_IPC_F_SEALED_FRAME(F, T)   F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN) \
-                                   F(T, BIN, frame, 1, NS_IPC_FRAME_MAX) \
-                                   F(T, U64, lane, 0, NS_IPC_U64_MAX) \
-                                   F(T, U64, expected_delay_ms, 0, NS_IPC_U32_MAX)
-#define NS_IPC_F_COVER_REQUEST(F, T)  F(T, U64, count, 1, NS_IPC_COVER_MAX_BATCH) \
-                                   F(T, U64, kind, 0, 1)
-#define NS_IPC_F_COVER_FRAME(F, T)    F(T, BIN, frame, 1, NS_IPC_FRAME_MAX) \
-                                   F(T, U64, kind, 0, 1)
-#define NS_IPC_F_ACK_TIMEOUT(F, T)    F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN)
+#define NS_IPC_F_BUILD_PACKET(F, T) \
+	F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN) \
+	F(T, BIN, fragment, 1, NS_IPC_FRAGMENT_MAX) \
+	F(T, BIN, recipient, NYM_RECIPIENT_LEN, NYM_RECIPIENT_LEN) \
+	F(T, U64, lane, 0, NS_IPC_U64_MAX) \
+	F(T, U64, packet_size, 1, 5)
+#define NS_IPC_F_BUILD_REPLY(F, T) \
+	F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN) \
+	F(T, BIN, fragment, 1, NS_IPC_FRAGMENT_MAX) \
+	F(T, BIN, sender_tag, NYM_SENDER_TAG_LEN, NYM_SENDER_TAG_LEN) \
+	F(T, U64, lane, 0, NS_IPC_U64_MAX) \
+	F(T, U64, packet_size, 1, 5)
+#define NS_IPC_F_BUILD_FAILED(F, T) \
+	F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN) \
+	F(T, U64, reason, 1, 4)
+#define NS_IPC_F_SEALED_FRAME(F, T) \
+	F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN) \
+	F(T, BIN, frame, 1, NS_IPC_FRAME_MAX) \
+	F(T, U64, lane, 0, NS_IPC_U64_MAX) \
+	F(T, U64, expected_delay_ms, 0, NS_IPC_U32_MAX)
+#define NS_IPC_F_COVER_REQUEST(F, T) \
+	F(T, U64, count, 1, NS_IPC_COVER_MAX_BATCH) \
+	F(T, U64, kind, 0, 1)
+#define NS_IPC_F_COVER_FRAME(F, T) \
+	F(T, BIN, frame, 1, NS_IPC_FRAME_MAX) \
+	F(T, U64, kind, 0, 1)
+#define NS_IPC_F_ACK_TIMEOUT(F, T) \
+	F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN)
 
-#define NS_IPC_F_OPEN_FRAME(F, T)     F(T, BIN, frame, 1, NS_IPC_FRAME_MAX)
-#define NS_IPC_F_ACK(F, T)            F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN)
-#define NS_IPC_F_FRAGMENT(F, T)       F(T, BIN, fragment, 1, NS_IPC_FRAGMENT_MAX) \
-                                   F(T, U64, origin, 0, 1)
+#define NS_IPC_F_OPEN_FRAME(F, T) \
+	F(T, BIN, frame, 1, NS_IPC_FRAME_MAX)
+#define NS_IPC_F_ACK(F, T) \
+	F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN)
+#define NS_IPC_F_FRAGMENT(F, T) \
+	F(T, BIN, fragment, 1, NS_IPC_FRAGMENT_MAX) \
+	F(T, U64, origin, 0, 1)
 
-#define NS_IPC_F_MAKE_SURBS(F, T)     F(T, U64, request_id, 0, NS_IPC_U64_MAX) \
-                                   F(T, U64, count, 1, NS_IPC_SURBS_MAX_COUNT) \
-                                   F(T, U64, packet_size, 1, 5)
-#define NS_IPC_F_SURBS(F, T)          F(T, U64, request_id, 0, NS_IPC_U64_MAX) \
-                                   F(T, BIN, surbs, 1, NS_IPC_SURBS_MAX)
-#define NS_IPC_F_SURBS_RECEIVED(F, T) F(T, BIN, sender_tag, NYM_SENDER_TAG_LEN, NYM_SENDER_TAG_LEN) \
-                                   F(T, BIN, surbs, 1, NS_IPC_SURBS_MAX)
-#define NS_IPC_F_SURBS_LOW(F, T)      F(T, BIN, sender_tag, NYM_SENDER_TAG_LEN, NYM_SENDER_TAG_LEN) \
-                                   F(T, U64, available, 0, NS_IPC_U32_MAX)
-#define NS_IPC_F_SELF_ADDRESS(F, T)   F(T, BIN, address, NYM_RECIPIENT_LEN, NYM_RECIPIENT_LEN)
+#define NS_IPC_F_MAKE_SURBS(F, T) \
+	F(T, U64, request_id, 0, NS_IPC_U64_MAX) \
+	F(T, U64, count, 1, NS_IPC_SURBS_MAX_COUNT) \
+	F(T, U64, packet_size, 1, 5)
+#define NS_IPC_F_SURBS(F, T) \
+	F(T, U64, request_id, 0, NS_IPC_U64_MAX) \
+	F(T, BIN, surbs, 1, NS_IPC_SURBS_MAX)
+#define NS_IPC_F_SURBS_RECEIVED(F, T) \
+	F(T, BIN, sender_tag, NYM_SENDER_TAG_LEN, NYM_SENDER_TAG_LEN) \
+	F(T, BIN, surbs, 1, NS_IPC_SURBS_MAX)
+#define NS_IPC_F_SURBS_LOW(F, T) \
+	F(T, BIN, sender_tag, NYM_SENDER_TAG_LEN, NYM_SENDER_TAG_LEN) \
+	F(T, U64, available, 0, NS_IPC_U32_MAX)
+#define NS_IPC_F_SELF_ADDRESS(F, T) \
+	F(T, BIN, address, NYM_RECIPIENT_LEN, NYM_RECIPIENT_LEN)
 
-#define NS_IPC_F_TOPOLOGY_BEGIN(F, T) F(T, U64, generation, 0, NS_IPC_U64_MAX) \
-                                   F(T, U64, key_rotation_id, 0, NS_IPC_U32_MAX) \
-                                   F(T, U64, nodes, 0, NS_IPC_TOPO_MAX_NODES)
-#define NS_IPC_F_TOPOLOGY_NODE(F, T)  F(T, U64, generation, 0, NS_IPC_U64_MAX) \
-                                   F(T, U64, role, 1, 4) \
-                                   F(T, U64, node_id, 0, NS_IPC_U32_MAX) \
-                                   F(T, BIN, identity, 32, 32) \
-                                   F(T, BIN, sphinx_key, 32, 32) \
-                                   F(T, BIN, address, SPHINX_NODE_ADDR_LEN, SPHINX_NODE_ADDR_LEN)
-#define NS_IPC_F_TOPOLOGY_END(F, T)   F(T, U64, generation, 0, NS_IPC_U64_MAX) \
-                                   F(T, U64, nodes, 0, NS_IPC_TOPO_MAX_NODES)
+#define NS_IPC_F_TOPOLOGY_BEGIN(F, T) \
+	F(T, U64, generation, 0, NS_IPC_U64_MAX) \
+	F(T, U64, key_rotation_id, 0, NS_IPC_U32_MAX) \
+	F(T, U64, nodes, 0, NS_IPC_TOPO_MAX_NODES)
+#define NS_IPC_F_TOPOLOGY_NODE(F, T) \
+	F(T, U64, generation, 0, NS_IPC_U64_MAX) \
+	F(T, U64, role, 1, 4) \
+	F(T, U64, node_id, 0, NS_IPC_U32_MAX) \
+	F(T, BIN, identity, 32, 32) \
+	F(T, BIN, sphinx_key, 32, 32) \
+	F(T, BIN, address, SPHINX_NODE_ADDR_LEN, SPHINX_NODE_ADDR_LEN)
+#define NS_IPC_F_TOPOLOGY_END(F, T) \
+	F(T, U64, generation, 0, NS_IPC_U64_MAX) \
+	F(T, U64, nodes, 0, NS_IPC_TOPO_MAX_NODES)
 
 /* ---- the catalogue: X(number, NAME, senders, receivers, secret class)
  * A type with several senders or receivers is accepted on any link between one of its
@@ -201,6 +229,8 @@ struct ns_ipc_bytes {
 	const uint8_t *ptr;
 	size_t len;
 };
+/* m.u.ACK.frag_id = NS_IPC_BYTES(id, 5); */
+#define NS_IPC_BYTES(p, n) ((struct ns_ipc_bytes){ (const uint8_t *)(p), (n) })
 #define NS_IPC_CTYPE_U64  uint64_t
 #define NS_IPC_CTYPE_BOOL bool
 #define NS_IPC_CTYPE_BIN  struct ns_ipc_bytes

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -28,7 +29,7 @@ static const struct ns_sandbox_rule base_rules[] = {
 	ANY("read", "IPC socketpairs and pre-opened files"),
 	ANY("readv", "stdio / libev internals"),
 	ANY("write", "IPC socketpairs, logging to stderr, libev's wake-up fd"),
-	ANY("writev", "stdio"),
+	ANY("writev", "stdio writing several buffers at once"),
 	ANY("recvmsg", "ns_ipc_recv: one datagram per message"),
 	ANY("sendmsg", "ns_ipc_send: one datagram per message"),
 	ANY("close", "closing descriptors the process already has"),
@@ -74,10 +75,12 @@ static const struct ns_sandbox_rule net_rules[] = {
 	EQ("fcntl", 1, F_SETFL, "O_NONBLOCK on a new socket"),
 	EQ("fcntl", 1, F_SETFD, "FD_CLOEXEC on a new socket"),
 	MASKED("openat", 2, OPEN_WRITE_FLAGS, 0,
-	       "read-only: /etc/resolv.conf, /etc/hosts, /etc/nsswitch.conf, /etc/gai.conf for DNS"),
+	       "read-only: /etc/{nsswitch,host,resolv,gai}.conf and /etc/hosts for DNS"),
 	ANY("newfstatat", "glibc's resolver checks whether /etc/resolv.conf changed"),
 	ANY("fstat", "stdio / resolver on an opened configuration file"),
 	ANY("lseek", "stdio reading the resolver's configuration files"),
+	EQ("ioctl", 1, FIONREAD, "glibc's resolver sizes a DNS answer before reading it"),
+	ANY("uname", "glibc's resolver reads the host name (search domain)"),
 };
 
 /* apid: serving local apps on sockets that were bound and listening before the filter. */
@@ -95,6 +98,21 @@ static const struct ns_sandbox_rule api_rules[] = {
 	EQ("fcntl", 1, F_SETFL, "O_NONBLOCK on an accepted socket"),
 	ANY("unlink", "removing apid's own Unix socket at exit (path not checkable by seccomp)"),
 };
+
+/* Builds with AddressSanitizer only: the runtime queries the alternate signal stack before
+ * every noreturn call (_exit, abort, longjmp). Query only: setting a stack stays refused. */
+#if defined(__SANITIZE_ADDRESS__)
+#define NS_SB_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NS_SB_SANITIZER 1
+#endif
+#endif
+#ifdef NS_SB_SANITIZER
+static const struct ns_sandbox_rule sanitizer_rules[] = {
+	EQ("sigaltstack", 0, 0, "AddressSanitizer builds only: sigaltstack(NULL, &old) queries"),
+};
+#endif
 
 static const struct {
 	const struct ns_sandbox_rule *rules;
@@ -223,6 +241,13 @@ static int add_rule(scmp_filter_ctx ctx, const struct ns_sandbox_rule *r)
 
 static int add_role_rules(scmp_filter_ctx ctx, enum ns_sandbox_role role)
 {
+#ifdef NS_SB_SANITIZER
+	for (size_t i = 0; i < sizeof sanitizer_rules / sizeof sanitizer_rules[0]; i++) {
+		int rc = add_rule(ctx, &sanitizer_rules[i]);
+		if (rc < 0)
+			return rc;
+	}
+#endif
 	for (int layer = 0; layer < NS_SB_LAYER_COUNT; layer++) {
 		if (!ns_sandbox_role_has_layer(role, (enum ns_sandbox_layer)layer))
 			continue;

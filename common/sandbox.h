@@ -38,9 +38,9 @@ const struct ns_sandbox_rule *ns_sandbox_layer_rules(enum ns_sandbox_layer layer
 int ns_sandbox_role_has_layer(enum ns_sandbox_role role, enum ns_sandbox_layer layer);
 const char *ns_sandbox_role_name(enum ns_sandbox_role role);
 
-/* prctl(PR_SET_NO_NEW_PRIVS) and loads role's filter. 0, or a negative errno value (nothing
- * is loaded on failure; the caller must exit). Call after every fd, socket, listening
- * socket and libev loop the process needs exists. */
+/* prctl(PR_SET_NO_NEW_PRIVS) and loads role's filter. 0, or a negative errno value (then no
+ * filter is loaded, though no_new_privs may be set; the caller must exit). Call once every
+ * fd, socket, listening socket and libev loop the process needs exists. */
 int ns_sandbox_apply(enum ns_sandbox_role role, int debug);
 
 #endif

@@ -46,7 +46,7 @@ static void expect_text_error(const char *in, const char *detail)
 	json = capi_response_to_text(&resp, &n);
 	assert_non_null(json);
 	snprintf(want, sizeof want, "{\"type\":\"error\",\"message\":\"malformed request:%s\"}", detail);
-	(void)want; /* details with quotes are JSON-escaped; checked separately below */
+	/* details with quotes or backslashes are JSON-escaped in the response: compared above */
 	if (!strchr(detail, '"') && !strchr(detail, '\\'))
 		assert_string_equal(json, want);
 	free(json);
@@ -132,6 +132,13 @@ static void test_text_errors(void **state)
 	                  "invalid character '0' at byte 0");
 	expect_text_error("{\"type\":\"reply\",\"senderTag\":\"abc\",\"message\":\"m\"}",
 	                  "Decoded AnonymousSenderTag has invalid length. Expected 16, but got 3");
+	expect_text_error("{\"type\":\"reply\",\"senderTag\":5,\"message\":\"m\"}",
+	                  "invalid type: integer `5`, expected a string");
+	expect_text_error("{\"type\":\"sendAnonymous\",\"recipient\":\"" R
+	                  "\",\"message\":\"m\",\"replySurbs\":\"5\"}",
+	                  "invalid type: string \"5\", expected u32");
+	expect_text_error("{\"type\":\"send\",\"recipient\":[],\"message\":\"m\"}",
+	                  "invalid type: sequence, expected a string");
 	expect_text_error("{\"type\":\"reply\",\"replySurb\":\"abc\",\"message\":\"m\"}",
 	                  "missing field `senderTag`");
 	expect_text_error("{\"type\":\"selfAddress\"} x", "trailing characters at line 1 column 24");
@@ -243,6 +250,14 @@ static void test_text_requests_ok(void **state)
 	capi_request_free(&req);
 	/* invalid UTF-8 text frame: connection-level error, no response */
 	assert_int_equal(capi_request_from_text("\"\xff\"", 3, &req, &err), CAPI_ERR_UTF8);
+	/* over tungstenite's 64 MiB message limit: connection-level too */
+	{
+		char *big = calloc(1, CAPI_MAX_TEXT + 1);
+		assert_non_null(big);
+		assert_int_equal(capi_request_from_text(big, CAPI_MAX_TEXT + 1, &req, &err),
+		                 CAPI_ERR_TOO_BIG);
+		free(big);
+	}
 }
 
 static void test_binary_requests_exact(void **state)
@@ -561,6 +576,67 @@ static void test_text_round_trips(void **state)
 	assert_null(capi_request_to_text(&req, &n));
 }
 
+static void test_response_text_parse(void **state)
+{
+	struct capi_response resp;
+	struct capi_error err = {0};
+	const char *in;
+
+	(void)state;
+	in = "{\"type\":\"error\",\"message\":\"malformed request:missing field `type`\"}";
+	assert_int_equal(capi_response_from_text(in, strlen(in), &resp, &err), 0);
+	assert_int_equal(resp.type, CAPI_RESP_ERROR);
+	assert_int_equal(resp.error.kind, CAPI_MALFORMED_REQUEST);
+	assert_string_equal(resp.error.message, "missing field `type`");
+	capi_response_free(&resp);
+	in = "{\"type\":\"error\",\"message\":\"no kind here\"}";
+	assert_int_equal(capi_response_from_text(in, strlen(in), &resp, &err), 0);
+	assert_int_equal(resp.error.kind, CAPI_OTHER);
+	assert_string_equal(resp.error.message, "no kind here");
+	capi_response_free(&resp);
+	in = "{\"type\":\"laneQueueLength\",\"lane\":1,\"queue_length\":-2}";
+	assert_int_equal(capi_response_from_text(in, strlen(in), &resp, &err), CAPI_ERR);
+	assert_int_equal(err.kind, CAPI_MALFORMED_RESPONSE);
+	assert_string_equal(err.message, "invalid value: integer `-2`, expected usize");
+	in = "{\"type\":\"laneQueueLength\",\"lane\":1,\"queueLength\":2}";
+	assert_int_equal(capi_response_from_text(in, strlen(in), &resp, &err), CAPI_ERR);
+	assert_string_equal(err.message, "missing field `queue_length`");
+	in = "{\"type\":\"received\",\"message\":\"x\"}";
+	assert_int_equal(capi_response_from_text(in, strlen(in), &resp, &err), 0);
+	assert_int_equal(resp.has_sender_tag, 0);
+	capi_response_free(&resp);
+	in = "{\"type\":\"received\",\"message\":\"x\",\"senderTag\":\"111\"}";
+	assert_int_equal(capi_response_from_text(in, strlen(in), &resp, &err), CAPI_ERR);
+	assert_string_equal(err.message,
+	                    "Decoded AnonymousSenderTag has invalid length. Expected 16, but got 3");
+	in = "{\"type\":\"bogus\"}";
+	assert_int_equal(capi_response_from_text(in, strlen(in), &resp, &err), CAPI_ERR);
+	assert_string_equal(err.message, "unknown variant `bogus`, expected one of `received`, "
+	                                 "`selfAddress`, `laneQueueLength`, `error` at line 1 column 15");
+	capi_error_free(&err);
+}
+
+/* clients/native/examples/python-examples/websocket/textsend.py (json.dumps spacing) */
+static void test_bundled_textsend_example(void **state)
+{
+	struct capi_request req;
+	struct capi_error err = {0};
+	const char *in;
+
+	(void)state;
+	in = "{\"type\": \"selfAddress\"}";
+	assert_int_equal(capi_request_from_text(in, strlen(in), &req, &err), 0);
+	assert_int_equal(req.type, CAPI_REQ_SELF_ADDRESS);
+	in = "{\"type\": \"send\", \"message\": \"Hello Nym!\", \"recipient\": \"" R "\", "
+	     "\"withReplySurb\": true}";
+	assert_int_equal(capi_request_from_text(in, strlen(in), &req, &err), 0);
+	assert_int_equal(req.type, CAPI_REQ_SEND); /* sent plain: withReplySurb is ignored */
+	assert_int_equal(req.has_connection_id, 0);
+	capi_request_free(&req);
+	expect_text_error("{\"type\": \"reply\", \"message\": \"hi\", \"replySurb\": \"abc\"}",
+	                  "missing field `senderTag`");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +649,8 @@ int main(void)
 		cmocka_unit_test(test_lossy_utf8),
 		cmocka_unit_test(test_response_binary_errors),
 		cmocka_unit_test(test_text_round_trips),
+		cmocka_unit_test(test_response_text_parse),
+		cmocka_unit_test(test_bundled_textsend_example),
 	};
 
 	if (ns_crypto_init() != 0)

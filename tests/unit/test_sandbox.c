@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <netdb.h>
 
 #include <ev.h>
 #include <seccomp.h>
@@ -53,6 +54,7 @@ static int run_child(enum ns_sandbox_role role, int debug, void (*body)(void), i
 			close(pipefd[0]);
 			close(pipefd[1]);
 		}
+		alarm(20); /* a body that blocks fails the test (SIGALRM) instead of hanging it */
 		if (ns_sandbox_apply(role, debug) != 0)
 			_exit(EXIT_APPLY_FAILED);
 		body();
@@ -166,6 +168,14 @@ static void do_connect_loopback(void)
 	_exit(fd >= 0 && (rc == 0 || errno == ECONNREFUSED) ? 0 : EXIT_UNEXPECTED);
 }
 
+/* glibc's resolver through /etc/hosts (no network needed) */
+static void do_resolve_localhost(void)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	int rc = getaddrinfo("localhost", "80", &hints, &ai);
+	_exit(rc == 0 && ai ? 0 : EXIT_UNEXPECTED);
+}
+
 static void do_accept_nonblocking(void)
 {
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -234,7 +244,7 @@ static int setup_resources(void **state)
 	assert_int_equal(ns_ipc_socketpair(ipc_sv), 0);
 	child_loop = ev_loop_new(EVFLAG_AUTO);
 	assert_non_null(child_loop);
-	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path + 1, sizeof sa.sun_path - 1, "ns-sandbox-test-%d", (int)getpid());
 	assert_int_equal(bind(listen_fd, (struct sockaddr *)&sa, sizeof sa), 0); /* abstract */
@@ -275,6 +285,7 @@ static void test_keyd_open_exec_fork_killed(void **state)
 	assert_killed_by_sigsys(run_child(NS_SANDBOX_KEYD, 0, do_mprotect_exec, 0));
 	assert_killed_by_sigsys(run_child(NS_SANDBOX_KEYD, 0, do_connect_loopback, 0));
 	assert_killed_by_sigsys(run_child(NS_SANDBOX_KEYD, 0, do_accept_nonblocking, 0));
+	assert_killed_by_sigsys(run_child(NS_SANDBOX_KEYD, 0, do_resolve_localhost, 0));
 }
 
 static void test_keyd_abort_is_sigabrt(void **state)
@@ -292,6 +303,7 @@ static void test_netd(void **state)
 	assert_exit_ok(run_child(NS_SANDBOX_NETD, 0, do_socket_inet6_udp, 0));
 	assert_exit_ok(run_child(NS_SANDBOX_NETD, 0, do_connect_loopback, 0));
 	assert_exit_ok(run_child(NS_SANDBOX_NETD, 0, do_open_read, 0));
+	assert_exit_ok(run_child(NS_SANDBOX_NETD, 0, do_resolve_localhost, 0));
 	assert_exit_ok(run_child(NS_SANDBOX_NETD, 0, do_keyd_work, 1));
 	assert_killed_by_sigsys(run_child(NS_SANDBOX_NETD, 0, do_execve, 0));
 	assert_killed_by_sigsys(run_child(NS_SANDBOX_NETD, 0, do_fork, 0));

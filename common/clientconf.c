@@ -1,0 +1,1400 @@
+/* nym-client config.toml, directory layout and PEM key files (Nym b4046a89:
+ * clients/native/src/client/config/{mod,template}.rs, common/client-core/config-types,
+ * common/pemstore, pem 0.8.3, handlebars 3.5.5, humantime 2.2). */
+#include "clientconf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "toml.h"
+
+#define NS_PER_MS 1000000ull
+#define NS_PER_S 1000000000ull
+
+/* ------------------------------------------------------------------ */
+/* small helpers */
+
+__attribute__((format(printf, 2, 3))) static int set_err(char err[CLIENTCONF_ERR_MAX],
+                                                       const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		vsnprintf(err, CLIENTCONF_ERR_MAX, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static int copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= cap)
+		return -1;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+__attribute__((format(printf, 3, 4))) static int fmt_path(char *dst, size_t cap,
+                                                        const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(dst, cap, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* directories */
+
+int clientconf_dirs(const char *home_override, const char *id, struct clientconf_dirs *d)
+{
+	const char *home = home_override;
+
+	if (!id || !*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, "..") || !d)
+		return -1;
+	if (!home || !*home)
+		home = getenv("NYM_HOME_DIR");
+	if (!home || !*home)
+		home = getenv("HOME");
+	if (!home || !*home)
+		return -1;
+	if (fmt_path(d->base, sizeof d->base, "%s/.nym/clients/%s", home, id) ||
+	    fmt_path(d->config_dir, sizeof d->config_dir, "%s/config", d->base) ||
+	    fmt_path(d->config_file, sizeof d->config_file, "%s/config/config.toml", d->base) ||
+	    fmt_path(d->data_dir, sizeof d->data_dir, "%s/data", d->base))
+		return -1;
+	return 0;
+}
+
+void clientconf_debug_defaults(struct clientconf_debug *g)
+{
+	memset(g, 0, sizeof *g);
+	g->average_packet_delay_ns = 15 * NS_PER_MS;
+	g->message_sending_average_delay_ns = 20 * NS_PER_MS;
+	g->primary_packet_size = CC_SIZE_REGULAR;
+	g->use_legacy_sphinx_format = 1;
+	g->loop_cover_traffic_average_delay_ns = 200 * NS_PER_MS;
+	g->cover_traffic_primary_size_ratio = 0.70;
+	g->gateway_response_timeout_ns = 300 * NS_PER_S;
+	g->average_ack_delay_ns = 15 * NS_PER_MS;
+	g->ack_wait_multiplier = 1.5;
+	g->ack_wait_addition_ns = 1500 * NS_PER_MS;
+	g->topology_refresh_rate_ns = 300 * NS_PER_S;
+	g->topology_resolution_timeout_ns = 5 * NS_PER_S;
+	g->max_startup_gateway_waiting_period_ns = 70 * 60 * NS_PER_S;
+	g->minimum_mixnode_performance = 50;
+	g->minimum_gateway_performance = 50;
+	g->ignore_egress_epoch_role = 1;
+	g->ignore_ingress_epoch_role = 1;
+	g->minimum_reply_surb_storage_threshold = 10;
+	g->maximum_reply_surb_storage_threshold = 200;
+	g->minimum_reply_surb_threshold_buffer = 0;
+	g->minimum_reply_surb_request_size = 10;
+	g->maximum_reply_surb_request_size = 50;
+	g->maximum_allowed_reply_surb_request_size = 500;
+	g->maximum_reply_surb_rerequest_waiting_period_ns = 10 * NS_PER_S;
+	g->maximum_reply_surb_drop_waiting_period_ns = 300 * NS_PER_S;
+	g->maximum_reply_surbs_rerequests = 5;
+	g->maximum_reply_key_age_ns = 24 * 3600 * NS_PER_S;
+	g->stats_enabled = 1;
+	g->stats_reporting_interval_ns = 300 * NS_PER_S;
+	copy_str(g->remember_me_session_type, sizeof g->remember_me_session_type, "");
+}
+
+int clientconf_init_defaults(struct clientconf *c, const struct clientconf_dirs *d, const char *id)
+{
+	const char *dd = d->data_dir;
+
+	memset(c, 0, sizeof *c);
+	if (copy_str(c->version, sizeof c->version, CLIENTCONF_VERSION) ||
+	    copy_str(c->id, sizeof c->id, id))
+		return -1;
+	c->disabled_credentials_mode = 1;
+	copy_str(c->nyxd_urls[0], CLIENTCONF_URL_MAX, "https://rpc.nymtech.net/");
+	c->n_nyxd_urls = 1;
+	copy_str(c->nym_api_urls[0], CLIENTCONF_URL_MAX, "https://validator.nymtech.net/api/");
+	c->n_nym_api_urls = 1;
+	if (fmt_path(c->private_identity_key_file, CLIENTCONF_PATH_MAX, "%s/private_identity.pem", dd) ||
+	    fmt_path(c->public_identity_key_file, CLIENTCONF_PATH_MAX, "%s/public_identity.pem", dd) ||
+	    fmt_path(c->private_encryption_key_file, CLIENTCONF_PATH_MAX, "%s/private_encryption.pem",
+	             dd) ||
+	    fmt_path(c->public_encryption_key_file, CLIENTCONF_PATH_MAX, "%s/public_encryption.pem",
+	             dd) ||
+	    fmt_path(c->ack_key_file, CLIENTCONF_PATH_MAX, "%s/ack_key.pem", dd) ||
+	    fmt_path(c->credentials_database, CLIENTCONF_PATH_MAX, "%s/credentials_database.db", dd) ||
+	    fmt_path(c->reply_surb_database, CLIENTCONF_PATH_MAX, "%s/persistent_reply_store.sqlite",
+	             dd) ||
+	    fmt_path(c->gateway_registrations, CLIENTCONF_PATH_MAX, "%s/gateways_registrations.sqlite",
+	             dd))
+		return -1;
+	c->socket_websocket = 1;
+	copy_str(c->host, sizeof c->host, "127.0.0.1");
+	c->listening_port = 1977;
+	clientconf_debug_defaults(&c->debug);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* humantime */
+
+static void dur_item(char *out, size_t cap, size_t *pos, int *started, uint64_t v,
+                     const char *name, int plural)
+{
+	int n;
+
+	if (!v || *pos >= cap)
+		return;
+	n = snprintf(out + *pos, cap - *pos, "%s%" PRIu64 "%s%s", *started ? " " : "", v, name,
+	             plural && v > 1 ? "s" : "");
+	*pos += n > 0 ? (size_t)n : 0;
+	*started = 1;
+}
+
+int clientconf_format_duration(uint64_t ns, char *out, size_t cap)
+{
+	uint64_t secs = ns / NS_PER_S, nanos = ns % NS_PER_S;
+	uint64_t years = secs / 31557600, ydays = secs % 31557600;
+	uint64_t months = ydays / 2630016, mdays = ydays % 2630016;
+	uint64_t days = mdays / 86400, day_secs = mdays % 86400;
+	size_t pos = 0;
+	int started = 0;
+
+	if (!out || cap == 0)
+		return -1;
+	out[0] = '\0';
+	if (ns == 0)
+		return snprintf(out, cap, "0s") >= (int)cap ? -1 : 0;
+	dur_item(out, cap, &pos, &started, years, "year", 1);
+	dur_item(out, cap, &pos, &started, months, "month", 1);
+	dur_item(out, cap, &pos, &started, days, "day", 1);
+	dur_item(out, cap, &pos, &started, day_secs / 3600, "h", 0);
+	dur_item(out, cap, &pos, &started, day_secs % 3600 / 60, "m", 0);
+	dur_item(out, cap, &pos, &started, day_secs % 60, "s", 0);
+	dur_item(out, cap, &pos, &started, nanos / 1000000, "ms", 0);
+	dur_item(out, cap, &pos, &started, nanos / 1000 % 1000, "us", 0);
+	dur_item(out, cap, &pos, &started, nanos % 1000, "ns", 0);
+	return pos >= cap ? -1 : 0;
+}
+
+struct unit {
+	const char *name;
+	uint64_t ns;
+};
+
+/* humantime 2.2 parse_duration units (src/duration.rs parse_unit) */
+static int unit_ns(const char *u, size_t n, uint64_t *mul)
+{
+	static const struct unit units[] = {
+		{"nanos", 1}, {"nsec", 1}, {"ns", 1},
+		{"usec", 1000}, {"us", 1000},
+		{"millis", NS_PER_MS}, {"msec", NS_PER_MS}, {"ms", NS_PER_MS},
+		{"seconds", NS_PER_S}, {"second", NS_PER_S}, {"secs", NS_PER_S}, {"sec", NS_PER_S},
+		{"s", NS_PER_S},
+		{"minutes", 60 * NS_PER_S}, {"minute", 60 * NS_PER_S}, {"mins", 60 * NS_PER_S},
+		{"min", 60 * NS_PER_S}, {"m", 60 * NS_PER_S},
+		{"hours", 3600 * NS_PER_S}, {"hour", 3600 * NS_PER_S}, {"hrs", 3600 * NS_PER_S},
+		{"hr", 3600 * NS_PER_S}, {"h", 3600 * NS_PER_S},
+		{"days", 86400 * NS_PER_S}, {"day", 86400 * NS_PER_S}, {"d", 86400 * NS_PER_S},
+		{"weeks", 604800 * NS_PER_S}, {"week", 604800 * NS_PER_S}, {"w", 604800 * NS_PER_S},
+		{"months", 2630016 * NS_PER_S}, {"month", 2630016 * NS_PER_S},
+		{"M", 2630016 * NS_PER_S},
+		{"years", 31557600 * NS_PER_S}, {"year", 31557600 * NS_PER_S},
+		{"y", 31557600 * NS_PER_S},
+	};
+
+	for (size_t k = 0; k < sizeof units / sizeof units[0]; k++)
+		if (strlen(units[k].name) == n && !memcmp(units[k].name, u, n)) {
+			*mul = units[k].ns;
+			return 0;
+		}
+	return -1;
+}
+
+int clientconf_parse_duration(const char *s, uint64_t *ns)
+{
+	uint64_t total = 0;
+	int items = 0;
+
+	if (!s || !ns)
+		return -1;
+	for (;;) {
+		uint64_t v = 0, mul;
+		const char *u;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			break;
+		if (*s < '0' || *s > '9')
+			return -1;
+		while (*s >= '0' && *s <= '9') {
+			if (v > (UINT64_MAX - 9) / 10)
+				return -1;
+			v = v * 10 + (uint64_t)(*s++ - '0');
+		}
+		u = s;
+		while (*s && *s != ' ' && *s != '\t' && (*s < '0' || *s > '9'))
+			s++;
+		if (unit_ns(u, (size_t)(s - u), &mul))
+			return -1;
+		if (v && mul > UINT64_MAX / v)
+			return -1;
+		if (total > UINT64_MAX - v * mul)
+			return -1;
+		total += v * mul;
+		items++;
+	}
+	if (!items)
+		return -1;
+	*ns = total;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* rendering (handlebars 3.5.5: no standalone-line stripping, HTML escaping) */
+
+struct out {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void out_add(struct out *o, const char *s, size_t n)
+{
+	if (o->oom)
+		return;
+	if (o->len + n + 1 > o->cap) {
+		size_t nc = (o->len + n + 1) * 2;
+		char *np = realloc(o->p, nc);
+		if (!np) {
+			o->oom = 1;
+			return;
+		}
+		o->p = np;
+		o->cap = nc;
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+	o->p[o->len] = '\0';
+}
+
+static void out_str(struct out *o, const char *s)
+{
+	out_add(o, s, strlen(s));
+}
+
+static void out_html(struct out *o, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': out_str(o, "&lt;"); break;
+		case '>': out_str(o, "&gt;"); break;
+		case '"': out_str(o, "&quot;"); break;
+		case '&': out_str(o, "&amp;"); break;
+		case '\'': out_str(o, "&#x27;"); break;
+		case '`': out_str(o, "&#x60;"); break;
+		case '=': out_str(o, "&#x3D;"); break;
+		default: out_add(o, s, 1);
+		}
+	}
+}
+
+static void out_urls(struct out *o, const char name[][CLIENTCONF_URL_MAX], size_t n)
+{
+	out_str(o, " = [\n    ");
+	for (size_t k = 0; k < n; k++) {
+		out_str(o, "\n        '");
+		out_html(o, name[k]);
+		out_str(o, "',\n    ");
+	}
+	out_str(o, "\n]\n");
+}
+
+static void out_dur(struct out *o, uint64_t ns)
+{
+	char d[128];
+
+	clientconf_format_duration(ns, d, sizeof d);
+	out_html(o, d);
+}
+
+static void out_kv_path(struct out *o, const char *comment, const char *key, const char *val)
+{
+	out_str(o, comment);
+	out_str(o, key);
+	out_str(o, " = '");
+	out_html(o, val);
+	out_str(o, "'\n\n");
+}
+
+char *clientconf_render(const struct clientconf *c, size_t *len)
+{
+	struct out o = {0};
+	char num[32];
+	const struct clientconf_debug *g = &c->debug;
+
+	out_str(&o, "\n# This is a TOML config file.\n"
+	            "# For more information, see https://github.com/toml-lang/toml\n\n"
+	            "##### main base client config options #####\n\n[client]\n"
+	            "# Version of the client for which this configuration was created.\nversion = '");
+	out_html(&o, c->version);
+	out_str(&o, "'\n\n# Human readable ID of this particular client.\nid = '");
+	out_html(&o, c->id);
+	out_str(&o, "'\n\n# Indicates whether this client is running in a disabled credentials mode, "
+	            "thus attempting\n# to claim bandwidth without presenting bandwidth credentials.\n"
+	            "disabled_credentials_mode = ");
+	out_str(&o, c->disabled_credentials_mode ? "true" : "false");
+	out_str(&o, "\n\n# Addresses to nyxd validators via which the client can communicate with "
+	            "the chain.\nnyxd_urls");
+	out_urls(&o, c->nyxd_urls, c->n_nyxd_urls);
+	out_str(&o, "\n# Addresses to APIs running on validator from which the client gets the view "
+	            "of the network.\nnym_api_urls");
+	out_urls(&o, c->nym_api_urls, c->n_nym_api_urls);
+	out_str(&o, "\n[storage_paths] \n\n");
+	out_kv_path(&o, "# Path to file containing private identity key.\n",
+	            "keys.private_identity_key_file", c->private_identity_key_file);
+	out_kv_path(&o, "# Path to file containing public identity key.\n",
+	            "keys.public_identity_key_file", c->public_identity_key_file);
+	out_kv_path(&o, "# Path to file containing private encryption key.\n",
+	            "keys.private_encryption_key_file", c->private_encryption_key_file);
+	out_kv_path(&o, "# Path to file containing public encryption key.\n",
+	            "keys.public_encryption_key_file", c->public_encryption_key_file);
+	out_kv_path(&o, "# Path to file containing key used for encrypting and decrypting the content "
+	                "of an\n# acknowledgement so that nobody besides the client knows which packet "
+	                "it refers to.\n",
+	            "keys.ack_key_file", c->ack_key_file);
+	out_kv_path(&o, "# Path to the database containing bandwidth credentials\n",
+	            "credentials_database", c->credentials_database);
+	out_kv_path(&o, "# Path to the persistent store for received reply surbs, unused encryption "
+	                "keys and used sender tags.\n",
+	            "reply_surb_database", c->reply_surb_database);
+	out_str(&o, "# Path to the file containing information about gateways used by this client,\n"
+	            "# i.e. details such as their public keys, owner addresses or the network "
+	            "information.\ngateway_registrations = '");
+	out_html(&o, c->gateway_registrations);
+	out_str(&o, "'\n\n##### socket config options #####\n\n[socket]\n\n"
+	            "# allowed values are 'WebSocket' or 'None'\nsocket_type = '");
+	out_str(&o, c->socket_websocket ? "WebSocket" : "None");
+	out_str(&o, "'\n\n# if applicable (for the case of 'WebSocket'), the port on which the client\n"
+	            "# will be listening for incoming requests\nlistening_port = ");
+	snprintf(num, sizeof num, "%u", c->listening_port);
+	out_str(&o, num);
+	out_str(&o, "\n\n# if applicable (for the case of 'WebSocket'), the ip address on which the "
+	            "client\n# will be listening for incoming requests\nhost = '");
+	out_html(&o, c->host);
+	out_str(&o, "'\n\n##### logging configuration options #####\n\n[logging]\n\n# TODO\n\n\n"
+	            "##### debug configuration options #####\n"
+	            "# The following options should not be modified unless you know EXACTLY what you "
+	            "are doing\n# as if set incorrectly, they may impact your anonymity.\n\n[debug]\n\n"
+	            "[debug.acknowledgements]\naverage_ack_delay = '");
+	out_dur(&o, g->average_ack_delay_ns);
+	out_str(&o, "'\n\n[debug.cover_traffic]\nloop_cover_traffic_average_delay = '");
+	out_dur(&o, g->loop_cover_traffic_average_delay_ns);
+	out_str(&o, "'\n\n[debug.stats_reporting]\nenabled = ");
+	out_str(&o, g->stats_enabled ? "true" : "false");
+	out_str(&o, "\nprovider_address = '");
+	if (g->has_stats_provider) {
+		char addr[NYM_RECIPIENT_STR_MAX];
+		nym_recipient_to_string(&g->stats_provider, addr, sizeof addr);
+		out_html(&o, addr);
+	}
+	out_str(&o, "'\nreporting_interval = '");
+	out_dur(&o, g->stats_reporting_interval_ns);
+	out_str(&o, "'\n\n[debug.forget_me]\nclient = ");
+	out_str(&o, g->forget_me_client ? "true" : "false");
+	out_str(&o, "\nstats = ");
+	out_str(&o, g->forget_me_stats ? "true" : "false");
+	out_str(&o, "\n\n");
+	if (o.oom) {
+		free(o.p);
+		return NULL;
+	}
+	if (len)
+		*len = o.len;
+	return o.p;
+}
+
+/* ------------------------------------------------------------------ */
+/* key/table scan (toml.h has no iteration; the text is already valid TOML here).
+ * Over-long names are truncated on purpose: they can only be unknown keys. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
+
+struct key_ref {
+	char table[96];
+	char key[64];
+	int line;
+};
+
+struct scan {
+	struct key_ref *k;
+	size_t n, cap;
+};
+
+static int scan_push(struct scan *s, const char *table, const char *key, int line)
+{
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 32;
+		struct key_ref *nk = realloc(s->k, nc * sizeof *nk);
+		if (!nk)
+			return -1;
+		s->k = nk;
+		s->cap = nc;
+	}
+	snprintf(s->k[s->n].table, sizeof s->k[s->n].table, "%s", table);
+	snprintf(s->k[s->n].key, sizeof s->k[s->n].key, "%s", key);
+	s->k[s->n].line = line;
+	s->n++;
+	return 0;
+}
+
+/* Reads a dotted key (bare or quoted parts) into parts joined by '.'; stops at '=' or ']'. */
+static const char *read_key(const char *p, const char *end, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	while (p < end && *p != '=' && *p != ']' && *p != '\n') {
+		char c = *p;
+		if (c == ' ' || c == '\t') {
+			p++;
+			continue;
+		}
+		if (c == '"' || c == '\'') {
+			char q = c;
+			p++;
+			while (p < end && *p != q) {
+				if (q == '"' && *p == '\\' && p + 1 < end)
+					p++;
+				if (n + 1 < cap)
+					buf[n++] = *p;
+				p++;
+			}
+			if (p < end)
+				p++;
+			continue;
+		}
+		if (n + 1 < cap)
+			buf[n++] = c;
+		p++;
+	}
+	buf[n] = '\0';
+	return p;
+}
+
+static void split_last(const char *dotted, const char *table, char *tab, size_t tcap, char *key,
+                       size_t kcap)
+{
+	const char *dot = strrchr(dotted, '.');
+
+	if (!dot) {
+		snprintf(tab, tcap, "%s", table);
+		snprintf(key, kcap, "%s", dotted);
+		return;
+	}
+	if (*table)
+		snprintf(tab, tcap, "%s.%.*s", table, (int)(dot - dotted), dotted);
+	else
+		snprintf(tab, tcap, "%.*s", (int)(dot - dotted), dotted);
+	snprintf(key, kcap, "%s", dot + 1);
+}
+
+/* p at an opening quote; returns the position after the closing quote (or the end of the
+ * line / text for an unterminated string). */
+static const char *skip_quoted(const char *p, const char *end)
+{
+	char q = *p++;
+
+	while (p < end && *p != q && *p != '\n') {
+		if (q == '"' && *p == '\\' && p + 1 < end && p[1] != '\n')
+			p++;
+		p++;
+	}
+	return p < end && *p == q ? p + 1 : p;
+}
+
+/* Skips a value (strings, arrays across lines, inline tables recorded as table.key). */
+static const char *skip_value(const char *p, const char *end, struct scan *s, const char *table,
+                              int *line, int *oom)
+{
+	int depth = 0;
+
+	while (p < end) {
+		char c = *p;
+		if (c == '"' || c == '\'') {
+			p = skip_quoted(p, end);
+			continue;
+		}
+		if (c == '#') {
+			while (p < end && *p != '\n')
+				p++;
+			continue;
+		}
+		if (c == '[')
+			depth++;
+		else if (c == ']')
+			depth--;
+		else if (c == '{') {
+			char k[128];
+			p++;
+			for (;;) {
+				while (p < end && (*p == ' ' || *p == ','))
+					p++;
+				if (p >= end || *p == '}' || *p == '\n')
+					break;
+				p = read_key(p, end, k, sizeof k);
+				if (p < end && *p == '=')
+					p++;
+				if (scan_push(s, table, k, *line))
+					*oom = 1;
+				while (p < end && *p != ',' && *p != '}' && *p != '\n') {
+					if (*p == '"' || *p == '\'')
+						p = skip_quoted(p, end);
+					else
+						p++;
+				}
+			}
+		} else if (c == '\n') {
+			(*line)++;
+			if (depth <= 0)
+				return p + 1;
+		}
+		p++;
+	}
+	return p;
+}
+
+static int scan_keys(const char *text, size_t len, struct scan *s)
+{
+	const char *p = text, *end = text + len;
+	char table[96] = "";
+	int line = 1, oom = 0;
+
+	while (p < end && !oom) {
+		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+			p++;
+		if (p >= end)
+			break;
+		if (*p == '\n') {
+			line++;
+			p++;
+		} else if (*p == '#') {
+			while (p < end && *p != '\n')
+				p++;
+		} else if (*p == '[') {
+			char buf[96];
+			p = read_key(p + 1, end, buf, sizeof buf);
+			snprintf(table, sizeof table, "%s", buf);
+			if (scan_push(s, table, "", line))
+				return -1;
+			while (p < end && *p != '\n')
+				p++;
+		} else {
+			char dotted[160], tab[96], key[64], vt[128];
+			p = read_key(p, end, dotted, sizeof dotted);
+			if (p < end && *p == '=')
+				p++;
+			split_last(dotted, table, tab, sizeof tab, key, sizeof key);
+			if (scan_push(s, tab, key, line))
+				return -1;
+			while (p < end && (*p == ' ' || *p == '\t'))
+				p++;
+			if (*tab)
+				snprintf(vt, sizeof vt, "%s.%s", tab, key);
+			else
+				snprintf(vt, sizeof vt, "%s", key);
+			p = skip_value(p, end, s, vt, &line, &oom);
+		}
+	}
+	return oom ? -1 : 0;
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+/* allowed keys; "*" = any key (serde structs without deny_unknown_fields) */
+static const char *const ALLOWED[][2] = {
+	{"client", "version id disabled_credentials_mode nyxd_urls validator_urls nym_api_urls "
+	           "validator_api_urls"},
+	{"storage_paths", "keys gateway_registrations credentials_database reply_surb_database"},
+	{"storage_paths.keys", "private_identity_key_file public_identity_key_file "
+	                       "private_encryption_key_file public_encryption_key_file ack_key_file"},
+	{"socket", "socket_type host listening_port"},
+	{"logging", "*"},
+	{"debug", "traffic cover_traffic gateway_connection acknowledgements topology reply_surbs "
+	          "stats_reporting forget_me remember_me"},
+	{"debug.traffic", "average_packet_delay message_sending_average_delay "
+	                  "disable_main_poisson_packet_distribution deterministic_route_selection "
+	                  "maximum_number_of_retransmissions primary_packet_size "
+	                  "secondary_packet_size use_legacy_sphinx_format packet_type "
+	                  "disable_mix_hops"},
+	{"debug.traffic.average_packet_delay", "secs nanos"},
+	{"debug.traffic.message_sending_average_delay", "secs nanos"},
+	{"debug.cover_traffic", "loop_cover_traffic_average_delay cover_traffic_primary_size_ratio "
+	                        "disable_loop_cover_traffic_stream"},
+	{"debug.gateway_connection", "gateway_response_timeout"},
+	{"debug.acknowledgements", "average_ack_delay ack_wait_multiplier ack_wait_addition"},
+	{"debug.topology", "*"},
+	{"debug.reply_surbs", "minimum_reply_surb_storage_threshold "
+	                      "maximum_reply_surb_storage_threshold minimum_reply_surb_threshold_buffer "
+	                      "minimum_reply_surb_request_size maximum_reply_surb_request_size "
+	                      "maximum_allowed_reply_surb_request_size "
+	                      "maximum_reply_surb_rerequest_waiting_period "
+	                      "maximum_reply_surb_drop_waiting_period maximum_reply_surbs_rerequests "
+	                      "maximum_reply_key_age surb_mix_hops"},
+	{"debug.stats_reporting", "enabled provider_address reporting_interval"},
+	{"debug.forget_me", "client stats"},
+	{"debug.remember_me", "stats session_type"},
+};
+
+static int word_in(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+
+	if (!strcmp(list, "*"))
+		return 1;
+	for (const char *p = list; (p = strstr(p, w)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+static int check_keys(const char *text, size_t len, char err[CLIENTCONF_ERR_MAX])
+{
+	struct scan s = {0};
+	int rc = 0;
+
+	if (scan_keys(text, len, &s)) {
+		free(s.k);
+		return set_err(err, "out of memory");
+	}
+	for (size_t i = 0; i < s.n && rc == 0; i++) {
+		const struct key_ref *k = &s.k[i];
+		size_t a;
+		for (a = 0; a < sizeof ALLOWED / sizeof ALLOWED[0]; a++)
+			if (!strcmp(ALLOWED[a][0], k->table))
+				break;
+		if (!k->table[0]) {
+			rc = set_err(err, "line %d: unknown top-level key `%s`", k->line, k->key);
+		} else if (a == sizeof ALLOWED / sizeof ALLOWED[0]) {
+			/* sub-tables of the topology / logging tables are tolerated like their keys */
+			if (strncmp(k->table, "debug.topology.", 15) && strncmp(k->table, "logging.", 8))
+				rc = set_err(err, "line %d: unknown table [%s]", k->line, k->table);
+		} else if (k->key[0] && !word_in(ALLOWED[a][1], k->key)) {
+			rc = set_err(err, "line %d: unknown field `%s` in [%s]", k->line, k->key, k->table);
+		}
+	}
+	free(s.k);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* typed getters: missing -> default kept (or required error), wrong type -> error */
+
+struct rd {
+	const struct toml_doc *d;
+	char *err;
+};
+
+static int want_type(struct rd *r, const char *t, const char *k, enum toml_type ty,
+                     const struct toml_value **v, int required)
+{
+	*v = toml_get(r->d, t, k);
+	if (!*v)
+		return required ? set_err(r->err, "missing field `%s.%s`", t, k) : 1;
+	if ((*v)->type != ty)
+		return set_err(r->err, "`%s.%s` has the wrong type", t, k);
+	return 0;
+}
+
+static int get_bool(struct rd *r, const char *t, const char *k, int *out)
+{
+	const struct toml_value *v;
+	int rc = want_type(r, t, k, TOML_BOOL, &v, 0);
+
+	if (rc == 0)
+		*out = v->u.b;
+	return rc < 0 ? -1 : 0;
+}
+
+static int get_uint(struct rd *r, const char *t, const char *k, uint64_t max, uint64_t *out)
+{
+	const struct toml_value *v;
+	int rc = want_type(r, t, k, TOML_INT, &v, 0);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		if (v->u.i < 0 || (uint64_t)v->u.i > max)
+			return set_err(r->err, "`%s.%s` is out of range (0..%" PRIu64 ")", t, k, max);
+		*out = (uint64_t)v->u.i;
+	}
+	return 0;
+}
+
+static int get_float(struct rd *r, const char *t, const char *k, double *out)
+{
+	const struct toml_value *v = toml_get(r->d, t, k);
+
+	if (!v)
+		return 0;
+	if (v->type == TOML_FLOAT)
+		*out = v->u.f;
+	else if (v->type == TOML_INT)
+		*out = (double)v->u.i;
+	else
+		return set_err(r->err, "`%s.%s` must be a number", t, k);
+	return 0;
+}
+
+static int get_str(struct rd *r, const char *t, const char *k, int required, char *out,
+                   size_t cap)
+{
+	const struct toml_value *v;
+	int rc = want_type(r, t, k, TOML_STRING, &v, required);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && copy_str(out, cap, v->u.s))
+		return set_err(r->err, "`%s.%s` is too long", t, k);
+	return 0;
+}
+
+static int get_dur(struct rd *r, const char *t, const char *k, uint64_t *ns)
+{
+	const struct toml_value *v;
+	int rc = want_type(r, t, k, TOML_STRING, &v, 0);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && clientconf_parse_duration(v->u.s, ns))
+		return set_err(r->err, "`%s.%s`: invalid duration '%s'", t, k, v->u.s);
+	return 0;
+}
+
+/* Rust Duration's serde form: { secs = N, nanos = N } */
+static int get_rust_dur(struct rd *r, const char *k, uint64_t *ns)
+{
+	char tab[96];
+	uint64_t secs, nanos;
+
+	snprintf(tab, sizeof tab, "debug.traffic.%s", k);
+	if (toml_get(r->d, "debug.traffic", k))
+		return set_err(r->err, "`debug.traffic.%s` must be a table {secs, nanos}", k);
+	if (!toml_has_table(r->d, tab))
+		return 0;
+	if (!toml_get(r->d, tab, "secs") || !toml_get(r->d, tab, "nanos"))
+		return set_err(r->err, "`%s` needs both `secs` and `nanos`", tab);
+	if (get_uint(r, tab, "secs", UINT64_MAX / NS_PER_S - 1, &secs) ||
+	    get_uint(r, tab, "nanos", UINT32_MAX, &nanos))
+		return -1;
+	if (nanos >= NS_PER_S && secs > (UINT64_MAX / NS_PER_S) - 1 - nanos / NS_PER_S)
+		return set_err(r->err, "`%s` overflows", tab);
+	*ns = secs * NS_PER_S + nanos;
+	return 0;
+}
+
+static int packet_size_from(const char *s, enum clientconf_packet_size *out)
+{
+	static const char *const names[] = {"regular", "ack", "extended8", "extended16",
+	                                    "extended32", "outfox_regular", "outfox_ack"};
+
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+		if (!strcmp(s, names[k])) {
+			*out = (enum clientconf_packet_size)k;
+			return 0;
+		}
+	return -1;
+}
+
+static int get_urls(struct rd *r, const char *k, const char *alias, char urls[][CLIENTCONF_URL_MAX],
+                    size_t *n)
+{
+	const struct toml_value *v = toml_get(r->d, "client", k);
+
+	if (!v)
+		v = toml_get(r->d, "client", alias);
+	if (!v)
+		return set_err(r->err, "missing field `client.%s`", k);
+	if (v->type != TOML_ARRAY)
+		return set_err(r->err, "`client.%s` must be an array of URLs", k);
+	if (v->u.arr.n > CLIENTCONF_MAX_URLS)
+		return set_err(r->err, "`client.%s` has too many entries", k);
+	for (size_t i = 0; i < v->u.arr.n; i++) {
+		const struct toml_value *e = &v->u.arr.items[i];
+		const char *sep, *path;
+		if (e->type != TOML_STRING)
+			return set_err(r->err, "`client.%s` must be an array of URLs", k);
+		sep = strstr(e->u.s, "://");
+		if (!sep || sep == e->u.s || !sep[3] || sep[3] == '/')
+			return set_err(r->err, "`client.%s`: invalid URL '%s'", k, e->u.s);
+		/* url::Url gives an empty path as "/" */
+		path = strchr(sep + 3, '/');
+		if (fmt_path(urls[i], CLIENTCONF_URL_MAX, "%s%s", e->u.s, path ? "" : "/"))
+			return set_err(r->err, "`client.%s`: URL too long", k);
+	}
+	*n = v->u.arr.n;
+	return 0;
+}
+
+static int read_client(struct rd *r, struct clientconf *c)
+{
+	if (!toml_has_table(r->d, "client"))
+		return set_err(r->err, "missing table [client]");
+	if (get_str(r, "client", "version", 1, c->version, sizeof c->version) ||
+	    get_str(r, "client", "id", 1, c->id, sizeof c->id) ||
+	    get_bool(r, "client", "disabled_credentials_mode", &c->disabled_credentials_mode) ||
+	    get_urls(r, "nyxd_urls", "validator_urls", c->nyxd_urls, &c->n_nyxd_urls) ||
+	    get_urls(r, "nym_api_urls", "validator_api_urls", c->nym_api_urls, &c->n_nym_api_urls))
+		return -1;
+	return 0;
+}
+
+static int read_paths(struct rd *r, struct clientconf *c)
+{
+	const char *k = "storage_paths.keys", *s = "storage_paths";
+
+	if (!toml_has_table(r->d, s))
+		return set_err(r->err, "missing table [storage_paths]");
+	return get_str(r, k, "private_identity_key_file", 1, c->private_identity_key_file,
+	               CLIENTCONF_PATH_MAX) ||
+	       get_str(r, k, "public_identity_key_file", 1, c->public_identity_key_file,
+	               CLIENTCONF_PATH_MAX) ||
+	       get_str(r, k, "private_encryption_key_file", 1, c->private_encryption_key_file,
+	               CLIENTCONF_PATH_MAX) ||
+	       get_str(r, k, "public_encryption_key_file", 1, c->public_encryption_key_file,
+	               CLIENTCONF_PATH_MAX) ||
+	       get_str(r, k, "ack_key_file", 1, c->ack_key_file, CLIENTCONF_PATH_MAX) ||
+	       get_str(r, s, "gateway_registrations", 1, c->gateway_registrations,
+	               CLIENTCONF_PATH_MAX) ||
+	       get_str(r, s, "credentials_database", 1, c->credentials_database,
+	               CLIENTCONF_PATH_MAX) ||
+	       get_str(r, s, "reply_surb_database", 1, c->reply_surb_database, CLIENTCONF_PATH_MAX)
+	           ? -1
+	           : 0;
+}
+
+static int read_socket(struct rd *r, struct clientconf *c)
+{
+	char st[16] = "WebSocket";
+	uint64_t port = 1977;
+	unsigned char ip[16];
+
+	if (!toml_has_table(r->d, "socket"))
+		return set_err(r->err, "missing table [socket]");
+	copy_str(c->host, sizeof c->host, "127.0.0.1");
+	if (get_str(r, "socket", "socket_type", 0, st, sizeof st) ||
+	    get_str(r, "socket", "host", 0, c->host, sizeof c->host) ||
+	    get_uint(r, "socket", "listening_port", 65535, &port))
+		return -1;
+	if (!strcmp(st, "WebSocket"))
+		c->socket_websocket = 1;
+	else if (!strcmp(st, "None"))
+		c->socket_websocket = 0;
+	else
+		return set_err(r->err, "`socket.socket_type` must be 'WebSocket' or 'None', not '%s'", st);
+	if (inet_pton(AF_INET, c->host, ip) != 1 && inet_pton(AF_INET6, c->host, ip) != 1)
+		return set_err(r->err, "`socket.host` is not an IP address: '%s'", c->host);
+	c->listening_port = (uint16_t)port;
+	return 0;
+}
+
+static int read_traffic(struct rd *r, struct clientconf_debug *g)
+{
+	const char *t = "debug.traffic";
+	char s[32] = "";
+	uint64_t v;
+
+	if (get_rust_dur(r, "average_packet_delay", &g->average_packet_delay_ns) ||
+	    get_rust_dur(r, "message_sending_average_delay", &g->message_sending_average_delay_ns) ||
+	    get_bool(r, t, "disable_main_poisson_packet_distribution",
+	             &g->disable_main_poisson_packet_distribution) ||
+	    get_bool(r, t, "deterministic_route_selection", &g->deterministic_route_selection) ||
+	    get_bool(r, t, "use_legacy_sphinx_format", &g->use_legacy_sphinx_format) ||
+	    get_bool(r, t, "disable_mix_hops", &g->disable_mix_hops))
+		return -1;
+	if (toml_get(r->d, t, "maximum_number_of_retransmissions")) {
+		if (get_uint(r, t, "maximum_number_of_retransmissions", UINT32_MAX, &v))
+			return -1;
+		g->has_max_retransmissions = 1;
+		g->maximum_number_of_retransmissions = (uint32_t)v;
+	}
+	if (get_str(r, t, "primary_packet_size", 0, s, sizeof s))
+		return -1;
+	if (*s && packet_size_from(s, &g->primary_packet_size))
+		return set_err(r->err, "`%s.primary_packet_size`: unknown size '%s'", t, s);
+	s[0] = '\0';
+	if (get_str(r, t, "secondary_packet_size", 0, s, sizeof s))
+		return -1;
+	if (*s) {
+		if (packet_size_from(s, &g->secondary_packet_size))
+			return set_err(r->err, "`%s.secondary_packet_size`: unknown size '%s'", t, s);
+		g->has_secondary_packet_size = 1;
+	}
+	s[0] = '\0';
+	if (get_str(r, t, "packet_type", 0, s, sizeof s))
+		return -1;
+	if (*s) {
+		if (!strcmp(s, "mix") || !strcmp(s, "sphinx"))
+			g->packet_type_outfox = 0;
+		else if (!strcmp(s, "outfox"))
+			g->packet_type_outfox = 1;
+		else
+			return set_err(r->err, "`%s.packet_type`: unknown type '%s'", t, s);
+	}
+	return 0;
+}
+
+static int read_topology_acks_cover(struct rd *r, struct clientconf_debug *g)
+{
+	const char *t = "debug.topology";
+	uint64_t v;
+
+	if (get_dur(r, "debug.cover_traffic", "loop_cover_traffic_average_delay",
+	            &g->loop_cover_traffic_average_delay_ns) ||
+	    get_float(r, "debug.cover_traffic", "cover_traffic_primary_size_ratio",
+	              &g->cover_traffic_primary_size_ratio) ||
+	    get_bool(r, "debug.cover_traffic", "disable_loop_cover_traffic_stream",
+	             &g->disable_loop_cover_traffic_stream) ||
+	    get_dur(r, "debug.gateway_connection", "gateway_response_timeout",
+	            &g->gateway_response_timeout_ns) ||
+	    get_dur(r, "debug.acknowledgements", "average_ack_delay", &g->average_ack_delay_ns) ||
+	    get_float(r, "debug.acknowledgements", "ack_wait_multiplier", &g->ack_wait_multiplier) ||
+	    get_dur(r, "debug.acknowledgements", "ack_wait_addition", &g->ack_wait_addition_ns) ||
+	    get_dur(r, t, "topology_refresh_rate", &g->topology_refresh_rate_ns) ||
+	    get_dur(r, t, "topology_resolution_timeout", &g->topology_resolution_timeout_ns) ||
+	    get_bool(r, t, "disable_refreshing", &g->disable_refreshing) ||
+	    get_dur(r, t, "max_startup_gateway_waiting_period",
+	            &g->max_startup_gateway_waiting_period_ns) ||
+	    get_bool(r, t, "use_extended_topology", &g->use_extended_topology) ||
+	    get_bool(r, t, "ignore_egress_epoch_role", &g->ignore_egress_epoch_role) ||
+	    get_bool(r, t, "ignore_ingress_epoch_role", &g->ignore_ingress_epoch_role))
+		return -1;
+	v = g->minimum_mixnode_performance;
+	if (get_uint(r, t, "minimum_mixnode_performance", 255, &v))
+		return -1;
+	g->minimum_mixnode_performance = (uint8_t)v;
+	v = g->minimum_gateway_performance;
+	if (get_uint(r, t, "minimum_gateway_performance", 255, &v))
+		return -1;
+	g->minimum_gateway_performance = (uint8_t)v;
+	return 0;
+}
+
+static int read_reply_surbs(struct rd *r, struct clientconf_debug *g)
+{
+	const char *t = "debug.reply_surbs";
+	uint64_t a = g->minimum_reply_surb_request_size, b = g->maximum_reply_surb_request_size;
+	uint64_t c = g->maximum_allowed_reply_surb_request_size, h;
+
+	if (get_uint(r, t, "minimum_reply_surb_storage_threshold", UINT64_MAX,
+	             &g->minimum_reply_surb_storage_threshold) ||
+	    get_uint(r, t, "maximum_reply_surb_storage_threshold", UINT64_MAX,
+	             &g->maximum_reply_surb_storage_threshold) ||
+	    get_uint(r, t, "minimum_reply_surb_threshold_buffer", UINT64_MAX,
+	             &g->minimum_reply_surb_threshold_buffer) ||
+	    get_uint(r, t, "minimum_reply_surb_request_size", UINT32_MAX, &a) ||
+	    get_uint(r, t, "maximum_reply_surb_request_size", UINT32_MAX, &b) ||
+	    get_uint(r, t, "maximum_allowed_reply_surb_request_size", UINT32_MAX, &c) ||
+	    get_dur(r, t, "maximum_reply_surb_rerequest_waiting_period",
+	            &g->maximum_reply_surb_rerequest_waiting_period_ns) ||
+	    get_dur(r, t, "maximum_reply_surb_drop_waiting_period",
+	            &g->maximum_reply_surb_drop_waiting_period_ns) ||
+	    get_uint(r, t, "maximum_reply_surbs_rerequests", UINT64_MAX,
+	             &g->maximum_reply_surbs_rerequests) ||
+	    get_dur(r, t, "maximum_reply_key_age", &g->maximum_reply_key_age_ns))
+		return -1;
+	g->minimum_reply_surb_request_size = (uint32_t)a;
+	g->maximum_reply_surb_request_size = (uint32_t)b;
+	g->maximum_allowed_reply_surb_request_size = (uint32_t)c;
+	if (toml_get(r->d, t, "surb_mix_hops")) {
+		if (get_uint(r, t, "surb_mix_hops", 255, &h))
+			return -1;
+		g->has_surb_mix_hops = 1;
+		g->surb_mix_hops = (uint8_t)h;
+	}
+	return 0;
+}
+
+static int read_stats_forget(struct rd *r, struct clientconf_debug *g)
+{
+	const char *t = "debug.stats_reporting";
+	char addr[NYM_RECIPIENT_STR_MAX + 8] = "";
+
+	if (get_bool(r, t, "enabled", &g->stats_enabled) ||
+	    get_str(r, t, "provider_address", 0, addr, sizeof addr) ||
+	    get_dur(r, t, "reporting_interval", &g->stats_reporting_interval_ns))
+		return -1;
+	if (*addr) {
+		if (nym_recipient_from_string(addr, &g->stats_provider))
+			return set_err(r->err, "`%s.provider_address` is not a valid recipient", t);
+		g->has_stats_provider = 1;
+	}
+	if (toml_has_table(r->d, "debug.forget_me") &&
+	    (!toml_get(r->d, "debug.forget_me", "client") ||
+	     !toml_get(r->d, "debug.forget_me", "stats")))
+		return set_err(r->err, "[debug.forget_me] needs both `client` and `stats`");
+	if (get_bool(r, "debug.forget_me", "client", &g->forget_me_client) ||
+	    get_bool(r, "debug.forget_me", "stats", &g->forget_me_stats) ||
+	    get_bool(r, "debug.remember_me", "stats", &g->remember_me_stats) ||
+	    get_str(r, "debug.remember_me", "session_type", 0, g->remember_me_session_type,
+	            sizeof g->remember_me_session_type))
+		return -1;
+	return 0;
+}
+
+int clientconf_parse(const char *text, size_t len, struct clientconf *c,
+                     char err[CLIENTCONF_ERR_MAX])
+{
+	struct toml_error te = {0};
+	struct toml_doc *d;
+	struct rd r;
+	int rc;
+
+	if (!text || !c)
+		return set_err(err, "invalid argument");
+	d = toml_parse(text, len, &te);
+	if (!d)
+		return set_err(err, "config.toml line %d: %s", te.line, te.msg);
+	if (check_keys(text, len, err)) {
+		toml_free(d);
+		return -1;
+	}
+	memset(c, 0, sizeof *c);
+	clientconf_debug_defaults(&c->debug);
+	r.d = d;
+	r.err = err;
+	rc = read_client(&r, c) || read_paths(&r, c) || read_socket(&r, c) ||
+	     (!toml_has_table(d, "logging") ? set_err(err, "missing table [logging]") : 0) ||
+	     read_traffic(&r, &c->debug) || read_topology_acks_cover(&r, &c->debug) ||
+	     read_reply_surbs(&r, &c->debug) || read_stats_forget(&r, &c->debug);
+	toml_free(d);
+	return rc ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* files */
+
+static int mkdirs(const char *path)
+{
+	char tmp[CLIENTCONF_PATH_MAX];
+
+	if (copy_str(tmp, sizeof tmp, path))
+		return -1;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return 0;
+}
+
+int clientconf_is_initialised(const struct clientconf_dirs *d)
+{
+	struct stat st;
+
+	return d && stat(d->config_file, &st) == 0;
+}
+
+int clientconf_make_dirs(const struct clientconf_dirs *d)
+{
+	char tmp[CLIENTCONF_PATH_MAX + 2];
+
+	if (!d)
+		return -1;
+	if (fmt_path(tmp, sizeof tmp, "%s/", d->data_dir) || mkdirs(tmp) ||
+	    fmt_path(tmp, sizeof tmp, "%s/", d->config_dir) || mkdirs(tmp))
+		return -1;
+	return 0;
+}
+
+int clientconf_write_file(const char *path, const char *data, size_t len)
+{
+	int fd;
+	size_t off = 0;
+
+	if (!path || mkdirs(path))
+		return -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	if (fchmod(fd, 0600)) {
+		close(fd);
+		return -1;
+	}
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	return close(fd);
+}
+
+static char *read_all(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf;
+	size_t n = 0;
+
+	if (fd < 0)
+		return NULL;
+	buf = malloc(max + 1);
+	if (!buf) {
+		close(fd);
+		return NULL;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + n, max + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n > max)
+			break;
+	}
+	close(fd);
+	if (n > max) {
+		ns_memzero(buf, n);
+		free(buf);
+		errno = EFBIG;
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+int clientconf_save(const char *path, const struct clientconf *c)
+{
+	size_t n;
+	char *t = clientconf_render(c, &n);
+	int rc;
+
+	if (!t)
+		return -1;
+	rc = clientconf_write_file(path, t, n);
+	free(t);
+	return rc;
+}
+
+int clientconf_load(const char *path, struct clientconf *c, char err[CLIENTCONF_ERR_MAX])
+{
+	size_t n;
+	char *t = read_all(path, TOML_MAX_INPUT, &n);
+	int rc;
+
+	if (!t)
+		return set_err(err, "%s: %s", path, strerror(errno));
+	rc = clientconf_parse(t, n, c, err);
+	free(t);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* PEM */
+
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+const char *clientconf_pem_label(enum clientconf_key k)
+{
+	switch (k) {
+	case CC_KEY_PRIVATE_IDENTITY: return "ED25519 PRIVATE KEY";
+	case CC_KEY_PUBLIC_IDENTITY: return "ED25519 PUBLIC KEY";
+	case CC_KEY_PRIVATE_ENCRYPTION: return "X25519 PRIVATE KEY";
+	case CC_KEY_PUBLIC_ENCRYPTION: return "X25519 PUBLIC KEY";
+	case CC_KEY_ACK: return "AES-128-CTR ACKNOWLEDGEMENTS KEY";
+	}
+	return NULL;
+}
+
+size_t clientconf_key_len(enum clientconf_key k)
+{
+	return k == CC_KEY_ACK ? 16 : 32;
+}
+
+const char *clientconf_key_path(const struct clientconf *c, enum clientconf_key k)
+{
+	switch (k) {
+	case CC_KEY_PRIVATE_IDENTITY: return c->private_identity_key_file;
+	case CC_KEY_PUBLIC_IDENTITY: return c->public_identity_key_file;
+	case CC_KEY_PRIVATE_ENCRYPTION: return c->private_encryption_key_file;
+	case CC_KEY_PUBLIC_ENCRYPTION: return c->public_encryption_key_file;
+	case CC_KEY_ACK: return c->ack_key_file;
+	}
+	return NULL;
+}
+
+char *clientconf_pem_encode(const char *label, const uint8_t *data, size_t len, size_t *out_len)
+{
+	size_t b64len = (len + 2) / 3 * 4, cap, n = 0, col = 0;
+	char *o, *b;
+
+	if (!label || (len && !data) || len > (SIZE_MAX / 2) - 256 - strlen(label) * 2)
+		return NULL;
+	cap = b64len + b64len / 64 * 2 + 2 * strlen(label) + 64;
+	if (!(o = malloc(cap)) || !(b = malloc(b64len + 1))) {
+		free(o);
+		return NULL;
+	}
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)data[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)data[i + 1] << 8;
+		if (i + 2 < len)
+			v |= data[i + 2];
+		b[n++] = B64[(v >> 18) & 63];
+		b[n++] = B64[(v >> 12) & 63];
+		b[n++] = i + 1 < len ? B64[(v >> 6) & 63] : '=';
+		b[n++] = i + 2 < len ? B64[v & 63] : '=';
+	}
+	n = (size_t)snprintf(o, cap, "-----BEGIN %s-----\r\n", label);
+	for (size_t i = 0; i < b64len; i++) {
+		o[n++] = b[i];
+		if (++col == 64 || i + 1 == b64len) {
+			o[n++] = '\r';
+			o[n++] = '\n';
+			col = 0;
+		}
+	}
+	n += (size_t)snprintf(o + n, cap - n, "-----END %s-----\r\n", label);
+	ns_memzero(b, b64len + 1);
+	free(b);
+	if (out_len)
+		*out_len = n;
+	return o;
+}
+
+static int b64_val(char c)
+{
+	const char *p = c ? strchr(B64, c) : NULL;
+
+	return p ? (int)(p - B64) : -1;
+}
+
+static const char *find(const char *s, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	for (; s + n <= end; s++)
+		if (!memcmp(s, lit, n))
+			return s;
+	return NULL;
+}
+
+long clientconf_pem_decode(const char *text, size_t len, const char *want_label, uint8_t *out,
+                           size_t cap, char err[CLIENTCONF_ERR_MAX])
+{
+	const char *end = text + len, *b, *lab, *lab_end, *data, *e, *elab;
+	size_t lablen, n = 0;
+	uint32_t acc = 0;
+	int bits = 0, pad = 0;
+
+	if (!text || !want_label || !out)
+		return set_err(err, "invalid argument");
+	if (!(b = find(text, end, "-----BEGIN ")))
+		return set_err(err, "malformed pem: no BEGIN line");
+	lab = b + 11;
+	if (!(lab_end = find(lab, end, "-----")) || memchr(lab, '\n', (size_t)(lab_end - lab)))
+		return set_err(err, "malformed pem: bad BEGIN line");
+	lablen = (size_t)(lab_end - lab);
+	data = lab_end + 5;
+	if (!(e = find(data, end, "-----END ")))
+		return set_err(err, "malformed pem: no END line");
+	elab = e + 9;
+	if ((size_t)(end - elab) < lablen + 5 || memcmp(elab, lab, lablen) ||
+	    memcmp(elab + lablen, "-----", 5))
+		return set_err(err, "malformed pem: mismatched BEGIN/END tags");
+	if (strlen(want_label) != lablen || memcmp(want_label, lab, lablen))
+		return set_err(err, "unexpected key pem tag. Got '%.*s', expected: '%s'",
+		               (int)(lablen > 64 ? 64 : lablen), lab, want_label);
+	for (const char *p = data; p < e; p++) {
+		int v;
+		if (*p == '\r' || *p == '\n' || *p == ' ' || *p == '\t')
+			continue;
+		if (*p == '=') {
+			pad++;
+			continue;
+		}
+		if (pad || (v = b64_val(*p)) < 0)
+			return set_err(err, "malformed pem: invalid base64");
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n >= cap)
+				return set_err(err, "key has the wrong length");
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	if (pad > 2 || (bits && (acc & ((1u << bits) - 1))) || (bits == 6))
+		return set_err(err, "malformed pem: invalid base64");
+	return (long)n;
+}
+
+int clientconf_write_key(const char *path, enum clientconf_key k, const uint8_t *key)
+{
+	size_t n;
+	char *pem;
+	int rc;
+
+	if (!path || !key || !clientconf_pem_label(k))
+		return -1;
+	pem = clientconf_pem_encode(clientconf_pem_label(k), key, clientconf_key_len(k), &n);
+	if (!pem)
+		return -1;
+	rc = clientconf_write_file(path, pem, n);
+	ns_memzero(pem, n);
+	free(pem);
+	return rc;
+}
+
+int clientconf_read_key(const char *path, enum clientconf_key k, uint8_t *key,
+                        char err[CLIENTCONF_ERR_MAX])
+{
+	uint8_t buf[64];
+	size_t n;
+	long got;
+	char *t;
+
+	if (!path || !key || !clientconf_pem_label(k))
+		return set_err(err, "invalid argument");
+	t = read_all(path, 64 * 1024, &n);
+	if (!t)
+		return set_err(err, "%s: %s", path, strerror(errno));
+	got = clientconf_pem_decode(t, n, clientconf_pem_label(k), buf, sizeof buf, err);
+	ns_memzero(t, n);
+	free(t);
+	if (got >= 0 && (size_t)got != clientconf_key_len(k))
+		got = set_err(err, "%s: key has %ld bytes, expected %zu", path, got,
+		              clientconf_key_len(k));
+	if (got >= 0)
+		memcpy(key, buf, clientconf_key_len(k));
+	ns_memzero(buf, sizeof buf);
+	return got < 0 ? -1 : 0;
+}

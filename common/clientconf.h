@@ -1,0 +1,162 @@
+/* nym-client on-disk state, as Nym b4046a89 lays it out:
+ *   <home>/.nym/clients/<id>/config/config.toml   (init's handlebars template, mode 0600)
+ *   <home>/.nym/clients/<id>/data/{private_identity,public_identity,private_encryption,
+ *                                  public_encryption,ack_key}.pem (mode 0600) and the DBs
+ * where <home> is $NYM_HOME_DIR, else $HOME. The config model carries every key the
+ * native client's Config accepts (client, storage_paths, socket, logging, debug.*), with
+ * Nym's defaults for keys left out; unknown keys are refused naming the key. */
+#ifndef NS_CLIENTCONF_H
+#define NS_CLIENTCONF_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nymsphinx/address.h"
+
+#define CLIENTCONF_VERSION "1.1.64"
+#define CLIENTCONF_PATH_MAX 1024
+#define CLIENTCONF_ID_MAX 256
+#define CLIENTCONF_URL_MAX 512
+#define CLIENTCONF_MAX_URLS 16
+#define CLIENTCONF_ERR_MAX 256
+
+enum clientconf_packet_size {
+	CC_SIZE_REGULAR = 0, CC_SIZE_ACK, CC_SIZE_EXTENDED8, CC_SIZE_EXTENDED16, CC_SIZE_EXTENDED32,
+	CC_SIZE_OUTFOX_REGULAR, CC_SIZE_OUTFOX_ACK,
+};
+
+/* All durations are in nanoseconds. */
+struct clientconf_debug {
+	/* traffic */
+	uint64_t average_packet_delay_ns, message_sending_average_delay_ns;
+	int disable_main_poisson_packet_distribution, deterministic_route_selection;
+	int has_max_retransmissions;
+	uint32_t maximum_number_of_retransmissions;
+	enum clientconf_packet_size primary_packet_size;
+	int has_secondary_packet_size;
+	enum clientconf_packet_size secondary_packet_size;
+	int use_legacy_sphinx_format;
+	int packet_type_outfox; /* 0 = mix (alias sphinx) */
+	int disable_mix_hops;
+	/* cover_traffic */
+	uint64_t loop_cover_traffic_average_delay_ns;
+	double cover_traffic_primary_size_ratio;
+	int disable_loop_cover_traffic_stream;
+	/* gateway_connection */
+	uint64_t gateway_response_timeout_ns;
+	/* acknowledgements */
+	uint64_t average_ack_delay_ns;
+	double ack_wait_multiplier;
+	uint64_t ack_wait_addition_ns;
+	/* topology */
+	uint64_t topology_refresh_rate_ns, topology_resolution_timeout_ns;
+	int disable_refreshing;
+	uint64_t max_startup_gateway_waiting_period_ns;
+	uint8_t minimum_mixnode_performance, minimum_gateway_performance;
+	int use_extended_topology, ignore_egress_epoch_role, ignore_ingress_epoch_role;
+	/* reply_surbs */
+	uint64_t minimum_reply_surb_storage_threshold, maximum_reply_surb_storage_threshold;
+	uint64_t minimum_reply_surb_threshold_buffer;
+	uint32_t minimum_reply_surb_request_size, maximum_reply_surb_request_size;
+	uint32_t maximum_allowed_reply_surb_request_size;
+	uint64_t maximum_reply_surb_rerequest_waiting_period_ns;
+	uint64_t maximum_reply_surb_drop_waiting_period_ns;
+	uint64_t maximum_reply_surbs_rerequests;
+	uint64_t maximum_reply_key_age_ns;
+	int has_surb_mix_hops;
+	uint8_t surb_mix_hops;
+	/* stats_reporting */
+	int stats_enabled;
+	int has_stats_provider;
+	struct nym_recipient stats_provider;
+	uint64_t stats_reporting_interval_ns;
+	/* forget_me / remember_me */
+	int forget_me_client, forget_me_stats;
+	int remember_me_stats;
+	char remember_me_session_type[32];
+};
+
+struct clientconf {
+	char version[64];
+	char id[CLIENTCONF_ID_MAX];
+	int disabled_credentials_mode;
+	char nyxd_urls[CLIENTCONF_MAX_URLS][CLIENTCONF_URL_MAX];
+	size_t n_nyxd_urls;
+	char nym_api_urls[CLIENTCONF_MAX_URLS][CLIENTCONF_URL_MAX];
+	size_t n_nym_api_urls;
+	/* storage_paths */
+	char private_identity_key_file[CLIENTCONF_PATH_MAX];
+	char public_identity_key_file[CLIENTCONF_PATH_MAX];
+	char private_encryption_key_file[CLIENTCONF_PATH_MAX];
+	char public_encryption_key_file[CLIENTCONF_PATH_MAX];
+	char ack_key_file[CLIENTCONF_PATH_MAX];
+	char credentials_database[CLIENTCONF_PATH_MAX];
+	char reply_surb_database[CLIENTCONF_PATH_MAX];
+	char gateway_registrations[CLIENTCONF_PATH_MAX];
+	/* socket */
+	int socket_websocket; /* 1 = 'WebSocket', 0 = 'None' */
+	char host[64];        /* IP address text as written */
+	uint16_t listening_port;
+	struct clientconf_debug debug;
+};
+
+struct clientconf_dirs {
+	char base[CLIENTCONF_PATH_MAX];        /* <home>/.nym/clients/<id> */
+	char config_dir[CLIENTCONF_PATH_MAX];  /* base/config */
+	char config_file[CLIENTCONF_PATH_MAX]; /* base/config/config.toml */
+	char data_dir[CLIENTCONF_PATH_MAX];    /* base/data */
+};
+
+/* home_override (may be NULL) beats $NYM_HOME_DIR, which beats $HOME. 0 or -1 (no home,
+ * id empty or containing '/', or too long). */
+int clientconf_dirs(const char *home_override, const char *id, struct clientconf_dirs *d);
+
+/* init step 2: 1 if config/config.toml already exists ("was already initialised before"). */
+int clientconf_is_initialised(const struct clientconf_dirs *d);
+/* init step 3: creates data/ and config/ (and parents). Mode 0700 where Nym's create_dir_all
+ * would use 0777 & ~umask: stricter, invisible to a compatible client. 0 or -1. */
+int clientconf_make_dirs(const struct clientconf_dirs *d);
+
+/* Nym's defaults for a fresh `init --id id` (config.rs Config::new + debug defaults):
+ * disabled_credentials_mode true, mainnet URLs, paths under d->data_dir, WebSocket on
+ * 127.0.0.1:1977. 0 or -1 (too long). */
+int clientconf_init_defaults(struct clientconf *c, const struct clientconf_dirs *d, const char *id);
+/* Only the debug.* defaults (what a config without [debug] gets). */
+void clientconf_debug_defaults(struct clientconf_debug *dbg);
+
+/* config.toml as `init` writes it (CONFIG_TEMPLATE rendered by handlebars 3.5.5, values
+ * HTML-escaped). malloc'd, NUL-terminated; NULL on OOM. */
+char *clientconf_render(const struct clientconf *c, size_t *len);
+/* Reads config.toml text. 0, or -1 with a message naming the bad key in err. */
+int clientconf_parse(const char *text, size_t len, struct clientconf *c, char err[CLIENTCONF_ERR_MAX]);
+
+/* Writes with mode 0600, creating parent directories (0700). 0 or -1 (errno set). */
+int clientconf_write_file(const char *path, const char *data, size_t len);
+int clientconf_save(const char *path, const struct clientconf *c);
+int clientconf_load(const char *path, struct clientconf *c, char err[CLIENTCONF_ERR_MAX]);
+
+/* humantime: format_duration text ("15ms", "5m", "1day", "1s 500ms") and parse_duration. */
+int clientconf_format_duration(uint64_t ns, char *out, size_t cap);
+int clientconf_parse_duration(const char *s, uint64_t *ns);
+
+/* Key files. */
+enum clientconf_key {
+	CC_KEY_PRIVATE_IDENTITY = 0,
+	CC_KEY_PUBLIC_IDENTITY,
+	CC_KEY_PRIVATE_ENCRYPTION,
+	CC_KEY_PUBLIC_ENCRYPTION,
+	CC_KEY_ACK,
+};
+const char *clientconf_pem_label(enum clientconf_key k); /* "ED25519 PRIVATE KEY", ... */
+size_t clientconf_key_len(enum clientconf_key k);        /* 32, or 16 for the ack key */
+const char *clientconf_key_path(const struct clientconf *c, enum clientconf_key k);
+/* pem 0.8.3 encode: CRLF line endings, 64-column standard base64. malloc'd. */
+char *clientconf_pem_encode(const char *label, const uint8_t *data, size_t len, size_t *out_len);
+/* pem::parse then the label check of pemstore::load_key. Returns the byte count or -1. */
+long clientconf_pem_decode(const char *text, size_t len, const char *want_label, uint8_t *out,
+                           size_t cap, char err[CLIENTCONF_ERR_MAX]);
+/* Writes / reads one key file (0600). Read checks label and length. 0 or -1. */
+int clientconf_write_key(const char *path, enum clientconf_key k, const uint8_t *key);
+int clientconf_read_key(const char *path, enum clientconf_key k, uint8_t *key,
+                        char err[CLIENTCONF_ERR_MAX]);
+
+#endif

@@ -1,0 +1,125 @@
+/* config.toml reader, humantime and PEM decoders. First byte picks the target:
+ *   0: config.toml text -> parse; on success render, parse again, render again: both renders
+ *      must be identical and the template's fields equal (when no value holds characters
+ *      handlebars HTML-escapes or that a TOML literal string cannot hold, as in Nym);
+ *   1: PEM text (label "X") -> decode; on success encode then decode gives the same bytes;
+ *   2: humantime text -> parse; on success format then parse gives the same duration. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clientconf.h"
+#include "crypto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	return ns_crypto_init();
+}
+
+static int plain(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || strchr("<>&\"'`=\x7f", *s))
+			return 0;
+	return 1;
+}
+
+static int all_plain(const struct clientconf *c)
+{
+	int ok = plain(c->version) && plain(c->id) && plain(c->host) &&
+	         plain(c->private_identity_key_file) && plain(c->public_identity_key_file) &&
+	         plain(c->private_encryption_key_file) && plain(c->public_encryption_key_file) &&
+	         plain(c->ack_key_file) && plain(c->credentials_database) &&
+	         plain(c->reply_surb_database) && plain(c->gateway_registrations);
+
+	for (size_t k = 0; k < c->n_nyxd_urls; k++)
+		ok = ok && plain(c->nyxd_urls[k]);
+	for (size_t k = 0; k < c->n_nym_api_urls; k++)
+		ok = ok && plain(c->nym_api_urls[k]);
+	return ok;
+}
+
+static void check_config(const char *text, size_t n)
+{
+	static struct clientconf a, b;
+	char err[CLIENTCONF_ERR_MAX];
+	char *t1, *t2;
+	size_t n1, n2;
+
+	if (clientconf_parse(text, n, &a, err))
+		return;
+	t1 = clientconf_render(&a, &n1);
+	if (!t1)
+		abort();
+	if (all_plain(&a)) {
+		if (clientconf_parse(t1, n1, &b, err))
+			abort();
+		t2 = clientconf_render(&b, &n2);
+		if (!t2 || n1 != n2 || memcmp(t1, t2, n1))
+			abort();
+		if (strcmp(a.id, b.id) || strcmp(a.version, b.version) ||
+		    a.listening_port != b.listening_port || a.socket_websocket != b.socket_websocket ||
+		    a.n_nyxd_urls != b.n_nyxd_urls || a.n_nym_api_urls != b.n_nym_api_urls ||
+		    a.disabled_credentials_mode != b.disabled_credentials_mode ||
+		    a.debug.average_ack_delay_ns != b.debug.average_ack_delay_ns ||
+		    a.debug.stats_reporting_interval_ns != b.debug.stats_reporting_interval_ns ||
+		    a.debug.has_stats_provider != b.debug.has_stats_provider ||
+		    strcmp(a.ack_key_file, b.ack_key_file))
+			abort();
+		free(t2);
+	}
+	free(t1);
+}
+
+static void check_pem(const char *text, size_t n)
+{
+	uint8_t out[512], again[512];
+	char err[CLIENTCONF_ERR_MAX], *pem;
+	long got = clientconf_pem_decode(text, n, "X", out, sizeof out, err);
+	size_t pn;
+
+	if (got < 0)
+		return;
+	pem = clientconf_pem_encode("X", out, (size_t)got, &pn);
+	if (!pem || clientconf_pem_decode(pem, pn, "X", again, sizeof again, err) != got ||
+	    memcmp(out, again, (size_t)got))
+		abort();
+	free(pem);
+}
+
+static void check_duration(const char *text)
+{
+	uint64_t ns, back;
+	char out[256];
+
+	if (clientconf_parse_duration(text, &ns))
+		return;
+	if (clientconf_format_duration(ns, out, sizeof out) || clientconf_parse_duration(out, &back) ||
+	    back != ns)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text;
+
+	if (size == 0)
+		return 0;
+	text = malloc(size);
+	if (!text)
+		return 0;
+	memcpy(text, data + 1, size - 1);
+	text[size - 1] = '\0';
+	switch (data[0] % 3) {
+	case 0: check_config(text, size - 1); break;
+	case 1: check_pem(text, size - 1); break;
+	default: check_duration(text); break;
+	}
+	free(text);
+	return 0;
+}
