@@ -1,32 +1,43 @@
-/* nym-testclient: a scripted Nym client for gateway tests (common/gateway + common/websocket
- * + common/nymsphinx).
+/* nym-testclient: a scripted Nym client for gateway tests. The client session (register or
+ * authenticate, bandwidth, sending, receiving, reconnection) is common/gwclient with its
+ * in-process key ops; the gateway-probing commands (garbage, duplicate session, key upgrade)
+ * drive the websocket directly.
  *
  *   nym-testclient --ws ws://IP:PORT --gateway-id B58 --state FILE [--topology FILE]
  *                  [--delay-ms N] [--protocol V] [--legacy 1] COMMAND...
  *
- * --legacy 1 registers with a legacy key (the handshake without salt).
+ * --legacy 1 registers with a legacy key (the session is told the gateway speaks protocol 2,
+ * as an old gateway would, so the handshake goes without salt).
  * --protocol V claims protocol V in authenticateV2 (5: the gateway negotiates 5 and packets
  * go as ForwardSphinxV2 with the topology's key-rotation byte).
  * The state file keeps the client's keys and its shared gateway key (created when missing).
  * Commands run in order; the first failing one ends the program with exit 1:
- *   register              new connection: supportedProtocol + registration handshake
- *   auth | auth-v1        new connection: authenticateV2 / v1, then claim free bandwidth
- *   auth-fail             new connection: authentication must be refused
- *   upgrade-key           UpgradeKey (legacy key -> AES-256-GCM-SIV) on the connection
- *   auth-dup              a second connection authenticates while the current one is
+ *   register              new session: supportedProtocol + registration handshake (+ claim)
+ *   auth | auth-v1        new session: authenticateV2 / v1 (gateway taken as protocol 3),
+ *                         then claim free bandwidth
+ *   auth-fail             new session: authentication must be refused
+ *   upgrade-key           UpgradeKey (legacy key -> AES-256-GCM-SIV) on the session
+ *   auth-dup              a second session authenticates while the current one is
  *                         open (and answers pings): it must be refused
  *   address               prints ADDRESS <nym address>
- *   send-self N           N one-fragment messages to ourselves (needs --topology)
+ *   send-self N           N one-fragment messages to ourselves (needs --topology), each
+ *                         confirmed by the gateway
  *   send-to ADDRESS N     N messages to another client
  *   expect-msgs N [S]     wait until N messages arrived in total (default 20 s)
  *   expect-acks N [S]     wait until N acks arrived in total
  *   hold S                keep the connection S seconds
- *   close                 close the current connection
+ *   close                 close the current session
  *   bad-handshake | garbage-text | garbage-binary-preauth | raw-garbage
  *                         new connection with that input: the gateway must close it
  *   garbage-frame | oversize-frame
- *                         on the authenticated connection: the gateway must close it
- * Output lines: ADDRESS, RECEIVED <text>, ACKS n, and a final SUMMARY. */
+ *                         on the authenticated session: the gateway must close it
+ * Session commands for reconnection tests (the session reconnects by itself):
+ *   gw-start              register (no stored key) or authenticate; until ready
+ *   gw-send-self N | gw-send-to ADDRESS N   queue N messages (no waiting)
+ *   gw-wait-sent N [S]    until the gateway confirmed N packets of this session
+ *   gw-wait-state STATE [S]   until the session is in STATE (ready, backoff, ...)
+ *   gw-status | gw-stop   print GW STATUS (and stop the session)
+ * Output lines: ADDRESS, RECEIVED <text>, GW STATE <state> [error=...], and a final SUMMARY. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ev.h>
@@ -41,6 +52,7 @@
 
 #include "base58.h"
 #include "crypto.h"
+#include "gwclient.h"
 #include "gateway/auth.h"
 #include "gateway/frames.h"
 #include "gateway/handshake.h"
@@ -80,10 +92,17 @@ struct tc {
 	int open, closed, close_code;
 	struct textq *qhead, **qtail;
 	uint8_t negotiated;
-	int authed;
 	size_t sends_ok, msgs, acks, fragments, bad_frames;
 	int64_t bandwidth;
 	struct nym_receiver rx;
+	struct ns_gwc *gw;         /* the client session (common/gwclient) */
+	struct ns_gwc_keys keys;   /* what its key ops work with */
+	ns_ws_conn *gw_ws;         /* the session's websocket (probes write on it) */
+	ns_ws_conn *gw_closing;    /* the last one, being closed by end_session */
+	int tap;                   /* probes read the session's text messages */
+	uint8_t pretend_version;   /* supportedProtocol answer shown to the session (0: real) */
+	int just_registered;
+	size_t sent_before;        /* packets confirmed in earlier sessions */
 };
 
 static void die(const char *fmt, const char *arg)
@@ -131,6 +150,8 @@ static void save_state(struct tc *t)
 		hex_out(f, "key", t->key.bytes, 32);
 		fprintf(f, "legacy=%d\n", t->key.legacy);
 	}
+	if (t->keys.last_auth_timestamp) /* authenticateV2 timestamps must keep growing */
+		fprintf(f, "authts=%llu\n", (unsigned long long)t->keys.last_auth_timestamp);
 	fclose(f);
 	if (rename(tmp, t->state_path) < 0)
 		die("cannot write %s", t->state_path);
@@ -158,6 +179,8 @@ static void load_state(struct tc *t)
 				t->have_key = 1;
 			else if (!strncmp(line, "legacy=", 7))
 				t->key.legacy = atoi(line + 7) != 0;
+			else if (!strncmp(line, "authts=", 7))
+				t->keys.last_auth_timestamp = strtoull(line + 7, NULL, 10);
 		}
 		fclose(f);
 		if (got != 7)
@@ -180,14 +203,23 @@ static void self_bytes(const struct tc *t, uint8_t out[96])
 
 /* ------------------------------------------------------------ websocket */
 
+static void handle_message(struct tc *t, const uint8_t *msg, size_t mlen);
+
 static void handle_push(struct tc *t, const uint8_t *data, size_t len)
 {
-	static uint8_t msg[40000], buf[40000];
+	static uint8_t msg[40000];
 	size_t mlen = 0;
 	if (!t->have_key || ns_gw_pushed_message_decode(&t->key, data, len, msg, sizeof msg, &mlen) < 0) {
 		t->bad_frames++;
 		return;
 	}
+	handle_message(t, msg, mlen);
+}
+
+/* A pushed message once opened: an ack or a one-fragment message. */
+static void handle_message(struct tc *t, const uint8_t *msg, size_t mlen)
+{
+	static uint8_t buf[40000];
 	struct nym_received r;
 	if (nym_receive(&t->rx, msg, mlen, buf, sizeof buf, &r) < 0) {
 		t->bad_frames++;
@@ -323,7 +355,6 @@ static void disconnect(struct tc *t)
 			ns_ws_abort(t->ws);
 	}
 	t->ws = NULL;
-	t->authed = 0;
 	drop_queue(t);
 }
 
@@ -400,135 +431,340 @@ static uint8_t supported_protocol(struct tc *t)
 	return r.version;
 }
 
-/* ------------------------------------------------------------ commands */
+/* ------------------------------------------------------------ the session (common/gwclient) */
 
-static void send_hs(struct tc *t, const struct ns_gw_hs *hs, const uint8_t *b, size_t n)
+/* Websocket transport for the session, with a tap: probes may read its text messages
+ * (tap) and the session may be shown an older gateway's supportedProtocol answer. */
+static void s_on_open(ns_ws_conn *c, void *user)
 {
-	char *text = NULL;
-	size_t len;
-	if (ns_gw_hs_payload_encode(ns_gw_hs_protocol_version(hs), b, n, &text, &len) < 0)
-		die("%s", "encode");
-	send_text(t, text);
-	free(text);
+	struct tc *t = user;
+	if (t)
+		ns_gwc_tr_open(t->gw, c);
 }
 
-static int next_hs_payload(struct tc *t, uint8_t *out, size_t cap, size_t *n)
+static int is_supported_protocol(const uint8_t *data, size_t len)
 {
-	for (;;) {
-		char *s = next_text(t, 6);
-		if (!s)
-			return -1;
-		struct ns_gw_hs_msg m;
-		int rc = ns_gw_hs_msg_parse(s, strlen(s), &m, NULL);
-		free(s);
-		if (rc < 0)
-			continue;
-		if (m.type != NS_GW_HSMSG_PAYLOAD || m.data.len > cap) {
-			ns_gw_hs_msg_free(&m);
-			return -1;
-		}
-		memcpy(out, m.data.data, m.data.len);
-		*n = m.data.len;
-		ns_gw_hs_msg_free(&m);
+	struct ns_gw_response r;
+	if (ns_gw_response_parse((const char *)data, len, &r, NULL) < 0)
 		return 0;
+	int yes = r.type == NS_GW_RESP_SUPPORTED_PROTOCOL;
+	ns_gw_response_free(&r);
+	return yes;
+}
+
+static void queue_text(struct tc *t, const uint8_t *data, size_t len)
+{
+	struct textq *q = calloc(1, sizeof *q);
+	if (!q || !(q->text = malloc(len + 1)))
+		die("%s", "out of memory");
+	memcpy(q->text, data, len);
+	q->text[len] = 0;
+	q->len = len;
+	*t->qtail = q;
+	t->qtail = &q->next;
+}
+
+static void s_on_message(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *data, size_t len,
+                         void *user)
+{
+	struct tc *t = user;
+	if (!t)
+		return;
+	if (type == NS_WS_TEXT && t->tap && c == t->gw_ws) {
+		queue_text(t, data, len);
+		return;
 	}
+	if (type == NS_WS_TEXT && t->pretend_version && is_supported_protocol(data, len)) {
+		char text[64];
+		int n = snprintf(text, sizeof text, "{\"type\":\"supportedProtocol\",\"version\":%u}",
+		                 t->pretend_version);
+		ns_gwc_tr_message(t->gw, c, 0, (const uint8_t *)text, (size_t)n);
+		return;
+	}
+	ns_gwc_tr_message(t->gw, c, type == NS_WS_BINARY, data, len);
+}
+
+static void s_on_close(ns_ws_conn *c, int code, const char *why, void *user)
+{
+	struct tc *t = user;
+	if (!t)
+		return;
+	if (c == t->gw_closing) {
+		t->gw_closing = NULL;
+		return;
+	}
+	if (c == t->gw_ws) {
+		t->gw_ws = NULL;
+		t->closed = 1;
+		t->close_code = code;
+	}
+	ns_gwc_tr_closed(t->gw, c, code, why);
+}
+
+static void s_on_pong(ns_ws_conn *c, const uint8_t *data, size_t len, void *user)
+{
+	(void)data;
+	(void)len;
+	struct tc *t = user;
+	if (t)
+		ns_gwc_tr_pong(t->gw, c);
+}
+
+static const ns_ws_callbacks s_callbacks = { .on_open = s_on_open, .on_message = s_on_message,
+	                                     .on_close = s_on_close, .on_pong = s_on_pong };
+
+static void *tt_connect(void *tctx, struct ns_gwc *c, const char *url)
+{
+	(void)c;
+	struct tc *t = tctx;
+	int err = 0;
+	t->closed = 0;
+	t->gw_ws = ns_ws_connect(t->loop, url, NULL, &s_callbacks, t, &err);
+	return t->gw_ws;
+}
+
+static int tt_send(void *tctx, void *h, int binary, const uint8_t *data, size_t len)
+{
+	(void)tctx;
+	return ns_ws_send(h, binary ? NS_WS_BINARY : NS_WS_TEXT, data, len);
+}
+
+static int tt_ping(void *tctx, void *h)
+{
+	(void)tctx;
+	uint8_t tag[8];
+	ns_random(tag, sizeof tag);
+	return ns_ws_ping(h, tag, sizeof tag);
+}
+
+static void tt_close(void *tctx, void *h, int graceful)
+{
+	struct tc *t = tctx;
+	if (h == t->gw_ws)
+		t->gw_ws = NULL;
+	if (graceful && ns_ws_close(h, 1000, "") == 0) {
+		t->gw_closing = h; /* end_session waits for the close handshake */
+		return;
+	}
+	ns_ws_set_user(h, NULL);
+	ns_ws_abort(h);
+}
+
+static const struct ns_gwc_transport tap_transport = { .connect = tt_connect, .send = tt_send,
+	                                               .ping = tt_ping, .close = tt_close };
+
+static void gw_on_state(struct ns_gwc *c, enum ns_gwc_state s, void *user)
+{
+	(void)user;
+	struct ns_gwc_status st;
+	ns_gwc_get_status(c, &st);
+	if (s == NS_GWC_BACKOFF || s == NS_GWC_FAILED)
+		printf("GW STATE %s error=%s (%s)\n", ns_gwc_state_name(s),
+		       ns_gwc_strerror(st.last_error), st.last_error_text);
+	else
+		printf("GW STATE %s\n", ns_gwc_state_name(s));
+}
+
+static void gw_on_message(struct ns_gwc *c, const uint8_t *msg, size_t len, void *user)
+{
+	(void)c;
+	handle_message(user, msg, len);
+}
+
+static void gw_on_registered(struct ns_gwc *c, void *user)
+{
+	(void)c;
+	struct tc *t = user;
+	t->key = t->keys.key;
+	t->have_key = 1;
+	t->just_registered = 1;
+	save_state(t);
+}
+
+static const struct ns_gwc_callbacks gw_callbacks = { .on_state = gw_on_state,
+	                                              .on_message = gw_on_message,
+	                                              .on_registered = gw_on_registered };
+
+static int session_ready(const struct tc *t)
+{
+	return t->gw && ns_gwc_state(t->gw) == NS_GWC_READY;
+}
+
+static struct ns_gwc_status session_status(const struct tc *t)
+{
+	struct ns_gwc_status st;
+	ns_gwc_get_status(t->gw, &st);
+	return st;
+}
+
+static int p_not_closing(struct tc *t, const void *a)
+{
+	(void)a;
+	return t->gw_closing == NULL;
+}
+
+/* Closes the session (close handshake included) and forgets it. */
+static void end_session(struct tc *t)
+{
+	if (!t->gw)
+		return;
+	t->sent_before += session_status(t).sent_confirmed;
+	ns_gwc_stop(t->gw);
+	run_until(t, p_not_closing, NULL, 6);
+	if (t->gw_closing) {
+		ns_ws_set_user(t->gw_closing, NULL);
+		ns_ws_abort(t->gw_closing);
+		t->gw_closing = NULL;
+	}
+	ns_gwc_free(t->gw);
+	t->gw = NULL;
+	t->gw_ws = NULL;
+	t->tap = 0;
+	drop_queue(t);
+}
+
+static int p_settled(struct tc *t, const void *a)
+{
+	(void)a;
+	enum ns_gwc_state s = ns_gwc_state(t->gw);
+	return s == NS_GWC_READY || s == NS_GWC_FAILED;
+}
+
+/* A new session: registers without a stored key, else authenticates; returns once it is
+ * ready or failed. pretend: the gateway protocol version the session is shown (0: real). */
+static void start_session(struct tc *t, uint8_t pretend)
+{
+	end_session(t);
+	disconnect(t);
+	memcpy(t->keys.identity_seed, t->seed, 32);
+	memcpy(t->keys.gateway_identity, t->gateway_id, 32);
+	t->keys.have_key = t->have_key;
+	t->keys.key = t->key;
+	t->pretend_version = pretend;
+	t->just_registered = 0;
+	struct ns_gwc_config cfg = { .url = t->url, .registered = t->have_key,
+		                     .auth_protocol = t->auth_protocol, .response_timeout = 10,
+		                     .ping_interval = 2, .ping_timeout = 3 };
+	t->gw = ns_gwc_new(t->loop, &cfg, ns_gwc_default_ops(), &t->keys, &tap_transport, t,
+	                   &gw_callbacks, t);
+	if (!t->gw || ns_gwc_start(t->gw) < 0)
+		die("%s", "cannot start a session");
+	uint64_t ts = t->keys.last_auth_timestamp;
+	run_until(t, p_settled, NULL, 20);
+	if (t->keys.last_auth_timestamp != ts)
+		save_state(t);
+	struct ns_gwc_status st = session_status(t);
+	t->negotiated = st.negotiated_protocol;
+	t->bandwidth = st.bandwidth;
+}
+
+static void need_session(struct tc *t, const char *what)
+{
+	if (!session_ready(t))
+		die("%s needs an authenticated session", what);
 }
 
 static void cmd_register(struct tc *t)
 {
-	connect_ws(t);
-	uint8_t version = supported_protocol(t);
-	struct ns_gw_hs hs;
-	uint8_t buf[NS_GW_HS_MAX_LEN], in[NS_GW_HS_MAX_LEN];
-	size_t n = 0, in_len = 0;
-	ns_gw_hs_client_begin(&hs, t->seed, t->gateway_id, version >= 3 && !t->legacy, 0);
-	if (ns_gw_hs_client_h1(&hs, buf, sizeof buf, &n) < 0)
-		die("%s", "h1");
-	send_hs(t, &hs, buf, n);
-	if (next_hs_payload(t, in, sizeof in, &in_len) < 0 ||
-	    ns_gw_hs_client_h3(&hs, in, in_len, buf, sizeof buf, &n) < 0)
-		die("%s", "bad or missing H2");
-	send_hs(t, &hs, buf, n);
-	if (next_hs_payload(t, in, sizeof in, &in_len) < 0 ||
-	    ns_gw_hs_client_finish(&hs, in, in_len) < 0 || ns_gw_hs_key(&hs, &t->key) < 0)
-		die("%s", "bad or missing H4");
-	ns_gw_hs_clear(&hs);
-	struct ns_gw_response r;
-	if (wait_response(t, NS_GW_RESP_REGISTER, &r, NULL) < 0 || !r.status)
-		die("%s", "no register answer");
-	t->have_key = 1;
-	t->negotiated = r.has_protocol ? r.protocol_version : 1;
-	save_state(t);
-	printf("REGISTERED protocol=%u\n", t->negotiated);
-	disconnect(t);
-}
-
-/* Sends an authentication request on the current connection; 0 when accepted. */
-static int authenticate(struct tc *t, int v1, char **err_text)
-{
-	if (!t->have_key)
-		die("%s", "not registered");
-	uint8_t version = supported_protocol(t);
-	char *text = NULL;
-	size_t len;
-	struct ns_gw_request req;
-	memset(&req, 0, sizeof req);
-	if (v1 || version < 4) {
-		if (ns_gw_auth_v1_build(&req, &t->key, t->id_pk, 0) < 0)
-			die("%s", "auth v1 build");
-	} else {
-		req.type = NS_GW_REQ_AUTHENTICATE_V2;
-		if (ns_gw_auth_v2_build(&req.auth, &t->key, t->seed, (uint64_t)time(NULL)) < 0)
-			die("%s", "auth v2 build");
-		if (t->auth_protocol && t->auth_protocol != req.auth.protocol_version) {
-			/* e.g. 5: the gateway then negotiates 5 and we send ForwardSphinxV2 */
-			uint8_t sk[64], pk[32], m[NS_GW_AUTH_V2_MSG_MAX];
-			size_t mlen;
-			req.auth.protocol_version = t->auth_protocol;
-			ns_ed25519_from_seed(pk, sk, t->seed);
-			if (ns_gw_auth_v2_message(&req.auth, m, sizeof m, &mlen) < 0)
-				die("%s", "auth v2 message");
-			ns_ed25519_sign(req.auth.signature, m, mlen, sk);
-			ns_memzero(sk, sizeof sk);
-		}
+	int had_key = t->have_key;
+	t->have_key = 0;
+	start_session(t, t->legacy ? NS_GW_PROTOCOL_CREDENTIALS : 0);
+	if (!t->just_registered) {
+		t->have_key = had_key;
+		die("registration failed: %s", session_status(t).last_error_text);
 	}
-	int rc = ns_gw_request_encode(&req, &text, &len);
-	ns_gw_request_free(&req);
-	if (rc < 0)
-		die("%s", "encode");
-	send_text(t, text);
-	free(text);
-	struct ns_gw_response r;
-	if (wait_response(t, NS_GW_RESP_AUTHENTICATE, &r, err_text) < 0)
-		return -1;
-	/* wait_response hands `authenticate` with status false back as a failure too */
-	t->negotiated = r.has_protocol ? r.protocol_version : 1;
-	t->bandwidth = r.bandwidth;
-	t->authed = 1;
-	return 0;
+	printf("REGISTERED protocol=%u\n", t->negotiated);
+	end_session(t);
 }
 
 static void cmd_auth(struct tc *t, int v1)
 {
-	connect_ws(t);
-	char *err = NULL;
-	if (authenticate(t, v1, &err) < 0)
-		die("authentication refused: %s", err ? err : "(closed)");
-	if (t->bandwidth < CLAIM_THRESHOLD) {
-		send_text(t, "{\"type\":\"claimFreeTestnetBandwidth\"}");
-		struct ns_gw_response r;
-		if (wait_response(t, NS_GW_RESP_BANDWIDTH, &r, NULL) < 0)
-			die("%s", "no bandwidth answer");
-		t->bandwidth = r.bandwidth;
-	}
+	if (!t->have_key)
+		die("%s", "not registered");
+	start_session(t, v1 ? NS_GW_PROTOCOL_AES : 0);
+	if (!session_ready(t))
+		die("authentication refused: %s", session_status(t).last_error_text);
 	printf("AUTHENTICATED protocol=%u bandwidth=%lld\n", t->negotiated, (long long)t->bandwidth);
 }
+
+static void cmd_auth_fail(struct tc *t)
+{
+	if (!t->have_key)
+		die("%s", "not registered");
+	start_session(t, 0);
+	if (session_ready(t))
+		die("%s", "authentication was accepted");
+	printf("AUTH REFUSED %s\n", session_status(t).last_error_text);
+	end_session(t);
+}
+
+static void dup_on_state(struct ns_gwc *c, enum ns_gwc_state s, void *user)
+{
+	(void)c;
+	(void)s;
+	(void)user;
+}
+
+static int p_dup_settled(struct tc *t, const void *a)
+{
+	(void)t;
+	enum ns_gwc_state s = ns_gwc_state((struct ns_gwc *)a);
+	return s == NS_GWC_READY || s == NS_GWC_FAILED || s == NS_GWC_BACKOFF;
+}
+
+/* A second session for the same client while this one is open (and answers pings). */
+static void cmd_auth_dup(struct tc *t)
+{
+	need_session(t, "auth-dup");
+	struct ns_gwc_keys keys = t->keys; /* later authenticateV2 timestamp included */
+	keys.hs = NULL;
+	struct ns_gwc_config cfg = { .url = t->url, .registered = 1, .max_attempts = 1 };
+	struct ns_gwc_callbacks cb = { .on_state = dup_on_state };
+	struct ns_gwc *second = ns_gwc_new(t->loop, &cfg, ns_gwc_default_ops(), &keys,
+	                                   ns_gwc_ws_transport(), NULL, &cb, NULL);
+	if (!second || ns_gwc_start(second) < 0)
+		die("%s", "second session");
+	run_until(t, p_dup_settled, second, 10);
+	struct ns_gwc_status st;
+	ns_gwc_get_status(second, &st);
+	ns_gwc_free(second);
+	t->keys.last_auth_timestamp = keys.last_auth_timestamp;
+	ns_gwc_keys_clear(&keys);
+	save_state(t);
+	if (st.state == NS_GWC_READY)
+		die("%s", "duplicate session was accepted");
+	printf("DUPLICATE REFUSED %s\n", st.last_error_text);
+	if (!session_ready(t))
+		die("%s", "the original session was dropped");
+}
+
+/* Queues count messages on the session (no waiting). */
+static void queue_messages(struct tc *t, const uint8_t to[96], long count);
+
+static int p_sent(struct tc *t, const void *arg)
+{
+	return t->gw && session_status(t).sent_confirmed >= *(const uint64_t *)arg;
+}
+
+static void send_messages(struct tc *t, const uint8_t to[96], long count)
+{
+	need_session(t, "sending");
+	queue_messages(t, to, count);
+	struct ns_gwc_status st = session_status(t);
+	uint64_t want = st.sent_confirmed + st.queued + st.in_flight; /* all of them */
+	if (run_until(t, p_sent, &want, 10) < 0)
+		die("%s", "the gateway did not answer every packet with `send`");
+	printf("SENT %ld\n", count);
+}
+
+/* ------------------------------------------------------------ commands */
 
 /* encryptedRequest UpgradeKey under the legacy key; the answer comes under the new key. */
 static void cmd_upgrade_key(struct tc *t)
 {
-	if (!t->ws || !t->authed || !t->key.legacy)
-		die("%s", "upgrade-key needs a connection authenticated with a legacy key");
+	need_session(t, "upgrade-key");
+	if (!t->key.legacy)
+		die("%s", "upgrade-key needs a legacy key");
 	struct ns_gw_key upgraded;
 	uint8_t salt[16], digest[32], nonce[NS_GW_MAX_NONCE_LEN], ct[512], pt[512];
 	size_t ct_len = 0, pt_len = 0;
@@ -551,12 +787,15 @@ static void cmd_upgrade_key(struct tc *t)
 		                     .nonce = { nonce, nonce_len } };
 	if (ns_gw_request_encode(&req, &text, &len) < 0)
 		die("%s", "encode");
-	send_text(t, text);
+	t->tap = 1; /* the answer is for us, not for the session */
+	if (ns_ws_send(t->gw_ws, NS_WS_TEXT, (const uint8_t *)text, len) < 0)
+		die("%s", "send failed");
 	free(text);
 	struct ns_gw_response r;
 	enum ns_gw_inner_resp_type ack;
 	if (wait_response(t, NS_GW_RESP_ENCRYPTED, &r, NULL) < 0)
 		die("%s", "no encryptedResponse");
+	t->tap = 0;
 	int rc = ns_gw_key_decrypt(&upgraded, r.nonce.data, r.nonce.len, r.ciphertext.data,
 	                           r.ciphertext.len, pt, sizeof pt, &pt_len);
 	ns_gw_response_free(&r);
@@ -564,48 +803,10 @@ static void cmd_upgrade_key(struct tc *t)
 	    ack != NS_GW_INNER_KEY_UPGRADE_ACK)
 		die("%s", "bad KeyUpgradeAck");
 	t->key = upgraded;
+	t->keys.key = upgraded; /* the session's key ops switch to it */
 	ns_gw_key_clear(&upgraded);
 	save_state(t);
 	printf("KEY UPGRADED\n");
-}
-
-static void cmd_auth_fail(struct tc *t)
-{
-	connect_ws(t);
-	char *err = NULL;
-	if (authenticate(t, 0, &err) == 0)
-		die("%s", "authentication was accepted");
-	printf("AUTH REFUSED %s\n", err ? err : "(closed)");
-	free(err);
-	disconnect(t);
-}
-
-/* A second connection for the same client while this one is open. */
-static void cmd_auth_dup(struct tc *t)
-{
-	if (!t->ws || !t->authed)
-		die("%s", "auth-dup needs an authenticated connection");
-	struct tc second = *t;
-	second.ws = NULL;
-	second.qhead = NULL;
-	second.qtail = &second.qhead;
-	second.open = second.closed = 0;
-	int err = 0;
-	second.ws = ns_ws_connect(t->loop, t->url, NULL, &callbacks, &second, &err);
-	if (!second.ws || run_until(&second, p_open_or_closed, NULL, 5) < 0 || !second.open)
-		die("%s", "second websocket did not open");
-	sleep(1); /* authenticateV2 needs a later timestamp than the live session's */
-	char *why = NULL;
-	int rc = authenticate(&second, 0, &why);
-	if (second.ws && !second.closed)
-		ns_ws_abort(second.ws);
-	drop_queue(&second);
-	if (rc == 0)
-		die("%s", "duplicate session was accepted");
-	printf("DUPLICATE REFUSED %s\n", why ? why : "(closed)");
-	free(why);
-	if (t->closed)
-		die("%s", "the original session was dropped");
 }
 
 static void cmd_address(struct tc *t)
@@ -617,51 +818,6 @@ static void cmd_address(struct tc *t)
 	if (nym_recipient_from_bytes(b, &r) < 0 || nym_recipient_to_string(&r, s, sizeof s) < 0)
 		die("%s", "address");
 	printf("ADDRESS %s\n", s);
-}
-
-static void send_messages(struct tc *t, const uint8_t to[96], long count)
-{
-	if (!t->ws || !t->authed)
-		die("%s", "not authenticated");
-	if (!t->have_topo)
-		die("%s", "--topology needed");
-	uint8_t self[96];
-	self_bytes(t, self);
-	size_t want = t->sends_ok;
-	for (long i = 0; i < count; i++) {
-		char text[64];
-		uint8_t rnd[4];
-		ns_random(rnd, sizeof rnd);
-		int n = snprintf(text, sizeof text, "nymsuite-test:%ld:%02x%02x%02x%02x", i, rnd[0],
-		                 rnd[1], rnd[2], rnd[3]);
-		struct tc_packet *pk = NULL;
-		size_t np = 0;
-		if (tc_prepare(&t->topo.topology, self, t->ack_key, to, t->delay_ns, (uint8_t *)text,
-		               (size_t)n, &pk, &np) < 0)
-			die("%s", "prepare");
-		for (size_t j = 0; j < np; j++) {
-			static uint8_t frame[NYM_PACKET_MAX_SIZE + 128];
-			size_t flen = 0;
-			struct nym_mix_packet mp = { .packet_type = pk[j].packet_type,
-				                     .key_rotation = pk[j].key_rotation,
-				                     .packet = pk[j].packet,
-				                     .packet_len = pk[j].len };
-			uint8_t kind = t->negotiated >= 5 ? NS_GW_BIN_FORWARD_SPHINX_V2
-			                                  : NS_GW_BIN_FORWARD_SPHINX;
-			if (kind == NS_GW_BIN_FORWARD_SPHINX)
-				mp.key_rotation = NYM_KEY_ROTATION_UNKNOWN;
-			if (nym_node_address_decode(pk[j].first_hop, 32, &mp.next_hop) < 0 ||
-			    ns_gw_binary_request_encode(&t->key, kind, &mp, frame, sizeof frame, &flen) < 0 ||
-			    ns_ws_send(t->ws, NS_WS_BINARY, frame, flen) < 0)
-				die("%s", "sending a packet failed");
-			want++;
-		}
-		tc_packets_free(pk, np);
-	}
-	const size_t *pair[2] = { &t->sends_ok, &want };
-	if (run_until(t, p_count, pair, 10) < 0)
-		die("%s", "the gateway did not answer every packet with `send`");
-	printf("SENT %ld\n", count);
 }
 
 static void expect_count(struct tc *t, const size_t *counter, const char *what, long n, double s)
@@ -681,7 +837,6 @@ static void expect_closed_by_gateway(struct tc *t, const char *what)
 		die("the gateway kept the connection open after %s", what);
 	printf("DROPPED after %s (code %d)\n", what, t->close_code);
 	t->ws = NULL;
-	t->authed = 0;
 	drop_queue(t);
 }
 
@@ -720,18 +875,20 @@ static void cmd_garbage(struct tc *t, const char *which)
 		return;
 	}
 	if (!strcmp(which, "garbage-frame") || !strcmp(which, "oversize-frame")) {
-		if (!t->ws || !t->authed)
-			die("%s needs an authenticated connection", which);
+		need_session(t, which);
 		size_t n = !strcmp(which, "oversize-frame") ? 200000 : 2451;
 		uint8_t *junk = malloc(n);
 		ns_random(junk, n);
 		junk[0] = 1;
 		junk[1] = 1;
-		ns_ws_send(t->ws, NS_WS_BINARY, junk, n);
+		t->tap = 1; /* the gateway's error text is for us: see it close the connection */
+		ns_ws_send(t->gw_ws, NS_WS_BINARY, junk, n);
 		free(junk);
 		expect_closed_by_gateway(t, which);
+		end_session(t); /* no reconnection */
 		return;
 	}
+	end_session(t);
 	connect_ws(t);
 	if (!strcmp(which, "bad-handshake")) {
 		supported_protocol(t);
@@ -746,6 +903,137 @@ static void cmd_garbage(struct tc *t, const char *which)
 		die("unknown command %s", which);
 	}
 	expect_closed_by_gateway(t, which);
+}
+
+/* ------------------------------------------------------------ gw-* commands */
+
+static int p_gw_state(struct tc *t, const void *arg)
+{
+	enum ns_gwc_state s = ns_gwc_state(t->gw);
+	return !strcmp(ns_gwc_state_name(s), arg) || s == NS_GWC_FAILED;
+}
+
+static void gw_wait_state(struct tc *t, const char *state, double timeout)
+{
+	if (!t->gw)
+		die("%s", "no session (gw-start)");
+	if (run_until(t, p_gw_state, state, timeout) < 0)
+		die("state %s not reached", state);
+	if (strcmp(ns_gwc_state_name(ns_gwc_state(t->gw)), state))
+		die("the session failed before %s", state);
+}
+
+static void cmd_gw_start(struct tc *t)
+{
+	start_session(t, 0);
+	if (t->just_registered)
+		printf("REGISTERED protocol=%u\n", t->negotiated);
+	gw_wait_state(t, "ready", 1);
+	printf("GW READY protocol=%u bandwidth=%lld\n", t->negotiated, (long long)t->bandwidth);
+}
+
+static int p_writable(struct tc *t, const void *arg)
+{
+	(void)arg;
+	struct ns_gwc_status st = session_status(t);
+	return st.queued + st.in_flight < 128 || st.state == NS_GWC_FAILED;
+}
+
+static void queue_messages(struct tc *t, const uint8_t to[96], long count)
+{
+	if (!t->gw || !t->have_topo)
+		die("%s", "sending needs a session and --topology");
+	uint8_t self[96];
+	self_bytes(t, self);
+	for (long i = 0; i < count; i++) {
+		char text[64];
+		uint8_t rnd[4];
+		ns_random(rnd, sizeof rnd);
+		int n = snprintf(text, sizeof text, "nymsuite-test:%ld:%02x%02x%02x%02x", i, rnd[0],
+		                 rnd[1], rnd[2], rnd[3]);
+		struct tc_packet *pk = NULL;
+		size_t np = 0;
+		if (tc_prepare(&t->topo.topology, self, t->ack_key, to, t->delay_ns, (uint8_t *)text,
+		               (size_t)n, &pk, &np) < 0)
+			die("%s", "prepare");
+		for (size_t j = 0; j < np; j++) {
+			struct nym_mix_packet mp = { .packet_type = pk[j].packet_type,
+				                     .key_rotation = pk[j].key_rotation,
+				                     .packet = pk[j].packet,
+				                     .packet_len = pk[j].len };
+			if (nym_node_address_decode(pk[j].first_hop, 32, &mp.next_hop) < 0)
+				die("%s", "first hop");
+			int rc;
+			while ((rc = ns_gwc_send(t->gw, &mp)) == NS_GWC_E_QUEUE_FULL)
+				if (run_until(t, p_writable, NULL, 20) < 0)
+					die("%s", "queue stays full");
+			if (rc < 0)
+				die("send: %s", ns_gwc_strerror(rc));
+		}
+		tc_packets_free(pk, np);
+	}
+}
+
+static void gw_status(struct tc *t)
+{
+	struct ns_gwc_status st = session_status(t);
+	printf("GW STATUS state=%s reconnects=%u attempts=%u last_error=%s sent=%llu received=%llu "
+	       "resent=%llu queued=%zu in_flight=%zu protocol=%u bandwidth=%lld\n",
+	       ns_gwc_state_name(st.state), st.reconnects, st.reconnect_attempts,
+	       ns_gwc_strerror(st.last_error), (unsigned long long)st.sent_confirmed,
+	       (unsigned long long)st.received, (unsigned long long)st.resent, st.queued,
+	       st.in_flight, st.negotiated_protocol, (long long)st.bandwidth);
+}
+
+static double opt_seconds(int argc, char **argv, int *i, double def)
+{
+	if (*i + 1 < argc && argv[*i + 1][0] >= '0' && argv[*i + 1][0] <= '9')
+		return atof(argv[++*i]);
+	return def;
+}
+
+static int gw_command(struct tc *t, int argc, char **argv, int *i)
+{
+	const char *c = argv[*i];
+	if (!strcmp(c, "gw-start")) {
+		cmd_gw_start(t);
+	} else if (!strcmp(c, "gw-send-self") && *i + 1 < argc) {
+		uint8_t self[96];
+		self_bytes(t, self);
+		long n = atol(argv[++*i]);
+		queue_messages(t, self, n);
+		printf("QUEUED %ld\n", n);
+	} else if (!strcmp(c, "gw-send-to") && *i + 2 < argc) {
+		struct nym_recipient r;
+		uint8_t to[96];
+		if (nym_recipient_from_string(argv[*i + 1], &r) < 0)
+			die("bad address %s", argv[*i + 1]);
+		nym_recipient_to_bytes(&r, to);
+		long n = atol(argv[*i + 2]);
+		queue_messages(t, to, n);
+		printf("QUEUED %ld\n", n);
+		*i += 2;
+	} else if (!strcmp(c, "gw-wait-sent") && *i + 1 < argc) {
+		uint64_t want = (uint64_t)atol(argv[++*i]);
+		double s = opt_seconds(argc, argv, i, 20);
+		if (!t->gw || run_until(t, p_sent, &want, s) < 0)
+			die("%s", "not every packet was confirmed by the gateway");
+		printf("GW SENT %llu\n", (unsigned long long)want);
+	} else if (!strcmp(c, "gw-wait-state") && *i + 1 < argc) {
+		const char *state = argv[++*i];
+		gw_wait_state(t, state, opt_seconds(argc, argv, i, 20));
+	} else if (!strcmp(c, "gw-status")) {
+		if (!t->gw)
+			die("%s", "no session");
+		gw_status(t);
+	} else if (!strcmp(c, "gw-stop")) {
+		if (t->gw)
+			gw_status(t);
+		end_session(t);
+	} else {
+		return 0;
+	}
+	return 1;
 }
 
 static int load_topology(struct tc *t, const char *path)
@@ -826,8 +1114,10 @@ int main(int argc, char **argv)
 			cmd_auth_dup(&t);
 		else if (!strcmp(c, "address"))
 			cmd_address(&t);
-		else if (!strcmp(c, "close"))
+		else if (!strcmp(c, "close")) {
+			end_session(&t);
 			disconnect(&t);
+		}
 		else if (!strcmp(c, "send-self") && i + 1 < argc) {
 			uint8_t self[96];
 			self_bytes(&t, self);
@@ -853,13 +1143,15 @@ int main(int argc, char **argv)
 			size_t never = SIZE_MAX;
 			const size_t *pair[2] = { &t.msgs, &never };
 			run_until(&t, p_count, pair, atof(argv[++i]));
-		} else {
+		} else if (!gw_command(&t, argc, argv, &i)) {
 			cmd_garbage(&t, c);
 		}
 	}
+	end_session(&t);
 	printf("SUMMARY msgs=%zu acks=%zu fragments=%zu sends=%zu bad_frames=%zu\n", t.msgs, t.acks,
-	       t.fragments, t.sends_ok, t.bad_frames);
+	       t.fragments, t.sends_ok + t.sent_before, t.bad_frames);
 	disconnect(&t);
+	ns_gwc_keys_clear(&t.keys);
 	ns_memzero(&t.key, sizeof t.key);
 	ns_memzero(t.seed, sizeof t.seed);
 	return t.bad_frames ? 1 : 0;
