@@ -5,22 +5,9 @@
 # undecodable packets on the mix port, while another client stays connected and keeps
 # sending and receiving. Exit 0 = pass.
 set -euo pipefail
-BUILD=${BUILD:-build}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$ROOT/$BUILD/bin
-for b in nym-localnet nym-directory nym-mixnode nym-gateway nym-testclient; do
-	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b (run make first)"; exit 1; }
-done
-T=$(mktemp -d /tmp/gateway-badinput.XXXXXX)
-cleanup() { "$BIN/nym-localnet" down --dir "$T/net" >/dev/null 2>&1 || true; [ -n "${KEEP:-}" ] || rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; tail -20 "$T/net/logs/gateway1.log" 2>/dev/null || true; exit 1; }
-"$BIN/nym-localnet" up --dir "$T/net" >/dev/null || fail "localnet did not start"
-# shellcheck disable=SC1091
-. "$T/net/env"
-tc() { local st=$1; shift; "$BIN/nym-testclient" --ws "$GATEWAY_WS_1" --gateway-id "$GATEWAY_ID_1" \
-	--topology "$NYM_TOPOLOGY" --state "$T/$st.state" "$@"; }
-stat_of() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" "$T/net/run/gateway1.stats"; }
+# shellcheck source=lib/localnet.bash
+. "$(dirname "$0")/lib/localnet.bash"
+localnet_up gateway-badinput
 
 tc good register >/dev/null || fail "register"
 tc good auth hold 2 send-self 3 expect-msgs 3 expect-acks 3 hold 1 send-self 2 expect-msgs 5 \

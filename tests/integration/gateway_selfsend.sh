@@ -6,22 +6,9 @@
 # two clients exchange messages at the same time; protocol 5 (ForwardSphinxV2); a legacy key
 # and its upgrade; 12 clients at once. Exit 0 = pass.
 set -euo pipefail
-BUILD=${BUILD:-build}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$ROOT/$BUILD/bin
-for b in nym-localnet nym-directory nym-mixnode nym-gateway nym-testclient; do
-	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b (run make first)"; exit 1; }
-done
-T=$(mktemp -d /tmp/gateway-selfsend.XXXXXX)
-cleanup() { "$BIN/nym-localnet" down --dir "$T/net" >/dev/null 2>&1 || true; [ -n "${KEEP:-}" ] || rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; tail -20 "$T/net/logs/gateway1.log" 2>/dev/null || true; exit 1; }
-"$BIN/nym-localnet" up --dir "$T/net" >/dev/null || fail "localnet did not start"
-# shellcheck disable=SC1091
-. "$T/net/env"
-tc() { local st=$1; shift; "$BIN/nym-testclient" --ws "$GATEWAY_WS_1" --gateway-id "$GATEWAY_ID_1" \
-	--topology "$NYM_TOPOLOGY" --state "$T/$st.state" "$@"; }
-stat_of() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" "$T/net/run/gateway1.stats"; }
+# shellcheck source=lib/localnet.bash
+. "$(dirname "$0")/lib/localnet.bash"
+localnet_up gateway-selfsend
 
 # 1. self-send round trip, duplicate session, re-authentication on new connections
 tc a register auth send-self 5 expect-msgs 5 expect-acks 5 auth-dup \

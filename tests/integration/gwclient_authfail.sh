@@ -4,21 +4,9 @@
 # client whose stored key was altered, both end in state `failed` with error
 # "authentication refused" and the gateway's reason, without retrying. Exit 0 = pass.
 set -euo pipefail
-BUILD=${BUILD:-build}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$ROOT/$BUILD/bin
-for b in nym-localnet nym-directory nym-mixnode nym-gateway nym-testclient; do
-	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b (run make first)"; exit 1; }
-done
-T=$(mktemp -d /tmp/gwclient-authfail.XXXXXX)
-cleanup() { "$BIN/nym-localnet" down --dir "$T/net" >/dev/null 2>&1 || true; [ -n "${KEEP:-}" ] || rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; tail -20 "$T/net/logs/gateway1.log" 2>/dev/null || true; exit 1; }
-"$BIN/nym-localnet" up --dir "$T/net" >/dev/null || fail "localnet did not start"
-# shellcheck disable=SC1091
-. "$T/net/env"
-tc() { local st=$1; shift; "$BIN/nym-testclient" --ws "$GATEWAY_WS_1" --gateway-id "$GATEWAY_ID_1" \
-	--topology "$NYM_TOPOLOGY" --state "$T/$st.state" "$@"; }
+# shellcheck source=lib/localnet.bash
+. "$(dirname "$0")/lib/localnet.bash"
+localnet_up gwclient-authfail
 hex32() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
 
 # 1. unknown client: a made-up key
