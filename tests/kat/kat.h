@@ -21,6 +21,8 @@ void kat_fail(struct kat *k, const char *fmt, ...) __attribute__((format(printf,
 
 /* Lookup that marks the field as read. NULL if absent. */
 const cJSON *kat_get(const cJSON *obj, const char *key);
+/* Marks every element of an array as read; call it once the elements were compared. */
+void kat_mark_items(const cJSON *array);
 /* Marks a prose/informational field (description, names) as read without checking it. */
 void kat_note(const cJSON *obj, const char *key);
 

@@ -78,6 +78,13 @@ const cJSON *kat_get(const cJSON *obj, const char *key)
 
 void kat_note(const cJSON *obj, const char *key) { (void)kat_get(obj, key); }
 
+void kat_mark_items(const cJSON *array)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, array)
+		mark(it);
+}
+
 long kat_hex(struct kat *k, const cJSON *obj, const char *key, uint8_t *buf, size_t cap)
 {
 	const cJSON *it = kat_get(obj, key);

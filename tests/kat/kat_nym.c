@@ -48,30 +48,6 @@ struct client {
 
 static const cJSON *raw(const cJSON *o, const char *key) { return cJSON_GetObjectItemCaseSensitive(o, key); }
 
-/* Marks every element of a JSON array of scalars as read (kat_get only finds named
- * items, so each element is named for the moment of the lookup). Call it once the
- * elements have been compared. */
-static void mark_items(const cJSON *array)
-{
-	static char names[64][16];
-	cJSON *it;
-	int n = 0;
-
-	/* cJSON's lookup stops at the first unnamed item, so name them all first */
-	for (it = array ? array->child : NULL; it != NULL; it = it->next, n++)
-		if (n == 64 || it->string != NULL)
-			return;
-	n = 0;
-	for (it = array ? array->child : NULL; it != NULL; it = it->next, n++) {
-		snprintf(names[n], sizeof names[n], "\x01item%d", n);
-		it->string = names[n];
-	}
-	for (int i = 0; i < n; i++)
-		(void)kat_get(array, names[i]);
-	for (it = array ? array->child : NULL; it != NULL; it = it->next)
-		it->string = NULL;
-}
-
 /* Reads hex of exactly len bytes; fails the item otherwise. */
 static int hex_exact(struct kat *k, const cJSON *o, const char *key, uint8_t *buf, size_t len)
 {
@@ -176,8 +152,8 @@ static int load_route(struct kat *k, const struct net *net, const cJSON *bi, str
 		kat_fail(k, "%s: %zu delays for %zu hops", delays_key, i, route->n);
 		return -1;
 	}
-	mark_items(ids);
-	mark_items(kat_get(bi, delays_key));
+	kat_mark_items(ids);
+	kat_mark_items(kat_get(bi, delays_key));
 	return 0;
 }
 
@@ -870,7 +846,7 @@ static void check_surb(struct kat *k, const struct net *net, const struct client
 	}
 	if (i != s.surb.n_hops)
 		kat_fail(k, "materials: %zu entries for %zu hops", i, s.surb.n_hops);
-	mark_items(kat_get(js, "materials"));
+	kat_mark_items(kat_get(js, "materials"));
 
 	/* use it: a reply through this SURB reaches the client with the version it claims */
 	for (size_t j = 0; j < sizeof pt; j++)
@@ -905,7 +881,7 @@ static void check_surb(struct kat *k, const struct net *net, const struct client
 	}
 	if (i + 1 != route.n)
 		kat_fail(k, "route_delays_ns: %zu values for %zu hops", i, route.n);
-	mark_items(kat_get(js, "route_delays_ns"));
+	kat_mark_items(kat_get(js, "route_delays_ns"));
 	fixed.surb_key = s.key;
 	fixed.initial_secret = x;
 	fixed.final_padding = pad;
@@ -935,7 +911,7 @@ static void check_surb(struct kat *k, const struct net *net, const struct client
 		}
 		if (i != route.n)
 			kat_fail(k, "harness_delays_ns: %zu values for %zu hops", i, route.n);
-		mark_items(kat_get(js, "harness_delays_ns"));
+		kat_mark_items(kat_get(js, "harness_delays_ns"));
 	}
 	ns_memzero(&s, sizeof s);
 	ns_memzero(&rebuilt, sizeof rebuilt);
@@ -1102,7 +1078,7 @@ void kat_message(struct kat *k, const cJSON *root, const cJSON *msg)
 		via_reply = raw(pkt, "reply") != NULL;
 		n++;
 	}
-	mark_items(kat_get(msg, "packets"));
+	kat_mark_items(kat_get(msg, "packets"));
 	kat_expect_str(k, msg, "path", via_reply == 1 ? "reply (SURB key)" : "e2e (ephemeral x25519)");
 	padded = reassemble(k, frags, n, &len, &set_id);
 	if (padded == NULL)

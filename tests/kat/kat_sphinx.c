@@ -172,29 +172,6 @@ void kat_packet_process(struct kat *k, const cJSON *root, const cJSON *pkt)
 	}
 }
 
-/* kat.h has no accessor for array elements: give each element a unique name for one kat_get
- * lookup, so the coverage record sees it, then restore the names. Call after reading them all. */
-static void mark_array_items(const cJSON *array)
-{
-	char names[SPHINX_MAX_HOPS + 1][24];
-	cJSON *it;
-	int i = 0;
-	for (it = array ? array->child : NULL; it != NULL && i <= SPHINX_MAX_HOPS; it = it->next, i++) {
-		if (it->string != NULL)
-			return;
-		snprintf(names[i], sizeof names[i], "\x01item%d", i);
-	}
-	if (it != NULL)
-		return;
-	i = 0;
-	for (it = array->child; it != NULL; it = it->next)
-		it->string = names[i++];
-	for (int j = 0; j < i; j++)
-		(void)kat_get(array, names[j]);
-	for (it = array->child; it != NULL; it = it->next)
-		it->string = NULL;
-}
-
 /* Route from build_inputs.route_node_ids via network.nodes (address and public key). */
 static size_t load_route(struct kat *k, const cJSON *root, const cJSON *bi, struct sphinx_node *route)
 {
@@ -213,7 +190,7 @@ static size_t load_route(struct kat *k, const cJSON *root, const cJSON *bi, stru
 			return 0;
 		n++;
 	}
-	mark_array_items(ids);
+	kat_mark_items(ids);
 	return n;
 }
 
@@ -233,7 +210,7 @@ static int load_delays(struct kat *k, const cJSON *bi, uint64_t *delays, size_t 
 			return -1;
 		}
 	}
-	mark_array_items(arr);
+	kat_mark_items(arr);
 	if (n + 1 != n_hops) {
 		kat_fail(k, "%zu delays for %zu hops", n, n_hops);
 		return -1;
