@@ -50,10 +50,11 @@ PROG_BIN   := $(foreach d,$(PROG_DIRS),$(BUILD)/bin/$(notdir $(d)))
 
 DEB_PKGS := build-essential clang libsodium-dev libgcrypt20-dev libev-dev libmsgpack-dev \
             libseccomp-dev libcmocka-dev libcjson-dev libwslay-dev librust-blake3-dev \
-            pkg-config python3-websockets curl jq
+            pkg-config python3-websockets curl jq strace
 DEP_HEADERS := /usr/include/sodium.h /usr/include/gcrypt.h /usr/include/ev.h \
                /usr/include/msgpack.h /usr/include/seccomp.h /usr/include/cmocka.h \
-               /usr/include/cjson/cJSON.h /usr/include/wslay/wslay.h /usr/bin/jq /usr/bin/curl
+               /usr/include/cjson/cJSON.h /usr/include/wslay/wslay.h /usr/bin/jq /usr/bin/curl /usr/bin/strace \
+               /usr/lib/python3/dist-packages/websockets
 
 .PHONY: all deps check unit kat asan fuzz fuzz-build bench clean demo
 all: $(LIBCOMMON) $(TEST_BIN) $(KAT_BIN) $(BENCH_BIN) $(PROG_BIN)

@@ -1,0 +1,722 @@
+/* netd: the network side, holding no secret. Fetches the topology (plain HTTP to the
+ * nym-api URL's /topology.json for now) and hands keyd a compact copy; runs the gateway
+ * session (common/gwclient) whose secret operations are IPC round trips to keyd; queues the
+ * sealed frames keyd builds in the traffic engine (Poisson stream, lanes, ack timers) and
+ * passes every pushed frame to keyd unopened.
+ *
+ * gwclient queues mix packets and asks its seal op for each frame. keyd has already sealed
+ * ours, so netd carries each sealed frame inside a stand-in mix packet (length-prefixed in a
+ * packet of the smallest sphinx size that holds it) and the seal op unwraps it: gwclient's
+ * queue, confirmations and resend-after-reconnect work unchanged, and no key reaches netd. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "gwclient.h"
+#include "ipc.h"
+#include "nymclient.h"
+#include "sandbox.h"
+#include "topology_json.h"
+#include "traffic.h"
+#include "traffic_ev.h"
+
+#define HTTP_MAX (NS_TOPOJSON_MAX_INPUT + 65536)
+#define RETX_MAX 4096
+#define POOL_MAX 16  /* sealed cover frames kept per kind */
+#define POOL_LOW 8   /* ask keyd for more below this */
+
+enum op_kind { OP_NONE = 0, OP_H1, OP_H3, OP_AUTH };
+
+struct out_frame {
+	uint8_t frag_id[5];
+	size_t len;
+	uint8_t frame[];
+};
+
+struct netd {
+	struct ev_loop *loop;
+	struct ns_ipc_conn keyd, apid, sup;
+	const struct nc_setup *s;
+	struct ns_gwc *gw;
+	struct ns_traffic *traffic;
+	struct ns_traffic_ev tev;
+	enum op_kind op;
+	uint64_t op_id;
+	struct out_frame *pool[2][POOL_MAX]; /* [NS_IPC_COVER_STREAM / _LOOP] */
+	size_t pool_len[2], pool_asked[2];
+	ev_timer pool_timer, topo_timer;
+	uint64_t topo_generation;
+	uint64_t cover_sent;
+	uint8_t retx[RETX_MAX][5];
+	size_t n_retx;
+	uint64_t frames_in, frames_out;
+};
+
+static struct netd g_n;
+
+static void send_to(struct ns_ipc_conn *c, const struct ns_ipc_msg *m)
+{
+	int rc = ns_ipc_conn_send(c, m);
+	if (rc < 0) {
+		nc_log("netd", "send %s: %s", ns_ipc_type_name(m->type), ns_ipc_strerror(rc));
+		exit(1);
+	}
+}
+
+/* ---- plain HTTP (127.0.0.1 literals only; libcurl + HTTPS later) */
+
+static int parse_http_url(const char *url, struct sockaddr_in *sa, char *path, size_t cap)
+{
+	char host[64];
+	unsigned port = 80;
+	if (strncmp(url, "http://", 7))
+		return -1;
+	const char *h = url + 7, *slash = strchr(h, '/'), *colon = strchr(h, ':');
+	size_t hl = (size_t)((colon && (!slash || colon < slash) ? colon : slash ? slash : h + strlen(h)) - h);
+	if (hl == 0 || hl >= sizeof host)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	if (colon && (!slash || colon < slash) && (sscanf(colon + 1, "%u", &port) != 1 || port > 65535))
+		return -1;
+	memset(sa, 0, sizeof *sa);
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		return -1;
+	snprintf(path, cap, "%s", slash ? slash : "/");
+	return 0;
+}
+
+static char *http_body(char *resp, size_t n, size_t *len, char *err, size_t errcap)
+{
+	int status = 0;
+	char *body = memmem(resp, n, "\r\n\r\n", 4);
+	if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1 || status != 200 || !body) {
+		snprintf(err, errcap, "HTTP status %d", status);
+		return NULL;
+	}
+	body += 4;
+	*len = n - (size_t)(body - resp);
+	memmove(resp, body, *len);
+	resp[*len] = 0;
+	return resp;
+}
+
+char *nc_http_get(const char *url, size_t *len, char *err, size_t errcap)
+{
+	struct sockaddr_in sa;
+	char path[1024], req[1400];
+	if (parse_http_url(url, &sa, path, sizeof path) < 0) {
+		snprintf(err, errcap, "not an http://IPv4:PORT/ URL (HTTPS is not supported yet)");
+		return NULL;
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = { .tv_sec = 10 }; /* a stuck nym-api must not hang netd */
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	}
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		snprintf(err, errcap, "connect: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s:%u\r\nConnection: close\r\n\r\n",
+	                 path, inet_ntoa(sa.sin_addr), (unsigned)ntohs(sa.sin_port));
+	char *resp = malloc(HTTP_MAX + 1);
+	size_t got = 0;
+	if (!resp || write(fd, req, (size_t)n) != n) {
+		snprintf(err, errcap, "request failed");
+		free(resp);
+		close(fd);
+		return NULL;
+	}
+	ssize_t r;
+	while (got < HTTP_MAX && (r = read(fd, resp + got, HTTP_MAX - got)) > 0)
+		got += (size_t)r;
+	close(fd);
+	resp[got] = 0;
+	char *body = http_body(resp, got, len, err, errcap);
+	if (!body)
+		free(resp);
+	return body;
+}
+
+/* ---- topology */
+
+static void send_topo_node(uint64_t gen, unsigned role, const struct nym_topo_node *n)
+{
+	struct ns_ipc_msg m = { .type = NS_IPC_T_TOPOLOGY_NODE };
+	m.u.TOPOLOGY_NODE.generation = gen;
+	m.u.TOPOLOGY_NODE.role = role;
+	m.u.TOPOLOGY_NODE.node_id = n->node_id;
+	m.u.TOPOLOGY_NODE.identity = NS_IPC_BYTES(n->identity, 32);
+	m.u.TOPOLOGY_NODE.sphinx_key = NS_IPC_BYTES(n->sphinx_key, 32);
+	m.u.TOPOLOGY_NODE.address = NS_IPC_BYTES(n->address, 32);
+	send_to(&g_n.keyd, &m);
+}
+
+static int send_topology(const struct ns_topo *t, uint64_t gen)
+{
+	const struct nym_topology *tp = &t->topology;
+	size_t total = tp->n_gateways;
+	for (int i = 0; i < NYM_MIX_LAYERS; i++)
+		total += tp->layer_len[i];
+	if (total > NS_IPC_TOPO_MAX_NODES)
+		return -1;
+	struct ns_ipc_msg m = { .type = NS_IPC_T_TOPOLOGY_BEGIN };
+	m.u.TOPOLOGY_BEGIN.generation = gen;
+	m.u.TOPOLOGY_BEGIN.key_rotation_id = tp->key_rotation_id;
+	m.u.TOPOLOGY_BEGIN.nodes = total;
+	send_to(&g_n.keyd, &m);
+	for (int i = 0; i < NYM_MIX_LAYERS; i++)
+		for (size_t j = 0; j < tp->layer_len[i]; j++)
+			send_topo_node(gen, (unsigned)i + 1, &tp->layer[i][j]);
+	for (size_t j = 0; j < tp->n_gateways; j++)
+		send_topo_node(gen, NS_IPC_TOPO_GATEWAY, &tp->gateways[j]);
+	struct ns_ipc_msg e = { .type = NS_IPC_T_TOPOLOGY_END };
+	e.u.TOPOLOGY_END.generation = gen;
+	e.u.TOPOLOGY_END.nodes = total;
+	send_to(&g_n.keyd, &e);
+	return 0;
+}
+
+static int fetch_topology(struct ns_topo *t)
+{
+	const struct clientconf *c = &g_n.s->conf;
+	char url[CLIENTCONF_URL_MAX + 32], err[128] = "";
+	size_t len = 0, n = strlen(c->nym_api_urls[0]);
+	while (n && c->nym_api_urls[0][n - 1] == '/')
+		n--;
+	snprintf(url, sizeof url, "%.*s/topology.json", (int)n, c->nym_api_urls[0]);
+	char *body = nc_http_get(url, &len, err, sizeof err);
+	if (!body) {
+		nc_log("netd", "topology from %s: %s", url, err);
+		return -1;
+	}
+	int rc = ns_topo_parse(body, len, t);
+	free(body);
+	if (rc < 0)
+		nc_log("netd", "topology from %s does not parse (%d)", url, rc);
+	return rc;
+}
+
+/* Periodic refresh (debug.topology_refresh_rate); a failed fetch keeps the old topology.
+ * Blocking, like the first fetch: fine for a local nym-api, libcurl's multi API later. */
+static void on_topo_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+	struct ns_topo topo;
+	if (fetch_topology(&topo) < 0)
+		return;
+	if (send_topology(&topo, ++g_n.topo_generation) < 0)
+		nc_log("netd", "the topology has too many nodes: kept the old one");
+	ns_topo_free(&topo);
+}
+
+/* ---- gateway session ops: IPC round trips to keyd */
+
+static int start_op(enum op_kind k, uint64_t id)
+{
+	g_n.op = k;
+	g_n.op_id = id;
+	return 0;
+}
+
+static void finish_op(enum op_kind k, const uint8_t *out, size_t len)
+{
+	if (g_n.op != k) {
+		nc_log("netd", "keyd answered an operation that was not asked: ignored");
+		return;
+	}
+	g_n.op = OP_NONE;
+	ns_gwc_op_done(g_n.gw, g_n.op_id, 0, out, len);
+}
+
+static int op_hs_h1(void *ctx, struct ns_gwc *c, uint64_t id, int aes)
+{
+	(void)ctx, (void)c;
+	struct ns_ipc_msg m = { .type = NS_IPC_T_GW_HANDSHAKE_START };
+	m.u.GW_HANDSHAKE_START.gateway_identity = NS_IPC_BYTES(g_n.s->gateway_identity, 32);
+	m.u.GW_HANDSHAKE_START.protocol = aes ? 3 : 1;
+	m.u.GW_HANDSHAKE_START.fresh = true;
+	send_to(&g_n.keyd, &m);
+	return start_op(OP_H1, id);
+}
+
+static int send_hs_in(enum op_kind k, uint64_t id, const uint8_t *msg, size_t len)
+{
+	if (len < 1 || len > NS_IPC_HS_MSG_MAX)
+		return -1;
+	struct ns_ipc_msg m = { .type = NS_IPC_T_GW_HANDSHAKE_IN };
+	m.u.GW_HANDSHAKE_IN.message = NS_IPC_BYTES(msg, len);
+	send_to(&g_n.keyd, &m);
+	return start_op(k, id);
+}
+
+static int op_hs_h3(void *ctx, struct ns_gwc *c, uint64_t id, const uint8_t *h2, size_t len)
+{
+	(void)ctx, (void)c;
+	return send_hs_in(OP_H3, id, h2, len);
+}
+
+/* Completed at once: the gateway sends its `register` answer right behind H4, and gwclient
+ * refuses it while this op is still open. keyd handles H4 before any later request of ours
+ * (one ordered socket); if it fails, keyd has no key and the next authentication fails. */
+static int op_hs_finish(void *ctx, struct ns_gwc *c, uint64_t id, const uint8_t *h4, size_t len)
+{
+	(void)ctx;
+	if (send_hs_in(OP_NONE, id, h4, len) < 0)
+		return -1;
+	ns_gwc_op_done(c, id, 0, NULL, 0);
+	return 0;
+}
+
+static int op_auth(void *ctx, struct ns_gwc *c, uint64_t id, int v2, uint8_t protocol)
+{
+	(void)ctx, (void)c;
+	struct ns_ipc_msg m = { .type = NS_IPC_T_GW_AUTH_REQUEST };
+	m.u.GW_AUTH_REQUEST.gateway_identity = NS_IPC_BYTES(g_n.s->gateway_identity, 32);
+	m.u.GW_AUTH_REQUEST.protocol = protocol;
+	m.u.GW_AUTH_REQUEST.timestamp = v2 ? (uint64_t)time(NULL) : 0;
+	send_to(&g_n.keyd, &m);
+	return start_op(OP_AUTH, id);
+}
+
+/* The stand-in packet carries [u32 BE length][sealed frame][zeros]. */
+static int op_seal(void *ctx, struct ns_gwc *c, uint64_t id, uint8_t kind, const uint8_t *pt,
+                   size_t len)
+{
+	(void)ctx;
+	struct nym_mix_packet mp;
+	int rc = kind == 2 ? nym_mix_packet_decode_v2(pt, len, &mp) : nym_mix_packet_decode_v1(pt, len, &mp);
+	if (rc < 0 || mp.packet_len < 4)
+		return -1;
+	size_t n = (size_t)mp.packet[0] << 24 | (size_t)mp.packet[1] << 16 | (size_t)mp.packet[2] << 8 |
+	           mp.packet[3];
+	if (n == 0 || n > mp.packet_len - 4)
+		return -1;
+	ns_gwc_op_done(c, id, 0, mp.packet + 4, n);
+	return 0;
+}
+
+static int op_open(void *ctx, struct ns_gwc *c, uint64_t id, const uint8_t *frame, size_t len)
+{
+	(void)ctx;
+	if (len >= 1 && len <= NS_IPC_FRAME_MAX) {
+		struct ns_ipc_msg m = { .type = NS_IPC_T_OPEN_FRAME };
+		m.u.OPEN_FRAME.frame = NS_IPC_BYTES(frame, len);
+		send_to(&g_n.keyd, &m);
+		g_n.frames_in++;
+	}
+	ns_gwc_op_done(c, id, 0, NULL, 0); /* keyd opens it; nothing comes back here */
+	return 0;
+}
+
+static const struct ns_gwc_ops netd_ops = { .hs_h1 = op_hs_h1, .hs_h3 = op_hs_h3,
+	                                    .hs_finish = op_hs_finish, .auth_request = op_auth,
+	                                    .seal = op_seal, .open = op_open };
+
+static void on_hs_out(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)ctx;
+	const struct ns_ipc_bytes *b = &m->u.GW_HANDSHAKE_OUT.message;
+	finish_op(g_n.op == OP_H3 ? OP_H3 : OP_H1, b->ptr, b->len);
+}
+
+static void on_session_ready(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)ctx;
+	nc_log("netd", "keyd holds the new gateway key (protocol %llu)",
+	       (unsigned long long)m->u.GW_SESSION_READY.protocol);
+}
+
+static void on_auth_text(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)ctx;
+	finish_op(OP_AUTH, m->u.GW_AUTH_TEXT.text.ptr, m->u.GW_AUTH_TEXT.text.len);
+}
+
+/* ---- send path: sealed frames through the traffic engine into gwclient */
+
+static struct ns_lane lane_of(uint64_t v)
+{
+	struct ns_lane l = { NS_LANE_GENERAL, 0 };
+	if (v) {
+		l.kind = NS_LANE_CONNECTION;
+		l.conn_id = v - 1;
+	}
+	return l;
+}
+
+static int wrap_frame(const struct out_frame *f, struct nym_mix_packet *mp, uint8_t **buf)
+{
+	int tag;
+	for (tag = NYM_PACKET_REGULAR; tag <= NYM_PACKET_EXTENDED32; tag++)
+		if (nym_packet_size_bytes(tag) >= f->len + 4)
+			break;
+	if (tag > NYM_PACKET_EXTENDED32)
+		return -1;
+	size_t size = nym_packet_size_bytes(tag);
+	*buf = calloc(1, size);
+	if (!*buf)
+		return -1;
+	(*buf)[0] = (uint8_t)(f->len >> 24);
+	(*buf)[1] = (uint8_t)(f->len >> 16);
+	(*buf)[2] = (uint8_t)(f->len >> 8);
+	(*buf)[3] = (uint8_t)f->len;
+	memcpy(*buf + 4, f->frame, f->len);
+	memset(mp, 0, sizeof *mp);
+	mp->packet_type = NYM_PACKET_TYPE_MIX;
+	mp->key_rotation = NYM_KEY_ROTATION_UNKNOWN;
+	nym_node_address_parse("127.0.0.1:1", &mp->next_hop);
+	mp->packet = *buf;
+	mp->packet_len = size;
+	return 0;
+}
+
+static int hook_send_real(void *ctx, const struct ns_lane *lane, void *packet)
+{
+	(void)ctx, (void)lane;
+	struct out_frame *f = packet;
+	struct nym_mix_packet mp;
+	uint8_t *buf = NULL;
+	if (wrap_frame(f, &mp, &buf) < 0) {
+		nc_log("netd", "a sealed frame of %zu bytes is too large: dropped", f->len);
+		free(f);
+		return 0;
+	}
+	int rc = ns_gwc_send(g_n.gw, &mp);
+	free(buf);
+	if (rc == NS_GWC_E_QUEUE_FULL)
+		return NS_TRAFFIC_BUSY;
+	if (rc < 0)
+		nc_log("netd", "gateway queue: %s", ns_gwc_strerror(rc));
+	free(f);
+	g_n.frames_out++;
+	return 0;
+}
+
+static void pool_refill(int kind)
+{
+	size_t have = g_n.pool_len[kind] + g_n.pool_asked[kind];
+	if (have >= POOL_LOW)
+		return;
+	struct ns_ipc_msg m = { .type = NS_IPC_T_COVER_REQUEST };
+	m.u.COVER_REQUEST.count = POOL_MAX - have;
+	m.u.COVER_REQUEST.kind = (uint64_t)kind;
+	send_to(&g_n.keyd, &m);
+	g_n.pool_asked[kind] = POOL_MAX - g_n.pool_len[kind];
+}
+
+/* keyd sends nothing while it has no session or topology: ask again now and then. */
+static void on_pool_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+	for (int k = 0; k < 2; k++) {
+		g_n.pool_asked[k] = 0;
+		pool_refill(k);
+	}
+}
+
+static int hook_send_cover(void *ctx, enum ns_cover_kind kind, uint64_t delay, int secondary)
+{
+	(void)ctx, (void)delay, (void)secondary;
+	int k = kind == NS_COVER_LOOP_STREAM ? NS_IPC_COVER_LOOP : NS_IPC_COVER_STREAM;
+	if (!g_n.pool_len[k] || ns_gwc_state(g_n.gw) != NS_GWC_READY) {
+		pool_refill(k);
+		return NS_TRAFFIC_BUSY;
+	}
+	struct out_frame *f = g_n.pool[k][g_n.pool_len[k] - 1];
+	struct nym_mix_packet mp;
+	uint8_t *buf = NULL;
+	if (wrap_frame(f, &mp, &buf) < 0)
+		return NS_TRAFFIC_BUSY;
+	int rc = ns_gwc_send(g_n.gw, &mp);
+	free(buf);
+	if (rc < 0)
+		return NS_TRAFFIC_BUSY;
+	free(f);
+	g_n.pool_len[k]--;
+	g_n.cover_sent++;
+	pool_refill(k);
+	return 0;
+}
+
+static void hook_retransmit(void *ctx, const uint8_t frag_id[5], uint32_t so_far)
+{
+	(void)ctx, (void)so_far;
+	if (g_n.n_retx >= RETX_MAX) {
+		ns_traffic_retransmit_failed(g_n.traffic, frag_id);
+		return;
+	}
+	memcpy(g_n.retx[g_n.n_retx++], frag_id, 5);
+	struct ns_ipc_msg m = { .type = NS_IPC_T_ACK_TIMEOUT };
+	m.u.ACK_TIMEOUT.frag_id = NS_IPC_BYTES(frag_id, 5);
+	send_to(&g_n.apid, &m);
+}
+
+static void hook_dropped(void *ctx, const struct ns_lane *lane, void *packet, enum ns_drop_reason why)
+{
+	(void)ctx, (void)lane, (void)why;
+	free(packet);
+}
+
+static void hook_schedule(void *ctx)
+{
+	(void)ctx;
+	if (g_n.tev.loop)
+		ns_traffic_ev_rearm(&g_n.tev);
+}
+
+static int take_retx(const uint8_t frag_id[5])
+{
+	for (size_t i = 0; i < g_n.n_retx; i++)
+		if (!memcmp(g_n.retx[i], frag_id, 5)) {
+			memmove(g_n.retx[i], g_n.retx[g_n.n_retx - 1], 5);
+			g_n.n_retx--;
+			return 1;
+		}
+	return 0;
+}
+
+static void on_sealed_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)ctx;
+	const struct ns_ipc_SEALED_FRAME *s = &m->u.SEALED_FRAME;
+	struct out_frame *f = malloc(sizeof *f + s->frame.len);
+	if (!f) {
+		nc_log("netd", "out of memory");
+		exit(1);
+	}
+	memcpy(f->frag_id, s->frag_id.ptr, 5);
+	f->len = s->frame.len;
+	memcpy(f->frame, s->frame.ptr, f->len);
+	uint64_t delay_ns = s->expected_delay_ms * 1000000;
+	int rc;
+	if (take_retx(f->frag_id)) {
+		rc = ns_traffic_retransmit_ready(g_n.traffic, f->frag_id, f, delay_ns);
+	} else {
+		struct ns_traffic_item it = { .packet = f, .has_frag_id = 1, .total_delay_ns = delay_ns,
+			                      .max_retransmissions = NS_TRAFFIC_UNLIMITED };
+		memcpy(it.frag_id, f->frag_id, 5);
+		struct ns_lane lane = lane_of(s->lane);
+		rc = ns_traffic_enqueue(g_n.traffic, &lane, &it, 1);
+	}
+	if (rc < 0) {
+		nc_log("netd", "traffic queue refused a frame (%d): dropped", rc);
+		free(f);
+	}
+	ns_traffic_ev_rearm(&g_n.tev);
+}
+
+static void on_ack(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)ctx;
+	ns_traffic_ack(g_n.traffic, m->u.ACK.frag_id.ptr);
+	ns_traffic_ev_rearm(&g_n.tev);
+}
+
+static void on_cover_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)ctx;
+	int k = m->u.COVER_FRAME.kind == NS_IPC_COVER_LOOP ? NS_IPC_COVER_LOOP : NS_IPC_COVER_STREAM;
+	if (g_n.pool_asked[k])
+		g_n.pool_asked[k]--;
+	if (g_n.pool_len[k] >= POOL_MAX)
+		return; /* more than we asked for: drop it */
+	struct out_frame *f = malloc(sizeof *f + m->u.COVER_FRAME.frame.len);
+	if (!f) {
+		nc_log("netd", "out of memory");
+		exit(1);
+	}
+	memset(f->frag_id, 0, 5);
+	f->len = m->u.COVER_FRAME.frame.len;
+	memcpy(f->frame, m->u.COVER_FRAME.frame.ptr, f->len);
+	g_n.pool[k][g_n.pool_len[k]++] = f;
+}
+
+/* ---- gwclient callbacks */
+
+static void gw_state(struct ns_gwc *c, enum ns_gwc_state s, void *user)
+{
+	(void)user;
+	struct ns_gwc_status st;
+	ns_gwc_get_status(c, &st);
+	if (s == NS_GWC_READY)
+		nc_log("netd", "gateway session ready (protocol %u)", st.negotiated_protocol);
+	else if (s == NS_GWC_BACKOFF || s == NS_GWC_FAILED)
+		nc_log("netd", "gateway %s: %s (%s)", ns_gwc_state_name(s), ns_gwc_strerror(st.last_error),
+		       st.last_error_text);
+	if (s == NS_GWC_FAILED) {
+		nc_log("netd", "the gateway session failed for good");
+		exit(1);
+	}
+}
+
+static void gw_message(struct ns_gwc *c, const uint8_t *msg, size_t len, void *user)
+{
+	(void)c, (void)msg, (void)len, (void)user;
+}
+
+static void gw_writable(struct ns_gwc *c, void *user)
+{
+	(void)c, (void)user;
+	ns_traffic_resume(g_n.traffic);
+	ns_traffic_ev_rearm(&g_n.tev);
+}
+
+static const struct ns_gwc_callbacks gw_cb = { .on_state = gw_state, .on_message = gw_message,
+	                                       .on_writable = gw_writable };
+
+/* ---- supervisor */
+
+static void on_shutdown(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)m, (void)ctx;
+	ev_break(g_n.loop, EVBREAK_ALL);
+}
+
+static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)ctx;
+	struct ns_gwc_status st;
+	struct ns_traffic_stats ts;
+	ns_gwc_get_status(g_n.gw, &st);
+	ns_traffic_get_stats(g_n.traffic, &ts);
+	char text[512];
+	int n = snprintf(text, sizeof text,
+	                 "gateway_state=%s\nreconnects=%u\nreal_sent=%llu\nacks=%llu\nretransmissions=%llu\n"
+	                 "queued=%zu\nframes_in=%llu\ncover_sent=%llu\n",
+	                 ns_gwc_state_name(st.state), st.reconnects, (unsigned long long)ts.real_sent,
+	                 (unsigned long long)ts.acks_received,
+	                 (unsigned long long)ts.retransmit_requests, ts.queued,
+	                 (unsigned long long)g_n.frames_in, (unsigned long long)g_n.cover_sent);
+	struct ns_ipc_msg r = { .type = NS_IPC_T_STATS_REPLY };
+	r.u.STATS_REPLY.request_id = m->u.STATS_REQUEST.request_id;
+	r.u.STATS_REPLY.text = NS_IPC_BYTES(text, (size_t)n);
+	send_to(c, &r);
+}
+
+static void on_fatal(struct ns_ipc_conn *c, int err, void *ctx)
+{
+	(void)ctx;
+	nc_log("netd", "IPC with %s failed: %s", ns_ipc_role_name(c->peer), ns_ipc_strerror(err));
+	exit(err == NS_IPC_EEOF ? 0 : 1);
+}
+
+static const ns_ipc_handler netd_handlers[NS_IPC_TYPE_LIMIT] = {
+	[NS_IPC_T_SHUTDOWN] = on_shutdown,
+	[NS_IPC_T_STATS_REQUEST] = on_stats_request,
+	[NS_IPC_T_GW_HANDSHAKE_OUT] = on_hs_out,
+	[NS_IPC_T_GW_AUTH_TEXT] = on_auth_text,
+	[NS_IPC_T_GW_SESSION_READY] = on_session_ready,
+	[NS_IPC_T_SEALED_FRAME] = on_sealed_frame,
+	[NS_IPC_T_COVER_FRAME] = on_cover_frame,
+	[NS_IPC_T_ACK] = on_ack,
+};
+
+static void traffic_config(const struct clientconf_debug *d, struct ns_traffic_config *t)
+{
+	ns_traffic_config_default(t);
+	t->average_packet_delay_ns = d->average_packet_delay_ns;
+	t->message_sending_average_delay_ns = d->message_sending_average_delay_ns;
+	t->disable_main_poisson_packet_distribution = d->disable_main_poisson_packet_distribution;
+	t->maximum_number_of_retransmissions =
+	        d->has_max_retransmissions ? d->maximum_number_of_retransmissions : NS_TRAFFIC_UNLIMITED;
+	t->loop_cover_traffic_average_delay_ns = d->loop_cover_traffic_average_delay_ns;
+	t->cover_traffic_primary_size_ratio = d->cover_traffic_primary_size_ratio;
+	t->disable_loop_cover_traffic_stream = d->disable_loop_cover_traffic_stream;
+	t->average_ack_delay_ns = d->average_ack_delay_ns;
+	t->ack_wait_multiplier = d->ack_wait_multiplier;
+	t->ack_wait_addition_ns = d->ack_wait_addition_ns;
+}
+
+static int registered(const struct nc_setup *s)
+{
+	char path[CLIENTCONF_PATH_MAX + 64];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/%s", s->dirs.data_dir, NC_GWKEY_FILE);
+	return stat(path, &st) == 0 && st.st_size >= 48;
+}
+
+static int start_engines(const struct nc_setup *s)
+{
+	struct ns_traffic_config tc;
+	traffic_config(&s->conf.debug, &tc);
+	struct ns_traffic_hooks h = { .now_ns = ns_traffic_monotonic_ns, .send_real = hook_send_real,
+		                      .send_cover = hook_send_cover, .retransmit = hook_retransmit,
+		                      .dropped = hook_dropped, .schedule_changed = hook_schedule };
+	g_n.traffic = ns_traffic_new(&tc, &h);
+	struct ns_gwc_config gc = { .url = s->gateway_ws, .registered = registered(s),
+		                    .max_attempts = UINT32_MAX };
+	g_n.gw = ns_gwc_new(g_n.loop, &gc, &netd_ops, NULL, ns_gwc_ws_transport(), NULL, &gw_cb, NULL);
+	if (!g_n.traffic || !g_n.gw)
+		return -1;
+	ns_traffic_ev_start(&g_n.tev, g_n.loop, g_n.traffic);
+	ev_timer_init(&g_n.pool_timer, on_pool_timer, 1.0, 1.0);
+	ev_timer_start(g_n.loop, &g_n.pool_timer);
+	const struct clientconf_debug *d = &s->conf.debug;
+	if (!d->disable_refreshing && d->topology_refresh_rate_ns) {
+		double every = (double)d->topology_refresh_rate_ns / 1e9;
+		ev_timer_init(&g_n.topo_timer, on_topo_timer, every, every);
+		ev_timer_start(g_n.loop, &g_n.topo_timer);
+	}
+	return ns_gwc_start(g_n.gw);
+}
+
+int nc_netd_main(void *setup)
+{
+	struct nc_setup *s = setup;
+	int keep[3] = { s->fds[NC_KEYD_NETD][1], s->fds[NC_NETD_APID][0], s->fds[NC_SUP_NETD][1] };
+	nc_close_except(s, keep, 3);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	g_n.s = s;
+	g_n.loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK);
+	if (!g_n.loop)
+		return 1;
+	ns_ipc_conn_start(&g_n.keyd, g_n.loop, keep[0], NS_IPC_NETD, NS_IPC_KEYD, netd_handlers, on_fatal, NULL);
+	ns_ipc_conn_start(&g_n.apid, g_n.loop, keep[1], NS_IPC_NETD, NS_IPC_APID, netd_handlers, on_fatal, NULL);
+	ns_ipc_conn_start(&g_n.sup, g_n.loop, keep[2], NS_IPC_NETD, NS_IPC_SUPERVISOR, netd_handlers, on_fatal, NULL);
+	struct ns_topo topo;
+	if (fetch_topology(&topo) < 0)
+		return 1;
+	int rc = send_topology(&topo, g_n.topo_generation = 1);
+	ns_topo_free(&topo);
+	if (rc < 0 || start_engines(s) < 0) {
+		nc_log("netd", "cannot start the gateway session");
+		return 1;
+	}
+	rc = ns_sandbox_apply(NS_SANDBOX_NETD, s->sandbox_debug);
+	if (rc < 0) {
+		nc_log("netd", "cannot apply the sandbox: %s", strerror(-rc));
+		return 1;
+	}
+	struct ns_ipc_msg m = { .type = NS_IPC_T_READY };
+	m.u.READY.catalogue_version = NS_IPC_CATALOGUE_VERSION;
+	m.u.READY.sandboxed = true;
+	send_to(&g_n.sup, &m);
+	ev_run(g_n.loop, 0);
+	ns_gwc_stop(g_n.gw);
+	ns_traffic_ev_stop(&g_n.tev);
+	ns_traffic_free(g_n.traffic);
+	ns_gwc_free(g_n.gw);
+	for (int k = 0; k < 2; k++)
+		while (g_n.pool_len[k])
+			free(g_n.pool[k][--g_n.pool_len[k]]);
+	return 0;
+}
