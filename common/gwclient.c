@@ -25,14 +25,28 @@
 #define DEF_CLAIM_THRESHOLD  40000000LL
 #define DEF_AUTH_PROTOCOL    NS_GW_PROTOCOL_AUTH_V2
 #define OPEN_OP_BIT          (1ull << 63) /* ids of `open` ops: any number may be pending */
+#define MAX_HELD             64u /* gateway messages held while hs_finish is pending */
 
-/* a forward packet waiting to go out or to be confirmed */
+/* a forward packet waiting to go out or to be confirmed: a mix packet (sealed through the
+ * seal op when it goes out) or a frame the caller sealed (sent as is) */
 struct pkt {
 	struct pkt *next;
-	uint8_t packet_type, key_rotation;
+	int sealed;
+	uint8_t packet_type, key_rotation; /* mix packet */
 	struct nym_node_address next_hop;
+	uint8_t kind;                      /* sealed frame: its binary request kind */
+	uint64_t sealed_id;                /* sealed frame: the caller's id */
+	unsigned key_gen;                  /* sealed frame: c->key_gen when it was queued */
 	uint8_t *data;
 	size_t len;
+};
+
+/* a gateway message that arrived while hs_finish was pending */
+struct held {
+	struct held *next;
+	int binary;
+	size_t len;
+	uint8_t data[];
 };
 
 struct pktq {
@@ -70,6 +84,9 @@ struct ns_gwc {
 	int in_pump;
 
 	struct pktq pending, inflight;
+	unsigned key_gen;              /* registrations so far: sealed frames of an older key are void */
+	struct held *held, **held_tail;
+	size_t n_held;
 
 	ev_timer t_resp, t_backoff, t_keepalive;
 	ev_tstamp last_rx, ping_sent;
@@ -214,6 +231,18 @@ static void arm_resp(struct ns_gwc *c)
 	ev_timer_start(c->loop, &c->t_resp);
 }
 
+static void held_free(struct ns_gwc *c)
+{
+	struct held *m;
+	while ((m = c->held)) {
+		c->held = m->next;
+		ns_memzero(m->data, m->len);
+		free(m);
+	}
+	c->held_tail = &c->held;
+	c->n_held = 0;
+}
+
 /* Ends the current connection; in-flight packets go back in front of the queue. */
 static void drop_connection(struct ns_gwc *c, int graceful)
 {
@@ -228,6 +257,7 @@ static void drop_connection(struct ns_gwc *c, int graceful)
 	c->ctl_kind = CTL_NONE;
 	c->seal_id = 0;
 	c->claiming = 0;
+	held_free(c);
 	c->ping_out = 0;
 	c->st.resent += c->inflight.n;
 	pktq_prepend_all(&c->pending, &c->inflight);
@@ -363,6 +393,41 @@ static int seal_head(struct ns_gwc *c)
 	return 0;
 }
 
+/* Writes the frame of the queue's head and moves the head in flight. */
+static void frame_out(struct ns_gwc *c, const uint8_t *frame, size_t len)
+{
+	if (c->tr->send(c->tr_ctx, c->h, 1, frame, len) < 0) {
+		conn_failed(c, NS_GWC_E_CLOSED, "send failed");
+		return;
+	}
+	struct pkt *p = pktq_pop(&c->pending);
+	/* the gateway charges the packet length (of a sealed frame: a little less than this) */
+	c->st.bandwidth -= (int64_t)p->len;
+	pktq_push(&c->inflight, p);
+	if (!ev_is_active(&c->t_resp))
+		arm_resp(c);
+}
+
+/* A frame the caller sealed goes out as is: it is sealed under the registration's shared
+ * key, which every later authentication reuses. It is void if a new key was registered
+ * since, or if it is a kind 2 frame and this session negotiated < 5 (kind 1 is always
+ * accepted): then it is dropped and the caller told. */
+static void sealed_head(struct ns_gwc *c)
+{
+	struct pkt *p = c->pending.head;
+	if (p->key_gen == c->key_gen &&
+	    (p->kind != NS_GW_BIN_FORWARD_SPHINX_V2 || forward_kind(c) == p->kind)) {
+		frame_out(c, p->data, p->len);
+		return;
+	}
+	uint64_t id = p->sealed_id;
+	pkt_free(pktq_pop(&c->pending));
+	c->st.sealed_dropped++;
+	if (c->cb.on_sealed_dropped)
+		c->cb.on_sealed_dropped(c, id, c->user);
+	maybe_writable(c);
+}
+
 static void pump(struct ns_gwc *c)
 {
 	if (c->in_pump)
@@ -373,7 +438,9 @@ static void pump(struct ns_gwc *c)
 			claim_bandwidth(c);
 			break;
 		}
-		if (seal_head(c) < 0)
+		if (c->pending.head->sealed)
+			sealed_head(c);
+		else if (seal_head(c) < 0)
 			break;
 		/* an op that answers later leaves seal_id set: wait for it */
 	}
@@ -387,15 +454,7 @@ static void seal_done(struct ns_gwc *c, int rc, const uint8_t *frame, size_t len
 		fatal(c, NS_GWC_E_OP, "seal");
 		return;
 	}
-	if (c->tr->send(c->tr_ctx, c->h, 1, frame, len) < 0) {
-		conn_failed(c, NS_GWC_E_CLOSED, "send failed");
-		return;
-	}
-	struct pkt *p = pktq_pop(&c->pending);
-	c->st.bandwidth -= (int64_t)p->len; /* the gateway charges the packet length */
-	pktq_push(&c->inflight, p);
-	if (!ev_is_active(&c->t_resp))
-		arm_resp(c);
+	frame_out(c, frame, len);
 	pump(c);
 }
 
@@ -470,6 +529,8 @@ static void send_hs_payload(struct ns_gwc *c, const uint8_t *b, size_t n)
 	free(text);
 }
 
+static void replay_held(struct ns_gwc *c);
+
 static void ctl_done(struct ns_gwc *c, int rc, const uint8_t *out, size_t len)
 {
 	enum ctl_op kind = c->ctl_kind;
@@ -494,6 +555,7 @@ static void ctl_done(struct ns_gwc *c, int rc, const uint8_t *out, size_t len)
 	case CTL_FINISH:
 		c->reg_phase = REG_WAIT_RESPONSE;
 		arm_resp(c);
+		replay_held(c);
 		break;
 	case CTL_AUTH:
 		arm_resp(c);
@@ -528,6 +590,8 @@ static void on_register_text(struct ns_gwc *c, const char *text, size_t len)
 				fatal(c, NS_GWC_E_REGISTER_REFUSED, m.message);
 			} else {
 				int h2 = c->reg_phase == REG_WAIT_H2;
+				if (!h2) /* frames sealed from now on may be under the new key */
+					c->key_gen++;
 				c->reg_phase = h2 ? REG_H3 : REG_FINISH;
 				c->ctl_kind = h2 ? CTL_H3 : CTL_FINISH;
 				uint64_t id = c->ctl_id = new_id(c);
@@ -719,6 +783,47 @@ void ns_gwc_tr_open(struct ns_gwc *c, void *h)
 	send_lit(c, "{\"type\":\"supportedProtocol\"}");
 }
 
+/* The gateway answers `register` right behind H4 (and may push stored messages after it):
+ * until hs_finish has stored the key, such messages wait here in order. */
+static void hold(struct ns_gwc *c, int binary, const uint8_t *data, size_t len)
+{
+	struct held *m = c->n_held < MAX_HELD ? malloc(sizeof *m + len) : NULL;
+	if (!m) {
+		conn_failed(c, NS_GWC_E_MALFORMED, "too much before the handshake finished");
+		return;
+	}
+	m->next = NULL;
+	m->binary = binary;
+	m->len = len;
+	memcpy(m->data, data, len);
+	*c->held_tail = m;
+	c->held_tail = &m->next;
+	c->n_held++;
+}
+
+static void dispatch(struct ns_gwc *c, int binary, const uint8_t *data, size_t len)
+{
+	if (binary)
+		on_binary(c, data, len);
+	else
+		on_text(c, (const char *)data, len);
+}
+
+static void replay_held(struct ns_gwc *c)
+{
+	void *h = c->h;
+	struct held *m;
+	while (c->h == h && (m = c->held)) {
+		c->held = m->next;
+		if (!c->held)
+			c->held_tail = &c->held;
+		c->n_held--;
+		dispatch(c, m->binary, m->data, m->len);
+		ns_memzero(m->data, m->len);
+		free(m);
+	}
+}
+
 void ns_gwc_tr_message(struct ns_gwc *c, void *h, int binary, const uint8_t *data, size_t len)
 {
 	if (!c || !h || h != c->h)
@@ -729,10 +834,10 @@ void ns_gwc_tr_message(struct ns_gwc *c, void *h, int binary, const uint8_t *dat
 		conn_failed(c, NS_GWC_E_MALFORMED, "message before open");
 		return;
 	}
-	if (binary)
-		on_binary(c, data, len);
+	if (c->st.state == NS_GWC_REGISTERING && c->reg_phase == REG_FINISH)
+		hold(c, binary, data, len);
 	else
-		on_text(c, (const char *)data, len);
+		dispatch(c, binary, data, len);
 }
 
 void ns_gwc_tr_pong(struct ns_gwc *c, void *h)
@@ -854,7 +959,7 @@ struct ns_gwc *ns_gwc_new(struct ev_loop *loop, const struct ns_gwc_config *cfg,
                           const struct ns_gwc_callbacks *cb, void *user)
 {
 	if (!loop || !cfg || !cfg->url || !ops || !ops->hs_h1 || !ops->hs_h3 || !ops->hs_finish ||
-	    !ops->auth_request || !ops->seal || !ops->open || !tr || !tr->connect || !tr->send ||
+	    !ops->auth_request || !ops->open || !tr || !tr->connect || !tr->send ||
 	    !tr->ping || !tr->close)
 		return NULL;
 	struct ns_gwc *c = calloc(1, sizeof *c);
@@ -876,6 +981,7 @@ struct ns_gwc *ns_gwc_new(struct ev_loop *loop, const struct ns_gwc_config *cfg,
 	c->registered = cfg->registered;
 	pktq_init(&c->pending);
 	pktq_init(&c->inflight);
+	c->held_tail = &c->held;
 	ev_timer_init(&c->t_resp, resp_timeout_cb, 1., 0.);
 	ev_timer_init(&c->t_backoff, backoff_cb, 1., 0.);
 	ev_timer_init(&c->t_keepalive, keepalive_cb, 1., 0.);
@@ -917,27 +1023,65 @@ void ns_gwc_stop(struct ns_gwc *c)
 	set_state(c, NS_GWC_STOPPED);
 }
 
-int ns_gwc_send(struct ns_gwc *c, const struct nym_mix_packet *p)
+/* A new queue entry holding a copy of data, or NULL (error in *err). */
+static struct pkt *queue_entry(struct ns_gwc *c, const uint8_t *data, size_t len, int *err)
 {
-	if (!c || !p || !p->packet || !p->packet_len)
-		return NS_GWC_E_ARG;
 	if (c->pending.n + c->inflight.n >= c->cfg.max_queue) {
 		c->want_writable = 1;
-		return NS_GWC_E_QUEUE_FULL;
+		*err = NS_GWC_E_QUEUE_FULL;
+		return NULL;
 	}
 	struct pkt *k = calloc(1, sizeof *k);
-	if (!k || !(k->data = malloc(p->packet_len))) {
+	if (!k || !(k->data = malloc(len))) {
 		free(k);
-		return NS_GWC_E_NOMEM;
+		*err = NS_GWC_E_NOMEM;
+		return NULL;
 	}
-	memcpy(k->data, p->packet, p->packet_len);
-	k->len = p->packet_len;
+	memcpy(k->data, data, len);
+	k->len = len;
+	return k;
+}
+
+int ns_gwc_send(struct ns_gwc *c, const struct nym_mix_packet *p)
+{
+	if (!c || !p || !p->packet || !p->packet_len || !c->ops->seal)
+		return NS_GWC_E_ARG;
+	int err = 0;
+	struct pkt *k = queue_entry(c, p->packet, p->packet_len, &err);
+	if (!k)
+		return err;
 	k->packet_type = p->packet_type;
 	k->key_rotation = p->key_rotation;
 	k->next_hop = p->next_hop;
 	pktq_push(&c->pending, k);
 	pump(c);
 	return 0;
+}
+
+int ns_gwc_send_sealed(struct ns_gwc *c, uint8_t kind, const uint8_t *frame, size_t len,
+                       uint64_t id)
+{
+	if (!c || !frame || !len ||
+	    (kind != NS_GW_BIN_FORWARD_SPHINX && kind != NS_GW_BIN_FORWARD_SPHINX_V2))
+		return NS_GWC_E_ARG;
+	int err = 0;
+	struct pkt *k = queue_entry(c, frame, len, &err);
+	if (!k)
+		return err;
+	k->sealed = 1;
+	k->kind = kind;
+	k->sealed_id = id;
+	k->key_gen = c->key_gen;
+	pktq_push(&c->pending, k);
+	pump(c);
+	return 0;
+}
+
+uint8_t ns_gwc_forward_kind(const struct ns_gwc *c)
+{
+	if (!c || !c->st.negotiated_protocol)
+		return 0;
+	return forward_kind(c);
 }
 
 void ns_gwc_get_status(const struct ns_gwc *c, struct ns_gwc_status *out)

@@ -37,6 +37,20 @@
  * retransmits it.) The queue is bounded (NS_GWC_E_QUEUE_FULL; on_writable once it has room
  * again).
  *
+ * Pre-sealed frames (ns_gwc_send_sealed): a caller whose key holder seals the forward frames
+ * itself (nym-client: keyd) queues them opaque, with the same confirmation and resend rules.
+ * A frame is sealed under the registration's shared key, which every later authentication
+ * reuses, so a frame resent after a reconnection goes out unchanged and the key never has to
+ * leave the key holder. A queued frame is void, dropped and reported (on_sealed_dropped, by
+ * the caller's id) only if a new key was registered after it was queued, or if it is kind 2
+ * and the new session negotiated < 5 (kind 1 is accepted at every version); the caller
+ * then rebuilds it or lets its end-to-end ack timeout do so. ns_gwc_forward_kind() tells
+ * which kind the session wants.
+ *
+ * The gateway answers `register` right behind H4 and may push stored messages after it:
+ * whatever arrives while hs_finish is pending is held (in order, bounded) and handled once
+ * the op is done, so hs_finish may answer late.
+ *
  * Callbacks may call ns_gwc_send / ns_gwc_stop / ns_gwc_get_status, never ns_gwc_free.
  * Not thread-safe: one libev loop, one thread. */
 #ifndef NS_GWCLIENT_H
@@ -97,7 +111,8 @@ struct ns_gwc_ops {
 	int (*hs_finish)(void *ctx, struct ns_gwc *c, uint64_t id, const uint8_t *h4, size_t len);
 	/* the JSON text of authenticateV2 (v2, protocolVersion = protocol) or v1 authenticate */
 	int (*auth_request)(void *ctx, struct ns_gwc *c, uint64_t id, int v2, uint8_t protocol);
-	/* seal a binary request frame of `kind` around pt (the MixPacket encoding) */
+	/* seal a binary request frame of `kind` around pt (the MixPacket encoding); optional
+	 * when only pre-sealed frames are queued (ns_gwc_send then fails) */
 	int (*seal)(void *ctx, struct ns_gwc *c, uint64_t id, uint8_t kind, const uint8_t *pt,
 	            size_t len);
 	/* open a binary response frame: the pushed message */
@@ -131,6 +146,8 @@ struct ns_gwc_callbacks {
 	void (*on_message)(struct ns_gwc *c, const uint8_t *msg, size_t len, void *user);
 	void (*on_writable)(struct ns_gwc *c, void *user); /* optional: queue has room again */
 	void (*on_registered)(struct ns_gwc *c, void *user); /* optional: a new key was stored */
+	/* optional: pre-sealed frame `id` was void for this session and dropped unsent */
+	void (*on_sealed_dropped)(struct ns_gwc *c, uint64_t id, void *user);
 };
 
 /* Zero fields take the defaults in brackets. */
@@ -161,6 +178,7 @@ struct ns_gwc_status {
 	int64_t bandwidth;             /* remaining, as last reported by the gateway */
 	size_t queued, in_flight;      /* packets waiting / written but not confirmed */
 	uint64_t sent_confirmed, received, bad_frames, resent;
+	uint64_t sealed_dropped;       /* pre-sealed frames void for their session */
 };
 
 /* loop, ops and transport must outlive the client. */
@@ -177,6 +195,14 @@ void ns_gwc_stop(struct ns_gwc *c);
 /* Queues one forward packet (copied), in any state: it goes out once the session is READY.
  * 0 or NS_GWC_E_QUEUE_FULL / NS_GWC_E_ARG / NS_GWC_E_NOMEM. */
 int ns_gwc_send(struct ns_gwc *c, const struct nym_mix_packet *p);
+/* Queues one frame already sealed (copied) of binary request `kind` (1 ForwardSphinx, 2
+ * ForwardSphinxV2); id is the caller's, given back by on_sealed_dropped. Same results as
+ * ns_gwc_send. */
+int ns_gwc_send_sealed(struct ns_gwc *c, uint8_t kind, const uint8_t *frame, size_t len,
+                       uint64_t id);
+/* The forward frame kind the current session wants (2 iff the negotiated protocol >= 5),
+ * 0 before the first authentication / registration. */
+uint8_t ns_gwc_forward_kind(const struct ns_gwc *c);
 void ns_gwc_get_status(const struct ns_gwc *c, struct ns_gwc_status *out);
 enum ns_gwc_state ns_gwc_state(const struct ns_gwc *c);
 struct ev_loop *ns_gwc_loop(const struct ns_gwc *c);

@@ -4,10 +4,10 @@
  * sealed frames keyd builds in the traffic engine (Poisson stream, lanes, ack timers) and
  * passes every pushed frame to keyd unopened.
  *
- * gwclient queues mix packets and asks its seal op for each frame. keyd has already sealed
- * ours, so netd carries each sealed frame inside a stand-in mix packet (length-prefixed in a
- * packet of the smallest sphinx size that holds it) and the seal op unwraps it: gwclient's
- * queue, confirmations and resend-after-reconnect work unchanged, and no key reaches netd. */
+ * keyd seals every frame (ForwardSphinx, kind 1, which gateways accept at every protocol
+ * version) and netd queues it opaque in gwclient (ns_gwc_send_sealed): gwclient confirms and
+ * resends it unchanged after a reconnection (the shared key outlives the session), and no key
+ * reaches netd. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -23,6 +23,7 @@
 
 #include <ev.h>
 
+#include "gateway/frames.h"
 #include "gwclient.h"
 #include "ipc.h"
 #include "nymclient.h"
@@ -36,7 +37,7 @@
 #define POOL_MAX 16  /* sealed cover frames kept per kind */
 #define POOL_LOW 8   /* ask keyd for more below this */
 
-enum op_kind { OP_NONE = 0, OP_H1, OP_H3, OP_AUTH };
+enum op_kind { OP_NONE = 0, OP_H1, OP_H3, OP_FINISH, OP_AUTH };
 
 struct out_frame {
 	uint8_t frag_id[5];
@@ -273,16 +274,13 @@ static int op_hs_h3(void *ctx, struct ns_gwc *c, uint64_t id, const uint8_t *h2,
 	return send_hs_in(OP_H3, id, h2, len);
 }
 
-/* Completed at once: the gateway sends its `register` answer right behind H4, and gwclient
- * refuses it while this op is still open. keyd handles H4 before any later request of ours
- * (one ordered socket); if it fails, keyd has no key and the next authentication fails. */
+/* Done when keyd reports the stored key (GW_SESSION_READY); gwclient holds the gateway's
+ * `register` answer until then. If H4 is bad keyd says nothing: gwclient's response timeout
+ * then starts a new connection and registration. */
 static int op_hs_finish(void *ctx, struct ns_gwc *c, uint64_t id, const uint8_t *h4, size_t len)
 {
-	(void)ctx;
-	if (send_hs_in(OP_NONE, id, h4, len) < 0)
-		return -1;
-	ns_gwc_op_done(c, id, 0, NULL, 0);
-	return 0;
+	(void)ctx, (void)c;
+	return send_hs_in(OP_FINISH, id, h4, len);
 }
 
 static int op_auth(void *ctx, struct ns_gwc *c, uint64_t id, int v2, uint8_t protocol)
@@ -294,23 +292,6 @@ static int op_auth(void *ctx, struct ns_gwc *c, uint64_t id, int v2, uint8_t pro
 	m.u.GW_AUTH_REQUEST.timestamp = v2 ? (uint64_t)time(NULL) : 0;
 	send_to(&g_n.keyd, &m);
 	return start_op(OP_AUTH, id);
-}
-
-/* The stand-in packet carries [u32 BE length][sealed frame][zeros]. */
-static int op_seal(void *ctx, struct ns_gwc *c, uint64_t id, uint8_t kind, const uint8_t *pt,
-                   size_t len)
-{
-	(void)ctx;
-	struct nym_mix_packet mp;
-	int rc = kind == 2 ? nym_mix_packet_decode_v2(pt, len, &mp) : nym_mix_packet_decode_v1(pt, len, &mp);
-	if (rc < 0 || mp.packet_len < 4)
-		return -1;
-	size_t n = (size_t)mp.packet[0] << 24 | (size_t)mp.packet[1] << 16 | (size_t)mp.packet[2] << 8 |
-	           mp.packet[3];
-	if (n == 0 || n > mp.packet_len - 4)
-		return -1;
-	ns_gwc_op_done(c, id, 0, mp.packet + 4, n);
-	return 0;
 }
 
 static int op_open(void *ctx, struct ns_gwc *c, uint64_t id, const uint8_t *frame, size_t len)
@@ -328,7 +309,7 @@ static int op_open(void *ctx, struct ns_gwc *c, uint64_t id, const uint8_t *fram
 
 static const struct ns_gwc_ops netd_ops = { .hs_h1 = op_hs_h1, .hs_h3 = op_hs_h3,
 	                                    .hs_finish = op_hs_finish, .auth_request = op_auth,
-	                                    .seal = op_seal, .open = op_open };
+	                                    .open = op_open };
 
 static void on_hs_out(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
@@ -342,6 +323,7 @@ static void on_session_ready(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, 
 	(void)c, (void)ctx;
 	nc_log("netd", "keyd holds the new gateway key (protocol %llu)",
 	       (unsigned long long)m->u.GW_SESSION_READY.protocol);
+	finish_op(OP_FINISH, NULL, 0);
 }
 
 static void on_auth_text(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
@@ -362,45 +344,18 @@ static struct ns_lane lane_of(uint64_t v)
 	return l;
 }
 
-static int wrap_frame(const struct out_frame *f, struct nym_mix_packet *mp, uint8_t **buf)
+/* keyd seals kind 1 only; ids are for on_sealed_dropped's log */
+static int queue_frame(const struct out_frame *f)
 {
-	int tag;
-	for (tag = NYM_PACKET_REGULAR; tag <= NYM_PACKET_EXTENDED32; tag++)
-		if (nym_packet_size_bytes(tag) >= f->len + 4)
-			break;
-	if (tag > NYM_PACKET_EXTENDED32)
-		return -1;
-	size_t size = nym_packet_size_bytes(tag);
-	*buf = calloc(1, size);
-	if (!*buf)
-		return -1;
-	(*buf)[0] = (uint8_t)(f->len >> 24);
-	(*buf)[1] = (uint8_t)(f->len >> 16);
-	(*buf)[2] = (uint8_t)(f->len >> 8);
-	(*buf)[3] = (uint8_t)f->len;
-	memcpy(*buf + 4, f->frame, f->len);
-	memset(mp, 0, sizeof *mp);
-	mp->packet_type = NYM_PACKET_TYPE_MIX;
-	mp->key_rotation = NYM_KEY_ROTATION_UNKNOWN;
-	nym_node_address_parse("127.0.0.1:1", &mp->next_hop);
-	mp->packet = *buf;
-	mp->packet_len = size;
-	return 0;
+	return ns_gwc_send_sealed(g_n.gw, NS_GW_BIN_FORWARD_SPHINX, f->frame, f->len,
+	                          g_n.frames_out + g_n.cover_sent);
 }
 
 static int hook_send_real(void *ctx, const struct ns_lane *lane, void *packet)
 {
 	(void)ctx, (void)lane;
 	struct out_frame *f = packet;
-	struct nym_mix_packet mp;
-	uint8_t *buf = NULL;
-	if (wrap_frame(f, &mp, &buf) < 0) {
-		nc_log("netd", "a sealed frame of %zu bytes is too large: dropped", f->len);
-		free(f);
-		return 0;
-	}
-	int rc = ns_gwc_send(g_n.gw, &mp);
-	free(buf);
+	int rc = queue_frame(f);
 	if (rc == NS_GWC_E_QUEUE_FULL)
 		return NS_TRAFFIC_BUSY;
 	if (rc < 0)
@@ -441,13 +396,7 @@ static int hook_send_cover(void *ctx, enum ns_cover_kind kind, uint64_t delay, i
 		return NS_TRAFFIC_BUSY;
 	}
 	struct out_frame *f = g_n.pool[k][g_n.pool_len[k] - 1];
-	struct nym_mix_packet mp;
-	uint8_t *buf = NULL;
-	if (wrap_frame(f, &mp, &buf) < 0)
-		return NS_TRAFFIC_BUSY;
-	int rc = ns_gwc_send(g_n.gw, &mp);
-	free(buf);
-	if (rc < 0)
+	if (queue_frame(f) < 0)
 		return NS_TRAFFIC_BUSY;
 	free(f);
 	g_n.pool_len[k]--;
@@ -579,8 +528,17 @@ static void gw_writable(struct ns_gwc *c, void *user)
 	ns_traffic_ev_rearm(&g_n.tev);
 }
 
+/* only after a new registration or a kind the session refuses: the ack timer resends */
+static void gw_sealed_dropped(struct ns_gwc *c, uint64_t id, void *user)
+{
+	(void)c, (void)user;
+	nc_log("netd", "sealed frame %llu is void for this gateway session: dropped",
+	       (unsigned long long)id);
+}
+
 static const struct ns_gwc_callbacks gw_cb = { .on_state = gw_state, .on_message = gw_message,
-	                                       .on_writable = gw_writable };
+	                                       .on_writable = gw_writable,
+	                                       .on_sealed_dropped = gw_sealed_dropped };
 
 /* ---- supervisor */
 

@@ -45,7 +45,8 @@ struct fake {
 	/* client callbacks */
 	uint8_t msg[4096];
 	size_t msg_len;
-	int messages, writable, registered_cb;
+	int messages, writable, registered_cb, sealed_dropped;
+	uint64_t dropped_id;
 };
 
 static void *fk_connect(void *tctx, struct ns_gwc *c, const char *url)
@@ -132,9 +133,18 @@ static void cb_registered(struct ns_gwc *c, void *user)
 	((struct fake *)user)->registered_cb++;
 }
 
+static void cb_sealed_dropped(struct ns_gwc *c, uint64_t id, void *user)
+{
+	(void)c;
+	struct fake *f = user;
+	f->sealed_dropped++;
+	f->dropped_id = id;
+}
+
 static const struct ns_gwc_callbacks callbacks = { .on_message = cb_message,
 	                                           .on_writable = cb_writable,
-	                                           .on_registered = cb_registered };
+	                                           .on_registered = cb_registered,
+	                                           .on_sealed_dropped = cb_sealed_dropped };
 
 static struct ns_gwc_config base_config(void)
 {
@@ -247,6 +257,10 @@ static void inject_hs(struct fake *f, const uint8_t *b, size_t n)
 /* steps of the registration, for the malformed-input test */
 enum reg_step { AT_PROTOCOL, AT_H2, AT_H4, AT_REGISTER, AT_CLAIM, AT_READY };
 
+/* the gateway's H4 of the last drive_registration */
+static uint8_t g_h4[NS_GW_HS_MAX_LEN];
+static size_t g_h4_len;
+
 /* Drives a new client up to `stop` (the gateway's answer for that step is not sent). */
 static void drive_registration(struct fake *f, enum reg_step stop)
 {
@@ -274,6 +288,8 @@ static void drive_registration(struct fake *f, enum reg_step stop)
 	assert_int_equal(ns_gw_hs_gateway_h4(&hs, b, n, out, sizeof out, &on), 0);
 	assert_int_equal(ns_gw_hs_key(&hs, &f->gw_key), 0);
 	ns_gw_hs_clear(&hs);
+	memcpy(g_h4, out, on);
+	g_h4_len = on;
 	if (stop == AT_H4)
 		return;
 	inject_hs(f, out, on);
@@ -859,6 +875,172 @@ static void test_async_ops(void **state)
 	fake_free(f);
 }
 
+/* ---- hs_finish answering late: the `register` answer (and a pushed message) that arrive
+ * before it are held, not refused ---- */
+
+static uint64_t g_finish_id;
+static uint8_t g_finish_h4[NS_GW_HS_MAX_LEN];
+static size_t g_finish_len;
+
+static int deferred_hs_finish(void *ctx, struct ns_gwc *c, uint64_t id, const uint8_t *h4,
+                              size_t len)
+{
+	(void)ctx;
+	(void)c;
+	assert_true(len <= sizeof g_finish_h4);
+	g_finish_id = id;
+	memcpy(g_finish_h4, h4, len);
+	g_finish_len = len;
+	return 0;
+}
+
+static void test_register_answer_before_finish(void **state)
+{
+	(void)state;
+	struct ns_gwc_ops ops = *ns_gwc_default_ops();
+	ops.hs_finish = deferred_hs_finish;
+	struct ns_gwc_config cfg = base_config();
+	struct fake *f = fake_new(&cfg, &ops);
+	g_finish_id = 0;
+	drive_registration(f, AT_H4);
+	inject_hs(f, g_h4, g_h4_len);
+	assert_true(g_finish_id != 0);
+	assert_false(f->keys.have_key);
+	/* the gateway does not wait for our key store */
+	inject(f, "{\"type\":\"register\",\"protocol_version\":3,\"status\":true}");
+	push_message(f, "stored for you");
+	assert_true(state_is(f, NS_GWC_REGISTERING));
+	assert_int_equal(f->registered_cb, 0);
+	assert_int_equal(f->messages, 0);
+	size_t before = f->nsent;
+	/* keyd answers: the held answer and message are handled in order */
+	assert_int_equal(ns_gwc_default_ops()->hs_finish(&f->keys, f->c, g_finish_id, g_finish_h4,
+	                                                  g_finish_len),
+	                 0);
+	assert_true(f->keys.have_key);
+	assert_memory_equal(f->keys.key.bytes, f->gw_key.bytes, 32);
+	assert_int_equal(f->registered_cb, 1);
+	assert_true(state_is(f, NS_GWC_CLAIMING));
+	assert_int_equal(f->nsent, before + 1);
+	expect_text(f, "{\"type\":\"claimFreeTestnetBandwidth\"}");
+	assert_int_equal(f->messages, 1);
+	assert_memory_equal(f->msg, "stored for you", f->msg_len);
+	struct ns_gwc_status st;
+	ns_gwc_get_status(f->c, &st);
+	assert_int_equal(st.last_error, 0);
+	fake_free(f);
+
+	/* a refusal still ends it; a lost connection forgets what was held */
+	f = fake_new(&cfg, &ops);
+	drive_registration(f, AT_H4);
+	inject_hs(f, g_h4, g_h4_len);
+	inject(f, "{\"type\":\"register\",\"protocol_version\":3,\"status\":false}");
+	assert_true(state_is(f, NS_GWC_REGISTERING));
+	ns_gwc_default_ops()->hs_finish(&f->keys, f->c, g_finish_id, g_finish_h4, g_finish_len);
+	assert_true(state_is(f, NS_GWC_FAILED));
+	ns_gwc_get_status(f->c, &st);
+	assert_int_equal(st.last_error, NS_GWC_E_REGISTER_REFUSED);
+	fake_free(f);
+
+	f = fake_new(&cfg, &ops);
+	drive_registration(f, AT_H4);
+	inject_hs(f, g_h4, g_h4_len);
+	inject(f, "{\"type\":\"register\",\"protocol_version\":3,\"status\":true}");
+	ns_gwc_tr_closed(f->c, f->h, 1006, "gone");
+	assert_true(state_is(f, NS_GWC_BACKOFF));
+	ns_gwc_op_done(f->c, g_finish_id, 0, NULL, 0); /* late: ignored */
+	assert_int_equal(f->registered_cb, 0);
+	assert_true(state_is(f, NS_GWC_BACKOFF));
+	fake_free(f);
+}
+
+/* ---- pre-sealed frames: sent as is, resent unchanged after a reconnection ---- */
+
+static size_t seal_test_frame(struct fake *f, uint8_t kind, uint8_t fill, uint8_t *out, size_t cap)
+{
+	struct nym_mix_packet p = test_packet(fill);
+	if (kind == NS_GW_BIN_FORWARD_SPHINX)
+		p.key_rotation = NYM_KEY_ROTATION_UNKNOWN;
+	size_t n = 0;
+	assert_int_equal(ns_gw_binary_request_encode(&f->gw_key, kind, &p, out, cap, &n), 0);
+	return n;
+}
+
+static void expect_frame(struct fake *f, size_t i, const uint8_t *frame, size_t len)
+{
+	assert_true(i < f->nsent);
+	assert_true(f->sent[i].binary);
+	assert_int_equal(f->sent[i].len, len);
+	assert_memory_equal(f->sent[i].data, frame, len);
+}
+
+static void test_sealed_frames(void **state)
+{
+	(void)state;
+	static uint8_t fr[3][NYM_PACKET_MAX_SIZE + 128];
+	size_t n[3];
+	struct ns_gwc_ops ops = *ns_gwc_default_ops();
+	ops.seal = NULL; /* the key holder seals: no seal op needed */
+	struct ns_gwc_config cfg = base_config();
+	cfg.registered = 1;
+	struct fake *f = fake_new(&cfg, &ops);
+	ns_random(f->gw_key.bytes, 32);
+	f->keys.key = f->gw_key;
+	f->keys.have_key = 1;
+	assert_int_equal(ns_gwc_forward_kind(f->c), 0);
+	struct nym_mix_packet p = test_packet(1);
+	assert_int_equal(ns_gwc_send(f->c, &p), NS_GWC_E_ARG);
+	assert_int_equal(ns_gwc_send_sealed(f->c, 3, fr[0], 10, 1), NS_GWC_E_ARG);
+	assert_int_equal(ns_gwc_send_sealed(f->c, 1, NULL, 10, 1), NS_GWC_E_ARG);
+	assert_int_equal(ns_gwc_send_sealed(f->c, 1, fr[0], 0, 1), NS_GWC_E_ARG);
+	authenticate_to_ready(f); /* negotiated 4 */
+	assert_int_equal(ns_gwc_forward_kind(f->c), NS_GW_BIN_FORWARD_SPHINX);
+	n[0] = seal_test_frame(f, 1, 0x11, fr[0], sizeof fr[0]);
+	n[1] = seal_test_frame(f, 1, 0x22, fr[1], sizeof fr[1]);
+	n[2] = seal_test_frame(f, 2, 0x33, fr[2], sizeof fr[2]);
+	size_t before = f->nsent;
+	assert_int_equal(ns_gwc_send_sealed(f->c, 1, fr[0], n[0], 100), 0);
+	assert_int_equal(ns_gwc_send_sealed(f->c, 1, fr[1], n[1], 101), 0);
+	assert_int_equal(f->nsent, before + 2);
+	expect_frame(f, before, fr[0], n[0]);
+	expect_forward(f, before + 1, NS_GW_BIN_FORWARD_SPHINX, 0x22);
+	/* kind 2 does not fit a session at protocol 4: dropped, reported by id */
+	assert_int_equal(ns_gwc_send_sealed(f->c, 2, fr[2], n[2], 102), 0);
+	assert_int_equal(f->nsent, before + 2);
+	assert_int_equal(f->sealed_dropped, 1);
+	assert_true(f->dropped_id == 102);
+	inject(f, "{\"type\":\"send\",\"remaining_bandwidth\":99999997587}"); /* confirms #1 */
+	struct ns_gwc_status st;
+	ns_gwc_get_status(f->c, &st);
+	assert_int_equal(st.sent_confirmed, 1);
+	assert_int_equal(st.in_flight, 1);
+	assert_int_equal(st.sealed_dropped, 1);
+	/* reconnect at protocol 5: the unconfirmed frame goes out again byte for byte, and a
+	 * kind 2 frame now fits */
+	ns_gwc_tr_closed(f->c, f->h, 1006, "gone");
+	assert_int_equal(ns_gwc_send_sealed(f->c, 2, fr[2], n[2], 103), 0);
+	run_until_state(f, NS_GWC_CONNECTING, 2);
+	clear_sent(f);
+	ns_gwc_tr_open(f->c, f->h);
+	expect_auth(f, 5, 1);
+	inject(f, "{\"type\":\"authenticate\",\"protocol_version\":5,\"status\":true,"
+	          "\"bandwidth_remaining\":99999997587}");
+	assert_true(state_is(f, NS_GWC_READY));
+	assert_int_equal(ns_gwc_forward_kind(f->c), NS_GW_BIN_FORWARD_SPHINX_V2);
+	assert_int_equal(f->nsent, 4);
+	expect_frame(f, 2, fr[1], n[1]);
+	expect_frame(f, 3, fr[2], n[2]);
+	expect_forward(f, 3, NS_GW_BIN_FORWARD_SPHINX_V2, 0x33);
+	assert_int_equal(f->sealed_dropped, 1);
+	inject(f, "{\"type\":\"send\",\"remaining_bandwidth\":99999995000}");
+	inject(f, "{\"type\":\"send\",\"remaining_bandwidth\":99999993000}");
+	ns_gwc_get_status(f->c, &st);
+	assert_int_equal(st.sent_confirmed, 3);
+	assert_int_equal(st.in_flight, 0);
+	assert_int_equal(st.resent, 1);
+	fake_free(f);
+}
+
 static void test_api_misuse(void **state)
 {
 	(void)state;
@@ -954,6 +1136,8 @@ int main(void)
 		cmocka_unit_test(test_bandwidth_claims),
 		cmocka_unit_test(test_typed_error_shape),
 		cmocka_unit_test(test_async_ops),
+		cmocka_unit_test(test_register_answer_before_finish),
+		cmocka_unit_test(test_sealed_frames),
 		cmocka_unit_test(test_api_misuse),
 		cmocka_unit_test(test_old_gateway_legacy_key),
 	};
