@@ -6,20 +6,9 @@
 # their own connection (one log line naming the peer and the reason) while another connection
 # keeps flowing; version-8 frames are accepted; SIGTERM exits 0. Exit 0 = pass.
 set -euo pipefail
-BUILD=${BUILD:-build}
-BIN=$(cd "$(dirname "$0")/../.." && pwd)/$BUILD/bin
-for b in nym-localnet nym-mixnode nym-inject; do
-	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b (run make first)"; exit 1; }
-done
-T=$(mktemp -d /tmp/mixnode-chain.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$T"/*.log; do echo "--- $f"; tail -5 "$f"; done; exit 1; }
+# shellcheck source=lib/mixnode.bash
+. "$(dirname "$0")/lib/mixnode.bash"
+mixnode_setup mixnode-chain
 stat_of() { # node counter -> value from the stats file (waits for the next write)
 	sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$T/net/run/$1.stats"
 }

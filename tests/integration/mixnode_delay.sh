@@ -4,20 +4,9 @@
 # checked, never an upper one). A zero-delay batch through the same nodes is checked the
 # same way. Exit 0 = pass.
 set -euo pipefail
-BUILD=${BUILD:-build}
-BIN=$(cd "$(dirname "$0")/../.." && pwd)/$BUILD/bin
-for b in nym-localnet nym-mixnode nym-inject; do
-	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b (run make first)"; exit 1; }
-done
-T=$(mktemp -d /tmp/mixnode-delay.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$T"/*.log; do echo "--- $f"; tail -5 "$f"; done; exit 1; }
+# shellcheck source=lib/mixnode.bash
+. "$(dirname "$0")/lib/mixnode.bash"
+mixnode_setup mixnode-delay
 sink_val() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$T/sink.json"; }
 
 "$BIN/nym-localnet" gen --dir "$T/net" >/dev/null
