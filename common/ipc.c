@@ -120,8 +120,8 @@ int ns_ipc_secret_allowed(enum ns_ipc_secret secret, enum ns_ipc_role receiver)
 	case NS_IPC_APID:
 		return secret == NS_IPC_SECRET_NONE || secret == NS_IPC_SECRET_PLAINTEXT ||
 		       secret == NS_IPC_SECRET_SURB;
-	case NS_IPC_SUPERVISOR:
-		return secret == NS_IPC_SECRET_NONE;
+	case NS_IPC_SUPERVISOR: /* user data it persists for apid (QUEUED_FRAGMENT), nothing keyed */
+		return secret == NS_IPC_SECRET_NONE || secret == NS_IPC_SECRET_PLAINTEXT;
 	default:
 		return 0;
 	}

@@ -25,7 +25,7 @@
 
 /* Bumped whenever the catalogue changes; READY carries it so the supervisor can refuse a
  * child built from another catalogue. */
-#define NS_IPC_CATALOGUE_VERSION 1
+#define NS_IPC_CATALOGUE_VERSION 2
 
 /* ---- limits */
 #define NS_IPC_MAX_DATAGRAM   65536                  /* receive buffer and hard cap */
@@ -95,6 +95,27 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 #define NS_IPC_F_READY(F, T) \
 	F(T, U64, catalogue_version, 0, NS_IPC_U32_MAX) \
 	F(T, BOOL, sandboxed, 0, 1)
+/* One fragment still waiting for its ack when the suite stops (apid -> supervisor, which
+ * appends it to data/nymsuite-unsent.bin), or one read back at start-up (supervisor -> apid,
+ * which rebuilds it under the same fragment id). lane as in BUILD_PACKET. */
+#define NS_IPC_F_QUEUED_FRAGMENT(F, T) \
+	F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN) \
+	F(T, BIN, fragment, 1, NS_IPC_FRAGMENT_MAX) \
+	F(T, BIN, recipient, NYM_RECIPIENT_LEN, NYM_RECIPIENT_LEN) \
+	F(T, U64, lane, 0, NS_IPC_U64_MAX)
+#define NS_IPC_F_RESEND_FRAGMENT(F, T) NS_IPC_F_QUEUED_FRAGMENT(F, T)
+/* apid asks keyd or netd for its counters and state (for nymctl through the admin socket);
+ * the reply is one JSON object (flat: string, number and boolean values) in json. */
+#define NS_IPC_F_STATUS_REQUEST(F, T) \
+	F(T, U64, request_id, 0, NS_IPC_U64_MAX)
+#define NS_IPC_F_STATUS_REPLY(F, T) \
+	F(T, U64, request_id, 0, NS_IPC_U64_MAX) \
+	F(T, STR, json, 2, NS_IPC_TEXT_MAX)
+/* apid's answer to SHUTDOWN once every QUEUED_FRAGMENT is out: how many it handed over and
+ * how many it had to drop (reply fragments: their SURBs do not outlive keyd). */
+#define NS_IPC_F_QUEUED_END(F, T) \
+	F(T, U64, persisted, 0, NS_IPC_U32_MAX) \
+	F(T, U64, dropped, 0, NS_IPC_U32_MAX)
 
 #define NS_IPC_F_GW_HANDSHAKE_START(F, T) \
 	F(T, BIN, gateway_identity, 32, 32) \
@@ -111,6 +132,15 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 #define NS_IPC_F_GW_AUTH_TEXT(F, T) \
 	F(T, STR, text, 2, NS_IPC_TEXT_MAX)
 #define NS_IPC_F_GW_SESSION_READY(F, T) \
+	F(T, U64, protocol, 0, 255)
+/* keyd could not complete a handshake step or build an authentication request (bad gateway
+ * message, unknown gateway key): netd drops the connection and backs off at once. */
+#define NS_IPC_F_GW_HANDSHAKE_FAILED(F, T) \
+	F(T, STR, reason, 1, 256)
+/* The protocol version the gateway answered with (netd reads it from the plaintext
+ * register/authenticate response): keyd seals ForwardSphinxV2 frames (kind 2) from the
+ * version that introduced them on, kind 1 below. */
+#define NS_IPC_F_GW_PROTOCOL(F, T) \
 	F(T, U64, protocol, 0, 255)
 
 #define NS_IPC_F_BUILD_PACKET(F, T) \
@@ -189,12 +219,19 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 	X(2,  STATS_REQUEST,      NS_IPC_M_SUP,      NS_IPC_M_CHILDREN, NONE)      \
 	X(3,  STATS_REPLY,        NS_IPC_M_CHILDREN, NS_IPC_M_SUP,      NONE)      \
 	X(4,  READY,              NS_IPC_M_CHILDREN, NS_IPC_M_SUP,      NONE)      \
+	X(5,  QUEUED_FRAGMENT,    NS_IPC_M_APID,     NS_IPC_M_SUP,      PLAINTEXT) \
+	X(6,  QUEUED_END,         NS_IPC_M_APID,     NS_IPC_M_SUP,      NONE)      \
+	X(7,  RESEND_FRAGMENT,    NS_IPC_M_SUP,      NS_IPC_M_APID,     PLAINTEXT) \
+	X(8,  STATUS_REQUEST,     NS_IPC_M_APID,     NS_IPC_M_KEYD | NS_IPC_M_NETD, NONE) \
+	X(9,  STATUS_REPLY,       NS_IPC_M_KEYD | NS_IPC_M_NETD, NS_IPC_M_APID, NONE) \
 	X(10, GW_HANDSHAKE_START, NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
 	X(11, GW_HANDSHAKE_OUT,   NS_IPC_M_KEYD,     NS_IPC_M_NETD,     SEALED)    \
 	X(12, GW_HANDSHAKE_IN,    NS_IPC_M_NETD,     NS_IPC_M_KEYD,     SEALED)    \
 	X(13, GW_AUTH_REQUEST,    NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
 	X(14, GW_AUTH_TEXT,       NS_IPC_M_KEYD,     NS_IPC_M_NETD,     SEALED)    \
 	X(15, GW_SESSION_READY,   NS_IPC_M_KEYD,     NS_IPC_M_NETD,     NONE)      \
+	X(16, GW_HANDSHAKE_FAILED, NS_IPC_M_KEYD,    NS_IPC_M_NETD,     NONE)      \
+	X(17, GW_PROTOCOL,        NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
 	X(20, BUILD_PACKET,       NS_IPC_M_APID,     NS_IPC_M_KEYD,     PLAINTEXT) \
 	X(21, BUILD_REPLY,        NS_IPC_M_APID,     NS_IPC_M_KEYD,     PLAINTEXT) \
 	X(22, BUILD_FAILED,       NS_IPC_M_KEYD,     NS_IPC_M_APID,     NONE)      \

@@ -127,6 +127,7 @@ static void test_secret_rule(void **state)
 	assert_false(ns_ipc_secret_allowed(NS_IPC_SECRET_SEALED, NS_IPC_APID));
 	assert_true(ns_ipc_secret_allowed(NS_IPC_SECRET_PLAINTEXT, NS_IPC_APID));
 	assert_false(ns_ipc_secret_allowed(NS_IPC_SECRET_SEALED, NS_IPC_SUPERVISOR));
+	assert_false(ns_ipc_secret_allowed(NS_IPC_SECRET_SURB, NS_IPC_SUPERVISOR));
 	/* every type toward netd or apid: only the classes the rule allows; none carries a key */
 	for (size_t i = 0; i < ns_ipc_catalogue_size(); i++) {
 		const struct ns_ipc_type_info *t = ns_ipc_catalogue_entry(i);
@@ -136,8 +137,9 @@ static void test_secret_rule(void **state)
 		if (t->receivers & NS_IPC_M_APID)
 			assert_true(t->secret != NS_IPC_SECRET_SEALED);
 		if (t->receivers & NS_IPC_M_SUP)
-			assert_int_equal(t->secret, NS_IPC_SECRET_NONE);
-		if (t->secret != NS_IPC_SECRET_NONE) /* secret-derived bytes only leave keyd or reach it */
+			assert_true(t->secret == NS_IPC_SECRET_NONE || t->secret == NS_IPC_SECRET_PLAINTEXT);
+		if (t->secret == NS_IPC_SECRET_SEALED || t->secret == NS_IPC_SECRET_SURB)
+			/* key-derived bytes only leave keyd or reach it */
 			assert_true((t->senders | t->receivers) & NS_IPC_M_KEYD);
 	}
 	assert_int_equal(ns_ipc_secret_class(NS_IPC_T_SEALED_FRAME), NS_IPC_SECRET_SEALED);
@@ -286,8 +288,8 @@ static void test_roundtrip_every_type(void **state)
 		roundtrip_type(ns_ipc_catalogue_entry(i), 0, pool, pool_len, &links);
 		roundtrip_type(ns_ipc_catalogue_entry(i), 1, pool, pool_len, &links);
 	}
-	/* 3+3+3+3 supervisor links, ACK has two receivers, the rest one each */
-	assert_int_equal(links, 2 * (12 + 2 + (int)(ns_ipc_catalogue_size() - 5)));
+	/* 3+3+3+3 supervisor links; ACK, STATUS_REQUEST and STATUS_REPLY two each; the rest one */
+	assert_int_equal(links, 2 * (12 + 2 + 2 + 2 + (int)(ns_ipc_catalogue_size() - 7)));
 	free(pool);
 }
 
