@@ -13,6 +13,7 @@
 
 #include "clientapi.h"
 #include "ipc.h"
+#include "apid.h"
 #include "nymclient.h"
 #include "nymsphinx/chunking.h"
 #include "nymsphinx/message.h"
@@ -29,16 +30,12 @@ struct frag {
 	uint8_t data[];
 };
 
-struct app {
-	ns_ws_conn *c;
-	int binary; /* answer in the format of the app's last request */
-};
 
 struct apid {
 	struct ev_loop *loop;
 	struct ns_ipc_conn keyd, netd, sup;
 	ns_ws_server *ws;
-	struct app apps[MAX_APPS];
+	struct nc_app apps[MAX_APPS];
 	uint8_t self[96];
 	int have_self;
 	struct frag *frags;
@@ -67,23 +64,23 @@ static uint64_t now_ms(void)
 
 /* ---- answers to apps */
 
-static void respond(struct app *a, const struct capi_response *r)
+static void respond(struct nc_app *a, const struct capi_response *r)
 {
 	size_t len = 0;
 	if (a->binary) {
 		uint8_t *b = capi_response_to_binary(r, &len);
 		if (b)
-			ns_ws_send(a->c, NS_WS_BINARY, b, len);
+			a->t->send(a, 1, b, len);
 		free(b);
 	} else {
 		char *t = capi_response_to_text(r, &len);
 		if (t)
-			ns_ws_send(a->c, NS_WS_TEXT, (const uint8_t *)t, len);
+			a->t->send(a, 0, (const uint8_t *)t, len);
 		free(t);
 	}
 }
 
-static void respond_error(struct app *a, uint8_t kind, const char *msg)
+static void respond_error(struct nc_app *a, uint8_t kind, const char *msg)
 {
 	struct capi_response r;
 	memset(&r, 0, sizeof r);
@@ -146,7 +143,7 @@ static int send_message(const struct capi_request *req)
 	return 0;
 }
 
-static void handle_request(struct app *a, const struct capi_request *req)
+static void handle_request(struct nc_app *a, const struct capi_request *req)
 {
 	struct capi_response r;
 	memset(&r, 0, sizeof r);
@@ -176,40 +173,30 @@ static void handle_request(struct app *a, const struct capi_request *req)
 	}
 }
 
-/* ---- websocket server */
+/* ---- apps, whatever carries them (websocket here, Unix socket in apid_local.c) */
 
-static struct app *app_of(ns_ws_conn *c)
+struct nc_app *nc_app_open(const struct nc_app_transport *t, void *conn, int binary)
 {
 	for (int i = 0; i < MAX_APPS; i++)
-		if (g_a.apps[i].c == c)
+		if (!g_a.apps[i].t) {
+			g_a.apps[i] = (struct nc_app){ .t = t, .conn = conn, .binary = binary };
 			return &g_a.apps[i];
+		}
 	return NULL;
 }
 
-static void ws_open(ns_ws_conn *c, void *user)
+void nc_app_close(struct nc_app *a)
 {
-	(void)user;
-	struct app *a = app_of(NULL);
-	if (!a) {
-		ns_ws_close(c, 1013, "too many apps");
-		return;
-	}
-	a->c = c;
-	a->binary = 1; /* Nym pushes binary until the app's first request says otherwise */
+	memset(a, 0, sizeof *a);
 }
 
-static void ws_message(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *data, size_t len,
-                       void *user)
+int nc_app_request(struct nc_app *a, int binary, const uint8_t *data, size_t len)
 {
-	(void)user;
-	struct app *a = app_of(c);
-	if (!a)
-		return;
 	struct capi_request req;
 	struct capi_error err = { 0 };
-	a->binary = type == NS_WS_BINARY;
-	int rc = a->binary ? capi_request_from_binary(data, len, &req, &err)
-	                   : capi_request_from_text((const char *)data, len, &req, &err);
+	a->binary = binary;
+	int rc = binary ? capi_request_from_binary(data, len, &req, &err)
+	                : capi_request_from_text((const char *)data, len, &req, &err);
 	if (rc == CAPI_ERR) {
 		struct capi_response r;
 		memset(&r, 0, sizeof r);
@@ -217,22 +204,60 @@ static void ws_message(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *d
 			respond(a, &r);
 		capi_response_free(&r);
 		capi_error_free(&err);
-		return;
+		return 0;
 	}
-	if (rc < 0) {
-		ns_ws_abort(c);
-		return;
-	}
+	if (rc < 0)
+		return -1;
 	handle_request(a, &req);
 	capi_request_free(&req);
+	return 0;
+}
+
+/* ---- websocket transport */
+
+static int ws_app_send(struct nc_app *a, int binary, const uint8_t *data, size_t len)
+{
+	return ns_ws_send(a->conn, binary ? NS_WS_BINARY : NS_WS_TEXT, data, len) < 0 ? -1 : 0;
+}
+
+static int ws_app_is_open(const struct nc_app *a)
+{
+	return ns_ws_is_open(a->conn);
+}
+
+static const struct nc_app_transport ws_transport = { .send = ws_app_send, .is_open = ws_app_is_open };
+
+static struct nc_app *app_of(ns_ws_conn *c)
+{
+	for (int i = 0; i < MAX_APPS; i++)
+		if (g_a.apps[i].t == &ws_transport && g_a.apps[i].conn == c)
+			return &g_a.apps[i];
+	return NULL;
+}
+
+static void ws_open(ns_ws_conn *c, void *user)
+{
+	(void)user;
+	/* Nym pushes binary until the app's first request says otherwise */
+	if (!nc_app_open(&ws_transport, c, 1))
+		ns_ws_close(c, 1013, "too many apps");
+}
+
+static void ws_message(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *data, size_t len,
+                       void *user)
+{
+	(void)user;
+	struct nc_app *a = app_of(c);
+	if (a && nc_app_request(a, type == NS_WS_BINARY, data, len) < 0)
+		ns_ws_abort(c);
 }
 
 static void ws_close(ns_ws_conn *c, int code, const char *why, void *user)
 {
 	(void)code, (void)why, (void)user;
-	struct app *a = app_of(c);
+	struct nc_app *a = app_of(c);
 	if (a)
-		a->c = NULL;
+		nc_app_close(a);
 }
 
 static const ns_ws_callbacks ws_cb = { .on_open = ws_open, .on_message = ws_message,
@@ -289,7 +314,7 @@ static void deliver(const uint8_t *msg, size_t len)
 	r.message = (uint8_t *)msg;
 	r.message_len = len;
 	for (int i = 0; i < MAX_APPS; i++)
-		if (g_a.apps[i].c && ns_ws_is_open(g_a.apps[i].c))
+		if (g_a.apps[i].t && g_a.apps[i].t->is_open(&g_a.apps[i]))
 			respond(&g_a.apps[i], &r);
 	g_a.delivered++;
 }
