@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# demo: a whole Nym mixnet on 127.0.0.1, made of our C programs (directory, 3 mix nodes, a
-# gateway), and the REAL Nym client (Rust compiled to wasm, npm @nymproject/nym-client-wasm-node
-# 1.4.1, nym b4046a89) sending a message around it to itself:
-#   client -> gateway -> mix layer 1 -> 2 -> 3 -> gateway -> client, and the SURB-ack back.
-# Run after `make` (uses $BUILD/bin, default build/). Needs node >= 20 and npm: on first use
-# tests/interop/setup installs the client from the npm registry into ~/.cache/nymsuite.
+# demo: a whole Nym mixnet on 127.0.0.1 made of our C programs (directory, 3 mix nodes, a
+# gateway), our privilege-separated nym-client on it, and a local app talking Nym's websocket
+# API to it:
+#   1. the app sends a message to its own address: app -> apid -> keyd (Sphinx) -> netd ->
+#      gateway -> mix 1 -> 2 -> 3 -> gateway -> netd -> keyd -> apid -> app, SURB-ack back;
+#   2. the REAL Nym client (Rust compiled to wasm, npm @nymproject/nym-client-wasm-node 1.4.1,
+#      nym b4046a89) sends our client a message through the same mixnet (skipped without node);
+#   3. nymctl shows our client's counters, nym-localnet the nodes'.
+# Run after `make` (uses $BUILD/bin, default build/).
 #   scripts/demo.sh ["message text"]
-# Env: BUILD (build folder), DEMO_KEEP=1 keeps the localnet folder afterwards.
+# Env: BUILD (build folder), DEMO_KEEP=1 keeps the demo folder afterwards.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
 case $BUILD in /*) BIN=$BUILD/bin ;; *) BIN=$ROOT/$BUILD/bin ;; esac
 LOCALNET=$BIN/nym-localnet
 DRIVER=$ROOT/tests/interop/nym-client.mjs
-MESSAGE=${1:-"Hello from the real Nym client, through a mixnet written in C!"}
-TIMEOUT=${DEMO_TIMEOUT:-120}
+PY=/usr/bin/python3
+MESSAGE=${1:-"Hello from nymsuite, through a mixnet written in C!"}
 
 if [ -t 1 ]; then
 	say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -23,70 +26,92 @@ else
 fi
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
-for b in nym-localnet nym-directory nym-mixnode nym-gateway; do
+for b in nym-localnet nym-directory nym-mixnode nym-gateway nym-client; do
 	[ -x "$BIN/$b" ] || die "$BIN/$b is missing: run 'make' first"
 done
-command -v node >/dev/null || die "node >= 20 is needed for the real (wasm) Nym client"
-
-say "1. the real Nym client (npm, pinned in tests/interop/package.json)"
-CACHE=$(sh "$ROOT/tests/interop/setup") || die "tests/interop/setup failed"
-echo "installed in $CACHE"
+"$PY" -c 'import websockets' 2>/dev/null || die "python3-websockets is missing (make deps)"
 
 NET=$(mktemp -d "${TMPDIR:-/tmp}/nymsuite-demo.XXXXXX") || die mktemp
-UP=0
+UP=0 CPID= APID_=
 cleanup() {
 	trap - EXIT INT TERM
-	if [ "$UP" = 1 ]; then
-		say "5. tear down"
-		"$LOCALNET" down --dir "$NET"
+	[ -n "$APID_" ] && kill "$APID_" 2>/dev/null
+	if [ -n "$CPID" ]; then
+		kill -TERM "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null
 	fi
-	if [ "${DEMO_KEEP:-0}" = 1 ]; then echo "localnet folder kept: $NET"; else rm -rf "$NET"; fi
+	if [ "$UP" = 1 ]; then
+		say "6. tear down"
+		"$LOCALNET" down --dir "$NET/net"
+	fi
+	if [ "${DEMO_KEEP:-0}" = 1 ]; then echo "demo folder kept: $NET"; else rm -rf "$NET"; fi
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-say "2. localnet: directory + 3 mix nodes + 1 gateway on 127.0.0.1 ($NET)"
+say "1. localnet: directory + 3 mix nodes + 1 gateway on 127.0.0.1"
 UP=1
-"$LOCALNET" up --dir "$NET" || { tail -n 20 "$NET"/logs/*.log; die "nym-localnet up failed"; }
+"$LOCALNET" up --dir "$NET/net" || { tail -n 20 "$NET"/net/logs/*.log; die "nym-localnet up failed"; }
 # shellcheck disable=SC1091
-. "$NET/env"
+. "$NET/net/env"
 echo "nym-api (our directory): $NYM_API"
-echo "gateway $GATEWAY_ID_1 at $GATEWAY_WS_1"
-"$LOCALNET" status --dir "$NET" | cut -d' ' -f1-4
+"$LOCALNET" status --dir "$NET/net" | cut -d' ' -f1-4
 
-say "3. the real client registers with our gateway and sends a message to itself"
-echo "sending: \"$MESSAGE\""
-# shellcheck disable=SC2016
-FORMAT='
-	const rl = require("node:readline").createInterface({ input: process.stdin });
-	let ok = false, stats = false;
-	rl.on("line", (l) => {
-		let e;
-		try { e = JSON.parse(l); } catch { return console.log(l); }
-		const t = (e.ms / 1000).toFixed(2).padStart(6) + "s  ";
-		if (e.event === "ready") console.log(t + "ready, our Nym address:\n         " + e.address);
-		else if (e.event === "sent") console.log(t + "sent " + e.len + " bytes to ourselves (sha256 " + e.sha256.slice(0, 16) + "...)");
-		else if (e.event === "received") {
-			ok = true;
-			console.log(t + "RECEIVED " + e.len + " bytes (sha256 " + e.sha256.slice(0, 16) + "...):\n         \"" + (e.text ?? "<binary>") + "\"");
-		} else if (e.event === "stats" && !stats++) console.log(t + "client websocket frames: " + e.binary_out + " packet(s) to the gateway, " + e.binary_in + " from it (message + SURB-ack)");
-		else if (e.event === "wait" && !e.ok) console.log(t + "no message within the time limit");
-		else if (e.event === "error" || e.event === "timeout") console.log(t + e.event + ": " + (e.message ?? JSON.stringify(e)));
-	});
-	rl.on("close", () => process.exit(ok ? 0 : 1));'
-printf 'sendtext self %s\nwait 1 60000\nsleep 3000\nstats\nquit\n' "$MESSAGE" |
-	node "$DRIVER" --nym-api "$NYM_API" --gateway "$GATEWAY_ID_1" --timeout-ms $((TIMEOUT * 1000)) \
-		2>"$NET/client.log" | node -e "$FORMAT"
-RC=$?
+say "2. nym-client init + run (supervisor, keyd, netd, apid)"
+PORT=$(( 21000 + RANDOM % 20000 ))
+export NYM_HOME_DIR=$NET/home
+"$BIN/nym-client" init --id demo --nym-apis "$NYM_API" --port "$PORT" | grep -v '^$' ||
+	die "nym-client init failed"
+"$BIN/nym-client" run --id demo >"$NET/client.log" 2>&1 &
+CPID=$!
+for _ in $(seq 100); do
+	grep -q "websocket API on" "$NET/client.log" 2>/dev/null && break
+	kill -0 "$CPID" 2>/dev/null || { cat "$NET/client.log"; die "nym-client exited"; }
+	sleep 0.1
+done
+sed 's/^/  /' "$NET/client.log"
 
-say "4. node counters (nym-localnet status)"
-sleep 1 # the stats files are rewritten every second
-"$LOCALNET" status --dir "$NET"
+say "3. a local app (Python, websockets) sends a message to its own address"
+WAIT=0
+if command -v node >/dev/null && CACHE=$(sh "$ROOT/tests/interop/setup" 2>/dev/null); then
+	WAIT=90
+fi
+"$PY" "$ROOT/scripts/demo-app.py" "ws://127.0.0.1:$PORT" "$MESSAGE" "$WAIT" >"$NET/app.out" 2>&1 &
+APID_=$!
+for _ in $(seq 600); do
+	grep -q "RECEIVED\|Error\|error" "$NET/app.out" 2>/dev/null && break
+	kill -0 "$APID_" 2>/dev/null || break
+	sleep 0.1
+done
+sed 's/^/  /' "$NET/app.out"
+grep -q "^RECEIVED after" "$NET/app.out" || { tail -20 "$NET/client.log"; die "the message did not come back"; }
+ADDR=$(sed -n 's/^our Nym address: //p' "$NET/app.out")
+
+RC=0
+if [ "$WAIT" -gt 0 ]; then
+	say "4. the real Nym client (wasm, from npm: installed in $CACHE) sends our client a message"
+	printf 'sendtext %s Hello from the real Nym client!\nsleep 2000\nquit\n' "$ADDR" |
+		node "$DRIVER" --nym-api "$NYM_API" --gateway "$GATEWAY_ID_1" --timeout-ms 60000 \
+			>"$NET/wasm.out" 2>"$NET/wasm.log" || echo "  (the wasm client reported an error: $NET/wasm.log)"
+	wait "$APID_"
+	RC=$?
+	APID_=
+	sed -n '/ready for other/,$p' "$NET/app.out" | tail -n +2 | sed 's/^/  /'
+else
+	say "4. skipped: the real Nym client needs node >= 20 and the npm registry"
+fi
+
+say "5. counters"
+if [ -x "$BIN/nymctl" ]; then
+	echo "nymctl --id demo stats:"
+	"$BIN/nymctl" --id demo stats | sed 's/^/  /'
+fi
+sleep 1 # the node stats files are rewritten every second
+"$LOCALNET" status --dir "$NET/net"
 
 if [ $RC = 0 ]; then
-	printf '\ndemo: the message went around the mixnet and came back.\n'
+	printf '\ndemo: messages went around the mixnet through our nym-client and came back.\n'
 else
-	printf '\ndemo: FAILED (client log: %s/client.log, node logs: %s/logs)\n' "$NET" "$NET"
+	printf '\ndemo: FAILED (logs in %s)\n' "$NET"
 	DEMO_KEEP=1
 fi
 exit $RC
