@@ -7,6 +7,7 @@
 #   bench/bench_*.c      -> one benchmark each
 SHELL    := /bin/bash
 BUILD    ?= build
+VERSION  := 0.1.0
 CC       ?= gcc
 CSTD     := -std=c17
 WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
@@ -56,7 +57,7 @@ DEP_HEADERS := /usr/include/sodium.h /usr/include/gcrypt.h /usr/include/ev.h \
                /usr/include/cjson/cJSON.h /usr/include/wslay/wslay.h /usr/bin/jq /usr/bin/curl /usr/bin/strace \
                /usr/lib/python3/dist-packages/websockets
 
-.PHONY: all deps check unit kat asan fuzz fuzz-build bench clean demo
+.PHONY: all deps check unit kat asan fuzz fuzz-build bench clean demo deb
 all: $(LIBCOMMON) $(TEST_BIN) $(KAT_BIN) $(BENCH_BIN) $(PROG_BIN)
 
 # Installs the Debian 12 packages when a header or tool is missing (needs root).
@@ -145,7 +146,11 @@ bench: deps
 	$(MAKE) $(JOBS) all
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
 
-# Brings up a localnet and sends a message around it with the real Nym wasm client.
+# The Debian package (packaging/build-deb): build/nymsuite_VERSION_ARCH.deb
+deb: all
+	packaging/build-deb $(BUILD)
+
+# Brings up a localnet, runs our nym-client on it and sends messages through it (scripts/demo.sh).
 demo: deps
 	$(MAKE) $(JOBS) all
 	BUILD=$(BUILD) scripts/demo.sh
