@@ -80,8 +80,105 @@ int nc_prep_fragment(struct nc_prep *p, const uint8_t *frag, size_t len, const u
 /* One loop cover packet to ourselves (forward per-hop mean given). */
 int nc_prep_cover(struct nc_prep *p, uint64_t per_hop_delay_ns, struct nc_packet *out);
 /* A pushed message (already opened): 1 = ack (frag_id), 2 = fragment (out/out_len into buf),
- * 0 = cover / ignore, -1 = undecodable. */
+ * 3 = reply fragment (came through one of our SURBs; its key is forgotten), 0 = cover /
+ * ignore, -1 = undecodable. */
 int nc_prep_receive(struct nc_prep *p, const uint8_t *msg, size_t len, uint8_t *buf, size_t cap,
                     uint8_t frag_id[5], const uint8_t **out, size_t *out_len);
+
+/* ---- keyd: reply SURBs (keyd_prep.c and keyd_surbs.c) */
+struct nc_rkeys;
+/* Where the receiver looks reply keys up (single use: a key found is forgotten). */
+void nc_prep_set_reply_keys(struct nc_prep *p, struct nc_rkeys *keys);
+size_t nc_prep_topology_nodes(const struct nc_prep *p);
+/* count SURBs back to us (fresh random route each, current key rotation), their keys added
+ * to keys; out = u32 BE count || count serialized SURBs of one length. Returns bytes or -1. */
+long nc_prep_make_surbs(struct nc_prep *p, struct nc_rkeys *keys, size_t count, uint64_t now_ns,
+                        uint8_t *out, size_t cap);
+/* 0 if surb (one serialized ReplySurb) parses. */
+int nc_prep_surb_check(const uint8_t *surb, size_t len);
+/* One fragment as a reply through a serialized SURB (key rotation byte as given). */
+int nc_prep_reply(struct nc_prep *p, const uint8_t *frag, size_t len, const uint8_t *surb,
+                  size_t surb_len, uint8_t key_rotation, struct nc_packet *out);
+/* A one-fragment ReplyMessage SurbRequest {us, amount} through a SURB; frag_id receives
+ * the random fragment id of its SURB-ack. */
+int nc_prep_surb_request(struct nc_prep *p, const uint8_t *surb, size_t surb_len,
+                         uint8_t key_rotation, uint32_t amount, struct nc_packet *out,
+                         uint8_t frag_id[5]);
+
+uint64_t nc_mono_ns(void);
+
+/* Reply keys of the SURBs we made, by BLAKE3 digest: at most cap (oldest evicted), each
+ * forgotten when used or older than max_age_ns. */
+struct nc_rkeys *nc_rkeys_new(size_t cap, uint64_t max_age_ns);
+void nc_rkeys_free(struct nc_rkeys *k);
+int nc_rkeys_add(struct nc_rkeys *k, const uint8_t digest[32], const uint8_t key[16],
+                 uint64_t now_ns);
+/* 0 and the key (then forgotten), or -1: unknown or expired. */
+int nc_rkeys_take(struct nc_rkeys *k, const uint8_t digest[32], uint8_t key[16], uint64_t now_ns);
+size_t nc_rkeys_expire(struct nc_rkeys *k, uint64_t now_ns);
+size_t nc_rkeys_count(const struct nc_rkeys *k);
+
+/* The SURB list of SURBS / SURBS_RECEIVED: u32 BE count || count SURBs of one length.
+ * 0 with *count and *each (0 when count is 0), or -1 if malformed. */
+int nc_surb_list_parse(const uint8_t *in, size_t len, size_t max_count, size_t *count,
+                       size_t *each);
+
+/* A reply fragment waiting for a SURB of its tag. */
+struct nc_reply_frag {
+	struct nc_reply_frag *next;
+	uint8_t frag_id[5];
+	uint64_t lane, size_tag;
+	size_t len;
+	uint8_t data[];
+};
+void nc_reply_frag_free(struct nc_reply_frag *f);
+
+/* SURBs received per sender tag, the reply fragments waiting for them and Nym's request
+ * policy (client-core reply_controller/receiver_controller.rs, surb_storage.rs). */
+struct nc_surbs_conf {
+	size_t min_threshold, max_threshold, threshold_buffer; /* Nym debug.reply_surbs */
+	uint32_t request_min, request_max;
+	uint64_t rerequest_wait_ns, drop_wait_ns;
+	uint64_t max_rerequests;
+	size_t max_total, max_tags, max_queued_per_tag;        /* our memory bounds */
+	/* a queued fragment dropped (stale tag, evicted tag); may be NULL */
+	void (*on_drop)(void *ctx, const struct nc_reply_frag *f);
+	void *ctx;
+};
+struct nc_surbs;
+struct nc_surbs *nc_surbs_new(const struct nc_surbs_conf *conf);
+void nc_surbs_free(struct nc_surbs *s);
+/* Stores one SURB (copied) under tag, creating the tag; the oldest go beyond max_threshold
+ * per tag or max_total overall. 0 or -1 (no memory). */
+int nc_surbs_add(struct nc_surbs *s, const uint8_t tag[16], const uint8_t *surb, size_t len,
+                 uint64_t now_ns);
+/* n SURBs arrived for tag: pending request count down, re-request counter reset. */
+void nc_surbs_received(struct nc_surbs *s, const uint8_t tag[16], size_t n, uint64_t now_ns);
+int nc_surbs_known(const struct nc_surbs *s, const uint8_t tag[16]);
+size_t nc_surbs_available(const struct nc_surbs *s, const uint8_t tag[16]);
+size_t nc_surbs_queued(const struct nc_surbs *s, const uint8_t tag[16]);
+/* Takes the oldest SURB: for data only above the min_threshold reserve, for a SURB request
+ * (ignore_reserve) any. Returns the length copied into out, or -1. */
+long nc_surbs_take(struct nc_surbs *s, const uint8_t tag[16], int ignore_reserve, uint8_t *out,
+                   size_t cap);
+/* Queues a reply fragment behind the tag's others. -1: unknown tag, queue full, no memory. */
+int nc_surbs_queue(struct nc_surbs *s, const uint8_t tag[16], const uint8_t frag_id[5],
+                   uint64_t lane, uint64_t size_tag, const uint8_t *data, size_t len);
+/* The oldest queued fragment of tag (the caller frees it with nc_reply_frag_free), or NULL. */
+struct nc_reply_frag *nc_surbs_dequeue(struct nc_surbs *s, const uint8_t tag[16]);
+/* Nym's should_request_more_surbs: the amount to request now, 0 if none is needed. */
+uint32_t nc_surbs_request_amount(const struct nc_surbs *s, const uint8_t tag[16]);
+/* Nym's request size for the tag's queue, whatever the stock. */
+uint32_t nc_surbs_request_size(const struct nc_surbs *s, const uint8_t tag[16]);
+void nc_surbs_requested(struct nc_surbs *s, const uint8_t tag[16], uint32_t amount);
+/* Every few seconds (Nym: 5 s): tags with queued fragments and no SURBs for rerequest_wait
+ * get rerequest(tag) (pending count reset), at most max_rerequests times; after that, or
+ * after drop_wait, their queue is dropped (on_drop). */
+void nc_surbs_tick(struct nc_surbs *s, uint64_t now_ns,
+                   void (*rerequest)(void *ctx, const uint8_t tag[16]), void *ctx);
+size_t nc_surbs_tag_count(const struct nc_surbs *s);
+/* Tag i (0 .. tag_count - 1) in no particular order. */
+const uint8_t *nc_surbs_tag_at(const struct nc_surbs *s, size_t i);
+size_t nc_surbs_total(const struct nc_surbs *s);
 
 #endif
