@@ -25,7 +25,7 @@
 
 /* Bumped whenever the catalogue changes; READY carries it so the supervisor can refuse a
  * child built from another catalogue. */
-#define NS_IPC_CATALOGUE_VERSION 2
+#define NS_IPC_CATALOGUE_VERSION 3
 
 /* ---- limits */
 #define NS_IPC_MAX_DATAGRAM   65536                  /* receive buffer and hard cap */
@@ -184,12 +184,17 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 	F(T, U64, request_id, 0, NS_IPC_U64_MAX) \
 	F(T, U64, count, 1, NS_IPC_SURBS_MAX_COUNT) \
 	F(T, U64, packet_size, 1, 5)
+/* surbs = u32 BE count || count x serialized reply SURB (all of one length); key_rotation is
+ * the SphinxKeyRotation they were made under (0 unknown, 1 odd, 2 even): it goes into the
+ * RepliableMessage header, and a reply through them carries it. */
 #define NS_IPC_F_SURBS(F, T) \
 	F(T, U64, request_id, 0, NS_IPC_U64_MAX) \
-	F(T, BIN, surbs, 1, NS_IPC_SURBS_MAX)
+	F(T, BIN, surbs, 1, NS_IPC_SURBS_MAX) \
+	F(T, U64, key_rotation, 0, 2)
 #define NS_IPC_F_SURBS_RECEIVED(F, T) \
 	F(T, BIN, sender_tag, NYM_SENDER_TAG_LEN, NYM_SENDER_TAG_LEN) \
-	F(T, BIN, surbs, 1, NS_IPC_SURBS_MAX)
+	F(T, BIN, surbs, 1, NS_IPC_SURBS_MAX) \
+	F(T, U64, key_rotation, 0, 2)
 #define NS_IPC_F_SURBS_LOW(F, T) \
 	F(T, BIN, sender_tag, NYM_SENDER_TAG_LEN, NYM_SENDER_TAG_LEN) \
 	F(T, U64, available, 0, NS_IPC_U32_MAX)

@@ -26,6 +26,11 @@
 #define KEY_REC_LEN 48
 #define KEY_REC_MAGIC "NSK1"
 #define PENDING_MAX 4096
+#define REPLY_KEYS_MAX 100000   /* reply keys of SURBs we handed out */
+#define SURBS_TOTAL_MAX 20000   /* SURBs received, all tags together */
+#define SURB_TAGS_MAX 1024
+#define REPLY_QUEUE_MAX 1024    /* reply fragments waiting per tag */
+#define REPLY_TICK_S 5.0        /* Nym's reply controller inspects stale data every 5 s */
 
 struct pending_build {
 	struct pending_build *next;
@@ -49,7 +54,13 @@ struct keyd {
 	struct pending_build *pending, **pending_tail;
 	size_t n_pending;
 	uint64_t built, opened, acks, fragments, cover;
+	uint64_t replies_built, replies_received, surbs_made, surbs_stored, surb_requests_sent;
+	uint64_t reply_drops, hs_failures;
 	uint64_t loop_delay_ns, packet_delay_ns;
+	uint64_t gw_protocol;
+	struct nc_rkeys *reply_keys;
+	struct nc_surbs *surbs;
+	ev_timer reply_tick;
 };
 
 static struct keyd g_k;
@@ -131,6 +142,15 @@ static void send_hs_out(const uint8_t *msg, size_t len)
 
 static void flush_pending(void);
 
+static void hs_failed(const char *reason)
+{
+	nc_log("keyd", "gateway session: %s", reason);
+	struct ns_ipc_msg m = { .type = NS_IPC_T_GW_HANDSHAKE_FAILED };
+	m.u.GW_HANDSHAKE_FAILED.reason = NS_IPC_BYTES(reason, strlen(reason));
+	send_to(&g_k.netd, &m);
+	g_k.hs_failures++;
+}
+
 static void on_hs_start(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c, (void)ctx;
@@ -145,8 +165,8 @@ static void on_hs_start(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void 
 	size_t n = 0;
 	ns_gw_hs_client_begin(g_k.hs, g_k.seed, g_k.gateway, s->protocol >= 3, 0);
 	if (ns_gw_hs_client_h1(g_k.hs, out, sizeof out, &n) < 0) {
-		nc_log("keyd", "handshake: H1 failed");
 		hs_clear();
+		hs_failed("handshake: cannot build H1");
 		return;
 	}
 	g_k.hs_step = 1;
@@ -161,8 +181,8 @@ static void on_hs_in(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ct
 		uint8_t out[NS_GW_HS_MAX_LEN];
 		size_t n = 0;
 		if (ns_gw_hs_client_h3(g_k.hs, in->ptr, in->len, out, sizeof out, &n) < 0) {
-			nc_log("keyd", "handshake: the gateway's H2 does not verify");
 			hs_clear();
+			hs_failed("handshake: the gateway's H2 does not verify");
 			return;
 		}
 		g_k.hs_step = 2;
@@ -170,7 +190,8 @@ static void on_hs_in(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ct
 		return;
 	}
 	if (g_k.hs_step != 2) {
-		nc_log("keyd", "handshake message out of order: ignored");
+		hs_clear();
+		hs_failed("handshake: message out of order");
 		return;
 	}
 	int rc = ns_gw_hs_client_finish(g_k.hs, in->ptr, in->len);
@@ -178,7 +199,7 @@ static void on_hs_in(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ct
 		rc = ns_gw_hs_key(g_k.hs, &g_k.key);
 	hs_clear();
 	if (rc < 0) {
-		nc_log("keyd", "handshake: the gateway refused or H4 is bad");
+		hs_failed("handshake: the gateway refused or H4 is bad");
 		return;
 	}
 	g_k.have_key = 1;
@@ -225,7 +246,7 @@ static void on_auth_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 	if (memcmp(a->gateway_identity.ptr, g_k.gateway, 32))
 		die_ipc("netd asked to authenticate to a gateway we are not configured for");
 	if (!g_k.have_key) {
-		nc_log("keyd", "authenticate asked but no shared key is stored");
+		hs_failed("authenticate: no shared key is stored");
 		return;
 	}
 	/* authenticateV2 timestamps must grow strictly (whole seconds) */
@@ -240,7 +261,7 @@ static void on_auth_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 		rc = ns_gw_request_encode(&req, &text, &len);
 	ns_gw_request_free(&req);
 	if (rc < 0) {
-		nc_log("keyd", "cannot build the authenticate request (%d)", rc);
+		hs_failed("authenticate: cannot build the request");
 		return;
 	}
 	if (ts) {
@@ -264,19 +285,30 @@ static void build_failed(const uint8_t frag_id[5], uint64_t reason)
 	send_to(&g_k.apid, &r);
 }
 
-/* MixPacket v1 of p sealed under the gateway key: malloc'd frame, or NULL. Frees p->packet. */
+/* ForwardSphinxV2 (MixPacket v2: with the key rotation) from the protocol version that
+ * introduced it, on a current (not legacy) key; ForwardSphinx otherwise. */
+static uint8_t forward_kind(void)
+{
+	return g_k.gw_protocol >= NS_GW_PROTOCOL_KEY_ROTATION && !g_k.key.legacy
+	               ? NS_GW_BIN_FORWARD_SPHINX_V2
+	               : NS_GW_BIN_FORWARD_SPHINX;
+}
+
+/* The MixPacket of p sealed under the gateway key: malloc'd frame, or NULL. Frees p->packet. */
 static uint8_t *seal_packet(struct nc_packet *p, size_t *len)
 {
+	uint8_t kind = forward_kind();
 	struct nym_mix_packet mp = { .packet_type = p->packet_type,
-		                     .key_rotation = NYM_KEY_ROTATION_UNKNOWN,
+		                     .key_rotation = kind == NS_GW_BIN_FORWARD_SPHINX_V2
+		                                             ? p->key_rotation
+		                                             : NYM_KEY_ROTATION_UNKNOWN,
 		                     .packet = p->packet,
 		                     .packet_len = p->len };
 	uint8_t *frame = NULL;
 	if (nym_node_address_decode(p->first_hop, 32, &mp.next_hop) >= 0) {
-		size_t cap = ns_gw_frame_len(&g_k.key, nym_mix_packet_len(&mp, 1));
+		size_t cap = ns_gw_frame_len(&g_k.key, nym_mix_packet_len(&mp, kind));
 		frame = malloc(cap);
-		if (frame && ns_gw_binary_request_encode(&g_k.key, NS_GW_BIN_FORWARD_SPHINX, &mp, frame,
-		                                         cap, len) < 0) {
+		if (frame && ns_gw_binary_request_encode(&g_k.key, kind, &mp, frame, cap, len) < 0) {
 			free(frame);
 			frame = NULL;
 		}
@@ -286,23 +318,32 @@ static uint8_t *seal_packet(struct nc_packet *p, size_t *len)
 	return frame;
 }
 
+/* Seals p and hands it to netd under frag_id. -1 if it cannot be sealed. */
+static int send_sealed(struct nc_packet *p, const uint8_t frag_id[5], uint64_t lane)
+{
+	size_t n = 0;
+	uint64_t delay_ms = p->total_delay_ns / 1000000;
+	uint8_t *frame = seal_packet(p, &n);
+	if (!frame)
+		return -1;
+	struct ns_ipc_msg r = { .type = NS_IPC_T_SEALED_FRAME };
+	r.u.SEALED_FRAME.frag_id = NS_IPC_BYTES(frag_id, 5);
+	r.u.SEALED_FRAME.frame = NS_IPC_BYTES(frame, n);
+	r.u.SEALED_FRAME.lane = lane;
+	r.u.SEALED_FRAME.expected_delay_ms = delay_ms > NS_IPC_U32_MAX ? NS_IPC_U32_MAX : delay_ms;
+	send_to(&g_k.netd, &r);
+	free(frame);
+	return 0;
+}
+
 static void build_and_seal(const struct pending_build *b)
 {
 	struct nc_packet p;
-	size_t n = 0;
-	uint8_t *frame = NULL;
 	if (nc_prep_fragment(g_k.prep, b->frag, b->len, b->recipient, (int)b->size_tag, &p) < 0 ||
-	    !(frame = seal_packet(&p, &n))) {
+	    send_sealed(&p, b->frag_id, b->lane) < 0) {
 		build_failed(b->frag_id, NS_IPC_BUILD_BAD_INPUT);
 		return;
 	}
-	struct ns_ipc_msg r = { .type = NS_IPC_T_SEALED_FRAME };
-	r.u.SEALED_FRAME.frag_id = NS_IPC_BYTES(b->frag_id, 5);
-	r.u.SEALED_FRAME.frame = NS_IPC_BYTES(frame, n);
-	r.u.SEALED_FRAME.lane = b->lane;
-	r.u.SEALED_FRAME.expected_delay_ms = p.total_delay_ns / 1000000;
-	send_to(&g_k.netd, &r);
-	free(frame);
 	g_k.built++;
 }
 
@@ -311,7 +352,9 @@ static int can_build(void)
 	return g_k.have_key && nc_prep_has_topology(g_k.prep);
 }
 
-static void flush_pending(void)
+static void flush_all_replies(void);
+
+static void flush_builds(void)
 {
 	while (can_build() && g_k.pending) {
 		struct pending_build *b = g_k.pending;
@@ -323,6 +366,13 @@ static void flush_pending(void)
 		ns_memzero(b->frag, b->len);
 		free(b);
 	}
+}
+
+/* The session or the topology just became usable: everything that waited for them. */
+static void flush_pending(void)
+{
+	flush_builds();
+	flush_all_replies();
 }
 
 static void on_build_packet(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
@@ -345,13 +395,180 @@ static void on_build_packet(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 	*g_k.pending_tail = b; /* waits for the session and the topology */
 	g_k.pending_tail = &b->next;
 	g_k.n_pending++;
-	flush_pending();
+	flush_builds();
+}
+
+/* ---- replies through the SURBs others gave us */
+
+/* The SURB store keeps each received SURB as rotation byte || SURB (the rotation from the
+ * sender's RepliableMessage header; 0 = unknown makes every node try both of its keys). */
+#define SURB_REC_MAX (1 + NYM_REPLY_SURB_MAX_LEN)
+
+static void surbs_low(const uint8_t tag[16])
+{
+	struct ns_ipc_msg m = { .type = NS_IPC_T_SURBS_LOW };
+	m.u.SURBS_LOW.sender_tag = NS_IPC_BYTES(tag, 16);
+	m.u.SURBS_LOW.available = nc_surbs_available(g_k.surbs, tag);
+	send_to(&g_k.apid, &m);
+}
+
+/* A SurbRequest {us, amount} through one SURB of tag, reserve or not. Its fragment id is
+ * random (apid does not know it; its ack and timeout are ignored there). */
+static void send_surb_request(const uint8_t tag[16], uint32_t amount)
+{
+	static uint8_t surb[SURB_REC_MAX];
+	struct nc_packet p;
+	uint8_t frag_id[5];
+	if (!amount || !can_build())
+		return;
+	long n = nc_surbs_take(g_k.surbs, tag, 1, surb, sizeof surb);
+	if (n < 2)
+		return;
+	int rc = nc_prep_surb_request(g_k.prep, surb + 1, (size_t)n - 1, surb[0], amount, &p,
+	                              frag_id);
+	ns_memzero(surb, sizeof surb);
+	if (rc < 0 || send_sealed(&p, frag_id, 0) < 0) {
+		nc_log("keyd", "cannot build a SURB request");
+		return;
+	}
+	nc_surbs_requested(g_k.surbs, tag, amount);
+	g_k.surb_requests_sent++;
+	surbs_low(tag);
+}
+
+static void maybe_request_surbs(const uint8_t tag[16])
+{
+	send_surb_request(tag, nc_surbs_request_amount(g_k.surbs, tag));
+}
+
+static void build_reply(const struct nc_reply_frag *f, const uint8_t *surb, size_t surb_len)
+{
+	struct nc_packet p;
+	if (surb_len < 2 ||
+	    nc_prep_reply(g_k.prep, f->data, f->len, surb + 1, surb_len - 1, surb[0], &p) < 0 ||
+	    send_sealed(&p, f->frag_id, f->lane) < 0) {
+		build_failed(f->frag_id, NS_IPC_BUILD_BAD_INPUT);
+		return;
+	}
+	g_k.replies_built++;
+}
+
+/* Sends the tag's waiting fragments while SURBs above the reserve last. */
+static void flush_replies(const uint8_t tag[16])
+{
+	static uint8_t surb[SURB_REC_MAX];
+	while (can_build() && nc_surbs_queued(g_k.surbs, tag)) {
+		long n = nc_surbs_take(g_k.surbs, tag, 0, surb, sizeof surb);
+		if (n < 0)
+			break;
+		struct nc_reply_frag *f = nc_surbs_dequeue(g_k.surbs, tag);
+		build_reply(f, surb, (size_t)n);
+		nc_reply_frag_free(f);
+		ns_memzero(surb, (size_t)n);
+	}
+}
+
+static void flush_all_replies(void)
+{
+	if (!can_build())
+		return;
+	for (size_t i = 0; i < nc_surbs_tag_count(g_k.surbs); i++) {
+		uint8_t tag[16];
+		memcpy(tag, nc_surbs_tag_at(g_k.surbs, i), 16);
+		if (!nc_surbs_queued(g_k.surbs, tag))
+			continue;
+		flush_replies(tag);
+		maybe_request_surbs(tag);
+	}
 }
 
 static void on_build_reply(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c, (void)ctx;
-	build_failed(m->u.BUILD_REPLY.frag_id.ptr, NS_IPC_BUILD_NO_SURB); /* no SURBs kept yet */
+	const struct ns_ipc_BUILD_REPLY *r = &m->u.BUILD_REPLY;
+	const uint8_t *tag = r->sender_tag.ptr;
+	if (!nc_surbs_known(g_k.surbs, tag)) {
+		build_failed(r->frag_id.ptr, NS_IPC_BUILD_NO_SURB);
+		return;
+	}
+	if (nc_surbs_queue(g_k.surbs, tag, r->frag_id.ptr, r->lane, r->packet_size, r->fragment.ptr,
+	                   r->fragment.len) < 0)
+		build_failed(r->frag_id.ptr, NS_IPC_BUILD_NO_SURB);
+	flush_replies(tag);
+	maybe_request_surbs(tag);
+}
+
+static void on_surbs_received(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)ctx;
+	const struct ns_ipc_SURBS_RECEIVED *r = &m->u.SURBS_RECEIVED;
+	const uint8_t *tag = r->sender_tag.ptr;
+	size_t count = 0, each = 0, stored = 0;
+	if (nc_surb_list_parse(r->surbs.ptr, r->surbs.len, NS_IPC_SURBS_MAX_COUNT, &count, &each) < 0) {
+		nc_log("keyd", "SURBS_RECEIVED: malformed SURB list dropped");
+		return;
+	}
+	uint64_t now = nc_mono_ns();
+	static uint8_t rec[SURB_REC_MAX];
+	for (size_t i = 0; i < count && each < sizeof rec; i++) {
+		const uint8_t *surb = r->surbs.ptr + 4 + i * each;
+		rec[0] = (uint8_t)r->key_rotation;
+		memcpy(rec + 1, surb, each);
+		if (nc_prep_surb_check(surb, each) == 0 &&
+		    nc_surbs_add(g_k.surbs, tag, rec, each + 1, now) == 0)
+			stored++;
+	}
+	ns_memzero(rec, sizeof rec);
+	if (stored < count)
+		nc_log("keyd", "SURBS_RECEIVED: %zu of %zu SURBs unusable", count - stored, count);
+	if (!stored)
+		return;
+	g_k.surbs_stored += stored;
+	nc_surbs_received(g_k.surbs, tag, stored, now);
+	flush_replies(tag);
+	maybe_request_surbs(tag);
+}
+
+static void on_make_surbs(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)ctx;
+	static uint8_t out[NS_IPC_SURBS_MAX];
+	const struct ns_ipc_MAKE_SURBS *r = &m->u.MAKE_SURBS;
+	long n = nc_prep_make_surbs(g_k.prep, g_k.reply_keys, (size_t)r->count, nc_mono_ns(), out,
+	                            sizeof out);
+	if (n < 0) {
+		memset(out, 0, 4); /* count 0: apid fails the request */
+		n = 4;
+	} else {
+		g_k.surbs_made += r->count;
+	}
+	struct ns_ipc_msg a = { .type = NS_IPC_T_SURBS };
+	a.u.SURBS.request_id = r->request_id;
+	a.u.SURBS.surbs = NS_IPC_BYTES(out, (size_t)n);
+	a.u.SURBS.key_rotation = nc_prep_key_rotation(g_k.prep);
+	send_to(&g_k.apid, &a);
+	ns_memzero(out, (size_t)n);
+}
+
+static void on_reply_dropped(void *ctx, const struct nc_reply_frag *f)
+{
+	(void)ctx;
+	g_k.reply_drops++;
+	build_failed(f->frag_id, NS_IPC_BUILD_NO_SURB);
+}
+
+static void rerequest(void *ctx, const uint8_t tag[16])
+{
+	(void)ctx;
+	send_surb_request(tag, nc_surbs_request_size(g_k.surbs, tag));
+}
+
+static void on_reply_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+	uint64_t now = nc_mono_ns();
+	nc_rkeys_expire(g_k.reply_keys, now);
+	nc_surbs_tick(g_k.surbs, now, rerequest, NULL);
 }
 
 /* Sealed loop cover frames for netd's pools; none until the session and topology exist
@@ -376,9 +593,10 @@ static void on_cover_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, 
 	}
 }
 
-static void on_ignored(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+static void on_gw_protocol(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
-	(void)c, (void)ctx, (void)m; /* cover, SURBs: not in this slice */
+	(void)c, (void)ctx;
+	g_k.gw_protocol = m->u.GW_PROTOCOL.protocol;
 }
 
 /* ---- receive path */
@@ -405,12 +623,13 @@ static void on_open_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, voi
 		send_to(&g_k.netd, &r);
 		send_to(&g_k.apid, &r);
 		g_k.acks++;
-	} else if (kind == 2 && out_len >= 1 && out_len <= NS_IPC_FRAGMENT_MAX) {
+	} else if ((kind == 2 || kind == 3) && out_len >= 1 && out_len <= NS_IPC_FRAGMENT_MAX) {
 		struct ns_ipc_msg r = { .type = NS_IPC_T_FRAGMENT };
 		r.u.FRAGMENT.fragment = NS_IPC_BYTES(out, out_len);
-		r.u.FRAGMENT.origin = NS_IPC_FROM_MESSAGE;
+		r.u.FRAGMENT.origin = kind == 3 ? NS_IPC_FROM_REPLY : NS_IPC_FROM_MESSAGE;
 		send_to(&g_k.apid, &r);
 		g_k.fragments++;
+		g_k.replies_received += kind == 3;
 	}
 	ns_memzero(plain, sizeof plain);
 }
@@ -452,14 +671,52 @@ static void on_shutdown(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void 
 static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)ctx;
-	char text[256];
-	int n = snprintf(text, sizeof text, "built=%llu\ncover=%llu\nopened=%llu\nacks=%llu\nfragments=%llu\n",
+	char text[512];
+	int n = snprintf(text, sizeof text,
+	                 "built=%llu\ncover=%llu\nopened=%llu\nacks=%llu\nfragments=%llu\n"
+	                 "replies_built=%llu\nreplies_received=%llu\nsurbs_made=%llu\n"
+	                 "surb_requests_sent=%llu\n",
 	                 (unsigned long long)g_k.built, (unsigned long long)g_k.cover,
 	                 (unsigned long long)g_k.opened,
-	                 (unsigned long long)g_k.acks, (unsigned long long)g_k.fragments);
+	                 (unsigned long long)g_k.acks, (unsigned long long)g_k.fragments,
+	                 (unsigned long long)g_k.replies_built,
+	                 (unsigned long long)g_k.replies_received,
+	                 (unsigned long long)g_k.surbs_made,
+	                 (unsigned long long)g_k.surb_requests_sent);
 	struct ns_ipc_msg r = { .type = NS_IPC_T_STATS_REPLY };
 	r.u.STATS_REPLY.request_id = m->u.STATS_REQUEST.request_id;
 	r.u.STATS_REPLY.text = NS_IPC_BYTES(text, (size_t)n);
+	send_to(c, &r);
+}
+
+static void on_status_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)ctx;
+	char json[1024];
+	int n = snprintf(json, sizeof json,
+	                 "{\"packets_built\":%llu,\"replies_built\":%llu,\"cover_built\":%llu,"
+	                 "\"frames_opened\":%llu,\"acks\":%llu,\"fragments\":%llu,"
+	                 "\"replies_received\":%llu,\"surbs_made\":%llu,\"surbs_received\":%llu,"
+	                 "\"reply_keys_held\":%zu,\"surb_tags\":%zu,\"surbs_held\":%zu,"
+	                 "\"surb_requests_sent\":%llu,\"replies_dropped\":%llu,"
+	                 "\"pending_builds\":%zu,\"topology_nodes\":%zu,\"gateway_protocol\":%llu,"
+	                 "\"forward_kind\":%u,\"handshake_failures\":%llu,\"session\":%s}",
+	                 (unsigned long long)g_k.built, (unsigned long long)g_k.replies_built,
+	                 (unsigned long long)g_k.cover, (unsigned long long)g_k.opened,
+	                 (unsigned long long)g_k.acks, (unsigned long long)g_k.fragments,
+	                 (unsigned long long)g_k.replies_received, (unsigned long long)g_k.surbs_made,
+	                 (unsigned long long)g_k.surbs_stored, nc_rkeys_count(g_k.reply_keys),
+	                 nc_surbs_tag_count(g_k.surbs), nc_surbs_total(g_k.surbs),
+	                 (unsigned long long)g_k.surb_requests_sent,
+	                 (unsigned long long)g_k.reply_drops, g_k.n_pending,
+	                 nc_prep_topology_nodes(g_k.prep), (unsigned long long)g_k.gw_protocol,
+	                 (unsigned)forward_kind(), (unsigned long long)g_k.hs_failures,
+	                 g_k.have_key ? "true" : "false");
+	if (n < 0 || (size_t)n >= sizeof json)
+		n = snprintf(json, sizeof json, "{}");
+	struct ns_ipc_msg r = { .type = NS_IPC_T_STATUS_REPLY };
+	r.u.STATUS_REPLY.request_id = m->u.STATUS_REQUEST.request_id;
+	r.u.STATUS_REPLY.json = NS_IPC_BYTES(json, (size_t)n);
 	send_to(c, &r);
 }
 
@@ -480,12 +737,41 @@ static const ns_ipc_handler keyd_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_BUILD_REPLY] = on_build_reply,
 	[NS_IPC_T_COVER_REQUEST] = on_cover_request,
 	[NS_IPC_T_OPEN_FRAME] = on_open_frame,
-	[NS_IPC_T_MAKE_SURBS] = on_ignored,
-	[NS_IPC_T_SURBS_RECEIVED] = on_ignored,
+	[NS_IPC_T_MAKE_SURBS] = on_make_surbs,
+	[NS_IPC_T_SURBS_RECEIVED] = on_surbs_received,
+	[NS_IPC_T_STATUS_REQUEST] = on_status_request,
+	[NS_IPC_T_GW_PROTOCOL] = on_gw_protocol,
 	[NS_IPC_T_TOPOLOGY_BEGIN] = on_topo_begin,
 	[NS_IPC_T_TOPOLOGY_NODE] = on_topo_node,
 	[NS_IPC_T_TOPOLOGY_END] = on_topo_end,
 };
+
+/* Nym's debug.reply_surbs settings plus our memory bounds. */
+static int reply_state_new(const struct clientconf_debug *d)
+{
+	struct nc_surbs_conf sc = {
+		.min_threshold = (size_t)d->minimum_reply_surb_storage_threshold,
+		.max_threshold = (size_t)d->maximum_reply_surb_storage_threshold,
+		.threshold_buffer = (size_t)d->minimum_reply_surb_threshold_buffer,
+		.request_min = d->minimum_reply_surb_request_size,
+		.request_max = d->maximum_reply_surb_request_size,
+		.rerequest_wait_ns = d->maximum_reply_surb_rerequest_waiting_period_ns,
+		.drop_wait_ns = d->maximum_reply_surb_drop_waiting_period_ns,
+		.max_rerequests = d->maximum_reply_surbs_rerequests,
+		.max_total = SURBS_TOTAL_MAX,
+		.max_tags = SURB_TAGS_MAX,
+		.max_queued_per_tag = REPLY_QUEUE_MAX,
+		.on_drop = on_reply_dropped,
+	};
+	g_k.reply_keys = nc_rkeys_new(REPLY_KEYS_MAX, d->maximum_reply_key_age_ns);
+	g_k.surbs = nc_surbs_new(&sc);
+	if (!g_k.reply_keys || !g_k.surbs) {
+		nc_log("keyd", "out of memory");
+		return -1;
+	}
+	nc_prep_set_reply_keys(g_k.prep, g_k.reply_keys);
+	return 0;
+}
 
 static int load_keys(const struct nc_setup *s)
 {
@@ -516,7 +802,7 @@ static int load_keys(const struct nc_setup *s)
 		nc_log("keyd", "cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
-	return 0;
+	return reply_state_new(&c->debug);
 }
 
 int nc_keyd_main(void *setup)
@@ -535,6 +821,8 @@ int nc_keyd_main(void *setup)
 	ns_ipc_conn_start(&g_k.netd, g_k.loop, keep[0], NS_IPC_KEYD, NS_IPC_NETD, keyd_handlers, on_fatal, NULL);
 	ns_ipc_conn_start(&g_k.apid, g_k.loop, keep[1], NS_IPC_KEYD, NS_IPC_APID, keyd_handlers, on_fatal, NULL);
 	ns_ipc_conn_start(&g_k.sup, g_k.loop, keep[2], NS_IPC_KEYD, NS_IPC_SUPERVISOR, keyd_handlers, on_fatal, NULL);
+	ev_timer_init(&g_k.reply_tick, on_reply_tick, REPLY_TICK_S, REPLY_TICK_S);
+	ev_timer_start(g_k.loop, &g_k.reply_tick);
 	int rc = ns_sandbox_apply(NS_SANDBOX_KEYD, s->sandbox_debug);
 	if (rc < 0) {
 		nc_log("keyd", "cannot apply the sandbox: %s", strerror(-rc));
@@ -558,6 +846,9 @@ int nc_keyd_main(void *setup)
 	hs_clear();
 	ns_gw_key_clear(&g_k.key);
 	ns_memzero(g_k.seed, sizeof g_k.seed);
+	nc_prep_set_reply_keys(g_k.prep, NULL);
+	nc_rkeys_free(g_k.reply_keys);
+	nc_surbs_free(g_k.surbs);
 	nc_prep_free(g_k.prep);
 	return 0;
 }

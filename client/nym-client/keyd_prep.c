@@ -175,5 +175,141 @@ int nc_prep_receive(struct nc_prep *p, const uint8_t *msg, size_t len, uint8_t *
 		return 0;
 	*out = r.data;
 	*out_len = r.data_len;
-	return 2;
+	return r.via_reply ? 3 : 2;
+}
+
+/* ---- reply SURBs */
+
+static int reply_key_lookup(void *ctx, const uint8_t digest[NYM_SURB_KEY_DIGEST_LEN],
+                            uint8_t key[NYM_SURB_KEY_LEN])
+{
+	return nc_rkeys_take(ctx, digest, key, nc_mono_ns());
+}
+
+void nc_prep_set_reply_keys(struct nc_prep *p, struct nc_rkeys *keys)
+{
+	p->rx.surb_keys.lookup = keys ? reply_key_lookup : NULL;
+	p->rx.surb_keys.ctx = keys;
+}
+
+size_t nc_prep_topology_nodes(const struct nc_prep *p)
+{
+	if (!p->have_topo)
+		return 0;
+	size_t n = p->cur.n_gateways;
+	for (int i = 0; i < NYM_MIX_LAYERS; i++)
+		n += p->cur.layer_len[i];
+	return n;
+}
+
+static void put_u32be(uint8_t *o, uint32_t v)
+{
+	o[0] = (uint8_t)(v >> 24);
+	o[1] = (uint8_t)(v >> 16);
+	o[2] = (uint8_t)(v >> 8);
+	o[3] = (uint8_t)v;
+}
+
+static long surbs_write(struct nc_rkeys *keys, const struct nym_reply_surb *s, size_t count,
+                        uint64_t now_ns, uint8_t *out, size_t cap)
+{
+	size_t each = nym_reply_surb_len(&s[0]), off = 4;
+	if (count > (cap - 4) / each)
+		return -1;
+	put_u32be(out, (uint32_t)count);
+	for (size_t i = 0; i < count; i++) {
+		uint8_t digest[NYM_SURB_KEY_DIGEST_LEN];
+		if (nym_reply_surb_len(&s[i]) != each ||
+		    nym_reply_surb_to_bytes(&s[i], out + off, cap - off) != (long)each)
+			return -1;
+		nym_surb_key_digest(s[i].key, digest);
+		nc_rkeys_add(keys, digest, s[i].key, now_ns);
+		off += each;
+	}
+	return (long)off;
+}
+
+long nc_prep_make_surbs(struct nc_prep *p, struct nc_rkeys *keys, size_t count, uint64_t now_ns,
+                        uint8_t *out, size_t cap)
+{
+	if (!p->have_topo || count == 0 || cap < 4)
+		return -1;
+	struct nym_reply_surb *s = calloc(count, sizeof *s);
+	if (!s)
+		return -1;
+	long n = -1;
+	if (nym_preparer_reply_surbs(&p->prep, 0, count, s) == 0)
+		n = surbs_write(keys, s, count, now_ns, out, cap);
+	ns_memzero(s, count * sizeof *s);
+	free(s);
+	return n;
+}
+
+uint8_t nc_prep_key_rotation(const struct nc_prep *p)
+{
+	return p->have_topo && p->prep.topology ? nym_topology_key_rotation_byte(p->prep.topology)
+	                                        : NYM_KEY_ROTATION_UNKNOWN;
+}
+
+int nc_prep_surb_check(const uint8_t *surb, size_t len)
+{
+	struct nym_reply_surb s;
+	int rc = nym_reply_surb_from_bytes(surb, len, &s);
+	ns_memzero(&s, sizeof s);
+	return rc == 0 ? 0 : -1;
+}
+
+static void packet_out(struct nym_prepared_fragment *pf, struct nc_packet *out)
+{
+	memcpy(out->first_hop, pf->mix.first_hop, 32);
+	out->packet_type = pf->mix.packet_type;
+	out->key_rotation = pf->mix.key_rotation;
+	out->packet = pf->mix.packet;
+	out->len = pf->mix.packet_len;
+	out->total_delay_ns = pf->total_delay_ns;
+	pf->mix.packet = NULL;
+}
+
+int nc_prep_reply(struct nc_prep *p, const uint8_t *frag, size_t len, const uint8_t *surb,
+                  size_t surb_len, uint8_t key_rotation, struct nc_packet *out)
+{
+	struct nym_reply_surb s;
+	struct nym_prepared_fragment pf;
+	int rc = -1;
+	memset(&pf, 0, sizeof pf);
+	if (p->have_topo && nym_reply_surb_from_bytes(surb, surb_len, &s) == 0) {
+		s.key_rotation = key_rotation;
+		rc = nym_prepare_reply_fragment(&p->prep, frag, len, &s, NULL, &pf);
+	}
+	ns_memzero(&s, sizeof s);
+	if (rc != 0)
+		return -1;
+	packet_out(&pf, out);
+	return 0;
+}
+
+int nc_prep_surb_request(struct nc_prep *p, const uint8_t *surb, size_t surb_len,
+                         uint8_t key_rotation, uint32_t amount, struct nc_packet *out,
+                         uint8_t frag_id[5])
+{
+	struct nym_reply_msg m = { .content_tag = NYM_REPLY_SURB_REQUEST, .amount = amount };
+	uint8_t inner[1 + NYM_SURB_REQUEST_LEN];
+	struct nym_reply_surb s;
+	struct nym_prepared_fragment *arr = NULL;
+	size_t used = 0, n = 0;
+	int rc = -1;
+	nym_recipient_to_bytes(&p->prep.self, m.recipient);
+	long ilen = nym_reply_msg_encode(&m, inner, sizeof inner);
+	if (!p->have_topo || ilen < 0 || nym_reply_surb_from_bytes(surb, surb_len, &s) != 0)
+		return -1;
+	s.key_rotation = key_rotation;
+	if (nym_prepare_message(&p->prep, NYM_MSG_REPLY, inner, (size_t)ilen, NULL, &s, 1, &used,
+	                        &arr, &n) == 0 && n == 1) {
+		memcpy(frag_id, arr[0].frag_id, 5);
+		packet_out(&arr[0], out);
+		rc = 0;
+	}
+	nym_prepared_free(arr, n);
+	ns_memzero(&s, sizeof s);
+	return rc;
 }

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "clientconf.h"
+#include "nymapi.h"
 
 #define NC_KEYD_NETD 0 /* socketpair indices (supervisor.c) */
 #define NC_KEYD_APID 1
@@ -50,8 +51,28 @@ int nc_keyd_main(void *setup);
 int nc_netd_main(void *setup);
 int nc_apid_main(void *setup);
 
-/* netd: a blocking plain-HTTP GET of http://127.0.0.1:PORT/path. malloc'd body or NULL. */
+/* netd_http.c: blocking HTTP(S) GET through libcurl that works inside netd's sandbox (call
+ * nc_http_init before the filter). CA certificates: the PEM file named by $NYMSUITE_CA_FILE,
+ * else the system bundle, read into memory once. */
+#define NC_CA_FILE_ENV "NYMSUITE_CA_FILE"
+#define NC_HTTP_MAX_BODY NS_NYMAPI_MAX_INPUT
+int nc_http_init(char *err, size_t errcap);
+void nc_http_cleanup(void);
+/* malloc'd NUL-terminated body of a 2xx JSON answer, or NULL with the reason in err. */
 char *nc_http_get(const char *url, size_t *len, char *err, size_t errcap);
+const char *nc_http_ca_name(void);
+
+/* netd_topo.c: the nym-api endpoints (E1..E4) over the configured URLs, tried in turn from
+ * a random one; `current` is the URL that answered last. */
+struct nc_api {
+	const struct clientconf *conf;
+	size_t current;
+};
+void nc_api_init(struct nc_api *a, const struct clientconf *c);
+const char *nc_api_url(const struct nc_api *a);
+int nc_api_topology(struct nc_api *a, struct ns_topo *out, char *err, size_t errcap);
+int nc_api_keyrot(struct nc_api *a, struct ns_nymapi_keyrot *out, char *err, size_t errcap);
+int nc_api_gateways(struct nc_api *a, struct ns_nymapi_page *out, char *err, size_t errcap);
 
 /* keyd's packet building (keyd_prep.c: preparer.h cannot share a file with framing.h). */
 struct nc_prep;
@@ -96,6 +117,8 @@ long nc_prep_make_surbs(struct nc_prep *p, struct nc_rkeys *keys, size_t count, 
                         uint8_t *out, size_t cap);
 /* 0 if surb (one serialized ReplySurb) parses. */
 int nc_prep_surb_check(const uint8_t *surb, size_t len);
+/* The SphinxKeyRotation byte of the current topology (what new SURBs are made under). */
+uint8_t nc_prep_key_rotation(const struct nc_prep *p);
 /* One fragment as a reply through a serialized SURB (key rotation byte as given). */
 int nc_prep_reply(struct nc_prep *p, const uint8_t *frag, size_t len, const uint8_t *surb,
                   size_t surb_len, uint8_t key_rotation, struct nc_packet *out);
