@@ -15,7 +15,7 @@ OPT      ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -Icommon -Itests -I$(BUILD)/include
 CFLAGS   += $(CSTD) $(WARN) $(OPT) -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(EXTRA_CFLAGS)
 LDFLAGS  += $(EXTRA_LDFLAGS)
-LIBS     := -lev -lwslay -lmsgpackc -lseccomp -lcjson -lsodium -lgcrypt -lgpg-error -lm
+LIBS     := -lev -lwslay -lmsgpackc -lseccomp -lcjson -lcurl -lsodium -lgcrypt -lgpg-error -lm
 TEST_LIBS := -lcmocka
 
 VECTORS  ?= tests/vectors/real-client-packets.json
@@ -51,10 +51,12 @@ PROG_BIN   := $(foreach d,$(PROG_DIRS),$(BUILD)/bin/$(notdir $(d)))
 
 DEB_PKGS := build-essential clang libsodium-dev libgcrypt20-dev libev-dev libmsgpack-dev \
             libseccomp-dev libcmocka-dev libcjson-dev libwslay-dev librust-blake3-dev \
+            libcurl4-openssl-dev \
             pkg-config python3-websockets curl jq strace
 DEP_HEADERS := /usr/include/sodium.h /usr/include/gcrypt.h /usr/include/ev.h \
                /usr/include/msgpack.h /usr/include/seccomp.h /usr/include/cmocka.h \
-               /usr/include/cjson/cJSON.h /usr/include/wslay/wslay.h /usr/bin/jq /usr/bin/curl /usr/bin/strace \
+               /usr/include/cjson/cJSON.h /usr/include/wslay/wslay.h \
+               /usr/include/$(shell gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)/curl/curl.h /usr/bin/jq /usr/bin/curl /usr/bin/strace \
                /usr/lib/python3/dist-packages/websockets
 
 .PHONY: all deps check unit kat asan fuzz fuzz-build bench clean demo deb
@@ -142,9 +144,14 @@ fuzz: fuzz-build
 	  [ $${PIPESTATUS[0]} = 0 ] || { echo "$$n: CRASH"; exit 1; }; \
 	done
 
+# The C benchmarks, then our nym-client against the real wasm client (bench/client_vs_wasm),
+# which reuses bench_sphinx's output of this run for its per-packet bound.
 bench: deps
 	$(MAKE) $(JOBS) all
-	@for b in $(BENCH_BIN); do $$b || exit 1; done
+	@mkdir -p $(BUILD)/bench/out
+	@for b in $(BENCH_BIN); do $$b | tee $(BUILD)/bench/out/$$(basename $$b).txt; \
+	  [ $${PIPESTATUS[0]} = 0 ] || exit 1; done
+	BUILD=$(BUILD) bench/client_vs_wasm --sphinx-out $(BUILD)/bench/out/bench_sphinx.txt
 
 # The Debian package (packaging/build-deb): build/nymsuite_VERSION_ARCH.deb
 deb: all

@@ -147,7 +147,19 @@ int clientconf_init_defaults(struct clientconf *c, const struct clientconf_dirs 
 	copy_str(c->host, sizeof c->host, "127.0.0.1");
 	c->listening_port = 1977;
 	clientconf_debug_defaults(&c->debug);
+	c->has_nymsuite = 1;
+	if (fmt_path(c->api_socket, CLIENTCONF_PATH_MAX, "%s/" CLIENTCONF_API_SOCKET, dd) ||
+	    fmt_path(c->admin_socket, CLIENTCONF_PATH_MAX, "%s/" CLIENTCONF_ADMIN_SOCKET, dd))
+		return -1;
 	return 0;
+}
+
+int clientconf_admin_path(const struct clientconf *c, const struct clientconf_dirs *d, char *out,
+                          size_t cap)
+{
+	if (c->admin_socket[0])
+		return copy_str(out, cap, c->admin_socket);
+	return fmt_path(out, cap, "%s/" CLIENTCONF_ADMIN_SOCKET, d->data_dir);
 }
 
 /* ------------------------------------------------------------------ */
@@ -333,6 +345,39 @@ static void out_dur(struct out *o, uint64_t ns)
 	out_html(o, d);
 }
 
+/* A TOML basic string (our own table: no HTML escaping, any path round-trips). */
+static void out_basic(struct out *o, const char *s)
+{
+	char u[8];
+
+	out_str(o, "\"");
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\') {
+			out_str(o, "\\");
+			out_add(o, s, 1);
+		} else if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+			snprintf(u, sizeof u, "\\u%04X", (unsigned char)*s);
+			out_str(o, u);
+		} else {
+			out_add(o, s, 1);
+		}
+	}
+	out_str(o, "\"");
+}
+
+static void out_nymsuite(struct out *o, const struct clientconf *c)
+{
+	out_str(o, "##### nymsuite options (this client only; Nym's client ignores this table) "
+	           "#####\n\n[nymsuite]\n\n"
+	           "# Unix stream socket serving the binary API, each frame preceded by its\n"
+	           "# length (u64 big-endian); empty = no Unix-socket API.\napi_socket = ");
+	out_basic(o, c->api_socket);
+	out_str(o, "\n\n# Unix socket of the admin protocol used by nymctl (empty = "
+	           "data/" CLIENTCONF_ADMIN_SOCKET ").\nadmin_socket = ");
+	out_basic(o, c->admin_socket);
+	out_str(o, "\n");
+}
+
 static void out_kv_path(struct out *o, const char *comment, const char *key, const char *val)
 {
 	out_str(o, comment);
@@ -420,6 +465,8 @@ char *clientconf_render(const struct clientconf *c, size_t *len)
 	out_str(&o, "\nstats = ");
 	out_str(&o, g->forget_me_stats ? "true" : "false");
 	out_str(&o, "\n\n");
+	if (c->has_nymsuite)
+		out_nymsuite(&o, c);
 	if (o.oom) {
 		free(o.p);
 		return NULL;
@@ -662,6 +709,7 @@ static const char *const ALLOWED[][2] = {
 	{"debug.stats_reporting", "enabled provider_address reporting_interval"},
 	{"debug.forget_me", "client stats"},
 	{"debug.remember_me", "stats session_type"},
+	{"nymsuite", "api_socket admin_socket"},
 };
 
 static int word_in(const char *list, const char *w)
@@ -1060,6 +1108,15 @@ static int read_stats_forget(struct rd *r, struct clientconf_debug *g)
 	return 0;
 }
 
+static int read_nymsuite(struct rd *r, struct clientconf *c)
+{
+	if (!toml_has_table(r->d, "nymsuite"))
+		return 0;
+	c->has_nymsuite = 1;
+	return get_str(r, "nymsuite", "api_socket", 0, c->api_socket, sizeof c->api_socket) ||
+	       get_str(r, "nymsuite", "admin_socket", 0, c->admin_socket, sizeof c->admin_socket);
+}
+
 int clientconf_parse(const char *text, size_t len, struct clientconf *c,
                      char err[CLIENTCONF_ERR_MAX])
 {
@@ -1084,7 +1141,8 @@ int clientconf_parse(const char *text, size_t len, struct clientconf *c,
 	rc = read_client(&r, c) || read_paths(&r, c) || read_socket(&r, c) ||
 	     (!toml_has_table(d, "logging") ? set_err(err, "missing table [logging]") : 0) ||
 	     read_traffic(&r, &c->debug) || read_topology_acks_cover(&r, &c->debug) ||
-	     read_reply_surbs(&r, &c->debug) || read_stats_forget(&r, &c->debug);
+	     read_reply_surbs(&r, &c->debug) || read_stats_forget(&r, &c->debug) ||
+	     read_nymsuite(&r, c);
 	toml_free(d);
 	return rc ? -1 : 0;
 }

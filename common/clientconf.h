@@ -4,7 +4,8 @@
  *                                  public_encryption,ack_key}.pem (mode 0600) and the DBs
  * where <home> is $NYM_HOME_DIR, else $HOME. The config model carries every key the
  * native client's Config accepts (client, storage_paths, socket, logging, debug.*), with
- * Nym's defaults for keys left out; unknown keys are refused naming the key. */
+ * Nym's defaults for keys left out; unknown keys are refused naming the key. After Nym's
+ * template we write (and read) one table of our own, [nymsuite] (api_socket, admin_socket). */
 #ifndef NS_CLIENTCONF_H
 #define NS_CLIENTCONF_H
 #include <stddef.h>
@@ -97,7 +98,16 @@ struct clientconf {
 	char host[64];        /* IP address text as written */
 	uint16_t listening_port;
 	struct clientconf_debug debug;
+	/* [nymsuite]: our own table after Nym's template (Nym's client ignores it, see
+	 * docs/client-api.md §8). Rendered only when has_nymsuite is set (init sets it). */
+	int has_nymsuite;
+	char api_socket[CLIENTCONF_PATH_MAX];   /* Unix-socket API; '' = off */
+	char admin_socket[CLIENTCONF_PATH_MAX]; /* nymctl's socket; '' = the default below */
 };
+
+#define CLIENTCONF_API_SOCKET "nym-client.sock"
+#define CLIENTCONF_ADMIN_SOCKET "nymctl.sock"
+
 
 struct clientconf_dirs {
 	char base[CLIENTCONF_PATH_MAX];        /* <home>/.nym/clients/<id> */
@@ -120,6 +130,9 @@ int clientconf_make_dirs(const struct clientconf_dirs *d);
  * disabled_credentials_mode true, mainnet URLs, paths under d->data_dir, WebSocket on
  * 127.0.0.1:1977. 0 or -1 (too long). */
 int clientconf_init_defaults(struct clientconf *c, const struct clientconf_dirs *d, const char *id);
+/* The admin socket in use: c->admin_socket, else <data dir>/nymctl.sock. 0 or -1 (too long). */
+int clientconf_admin_path(const struct clientconf *c, const struct clientconf_dirs *d, char *out,
+                          size_t cap);
 /* Only the debug.* defaults (what a config without [debug] gets). */
 void clientconf_debug_defaults(struct clientconf_debug *dbg);
 

@@ -58,9 +58,10 @@ static const struct ns_sandbox_rule base_rules[] = {
 	ANY("exit_group", "process exit"),
 };
 
-/* netd: outbound connections to the gateway and nym-api, and the DNS look-ups for them. */
+/* netd: outbound connections to the gateway and nym-api (libcurl, TLS; see docs/sandbox.md for
+ * why it needs no row of its own), and the DNS look-ups for them. */
 static const struct ns_sandbox_rule net_rules[] = {
-	EQ("socket", 0, AF_INET, "gateway websocket, nym-api HTTP, DNS over UDP/TCP"),
+	EQ("socket", 0, AF_INET, "gateway websocket, nym-api HTTP(S), DNS over UDP/TCP"),
 	EQ("socket", 0, AF_INET6, "the same over IPv6"),
 	EQ("socket", 0, AF_UNIX, "glibc's resolver asking nscd (fails harmlessly without it)"),
 	ANY("connect", "to the gateway, nym-api and DNS servers"),

@@ -14,6 +14,8 @@
 #include "clientapi.h"
 #include "ipc.h"
 #include "apid.h"
+#include "apid_replies.h"
+#include "crypto.h"
 #include "nymclient.h"
 #include "nymsphinx/chunking.h"
 #include "nymsphinx/message.h"
@@ -22,12 +24,39 @@
 
 #define MAX_APPS 256
 
+/* A fragment kept until its ack: to a recipient (BUILD_PACKET), or, when reply is set, to
+ * the holder of sender_tag through one of its SURBs (BUILD_REPLY; cannot outlive keyd). */
 struct frag {
 	struct frag *next;
 	uint8_t id[5], recipient[96];
+	uint8_t reply, sender_tag[NYM_SENDER_TAG_LEN];
 	uint64_t lane;
 	size_t len;
 	uint8_t data[];
+};
+
+/* Our sender tag for a recipient of anonymous messages: random, in memory only (Nym's
+ * get_or_create_sender_tag; not persisted since 2025-07). */
+struct tag_entry {
+	struct tag_entry *next;
+	uint8_t recipient[96], tag[NYM_SENDER_TAG_LEN];
+};
+
+/* A RepliableMessage waiting for the SURBs keyd makes (MAKE_SURBS batches of <= 32 with
+ * request ids first_id ..): Data for sendAnonymous, AdditionalSurbs for a SurbRequest. */
+struct surb_job {
+	struct surb_job *next;
+	uint64_t first_id;
+	size_t batches, pending, want, have, surb_len;
+	uint8_t *surbs; /* have x surb_len, zeroed when freed */
+	int failed, additional;
+	uint8_t key_rotation; /* what keyd made the SURBs under (SURBS.key_rotation) */
+	uint8_t recipient[96], tag[NYM_SENDER_TAG_LEN];
+	uint64_t lane;
+	struct nc_app *app; /* told when it fails, if still connected (app_conn) */
+	void *app_conn;
+	uint8_t *msg;
+	size_t msg_len;
 };
 
 
@@ -42,6 +71,13 @@ struct apid {
 	size_t n_frags;
 	struct nym_reassembler *reasm;
 	uint64_t sent_msgs, delivered;
+	struct tag_entry *tags;
+	struct surb_job *jobs;
+	uint64_t next_request_id;
+	uint64_t anon_sent, replies_sent, surbs_made, surbs_received, surb_requests, surbs_low;
+	struct held_msg *held, **held_tail; /* arrived while no app was connected */
+	size_t n_held, held_bytes;
+	uint64_t held_dropped;
 };
 
 static struct apid g_a;
@@ -92,8 +128,23 @@ static void respond_error(struct nc_app *a, uint8_t kind, const char *msg)
 
 /* ---- send path */
 
+static void build_reply(const struct frag *f)
+{
+	struct ns_ipc_msg m = { .type = NS_IPC_T_BUILD_REPLY };
+	m.u.BUILD_REPLY.frag_id = NS_IPC_BYTES(f->id, 5);
+	m.u.BUILD_REPLY.fragment = NS_IPC_BYTES(f->data, f->len);
+	m.u.BUILD_REPLY.sender_tag = NS_IPC_BYTES(f->sender_tag, NYM_SENDER_TAG_LEN);
+	m.u.BUILD_REPLY.lane = f->lane;
+	m.u.BUILD_REPLY.packet_size = NYM_PACKET_REGULAR;
+	send_to(&g_a.keyd, &m);
+}
+
 static void build(const struct frag *f)
 {
+	if (f->reply) {
+		build_reply(f);
+		return;
+	}
 	struct ns_ipc_msg m = { .type = NS_IPC_T_BUILD_PACKET };
 	m.u.BUILD_PACKET.frag_id = NS_IPC_BYTES(f->id, 5);
 	m.u.BUILD_PACKET.fragment = NS_IPC_BYTES(f->data, f->len);
@@ -111,11 +162,25 @@ static struct frag **find_frag(const uint8_t id[5])
 	return p;
 }
 
-static int send_message(const struct capi_request *req)
+static uint64_t lane_of(const struct capi_request *req)
+{
+	return req->has_connection_id ? req->connection_id + 1 : 0;
+}
+
+/* Where a message's fragments go: a recipient, or, when tag is set, the holder of tag. */
+struct frag_dest {
+	const uint8_t *recipient, *tag;
+	uint64_t lane;
+};
+
+/* Pads and splits a NymMessage as Nym's preparer does (replies too: the BLAKE3 key digest
+ * takes the place of the ephemeral key, so every type has the same plaintext per packet),
+ * keeps each fragment until acked and asks keyd to build it. */
+static int queue_message(enum nym_message_type type, const uint8_t *inner, size_t inner_len,
+                         const struct frag_dest *d)
 {
 	size_t ppp = nym_msg_plaintext_per_packet(NYM_PACKET_REGULAR), padded_len = 0;
-	uint8_t *padded = nym_msg_pad_alloc(NYM_MSG_PLAIN, req->message, req->message_len, ppp,
-	                                    &padded_len);
+	uint8_t *padded = nym_msg_pad_alloc(type, inner, inner_len, ppp, &padded_len);
 	struct nym_fragment_list list;
 	memset(&list, 0, sizeof list);
 	if (!padded || nym_split_into_fragments(padded, padded_len, ppp, &list) != NYM_CHUNK_OK) {
@@ -123,14 +188,18 @@ static int send_message(const struct capi_request *req)
 		return -1;
 	}
 	free(padded);
-	uint64_t lane = req->has_connection_id ? req->connection_id + 1 : 0;
 	for (size_t i = 0; i < list.count; i++) {
-		struct frag *f = malloc(sizeof *f + list.lens[i]);
+		struct frag *f = calloc(1, sizeof *f + list.lens[i]);
 		if (!f)
 			break;
 		nym_frag_id_encode(&list.ids[i], f->id);
-		nym_recipient_to_bytes(&req->recipient, f->recipient);
-		f->lane = lane;
+		if (d->tag) {
+			f->reply = 1;
+			memcpy(f->sender_tag, d->tag, NYM_SENDER_TAG_LEN);
+		} else {
+			memcpy(f->recipient, d->recipient, 96);
+		}
+		f->lane = d->lane;
 		f->len = list.lens[i];
 		memcpy(f->data, list.frags[i], f->len);
 		f->next = g_a.frags;
@@ -141,6 +210,206 @@ static int send_message(const struct capi_request *req)
 	nym_fragment_list_free(&list);
 	g_a.sent_msgs++;
 	return 0;
+}
+
+static int send_message(const struct capi_request *req)
+{
+	uint8_t to[96];
+	nym_recipient_to_bytes(&req->recipient, to);
+	struct frag_dest d = { .recipient = to, .lane = lane_of(req) };
+	return queue_message(NYM_MSG_PLAIN, req->message, req->message_len, &d);
+}
+
+/* ---- anonymous messages and replies */
+
+static const uint8_t *tag_for(const uint8_t recipient[96], int create)
+{
+	for (struct tag_entry *t = g_a.tags; t; t = t->next)
+		if (!memcmp(t->recipient, recipient, 96))
+			return t->tag;
+	if (!create)
+		return NULL;
+	struct tag_entry *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	memcpy(t->recipient, recipient, 96);
+	ns_random(t->tag, sizeof t->tag);
+	t->next = g_a.tags;
+	g_a.tags = t;
+	return t->tag;
+}
+
+static void job_free(struct surb_job *j)
+{
+	if (j->surbs) {
+		ns_memzero(j->surbs, j->want * j->surb_len);
+		free(j->surbs);
+	}
+	free(j->msg);
+	free(j);
+}
+
+/* The RepliableMessage of a job whose SURBs are all there, with the key rotation keyd made
+ * them under in its V2 header. */
+static int job_send(struct surb_job *j)
+{
+	size_t len = apid_repliable_len(!j->additional, j->have, j->surb_len, j->msg_len);
+	uint8_t *inner = malloc(len);
+	if (!inner)
+		return -1;
+	long n = apid_repliable_build(j->tag, !j->additional, j->surbs, j->have, j->surb_len,
+	                              j->key_rotation, j->msg, j->msg_len, inner, len);
+	struct frag_dest d = { .recipient = j->recipient, .lane = j->lane };
+	int rc = n < 0 ? -1 : queue_message(NYM_MSG_REPLIABLE, inner, (size_t)n, &d);
+	ns_memzero(inner, len);
+	free(inner);
+	if (rc == 0)
+		g_a.surbs_made += j->have;
+	return rc;
+}
+
+static int app_still_there(const struct surb_job *j)
+{
+	return j->app && j->app->t && j->app->conn == j->app_conn;
+}
+
+static void job_finish(struct surb_job *j)
+{
+	if (!j->failed && job_send(j) < 0)
+		j->failed = 1;
+	if (j->failed) {
+		nc_log("apid", "%s to a recipient dropped: keyd made no reply SURBs",
+		       j->additional ? "additional reply SURBs" : "an anonymous message");
+		if (!j->additional && app_still_there(j))
+			respond_error(j->app, CAPI_OTHER, "could not create reply SURBs for the message: "
+			                                  "the network topology is not available");
+	} else if (j->additional) {
+		g_a.surb_requests++;
+	} else {
+		g_a.anon_sent++;
+	}
+	job_free(j);
+}
+
+/* Starts a job: MAKE_SURBS batches, or the message at once when it wants no SURB. */
+static void job_start(struct surb_job *j)
+{
+	if (j->want == 0) {
+		job_finish(j);
+		return;
+	}
+	j->batches = j->pending = (j->want + NS_IPC_SURBS_MAX_COUNT - 1) / NS_IPC_SURBS_MAX_COUNT;
+	j->first_id = g_a.next_request_id;
+	g_a.next_request_id += j->batches;
+	j->next = g_a.jobs;
+	g_a.jobs = j;
+	for (size_t i = 0; i < j->batches; i++) {
+		size_t left = j->want - i * NS_IPC_SURBS_MAX_COUNT;
+		struct ns_ipc_msg m = { .type = NS_IPC_T_MAKE_SURBS };
+		m.u.MAKE_SURBS.request_id = j->first_id + i;
+		m.u.MAKE_SURBS.count = left < NS_IPC_SURBS_MAX_COUNT ? left : NS_IPC_SURBS_MAX_COUNT;
+		m.u.MAKE_SURBS.packet_size = NYM_PACKET_REGULAR;
+		send_to(&g_a.keyd, &m);
+	}
+}
+
+static struct surb_job *job_new(const uint8_t recipient[96], size_t want, uint64_t lane)
+{
+	const uint8_t *tag = tag_for(recipient, 1);
+	struct surb_job *j = tag ? calloc(1, sizeof *j) : NULL;
+	if (!j)
+		return NULL;
+	memcpy(j->recipient, recipient, 96);
+	memcpy(j->tag, tag, NYM_SENDER_TAG_LEN);
+	j->want = want;
+	j->lane = lane;
+	return j;
+}
+
+/* sendAnonymous: a RepliableMessage Data with our tag for the recipient and replySurbs
+ * fresh SURBs (none is fine, as in Nym). */
+static int send_anonymous(struct nc_app *a, const struct capi_request *req)
+{
+	uint8_t to[96];
+	nym_recipient_to_bytes(&req->recipient, to);
+	struct surb_job *j = job_new(to, req->reply_surbs, lane_of(req));
+	if (!j)
+		return -1;
+	j->app = a;
+	j->app_conn = a->conn;
+	if (req->message_len) {
+		if (!(j->msg = malloc(req->message_len))) {
+			job_free(j);
+			return -1;
+		}
+		memcpy(j->msg, req->message, req->message_len);
+		j->msg_len = req->message_len;
+	}
+	job_start(j);
+	return 0;
+}
+
+/* reply: a ReplyMessage Data through the SURBs keyd holds for the tag. An unknown tag ends
+ * in BUILD_FAILED NO_SURB: logged and dropped, as Nym does (no response). */
+static int send_reply(const struct capi_request *req)
+{
+	uint8_t *inner = malloc(1 + req->message_len);
+	if (!inner)
+		return -1;
+	struct nym_reply_msg rm = { .content_tag = NYM_REPLY_DATA, .data = req->message,
+		                    .data_len = req->message_len };
+	long n = nym_reply_msg_encode(&rm, inner, 1 + req->message_len);
+	struct frag_dest d = { .tag = req->sender_tag, .lane = lane_of(req) };
+	int rc = n < 0 ? -1 : queue_message(NYM_MSG_REPLY, inner, (size_t)n, &d);
+	free(inner);
+	if (rc == 0)
+		g_a.replies_sent++;
+	return rc;
+}
+
+/* Nym's handler answers laneQueueLength after every send with a connection id, and to
+ * getLaneQueueLength. Nym counts the packets queued on the lane (plus replies waiting for
+ * SURBs); we count the lane's fragments not yet acknowledged, which is never less. */
+static void respond_lane_length(struct nc_app *a, uint64_t connection_id)
+{
+	struct capi_response r;
+	memset(&r, 0, sizeof r);
+	r.type = CAPI_RESP_LANE_QUEUE_LENGTH;
+	r.lane = connection_id;
+	uint64_t lane = connection_id + 1;
+	for (const struct frag *f = g_a.frags; f; f = f->next)
+		r.queue_length += f->lane == lane;
+	respond(a, &r);
+}
+
+/* ClosedConnection: Nym removes the lane from its out-queue (its queued packets are
+ * dropped; those already sent keep their ack timers). Our out-queue is netd's, which no
+ * IPC message reaches: here the lane's fragments leave the lane (General from now on) and
+ * are still retransmitted until acked. */
+static void close_lane(uint64_t connection_id)
+{
+	for (struct frag *f = g_a.frags; f; f = f->next)
+		if (f->lane == connection_id + 1)
+			f->lane = 0;
+}
+
+static void handle_send(struct nc_app *a, const struct capi_request *req)
+{
+	int rc;
+	if (req->type == CAPI_REQ_SEND_ANONYMOUS && req->reply_surbs > APID_MAX_REPLY_SURBS) {
+		respond_error(a, CAPI_OTHER, "too many reply SURBs requested (at most 65535)");
+		return;
+	}
+	if (req->type == CAPI_REQ_SEND)
+		rc = send_message(req);
+	else if (req->type == CAPI_REQ_SEND_ANONYMOUS)
+		rc = send_anonymous(a, req);
+	else
+		rc = send_reply(req);
+	if (rc < 0)
+		respond_error(a, CAPI_OTHER, "the message could not be split into packets");
+	else if (req->has_connection_id)
+		respond_lane_length(a, req->connection_id);
 }
 
 static void handle_request(struct nc_app *a, const struct capi_request *req)
@@ -157,29 +426,104 @@ static void handle_request(struct nc_app *a, const struct capi_request *req)
 		respond(a, &r);
 		return;
 	case CAPI_REQ_SEND:
-		if (send_message(req) < 0)
-			respond_error(a, CAPI_OTHER, "the message could not be split into packets");
+	case CAPI_REQ_SEND_ANONYMOUS:
+	case CAPI_REQ_REPLY:
+		handle_send(a, req);
 		return;
 	case CAPI_REQ_GET_LANE_QUEUE_LENGTH:
-		r.type = CAPI_RESP_LANE_QUEUE_LENGTH;
-		r.lane = req->connection_id;
-		r.queue_length = 0;
-		respond(a, &r);
+		respond_lane_length(a, req->connection_id);
 		return;
 	case CAPI_REQ_CLOSED_CONNECTION:
+		close_lane(req->connection_id);
 		return;
-	default:
-		respond_error(a, CAPI_OTHER, "sendAnonymous and reply are not supported yet");
 	}
 }
 
 /* ---- apps, whatever carries them (websocket here, Unix socket in apid_local.c) */
+
+/* ---- messages that arrive while no app is connected wait for the next one (as Nym's
+ * received buffer does), bounded: the oldest go first when the bound is reached */
+
+#define HELD_MAX_MSGS 1024
+#define HELD_MAX_BYTES (64u << 20)
+
+struct held_msg {
+	struct held_msg *next;
+	int has_tag;
+	uint8_t tag[NYM_SENDER_TAG_LEN];
+	size_t len;
+	uint8_t data[];
+};
+
+static int any_app_open(void)
+{
+	for (int i = 0; i < MAX_APPS; i++)
+		if (g_a.apps[i].t && g_a.apps[i].t->is_open(&g_a.apps[i]))
+			return 1;
+	return 0;
+}
+
+static void held_drop_oldest(void)
+{
+	struct held_msg *h = g_a.held;
+	g_a.held = h->next;
+	if (!g_a.held)
+		g_a.held_tail = &g_a.held;
+	g_a.n_held--;
+	g_a.held_bytes -= h->len;
+	g_a.held_dropped++;
+	ns_memzero(h->data, h->len);
+	free(h);
+}
+
+static void hold_message(const uint8_t *msg, size_t len, const uint8_t *sender_tag)
+{
+	if (len > HELD_MAX_BYTES)
+		return;
+	if (!g_a.held_tail)
+		g_a.held_tail = &g_a.held;
+	while (g_a.held && (g_a.n_held >= HELD_MAX_MSGS || g_a.held_bytes + len > HELD_MAX_BYTES))
+		held_drop_oldest();
+	struct held_msg *h = malloc(sizeof *h + len);
+	if (!h) {
+		g_a.held_dropped++;
+		return;
+	}
+	h->next = NULL;
+	h->has_tag = sender_tag != NULL;
+	if (sender_tag)
+		memcpy(h->tag, sender_tag, NYM_SENDER_TAG_LEN);
+	h->len = len;
+	memcpy(h->data, msg, len);
+	*g_a.held_tail = h;
+	g_a.held_tail = &h->next;
+	g_a.n_held++;
+	g_a.held_bytes += len;
+}
+
+static void deliver(const uint8_t *msg, size_t len, const uint8_t *sender_tag);
+
+static void flush_held(void)
+{
+	while (g_a.held && any_app_open()) {
+		struct held_msg *h = g_a.held;
+		g_a.held = h->next;
+		g_a.n_held--;
+		g_a.held_bytes -= h->len;
+		deliver(h->data, h->len, h->has_tag ? h->tag : NULL);
+		ns_memzero(h->data, h->len);
+		free(h);
+	}
+	if (!g_a.held)
+		g_a.held_tail = &g_a.held;
+}
 
 struct nc_app *nc_app_open(const struct nc_app_transport *t, void *conn, int binary)
 {
 	for (int i = 0; i < MAX_APPS; i++)
 		if (!g_a.apps[i].t) {
 			g_a.apps[i] = (struct nc_app){ .t = t, .conn = conn, .binary = binary };
+			flush_held();
 			return &g_a.apps[i];
 		}
 	return NULL;
@@ -295,8 +639,11 @@ static void on_ack_timeout(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, vo
 static void on_build_failed(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c, (void)ctx;
-	nc_log("apid", "keyd could not build a packet (reason %llu): fragment dropped",
-	       (unsigned long long)m->u.BUILD_FAILED.reason);
+	if (m->u.BUILD_FAILED.reason == NS_IPC_BUILD_NO_SURB)
+		nc_log("apid", "a reply to a sender tag we hold no reply SURBs for: fragment dropped");
+	else
+		nc_log("apid", "keyd could not build a packet (reason %llu): fragment dropped",
+		       (unsigned long long)m->u.BUILD_FAILED.reason);
 	struct frag **p = find_frag(m->u.BUILD_FAILED.frag_id.ptr);
 	if (*p) {
 		struct frag *f = *p;
@@ -306,19 +653,87 @@ static void on_build_failed(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 	}
 }
 
-static void deliver(const uint8_t *msg, size_t len)
+static void deliver(const uint8_t *msg, size_t len, const uint8_t *sender_tag)
 {
 	struct capi_response r;
 	memset(&r, 0, sizeof r);
 	r.type = CAPI_RESP_RECEIVED;
 	r.message = (uint8_t *)msg;
 	r.message_len = len;
+	if (sender_tag) {
+		r.has_sender_tag = 1;
+		memcpy(r.sender_tag, sender_tag, NYM_SENDER_TAG_LEN);
+	}
+	if (!any_app_open()) {
+		hold_message(msg, len, sender_tag);
+		return;
+	}
 	for (int i = 0; i < MAX_APPS; i++)
 		if (g_a.apps[i].t && g_a.apps[i].t->is_open(&g_a.apps[i]))
 			respond(&g_a.apps[i], &r);
 	g_a.delivered++;
 }
 
+/* SURBs found in a RepliableMessage go to keyd under the sender's tag, <= 32 at a time. */
+static void hand_surbs_to_keyd(const uint8_t tag[NYM_SENDER_TAG_LEN], const struct apid_surb_list *l,
+                               uint8_t key_rotation)
+{
+	static uint8_t body[NS_IPC_SURBS_MAX];
+	for (size_t i = 0; i < l->count; i += NS_IPC_SURBS_MAX_COUNT) {
+		size_t n = l->count - i < NS_IPC_SURBS_MAX_COUNT ? l->count - i : NS_IPC_SURBS_MAX_COUNT;
+		size_t len = apid_surb_list_encode(l->surbs + i * l->surb_len, n, l->surb_len, body, sizeof body);
+		if (!len)
+			return;
+		struct ns_ipc_msg m = { .type = NS_IPC_T_SURBS_RECEIVED };
+		m.u.SURBS_RECEIVED.sender_tag = NS_IPC_BYTES(tag, NYM_SENDER_TAG_LEN);
+		m.u.SURBS_RECEIVED.surbs = NS_IPC_BYTES(body, len);
+		m.u.SURBS_RECEIVED.key_rotation = key_rotation <= NYM_KEY_ROTATION_EVEN ? key_rotation : 0;
+		send_to(&g_a.keyd, &m);
+		ns_memzero(body, len);
+	}
+	g_a.surbs_received += l->count;
+}
+
+/* A SurbRequest from a recipient of our anonymous messages (Nym's handle_surb_request):
+ * only for a recipient we hold a tag for, at most 500, in AdditionalSurbs messages of
+ * <= 100 SURBs. They go on the General lane: the IPC lane has no AdditionalReplySurbs. */
+static void serve_surb_request(const uint8_t recipient[96], uint32_t amount)
+{
+	if (!tag_for(recipient, 0)) {
+		nc_log("apid", "a client asked for reply SURBs though we never sent it an anonymous message: ignored");
+		return;
+	}
+	if (amount > APID_MAX_SURB_REQUEST)
+		amount = APID_MAX_SURB_REQUEST;
+	while (amount > 0) {
+		uint32_t n = amount < APID_ADDITIONAL_SURBS_BATCH ? amount : APID_ADDITIONAL_SURBS_BATCH;
+		struct surb_job *j = job_new(recipient, n, 0);
+		if (!j)
+			return;
+		j->additional = 1;
+		job_start(j);
+		amount -= n;
+	}
+}
+
+static void handle_message(const uint8_t *padded, size_t len)
+{
+	struct apid_rx rx;
+	int rc = apid_rx_classify(padded, len, &rx);
+	if (rc < 0) {
+		nc_log("apid", "a malformed reassembled message was dropped (%d)", rc);
+		return;
+	}
+	if (rx.has_tag && rx.surbs.count)
+		hand_surbs_to_keyd(rx.tag, &rx.surbs, rx.key_rotation);
+	if (rx.action == APID_RX_DELIVER)
+		deliver(rx.msg, rx.msg_len, rx.has_tag ? rx.tag : NULL);
+	else if (rx.action == APID_RX_SURB_REQUEST)
+		serve_surb_request(rx.recipient, rx.amount);
+}
+
+/* Fragments of messages and of replies (origin) share one reassembler, as in Nym; the
+ * reassembled message's type byte says what it is. */
 static void on_fragment(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c, (void)ctx;
@@ -327,34 +742,92 @@ static void on_fragment(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void 
 	int rc = nym_reasm_insert(g_a.reasm, f->ptr, f->len, 0, now_ms(), &out);
 	if (rc != NYM_REASM_COMPLETE)
 		return;
-	enum nym_message_type type;
-	const uint8_t *inner;
-	size_t inner_len;
-	if (nym_msg_unpad(out.data, out.len, &type, &inner, &inner_len) == 0 && type == NYM_MSG_PLAIN)
-		deliver(inner, inner_len);
-	else
-		nc_log("apid", "a reassembled message of an unsupported type was dropped");
+	handle_message(out.data, out.len);
+	ns_memzero(out.data, out.len);
 	free(out.data);
 }
 
-static void on_ignored(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+static struct surb_job **job_of(uint64_t request_id)
+{
+	struct surb_job **p = &g_a.jobs;
+	while (*p && (request_id < (*p)->first_id || request_id - (*p)->first_id >= (*p)->batches))
+		p = &(*p)->next;
+	return p;
+}
+
+/* Adds one SURBS answer to its job; the job fails on an empty or inconsistent answer. */
+static void job_add(struct surb_job *j, uint64_t batch, const struct apid_surb_list *l)
+{
+	size_t asked = j->want - batch * NS_IPC_SURBS_MAX_COUNT;
+	if (asked > NS_IPC_SURBS_MAX_COUNT)
+		asked = NS_IPC_SURBS_MAX_COUNT;
+	if (j->failed || l->count == 0 || l->count > asked || (j->have && l->surb_len != j->surb_len)) {
+		j->failed = 1;
+		return;
+	}
+	if (!j->surbs) {
+		j->surb_len = l->surb_len;
+		if (!(j->surbs = calloc(j->want, j->surb_len))) {
+			j->failed = 1;
+			return;
+		}
+	}
+	memcpy(j->surbs + j->have * j->surb_len, l->surbs, l->count * l->surb_len);
+	j->have += l->count;
+}
+
+static void on_surbs(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)ctx;
+	const struct ns_ipc_SURBS *s = &m->u.SURBS;
+	struct surb_job **p = job_of(s->request_id);
+	if (!*p) {
+		nc_log("apid", "SURBS for an unknown request %llu: ignored", (unsigned long long)s->request_id);
+		return;
+	}
+	struct surb_job *j = *p;
+	struct apid_surb_list l;
+	int rc = apid_surb_list_parse(s->surbs.ptr, s->surbs.len, NS_IPC_SURBS_MAX_COUNT, &l);
+	if (rc < 0) {
+		nc_log("apid", "keyd sent a malformed SURB list (%d)", rc);
+		j->failed = 1;
+	} else {
+		job_add(j, s->request_id - j->first_id, &l);
+		j->key_rotation = (uint8_t)s->key_rotation;
+	}
+	if (--j->pending)
+		return;
+	*p = j->next;
+	job_finish(j);
+}
+
+static void on_surbs_low(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c, (void)m, (void)ctx;
+	g_a.surbs_low++;
 }
 
 static void on_shutdown(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c, (void)m, (void)ctx;
+	nc_apid_persist();
 	ev_break(g_a.loop, EVBREAK_ALL);
 }
 
 static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)ctx;
-	char text[256];
-	int n = snprintf(text, sizeof text, "messages_sent=%llu\nmessages_delivered=%llu\nunacked=%zu\n",
+	char text[512];
+	int n = snprintf(text, sizeof text, "messages_sent=%llu\nmessages_delivered=%llu\nunacked=%zu\n"
+	                 "anonymous_sent=%llu\nreplies_sent=%llu\nsurbs_sent=%llu\nsurbs_received=%llu\n"
+	                 "surb_requests_served=%llu\nsurbs_low=%llu\nmessages_held=%zu\n"
+	                 "messages_held_dropped=%llu\n",
 	                 (unsigned long long)g_a.sent_msgs, (unsigned long long)g_a.delivered,
-	                 g_a.n_frags);
+	                 g_a.n_frags, (unsigned long long)g_a.anon_sent,
+	                 (unsigned long long)g_a.replies_sent, (unsigned long long)g_a.surbs_made,
+	                 (unsigned long long)g_a.surbs_received, (unsigned long long)g_a.surb_requests,
+	                 (unsigned long long)g_a.surbs_low, g_a.n_held,
+	                 (unsigned long long)g_a.held_dropped);
 	struct ns_ipc_msg r = { .type = NS_IPC_T_STATS_REPLY };
 	r.u.STATS_REPLY.request_id = m->u.STATS_REQUEST.request_id;
 	r.u.STATS_REPLY.text = NS_IPC_BYTES(text, (size_t)n);
@@ -376,8 +849,10 @@ static const ns_ipc_handler apid_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_ACK_TIMEOUT] = on_ack_timeout,
 	[NS_IPC_T_BUILD_FAILED] = on_build_failed,
 	[NS_IPC_T_FRAGMENT] = on_fragment,
-	[NS_IPC_T_SURBS] = on_ignored,
-	[NS_IPC_T_SURBS_LOW] = on_ignored,
+	[NS_IPC_T_SURBS] = on_surbs,
+	[NS_IPC_T_SURBS_LOW] = on_surbs_low,
+	[NS_IPC_T_STATUS_REPLY] = nc_admin_on_status_reply,
+	[NS_IPC_T_RESEND_FRAGMENT] = nc_apid_on_resend,
 };
 
 int nc_apid_main(void *setup)
@@ -406,6 +881,8 @@ int nc_apid_main(void *setup)
 		}
 		nc_log("apid", "websocket API on ws://%s:%u", s->conf.host, (unsigned)s->conf.listening_port);
 	}
+	if (nc_apid_local_start(s) < 0)
+		return 1;
 	int rc = ns_sandbox_apply(NS_SANDBOX_APID, s->sandbox_debug);
 	if (rc < 0) {
 		nc_log("apid", "cannot apply the sandbox: %s", strerror(-rc));
@@ -416,8 +893,97 @@ int nc_apid_main(void *setup)
 	m.u.READY.sandboxed = true;
 	send_to(&g_a.sup, &m);
 	ev_run(g_a.loop, 0);
+	nc_apid_local_stop();
 	if (g_a.ws)
 		ns_ws_server_free(g_a.ws);
 	nym_reasm_free(g_a.reasm);
 	return 0;
+}
+
+/* ---- local sockets, admin, persistence (apid_local.c, apid_admin.c) */
+
+int nc_apid_local_start(const struct nc_setup *s)
+{
+	char admin[CLIENTCONF_PATH_MAX];
+	if (s->conf.api_socket[0] && nc_local_api_start(g_a.loop, s->conf.api_socket) < 0)
+		return -1;
+	if (clientconf_admin_path(&s->conf, &s->dirs, admin, sizeof admin) < 0) {
+		nc_log("apid", "admin socket path too long");
+		return -1;
+	}
+	return nc_admin_start(g_a.loop, admin, &g_a.keyd, &g_a.netd);
+}
+
+void nc_apid_local_stop(void)
+{
+	nc_local_api_stop();
+	nc_admin_stop();
+}
+
+void nc_apid_status(struct nc_apid_status *st)
+{
+	memset(st, 0, sizeof *st);
+	st->have_self = g_a.have_self;
+	memcpy(st->self, g_a.self, sizeof st->self);
+	for (int i = 0; i < MAX_APPS; i++)
+		st->apps += g_a.apps[i].t && g_a.apps[i].t->is_open(&g_a.apps[i]);
+	st->messages_sent = g_a.sent_msgs;
+	st->messages_delivered = g_a.delivered;
+	st->anonymous_sent = g_a.anon_sent;
+	st->replies_sent = g_a.replies_sent;
+	for (const struct frag *f = g_a.frags; f; f = f->next) {
+		size_t i = 0;
+		st->unacked++;
+		st->unacked_replies += f->reply != 0;
+		while (i < st->n_lanes && st->lane[i] != f->lane)
+			i++;
+		if (i == st->n_lanes && i < NC_APID_LANES_MAX)
+			st->lane[st->n_lanes++] = f->lane;
+		if (i < st->n_lanes)
+			st->lane_depth[i]++;
+	}
+}
+
+void nc_apid_persist(void)
+{
+	uint64_t persisted = 0, dropped = 0;
+	for (const struct frag *f = g_a.frags; f; f = f->next) {
+		if (f->reply) {
+			dropped++;
+			continue;
+		}
+		struct ns_ipc_msg m = { .type = NS_IPC_T_QUEUED_FRAGMENT };
+		m.u.QUEUED_FRAGMENT.frag_id = NS_IPC_BYTES(f->id, 5);
+		m.u.QUEUED_FRAGMENT.fragment = NS_IPC_BYTES(f->data, f->len);
+		m.u.QUEUED_FRAGMENT.recipient = NS_IPC_BYTES(f->recipient, 96);
+		m.u.QUEUED_FRAGMENT.lane = f->lane;
+		send_to(&g_a.sup, &m);
+		persisted++;
+	}
+	struct ns_ipc_msg end = { .type = NS_IPC_T_QUEUED_END };
+	end.u.QUEUED_END.persisted = persisted;
+	end.u.QUEUED_END.dropped = dropped;
+	send_to(&g_a.sup, &end);
+}
+
+void nc_apid_on_resend(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)ctx;
+	const struct ns_ipc_RESEND_FRAGMENT *q = &m->u.RESEND_FRAGMENT;
+	if (*find_frag(q->frag_id.ptr))
+		return; /* the same record twice */
+	struct frag *f = calloc(1, sizeof *f + q->fragment.len);
+	if (!f) {
+		nc_log("apid", "out of memory: a persisted fragment is lost");
+		return;
+	}
+	memcpy(f->id, q->frag_id.ptr, 5);
+	memcpy(f->recipient, q->recipient.ptr, 96);
+	f->lane = q->lane;
+	f->len = q->fragment.len;
+	memcpy(f->data, q->fragment.ptr, f->len);
+	f->next = g_a.frags;
+	g_a.frags = f;
+	g_a.n_frags++;
+	build(f);
 }

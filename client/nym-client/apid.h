@@ -27,4 +27,46 @@ void nc_app_close(struct nc_app *a);
  * returns 0; -1 means the bytes cannot be answered at all (drop the connection). */
 int nc_app_request(struct nc_app *a, int binary, const uint8_t *data, size_t len);
 
+/* ---- local sockets, admin, persistence (apid_local.c, apid_admin.c; hooks in apid.c) */
+struct ev_loop;
+struct ns_ipc_conn;
+struct ns_ipc_msg;
+
+/* A listening Unix stream socket at path, mode 0600 (bound under umask 0177). Refuses a
+ * path that exists and is not a socket, or a socket another process serves; removes a stale
+ * socket. The descriptor (non-blocking, close-on-exec) or -1 with a reason in err. */
+int nc_unix_listen(const char *path, char *err, size_t cap);
+/* The Unix-socket API (length-prefixed binary frames) on path; before the sandbox. 0 or -1. */
+int nc_local_api_start(struct ev_loop *loop, const char *path);
+size_t nc_local_api_apps(void);
+void nc_local_api_stop(void); /* closes every connection, removes the socket */
+/* The admin socket on path; keyd and netd are asked for their status through their
+ * connections. 0 or -1. */
+int nc_admin_start(struct ev_loop *loop, const char *path, struct ns_ipc_conn *keyd,
+                   struct ns_ipc_conn *netd);
+void nc_admin_stop(void);
+void nc_admin_on_status_reply(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx);
+
+/* apid's own state for the admin answers (apid.c). */
+#define NC_APID_LANES_MAX 32
+struct nc_apid_status {
+	int have_self;
+	uint8_t self[96];
+	size_t apps, unacked, unacked_replies;
+	uint64_t messages_sent, messages_delivered, anonymous_sent, replies_sent;
+	size_t n_lanes; /* lanes with unacknowledged fragments (the first NC_APID_LANES_MAX) */
+	uint64_t lane[NC_APID_LANES_MAX];
+	size_t lane_depth[NC_APID_LANES_MAX];
+};
+void nc_apid_status(struct nc_apid_status *st);
+/* On SHUTDOWN: every unacknowledged normal fragment to the supervisor (QUEUED_FRAGMENT),
+ * reply fragments dropped (their SURBs die with keyd), then QUEUED_END. */
+void nc_apid_persist(void);
+/* The Unix-socket API (if configured) and the admin socket, before the sandbox. 0 or -1. */
+struct nc_setup;
+int nc_apid_local_start(const struct nc_setup *s);
+void nc_apid_local_stop(void);
+/* RESEND_FRAGMENT: kept and rebuilt under its old fragment id. */
+void nc_apid_on_resend(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx);
+
 #endif

@@ -1,7 +1,9 @@
 /* nym-client CLI: `init` (keys, config.toml, gateway choice) and `run` (the supervisor).
- *   nym-client init --id NAME [--gateway ID] [--nym-apis URL] [--port P] [--host H] [--home DIR]
- *   nym-client run --id NAME [--home DIR]
- * --home (or $NYM_HOME_DIR) replaces $HOME so tests never touch the real one. */
+ *   nym-client init --id NAME [--gateway ID] [--nym-apis URL,...] [--port P] [--host H] [--home DIR]
+ *   nym-client run --id NAME [--nym-apis URL,...] [--home DIR]
+ * --home (or $NYM_HOME_DIR) replaces $HOME so tests never touch the real one. Without
+ * --nym-apis, init uses the config default (Nym mainnet, https://validator.nymtech.net/api/);
+ * HTTPS certificates are checked against $NYMSUITE_CA_FILE, else the system bundle. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,6 @@
 #include "crypto.h"
 #include "nymclient.h"
 #include "nymsphinx/ack.h"
-#include "topology_json.h"
 
 struct args {
 	const char *cmd, *id, *home, *gateway, *nym_apis, *host;
@@ -21,8 +22,9 @@ struct args {
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: nym-client init --id NAME [--gateway ID] [--nym-apis URL] [--port P]"
-	                " [--host H] [--home DIR]\n       nym-client run --id NAME [--home DIR]\n");
+	fprintf(stderr, "usage: nym-client init --id NAME [--gateway ID] [--nym-apis URL,...] [--port P]"
+	                " [--host H] [--home DIR]\n       nym-client run --id NAME [--nym-apis URL,...]"
+	                " [--home DIR]\n");
 	return 2;
 }
 
@@ -83,47 +85,68 @@ int nc_gateway_load(const struct clientconf_dirs *d, uint8_t identity[32], char 
 	return base58_decode(id, identity, 32) == 32 && !strncmp(ws, "ws://", 5) ? 0 : -1;
 }
 
-/* Picks the gateway (the given identity, else the first one with client details). */
-static int choose_gateway(const char *api, const char *want, uint8_t identity[32], char *ws,
-                          size_t cap)
+/* The gateway's websocket listener: ws://IP:PORT (IPv4 preferred; we speak no wss yet). */
+static void listener_url(const struct ns_topo_node *g, char *ws, size_t cap)
 {
-	char url[CLIENTCONF_URL_MAX + 32], err[128];
-	size_t len = 0, n = strlen(api);
-	while (n && api[n - 1] == '/')
-		n--;
-	snprintf(url, sizeof url, "%.*s/topology.json", (int)n, api);
-	char *body = nc_http_get(url, &len, err, sizeof err);
-	if (!body) {
-		fprintf(stderr, "nym-client: cannot fetch the topology from %s: %s\n", url, err);
-		return -1;
-	}
-	struct ns_topo t;
-	int rc = ns_topo_parse(body, len, &t);
-	free(body);
-	if (rc < 0) {
-		fprintf(stderr, "nym-client: bad topology from %s (%d)\n", url, rc);
-		return -1;
-	}
+	snprintf(ws, cap, strchr(g->entry_ip, ':') ? "ws://[%s]:%u" : "ws://%s:%u", g->entry_ip,
+	         (unsigned)g->clients_ws_port);
+}
+
+/* Nym's init: candidates are the entry gateways (E3) with performance >= the minimum and a
+ * client listener; --gateway must be one of them, else one is drawn uniformly. */
+static int choose_gateway(const struct clientconf *c, const char *want, uint8_t identity[32],
+                          char *ws, size_t cap)
+{
 	uint8_t wanted[32];
 	if (want && base58_decode(want, wanted, sizeof wanted) != 32) {
-		ns_topo_free(&t);
 		fprintf(stderr, "nym-client: bad gateway identity %s\n", want);
 		return -1;
 	}
-	rc = -1;
-	for (size_t i = 0; i < t.n_nodes && rc < 0; i++) {
-		const struct ns_topo_node *g = &t.nodes[i];
-		if (!g->has_entry || !g->clients_ws_port || (want && memcmp(g->identity, wanted, 32)))
-			continue;
-		memcpy(identity, g->identity, 32);
-		snprintf(ws, cap, "ws://%s:%u", g->entry_ip, (unsigned)g->clients_ws_port);
-		rc = 0;
+	char err[512] = "";
+	struct ns_apis api;
+	struct ns_nymapi_page gw;
+	ns_apis_init(&api, c);
+	if (nc_api_gateways(&api, &gw, err, sizeof err) < 0) {
+		fprintf(stderr, "nym-client: cannot get the gateways from the nym-api: %s\n", err);
+		return -1;
 	}
-	ns_topo_free(&t);
-	if (rc < 0)
-		fprintf(stderr, "nym-client: no usable gateway%s%s in the topology\n", want ? " " : "",
-		        want ? want : "");
+	size_t *cand = calloc(gw.n_nodes ? gw.n_nodes : 1, sizeof *cand), n = 0;
+	for (size_t i = 0; cand && i < gw.n_nodes; i++) {
+		const struct ns_nymapi_node *g = &gw.nodes[i];
+		if (g->performance >= c->debug.minimum_gateway_performance && g->n.has_entry &&
+		    g->n.clients_ws_port && (!want || !memcmp(g->n.identity, wanted, 32)))
+			cand[n++] = i;
+	}
+	int rc = -1;
+	if (n > 0) {
+		const struct ns_topo_node *g = &gw.nodes[cand[n > 1 ? ns_random_uniform((uint32_t)n) : 0]].n;
+		memcpy(identity, g->identity, 32);
+		listener_url(g, ws, cap);
+		rc = 0;
+	} else {
+		fprintf(stderr, "nym-client: no usable gateway%s%s among the %zu entry gateways of %s\n",
+		        want ? " " : "", want ? want : "", gw.n_nodes, ns_apis_url(&api));
+	}
+	free(cand);
+	ns_nymapi_page_free(&gw);
 	return rc;
+}
+
+/* --nym-apis: comma-separated, as Nym's CLI (value_delimiter ','). */
+static int set_nym_apis(struct clientconf *c, const char *list)
+{
+	size_t n = 0;
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == 0 || len >= CLIENTCONF_URL_MAX || n == CLIENTCONF_MAX_URLS)
+			return -1;
+		snprintf(c->nym_api_urls[n++], CLIENTCONF_URL_MAX, "%.*s", (int)len, p);
+		p += len + (p[len] == ',');
+	}
+	if (n == 0)
+		return -1;
+	c->n_nym_api_urls = n;
+	return 0;
 }
 
 static int write_keys(const struct clientconf *c, struct nym_recipient *addr)
@@ -164,9 +187,14 @@ static int cmd_init(const struct args *a)
 		fprintf(stderr, "nym-client: paths under %s are too long\n", d.base);
 		return 1;
 	}
-	if (a->nym_apis) {
-		snprintf(c.nym_api_urls[0], CLIENTCONF_URL_MAX, "%s", a->nym_apis);
-		c.n_nym_api_urls = 1;
+	if (a->nym_apis && set_nym_apis(&c, a->nym_apis) < 0) {
+		fprintf(stderr, "nym-client: bad --nym-apis list %s\n", a->nym_apis);
+		return 1;
+	}
+	char err[256] = "";
+	if (nc_http_init(err, sizeof err) < 0) {
+		fprintf(stderr, "nym-client: %s\n", err);
+		return 1;
 	}
 	if (a->host)
 		snprintf(c.host, sizeof c.host, "%s", a->host);
@@ -174,7 +202,9 @@ static int cmd_init(const struct args *a)
 		c.listening_port = (uint16_t)a->port;
 	struct nym_recipient addr;
 	char ws[CLIENTCONF_URL_MAX], id58[64], path[CLIENTCONF_PATH_MAX + 64], text[700];
-	if (choose_gateway(c.nym_api_urls[0], a->gateway, addr.gateway, ws, sizeof ws) < 0)
+	int chosen = choose_gateway(&c, a->gateway, addr.gateway, ws, sizeof ws);
+	nc_http_cleanup();
+	if (chosen < 0)
 		return 1;
 	if (clientconf_make_dirs(&d) < 0) {
 		fprintf(stderr, "nym-client: cannot create %s: %s\n", d.base, strerror(errno));
@@ -212,6 +242,10 @@ static int cmd_run(const struct args *a)
 	}
 	if (clientconf_load(s.dirs.config_file, &s.conf, err) < 0) {
 		fprintf(stderr, "nym-client: %s: %s\n", s.dirs.config_file, err);
+		return 1;
+	}
+	if (a->nym_apis && set_nym_apis(&s.conf, a->nym_apis) < 0) {
+		fprintf(stderr, "nym-client: bad --nym-apis list %s\n", a->nym_apis);
 		return 1;
 	}
 	if (nc_gateway_load(&s.dirs, s.gateway_identity, s.gateway_ws, sizeof s.gateway_ws) < 0) {

@@ -1,28 +1,26 @@
-/* netd: the network side, holding no secret. Fetches the topology (plain HTTP to the
- * nym-api URL's /topology.json for now) and hands keyd a compact copy; runs the gateway
+/* netd: the network side, holding no secret. Fetches the topology from the nym-api
+ * endpoints the Nym client uses (netd_topo.c, HTTP(S) through libcurl in netd_http.c) and
+ * hands keyd a compact copy, refreshed every topology_refresh_rate; runs the gateway
  * session (common/gwclient) whose secret operations are IPC round trips to keyd; queues the
  * sealed frames keyd builds in the traffic engine (Poisson stream, lanes, ack timers) and
  * passes every pushed frame to keyd unopened.
  *
- * keyd seals every frame (ForwardSphinx, kind 1, which gateways accept at every protocol
- * version) and netd queues it opaque in gwclient (ns_gwc_send_sealed): gwclient confirms and
- * resends it unchanged after a reconnection (the shared key outlives the session), and no key
- * reaches netd. */
-#include <arpa/inet.h>
+ * netd queues keyd's sealed frames opaque in gwclient (ns_gwc_send_sealed): gwclient confirms
+ * and resends them unchanged after a reconnection (the shared key outlives the session), and
+ * no key reaches netd. keyd learns the protocol the gateway answered with (GW_PROTOCOL) and
+ * picks the frame kind; netd reads the kind back from the frame's clear first byte. */
 #include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
 
+#include "base58.h"
 #include "gateway/frames.h"
 #include "gwclient.h"
 #include "ipc.h"
@@ -32,7 +30,6 @@
 #include "traffic.h"
 #include "traffic_ev.h"
 
-#define HTTP_MAX (NS_TOPOJSON_MAX_INPUT + 65536)
 #define RETX_MAX 4096
 #define POOL_MAX 16  /* sealed cover frames kept per kind */
 #define POOL_LOW 8   /* ask keyd for more below this */
@@ -57,7 +54,15 @@ struct netd {
 	struct out_frame *pool[2][POOL_MAX]; /* [NS_IPC_COVER_STREAM / _LOOP] */
 	size_t pool_len[2], pool_asked[2];
 	ev_timer pool_timer, topo_timer;
-	uint64_t topo_generation;
+	struct ns_apis api;
+	struct ns_fetch refresh;
+	int refreshing;
+	uint64_t topo_generation, topo_failures;
+	size_t topo_nodes;
+	ev_tstamp topo_at;
+	void *ws;                 /* the gateway websocket (transport handle) */
+	unsigned protocol_sent;   /* last GW_PROTOCOL value, 0 = none this connection */
+	uint64_t handshake_failures;
 	uint64_t cover_sent;
 	uint8_t retx[RETX_MAX][5];
 	size_t n_retx;
@@ -73,87 +78,6 @@ static void send_to(struct ns_ipc_conn *c, const struct ns_ipc_msg *m)
 		nc_log("netd", "send %s: %s", ns_ipc_type_name(m->type), ns_ipc_strerror(rc));
 		exit(1);
 	}
-}
-
-/* ---- plain HTTP (127.0.0.1 literals only; libcurl + HTTPS later) */
-
-static int parse_http_url(const char *url, struct sockaddr_in *sa, char *path, size_t cap)
-{
-	char host[64];
-	unsigned port = 80;
-	if (strncmp(url, "http://", 7))
-		return -1;
-	const char *h = url + 7, *slash = strchr(h, '/'), *colon = strchr(h, ':');
-	size_t hl = (size_t)((colon && (!slash || colon < slash) ? colon : slash ? slash : h + strlen(h)) - h);
-	if (hl == 0 || hl >= sizeof host)
-		return -1;
-	memcpy(host, h, hl);
-	host[hl] = 0;
-	if (colon && (!slash || colon < slash) && (sscanf(colon + 1, "%u", &port) != 1 || port > 65535))
-		return -1;
-	memset(sa, 0, sizeof *sa);
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-		return -1;
-	snprintf(path, cap, "%s", slash ? slash : "/");
-	return 0;
-}
-
-static char *http_body(char *resp, size_t n, size_t *len, char *err, size_t errcap)
-{
-	int status = 0;
-	char *body = memmem(resp, n, "\r\n\r\n", 4);
-	if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1 || status != 200 || !body) {
-		snprintf(err, errcap, "HTTP status %d", status);
-		return NULL;
-	}
-	body += 4;
-	*len = n - (size_t)(body - resp);
-	memmove(resp, body, *len);
-	resp[*len] = 0;
-	return resp;
-}
-
-char *nc_http_get(const char *url, size_t *len, char *err, size_t errcap)
-{
-	struct sockaddr_in sa;
-	char path[1024], req[1400];
-	if (parse_http_url(url, &sa, path, sizeof path) < 0) {
-		snprintf(err, errcap, "not an http://IPv4:PORT/ URL (HTTPS is not supported yet)");
-		return NULL;
-	}
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct timeval tv = { .tv_sec = 10 }; /* a stuck nym-api must not hang netd */
-	if (fd >= 0) {
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	}
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		snprintf(err, errcap, "connect: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s:%u\r\nConnection: close\r\n\r\n",
-	                 path, inet_ntoa(sa.sin_addr), (unsigned)ntohs(sa.sin_port));
-	char *resp = malloc(HTTP_MAX + 1);
-	size_t got = 0;
-	if (!resp || write(fd, req, (size_t)n) != n) {
-		snprintf(err, errcap, "request failed");
-		free(resp);
-		close(fd);
-		return NULL;
-	}
-	ssize_t r;
-	while (got < HTTP_MAX && (r = read(fd, resp + got, HTTP_MAX - got)) > 0)
-		got += (size_t)r;
-	close(fd);
-	resp[got] = 0;
-	char *body = http_body(resp, got, len, err, errcap);
-	if (!body)
-		free(resp);
-	return body;
 }
 
 /* ---- topology */
@@ -197,35 +121,80 @@ static int send_topology(const struct ns_topo *t, uint64_t gen)
 
 static int fetch_topology(struct ns_topo *t)
 {
-	const struct clientconf *c = &g_n.s->conf;
-	char url[CLIENTCONF_URL_MAX + 32], err[128] = "";
-	size_t len = 0, n = strlen(c->nym_api_urls[0]);
-	while (n && c->nym_api_urls[0][n - 1] == '/')
-		n--;
-	snprintf(url, sizeof url, "%.*s/topology.json", (int)n, c->nym_api_urls[0]);
-	char *body = nc_http_get(url, &len, err, sizeof err);
-	if (!body) {
-		nc_log("netd", "topology from %s: %s", url, err);
+	char err[512] = "";
+	if (nc_api_topology(&g_n.api, t, err, sizeof err) < 0) {
+		nc_log("netd", "topology: %s", err);
 		return -1;
 	}
-	int rc = ns_topo_parse(body, len, t);
-	free(body);
-	if (rc < 0)
-		nc_log("netd", "topology from %s does not parse (%d)", url, rc);
-	return rc;
+	return 0;
 }
 
-/* Periodic refresh (debug.topology_refresh_rate); a failed fetch keeps the old topology.
- * Blocking, like the first fetch: fine for a local nym-api, libcurl's multi API later. */
+static size_t topology_nodes(const struct ns_topo *t)
+{
+	size_t n = t->topology.n_gateways;
+	for (int i = 0; i < NYM_MIX_LAYERS; i++)
+		n += t->topology.layer_len[i];
+	return n;
+}
+
+/* Sends keyd a new generation and records it for STATUS_REPLY. */
+static int use_topology(const struct ns_topo *t)
+{
+	if (send_topology(t, g_n.topo_generation + 1) < 0)
+		return -1;
+	g_n.topo_generation++;
+	g_n.topo_nodes = topology_nodes(t);
+	g_n.topo_at = ev_now(g_n.loop);
+	return 0;
+}
+
+/* Periodic refresh (debug.topology_refresh_rate) on the loop, one response at a time
+ * (common/nymapi_fetch.h's machine over nc_http_get_async); a failed refresh keeps the old
+ * topology. */
+static void refresh_step(void);
+
+static void refresh_done(void)
+{
+	struct ns_fetch *f = &g_n.refresh;
+	if (f->done == 1) {
+		if (use_topology(&f->topo) < 0)
+			nc_log("netd", "the topology has too many nodes: kept the old one");
+	} else {
+		g_n.topo_failures++;
+		nc_log("netd", "topology refresh failed: kept generation %llu (%s)",
+		       (unsigned long long)g_n.topo_generation, f->err);
+	}
+	ns_fetch_free(f);
+	g_n.refreshing = 0;
+}
+
+static void on_refresh_response(void *ctx, const char *url, const char *body, size_t len,
+                                const char *err)
+{
+	(void)ctx;
+	ns_fetch_feed(&g_n.refresh, url, body, len, err);
+	refresh_step();
+}
+
+static void refresh_step(void)
+{
+	char url[CLIENTCONF_URL_MAX + 128], err[256];
+	while (ns_fetch_next(&g_n.refresh, url, sizeof url)) {
+		if (nc_http_get_async(url, on_refresh_response, NULL, err, sizeof err) == 0)
+			return;
+		ns_fetch_feed(&g_n.refresh, url, NULL, 0, err);
+	}
+	refresh_done();
+}
+
 static void on_topo_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop, (void)w, (void)revents;
-	struct ns_topo topo;
-	if (fetch_topology(&topo) < 0)
-		return;
-	if (send_topology(&topo, ++g_n.topo_generation) < 0)
-		nc_log("netd", "the topology has too many nodes: kept the old one");
-	ns_topo_free(&topo);
+	if (g_n.refreshing)
+		return; /* the last one is still running */
+	g_n.refreshing = 1;
+	ns_fetch_begin(&g_n.refresh, &g_n.api, NS_FETCH_TOPOLOGY);
+	refresh_step();
 }
 
 /* ---- gateway session ops: IPC round trips to keyd */
@@ -344,11 +313,16 @@ static struct ns_lane lane_of(uint64_t v)
 	return l;
 }
 
-/* keyd seals kind 1 only; ids are for on_sealed_dropped's log */
+/* The kind keyd sealed: the clear first byte of an AES-GCM-SIV frame (kind, flag 1). A legacy
+ * frame has no kind byte and counts as kind 1; misreading one as kind 2 only matters to
+ * gwclient's "void after a downgrade" rule, and the ack timer covers that. ids are for
+ * on_sealed_dropped's log. */
 static int queue_frame(const struct out_frame *f)
 {
-	return ns_gwc_send_sealed(g_n.gw, NS_GW_BIN_FORWARD_SPHINX, f->frame, f->len,
-	                          g_n.frames_out + g_n.cover_sent);
+	uint8_t kind = f->len > 14 && f->frame[0] == NS_GW_BIN_FORWARD_SPHINX_V2 && f->frame[1] == 1
+	                       ? NS_GW_BIN_FORWARD_SPHINX_V2
+	                       : NS_GW_BIN_FORWARD_SPHINX;
+	return ns_gwc_send_sealed(g_n.gw, kind, f->frame, f->len, g_n.frames_out + g_n.cover_sent);
 }
 
 static int hook_send_real(void *ctx, const struct ns_lane *lane, void *packet)
@@ -498,13 +472,76 @@ static void on_cover_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, vo
 	g_n.pool[k][g_n.pool_len[k]++] = f;
 }
 
+/* ---- gateway transport: the websocket, wrapped so that netd can drop the connection when
+ * keyd reports a failed handshake step (gwclient then backs off and reconnects). */
+
+static void *tr_connect(void *tctx, struct ns_gwc *c, const char *url)
+{
+	(void)tctx;
+	g_n.protocol_sent = 0;
+	g_n.ws = ns_gwc_ws_transport()->connect(NULL, c, url);
+	return g_n.ws;
+}
+
+static int tr_send(void *tctx, void *h, int binary, const uint8_t *data, size_t len)
+{
+	(void)tctx;
+	return ns_gwc_ws_transport()->send(NULL, h, binary, data, len);
+}
+
+static int tr_ping(void *tctx, void *h)
+{
+	(void)tctx;
+	return ns_gwc_ws_transport()->ping(NULL, h);
+}
+
+static void tr_close(void *tctx, void *h, int graceful)
+{
+	(void)tctx;
+	if (h == g_n.ws)
+		g_n.ws = NULL;
+	ns_gwc_ws_transport()->close(NULL, h, graceful);
+}
+
+static const struct ns_gwc_transport netd_transport = { .connect = tr_connect, .send = tr_send,
+	                                                .ping = tr_ping, .close = tr_close };
+
+static void on_handshake_failed(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)ctx;
+	const struct ns_ipc_bytes *r = &m->u.GW_HANDSHAKE_FAILED.reason;
+	char why[300];
+	snprintf(why, sizeof why, "keyd: %.*s", (int)r->len, (const char *)r->ptr);
+	nc_log("netd", "gateway handshake failed (%s): dropping the connection", why);
+	g_n.handshake_failures++;
+	g_n.op = OP_NONE;
+	enum ns_gwc_state st = ns_gwc_state(g_n.gw);
+	void *h = g_n.ws;
+	if (!h || (st != NS_GWC_PROTOCOL && st != NS_GWC_REGISTERING && st != NS_GWC_AUTHENTICATING))
+		return; /* that connection is gone already */
+	tr_close(NULL, h, 0);
+	ns_gwc_tr_closed(g_n.gw, h, 4000, why);
+}
+
 /* ---- gwclient callbacks */
+
+static void report_protocol(const struct ns_gwc_status *st)
+{
+	if (!st->negotiated_protocol || st->negotiated_protocol == g_n.protocol_sent)
+		return;
+	struct ns_ipc_msg m = { .type = NS_IPC_T_GW_PROTOCOL };
+	m.u.GW_PROTOCOL.protocol = st->negotiated_protocol;
+	send_to(&g_n.keyd, &m);
+	g_n.protocol_sent = st->negotiated_protocol;
+}
 
 static void gw_state(struct ns_gwc *c, enum ns_gwc_state s, void *user)
 {
 	(void)user;
 	struct ns_gwc_status st;
 	ns_gwc_get_status(c, &st);
+	if (s == NS_GWC_CLAIMING || s == NS_GWC_READY)
+		report_protocol(&st);
 	if (s == NS_GWC_READY)
 		nc_log("netd", "gateway session ready (protocol %u)", st.negotiated_protocol);
 	else if (s == NS_GWC_BACKOFF || s == NS_GWC_FAILED)
@@ -569,6 +606,79 @@ static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, 
 	send_to(c, &r);
 }
 
+/* ---- STATUS_REQUEST (apid, for nymctl): one flat JSON object */
+
+/* A JSON string of printable ASCII (the IPC str rule): other bytes as \u00XX. */
+static void json_str(char *out, size_t cap, const char *s)
+{
+	size_t at = 0;
+	for (; *s && at + 8 < cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			at += (size_t)snprintf(out + at, cap - at, "\\%c", ch);
+		else if (ch < 0x20 || ch > 0x7e)
+			at += (size_t)snprintf(out + at, cap - at, "\\u%04x", ch);
+		else
+			out[at++] = (char)ch;
+	}
+	out[at] = 0;
+}
+
+static size_t deepest_lane(size_t lanes)
+{
+	size_t max = 0;
+	struct ns_lane_depth *d = lanes ? calloc(lanes, sizeof *d) : NULL;
+	size_t n = d ? ns_traffic_lane_depths(g_n.traffic, d, lanes) : 0;
+	for (size_t i = 0; i < n && i < lanes; i++)
+		if (d[i].depth > max)
+			max = d[i].depth;
+	free(d);
+	return max;
+}
+
+static int status_json(char *out, size_t cap)
+{
+	struct ns_gwc_status st;
+	struct ns_traffic_stats ts;
+	char id58[64] = "", gw_url[CLIENTCONF_URL_MAX * 6 + 1], api[CLIENTCONF_URL_MAX * 6 + 1];
+	ns_gwc_get_status(g_n.gw, &st);
+	ns_traffic_get_stats(g_n.traffic, &ts);
+	base58_encode(g_n.s->gateway_identity, 32, id58, sizeof id58);
+	json_str(gw_url, sizeof gw_url, g_n.s->gateway_ws);
+	json_str(api, sizeof api, ns_apis_url(&g_n.api));
+	double age = g_n.topo_generation ? ev_now(g_n.loop) - g_n.topo_at : 0;
+	return snprintf(out, cap,
+	                "{\"gateway_id\":\"%s\",\"gateway_url\":\"%s\",\"connected\":%s,"
+	                "\"gateway_state\":\"%s\",\"reconnects\":%u,\"real_packets_sent\":%llu,"
+	                "\"cover_packets_sent\":%llu,\"acks_received\":%llu,\"retransmissions\":%llu,"
+	                "\"queued_real\":%zu,\"queued_per_lane_max\":%zu,\"gateway_queued\":%zu,"
+	                "\"frames_received\":%llu,\"topology_generation\":%llu,\"topology_nodes\":%zu,"
+	                "\"topology_age_s\":%llu,\"topology_refresh_failures\":%llu,\"nym_api\":\"%s\","
+	                "\"protocol\":%u,\"gateway_protocol\":%u,\"handshake_failures\":%llu}",
+	                id58, gw_url, ns_gwc_state(g_n.gw) == NS_GWC_READY ? "true" : "false",
+	                ns_gwc_state_name(st.state), st.reconnects, (unsigned long long)ts.real_sent,
+	                (unsigned long long)g_n.cover_sent, (unsigned long long)ts.acks_received,
+	                (unsigned long long)ts.retransmit_requests, ts.queued, deepest_lane(ts.lanes),
+	                st.queued + st.in_flight, (unsigned long long)g_n.frames_in,
+	                (unsigned long long)g_n.topo_generation, g_n.topo_nodes,
+	                (unsigned long long)(age > 0 ? age : 0), (unsigned long long)g_n.topo_failures, api,
+	                st.negotiated_protocol, st.gateway_protocol,
+	                (unsigned long long)g_n.handshake_failures);
+}
+
+static void on_status_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)ctx;
+	char json[NS_IPC_TEXT_MAX + 1];
+	int n = status_json(json, sizeof json);
+	if (n < 2 || (size_t)n > NS_IPC_TEXT_MAX)
+		n = snprintf(json, sizeof json, "{\"error\":\"status too long\"}");
+	struct ns_ipc_msg r = { .type = NS_IPC_T_STATUS_REPLY };
+	r.u.STATUS_REPLY.request_id = m->u.STATUS_REQUEST.request_id;
+	r.u.STATUS_REPLY.json = NS_IPC_BYTES(json, (size_t)n);
+	send_to(c, &r);
+}
+
 static void on_fatal(struct ns_ipc_conn *c, int err, void *ctx)
 {
 	(void)ctx;
@@ -585,6 +695,8 @@ static const ns_ipc_handler netd_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_SEALED_FRAME] = on_sealed_frame,
 	[NS_IPC_T_COVER_FRAME] = on_cover_frame,
 	[NS_IPC_T_ACK] = on_ack,
+	[NS_IPC_T_GW_HANDSHAKE_FAILED] = on_handshake_failed,
+	[NS_IPC_T_STATUS_REQUEST] = on_status_request,
 };
 
 static void traffic_config(const struct clientconf_debug *d, struct ns_traffic_config *t)
@@ -621,7 +733,7 @@ static int start_engines(const struct nc_setup *s)
 	g_n.traffic = ns_traffic_new(&tc, &h);
 	struct ns_gwc_config gc = { .url = s->gateway_ws, .registered = registered(s),
 		                    .max_attempts = UINT32_MAX };
-	g_n.gw = ns_gwc_new(g_n.loop, &gc, &netd_ops, NULL, ns_gwc_ws_transport(), NULL, &gw_cb, NULL);
+	g_n.gw = ns_gwc_new(g_n.loop, &gc, &netd_ops, NULL, &netd_transport, NULL, &gw_cb, NULL);
 	if (!g_n.traffic || !g_n.gw)
 		return -1;
 	ns_traffic_ev_start(&g_n.tev, g_n.loop, g_n.traffic);
@@ -634,6 +746,38 @@ static int start_engines(const struct nc_setup *s)
 		ev_timer_start(g_n.loop, &g_n.topo_timer);
 	}
 	return ns_gwc_start(g_n.gw);
+}
+
+/* Before the sandbox: libcurl and the CA bundle, key-rotation info (Nym aborts start-up
+ * without it), and a routable topology holding our gateway. */
+static int first_topology(const struct nc_setup *s)
+{
+	char err[512] = "";
+	struct ns_nymapi_keyrot kr;
+	struct ns_topo topo;
+	if (nc_http_init(err, sizeof err) < 0 || nc_http_async_init(g_n.loop, err, sizeof err) < 0) {
+		nc_log("netd", "%s", err);
+		return -1;
+	}
+	ns_apis_init(&g_n.api, &s->conf);
+	if (nc_api_keyrot(&g_n.api, &kr, err, sizeof err) < 0) {
+		nc_log("netd", "key rotation info: %s", err);
+		return -1;
+	}
+	if (fetch_topology(&topo) < 0)
+		return -1;
+	int rc = -1;
+	if (!nym_topology_gateway(&topo.topology, s->gateway_identity))
+		nc_log("netd", "our gateway is not in the topology from %s", ns_apis_url(&g_n.api));
+	else if (use_topology(&topo) < 0)
+		nc_log("netd", "the topology has too many nodes");
+	else
+		rc = 0;
+	ns_topo_free(&topo);
+	if (rc == 0)
+		nc_log("netd", "topology generation 1 from %s: %zu nodes (CA %s)", ns_apis_url(&g_n.api),
+		       g_n.topo_nodes, nc_http_ca_name());
+	return rc;
 }
 
 int nc_netd_main(void *setup)
@@ -650,12 +794,10 @@ int nc_netd_main(void *setup)
 	ns_ipc_conn_start(&g_n.keyd, g_n.loop, keep[0], NS_IPC_NETD, NS_IPC_KEYD, netd_handlers, on_fatal, NULL);
 	ns_ipc_conn_start(&g_n.apid, g_n.loop, keep[1], NS_IPC_NETD, NS_IPC_APID, netd_handlers, on_fatal, NULL);
 	ns_ipc_conn_start(&g_n.sup, g_n.loop, keep[2], NS_IPC_NETD, NS_IPC_SUPERVISOR, netd_handlers, on_fatal, NULL);
-	struct ns_topo topo;
-	if (fetch_topology(&topo) < 0)
+	if (first_topology(s) < 0)
 		return 1;
-	int rc = send_topology(&topo, g_n.topo_generation = 1);
-	ns_topo_free(&topo);
-	if (rc < 0 || start_engines(s) < 0) {
+	int rc;
+	if (start_engines(s) < 0) {
 		nc_log("netd", "cannot start the gateway session");
 		return 1;
 	}
@@ -676,5 +818,8 @@ int nc_netd_main(void *setup)
 	for (int k = 0; k < 2; k++)
 		while (g_n.pool_len[k])
 			free(g_n.pool[k][--g_n.pool_len[k]]);
+	if (g_n.refreshing)
+		ns_fetch_free(&g_n.refresh);
+	nc_http_cleanup();
 	return 0;
 }

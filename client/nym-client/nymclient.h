@@ -7,7 +7,7 @@
 #include <sys/types.h>
 
 #include "clientconf.h"
-#include "nymapi.h"
+#include "nymapi_fetch.h"
 
 #define NC_KEYD_NETD 0 /* socketpair indices (supervisor.c) */
 #define NC_KEYD_APID 1
@@ -51,28 +51,28 @@ int nc_keyd_main(void *setup);
 int nc_netd_main(void *setup);
 int nc_apid_main(void *setup);
 
-/* netd_http.c: blocking HTTP(S) GET through libcurl that works inside netd's sandbox (call
- * nc_http_init before the filter). CA certificates: the PEM file named by $NYMSUITE_CA_FILE,
+/* netd_http.c: HTTP(S) GET through libcurl that works inside netd's sandbox (call the init
+ * functions before the filter). CA certificates: the PEM file named by $NYMSUITE_CA_FILE,
  * else the system bundle, read into memory once. */
 #define NC_CA_FILE_ENV "NYMSUITE_CA_FILE"
 #define NC_HTTP_MAX_BODY NS_NYMAPI_MAX_INPUT
 int nc_http_init(char *err, size_t errcap);
 void nc_http_cleanup(void);
-/* malloc'd NUL-terminated body of a 2xx JSON answer, or NULL with the reason in err. */
+/* Blocking: malloc'd NUL-terminated body of a 2xx JSON answer, or NULL with the reason. */
 char *nc_http_get(const char *url, size_t *len, char *err, size_t errcap);
 const char *nc_http_ca_name(void);
+/* Non-blocking, on loop (one transfer at a time): cb gets the body (NULL and a reason on
+ * failure), valid during the call only. nc_http_get_async: 0 started, -1 (reason in err). */
+struct ev_loop;
+typedef void (*nc_http_cb)(void *ctx, const char *url, const char *body, size_t len,
+                           const char *err);
+int nc_http_async_init(struct ev_loop *loop, char *err, size_t errcap);
+int nc_http_get_async(const char *url, nc_http_cb cb, void *ctx, char *err, size_t errcap);
 
-/* netd_topo.c: the nym-api endpoints (E1..E4) over the configured URLs, tried in turn from
- * a random one; `current` is the URL that answered last. */
-struct nc_api {
-	const struct clientconf *conf;
-	size_t current;
-};
-void nc_api_init(struct nc_api *a, const struct clientconf *c);
-const char *nc_api_url(const struct nc_api *a);
-int nc_api_topology(struct nc_api *a, struct ns_topo *out, char *err, size_t errcap);
-int nc_api_keyrot(struct nc_api *a, struct ns_nymapi_keyrot *out, char *err, size_t errcap);
-int nc_api_gateways(struct nc_api *a, struct ns_nymapi_page *out, char *err, size_t errcap);
+/* netd_topo.c: blocking nym-api fetches (common/nymapi_fetch.h over nc_http_get). */
+int nc_api_topology(struct ns_apis *a, struct ns_topo *out, char *err, size_t errcap);
+int nc_api_keyrot(struct ns_apis *a, struct ns_nymapi_keyrot *out, char *err, size_t errcap);
+int nc_api_gateways(struct ns_apis *a, struct ns_nymapi_page *out, char *err, size_t errcap);
 
 /* keyd's packet building (keyd_prep.c: preparer.h cannot share a file with framing.h). */
 struct nc_prep;

@@ -1,7 +1,8 @@
 /* config.toml reader, humantime and PEM decoders. First byte picks the target:
  *   0: config.toml text -> parse; on success render, parse again, render again: both renders
  *      must be identical and the template's fields equal (when no value holds characters
- *      handlebars HTML-escapes or that a TOML literal string cannot hold, as in Nym);
+ *      handlebars HTML-escapes or that a TOML literal string cannot hold, as in Nym), and
+ *      our [nymsuite] table's paths the same (basic strings: any path round-trips);
  *   1: PEM text (label "X") -> decode; on success encode then decode gives the same bytes;
  *   2: humantime text -> parse; on success format then parse gives the same duration. */
 #include <stdint.h>
@@ -69,7 +70,8 @@ static void check_config(const char *text, size_t n)
 		    a.debug.average_ack_delay_ns != b.debug.average_ack_delay_ns ||
 		    a.debug.stats_reporting_interval_ns != b.debug.stats_reporting_interval_ns ||
 		    a.debug.has_stats_provider != b.debug.has_stats_provider ||
-		    strcmp(a.ack_key_file, b.ack_key_file))
+		    strcmp(a.ack_key_file, b.ack_key_file) || a.has_nymsuite != b.has_nymsuite ||
+		    strcmp(a.api_socket, b.api_socket) || strcmp(a.admin_socket, b.admin_socket))
 			abort();
 		free(t2);
 	}

@@ -120,6 +120,19 @@ static const char EXPECTED_TOML[] =
 	"stats = false\n"
 	"\n";
 
+/* Our own table, after the template (docs/client-api.md §8). */
+static const char EXPECTED_NYMSUITE[] =
+	"##### nymsuite options (this client only; Nym's client ignores this table) #####\n"
+	"\n"
+	"[nymsuite]\n"
+	"\n"
+	"# Unix stream socket serving the binary API, each frame preceded by its\n"
+	"# length (u64 big-endian); empty = no Unix-socket API.\n"
+	"api_socket = \"/home/u/.nym/clients/test/data/nym-client.sock\"\n"
+	"\n"
+	"# Unix socket of the admin protocol used by nymctl (empty = data/nymctl.sock).\n"
+	"admin_socket = \"/home/u/.nym/clients/test/data/nymctl.sock\"\n";
+
 static void defaults(struct clientconf *c)
 {
 	struct clientconf_dirs d;
@@ -160,8 +173,10 @@ static void test_render_exact(void **state)
 	defaults(&c);
 	t = clientconf_render(&c, &n);
 	assert_non_null(t);
-	assert_string_equal(t, EXPECTED_TOML);
-	assert_int_equal(n, strlen(EXPECTED_TOML));
+	/* Nym's template byte for byte, then our table */
+	assert_int_equal(n, strlen(EXPECTED_TOML) + strlen(EXPECTED_NYMSUITE));
+	assert_memory_equal(t, EXPECTED_TOML, strlen(EXPECTED_TOML));
+	assert_string_equal(t + strlen(EXPECTED_TOML), EXPECTED_NYMSUITE);
 	if (clientconf_parse(t, n, &back, err))
 		fail_msg("parse: %s", err);
 	assert_memory_equal(&back, &c, sizeof c);
@@ -169,6 +184,59 @@ static void test_render_exact(void **state)
 	assert_string_equal(t2, t);
 	free(t);
 	free(t2);
+}
+
+/* Without [nymsuite] (a config written by Nym's client): exactly Nym's template, the Unix API
+ * off and the admin socket at its default; our table's keys are checked like Nym's. */
+static void test_nymsuite_table(void **state)
+{
+	static struct clientconf c, back;
+	struct clientconf_dirs d;
+	char err[CLIENTCONF_ERR_MAX] = "", path[CLIENTCONF_PATH_MAX], buf[16384];
+	char *t;
+
+	(void)state;
+	defaults(&c);
+	c.has_nymsuite = 0;
+	c.api_socket[0] = c.admin_socket[0] = 0;
+	t = clientconf_render(&c, NULL);
+	assert_string_equal(t, EXPECTED_TOML);
+	assert_int_equal(clientconf_parse(t, strlen(t), &back, err), 0);
+	assert_int_equal(back.has_nymsuite, 0);
+	assert_string_equal(back.api_socket, "");
+	assert_int_equal(clientconf_dirs("/home/u", "test", &d), 0);
+	assert_int_equal(clientconf_admin_path(&back, &d, path, sizeof path), 0);
+	assert_string_equal(path, "/home/u/.nym/clients/test/data/nymctl.sock");
+	free(t);
+
+	/* paths with quotes, backslashes and a control character round-trip */
+	defaults(&c);
+	strcpy(c.api_socket, "/tmp/a \"b\" \\c\td'e=&.sock");
+	strcpy(c.admin_socket, "");
+	t = clientconf_render(&c, NULL);
+	assert_non_null(strstr(t, "api_socket = \"/tmp/a \\\"b\\\" \\\\c\\u0009d'e=&.sock\"\n"));
+	assert_int_equal(clientconf_parse(t, strlen(t), &back, err), 0);
+	assert_string_equal(back.api_socket, c.api_socket);
+	assert_string_equal(back.admin_socket, "");
+	assert_int_equal(clientconf_admin_path(&back, &d, path, sizeof path), 0);
+	assert_string_equal(path, "/home/u/.nym/clients/test/data/nymctl.sock");
+	free(t);
+
+	/* errors */
+	snprintf(buf, sizeof buf, "%s[nymsuite]\nbogus = 1\n", EXPECTED_TOML);
+	assert_int_equal(clientconf_parse(buf, strlen(buf), &back, err), -1);
+	assert_non_null(strstr(err, "unknown field `bogus` in [nymsuite]"));
+	snprintf(buf, sizeof buf, "%s[nymsuite]\napi_socket = 5\n", EXPECTED_TOML);
+	assert_int_equal(clientconf_parse(buf, strlen(buf), &back, err), -1);
+	assert_non_null(strstr(err, "`nymsuite.api_socket` has the wrong type"));
+	snprintf(buf, sizeof buf, "%s[nymsuite.sub]\nx = 1\n", EXPECTED_TOML);
+	assert_int_equal(clientconf_parse(buf, strlen(buf), &back, err), -1);
+	assert_non_null(strstr(err, "unknown table [nymsuite.sub]"));
+	/* an empty table: the defaults */
+	snprintf(buf, sizeof buf, "%s[nymsuite]\n", EXPECTED_TOML);
+	assert_int_equal(clientconf_parse(buf, strlen(buf), &back, err), 0);
+	assert_int_equal(back.has_nymsuite, 1);
+	assert_string_equal(back.api_socket, "");
 }
 
 static void test_html_escape_and_options(void **state)
@@ -423,6 +491,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dirs),
 		cmocka_unit_test(test_render_exact),
+		cmocka_unit_test(test_nymsuite_table),
 		cmocka_unit_test(test_html_escape_and_options),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_debug_keys),

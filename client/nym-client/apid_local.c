@@ -1,0 +1,309 @@
+/* apid's Unix stream sockets: the listening-socket helper (API and admin socket alike) and
+ * the Unix-socket API transport: Nym's binary API requests and responses, each preceded by
+ * its length as a u64 big-endian (common/clientlocal.h). Every connection is an app like a
+ * websocket app; a frame longer than 64 MiB closes that connection only. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "apid.h"
+#include "clientlocal.h"
+#include "nymclient.h"
+
+#define OUT_MAX (256u << 20) /* queued toward one app, as the websocket's max_queued_bytes */
+#define READ_CHUNK 65536
+
+static int unix_addr(const char *path, struct sockaddr_un *sa, char *err, size_t cap)
+{
+	memset(sa, 0, sizeof *sa);
+	sa->sun_family = AF_UNIX;
+	if (!path[0] || strlen(path) >= sizeof sa->sun_path) {
+		snprintf(err, cap, "socket path '%s' is empty or longer than %zu bytes", path,
+		         sizeof sa->sun_path - 1);
+		return -1;
+	}
+	memcpy(sa->sun_path, path, strlen(path) + 1);
+	return 0;
+}
+
+/* 1 if something accepts connections at path. */
+static int someone_listens(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	int rc = connect(fd, (const struct sockaddr *)sa, sizeof *sa) == 0;
+	close(fd);
+	return rc;
+}
+
+int nc_unix_listen(const char *path, char *err, size_t cap)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	if (unix_addr(path, &sa, err, cap) < 0)
+		return -1;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, cap, "%s exists and is not a socket: refusing to replace it", path);
+			return -1;
+		}
+		if (someone_listens(&sa)) {
+			snprintf(err, cap, "%s is in use by another process", path);
+			return -1;
+		}
+		unlink(path); /* stale: left by a client that did not stop cleanly */
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, cap, "socket: %s", strerror(errno));
+		return -1;
+	}
+	mode_t old = umask(0177); /* never visible with a wider mode, not even for a moment */
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	umask(old);
+	if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
+		snprintf(err, cap, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- the API transport */
+
+struct lconn {
+	struct lconn *next;
+	int fd, dead;
+	ev_io rio, wio;
+	struct nc_app *app;
+	struct ns_lframe_dec dec;
+	uint8_t *out; /* queued bytes toward the app: out[off..len) */
+	size_t off, len, cap;
+};
+
+static struct {
+	struct ev_loop *loop;
+	int fd;
+	char path[CLIENTCONF_PATH_MAX];
+	ev_io accept_io;
+	ev_prepare reaper;
+	struct lconn *conns;
+} g_l = { .fd = -1 };
+
+static void conn_kill(struct lconn *c, const char *why)
+{
+	if (c->dead)
+		return;
+	if (why)
+		nc_log("apid", "unix api: %s: connection closed", why);
+	c->dead = 1;
+	ev_io_stop(g_l.loop, &c->rio);
+	ev_io_stop(g_l.loop, &c->wio);
+}
+
+/* Dead connections are freed here, never inside one of their own callbacks (a dead one is
+ * no longer open for the API: is_open says so and sends fail). */
+static void on_reap(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+	for (struct lconn **p = &g_l.conns; *p;) {
+		struct lconn *c = *p;
+		if (!c->dead) {
+			p = &c->next;
+			continue;
+		}
+		*p = c->next;
+		if (c->app)
+			nc_app_close(c->app); /* here: a request being answered may still use it */
+		close(c->fd);
+		ns_lframe_dec_free(&c->dec);
+		free(c->out);
+		free(c);
+	}
+}
+
+static void flush_out(struct lconn *c)
+{
+	while (c->off < c->len) {
+		ssize_t n = write(c->fd, c->out + c->off, c->len - c->off);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			conn_kill(c, errno == EPIPE || errno == ECONNRESET ? NULL : strerror(errno));
+			return;
+		}
+		c->off += (size_t)n;
+	}
+	if (c->off == c->len) {
+		c->off = c->len = 0;
+		ev_io_stop(g_l.loop, &c->wio);
+	} else {
+		ev_io_start(g_l.loop, &c->wio);
+	}
+}
+
+static int queue_out(struct lconn *c, const uint8_t *p, size_t n)
+{
+	if (c->len - c->off + n > OUT_MAX)
+		return -1;
+	if (c->off && c->len + n > c->cap) {
+		memmove(c->out, c->out + c->off, c->len - c->off);
+		c->len -= c->off;
+		c->off = 0;
+	}
+	if (c->len + n > c->cap) {
+		size_t cap = c->cap ? c->cap : 4096;
+		while (cap < c->len + n)
+			cap *= 2;
+		uint8_t *o = realloc(c->out, cap);
+		if (!o)
+			return -1;
+		c->out = o;
+		c->cap = cap;
+	}
+	memcpy(c->out + c->len, p, n);
+	c->len += n;
+	return 0;
+}
+
+static int local_send(struct nc_app *a, int binary, const uint8_t *data, size_t len)
+{
+	struct lconn *c = a->conn;
+	uint8_t hdr[NS_LFRAME_HDR];
+	if (c->dead || !binary)
+		return -1; /* the Unix-socket API is binary only */
+	ns_lframe_header(len, hdr);
+	if (queue_out(c, hdr, sizeof hdr) < 0 || queue_out(c, data, len) < 0) {
+		conn_kill(c, "the app does not read its responses (256 MiB queued)");
+		return -1;
+	}
+	flush_out(c);
+	return 0;
+}
+
+static int local_is_open(const struct nc_app *a)
+{
+	return !((const struct lconn *)a->conn)->dead;
+}
+
+static const struct nc_app_transport local_transport = { .send = local_send,
+	                                                 .is_open = local_is_open };
+
+static void feed(struct lconn *c, const uint8_t *in, size_t len)
+{
+	while (len && !c->dead) {
+		uint8_t *frame = NULL;
+		size_t used = 0, flen = 0;
+		int rc = ns_lframe_feed(&c->dec, in, len, &used, &frame, &flen);
+		in += used;
+		len -= used;
+		if (rc == NS_LFRAME_EBIG) {
+			char why[128];
+			snprintf(why, sizeof why, "frame length %llu over the %u-byte limit",
+			         (unsigned long long)c->dec.want, NS_LFRAME_MAX);
+			conn_kill(c, why);
+		} else if (rc == NS_LFRAME_ENOMEM) {
+			conn_kill(c, "out of memory");
+		} else if (rc == NS_LFRAME_DONE) {
+			if (nc_app_request(c->app, 1, frame, flen) < 0)
+				conn_kill(c, "request cannot be answered");
+			free(frame);
+		}
+	}
+}
+
+static void on_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop, (void)revents;
+	struct lconn *c = w->data;
+	static uint8_t buf[READ_CHUNK];
+	ssize_t n = read(c->fd, buf, sizeof buf);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_kill(c, n < 0 && errno != ECONNRESET ? strerror(errno) : NULL);
+		return;
+	}
+	feed(c, buf, (size_t)n);
+}
+
+static void on_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop, (void)revents;
+	flush_out(w->data);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+	int fd = accept4(g_l.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct lconn *c = calloc(1, sizeof *c);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	ns_lframe_dec_init(&c->dec, 0);
+	c->app = nc_app_open(&local_transport, c, 1);
+	c->next = g_l.conns;
+	g_l.conns = c;
+	if (!c->app) {
+		conn_kill(c, "too many apps");
+		return;
+	}
+	ev_io_init(&c->rio, on_read, fd, EV_READ);
+	ev_io_init(&c->wio, on_write, fd, EV_WRITE);
+	c->rio.data = c->wio.data = c;
+	ev_io_start(g_l.loop, &c->rio);
+}
+
+int nc_local_api_start(struct ev_loop *loop, const char *path)
+{
+	char err[256];
+	g_l.loop = loop;
+	g_l.fd = nc_unix_listen(path, err, sizeof err);
+	if (g_l.fd < 0) {
+		nc_log("apid", "unix api: %s", err);
+		return -1;
+	}
+	snprintf(g_l.path, sizeof g_l.path, "%s", path);
+	ev_io_init(&g_l.accept_io, on_accept, g_l.fd, EV_READ);
+	ev_io_start(loop, &g_l.accept_io);
+	ev_prepare_init(&g_l.reaper, on_reap);
+	ev_prepare_start(loop, &g_l.reaper);
+	nc_log("apid", "unix socket API on %s", path);
+	return 0;
+}
+
+size_t nc_local_api_apps(void)
+{
+	size_t n = 0;
+	for (const struct lconn *c = g_l.conns; c; c = c->next)
+		n += !c->dead;
+	return n;
+}
+
+void nc_local_api_stop(void)
+{
+	if (g_l.fd < 0)
+		return;
+	for (struct lconn *c = g_l.conns; c; c = c->next)
+		conn_kill(c, NULL);
+	on_reap(g_l.loop, &g_l.reaper, 0);
+	ev_io_stop(g_l.loop, &g_l.accept_io);
+	ev_prepare_stop(g_l.loop, &g_l.reaper);
+	close(g_l.fd);
+	g_l.fd = -1;
+	unlink(g_l.path);
+}
