@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2015 # (A && B || fail: fails when either check fails, as meant)
 # nymctl against a running nym-client on the localnet: every command (status, address, gateway,
 # topology, stats) in human form (aligned "key: value" lines) and --json, each value checked
 # against what happened: the address init printed, the localnet's gateway and node count, and
@@ -17,8 +18,8 @@ done
 CPID=
 NETD=
 cleanup() {
-	[ -n "$NETD" ] && kill -CONT "$NETD" 2>/dev/null || true
-	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null || true
+	if [ -n "$NETD" ]; then kill -CONT "$NETD" 2>/dev/null || true; fi
+	if [ -n "$CPID" ]; then kill "$CPID" 2>/dev/null || true; wait "$CPID" 2>/dev/null || true; fi
 	localnet_cleanup
 }
 fail() { echo "FAIL: $*"; tail -30 "$T/client.log" 2>/dev/null || true; exit 1; }

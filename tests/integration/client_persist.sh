@@ -17,8 +17,8 @@ done
 CPID=
 MIX=
 cleanup() {
-	[ -n "$MIX" ] && kill -CONT "$MIX" 2>/dev/null || true
-	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null || true
+	if [ -n "$MIX" ]; then kill -CONT "$MIX" 2>/dev/null || true; fi
+	if [ -n "$CPID" ]; then kill "$CPID" 2>/dev/null || true; wait "$CPID" 2>/dev/null || true; fi
 	localnet_cleanup
 }
 fail() { echo "FAIL: $*"; tail -30 "$T/client.log" 2>/dev/null || true; exit 1; }

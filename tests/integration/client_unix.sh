@@ -9,12 +9,10 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib/localnet.bash
 . "$(dirname "$0")/lib/localnet.bash"
 PY=/usr/bin/python3
-for b in nym-client; do
-	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b (run make first)"; exit 1; }
-done
+[ -x "$BIN/nym-client" ] || { echo "missing $BIN/nym-client (run make first)"; exit 1; }
 CPID=
 cleanup() {
-	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null || true
+	if [ -n "$CPID" ]; then kill "$CPID" 2>/dev/null || true; wait "$CPID" 2>/dev/null || true; fi
 	localnet_cleanup
 }
 fail() { echo "FAIL: $*"; tail -30 "$T/client.log" 2>/dev/null || true; exit 1; }
