@@ -15,7 +15,7 @@ OPT      ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -Icommon -Itests -I$(BUILD)/include
 CFLAGS   += $(CSTD) $(WARN) $(OPT) -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(EXTRA_CFLAGS)
 LDFLAGS  += $(EXTRA_LDFLAGS)
-LIBS     := -lev -lwslay -lmsgpackc -lseccomp -lcjson -lcurl -lsodium -lgcrypt -lgpg-error -lm
+LIBS     := -lev -lwslay -lmsgpackc -lseccomp -lcjson -lcurl -lsqlite3 -lsodium -lgcrypt -lgpg-error -lm
 TEST_LIBS := -lcmocka
 
 VECTORS  ?= tests/vectors/real-client-packets.json
@@ -51,11 +51,11 @@ PROG_BIN   := $(foreach d,$(PROG_DIRS),$(BUILD)/bin/$(notdir $(d)))
 
 DEB_PKGS := build-essential clang libsodium-dev libgcrypt20-dev libev-dev libmsgpack-dev \
             libseccomp-dev libcmocka-dev libcjson-dev libwslay-dev librust-blake3-dev \
-            libcurl4-openssl-dev \
+            libcurl4-openssl-dev libsqlite3-dev \
             pkg-config python3-websockets curl jq strace
 DEP_HEADERS := /usr/include/sodium.h /usr/include/gcrypt.h /usr/include/ev.h \
                /usr/include/msgpack.h /usr/include/seccomp.h /usr/include/cmocka.h \
-               /usr/include/cjson/cJSON.h /usr/include/wslay/wslay.h \
+               /usr/include/cjson/cJSON.h /usr/include/wslay/wslay.h /usr/include/sqlite3.h \
                /usr/include/$(shell gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)/curl/curl.h /usr/bin/jq /usr/bin/curl /usr/bin/strace \
                /usr/lib/python3/dist-packages/websockets
 

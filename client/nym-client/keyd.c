@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,8 @@
 #include "gateway/frames.h"
 #include "gateway/handshake.h"
 #include "gateway/requests.h"
+#include "gwregdb.h"
+#include "init_register.h"
 #include "ipc.h"
 #include "nymclient.h"
 #include "sandbox.h"
@@ -119,6 +122,74 @@ static int key_records_load(const char *path)
 	}
 	ns_memzero(rec, sizeof rec);
 	return 0;
+}
+
+static int mtime_after(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
+/* Nym's registration DB (written at `init`, by us or by Nym's client) against the record
+ * file: a non-empty record file newer than the DB wins, whatever it holds; otherwise the
+ * DB's key does, and is appended to the record file unless it is already its last key
+ * (netd looks at that file, and it is what keyd can still write once sandboxed: sqlite
+ * cannot run there, so a re-registration during `run` is kept in the record file only).
+ * rec_before: the record file as it was before key_records_load (st_size 0 if absent). */
+static int key_db_merge(const struct nc_setup *s, const struct stat *rec_before)
+{
+	char path[CLIENTCONF_PATH_MAX + 64], err[300] = "";
+	struct ns_gwreg r;
+	struct timespec db_time;
+	nc_gwreg_path(&s->conf, &s->dirs, path, sizeof path);
+	if (ns_gwreg_mtime(path, &db_time) < 0)
+		return 0;
+	if (rec_before->st_size > 0 && mtime_after(&rec_before->st_mtim, &db_time))
+		return 0;
+	int rc = ns_gwreg_load_active(path, 1, &r, err, sizeof err);
+	if (rc < 0) {
+		nc_log("keyd", "%s: %s", path, err);
+		return g_k.have_key ? 0 : -1;
+	}
+	if (memcmp(r.gateway_id, g_k.gateway, 32)) {
+		nc_log("keyd", "%s: its active gateway is not the one we run with", path);
+		ns_gw_key_clear(&r.key);
+		return g_k.have_key ? 0 : -1;
+	}
+	if (!g_k.have_key || g_k.key.legacy != r.key.legacy ||
+	    !ns_ct_equal(g_k.key.bytes, r.key.bytes, NS_GW_KEY_LEN)) {
+		g_k.key = r.key;
+		g_k.have_key = 1;
+		g_k.last_auth_ts = 0;
+		key_record_store();
+	}
+	ns_gw_key_clear(&r.key);
+	return 0;
+}
+
+/* Record file, then the DB. */
+static int gateway_key_load(const struct nc_setup *s)
+{
+	char path[CLIENTCONF_PATH_MAX + 64];
+	struct stat before = { 0 };
+	snprintf(path, sizeof path, "%s/%s", s->dirs.data_dir, NC_GWKEY_FILE);
+	if (stat(path, &before) < 0)
+		before.st_size = 0;
+	if (key_records_load(path) < 0) {
+		nc_log("keyd", "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return key_db_merge(s, &before);
+}
+
+int nc_keyd_sync_records(void *setup)
+{
+	const struct nc_setup *s = setup;
+	memcpy(g_k.gateway, s->gateway_identity, 32);
+	int rc = gateway_key_load(s);
+	if (g_k.key_fd >= 0)
+		close(g_k.key_fd);
+	ns_gw_key_clear(&g_k.key);
+	return rc < 0 ? 1 : 0;
 }
 
 /* ---- gateway session operations */
@@ -775,7 +846,7 @@ static int reply_state_new(const struct clientconf_debug *d)
 
 static int load_keys(const struct nc_setup *s)
 {
-	char err[CLIENTCONF_ERR_MAX] = "", path[CLIENTCONF_PATH_MAX + 64];
+	char err[CLIENTCONF_ERR_MAX] = "";
 	uint8_t enc[32], ack[16], pub[32], sk[64];
 	const struct clientconf *c = &s->conf;
 	if (clientconf_read_key(c->private_identity_key_file, CC_KEY_PRIVATE_IDENTITY, g_k.seed, err) < 0 ||
@@ -797,11 +868,8 @@ static int load_keys(const struct nc_setup *s)
 	g_k.prep = nc_prep_new(g_k.identity_pk, enc, ack, g_k.gateway);
 	ns_memzero(enc, sizeof enc);
 	ns_memzero(ack, sizeof ack);
-	snprintf(path, sizeof path, "%s/%s", s->dirs.data_dir, NC_GWKEY_FILE);
-	if (!g_k.prep || key_records_load(path) < 0) {
-		nc_log("keyd", "cannot open %s: %s", path, strerror(errno));
+	if (!g_k.prep || gateway_key_load(s) < 0)
 		return -1;
-	}
 	return reply_state_new(&c->debug);
 }
 

@@ -11,6 +11,7 @@
 
 #include "base58.h"
 #include "crypto.h"
+#include "init_register.h"
 #include "nymclient.h"
 #include "nymsphinx/ack.h"
 
@@ -212,15 +213,24 @@ static int cmd_init(const struct args *a)
 	}
 	if (write_keys(&c, &addr) < 0) {
 		fprintf(stderr, "nym-client: cannot write the key files in %s\n", d.data_dir);
+		nc_init_abandon(&c, &d);
 		return 1;
 	}
 	base58_encode(addr.gateway, 32, id58, sizeof id58);
+	/* Nym registers at init; config.toml last: its presence means initialised */
+	if (nc_init_register(&c, &d, addr.gateway, ws, err, sizeof err) < 0) {
+		fprintf(stderr, "nym-client: gateway %s (%s): %s\n", id58, ws, err);
+		nc_init_abandon(&c, &d);
+		return 1;
+	}
 	snprintf(path, sizeof path, "%s/%s", d.data_dir, NC_GATEWAY_FILE);
 	int n = snprintf(text, sizeof text, "%s\n%s\n", id58, ws);
 	if (clientconf_write_file(path, text, (size_t)n) < 0 || clientconf_save(d.config_file, &c) < 0) {
 		fprintf(stderr, "nym-client: cannot write %s: %s\n", d.base, strerror(errno));
+		nc_init_abandon(&c, &d);
 		return 1;
 	}
+	printf("Registered with the gateway %s (%s)\n", id58, ws);
 	char addr_text[NYM_RECIPIENT_STR_MAX];
 	nym_recipient_to_string(&addr, addr_text, sizeof addr_text);
 	printf("Client configuration completed.\nThe address of this client is: %s\n", addr_text);
@@ -248,10 +258,8 @@ static int cmd_run(const struct args *a)
 		fprintf(stderr, "nym-client: bad --nym-apis list %s\n", a->nym_apis);
 		return 1;
 	}
-	if (nc_gateway_load(&s.dirs, s.gateway_identity, s.gateway_ws, sizeof s.gateway_ws) < 0) {
-		fprintf(stderr, "nym-client: no gateway recorded in %s\n", s.dirs.data_dir);
+	if (nc_run_gateway(&s) < 0 || nc_run_sync_key(&s) < 0)
 		return 1;
-	}
 	s.sandbox_debug = a->sandbox_debug;
 	s.test_keyd_socket = a->test_keyd_socket;
 	return nc_supervisor_run(&s);

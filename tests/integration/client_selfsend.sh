@@ -32,6 +32,7 @@ H=$T/home
 	{ cat "$T/init.out"; fail "init"; }
 ADDR=$(sed -n 's/^The address of this client is: //p' "$T/init.out")
 [ -n "$ADDR" ] || { cat "$T/init.out"; fail "init printed no address"; }
+grep -q "^Registered with the gateway " "$T/init.out" || { cat "$T/init.out"; fail "init did not register"; }
 [ -f "$H/.nym/clients/t/config/config.toml" ] || fail "no config.toml"
 [ "$(stat -c %a "$H/.nym/clients/t/data/private_identity.pem")" = 600 ] || fail "key file mode"
 "$BIN/nym-client" init --id t --home "$H" --nym-apis "$NYM_API" >/dev/null 2>&1 && fail "second init accepted"
@@ -121,8 +122,10 @@ asyncio.run(main(sys.argv[1]))
 EOF
 timeout 45 "$PY" "$T/app2.py" "ws://127.0.0.1:$PORT" >"$T/app2.out" 2>&1 || { cat "$T/app2.out"; fail "two apps"; }
 grep -qx "TWO APPS OK" "$T/app2.out" || { cat "$T/app2.out"; fail "two apps"; }
-grep -q "registered with the gateway" "$T/client.log" || fail "no registration on the first run"
-echo "ok first run: registered, selfAddress, a message and a 10 KB message to itself through the mixnet"
+# init registered (Nym's gateways_registrations.sqlite): the first run authenticates
+grep -q "registered with the gateway" "$T/client.log" && fail "registered again on the first run"
+grep -q "gateway session ready (protocol 4)" "$T/client.log" || fail "no authenticateV2 session on the first run"
+echo "ok first run: authenticated with the key init registered, selfAddress, a message and a 10 KB message to itself through the mixnet"
 echo "ok two apps at once: error answer keeps the connection, binary API round trip, both receive"
 
 # SIGTERM stops the suite cleanly (exit 0); first give the last SURB-acks time to come back

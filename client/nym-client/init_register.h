@@ -1,0 +1,35 @@
+/* nym-client: the gateway registration at `init` and Nym's registration DB at `run`
+ * (init_register.c, keyd.c). */
+#ifndef NC_INIT_REGISTER_H
+#define NC_INIT_REGISTER_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nymclient.h"
+
+/* init: registers with the gateway (fresh handshake, in this process, with the identity key
+ * just written to c->private_identity_key_file) and writes Nym's registration DB naming it
+ * the active gateway. 0, or -1 with the reason in err (nothing written then). */
+int nc_init_register(const struct clientconf *c, const struct clientconf_dirs *d,
+                     const uint8_t gateway[32], const char *ws, char *err, size_t errcap);
+/* init failed after the keys were written: removes what init wrote (keys, DB, our gateway
+ * file) and the folders it made, if empty. */
+void nc_init_abandon(const struct clientconf *c, const struct clientconf_dirs *d);
+
+/* The registration DB's path (config storage_paths.gateway_registrations, else data/). */
+void nc_gwreg_path(const struct clientconf *c, const struct clientconf_dirs *d, char *out,
+                   size_t cap);
+
+/* run, before the children start: the gateway identity and listener from the DB (no key
+ * read), else from our older data/nymsuite-gateway.txt. 0 or -1 (reason on stderr). */
+int nc_run_gateway(struct nc_setup *s);
+/* run, before the children start: in a short-lived child, brings keyd's record file up to
+ * date with the DB (nc_keyd_sync_records), so netd sees the client as registered.
+ * 0 or -1. */
+int nc_run_sync_key(struct nc_setup *s);
+
+/* keyd.c: loads the record file and the DB key, appends the DB key when it wins, forgets
+ * both. Returns 0 or 1 (a process exit status). */
+int nc_keyd_sync_records(void *setup);
+
+#endif

@@ -1,0 +1,89 @@
+/* Nym's gateway-registration store (data/gateways_registrations.sqlite), so Nym's Rust
+ * nym-client and ours can take turns on one data directory.
+ *
+ * The file is Nym's schema after all four of its migrations (nym client-core
+ * gateways-storage, fs_gateways_migrations), with sqlx's _sqlx_migrations rows (version,
+ * description, success, SHA-384 of each migration file) so that sqlx finds every migration
+ * applied and leaves the file as it is. Rows as Nym encodes them:
+ *   registered_gateway.registration_timestamp  RFC 3339 text (sqlx's OffsetDateTime)
+ *   remote_gateway_details.derived_aes256_gcm_siv_key  BLOB, 32 bytes (current key) or NULL
+ *   remote_gateway_details.derived_aes128_ctr_blake3_hmac_keys_bs58  base58 of the 32 legacy
+ *       key bytes (AES-128-CTR key || HMAC key) or NULL; the AES-256 column wins when both
+ *   remote_gateway_details.gateway_listener  URL text (Nym: Url::to_string, "ws://IP:PORT/")
+ *
+ * Every byte of memory SQLite allocates in this process is wiped when freed (an allocator
+ * installed before SQLite's first use), so the page holding a shared key leaves no copy in a
+ * process that read only the gateway's listener. Not thread-safe. */
+#ifndef NS_GWREGDB_H
+#define NS_GWREGDB_H
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "gateway/shared_key.h"
+
+#define NS_GWREG_DB_NAME "gateways_registrations.sqlite"
+#define NS_GWREG_LISTENER_MAX 256
+#define NS_GWREG_MIGRATIONS 4
+
+enum ns_gwreg_err {
+	NS_GWREG_OK = 0,
+	NS_GWREG_ENOENT = -1,      /* no such file */
+	NS_GWREG_ENOACTIVE = -2,   /* the DB names no active gateway */
+	NS_GWREG_ECORRUPT = -3,    /* not a SQLite file, schema missing, or a malformed row */
+	NS_GWREG_EIO = -4,         /* a system or SQLite call failed */
+	NS_GWREG_EEXIST = -5,      /* create: the file exists already */
+	NS_GWREG_EARG = -6,
+	NS_GWREG_EUNSUPPORTED = -7 /* active gateway of type 'custom' (embedded clients) */
+};
+
+struct ns_gwreg {
+	uint8_t gateway_id[32];
+	char listener[NS_GWREG_LISTENER_MAX];
+	int has_key;
+	struct ns_gw_key key;
+	int64_t registered_at;     /* unix seconds (written by create; 0 when read) */
+};
+
+/* One migration as sqlx records it (what create writes into _sqlx_migrations). */
+struct ns_gwreg_migration {
+	int64_t version;
+	const char *description;
+	uint8_t checksum[48];
+};
+extern const struct ns_gwreg_migration ns_gwreg_migrations[NS_GWREG_MIGRATIONS];
+
+/* Creates path, which must not exist, mode 0600: the schema, the migration rows, r as the
+ * one registered (remote) gateway and as the active one. The file is built under a temporary
+ * name and renamed into place, so path is either complete or absent. */
+int ns_gwreg_create(const char *path, const struct ns_gwreg *r, char *err, size_t errcap);
+
+/* Reads the active gateway (read-only; a Nym-made file is fine). with_key: also the shared
+ * key (has_key = 1), else key stays zero. */
+int ns_gwreg_load_active(const char *path, int with_key, struct ns_gwreg *out, char *err,
+                         size_t errcap);
+
+/* The newest modification time of path and its -wal file (where Nym's WAL mode may keep the
+ * latest write). 0 or NS_GWREG_ENOENT. */
+int ns_gwreg_mtime(const char *path, struct timespec *out);
+
+/* ---- row codecs (outside bytes; exposed for tests and fuzzing) */
+
+/* One remote_gateway_details row as read: a NULL pointer is SQL NULL. Strings are
+ * NUL-terminated (the reader rejects text with an embedded NUL). */
+struct ns_gwreg_row {
+	const char *gateway_id_bs58, *gateway_type, *listener, *legacy_key_bs58;
+	const uint8_t *aes256_key;
+	size_t aes256_key_len;
+};
+/* Checks and decodes a row (gateway_type NULL counts as 'remote', its column default). */
+int ns_gwreg_row_decode(const struct ns_gwreg_row *row, int with_key, struct ns_gwreg *out,
+                        char *err, size_t errcap);
+/* ws:// or wss:// URL of printable ASCII, shorter than NS_GWREG_LISTENER_MAX: 0 or -1. */
+int ns_gwreg_listener_check(const char *url);
+/* RFC 3339 UTC ("2024-03-04T12:00:00Z") as sqlx writes OffsetDateTime: 0 or -1. */
+int ns_gwreg_timestamp(int64_t unix_s, char *out, size_t cap);
+
+const char *ns_gwreg_strerror(int rc);
+
+#endif
