@@ -12,7 +12,7 @@ CC       ?= gcc
 CSTD     := -std=c17
 WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
 OPT      ?= -O2 -g
-CPPFLAGS += -D_GNU_SOURCE -Icommon -Itests -I$(BUILD)/include
+CPPFLAGS += -D_GNU_SOURCE -Icommon -Iclient/nym-client -Itests -I$(BUILD)/include
 CFLAGS   += $(CSTD) $(WARN) $(OPT) -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(EXTRA_CFLAGS)
 LDFLAGS  += $(EXTRA_LDFLAGS)
 LIBS     := -lev -lwslay -lmsgpackc -lseccomp -lcjson -lcurl -lsqlite3 -lsodium -lgcrypt -lgpg-error -lm
@@ -45,8 +45,10 @@ KAT_BIN    := $(BUILD)/kat
 BENCH_SRC  := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-# Programs: every folder PROGDIR/NAME/ with .c files becomes $(BUILD)/bin/NAME.
-PROG_DIRS  := $(sort $(patsubst %/,%,$(dir $(wildcard localnet/*/*.c client/*/*.c tools/*/*.c))))
+# Programs: every folder PROGDIR/NAME/ with .c files becomes $(BUILD)/bin/NAME; nymctl/ too.
+# nym-client is its supervisor (client/nym-client/) plus one folder per child process.
+PROG_DIRS  := $(sort $(patsubst %/,%,$(dir $(wildcard localnet/*/*.c client/*/*.c tools/*/*.c nymctl/*.c))))
+PROG_EXTRA_nym-client := $(sort $(wildcard keyd/*.c netd/*.c apid/*.c))
 PROG_BIN   := $(foreach d,$(PROG_DIRS),$(BUILD)/bin/$(notdir $(d)))
 
 DEB_PKGS := build-essential clang libsodium-dev libgcrypt20-dev libev-dev libmsgpack-dev \
@@ -102,7 +104,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBCOMMON)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LIBS)
 
 define prog_rule
-$(BUILD)/bin/$(notdir $(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(LIBCOMMON)
+$(BUILD)/bin/$(notdir $(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c) $(PROG_EXTRA_$(notdir $(1)))) $(LIBCOMMON)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ -o $$@ $$(LIBS)
 endef

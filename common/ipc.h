@@ -37,6 +37,7 @@ enum ns_ipc_err {
 	NS_IPC_ENOHANDLER = -18, /* valid message with no handler in the dispatch table */
 	NS_IPC_EARG = -19,       /* bad argument (e.g. unknown role) */
 	NS_IPC_ESHORT = -20,     /* sendmsg sent fewer bytes than the datagram */
+	NS_IPC_EQUEUE = -21,     /* conn send queue over NS_IPC_OUTQ_MAX: the peer stopped reading */
 };
 
 /* Static description of one field and of one catalogue type. */
@@ -102,8 +103,15 @@ typedef void (*ns_ipc_handler)(struct ns_ipc_conn *c, const struct ns_ipc_msg *m
  * stopped. The caller is expected to exit: a peer that sent garbage is not trusted again. */
 typedef void (*ns_ipc_fatal_fn)(struct ns_ipc_conn *c, int err, void *ctx);
 
+/* A conn never blocks on send: a datagram the socket cannot take now waits in an in-order
+ * queue drained when the socket is writable (two processes sending to each other at once
+ * would otherwise deadlock). The queue is bounded; past the bound the peer is not reading
+ * and the send fails with NS_IPC_EQUEUE. */
+#define NS_IPC_OUTQ_MAX (256u << 20)
+struct ns_ipc_outq;
+
 struct ns_ipc_conn {
-	ev_io io;
+	ev_io io, wio;
 	struct ev_loop *loop;
 	int fd;
 	enum ns_ipc_role self, peer;
@@ -112,6 +120,9 @@ struct ns_ipc_conn {
 	void *ctx;
 	uint64_t received, sent;
 	int last_error;
+	unsigned batch;                 /* datagrams handled per readable event (default 1) */
+	struct ns_ipc_outq *outq, **outq_tail;
+	size_t outq_bytes, outq_count, outq_peak;
 	uint8_t buf[NS_IPC_MAX_DATAGRAM];
 };
 
@@ -121,6 +132,14 @@ int ns_ipc_conn_start(struct ns_ipc_conn *c, struct ev_loop *loop, int fd, enum 
                       enum ns_ipc_role peer, const ns_ipc_handler *handlers,
                       ns_ipc_fatal_fn on_fatal, void *ctx);
 void ns_ipc_conn_stop(struct ns_ipc_conn *c);
+/* Sends m, or queues it when the socket is full (see NS_IPC_OUTQ_MAX). Order is kept. */
 int ns_ipc_conn_send(struct ns_ipc_conn *c, const struct ns_ipc_msg *m);
+/* Gives this conn's reads libev priority pri (EV_MINPRI..EV_MAXPRI) and handles up to batch
+ * datagrams per readable event: keyd serves netd's acks before apid's bulk of builds. */
+void ns_ipc_conn_set_priority(struct ns_ipc_conn *c, int pri, unsigned batch);
+/* Sends every queued datagram, blocking (before a process exits). */
+int ns_ipc_conn_flush(struct ns_ipc_conn *c);
+/* Drops the queued datagrams. */
+void ns_ipc_conn_discard_queue(struct ns_ipc_conn *c);
 
 #endif

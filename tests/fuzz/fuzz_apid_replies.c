@@ -1,4 +1,4 @@
-/* apid's reply bytes (client/nym-client/apid_replies.c) on outside bytes. The first byte
+/* apid's reply bytes (apid/apid_replies.c) on outside bytes. The first byte
  * picks: even = a SURB list from keyd (what parses encodes back to the same bytes),
  * odd = a reassembled message (what classifies is consistent, and a RepliableMessage Data
  * or AdditionalSurbs rebuilds to the bytes it came from). */
@@ -10,7 +10,7 @@
 #include "nymsphinx/message.h"
 #include "nymsphinx/replies.h"
 
-#include "../../client/nym-client/apid_replies.c"
+#include "../../apid/apid_replies.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../client/nym-client/keyd_prep.c"
-#include "../client/nym-client/keyd_surbs.c"
+#include "../keyd/keyd_prep.c"
+#include "../keyd/keyd_surbs.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* keyd's reply side of the Sphinx work (client/nym-client/keyd_prep.c and keyd_surbs.c,
+/* keyd's reply side of the Sphinx work (keyd/keyd_prep.c and keyd_surbs.c,
  * compiled into this test) on the in-memory test network: Alice's keyd makes SURBs and
  * keeps their keys; Bob's keyd replies and asks for more SURBs through them; the packets
  * cross the nodes; Alice's keyd recognises the replies by digest, once. */
@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../client/nym-client/keyd_prep.c"
-#include "../client/nym-client/keyd_surbs.c"
+#include "../keyd/keyd_prep.c"
+#include "../keyd/keyd_surbs.c"
 #include "nymsphinx/ack.h"
 #include "nymsphinx/chunking.h"
 #include "nymsphinx/message.h"

@@ -1,4 +1,4 @@
-/* keyd's reply state (client/nym-client/keyd_surbs.c, compiled into this test): the reply
+/* keyd's reply state (keyd/keyd_surbs.c, compiled into this test): the reply
  * key store (bounds, eviction, single use, expiry), the SURB list parser (malformed lists),
  * and the per-tag SURB stock (bounds, reserve, queue, Nym's request policy, stale data). */
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../client/nym-client/keyd_surbs.c"
+#include "../keyd/keyd_surbs.c"
 
 #define S 1000000000ull
 

@@ -889,6 +889,9 @@ int nc_keyd_main(void *setup)
 	ns_ipc_conn_start(&g_k.netd, g_k.loop, keep[0], NS_IPC_KEYD, NS_IPC_NETD, keyd_handlers, on_fatal, NULL);
 	ns_ipc_conn_start(&g_k.apid, g_k.loop, keep[1], NS_IPC_KEYD, NS_IPC_APID, keyd_handlers, on_fatal, NULL);
 	ns_ipc_conn_start(&g_k.sup, g_k.loop, keep[2], NS_IPC_KEYD, NS_IPC_SUPERVISOR, keyd_handlers, on_fatal, NULL);
+	/* acks and pushed frames from netd first, in batches: apid's bulk of builds must not
+	 * delay the acks past netd's ack timers (that would cause retransmissions) */
+	ns_ipc_conn_set_priority(&g_k.netd, EV_MAXPRI, 32);
 	ev_timer_init(&g_k.reply_tick, on_reply_tick, REPLY_TICK_S, REPLY_TICK_S);
 	ev_timer_start(g_k.loop, &g_k.reply_tick);
 	int rc = ns_sandbox_apply(NS_SANDBOX_KEYD, s->sandbox_debug);
@@ -911,6 +914,7 @@ int nc_keyd_main(void *setup)
 	a.u.SELF_ADDRESS.address = NS_IPC_BYTES(self, 96);
 	send_to(&g_k.apid, &a);
 	ev_run(g_k.loop, 0);
+	ns_ipc_conn_flush(&g_k.sup); /* the last answers to the supervisor (stats, unsent fragments) */
 	hs_clear();
 	ns_gw_key_clear(&g_k.key);
 	ns_memzero(g_k.seed, sizeof g_k.seed);

@@ -893,6 +893,7 @@ int nc_apid_main(void *setup)
 	m.u.READY.sandboxed = true;
 	send_to(&g_a.sup, &m);
 	ev_run(g_a.loop, 0);
+	ns_ipc_conn_flush(&g_a.sup); /* the last answers to the supervisor (stats, unsent fragments) */
 	nc_apid_local_stop();
 	if (g_a.ws)
 		ns_ws_server_free(g_a.ws);

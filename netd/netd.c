@@ -811,6 +811,7 @@ int nc_netd_main(void *setup)
 	m.u.READY.sandboxed = true;
 	send_to(&g_n.sup, &m);
 	ev_run(g_n.loop, 0);
+	ns_ipc_conn_flush(&g_n.sup); /* the last answers to the supervisor (stats, unsent fragments) */
 	ns_gwc_stop(g_n.gw);
 	ns_traffic_ev_stop(&g_n.tev);
 	ns_traffic_free(g_n.traffic);
