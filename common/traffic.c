@@ -56,7 +56,9 @@ struct ns_traffic {
 	struct pending *slab;   /* max_pending_acks entries, stable indices */
 	uint32_t *free_list;
 	size_t nfree;
-	uint32_t *index;        /* open addressing, linear probing: slab index or EMPTY_SLOT */
+	uint32_t *index;        /* open addressing, linear probing: ~(slab index); 0 = EMPTY_SLOT,
+	                         * so the table starts as untouched zero pages (idx_get/idx_set) */
+	size_t fresh;           /* slab slots [fresh, max) were never used (not in free_list) */
 	size_t index_mask;
 	uint32_t *heap;         /* ack timers: slab indices, min-heap on deadline */
 	size_t heap_len;
@@ -68,6 +70,17 @@ struct ns_traffic {
 	uint32_t multiplier;
 	uint64_t multiplier_changed_ns, backpressure_seen_ns;
 };
+
+static uint32_t idx_get(const struct ns_traffic *t, size_t pos)
+{
+	return ~t->index[pos];
+}
+
+static void idx_set(struct ns_traffic *t, size_t pos, uint32_t slot)
+{
+	t->index[pos] = ~slot;
+}
+
 
 void ns_traffic_config_default(struct ns_traffic_config *c)
 {
@@ -219,8 +232,8 @@ static size_t index_find_pos(const struct ns_traffic *t, const uint8_t id[NS_TRA
 {
 	size_t pos = frag_hash(id) & t->index_mask;
 
-	while (t->index[pos] != EMPTY_SLOT) {
-		if (memcmp(t->slab[t->index[pos]].frag_id, id, NS_TRAFFIC_FRAG_ID_LEN) == 0)
+	while (idx_get(t, pos) != EMPTY_SLOT) {
+		if (memcmp(t->slab[idx_get(t, pos)].frag_id, id, NS_TRAFFIC_FRAG_ID_LEN) == 0)
 			return pos;
 		pos = (pos + 1) & t->index_mask;
 	}
@@ -232,7 +245,7 @@ static struct pending *pending_find(const struct ns_traffic *t,
 {
 	size_t pos = index_find_pos(t, id);
 
-	return pos == NO_POS ? NULL : &t->slab[t->index[pos]];
+	return pos == NO_POS ? NULL : &t->slab[idx_get(t, pos)];
 }
 
 static int heap_less(const struct ns_traffic *t, size_t a, size_t b)
@@ -301,7 +314,7 @@ static void timer_start(struct ns_traffic *t, struct pending *p, uint64_t now)
 
 static struct pending *pending_insert(struct ns_traffic *t, const struct ns_traffic_item *it)
 {
-	uint32_t slot = t->free_list[--t->nfree];
+	uint32_t slot = t->nfree ? t->free_list[--t->nfree] : (uint32_t)t->fresh++;
 	struct pending *p = &t->slab[slot];
 	size_t pos = frag_hash(it->frag_id) & t->index_mask;
 
@@ -311,9 +324,9 @@ static struct pending *pending_insert(struct ns_traffic *t, const struct ns_traf
 	p->delay_ns = it->total_delay_ns;
 	p->max_retransmissions = it->max_retransmissions;
 	p->heap_pos = NO_POS;
-	while (t->index[pos] != EMPTY_SLOT)
+	while (idx_get(t, pos) != EMPTY_SLOT)
 		pos = (pos + 1) & t->index_mask;
-	t->index[pos] = slot;
+	idx_set(t, pos, slot);
 	return p;
 }
 
@@ -322,18 +335,18 @@ static void index_delete_at(struct ns_traffic *t, size_t hole)
 {
 	size_t pos = hole;
 
-	t->index[hole] = EMPTY_SLOT;
+	idx_set(t, hole, EMPTY_SLOT);
 	for (;;) {
 		size_t home;
 
 		pos = (pos + 1) & t->index_mask;
-		if (t->index[pos] == EMPTY_SLOT)
+		if (idx_get(t, pos) == EMPTY_SLOT)
 			return;
-		home = frag_hash(t->slab[t->index[pos]].frag_id) & t->index_mask;
+		home = frag_hash(t->slab[idx_get(t, pos)].frag_id) & t->index_mask;
 		/* Move the entry into the hole unless its home lies cyclically in (hole, pos]. */
 		if (((pos - home) & t->index_mask) >= ((pos - hole) & t->index_mask)) {
-			t->index[hole] = t->index[pos];
-			t->index[pos] = EMPTY_SLOT;
+			idx_set(t, hole, idx_get(t, pos));
+			idx_set(t, pos, EMPTY_SLOT);
 			hole = pos;
 		}
 	}
@@ -743,16 +756,14 @@ struct ns_traffic *ns_traffic_new(const struct ns_traffic_config *cfg,
 	t->slab = calloc(cfg->max_pending_acks, sizeof(*t->slab));
 	t->free_list = calloc(cfg->max_pending_acks, sizeof(*t->free_list));
 	t->heap = calloc(cfg->max_pending_acks, sizeof(*t->heap));
-	t->index = malloc(isize * sizeof(*t->index));
+	t->index = calloc(isize, sizeof(*t->index));
 	if (!t->lanes || !t->slab || !t->free_list || !t->heap || !t->index) {
 		ns_traffic_free(t);
 		return NULL;
 	}
-	memset(t->index, 0xff, isize * sizeof(*t->index));
 	t->index_mask = isize - 1;
-	for (size_t i = 0; i < cfg->max_pending_acks; i++)
-		t->free_list[i] = (uint32_t)(cfg->max_pending_acks - 1 - i);
-	t->nfree = cfg->max_pending_acks;
+	t->nfree = 0; /* slots come from [fresh, max) first: nothing to pre-fill */
+	t->fresh = 0;
 	t->gw_capacity = DEFAULT_GATEWAY_CHANNEL;
 	t->multiplier = MIN_DELAY_MULTIPLIER;
 	t->st.delay_multiplier = t->multiplier;
@@ -864,7 +875,7 @@ static int check_room(const struct ns_traffic *t, const struct ns_lane *lane,
 			return NS_TRAFFIC_E_INVAL;
 		frags++;
 	}
-	if (frags > t->nfree)
+	if (frags > t->nfree + (t->cfg.max_pending_acks - t->fresh))
 		return NS_TRAFFIC_E_PENDING_FULL;
 	return 0;
 }
@@ -1036,7 +1047,7 @@ void ns_traffic_resume(struct ns_traffic *t)
 void ns_traffic_get_stats(const struct ns_traffic *t, struct ns_traffic_stats *out)
 {
 	*out = t->st;
-	out->pending_acks = t->cfg.max_pending_acks - t->nfree;
+	out->pending_acks = t->fresh - t->nfree;
 	out->timers_running = t->heap_len;
 	out->queued = t->st.queued;
 	out->lanes = t->nlanes;

@@ -53,6 +53,7 @@ struct netd {
 	uint64_t op_id;
 	struct out_frame *pool[2][POOL_MAX]; /* [NS_IPC_COVER_STREAM / _LOOP] */
 	size_t pool_len[2], pool_asked[2];
+	int pool_wanted[2]; /* by NS_IPC_COVER_STREAM / _LOOP: that stream runs */
 	ev_timer pool_timer, topo_timer;
 	struct ns_apis api;
 	struct ns_fetch refresh;
@@ -341,6 +342,8 @@ static int hook_send_real(void *ctx, const struct ns_lane *lane, void *packet)
 
 static void pool_refill(int kind)
 {
+	if (!g_n.pool_wanted[kind])
+		return;
 	size_t have = g_n.pool_len[kind] + g_n.pool_asked[kind];
 	if (have >= POOL_LOW)
 		return;
@@ -737,6 +740,9 @@ static int start_engines(const struct nc_setup *s)
 	if (!g_n.traffic || !g_n.gw)
 		return -1;
 	ns_traffic_ev_start(&g_n.tev, g_n.loop, g_n.traffic);
+	/* cover pools only for the streams that run (Nym's no-cover mode turns both off) */
+	g_n.pool_wanted[NS_IPC_COVER_STREAM] = !s->conf.debug.disable_main_poisson_packet_distribution;
+	g_n.pool_wanted[NS_IPC_COVER_LOOP] = !s->conf.debug.disable_loop_cover_traffic_stream;
 	ev_timer_init(&g_n.pool_timer, on_pool_timer, 1.0, 1.0);
 	ev_timer_start(g_n.loop, &g_n.pool_timer);
 	const struct clientconf_debug *d = &s->conf.debug;

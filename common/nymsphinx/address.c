@@ -219,9 +219,26 @@ int nym_node_address_parse(const char *text, struct nym_node_address *a)
 	return 0;
 }
 
+/* The check costs two modular exponentiations; apps send to the same few recipients over
+ * and over, so the last keys that passed are remembered (public data, single-threaded). */
+#define DECOMPRESS_CACHE 16
+static uint8_t decompress_ok[DECOMPRESS_CACHE][32];
+static unsigned decompress_n, decompress_next;
+
 int nym_ed25519_pk_decompresses(const uint8_t pk[32])
 {
-	return pk != NULL && ns_ed25519_pk_decompresses(pk);
+	if (!pk)
+		return 0;
+	for (unsigned i = 0; i < decompress_n; i++)
+		if (!memcmp(decompress_ok[i], pk, 32))
+			return 1;
+	if (!ns_ed25519_pk_decompresses(pk))
+		return 0;
+	memcpy(decompress_ok[decompress_next], pk, 32);
+	decompress_next = (decompress_next + 1) % DECOMPRESS_CACHE;
+	if (decompress_n < DECOMPRESS_CACHE)
+		decompress_n++;
+	return 1;
 }
 
 /* ---- Recipient ---- */
