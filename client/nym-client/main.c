@@ -19,13 +19,15 @@ struct args {
 	const char *cmd, *id, *home, *gateway, *nym_apis, *host;
 	long port;
 	int sandbox_debug, test_keyd_socket;
+	int no_cover, fastmode; /* Nym's hidden traffic-mode flags (run only, never written) */
 };
 
 static int usage(void)
 {
 	fprintf(stderr, "usage: nym-client init --id NAME [--gateway ID] [--nym-apis URL,...] [--port P]"
 	                " [--host H] [--home DIR]\n       nym-client run --id NAME [--nym-apis URL,...]"
-	                " [--home DIR]\n");
+	                " [--home DIR]\n"
+	                "                         [--no-cover] [--fastmode]\n");
 	return 2;
 }
 
@@ -46,6 +48,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->test_keyd_socket = 1;
 			continue;
 		}
+		if (!strcmp(o, "--no-cover") || !strcmp(o, "--fastmode")) {
+			*(o[2] == 'n' ? &a->no_cover : &a->fastmode) = 1;
+			continue;
+		}
 		if (!v)
 			return -1;
 		i++;
@@ -59,7 +65,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->nym_apis = v;
 		else if (!strcmp(o, "--host"))
 			a->host = v;
-		else if (!strcmp(o, "--port")) {
+		else if (!strcmp(o, "--port") || !strcmp(o, "-p")) {
 			char *end;
 			a->port = strtol(v, &end, 10);
 			if (*end || a->port < 1 || a->port > 65535)
@@ -237,6 +243,21 @@ static int cmd_init(const struct args *a)
 	return 0;
 }
 
+/* Nym's try_apply_traffic_modes: fastmode = 10 ms per hop, loop cover every 2000 s, the main
+ * stream every 4 ms; no-cover = neither the loop cover nor the Poisson main stream. */
+static void apply_traffic_modes(struct clientconf_debug *d, const struct args *a)
+{
+	if (a->fastmode) {
+		d->average_packet_delay_ns = 10000000ull;
+		d->loop_cover_traffic_average_delay_ns = 2000000ull * 1000000ull;
+		d->message_sending_average_delay_ns = 4000000ull;
+	}
+	if (a->no_cover) {
+		d->disable_loop_cover_traffic_stream = 1;
+		d->disable_main_poisson_packet_distribution = 1;
+	}
+}
+
 static int cmd_run(const struct args *a)
 {
 	static struct nc_setup s;
@@ -258,6 +279,7 @@ static int cmd_run(const struct args *a)
 		fprintf(stderr, "nym-client: bad --nym-apis list %s\n", a->nym_apis);
 		return 1;
 	}
+	apply_traffic_modes(&s.conf.debug, a);
 	if (nc_run_gateway(&s) < 0 || nc_run_sync_key(&s) < 0)
 		return 1;
 	s.sandbox_debug = a->sandbox_debug;

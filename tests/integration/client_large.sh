@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # nym-client with large messages: one 2 MB message and then a burst of five 1 MiB messages sent
 # back to back to its own address (about 4,600 fragments in flight), main Poisson stream and loop
-# cover off so the pipeline runs at full speed (apid -> keyd -> netd and back). Every message
+# cover off (`run --no-cover`, Nym's flag) so the pipeline runs at full speed (apid -> keyd ->
+# netd and back). Every message
 # must arrive byte-identical. This is the case where two processes sending each other more than
 # a socket buffer holds would deadlock if any IPC send blocked. Exit 0 = pass.
 set -euo pipefail
@@ -10,9 +11,7 @@ set -euo pipefail
 nc_setup client-large
 
 nc_init t
-nc_debug t traffic disable_main_poisson_packet_distribution true
-nc_debug t cover_traffic disable_loop_cover_traffic_stream true
-nc_run t
+nc_run t --no-cover
 nc_app app t
 ADDR=$(nc_ready app) || fail "the app did not start"
 [ "$ADDR" = "${NC_ADDR[t]}" ] || fail "selfAddress differs from init's address"
@@ -38,4 +37,6 @@ nc_app_stop app
 nc_stop t
 [ "$NC_STATUS" = 0 ] || fail "nym-client: exit status $NC_STATUS after SIGTERM"
 echo "ok $(grep -o 'stats netd: .*' "$NC_DIR/t.log" | tail -1)"
+[ "$(nc_stat t netd cover_sent)" = 0 ] || fail "--no-cover: netd sent $(nc_stat t netd cover_sent) cover packets"
+[ "$(nc_stat t netd retransmissions)" = 0 ] || echo "note: $(nc_stat t netd retransmissions) retransmissions in the burst"
 echo PASS

@@ -120,7 +120,7 @@ EOF
 }
 
 nc_run() {
-	"$BIN/nym-client" run --id "$1" --home "$NC_HOME" >>"$NC_DIR/$1.log" 2>&1 &
+	"$BIN/nym-client" run --id "$1" --home "$NC_HOME" "${@:2}" >>"$NC_DIR/$1.log" 2>&1 &
 	NC_PID[$1]=$!
 }
 
