@@ -35,8 +35,13 @@ struct nc_setup {
 };
 
 /* proc.c */
-/* Forks; the child runs fn(arg) and _exits with its result. Returns the pid or -1. */
+/* Forks; the child runs fn(arg) and _exits with its result (short helpers, not roles). */
 pid_t nc_spawn(int (*fn)(void *), void *arg);
+/* Forks and re-executes our own binary as `--child ROLE FD`, the setup passed in a sealed
+ * memfd (a fresh address space per role). Returns the pid or -1. */
+pid_t nc_spawn_role(const char *role, const struct nc_setup *s);
+/* The child side (main.c calls it for `--child ROLE FD`): reads the setup, runs the role. */
+int nc_child_main(const char *role, const char *fdstr);
 /* Closes every end of setup->fds except keep[0..n). */
 void nc_close_except(struct nc_setup *s, const int *keep, size_t n);
 /* Runs what libc caches on first use while the sandbox still allows it. */

@@ -1,10 +1,68 @@
-/* Process helpers: fork a role, close the descriptors it must not keep, log lines. */
+/* Process helpers: start a role in a fresh process image, close the descriptors it must not
+ * keep, log lines.
+ *
+ * A role is started by fork + exec of our own binary (/proc/self/exe), not by fork alone: each
+ * child gets its own address-space layout (ASLR), so a compromised netd or apid learns nothing
+ * about where keyd keeps its keys, and nothing of the supervisor's memory survives. The
+ * setup (public configuration and the socketpair numbers) travels in a sealed memfd whose
+ * number is on the command line: `nym-client --child ROLE FD`. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "nymclient.h"
+
+#define SETUP_MAGIC UINT64_C(0x6e796d7375697465) /* "nymsuite" */
+
+struct setup_blob {
+	uint64_t magic, size;
+	struct nc_setup setup;
+};
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	while (n) {
+		ssize_t w = write(fd, b, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		b += w, n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* In the forked child: the setup into a memfd, the socketpairs made inheritable, exec. */
+static void exec_role(const char *role, const struct nc_setup *s)
+{
+	static struct setup_blob blob;
+	blob.magic = SETUP_MAGIC;
+	blob.size = sizeof blob.setup;
+	blob.setup = *s;
+	int fd = memfd_create("nym-client-setup", MFD_ALLOW_SEALING);
+	if (fd < 0 || write_all(fd, &blob, sizeof blob) < 0 || lseek(fd, 0, SEEK_SET) != 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+		nc_log(role, "cannot pass the setup: %s", strerror(errno));
+		_exit(126);
+	}
+	for (int i = 0; i < NC_PAIRS; i++)
+		for (int j = 0; j < 2; j++)
+			if (s->fds[i][j] >= 0)
+				fcntl(s->fds[i][j], F_SETFD, 0);
+	char name[32], fdstr[16];
+	snprintf(name, sizeof name, "nym-client[%s]", role);
+	snprintf(fdstr, sizeof fdstr, "%d", fd);
+	char *argv[] = { name, "--child", (char *)role, fdstr, NULL };
+	execv("/proc/self/exe", argv);
+	nc_log(role, "cannot exec /proc/self/exe: %s", strerror(errno));
+	_exit(127);
+}
 
 pid_t nc_spawn(int (*fn)(void *), void *arg)
 {
@@ -13,6 +71,52 @@ pid_t nc_spawn(int (*fn)(void *), void *arg)
 	if (pid == 0)
 		_exit(fn(arg) & 0xff);
 	return pid;
+}
+
+pid_t nc_spawn_role(const char *role, const struct nc_setup *s)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0)
+		exec_role(role, s);
+	return pid;
+}
+
+int nc_child_main(const char *role, const char *fdstr)
+{
+	static struct setup_blob blob;
+	char *end;
+	long fd = strtol(fdstr, &end, 10);
+	if (*end || fd < 3 || fd > 1024)
+		return 2;
+	size_t got = 0;
+	while (got < sizeof blob) {
+		ssize_t r = read((int)fd, (uint8_t *)&blob + got, sizeof blob - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close((int)fd);
+	if (got != sizeof blob || blob.magic != SETUP_MAGIC || blob.size != sizeof blob.setup) {
+		nc_log(role, "bad setup from the supervisor");
+		return 1;
+	}
+	static const struct { const char *name; int (*main)(void *); } roles[] = {
+		{ "keyd", nc_keyd_main }, { "netd", nc_netd_main }, { "apid", nc_apid_main },
+	};
+	for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+		if (!strcmp(role, roles[i].name)) {
+			/* back to close-on-exec: nothing of ours should leak into a later exec */
+			for (int p = 0; p < NC_PAIRS; p++)
+				for (int j = 0; j < 2; j++)
+					if (blob.setup.fds[p][j] >= 0)
+						fcntl(blob.setup.fds[p][j], F_SETFD, FD_CLOEXEC);
+			return roles[i].main(&blob.setup);
+		}
+	nc_log(role, "unknown role");
+	return 2;
 }
 
 void nc_close_except(struct nc_setup *s, const int *keep, size_t n)

@@ -31,7 +31,6 @@
 struct child {
 	const char *name;
 	enum ns_ipc_role role;
-	int (*main)(void *);
 	int pair;
 	pid_t pid;
 	int alive, ready, told;
@@ -383,19 +382,17 @@ static void shutdown_children(int reason)
 
 static int spawn_all(struct nc_setup *s)
 {
-	static const struct { const char *name; enum ns_ipc_role role; int (*main)(void *); int pair; }
-	roles[NC_CHILDREN] = {
-		{ "keyd", NS_IPC_KEYD, nc_keyd_main, NC_SUP_KEYD },
-		{ "netd", NS_IPC_NETD, nc_netd_main, NC_SUP_NETD },
-		{ "apid", NS_IPC_APID, nc_apid_main, NC_SUP_APID },
+	static const struct { const char *name; enum ns_ipc_role role; int pair; } roles[NC_CHILDREN] = {
+		{ "keyd", NS_IPC_KEYD, NC_SUP_KEYD },
+		{ "netd", NS_IPC_NETD, NC_SUP_NETD },
+		{ "apid", NS_IPC_APID, NC_SUP_APID },
 	};
 	for (int i = 0; i < NC_CHILDREN; i++) {
 		struct child *k = &g_sup.kids[i];
 		k->name = roles[i].name;
 		k->role = roles[i].role;
-		k->main = roles[i].main;
 		k->pair = roles[i].pair;
-		k->pid = nc_spawn(k->main, s);
+		k->pid = nc_spawn_role(k->name, s);
 		if (k->pid < 0) {
 			nc_log("supervisor", "fork %s: %s", k->name, strerror(errno));
 			return -1;

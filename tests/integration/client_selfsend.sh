@@ -178,9 +178,21 @@ grep -qx "RECEIVED BIG 10000" "$T/app3.out" || { cat "$T/app3.out"; fail "messag
 grep -q "gateway backoff" "$T/client.log" || fail "netd did not notice the outage"
 echo "ok gateway killed and restarted: nothing lost"
 
-# a child dies: the supervisor stops the others and exits non-zero with the reason
-NETD=$(sed -n 's/.*started keyd [0-9]*, netd \([0-9]*\),.*/\1/p' "$T/client.log")
+# each child is a fresh exec of the binary: its own name and its own address-space layout
+# (where the program and libsodium are mapped differs between keyd, netd and apid)
+read -r KEYD NETD APIDP < <(sed -n 's/.*started keyd \([0-9]*\), netd \([0-9]*\), apid \([0-9]*\).*/\1 \2 \3/p' "$T/client.log")
 [ -n "$NETD" ] || fail "no netd pid in the log"
+bases=
+for p in "$KEYD" "$NETD" "$APIDP"; do
+	name=$(tr '\0' ' ' </proc/"$p"/cmdline)
+	case $name in "nym-client["*"] --child "*) ;; *) fail "pid $p is not an exec'd role: '$name'" ;; esac
+	bases="$bases $(grep -m1 libsodium /proc/"$p"/maps | cut -d- -f1)"
+done
+[ "$(tr ' ' '\n' <<<"$bases" | grep -c .)" = 3 ] || fail "no libsodium mapping found:$bases"
+[ "$(tr ' ' '\n' <<<"$bases" | grep . | sort -u | wc -l)" = 3 ] || fail "children share an address layout:$bases"
+echo "ok keyd, netd and apid are separate execs with separate layouts (libsodium at$bases)"
+
+# a child dies: the supervisor stops the others and exits non-zero with the reason
 kill -9 "$NETD"
 rc=0
 timeout 10 tail --pid="$CPID" -f /dev/null || fail "supervisor still running"
