@@ -41,7 +41,10 @@ grep -q "^Registered with the gateway " "$T/init.out" || { cat "$T/init.out"; fa
 sed -i "s/^average_ack_delay = .*/average_ack_delay = 'soon'/" "$H/.nym/clients/b/config/config.toml"
 "$BIN/nym-client" run --id b --home "$H" >"$T/bad.out" 2>&1 && fail "bad config value accepted"
 grep -q "average_ack_delay.*invalid duration 'soon'" "$T/bad.out" || { cat "$T/bad.out"; fail "bad config value message"; }
-echo "ok init: $ADDR (a second init, an unknown id and a bad config value are refused)"
+touch "$T/afile"
+"$BIN/nym-client" init --id c --home "$T/afile" --nym-apis "$NYM_API" >"$T/nodir.out" 2>&1 && fail "init under a file accepted"
+grep -q "cannot create $T/afile/.nym/clients/c: Not a directory" "$T/nodir.out" || { cat "$T/nodir.out"; fail "unwritable directory message"; }
+echo "ok init: $ADDR (a second init, an unknown id, a bad config value and a directory it cannot create are refused)"
 
 "$BIN/nym-client" run --id t --home "$H" >"$T/client.log" 2>&1 &
 CPID=$!
