@@ -15,7 +15,7 @@ OPT      ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -Icommon -Iclient/nym-client -Itests -I$(BUILD)/include
 CFLAGS   += $(CSTD) $(WARN) $(OPT) -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(EXTRA_CFLAGS)
 LDFLAGS  += $(EXTRA_LDFLAGS)
-LIBS     := -lev -lwslay -lmsgpackc -lseccomp -lcjson -lcurl -lsqlite3 -lsodium -lgcrypt -lgpg-error -lm
+LIBS     := -lev -lwslay -lmsgpackc -lseccomp -lcjson -lsqlite3 -lsodium -lgcrypt -lgpg-error -lm
 TEST_LIBS := -lcmocka
 
 VECTORS  ?= tests/vectors/real-client-packets.json

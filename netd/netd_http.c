@@ -19,9 +19,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <curl/curl.h>
 #include <ev.h>
 
+#include "curl_dl.h"
 #include "nymclient.h"
 
 #define NC_HTTP_CONNECT_TIMEOUT_S 10L
@@ -94,6 +94,8 @@ int nc_http_init(char *err, size_t errcap)
 		snprintf(err, errcap, "cannot read the CA file %s (%s)", ca, NC_CA_FILE_ENV);
 		return -1;
 	}
+	if (nc_curl_load(err, errcap) < 0)
+		return -1;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(g_curl = curl_easy_init())) {
 		snprintf(err, errcap, "libcurl initialisation failed");
 		return -1;

@@ -18,7 +18,7 @@ done
 grep " ./usr/bin/nym-client\$" "$T/contents" | grep -q '^-rwxr-xr-x root/root' || fail "nym-client mode/owner"
 dpkg-deb -f "$DEB" Package | grep -qx nymsuite || fail "Package field"
 DEPS=$(dpkg-deb -f "$DEB" Depends)
-for p in libsodium23 libgcrypt20 libev4 libseccomp2 libwslay1; do
+for p in libsodium23 libgcrypt20 libev4 libseccomp2 libwslay1 libcurl4 libsqlite3-0; do
 	echo "$DEPS" | grep -q "\b$p\b" || fail "Depends lacks $p: $DEPS"
 done
 echo "ok package $(basename "$DEB"): $(wc -l <"$T/contents") entries; Depends: $DEPS"
