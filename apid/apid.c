@@ -412,18 +412,29 @@ static void handle_send(struct nc_app *a, const struct capi_request *req)
 		respond_lane_length(a, req->connection_id);
 }
 
+static void answer_self(struct nc_app *a)
+{
+	struct capi_response r;
+	memset(&r, 0, sizeof r);
+	if (nym_recipient_from_bytes(g_a.self, &r.address) < 0) {
+		respond_error(a, CAPI_OTHER, "the client address is malformed");
+		return;
+	}
+	r.type = CAPI_RESP_SELF_ADDRESS;
+	respond(a, &r);
+}
+
 static void handle_request(struct nc_app *a, const struct capi_request *req)
 {
 	struct capi_response r;
 	memset(&r, 0, sizeof r);
 	switch (req->type) {
 	case CAPI_REQ_SELF_ADDRESS:
-		if (!g_a.have_self || nym_recipient_from_bytes(g_a.self, &r.address) < 0) {
-			respond_error(a, CAPI_OTHER, "the client address is not known yet");
+		if (!g_a.have_self) { /* keyd has not said it yet: answer when it does */
+			a->wants_self = 1;
 			return;
 		}
-		r.type = CAPI_RESP_SELF_ADDRESS;
-		respond(a, &r);
+		answer_self(a);
 		return;
 	case CAPI_REQ_SEND:
 	case CAPI_REQ_SEND_ANONYMOUS:
@@ -614,6 +625,11 @@ static void on_self_address(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 	(void)c, (void)ctx;
 	memcpy(g_a.self, m->u.SELF_ADDRESS.address.ptr, 96);
 	g_a.have_self = 1;
+	for (int i = 0; i < MAX_APPS; i++)
+		if (g_a.apps[i].t && g_a.apps[i].wants_self) {
+			g_a.apps[i].wants_self = 0;
+			answer_self(&g_a.apps[i]);
+		}
 }
 
 static void on_ack(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)

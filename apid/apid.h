@@ -18,6 +18,7 @@ struct nc_app {
 	const struct nc_app_transport *t; /* NULL = free slot */
 	void *conn;
 	int binary; /* answer in the format of the app's last request */
+	int wants_self; /* asked selfAddress before keyd told apid the address */
 };
 
 /* A new app on a transport; NULL when every slot is taken. */

@@ -68,9 +68,14 @@ for dir in tests/integration tests/interop; do
 	echo "== $dir"
 	for s in "$dir"/*.sh; do
 		n=$(basename "$s" .sh)
-		if BUILD=$BUILD bash "$s" >"$LOG/$n.log" 2>&1; then
+		# a hung test must not hang the suite: each gets TEST_TIMEOUT seconds, then timeout
+		# signals its whole process group
+		rc=0
+		BUILD=$BUILD timeout -k 10 "${TEST_TIMEOUT:-600}" bash "$s" >"$LOG/$n.log" 2>&1 || rc=$?
+		if [ "$rc" = 0 ]; then
 			echo "ok   $n"; pass=$((pass + 1))
 		else
+			[ "$rc" = 124 ] && echo "(timed out after ${TEST_TIMEOUT:-600} s)" >>"$LOG/$n.log"
 			echo "FAIL $n"; tail -15 "$LOG/$n.log"; fail=$((fail + 1))
 		fi
 	done

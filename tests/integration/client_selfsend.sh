@@ -16,7 +16,8 @@ done
 T=$(mktemp -d /tmp/client-selfsend.XXXXXX)
 CPID=
 cleanup() {
-	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null || true
+	# CPID may be strace, which waits for the client it started: stop that client too
+	[ -n "$CPID" ] && { pkill -TERM -P "$CPID" 2>/dev/null; kill "$CPID" 2>/dev/null; wait "$CPID" 2>/dev/null; } || true
 	"$BIN/nym-localnet" down --dir "$T/net" >/dev/null 2>&1 || true
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
