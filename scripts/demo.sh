@@ -102,8 +102,10 @@ fi
 
 say "5. counters"
 if [ -x "$BIN/nymctl" ]; then
-	echo "nymctl --id demo stats:"
-	"$BIN/nymctl" --id demo stats | sed 's/^/  /'
+	echo "nymctl --id demo stats (a selection; without the filter it lists every counter):"
+	"$BIN/nymctl" --id demo stats |
+		grep -E 'messages_(sent|delivered)|real_packets_sent|cover_packets_sent|acks_received|retransmissions|packets_built|cover_built|frames_opened|reconnects' |
+		sed 's/^/  /'
 fi
 sleep 1 # the node stats files are rewritten every second
 "$LOCALNET" status --dir "$NET/net"
