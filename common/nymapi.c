@@ -9,92 +9,13 @@
 #include <string.h>
 
 #include "base58.h"
+#include "jsonget.h"
 
 /* ---- member access (unknown members are ignored; duplicates are errors) */
 
-static int has_duplicate_members(const cJSON *obj)
-{
-	for (const cJSON *a = obj->child; a; a = a->next)
-		for (const cJSON *b = a->next; b; b = b->next)
-			if (strcmp(a->string, b->string) == 0)
-				return 1;
-	return 0;
-}
-
 static int is_object(const cJSON *o)
 {
-	return cJSON_IsObject(o) && !has_duplicate_members(o);
-}
-
-static const cJSON *member(const cJSON *obj, const char *name)
-{
-	return cJSON_GetObjectItemCaseSensitive(obj, name);
-}
-
-static int absent(const cJSON *obj, const char *name)
-{
-	const cJSON *v = member(obj, name);
-	return !v || cJSON_IsNull(v);
-}
-
-static int get_uint(const cJSON *obj, const char *name, uint64_t max, uint64_t *out)
-{
-	const cJSON *v = member(obj, name);
-	if (!cJSON_IsNumber(v))
-		return NS_TOPOJSON_ERR_SHAPE;
-	double d = v->valuedouble;
-	if (!(d >= 0) || d > (double)max || floor(d) != d)
-		return NS_TOPOJSON_ERR_VALUE;
-	*out = (uint64_t)d;
-	return 0;
-}
-
-static int get_u32(const cJSON *obj, const char *name, uint32_t *out)
-{
-	uint64_t v;
-	int rc = get_uint(obj, name, UINT32_MAX, &v);
-	if (rc == 0)
-		*out = (uint32_t)v;
-	return rc;
-}
-
-static int get_u16(const cJSON *obj, const char *name, uint16_t *out)
-{
-	uint64_t v;
-	int rc = get_uint(obj, name, UINT16_MAX, &v);
-	if (rc == 0)
-		*out = (uint16_t)v;
-	return rc;
-}
-
-static int get_bool(const cJSON *obj, const char *name, int *out)
-{
-	const cJSON *v = member(obj, name);
-	if (!cJSON_IsBool(v))
-		return NS_TOPOJSON_ERR_SHAPE;
-	*out = cJSON_IsTrue(v);
-	return 0;
-}
-
-static int get_str(const cJSON *obj, const char *name, char *out, size_t cap)
-{
-	const cJSON *v = member(obj, name);
-	if (!cJSON_IsString(v))
-		return NS_TOPOJSON_ERR_SHAPE;
-	size_t n = strlen(v->valuestring);
-	if (n >= cap)
-		return NS_TOPOJSON_ERR_VALUE;
-	memcpy(out, v->valuestring, n + 1);
-	return 0;
-}
-
-static int get_key32(const cJSON *obj, const char *name, uint8_t out[32])
-{
-	char s[64];
-	int rc = get_str(obj, name, s, sizeof s);
-	if (rc < 0)
-		return rc;
-	return base58_decode(s, out, 32) == 32 ? 0 : NS_TOPOJSON_ERR_VALUE;
+	return cJSON_IsObject(o) && !ns_json_has_duplicates(o);
 }
 
 /* cJSON rejects trailing bytes only on NUL-terminated input; embedded NULs are refused. */
@@ -186,10 +107,10 @@ int ns_nymapi_parse_rewarded(const char *json, size_t len, struct ns_nymapi_rewa
 	memset(out, 0, sizeof *out);
 	cJSON *root;
 	int rc = parse_root(json, len, &root);
-	if (rc == 0 && !absent(root, "epoch_id"))
-		rc = get_u32(root, "epoch_id", &out->epoch_id);
+	if (rc == 0 && !ns_json_absent(root, "epoch_id"))
+		rc = ns_json_get_u32(root, "epoch_id", &out->epoch_id);
 	for (int i = 0; rc == 0 && i < NS_SET_COUNT; i++)
-		rc = parse_id_set(member(root, set_names[i]), &out->set[i], &out->set_len[i]);
+		rc = parse_id_set(ns_json_member(root, set_names[i]), &out->set[i], &out->set_len[i]);
 	cJSON_Delete(root);
 	if (rc < 0)
 		ns_nymapi_rewarded_free(out);
@@ -230,7 +151,7 @@ int ns_nymapi_performance(const char *text)
 
 static int get_performance(const cJSON *node, unsigned *out)
 {
-	const cJSON *v = member(node, "performance");
+	const cJSON *v = ns_json_member(node, "performance");
 	char buf[48];
 	if (cJSON_IsString(v)) {
 		if (strlen(v->valuestring) >= sizeof buf)
@@ -255,12 +176,12 @@ static int parse_meta(const cJSON *m, struct ns_nymapi_meta *meta)
 	if (!is_object(m))
 		return NS_TOPOJSON_ERR_SHAPE;
 	int rc;
-	if ((rc = get_u32(m, "absolute_epoch_id", &meta->absolute_epoch_id)) < 0 ||
-	    (rc = get_u32(m, "rotation_id", &meta->rotation_id)) < 0 ||
-	    (rc = get_str(m, "refreshed_at", meta->refreshed_at, sizeof meta->refreshed_at)) < 0)
+	if ((rc = ns_json_get_u32(m, "absolute_epoch_id", &meta->absolute_epoch_id)) < 0 ||
+	    (rc = ns_json_get_u32(m, "rotation_id", &meta->rotation_id)) < 0 ||
+	    (rc = ns_json_get_str(m, "refreshed_at", meta->refreshed_at, sizeof meta->refreshed_at)) < 0)
 		return rc;
 	/* refreshed_at is lenient in Nym (unparsable -> epoch 0): only its type is checked */
-	const cJSON *st = member(m, "status");
+	const cJSON *st = ns_json_member(m, "status");
 	if (!st || cJSON_IsNull(st))
 		return 0;
 	char *text = cJSON_PrintUnformatted(st);
@@ -319,8 +240,8 @@ static int parse_roles(const cJSON *r, struct ns_topo_node *n)
 	int entry, exit_nr, exit_ipr, rc;
 	if (!is_object(r))
 		return NS_TOPOJSON_ERR_SHAPE;
-	if ((rc = get_bool(r, "mixnode", &n->mixnode)) < 0 || (rc = get_bool(r, "entry", &entry)) < 0 ||
-	    (rc = get_bool(r, "exit_nr", &exit_nr)) < 0 || (rc = get_bool(r, "exit_ipr", &exit_ipr)) < 0)
+	if ((rc = ns_json_get_bool(r, "mixnode", &n->mixnode)) < 0 || (rc = ns_json_get_bool(r, "entry", &entry)) < 0 ||
+	    (rc = ns_json_get_bool(r, "exit_nr", &exit_nr)) < 0 || (rc = ns_json_get_bool(r, "exit_ipr", &exit_ipr)) < 0)
 		return rc;
 	n->mixnet_entry = entry;
 	n->mixnet_exit = exit_nr && exit_ipr;
@@ -333,13 +254,13 @@ static int parse_entry(const cJSON *e, struct ns_topo_node *n)
 		return 0;
 	if (!is_object(e))
 		return NS_TOPOJSON_ERR_SHAPE;
-	int rc = get_u16(e, "ws_port", &n->clients_ws_port);
+	int rc = ns_json_get_u16(e, "ws_port", &n->clients_ws_port);
 	if (rc < 0)
 		return rc;
-	if (!absent(e, "hostname") && (rc = get_str(e, "hostname", n->hostname, sizeof n->hostname)) < 0)
+	if (!ns_json_absent(e, "hostname") && (rc = ns_json_get_str(e, "hostname", n->hostname, sizeof n->hostname)) < 0)
 		return rc;
-	if (!absent(e, "wss_port")) {
-		if ((rc = get_u16(e, "wss_port", &n->clients_wss_port)) < 0)
+	if (!ns_json_absent(e, "wss_port")) {
+		if ((rc = ns_json_get_u16(e, "wss_port", &n->clients_wss_port)) < 0)
 			return rc;
 		n->has_wss_port = 1;
 	}
@@ -351,9 +272,9 @@ static int parse_entry(const cJSON *e, struct ns_topo_node *n)
  * object (externally tagged variant). */
 static int check_role(const cJSON *node)
 {
-	const cJSON *r = member(node, "role");
+	const cJSON *r = ns_json_member(node, "role");
 	if (!r)
-		r = member(node, "epoch_role");
+		r = ns_json_member(node, "epoch_role");
 	return cJSON_IsString(r) || is_object(r) ? 0 : NS_TOPOJSON_ERR_SHAPE;
 }
 
@@ -366,15 +287,15 @@ static int parse_node(const cJSON *o, struct ns_nymapi_node *out)
 	memset(out, 0, sizeof *out);
 	if (!is_object(o))
 		return NS_TOPOJSON_ERR_SHAPE;
-	if ((rc = get_u32(o, "node_id", &n->node_id)) < 0 ||
-	    (rc = get_key32(o, "ed25519_identity_pubkey", n->identity)) < 0 ||
-	    (rc = get_u16(o, "mix_port", &mix_port)) < 0 ||
-	    (rc = get_key32(o, "x25519_sphinx_pubkey", n->sphinx_key)) < 0 ||
+	if ((rc = ns_json_get_u32(o, "node_id", &n->node_id)) < 0 ||
+	    (rc = ns_json_get_key32(o, "ed25519_identity_pubkey", n->identity)) < 0 ||
+	    (rc = ns_json_get_u16(o, "mix_port", &mix_port)) < 0 ||
+	    (rc = ns_json_get_key32(o, "x25519_sphinx_pubkey", n->sphinx_key)) < 0 ||
 	    (rc = check_role(o)) < 0 || (rc = get_performance(o, &out->performance)) < 0 ||
-	    (rc = parse_roles(member(o, "supported_roles"), n)) < 0 ||
-	    (rc = parse_entry(member(o, "entry"), n)) < 0)
+	    (rc = parse_roles(ns_json_member(o, "supported_roles"), n)) < 0 ||
+	    (rc = parse_entry(ns_json_member(o, "entry"), n)) < 0)
 		return rc;
-	return parse_ips(member(o, "ip_addresses"), n, mix_port);
+	return parse_ips(ns_json_member(o, "ip_addresses"), n, mix_port);
 }
 
 static int parse_pagination(const cJSON *p, struct ns_nymapi_page *out)
@@ -382,9 +303,9 @@ static int parse_pagination(const cJSON *p, struct ns_nymapi_page *out)
 	if (!is_object(p))
 		return NS_TOPOJSON_ERR_SHAPE;
 	int rc;
-	if ((rc = get_uint(p, "total", UINT32_MAX, &out->total)) < 0 ||
-	    (rc = get_uint(p, "page", UINT32_MAX, &out->page)) < 0 ||
-	    (rc = get_uint(p, "size", UINT32_MAX, &out->size)) < 0)
+	if ((rc = ns_json_get_uint(p, "total", UINT32_MAX, &out->total)) < 0 ||
+	    (rc = ns_json_get_uint(p, "page", UINT32_MAX, &out->page)) < 0 ||
+	    (rc = ns_json_get_uint(p, "size", UINT32_MAX, &out->size)) < 0)
 		return rc;
 	return 0;
 }
@@ -423,14 +344,14 @@ int ns_nymapi_parse_page(const char *json, size_t len, struct ns_nymapi_page *ou
 	memset(out, 0, sizeof *out);
 	cJSON *root;
 	int rc = parse_root(json, len, &root);
-	const cJSON *nodes = rc == 0 ? member(root, "nodes") : NULL;
+	const cJSON *nodes = rc == 0 ? ns_json_member(root, "nodes") : NULL;
 	if (rc == 0)
-		rc = parse_meta(member(root, "metadata"), &out->meta);
+		rc = parse_meta(ns_json_member(root, "metadata"), &out->meta);
 	if (rc == 0)
-		rc = is_object(nodes) ? parse_pagination(member(nodes, "pagination"), out)
+		rc = is_object(nodes) ? parse_pagination(ns_json_member(nodes, "pagination"), out)
 		                      : NS_TOPOJSON_ERR_SHAPE;
 	if (rc == 0)
-		rc = parse_data(member(nodes, "data"), out);
+		rc = parse_data(ns_json_member(nodes, "data"), out);
 	cJSON_Delete(root);
 	if (rc < 0)
 		ns_nymapi_page_free(out);
@@ -470,8 +391,8 @@ static int parse_keyrot_state(const cJSON *s, struct ns_nymapi_keyrot *out)
 		if (strcmp(m->string, "validity_epochs") && strcmp(m->string, "initial_epoch_id"))
 			return NS_TOPOJSON_ERR_SHAPE;
 	int rc;
-	if ((rc = get_u32(s, "validity_epochs", &out->validity_epochs)) < 0 ||
-	    (rc = get_u32(s, "initial_epoch_id", &out->initial_epoch_id)) < 0)
+	if ((rc = ns_json_get_u32(s, "validity_epochs", &out->validity_epochs)) < 0 ||
+	    (rc = ns_json_get_u32(s, "initial_epoch_id", &out->initial_epoch_id)) < 0)
 		return rc;
 	return out->validity_epochs ? 0 : NS_TOPOJSON_ERR_VALUE;
 }
@@ -480,20 +401,20 @@ static int parse_keyrot_rest(const cJSON *root, struct ns_nymapi_keyrot *out)
 {
 	char start[64];
 	uint32_t first, last;
-	const cJSON *dur = member(root, "epoch_duration"), *prog = member(root, "progress");
+	const cJSON *dur = ns_json_member(root, "epoch_duration"), *prog = ns_json_member(root, "progress");
 	int rc;
-	if ((rc = get_u32(root, "current_absolute_epoch_id", &out->current_absolute_epoch_id)) < 0 ||
-	    (rc = get_str(root, "current_epoch_start", start, sizeof start)) < 0)
+	if ((rc = ns_json_get_u32(root, "current_absolute_epoch_id", &out->current_absolute_epoch_id)) < 0 ||
+	    (rc = ns_json_get_str(root, "current_epoch_start", start, sizeof start)) < 0)
 		return rc;
 	if (!valid_rfc3339(start))
 		return NS_TOPOJSON_ERR_VALUE;
 	if (!is_object(dur) || !is_object(prog))
 		return NS_TOPOJSON_ERR_SHAPE;
-	if ((rc = get_uint(dur, "secs", UINT64_MAX, &out->epoch_duration_secs)) < 0 ||
-	    (rc = get_u32(dur, "nanos", &out->epoch_duration_nanos)) < 0 ||
-	    (rc = get_u32(prog, "current_key_rotation_id", &out->current_key_rotation_id)) < 0 ||
-	    (rc = get_u32(prog, "current_rotation_starting_epoch", &first)) < 0 ||
-	    (rc = get_u32(prog, "current_rotation_ending_epoch", &last)) < 0)
+	if ((rc = ns_json_get_uint(dur, "secs", UINT64_MAX, &out->epoch_duration_secs)) < 0 ||
+	    (rc = ns_json_get_u32(dur, "nanos", &out->epoch_duration_nanos)) < 0 ||
+	    (rc = ns_json_get_u32(prog, "current_key_rotation_id", &out->current_key_rotation_id)) < 0 ||
+	    (rc = ns_json_get_u32(prog, "current_rotation_starting_epoch", &first)) < 0 ||
+	    (rc = ns_json_get_u32(prog, "current_rotation_ending_epoch", &last)) < 0)
 		return rc;
 	if (out->epoch_duration_nanos >= 1000000000u ||
 	    (out->epoch_duration_secs == 0 && out->epoch_duration_nanos == 0))
@@ -507,7 +428,7 @@ int ns_nymapi_parse_keyrot(const char *json, size_t len, struct ns_nymapi_keyrot
 	cJSON *root;
 	int rc = parse_root(json, len, &root);
 	if (rc == 0)
-		rc = parse_keyrot_state(member(root, "key_rotation_state"), out);
+		rc = parse_keyrot_state(ns_json_member(root, "key_rotation_state"), out);
 	if (rc == 0)
 		rc = parse_keyrot_rest(root, out);
 	cJSON_Delete(root);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base58.h"
+#include "jsonget.h"
 
 /* ================================================================ builders */
 
@@ -353,15 +354,6 @@ int ns_routing_address(const char *host_port, uint8_t out[32])
 
 /* ---- strict member access */
 
-static int has_duplicate_members(const cJSON *obj)
-{
-	for (const cJSON *a = obj->child; a; a = a->next)
-		for (const cJSON *b = a->next; b; b = b->next)
-			if (strcmp(a->string, b->string) == 0)
-				return 1;
-	return 0;
-}
-
 /* Every member name must be one of `allowed` (NULL-terminated). */
 static int only_members(const cJSON *obj, const char *const *allowed)
 {
@@ -373,69 +365,6 @@ static int only_members(const cJSON *obj, const char *const *allowed)
 			return 0;
 	}
 	return 1;
-}
-
-static const cJSON *member(const cJSON *obj, const char *name)
-{
-	return cJSON_GetObjectItemCaseSensitive(obj, name);
-}
-
-static int get_uint(const cJSON *obj, const char *name, uint64_t max, uint64_t *out)
-{
-	const cJSON *v = member(obj, name);
-	if (!cJSON_IsNumber(v))
-		return NS_TOPOJSON_ERR_SHAPE;
-	double d = v->valuedouble;
-	if (!(d >= 0) || d > (double)max || floor(d) != d)
-		return NS_TOPOJSON_ERR_VALUE;
-	*out = (uint64_t)d;
-	return 0;
-}
-
-static int get_u32(const cJSON *obj, const char *name, uint32_t *out)
-{
-	uint64_t v;
-	int rc = get_uint(obj, name, UINT32_MAX, &v);
-	if (rc == 0)
-		*out = (uint32_t)v;
-	return rc;
-}
-
-static int get_bool(const cJSON *obj, const char *name, int *out)
-{
-	const cJSON *v = member(obj, name);
-	if (!cJSON_IsBool(v))
-		return NS_TOPOJSON_ERR_SHAPE;
-	*out = cJSON_IsTrue(v);
-	return 0;
-}
-
-/* A string member copied into out; must fit. */
-static int get_str(const cJSON *obj, const char *name, char *out, size_t cap)
-{
-	const cJSON *v = member(obj, name);
-	if (!cJSON_IsString(v))
-		return NS_TOPOJSON_ERR_SHAPE;
-	size_t n = strlen(v->valuestring);
-	if (n >= cap)
-		return NS_TOPOJSON_ERR_VALUE;
-	memcpy(out, v->valuestring, n + 1);
-	return 0;
-}
-
-static int get_key32(const cJSON *obj, const char *name, uint8_t out[32])
-{
-	char s[64];
-	int rc = get_str(obj, name, s, sizeof s);
-	if (rc < 0)
-		return rc;
-	return base58_decode(s, out, 32) == 32 ? 0 : NS_TOPOJSON_ERR_VALUE;
-}
-
-static int is_null_or_missing(const cJSON *obj, const char *name)
-{
-	const cJSON *v = member(obj, name);
-	return !v || cJSON_IsNull(v);
 }
 
 /* ---- sections */
@@ -472,12 +401,12 @@ static int valid_rfc3339(const char *s)
 
 static int parse_metadata(const cJSON *m, struct ns_topo *t)
 {
-	if (!cJSON_IsObject(m) || has_duplicate_members(m))
+	if (!cJSON_IsObject(m) || ns_json_has_duplicates(m))
 		return NS_TOPOJSON_ERR_SHAPE;
 	int rc;
-	if ((rc = get_u32(m, "key_rotation_id", &t->key_rotation_id)) < 0 ||
-	    (rc = get_u32(m, "absolute_epoch_id", &t->absolute_epoch_id)) < 0 ||
-	    (rc = get_str(m, "refreshed_at", t->refreshed_at, sizeof t->refreshed_at)) < 0)
+	if ((rc = ns_json_get_u32(m, "key_rotation_id", &t->key_rotation_id)) < 0 ||
+	    (rc = ns_json_get_u32(m, "absolute_epoch_id", &t->absolute_epoch_id)) < 0 ||
+	    (rc = ns_json_get_str(m, "refreshed_at", t->refreshed_at, sizeof t->refreshed_at)) < 0)
 		return rc;
 	return valid_rfc3339(t->refreshed_at) ? 0 : NS_TOPOJSON_ERR_VALUE;
 }
@@ -512,11 +441,11 @@ static int parse_id_set(const cJSON *arr, uint32_t **out, size_t *n)
 
 static int parse_rewarded_set(const cJSON *rs, struct ns_topo *t)
 {
-	if (!cJSON_IsObject(rs) || has_duplicate_members(rs))
+	if (!cJSON_IsObject(rs) || ns_json_has_duplicates(rs))
 		return NS_TOPOJSON_ERR_SHAPE;
-	int rc = get_u32(rs, "epoch_id", &t->epoch_id);
+	int rc = ns_json_get_u32(rs, "epoch_id", &t->epoch_id);
 	for (int i = 0; rc == 0 && i < NS_SET_COUNT; i++)
-		rc = parse_id_set(member(rs, set_names[i]), &t->set[i], &t->set_len[i]);
+		rc = parse_id_set(ns_json_member(rs, set_names[i]), &t->set[i], &t->set_len[i]);
 	return rc;
 }
 
@@ -524,9 +453,9 @@ static int parse_entry(const cJSON *e, struct ns_topo_node *node)
 {
 	static const char *const allowed[] = { "ip_addresses", "clients_ws_port", "hostname",
 		                               "clients_wss_port", NULL };
-	if (!cJSON_IsObject(e) || has_duplicate_members(e) || !only_members(e, allowed))
+	if (!cJSON_IsObject(e) || ns_json_has_duplicates(e) || !only_members(e, allowed))
 		return NS_TOPOJSON_ERR_SHAPE;
-	const cJSON *ips = member(e, "ip_addresses");
+	const cJSON *ips = ns_json_member(e, "ip_addresses");
 	if (!cJSON_IsArray(ips))
 		return NS_TOPOJSON_ERR_SHAPE;
 	const cJSON *ip;
@@ -539,15 +468,15 @@ static int parse_entry(const cJSON *e, struct ns_topo_node *node)
 			memcpy(node->entry_ip, ip->valuestring, strlen(ip->valuestring) + 1);
 	}
 	uint64_t port;
-	int rc = get_uint(e, "clients_ws_port", 65535, &port);
+	int rc = ns_json_get_uint(e, "clients_ws_port", 65535, &port);
 	if (rc < 0)
 		return rc;
 	node->clients_ws_port = (uint16_t)port;
-	if (!is_null_or_missing(e, "hostname") &&
-	    (rc = get_str(e, "hostname", node->hostname, sizeof node->hostname)) < 0)
+	if (!ns_json_absent(e, "hostname") &&
+	    (rc = ns_json_get_str(e, "hostname", node->hostname, sizeof node->hostname)) < 0)
 		return rc;
-	if (!is_null_or_missing(e, "clients_wss_port")) {
-		if ((rc = get_uint(e, "clients_wss_port", 65535, &port)) < 0)
+	if (!ns_json_absent(e, "clients_wss_port")) {
+		if ((rc = ns_json_get_uint(e, "clients_wss_port", 65535, &port)) < 0)
 			return rc;
 		node->has_wss_port = 1;
 		node->clients_wss_port = (uint16_t)port;
@@ -558,12 +487,12 @@ static int parse_entry(const cJSON *e, struct ns_topo_node *node)
 
 static int parse_roles(const cJSON *r, struct ns_topo_node *node)
 {
-	if (!cJSON_IsObject(r) || has_duplicate_members(r))
+	if (!cJSON_IsObject(r) || ns_json_has_duplicates(r))
 		return NS_TOPOJSON_ERR_SHAPE;
 	int rc;
-	if ((rc = get_bool(r, "mixnode", &node->mixnode)) < 0 ||
-	    (rc = get_bool(r, "mixnet_entry", &node->mixnet_entry)) < 0 ||
-	    (rc = get_bool(r, "mixnet_exit", &node->mixnet_exit)) < 0)
+	if ((rc = ns_json_get_bool(r, "mixnode", &node->mixnode)) < 0 ||
+	    (rc = ns_json_get_bool(r, "mixnet_entry", &node->mixnet_entry)) < 0 ||
+	    (rc = ns_json_get_bool(r, "mixnet_exit", &node->mixnet_exit)) < 0)
 		return rc;
 	return 0;
 }
@@ -580,27 +509,27 @@ static int parse_node(const cJSON *n, struct ns_topo_node *node)
 {
 	static const char *const allowed[] = { "nodeId", "mixHost", "entry", "identityKey",
 		                               "sphinxKey", "supportedRoles", NULL };
-	if (!cJSON_IsObject(n) || has_duplicate_members(n) || !only_members(n, allowed))
+	if (!cJSON_IsObject(n) || ns_json_has_duplicates(n) || !only_members(n, allowed))
 		return NS_TOPOJSON_ERR_SHAPE;
 	int rc;
-	if ((rc = get_u32(n, "nodeId", &node->node_id)) < 0 ||
-	    (rc = get_str(n, "mixHost", node->mix_host, sizeof node->mix_host)) < 0 ||
-	    (rc = get_key32(n, "identityKey", node->identity)) < 0 ||
-	    (rc = get_key32(n, "sphinxKey", node->sphinx_key)) < 0 ||
-	    (rc = parse_roles(member(n, "supportedRoles"), node)) < 0)
+	if ((rc = ns_json_get_u32(n, "nodeId", &node->node_id)) < 0 ||
+	    (rc = ns_json_get_str(n, "mixHost", node->mix_host, sizeof node->mix_host)) < 0 ||
+	    (rc = ns_json_get_key32(n, "identityKey", node->identity)) < 0 ||
+	    (rc = ns_json_get_key32(n, "sphinxKey", node->sphinx_key)) < 0 ||
+	    (rc = parse_roles(ns_json_member(n, "supportedRoles"), node)) < 0)
 		return rc;
 	if (!key_matches_id(n->string, node->node_id))
 		return NS_TOPOJSON_ERR_VALUE;
 	if (ns_routing_address(node->mix_host, node->address) < 0)
 		return NS_TOPOJSON_ERR_VALUE;
-	if (!is_null_or_missing(n, "entry") && (rc = parse_entry(member(n, "entry"), node)) < 0)
+	if (!ns_json_absent(n, "entry") && (rc = parse_entry(ns_json_member(n, "entry"), node)) < 0)
 		return rc;
 	return 0;
 }
 
 static int parse_nodes(const cJSON *d, struct ns_topo *t)
 {
-	if (!cJSON_IsObject(d) || has_duplicate_members(d))
+	if (!cJSON_IsObject(d) || ns_json_has_duplicates(d))
 		return NS_TOPOJSON_ERR_SHAPE;
 	size_t count = (size_t)cJSON_GetArraySize(d);
 	if (count > NS_TOPO_MAX_NODES)
@@ -708,12 +637,12 @@ int ns_topo_parse(const char *json, size_t len, struct ns_topo *out)
 	if (!root)
 		return NS_TOPOJSON_ERR_JSON;
 	int rc = NS_TOPOJSON_ERR_SHAPE;
-	if (cJSON_IsObject(root) && !has_duplicate_members(root) && only_members(root, top)) {
-		rc = parse_metadata(member(root, "metadata"), out);
+	if (cJSON_IsObject(root) && !ns_json_has_duplicates(root) && only_members(root, top)) {
+		rc = parse_metadata(ns_json_member(root, "metadata"), out);
 		if (rc == 0)
-			rc = parse_rewarded_set(member(root, "rewardedSet"), out);
+			rc = parse_rewarded_set(ns_json_member(root, "rewardedSet"), out);
 		if (rc == 0)
-			rc = parse_nodes(member(root, "nodeDetails"), out);
+			rc = parse_nodes(ns_json_member(root, "nodeDetails"), out);
 		if (rc == 0)
 			rc = build_routing_view(out);
 	}
