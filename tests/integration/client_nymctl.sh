@@ -12,19 +12,7 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib/localnet.bash
 . "$(dirname "$0")/lib/localnet.bash"
 PY=/usr/bin/python3
-for b in nym-client nymctl; do
-	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b (run make first)"; exit 1; }
-done
-CPID=
-NETD=
-cleanup() {
-	if [ -n "$NETD" ]; then kill -CONT "$NETD" 2>/dev/null || true; fi
-	if [ -n "$CPID" ]; then kill "$CPID" 2>/dev/null || true; wait "$CPID" 2>/dev/null || true; fi
-	localnet_cleanup
-}
-fail() { echo "FAIL: $*"; tail -30 "$T/client.log" 2>/dev/null || true; exit 1; }
-localnet_up client-nymctl
-trap cleanup EXIT
+client_localnet_up client-nymctl nymctl
 H=$T/home
 D=$H/.nym/clients/c/data
 SOCK=$D/nym-client.sock
@@ -182,14 +170,14 @@ PYEOF
 echo "ok admin socket: errors for garbage, unknown cmd, extra field; usable afterwards; over-long line refused"
 
 # a part that does not answer is named, the rest still comes
-NETD=$(sed -n 's/.*started keyd [0-9]*, netd \([0-9]*\),.*/\1/p' "$T/client.log")
-[ -n "$NETD" ] || fail "no netd pid in the log"
-kill -STOP "$NETD"
+PAUSED=$(sed -n 's/.*started keyd [0-9]*, netd \([0-9]*\),.*/\1/p' "$T/client.log")
+[ -n "$PAUSED" ] || fail "no netd pid in the log"
+kill -STOP "$PAUSED"
 start=$(date +%s%N)
 ctl stats --json >"$T/missing.json" || fail "stats while netd is stopped"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
-kill -CONT "$NETD"
-NETD=
+kill -CONT "$PAUSED"
+PAUSED=
 [ "$(jget missing <"$T/missing.json")" = '["netd"]' ] || { cat "$T/missing.json"; fail "netd not named missing"; }
 [ "$(jget apid.messages_sent <"$T/missing.json")" = 3 ] || fail "apid part missing"
 jget keyd.packets_built <"$T/missing.json" >/dev/null || fail "keyd part missing"

@@ -11,19 +11,7 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib/localnet.bash
 . "$(dirname "$0")/lib/localnet.bash"
 PY=/usr/bin/python3
-for b in nym-client nymctl; do
-	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b (run make first)"; exit 1; }
-done
-CPID=
-MIX=
-cleanup() {
-	if [ -n "$MIX" ]; then kill -CONT "$MIX" 2>/dev/null || true; fi
-	if [ -n "$CPID" ]; then kill "$CPID" 2>/dev/null || true; wait "$CPID" 2>/dev/null || true; fi
-	localnet_cleanup
-}
-fail() { echo "FAIL: $*"; tail -30 "$T/client.log" 2>/dev/null || true; exit 1; }
-localnet_up client-persist
-trap cleanup EXIT
+client_localnet_up client-persist nymctl
 H=$T/home
 D=$H/.nym/clients/p/data
 SOCK=$D/nym-client.sock
@@ -87,8 +75,8 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 [ "$(json_of status | field netd connected)" = True ] || fail "no gateway session"
-MIX=$(cat "$T/net/run/mix2.pid")
-kill -STOP "$MIX"
+PAUSED=$(cat "$T/net/run/mix2.pid")
+kill -STOP "$PAUSED"
 timeout 30 "$PY" "$T/app.py" "$SOCK" 5000 send >"$T/send.out" 2>&1 || { cat "$T/send.out"; fail "send"; }
 # wait until keyd built every fragment and netd sent them
 for _ in $(seq 100); do
@@ -122,9 +110,9 @@ echo "ok SIGTERM with $N unacknowledged fragments: '$N fragments persisted, 0 dr
 
 # the stalled node goes away with what it held: only the persisted copy can deliver now. It
 # comes back once the next run's app is connected (so the message cannot arrive before).
-kill -KILL "$MIX"
-kill -CONT "$MIX" 2>/dev/null || true
-MIX=
+kill -KILL "$PAUSED"
+kill -CONT "$PAUSED" 2>/dev/null || true
+PAUSED=
 for _ in $(seq 50); do kill -0 "$(cat "$T/net/run/mix2.pid")" 2>/dev/null || break; sleep 0.05; done
 rm -f "$T/net/run/mix2.ready"
 

@@ -9,15 +9,7 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib/localnet.bash
 . "$(dirname "$0")/lib/localnet.bash"
 PY=/usr/bin/python3
-[ -x "$BIN/nym-client" ] || { echo "missing $BIN/nym-client (run make first)"; exit 1; }
-CPID=
-cleanup() {
-	if [ -n "$CPID" ]; then kill "$CPID" 2>/dev/null || true; wait "$CPID" 2>/dev/null || true; fi
-	localnet_cleanup
-}
-fail() { echo "FAIL: $*"; tail -30 "$T/client.log" 2>/dev/null || true; exit 1; }
-localnet_up client-unix
-trap cleanup EXIT
+client_localnet_up client-unix
 PORT=$(( 20000 + RANDOM % 20000 ))
 H=$T/home
 D=$H/.nym/clients/u/data

@@ -33,4 +33,27 @@ tc() {
 		--topology "$NYM_TOPOLOGY" --state "$T/$st.state" "$@"
 }
 
+# For tests that run one nym-client (pid in $CPID, log in $T/client.log) on the localnet:
+# checks nym-client and the extra binaries named, then localnet_up NAME. On exit a process
+# left stopped (pid in $PAUSED) is continued, the client stopped, the localnet torn down;
+# fail shows the client's log.
+client_localnet_up() {
+	local name=$1 b
+	shift
+	for b in nym-client "$@"; do
+		[ -x "$BIN/$b" ] || { echo "missing $BIN/$b (run make first)"; exit 1; }
+	done
+	CPID=
+	PAUSED=
+	fail() { echo "FAIL: $*"; tail -30 "$T/client.log" 2>/dev/null || true; exit 1; }
+	localnet_up "$name"
+	trap client_localnet_cleanup EXIT
+}
+
+client_localnet_cleanup() {
+	if [ -n "$PAUSED" ]; then kill -CONT "$PAUSED" 2>/dev/null || true; fi
+	if [ -n "$CPID" ]; then kill "$CPID" 2>/dev/null || true; wait "$CPID" 2>/dev/null || true; fi
+	localnet_cleanup
+}
+
 stat_of() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" "$T/net/run/gateway1.stats"; }
