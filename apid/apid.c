@@ -82,15 +82,6 @@ struct apid {
 
 static struct apid g_a;
 
-static void send_to(struct ns_ipc_conn *c, const struct ns_ipc_msg *m)
-{
-	int rc = ns_ipc_conn_send(c, m);
-	if (rc < 0) {
-		nc_log("apid", "send %s: %s", ns_ipc_type_name(m->type), ns_ipc_strerror(rc));
-		exit(1);
-	}
-}
-
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -136,7 +127,7 @@ static void build_reply(const struct frag *f)
 	m.u.BUILD_REPLY.sender_tag = NS_IPC_BYTES(f->sender_tag, NYM_SENDER_TAG_LEN);
 	m.u.BUILD_REPLY.lane = f->lane;
 	m.u.BUILD_REPLY.packet_size = NYM_PACKET_REGULAR;
-	send_to(&g_a.keyd, &m);
+	nc_send(&g_a.keyd, &m);
 }
 
 static void build(const struct frag *f)
@@ -151,7 +142,7 @@ static void build(const struct frag *f)
 	m.u.BUILD_PACKET.recipient = NS_IPC_BYTES(f->recipient, 96);
 	m.u.BUILD_PACKET.lane = f->lane;
 	m.u.BUILD_PACKET.packet_size = NYM_PACKET_REGULAR;
-	send_to(&g_a.keyd, &m);
+	nc_send(&g_a.keyd, &m);
 }
 
 static struct frag **find_frag(const uint8_t id[5])
@@ -309,7 +300,7 @@ static void job_start(struct surb_job *j)
 		m.u.MAKE_SURBS.request_id = j->first_id + i;
 		m.u.MAKE_SURBS.count = left < NS_IPC_SURBS_MAX_COUNT ? left : NS_IPC_SURBS_MAX_COUNT;
 		m.u.MAKE_SURBS.packet_size = NYM_PACKET_REGULAR;
-		send_to(&g_a.keyd, &m);
+		nc_send(&g_a.keyd, &m);
 	}
 }
 
@@ -704,7 +695,7 @@ static void hand_surbs_to_keyd(const uint8_t tag[NYM_SENDER_TAG_LEN], const stru
 		m.u.SURBS_RECEIVED.sender_tag = NS_IPC_BYTES(tag, NYM_SENDER_TAG_LEN);
 		m.u.SURBS_RECEIVED.surbs = NS_IPC_BYTES(body, len);
 		m.u.SURBS_RECEIVED.key_rotation = key_rotation <= NYM_KEY_ROTATION_EVEN ? key_rotation : 0;
-		send_to(&g_a.keyd, &m);
+		nc_send(&g_a.keyd, &m);
 		ns_memzero(body, len);
 	}
 	g_a.surbs_received += l->count;
@@ -847,14 +838,7 @@ static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, 
 	struct ns_ipc_msg r = { .type = NS_IPC_T_STATS_REPLY };
 	r.u.STATS_REPLY.request_id = m->u.STATS_REQUEST.request_id;
 	r.u.STATS_REPLY.text = NS_IPC_BYTES(text, (size_t)n);
-	send_to(c, &r);
-}
-
-static void on_fatal(struct ns_ipc_conn *c, int err, void *ctx)
-{
-	(void)ctx;
-	nc_log("apid", "IPC with %s failed: %s", ns_ipc_role_name(c->peer), ns_ipc_strerror(err));
-	exit(err == NS_IPC_EEOF ? 0 : 1);
+	nc_send(c, &r);
 }
 
 static const ns_ipc_handler apid_handlers[NS_IPC_TYPE_LIMIT] = {
@@ -882,9 +866,9 @@ int nc_apid_main(void *setup)
 	g_a.reasm = nym_reasm_new(NULL);
 	if (!g_a.loop || !g_a.reasm)
 		return 1;
-	ns_ipc_conn_start(&g_a.keyd, g_a.loop, keep[0], NS_IPC_APID, NS_IPC_KEYD, apid_handlers, on_fatal, NULL);
-	ns_ipc_conn_start(&g_a.netd, g_a.loop, keep[1], NS_IPC_APID, NS_IPC_NETD, apid_handlers, on_fatal, NULL);
-	ns_ipc_conn_start(&g_a.sup, g_a.loop, keep[2], NS_IPC_APID, NS_IPC_SUPERVISOR, apid_handlers, on_fatal, NULL);
+	ns_ipc_conn_start(&g_a.keyd, g_a.loop, keep[0], NS_IPC_APID, NS_IPC_KEYD, apid_handlers, nc_ipc_fatal, NULL);
+	ns_ipc_conn_start(&g_a.netd, g_a.loop, keep[1], NS_IPC_APID, NS_IPC_NETD, apid_handlers, nc_ipc_fatal, NULL);
+	ns_ipc_conn_start(&g_a.sup, g_a.loop, keep[2], NS_IPC_APID, NS_IPC_SUPERVISOR, apid_handlers, nc_ipc_fatal, NULL);
 	if (s->conf.socket_websocket) {
 		int err = 0;
 		ns_ws_limits lim = { .max_message_bytes = 64u << 20, .max_queued_bytes = 256u << 20 };
@@ -907,7 +891,7 @@ int nc_apid_main(void *setup)
 	struct ns_ipc_msg m = { .type = NS_IPC_T_READY };
 	m.u.READY.catalogue_version = NS_IPC_CATALOGUE_VERSION;
 	m.u.READY.sandboxed = true;
-	send_to(&g_a.sup, &m);
+	nc_send(&g_a.sup, &m);
 	ev_run(g_a.loop, 0);
 	ns_ipc_conn_flush(&g_a.sup); /* the last answers to the supervisor (stats, unsent fragments) */
 	nc_apid_local_stop();
@@ -974,13 +958,13 @@ void nc_apid_persist(void)
 		m.u.QUEUED_FRAGMENT.fragment = NS_IPC_BYTES(f->data, f->len);
 		m.u.QUEUED_FRAGMENT.recipient = NS_IPC_BYTES(f->recipient, 96);
 		m.u.QUEUED_FRAGMENT.lane = f->lane;
-		send_to(&g_a.sup, &m);
+		nc_send(&g_a.sup, &m);
 		persisted++;
 	}
 	struct ns_ipc_msg end = { .type = NS_IPC_T_QUEUED_END };
 	end.u.QUEUED_END.persisted = persisted;
 	end.u.QUEUED_END.dropped = dropped;
-	send_to(&g_a.sup, &end);
+	nc_send(&g_a.sup, &end);
 }
 
 void nc_apid_on_resend(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)

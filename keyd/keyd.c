@@ -74,15 +74,6 @@ static void die_ipc(const char *what)
 	exit(1);
 }
 
-static void send_to(struct ns_ipc_conn *c, const struct ns_ipc_msg *m)
-{
-	int rc = ns_ipc_conn_send(c, m);
-	if (rc < 0) {
-		nc_log("keyd", "send %s: %s", ns_ipc_type_name(m->type), ns_ipc_strerror(rc));
-		exit(1);
-	}
-}
-
 /* ---- the shared-key record file: appended records, the last valid one wins */
 
 static void key_record_encode(uint8_t rec[KEY_REC_LEN])
@@ -208,7 +199,7 @@ static void send_hs_out(const uint8_t *msg, size_t len)
 {
 	struct ns_ipc_msg m = { .type = NS_IPC_T_GW_HANDSHAKE_OUT };
 	m.u.GW_HANDSHAKE_OUT.message = NS_IPC_BYTES(msg, len);
-	send_to(&g_k.netd, &m);
+	nc_send(&g_k.netd, &m);
 }
 
 static void flush_pending(void);
@@ -218,7 +209,7 @@ static void hs_failed(const char *reason)
 	nc_log("keyd", "gateway session: %s", reason);
 	struct ns_ipc_msg m = { .type = NS_IPC_T_GW_HANDSHAKE_FAILED };
 	m.u.GW_HANDSHAKE_FAILED.reason = NS_IPC_BYTES(reason, strlen(reason));
-	send_to(&g_k.netd, &m);
+	nc_send(&g_k.netd, &m);
 	g_k.hs_failures++;
 }
 
@@ -279,7 +270,7 @@ static void on_hs_in(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ct
 	nc_log("keyd", "registered with the gateway: shared key stored");
 	struct ns_ipc_msg r = { .type = NS_IPC_T_GW_SESSION_READY };
 	r.u.GW_SESSION_READY.protocol = g_k.key.legacy ? 2 : 3;
-	send_to(&g_k.netd, &r);
+	nc_send(&g_k.netd, &r);
 	flush_pending();
 }
 
@@ -341,7 +332,7 @@ static void on_auth_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 	}
 	struct ns_ipc_msg r = { .type = NS_IPC_T_GW_AUTH_TEXT };
 	r.u.GW_AUTH_TEXT.text = NS_IPC_BYTES(text, len);
-	send_to(&g_k.netd, &r);
+	nc_send(&g_k.netd, &r);
 	free(text);
 	flush_pending();
 }
@@ -353,7 +344,7 @@ static void build_failed(const uint8_t frag_id[5], uint64_t reason)
 	struct ns_ipc_msg r = { .type = NS_IPC_T_BUILD_FAILED };
 	r.u.BUILD_FAILED.frag_id = NS_IPC_BYTES(frag_id, 5);
 	r.u.BUILD_FAILED.reason = reason;
-	send_to(&g_k.apid, &r);
+	nc_send(&g_k.apid, &r);
 }
 
 /* ForwardSphinxV2 (MixPacket v2: with the key rotation) from the protocol version that
@@ -402,7 +393,7 @@ static int send_sealed(struct nc_packet *p, const uint8_t frag_id[5], uint64_t l
 	r.u.SEALED_FRAME.frame = NS_IPC_BYTES(frame, n);
 	r.u.SEALED_FRAME.lane = lane;
 	r.u.SEALED_FRAME.expected_delay_ms = delay_ms > NS_IPC_U32_MAX ? NS_IPC_U32_MAX : delay_ms;
-	send_to(&g_k.netd, &r);
+	nc_send(&g_k.netd, &r);
 	free(frame);
 	return 0;
 }
@@ -480,7 +471,7 @@ static void surbs_low(const uint8_t tag[16])
 	struct ns_ipc_msg m = { .type = NS_IPC_T_SURBS_LOW };
 	m.u.SURBS_LOW.sender_tag = NS_IPC_BYTES(tag, 16);
 	m.u.SURBS_LOW.available = nc_surbs_available(g_k.surbs, tag);
-	send_to(&g_k.apid, &m);
+	nc_send(&g_k.apid, &m);
 }
 
 /* A SurbRequest {us, amount} through one SURB of tag, reserve or not. Its fragment id is
@@ -617,7 +608,7 @@ static void on_make_surbs(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, voi
 	a.u.SURBS.request_id = r->request_id;
 	a.u.SURBS.surbs = NS_IPC_BYTES(out, (size_t)n);
 	a.u.SURBS.key_rotation = nc_prep_key_rotation(g_k.prep);
-	send_to(&g_k.apid, &a);
+	nc_send(&g_k.apid, &a);
 	ns_memzero(out, (size_t)n);
 }
 
@@ -658,7 +649,7 @@ static void on_cover_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, 
 		struct ns_ipc_msg f = { .type = NS_IPC_T_COVER_FRAME };
 		f.u.COVER_FRAME.frame = NS_IPC_BYTES(frame, n);
 		f.u.COVER_FRAME.kind = r->kind;
-		send_to(&g_k.netd, &f);
+		nc_send(&g_k.netd, &f);
 		free(frame);
 		g_k.cover++;
 	}
@@ -691,14 +682,14 @@ static void on_open_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, voi
 	if (kind == 1) {
 		struct ns_ipc_msg r = { .type = NS_IPC_T_ACK };
 		r.u.ACK.frag_id = NS_IPC_BYTES(frag_id, 5);
-		send_to(&g_k.netd, &r);
-		send_to(&g_k.apid, &r);
+		nc_send(&g_k.netd, &r);
+		nc_send(&g_k.apid, &r);
 		g_k.acks++;
 	} else if ((kind == 2 || kind == 3) && out_len >= 1 && out_len <= NS_IPC_FRAGMENT_MAX) {
 		struct ns_ipc_msg r = { .type = NS_IPC_T_FRAGMENT };
 		r.u.FRAGMENT.fragment = NS_IPC_BYTES(out, out_len);
 		r.u.FRAGMENT.origin = kind == 3 ? NS_IPC_FROM_REPLY : NS_IPC_FROM_MESSAGE;
-		send_to(&g_k.apid, &r);
+		nc_send(&g_k.apid, &r);
 		g_k.fragments++;
 		g_k.replies_received += kind == 3;
 	}
@@ -757,7 +748,7 @@ static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, 
 	struct ns_ipc_msg r = { .type = NS_IPC_T_STATS_REPLY };
 	r.u.STATS_REPLY.request_id = m->u.STATS_REQUEST.request_id;
 	r.u.STATS_REPLY.text = NS_IPC_BYTES(text, (size_t)n);
-	send_to(c, &r);
+	nc_send(c, &r);
 }
 
 static void on_status_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
@@ -788,14 +779,7 @@ static void on_status_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m,
 	struct ns_ipc_msg r = { .type = NS_IPC_T_STATUS_REPLY };
 	r.u.STATUS_REPLY.request_id = m->u.STATUS_REQUEST.request_id;
 	r.u.STATUS_REPLY.json = NS_IPC_BYTES(json, (size_t)n);
-	send_to(c, &r);
-}
-
-static void on_fatal(struct ns_ipc_conn *c, int err, void *ctx)
-{
-	(void)ctx;
-	nc_log("keyd", "IPC with %s failed: %s", ns_ipc_role_name(c->peer), ns_ipc_strerror(err));
-	exit(err == NS_IPC_EEOF ? 0 : 1);
+	nc_send(c, &r);
 }
 
 static const ns_ipc_handler keyd_handlers[NS_IPC_TYPE_LIMIT] = {
@@ -886,9 +870,9 @@ int nc_keyd_main(void *setup)
 	g_k.loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK);
 	if (!g_k.loop)
 		return 1;
-	ns_ipc_conn_start(&g_k.netd, g_k.loop, keep[0], NS_IPC_KEYD, NS_IPC_NETD, keyd_handlers, on_fatal, NULL);
-	ns_ipc_conn_start(&g_k.apid, g_k.loop, keep[1], NS_IPC_KEYD, NS_IPC_APID, keyd_handlers, on_fatal, NULL);
-	ns_ipc_conn_start(&g_k.sup, g_k.loop, keep[2], NS_IPC_KEYD, NS_IPC_SUPERVISOR, keyd_handlers, on_fatal, NULL);
+	ns_ipc_conn_start(&g_k.netd, g_k.loop, keep[0], NS_IPC_KEYD, NS_IPC_NETD, keyd_handlers, nc_ipc_fatal, NULL);
+	ns_ipc_conn_start(&g_k.apid, g_k.loop, keep[1], NS_IPC_KEYD, NS_IPC_APID, keyd_handlers, nc_ipc_fatal, NULL);
+	ns_ipc_conn_start(&g_k.sup, g_k.loop, keep[2], NS_IPC_KEYD, NS_IPC_SUPERVISOR, keyd_handlers, nc_ipc_fatal, NULL);
 	/* acks and pushed frames from netd first, in batches: apid's bulk of builds must not
 	 * delay the acks past netd's ack timers (that would cause retransmissions) */
 	ns_ipc_conn_set_priority(&g_k.netd, EV_MAXPRI, 32);
@@ -902,7 +886,7 @@ int nc_keyd_main(void *setup)
 	struct ns_ipc_msg m = { .type = NS_IPC_T_READY };
 	m.u.READY.catalogue_version = NS_IPC_CATALOGUE_VERSION;
 	m.u.READY.sandboxed = true;
-	send_to(&g_k.sup, &m);
+	nc_send(&g_k.sup, &m);
 	if (s->test_keyd_socket) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0); /* the filter must kill us here */
 		nc_log("keyd", "socket() after the sandbox returned %d: the filter is not working", fd);
@@ -912,7 +896,7 @@ int nc_keyd_main(void *setup)
 	nc_prep_self(g_k.prep, self);
 	struct ns_ipc_msg a = { .type = NS_IPC_T_SELF_ADDRESS };
 	a.u.SELF_ADDRESS.address = NS_IPC_BYTES(self, 96);
-	send_to(&g_k.apid, &a);
+	nc_send(&g_k.apid, &a);
 	ev_run(g_k.loop, 0);
 	ns_ipc_conn_flush(&g_k.sup); /* the last answers to the supervisor (stats, unsent fragments) */
 	hs_clear();

@@ -72,15 +72,6 @@ struct netd {
 
 static struct netd g_n;
 
-static void send_to(struct ns_ipc_conn *c, const struct ns_ipc_msg *m)
-{
-	int rc = ns_ipc_conn_send(c, m);
-	if (rc < 0) {
-		nc_log("netd", "send %s: %s", ns_ipc_type_name(m->type), ns_ipc_strerror(rc));
-		exit(1);
-	}
-}
-
 /* ---- topology */
 
 static void send_topo_node(uint64_t gen, unsigned role, const struct nym_topo_node *n)
@@ -92,7 +83,7 @@ static void send_topo_node(uint64_t gen, unsigned role, const struct nym_topo_no
 	m.u.TOPOLOGY_NODE.identity = NS_IPC_BYTES(n->identity, 32);
 	m.u.TOPOLOGY_NODE.sphinx_key = NS_IPC_BYTES(n->sphinx_key, 32);
 	m.u.TOPOLOGY_NODE.address = NS_IPC_BYTES(n->address, 32);
-	send_to(&g_n.keyd, &m);
+	nc_send(&g_n.keyd, &m);
 }
 
 static int send_topology(const struct ns_topo *t, uint64_t gen)
@@ -107,7 +98,7 @@ static int send_topology(const struct ns_topo *t, uint64_t gen)
 	m.u.TOPOLOGY_BEGIN.generation = gen;
 	m.u.TOPOLOGY_BEGIN.key_rotation_id = tp->key_rotation_id;
 	m.u.TOPOLOGY_BEGIN.nodes = total;
-	send_to(&g_n.keyd, &m);
+	nc_send(&g_n.keyd, &m);
 	for (int i = 0; i < NYM_MIX_LAYERS; i++)
 		for (size_t j = 0; j < tp->layer_len[i]; j++)
 			send_topo_node(gen, (unsigned)i + 1, &tp->layer[i][j]);
@@ -116,7 +107,7 @@ static int send_topology(const struct ns_topo *t, uint64_t gen)
 	struct ns_ipc_msg e = { .type = NS_IPC_T_TOPOLOGY_END };
 	e.u.TOPOLOGY_END.generation = gen;
 	e.u.TOPOLOGY_END.nodes = total;
-	send_to(&g_n.keyd, &e);
+	nc_send(&g_n.keyd, &e);
 	return 0;
 }
 
@@ -224,7 +215,7 @@ static int op_hs_h1(void *ctx, struct ns_gwc *c, uint64_t id, int aes)
 	m.u.GW_HANDSHAKE_START.gateway_identity = NS_IPC_BYTES(g_n.s->gateway_identity, 32);
 	m.u.GW_HANDSHAKE_START.protocol = aes ? 3 : 1;
 	m.u.GW_HANDSHAKE_START.fresh = true;
-	send_to(&g_n.keyd, &m);
+	nc_send(&g_n.keyd, &m);
 	return start_op(OP_H1, id);
 }
 
@@ -234,7 +225,7 @@ static int send_hs_in(enum op_kind k, uint64_t id, const uint8_t *msg, size_t le
 		return -1;
 	struct ns_ipc_msg m = { .type = NS_IPC_T_GW_HANDSHAKE_IN };
 	m.u.GW_HANDSHAKE_IN.message = NS_IPC_BYTES(msg, len);
-	send_to(&g_n.keyd, &m);
+	nc_send(&g_n.keyd, &m);
 	return start_op(k, id);
 }
 
@@ -260,7 +251,7 @@ static int op_auth(void *ctx, struct ns_gwc *c, uint64_t id, int v2, uint8_t pro
 	m.u.GW_AUTH_REQUEST.gateway_identity = NS_IPC_BYTES(g_n.s->gateway_identity, 32);
 	m.u.GW_AUTH_REQUEST.protocol = protocol;
 	m.u.GW_AUTH_REQUEST.timestamp = v2 ? (uint64_t)time(NULL) : 0;
-	send_to(&g_n.keyd, &m);
+	nc_send(&g_n.keyd, &m);
 	return start_op(OP_AUTH, id);
 }
 
@@ -270,7 +261,7 @@ static int op_open(void *ctx, struct ns_gwc *c, uint64_t id, const uint8_t *fram
 	if (len >= 1 && len <= NS_IPC_FRAME_MAX) {
 		struct ns_ipc_msg m = { .type = NS_IPC_T_OPEN_FRAME };
 		m.u.OPEN_FRAME.frame = NS_IPC_BYTES(frame, len);
-		send_to(&g_n.keyd, &m);
+		nc_send(&g_n.keyd, &m);
 		g_n.frames_in++;
 	}
 	ns_gwc_op_done(c, id, 0, NULL, 0); /* keyd opens it; nothing comes back here */
@@ -350,7 +341,7 @@ static void pool_refill(int kind)
 	struct ns_ipc_msg m = { .type = NS_IPC_T_COVER_REQUEST };
 	m.u.COVER_REQUEST.count = POOL_MAX - have;
 	m.u.COVER_REQUEST.kind = (uint64_t)kind;
-	send_to(&g_n.keyd, &m);
+	nc_send(&g_n.keyd, &m);
 	g_n.pool_asked[kind] = POOL_MAX - g_n.pool_len[kind];
 }
 
@@ -392,7 +383,7 @@ static void hook_retransmit(void *ctx, const uint8_t frag_id[5], uint32_t so_far
 	memcpy(g_n.retx[g_n.n_retx++], frag_id, 5);
 	struct ns_ipc_msg m = { .type = NS_IPC_T_ACK_TIMEOUT };
 	m.u.ACK_TIMEOUT.frag_id = NS_IPC_BYTES(frag_id, 5);
-	send_to(&g_n.apid, &m);
+	nc_send(&g_n.apid, &m);
 }
 
 static void hook_dropped(void *ctx, const struct ns_lane *lane, void *packet, enum ns_drop_reason why)
@@ -534,7 +525,7 @@ static void report_protocol(const struct ns_gwc_status *st)
 		return;
 	struct ns_ipc_msg m = { .type = NS_IPC_T_GW_PROTOCOL };
 	m.u.GW_PROTOCOL.protocol = st->negotiated_protocol;
-	send_to(&g_n.keyd, &m);
+	nc_send(&g_n.keyd, &m);
 	g_n.protocol_sent = st->negotiated_protocol;
 }
 
@@ -606,7 +597,7 @@ static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, 
 	struct ns_ipc_msg r = { .type = NS_IPC_T_STATS_REPLY };
 	r.u.STATS_REPLY.request_id = m->u.STATS_REQUEST.request_id;
 	r.u.STATS_REPLY.text = NS_IPC_BYTES(text, (size_t)n);
-	send_to(c, &r);
+	nc_send(c, &r);
 }
 
 /* ---- STATUS_REQUEST (apid, for nymctl): one flat JSON object */
@@ -679,14 +670,7 @@ static void on_status_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m,
 	struct ns_ipc_msg r = { .type = NS_IPC_T_STATUS_REPLY };
 	r.u.STATUS_REPLY.request_id = m->u.STATUS_REQUEST.request_id;
 	r.u.STATUS_REPLY.json = NS_IPC_BYTES(json, (size_t)n);
-	send_to(c, &r);
-}
-
-static void on_fatal(struct ns_ipc_conn *c, int err, void *ctx)
-{
-	(void)ctx;
-	nc_log("netd", "IPC with %s failed: %s", ns_ipc_role_name(c->peer), ns_ipc_strerror(err));
-	exit(err == NS_IPC_EEOF ? 0 : 1);
+	nc_send(c, &r);
 }
 
 static const ns_ipc_handler netd_handlers[NS_IPC_TYPE_LIMIT] = {
@@ -797,9 +781,9 @@ int nc_netd_main(void *setup)
 	g_n.loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK);
 	if (!g_n.loop)
 		return 1;
-	ns_ipc_conn_start(&g_n.keyd, g_n.loop, keep[0], NS_IPC_NETD, NS_IPC_KEYD, netd_handlers, on_fatal, NULL);
-	ns_ipc_conn_start(&g_n.apid, g_n.loop, keep[1], NS_IPC_NETD, NS_IPC_APID, netd_handlers, on_fatal, NULL);
-	ns_ipc_conn_start(&g_n.sup, g_n.loop, keep[2], NS_IPC_NETD, NS_IPC_SUPERVISOR, netd_handlers, on_fatal, NULL);
+	ns_ipc_conn_start(&g_n.keyd, g_n.loop, keep[0], NS_IPC_NETD, NS_IPC_KEYD, netd_handlers, nc_ipc_fatal, NULL);
+	ns_ipc_conn_start(&g_n.apid, g_n.loop, keep[1], NS_IPC_NETD, NS_IPC_APID, netd_handlers, nc_ipc_fatal, NULL);
+	ns_ipc_conn_start(&g_n.sup, g_n.loop, keep[2], NS_IPC_NETD, NS_IPC_SUPERVISOR, netd_handlers, nc_ipc_fatal, NULL);
 	if (first_topology(s) < 0)
 		return 1;
 	int rc;
@@ -815,7 +799,7 @@ int nc_netd_main(void *setup)
 	struct ns_ipc_msg m = { .type = NS_IPC_T_READY };
 	m.u.READY.catalogue_version = NS_IPC_CATALOGUE_VERSION;
 	m.u.READY.sandboxed = true;
-	send_to(&g_n.sup, &m);
+	nc_send(&g_n.sup, &m);
 	ev_run(g_n.loop, 0);
 	ns_ipc_conn_flush(&g_n.sup); /* the last answers to the supervisor (stats, unsent fragments) */
 	ns_gwc_stop(g_n.gw);

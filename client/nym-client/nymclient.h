@@ -46,6 +46,13 @@ int nc_child_main(const char *role, const char *fdstr);
 void nc_close_except(struct nc_setup *s, const int *keep, size_t n);
 /* Runs what libc caches on first use while the sandbox still allows it. */
 void nc_log(const char *role, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+struct ns_ipc_conn;
+struct ns_ipc_msg;
+/* Sends m on a child's connection; a failed send is fatal for the process (logged with its
+ * role and the type). */
+void nc_send(struct ns_ipc_conn *c, const struct ns_ipc_msg *m);
+/* The children's ns_ipc_fatal_fn: logs the peer and the error, exits (0 on a clean EOF). */
+void nc_ipc_fatal(struct ns_ipc_conn *c, int err, void *ctx) __attribute__((noreturn));
 
 /* gateway file (main.c) */
 int nc_gateway_load(const struct clientconf_dirs *d, uint8_t identity[32], char *ws, size_t cap);

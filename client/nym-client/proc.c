@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "ipc.h"
 #include "nymclient.h"
 
 #define SETUP_MAGIC UINT64_C(0x6e796d7375697465) /* "nymsuite" */
@@ -131,6 +132,24 @@ void nc_close_except(struct nc_setup *s, const int *keep, size_t n)
 				s->fds[i][j] = -1;
 			}
 		}
+}
+
+void nc_send(struct ns_ipc_conn *c, const struct ns_ipc_msg *m)
+{
+	int rc = ns_ipc_conn_send(c, m);
+	if (rc < 0) {
+		nc_log(ns_ipc_role_name(c->self), "send %s: %s", ns_ipc_type_name(m->type),
+		       ns_ipc_strerror(rc));
+		exit(1);
+	}
+}
+
+void nc_ipc_fatal(struct ns_ipc_conn *c, int err, void *ctx)
+{
+	(void)ctx;
+	nc_log(ns_ipc_role_name(c->self), "IPC with %s failed: %s", ns_ipc_role_name(c->peer),
+	       ns_ipc_strerror(err));
+	exit(err == NS_IPC_EEOF ? 0 : 1);
 }
 
 void nc_log(const char *role, const char *fmt, ...)
