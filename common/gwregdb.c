@@ -308,8 +308,11 @@ static const char row_sql[] =
 	"SELECT r.gateway_type, d.gateway_listener, d.derived_aes128_ctr_blake3_hmac_keys_bs58,"
 	" d.derived_aes256_gcm_siv_key FROM registered_gateway r LEFT JOIN remote_gateway_details d"
 	" ON d.gateway_id_bs58 = r.gateway_id_bs58 WHERE r.gateway_id_bs58 = ?";
+/* without the key bytes: only whether one is stored */
 static const char row_sql_nokey[] =
-	"SELECT r.gateway_type, d.gateway_listener, NULL, NULL FROM registered_gateway r"
+	"SELECT r.gateway_type, d.gateway_listener, NULL, NULL,"
+	" d.derived_aes128_ctr_blake3_hmac_keys_bs58 IS NOT NULL OR d.derived_aes256_gcm_siv_key IS NOT NULL"
+	" FROM registered_gateway r"
 	" LEFT JOIN remote_gateway_details d ON d.gateway_id_bs58 = r.gateway_id_bs58"
 	" WHERE r.gateway_id_bs58 = ?";
 
@@ -337,7 +340,10 @@ static int read_row(sqlite3_stmt *st, const char *id, int with_key, struct ns_gw
 		set_err(err, errcap, "the active gateway has no remote_gateway_details row");
 		return NS_GWREG_ECORRUPT;
 	}
-	return ns_gwreg_row_decode(&row, with_key, out, err, errcap);
+	int rc = ns_gwreg_row_decode(&row, with_key, out, err, errcap);
+	if (rc == 0 && !with_key)
+		out->has_key = sqlite3_column_int(st, 4) != 0;
+	return rc;
 }
 
 static int load_gateway(sqlite3 *db, const char *id, int with_key, struct ns_gwreg *out,

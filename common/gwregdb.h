@@ -59,7 +59,8 @@ extern const struct ns_gwreg_migration ns_gwreg_migrations[NS_GWREG_MIGRATIONS];
 int ns_gwreg_create(const char *path, const struct ns_gwreg *r, char *err, size_t errcap);
 
 /* Reads the active gateway (read-only; a Nym-made file is fine). with_key: also the shared
- * key (has_key = 1), else key stays zero. */
+ * key (has_key = 1); else the key bytes are never read, key stays zero and has_key says
+ * whether one is stored. */
 int ns_gwreg_load_active(const char *path, int with_key, struct ns_gwreg *out, char *err,
                          size_t errcap);
 

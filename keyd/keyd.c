@@ -172,17 +172,6 @@ static int gateway_key_load(const struct nc_setup *s)
 	return key_db_merge(s, &before);
 }
 
-int nc_keyd_sync_records(void *setup)
-{
-	const struct nc_setup *s = setup;
-	memcpy(g_k.gateway, s->gateway_identity, 32);
-	int rc = gateway_key_load(s);
-	if (g_k.key_fd >= 0)
-		close(g_k.key_fd);
-	ns_gw_key_clear(&g_k.key);
-	return rc < 0 ? 1 : 0;
-}
-
 /* ---- gateway session operations */
 
 static void hs_clear(void)

@@ -702,10 +702,14 @@ static void traffic_config(const struct clientconf_debug *d, struct ns_traffic_c
 	t->ack_wait_addition_ns = d->ack_wait_addition_ns;
 }
 
+/* registered = a shared key is stored: in Nym's gateways DB, or in keyd's record file (a
+ * re-registration during a run); keyd merges the two at its start. */
 static int registered(const struct nc_setup *s)
 {
 	char path[CLIENTCONF_PATH_MAX + 64];
 	struct stat st;
+	if (s->gateway_key_stored)
+		return 1;
 	snprintf(path, sizeof path, "%s/%s", s->dirs.data_dir, NC_GWKEY_FILE);
 	return stat(path, &st) == 0 && st.st_size >= 48;
 }

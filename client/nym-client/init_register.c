@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -192,27 +191,11 @@ int nc_run_gateway(struct nc_setup *s)
 		return -1;
 	}
 	memcpy(s->gateway_identity, r.gateway_id, 32);
+	s->gateway_key_stored = r.has_key;
 	snprintf(s->gateway_ws, sizeof s->gateway_ws, "%s", r.listener);
 	/* Nym's "ws://IP:PORT/" is our "ws://IP:PORT" (an empty path either way) */
 	char *path_start = strchr(s->gateway_ws + 5, '/');
 	if (path_start && !path_start[1])
 		*path_start = 0;
-	return 0;
-}
-
-int nc_run_sync_key(struct nc_setup *s)
-{
-	char path[CLIENTCONF_PATH_MAX + 64];
-	struct stat st;
-	nc_gwreg_path(&s->conf, &s->dirs, path, sizeof path);
-	if (stat(path, &st) < 0)
-		return 0; /* no DB: keyd's record file is all there is */
-	pid_t pid = nc_spawn(nc_keyd_sync_records, s);
-	int status = 0;
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "nym-client: cannot take the gateway key from %s\n", path);
-		return -1;
-	}
 	return 0;
 }

@@ -21,15 +21,8 @@ void nc_gwreg_path(const struct clientconf *c, const struct clientconf_dirs *d, 
                    size_t cap);
 
 /* run, before the children start: the gateway identity and listener from the DB (no key
- * read), else from our older data/nymsuite-gateway.txt. 0 or -1 (reason on stderr). */
+ * read, only whether one is stored: s->gateway_key_stored), else from our older
+ * data/nymsuite-gateway.txt. 0 or -1 (reason on stderr). */
 int nc_run_gateway(struct nc_setup *s);
-/* run, before the children start: in a short-lived child, brings keyd's record file up to
- * date with the DB (nc_keyd_sync_records), so netd sees the client as registered.
- * 0 or -1. */
-int nc_run_sync_key(struct nc_setup *s);
-
-/* keyd.c: loads the record file and the DB key, appends the DB key when it wins, forgets
- * both. Returns 0 or 1 (a process exit status). */
-int nc_keyd_sync_records(void *setup);
 
 #endif

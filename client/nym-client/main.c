@@ -281,7 +281,7 @@ static int cmd_run(const struct args *a)
 		return 1;
 	}
 	apply_traffic_modes(&s.conf.debug, a);
-	if (nc_run_gateway(&s) < 0 || nc_run_sync_key(&s) < 0)
+	if (nc_run_gateway(&s) < 0)
 		return 1;
 	s.sandbox_debug = a->sandbox_debug;
 	s.test_keyd_socket = a->test_keyd_socket;

@@ -29,6 +29,7 @@ struct nc_setup {
 	struct clientconf_dirs dirs;
 	uint8_t gateway_identity[32];
 	char gateway_ws[CLIENTCONF_URL_MAX];
+	int gateway_key_stored; /* Nym's gateways DB holds a key for it (the bytes stay unread) */
 	int fds[NC_PAIRS][2];
 	int sandbox_debug;
 	int test_keyd_socket; /* test hook: keyd calls socket() once sandboxed (must die) */
