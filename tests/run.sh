@@ -63,7 +63,7 @@ if [ -z "${NO_FUZZ:-}" ]; then
 	done
 fi
 
-for dir in tests/integration tests/interop; do
+for dir in tests/integration tests/attack tests/interop; do
 	ls "$dir"/*.sh >/dev/null 2>&1 || continue
 	echo "== $dir"
 	for s in "$dir"/*.sh; do
