@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # packaging: `packaging/build-deb` makes a Debian package from this build; its files, modes and
-# Depends: are checked, and `systemd-analyze verify` accepts the unit. Exit 0 = pass.
+# Depends: are checked, `systemd-analyze verify` accepts the unit, and every unit sets
+# LimitNOFILE and scores an exposure of at most 2.0 in `systemd-analyze security`. Exit 0 = pass.
 set -euo pipefail
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -38,4 +39,20 @@ if command -v systemd-analyze >/dev/null; then
 fi
 grep -q '^DynamicUser=yes' "$U" && grep -q '^NoNewPrivileges=yes' "$U" && grep -q '^ProtectSystem=strict' "$U" ||
 	fail "the unit lost its hardening"
+
+# every unit the package installs: a descriptor limit for thousands of apps, and systemd's own
+# exposure score at most 2.0 (0 = fully locked down, 10 = unprotected)
+units=("$T"/root/lib/systemd/system/*.service)
+[ -e "${units[0]}" ] || fail "the package installs no unit"
+for U in "${units[@]}"; do
+	u=$(basename "$U")
+	grep -Eq '^LimitNOFILE=[0-9]{4,}' "$U" || fail "$u sets no LimitNOFILE"
+	command -v systemd-analyze >/dev/null || continue
+	cp "$U" "$T/$u"
+	systemd-analyze security --offline=yes --no-pager "$T/$u" >"$T/$u.security" 2>&1 || true
+	score=$(sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p' "$T/$u.security")
+	[ -n "$score" ] || { cat "$T/$u.security"; fail "systemd-analyze security printed no score for $u"; }
+	awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' || { grep '✗' "$T/$u.security"; fail "$u: exposure $score > 2.0"; }
+	echo "ok $u: systemd-analyze security exposure $score (<= 2.0), $(grep '^LimitNOFILE' "$U")"
+done
 echo PASS
