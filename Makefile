@@ -61,7 +61,7 @@ DEP_HEADERS := /usr/include/sodium.h /usr/include/gcrypt.h /usr/include/ev.h \
                /usr/include/$(shell gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)/curl/curl.h /usr/bin/jq /usr/bin/curl /usr/bin/strace \
                /usr/lib/python3/dist-packages/websockets
 
-.PHONY: all deps check unit kat asan fuzz fuzz-build bench clean demo deb
+.PHONY: all deps check unit kat asan fuzz fuzz-build fuzz-long bench clean demo deb
 all: $(LIBCOMMON) $(TEST_BIN) $(KAT_BIN) $(BENCH_BIN) $(PROG_BIN)
 
 # Installs the Debian 12 packages when a header or tool is missing (needs root).
@@ -141,10 +141,17 @@ fuzz: fuzz-build
 	  n=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
 	  seeds=tests/fuzz/seeds/$$n; [ -d $$seeds ] || seeds=; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(FUZZ_BUILD)/corpus/$$n $$seeds 2>&1 \
+	  kept=tests/fuzz/corpus/$$n; [ -d $$kept ] || kept=; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(FUZZ_BUILD)/corpus/$$n $$kept $$seeds 2>&1 \
 	    | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || true; \
 	  [ $${PIPESTATUS[0]} = 0 ] || { echo "$$n: CRASH"; exit 1; }; \
 	done
+
+# Every target to FUZZ_RUNS executions (default 10^7), one per core; the inputs that found new
+# coverage are merged into the corpus kept in the repo (tests/fuzz/corpus/). Hours, not minutes.
+FUZZ_RUNS ?= 10000000
+fuzz-long: fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_RUNS=$(FUZZ_RUNS) tests/fuzz/long.sh $(FUZZ_TARGETS)
 
 # The C benchmarks, then our nym-client against the real wasm client (bench/client_vs_wasm),
 # which reuses bench_sphinx's output of this run for its per-packet bound.

@@ -52,8 +52,9 @@ if [ -z "${NO_FUZZ:-}" ]; then
 	for f in "${FUZZ_BUILD:-build/fuzz}"/fuzz_*; do
 		[ -x "$f" ] || continue
 		n=$(basename "$f"); seeds=tests/fuzz/seeds/$n; corpus=${FUZZ_BUILD:-build/fuzz}/corpus/$n
-		mkdir -p "$corpus"; [ -d "$seeds" ] || seeds=
-		if "$f" -max_total_time="$FUZZ_SMOKE_SECONDS" -print_final_stats=1 "$corpus" $seeds \
+		kept=tests/fuzz/corpus/$n
+		mkdir -p "$corpus"; [ -d "$seeds" ] || seeds=; [ -d "$kept" ] || kept=
+		if "$f" -max_total_time="$FUZZ_SMOKE_SECONDS" -print_final_stats=1 "$corpus" $kept $seeds \
 			>"$LOG/$n.log" 2>&1; then
 			echo "ok   $n ($(sed -n 's/^stat::number_of_executed_units: *//p' "$LOG/$n.log") runs)"
 			pass=$((pass + 1))
