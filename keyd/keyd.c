@@ -24,6 +24,7 @@
 #include "init_register.h"
 #include "ipc.h"
 #include "nymclient.h"
+#include "safefile.h"
 #include "sandbox.h"
 
 #define KEY_REC_LEN 48
@@ -97,9 +98,12 @@ static void key_record_store(void)
 
 static int key_records_load(const char *path)
 {
-	g_k.key_fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (g_k.key_fd < 0)
+	char err[NS_SF_ERR_MAX];
+	g_k.key_fd = ns_sf_open_append(path, 0600, 1, err, sizeof err);
+	if (g_k.key_fd < 0) {
+		nc_log("keyd", "%s", err);
 		return -1;
+	}
 	uint8_t rec[KEY_REC_LEN];
 	while (read(g_k.key_fd, rec, sizeof rec) == (ssize_t)sizeof rec) {
 		if (memcmp(rec, KEY_REC_MAGIC, 4) || rec[4] > 1)

@@ -14,6 +14,7 @@
 #include "crypto.h"
 #include "init_register.h"
 #include "nymclient.h"
+#include "safefile.h"
 #include "nymsphinx/ack.h"
 
 struct args {
@@ -81,7 +82,7 @@ int nc_gateway_load(const struct clientconf_dirs *d, uint8_t identity[32], char 
 {
 	char path[CLIENTCONF_PATH_MAX + 64], id[128] = "";
 	snprintf(path, sizeof path, "%s/%s", d->data_dir, NC_GATEWAY_FILE);
-	FILE *f = fopen(path, "r");
+	FILE *f = ns_sf_fopen_read(path, 0, NULL, 0);
 	if (!f)
 		return -1;
 	int ok = fgets(id, sizeof id, f) && fgets(ws, (int)cap, f);
