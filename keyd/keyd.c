@@ -871,11 +871,8 @@ int nc_keyd_main(void *setup)
 	ns_ipc_conn_set_priority(&g_k.netd, EV_MAXPRI, 32);
 	ev_timer_init(&g_k.reply_tick, on_reply_tick, REPLY_TICK_S, REPLY_TICK_S);
 	ev_timer_start(g_k.loop, &g_k.reply_tick);
-	int rc = ns_sandbox_apply(NS_SANDBOX_KEYD, s->sandbox_debug);
-	if (rc < 0) {
-		nc_log("keyd", "cannot apply the sandbox: %s", strerror(-rc));
+	if (nc_confine(NS_SANDBOX_KEYD, s, 0) < 0)
 		return 1;
-	}
 	struct ns_ipc_msg m = { .type = NS_IPC_T_READY };
 	m.u.READY.catalogue_version = NS_IPC_CATALOGUE_VERSION;
 	m.u.READY.sandboxed = true;

@@ -444,6 +444,7 @@ int nc_supervisor_run(struct nc_setup *s)
 		if (g_sup.kids[i].alive)
 			ev_child_stop(g_sup.loop, &g_sup.kids[i].watcher);
 	shutdown_children(g_sup.failed ? NS_IPC_STOP_PEER_FAILED : NS_IPC_STOP_SIGNAL);
+	nc_remove_apid_sockets(s); /* apid runs as its own uid: it cannot remove them itself */
 	nc_log("supervisor", "%s%s", g_sup.failed ? "FAILED: " : "", g_sup.reason);
 	return g_sup.failed ? 1 : 0;
 }
