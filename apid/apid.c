@@ -879,15 +879,15 @@ int nc_apid_main(void *setup)
 			       (unsigned)s->conf.listening_port, ns_ws_strerror(err));
 			return 1;
 		}
-		nc_log("apid", "websocket API on ws://%s:%u", s->conf.host, (unsigned)s->conf.listening_port);
+		/* the bound port: the kernel's choice when port 0 is configured */
+		nc_log("apid", "websocket API on ws://%s%s%s:%u", strchr(s->conf.host, ':') ? "[" : "",
+		       s->conf.host, strchr(s->conf.host, ':') ? "]" : "",
+		       (unsigned)ns_ws_server_port(g_a.ws));
 	}
 	if (nc_apid_local_start(s) < 0)
 		return 1;
-	int rc = ns_sandbox_apply(NS_SANDBOX_APID, s->sandbox_debug);
-	if (rc < 0) {
-		nc_log("apid", "cannot apply the sandbox: %s", strerror(-rc));
+	if (nc_confine(NS_SANDBOX_APID, s, 0) < 0)
 		return 1;
-	}
 	struct ns_ipc_msg m = { .type = NS_IPC_T_READY };
 	m.u.READY.catalogue_version = NS_IPC_CATALOGUE_VERSION;
 	m.u.READY.sandboxed = true;

@@ -388,6 +388,5 @@ void nc_admin_stop(void)
 	ev_io_stop(g_ad.loop, &g_ad.accept_io);
 	ev_prepare_stop(g_ad.loop, &g_ad.reaper);
 	close(g_ad.fd);
-	g_ad.fd = -1;
-	unlink(g_ad.path);
+	g_ad.fd = -1; /* the socket file: removed by the supervisor (apid may not own it) */
 }

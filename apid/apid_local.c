@@ -304,6 +304,5 @@ void nc_local_api_stop(void)
 	ev_io_stop(g_l.loop, &g_l.accept_io);
 	ev_prepare_stop(g_l.loop, &g_l.reaper);
 	close(g_l.fd);
-	g_l.fd = -1;
-	unlink(g_l.path);
+	g_l.fd = -1; /* the socket file: removed by the supervisor (apid may not own it) */
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "safefile.h"
 #include "toml.h"
 
 #define NS_PER_MS 1000000ull
@@ -148,6 +149,7 @@ int clientconf_init_defaults(struct clientconf *c, const struct clientconf_dirs 
 	c->listening_port = 1977;
 	clientconf_debug_defaults(&c->debug);
 	c->has_nymsuite = 1;
+	c->privsep_uid_base = CLIENTCONF_PRIVSEP_UID_BASE;
 	if (fmt_path(c->api_socket, CLIENTCONF_PATH_MAX, "%s/" CLIENTCONF_API_SOCKET, dd) ||
 	    fmt_path(c->admin_socket, CLIENTCONF_PATH_MAX, "%s/" CLIENTCONF_ADMIN_SOCKET, dd))
 		return -1;
@@ -376,6 +378,12 @@ static void out_nymsuite(struct out *o, const struct clientconf *c)
 	           "data/" CLIENTCONF_ADMIN_SOCKET ").\nadmin_socket = ");
 	out_basic(o, c->admin_socket);
 	out_str(o, "\n");
+	if (c->privsep_uid_base != CLIENTCONF_PRIVSEP_UID_BASE) {
+		char line[96];
+		snprintf(line, sizeof line, "\n# First of the three uids (keyd, netd, apid) run under as "
+		         "root.\nprivsep_uid_base = %u\n", (unsigned)c->privsep_uid_base);
+		out_str(o, line);
+	}
 }
 
 static void out_kv_path(struct out *o, const char *comment, const char *key, const char *val)
@@ -709,7 +717,7 @@ static const char *const ALLOWED[][2] = {
 	{"debug.stats_reporting", "enabled provider_address reporting_interval"},
 	{"debug.forget_me", "client stats"},
 	{"debug.remember_me", "stats session_type"},
-	{"nymsuite", "api_socket admin_socket"},
+	{"nymsuite", "api_socket admin_socket privsep_uid_base"},
 };
 
 static int word_in(const char *list, const char *w)
@@ -1113,8 +1121,15 @@ static int read_nymsuite(struct rd *r, struct clientconf *c)
 	if (!toml_has_table(r->d, "nymsuite"))
 		return 0;
 	c->has_nymsuite = 1;
-	return get_str(r, "nymsuite", "api_socket", 0, c->api_socket, sizeof c->api_socket) ||
-	       get_str(r, "nymsuite", "admin_socket", 0, c->admin_socket, sizeof c->admin_socket);
+	uint64_t base = c->privsep_uid_base;
+	int rc = get_str(r, "nymsuite", "api_socket", 0, c->api_socket, sizeof c->api_socket) ||
+	         get_str(r, "nymsuite", "admin_socket", 0, c->admin_socket, sizeof c->admin_socket) ||
+	         get_uint(r, "nymsuite", "privsep_uid_base", CLIENTCONF_PRIVSEP_UID_MAX, &base);
+	if (!rc && base < 1000)
+		rc = set_err(r->err, "`nymsuite.privsep_uid_base` must be at least 1000 (a system uid "
+		             "range)");
+	c->privsep_uid_base = (uint32_t)base;
+	return rc;
 }
 
 int clientconf_parse(const char *text, size_t len, struct clientconf *c,
@@ -1136,6 +1151,7 @@ int clientconf_parse(const char *text, size_t len, struct clientconf *c,
 	}
 	memset(c, 0, sizeof *c);
 	clientconf_debug_defaults(&c->debug);
+	c->privsep_uid_base = CLIENTCONF_PRIVSEP_UID_BASE;
 	r.d = d;
 	r.err = err;
 	rc = read_client(&r, c) || read_paths(&r, c) || read_socket(&r, c) ||
@@ -1188,64 +1204,19 @@ int clientconf_make_dirs(const struct clientconf_dirs *d)
 
 int clientconf_write_file(const char *path, const char *data, size_t len)
 {
-	int fd;
-	size_t off = 0;
-
 	if (!path || mkdirs(path))
 		return -1;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -1;
-	if (fchmod(fd, 0600)) {
-		close(fd);
-		return -1;
-	}
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return -1;
-		}
-		off += (size_t)w;
-	}
-	return close(fd);
+	/* a new file beside it (O_EXCL, O_NOFOLLOW), fsync'd, renamed over: never through a
+	 * symlink, never half-written */
+	return ns_sf_write_replace(path, data, len, 0600, NULL, 0);
 }
 
-static char *read_all(const char *path, size_t max, size_t *len)
+/* Regular files only (a FIFO or a symlink is refused); private ones checked as OpenSSH
+ * checks its keys. */
+static char *read_all(const char *path, size_t max, size_t *len, unsigned flags, char *err,
+                      size_t errcap)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *buf;
-	size_t n = 0;
-
-	if (fd < 0)
-		return NULL;
-	buf = malloc(max + 1);
-	if (!buf) {
-		close(fd);
-		return NULL;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + n, max + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		if (n > max)
-			break;
-	}
-	close(fd);
-	if (n > max) {
-		ns_memzero(buf, n);
-		free(buf);
-		errno = EFBIG;
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
+	return ns_sf_read_all(path, max, len, flags, err, errcap);
 }
 
 int clientconf_save(const char *path, const struct clientconf *c)
@@ -1264,11 +1235,12 @@ int clientconf_save(const char *path, const struct clientconf *c)
 int clientconf_load(const char *path, struct clientconf *c, char err[CLIENTCONF_ERR_MAX])
 {
 	size_t n;
-	char *t = read_all(path, TOML_MAX_INPUT, &n);
+	char why[NS_SF_ERR_MAX];
+	char *t = read_all(path, TOML_MAX_INPUT, &n, 0, why, sizeof why);
 	int rc;
 
 	if (!t)
-		return set_err(err, "%s: %s", path, strerror(errno));
+		return set_err(err, "%s", why);
 	rc = clientconf_parse(t, n, c, err);
 	free(t);
 	return rc;
@@ -1289,6 +1261,11 @@ const char *clientconf_pem_label(enum clientconf_key k)
 	case CC_KEY_ACK: return "AES-128-CTR ACKNOWLEDGEMENTS KEY";
 	}
 	return NULL;
+}
+
+int clientconf_key_is_private(enum clientconf_key k)
+{
+	return k == CC_KEY_PRIVATE_IDENTITY || k == CC_KEY_PRIVATE_ENCRYPTION || k == CC_KEY_ACK;
 }
 
 size_t clientconf_key_len(enum clientconf_key k)
@@ -1442,9 +1419,11 @@ int clientconf_read_key(const char *path, enum clientconf_key k, uint8_t *key,
 
 	if (!path || !key || !clientconf_pem_label(k))
 		return set_err(err, "invalid argument");
-	t = read_all(path, 64 * 1024, &n);
+	char why[NS_SF_ERR_MAX];
+	t = read_all(path, 64 * 1024, &n, clientconf_key_is_private(k) ? NS_SF_PRIVATE : 0, why,
+	             sizeof why);
 	if (!t)
-		return set_err(err, "%s: %s", path, strerror(errno));
+		return set_err(err, "%s", why);
 	got = clientconf_pem_decode(t, n, clientconf_pem_label(k), buf, sizeof buf, err);
 	ns_memzero(t, n);
 	free(t);

@@ -103,7 +103,15 @@ struct clientconf {
 	int has_nymsuite;
 	char api_socket[CLIENTCONF_PATH_MAX];   /* Unix-socket API; '' = off */
 	char admin_socket[CLIENTCONF_PATH_MAX]; /* nymctl's socket; '' = the default below */
+	/* privsep_uid_base: started as root, keyd, netd and apid run as uid and gid base+0,
+	 * base+1, base+2 (docs/sandbox.md); rendered only when not the default */
+	uint32_t privsep_uid_base;
 };
+
+/* 0x6E790000: in systemd's container uid range (524288..1879048191), 64 Ki-aligned; no
+ * distribution allocates users there. */
+#define CLIENTCONF_PRIVSEP_UID_BASE 1853423616u
+#define CLIENTCONF_PRIVSEP_UID_MAX 4294967290u
 
 #define CLIENTCONF_API_SOCKET "nym-client.sock"
 #define CLIENTCONF_ADMIN_SOCKET "nymctl.sock"
@@ -161,6 +169,9 @@ enum clientconf_key {
 };
 const char *clientconf_pem_label(enum clientconf_key k); /* "ED25519 PRIVATE KEY", ... */
 size_t clientconf_key_len(enum clientconf_key k);        /* 32, or 16 for the ack key */
+/* 1 for the private identity, private encryption and ack keys (checked as OpenSSH checks
+ * its keys: regular file, owner the running user or root, mode without group/other bits). */
+int clientconf_key_is_private(enum clientconf_key k);
 const char *clientconf_key_path(const struct clientconf *c, enum clientconf_key k);
 /* pem 0.8.3 encode: CRLF line endings, 64-column standard base64. malloc'd. */
 char *clientconf_pem_encode(const char *label, const uint8_t *data, size_t len, size_t *out_len);

@@ -1,4 +1,5 @@
 #include "gwregdb.h"
+#include "safefile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -373,13 +374,20 @@ int ns_gwreg_load_active(const char *path, int with_key, struct ns_gwreg *out, c
 	if (!path || !out)
 		return NS_GWREG_EARG;
 	memset(out, 0, sizeof *out);
-	if (stat(path, &sb) < 0) {
+	/* SQLite opens its own files: a regular file, not a symlink, FIFO or device, checked
+	 * first (a FIFO would block the open), and SQLITE_OPEN_NOFOLLOW for the open itself */
+	if (lstat(path, &sb) < 0) {
 		set_err(err, errcap, "%s: %s", path, strerror(errno));
 		return errno == ENOENT ? NS_GWREG_ENOENT : NS_GWREG_EIO;
 	}
+	if (!S_ISREG(sb.st_mode)) {
+		set_err(err, errcap, "%s: not a regular file%s", path,
+		        S_ISLNK(sb.st_mode) ? " (a symbolic link)" : "");
+		return NS_GWREG_EIO;
+	}
 	sqlite_setup();
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 		sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
@@ -528,7 +536,7 @@ static int fsync_dir_of(const char *path)
 /* Builds the DB in tmp (created 0600 beforehand: SQLite gives its journal the same mode). */
 static int build_tmp(const char *tmp, const struct ns_gwreg *r, char *err, size_t errcap)
 {
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd = ns_sf_create(tmp, 0600, NULL, 0);
 	if (fd < 0) {
 		set_err(err, errcap, "%s: %s", tmp, strerror(errno));
 		return NS_GWREG_EIO;
@@ -536,7 +544,7 @@ static int build_tmp(const char *tmp, const struct ns_gwreg *r, char *err, size_
 	close(fd);
 	sqlite_setup();
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE, NULL);
+	int rc = sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
 		rc = fill_db(db, r, err, errcap);

@@ -1,4 +1,5 @@
 #include "gwstore.h"
+#include "safefile.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -193,7 +194,8 @@ static int write_durable(const char *dir, const char *name, const uint8_t *data,
 	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path ||
 	    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name) >= (int)sizeof tmp)
 		return NS_GWSTORE_EARG;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	unlink(tmp); /* left by a crash: we own the store (one writer) */
+	int fd = ns_sf_create(tmp, 0600, NULL, 0);
 	if (fd < 0)
 		return NS_GWSTORE_EIO;
 	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
@@ -216,13 +218,14 @@ static int write_durable(const char *dir, const char *name, const uint8_t *data,
 /* Reads a whole regular file of at most cap bytes. */
 static int read_file(const char *path, uint8_t *buf, size_t cap, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = ns_sf_open_read(path, 0, NULL, 0);
 	if (fd < 0)
-		return errno == ENOENT ? NS_GWSTORE_ENOENT : NS_GWSTORE_EIO;
+		return errno == ENOENT ? NS_GWSTORE_ENOENT : errno == EIO ? NS_GWSTORE_EIO
+		                                                        : NS_GWSTORE_ECORRUPT;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
 		close(fd);
-		return NS_GWSTORE_ECORRUPT;
+		return NS_GWSTORE_EIO;
 	}
 	if ((uint64_t)st.st_size > cap) {
 		close(fd);

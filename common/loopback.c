@@ -1,5 +1,6 @@
 /* Loopback-only socket helpers; see loopback.h. */
 #include "loopback.h"
+#include "safefile.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -152,7 +153,8 @@ int ns_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 	char tmp[4096];
 	if (snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >= (int)sizeof tmp)
 		return -1;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	unlink(tmp); /* a stale one of an earlier process of this pid */
+	int fd = ns_sf_create(tmp, mode, NULL, 0);
 	if (fd < 0)
 		return -1;
 	const char *p = data;

@@ -98,7 +98,6 @@ static const struct ns_sandbox_rule api_rules[] = {
 	ANY("shutdown", "closing app connections"),
 	EQ("fcntl", 1, F_GETFL, "reading flags of an accepted socket"),
 	EQ("fcntl", 1, F_SETFL, "O_NONBLOCK on an accepted socket"),
-	ANY("unlink", "removing apid's own Unix socket at exit (path not checkable by seccomp)"),
 };
 
 /* Builds with AddressSanitizer only: the runtime queries the alternate signal stack before
@@ -241,8 +240,15 @@ static int add_rule(scmp_filter_ctx ctx, const struct ns_sandbox_rule *r)
 	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &cmp);
 }
 
-static int add_role_rules(scmp_filter_ctx ctx, enum ns_sandbox_role role)
+static int add_role_rules(scmp_filter_ctx ctx, enum ns_sandbox_role role, unsigned flags)
 {
+	/* no Landlock to confine the paths: openat fails with EACCES instead */
+	int no_files = (flags & NS_SB_NO_FILES) != 0;
+	if (no_files) {
+		int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
+		if (rc < 0)
+			return rc;
+	}
 #ifdef NS_SB_SANITIZER
 	for (size_t i = 0; i < sizeof sanitizer_rules / sizeof sanitizer_rules[0]; i++) {
 		int rc = add_rule(ctx, &sanitizer_rules[i]);
@@ -254,6 +260,8 @@ static int add_role_rules(scmp_filter_ctx ctx, enum ns_sandbox_role role)
 		if (!ns_sandbox_role_has_layer(role, (enum ns_sandbox_layer)layer))
 			continue;
 		for (size_t i = 0; i < layers[layer].n; i++) {
+			if (no_files && !strcmp(layers[layer].rules[i].syscall, "openat"))
+				continue;
 			int rc = add_rule(ctx, &layers[layer].rules[i]);
 			if (rc < 0)
 				return rc;
@@ -263,6 +271,11 @@ static int add_role_rules(scmp_filter_ctx ctx, enum ns_sandbox_role role)
 }
 
 int ns_sandbox_apply(enum ns_sandbox_role role, int debug)
+{
+	return ns_sandbox_apply_flags(role, debug, 0);
+}
+
+int ns_sandbox_apply_flags(enum ns_sandbox_role role, int debug, unsigned flags)
 {
 	if ((unsigned)role >= NS_SANDBOX_ROLE_COUNT)
 		return -EINVAL;
@@ -277,7 +290,7 @@ int ns_sandbox_apply(enum ns_sandbox_role role, int debug)
 	scmp_filter_ctx ctx = seccomp_init(debug ? SCMP_ACT_TRAP : SCMP_ACT_KILL_PROCESS);
 	if (!ctx)
 		return -ENOMEM;
-	int rc = add_role_rules(ctx, role);
+	int rc = add_role_rules(ctx, role, flags);
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);

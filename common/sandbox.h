@@ -42,5 +42,9 @@ const char *ns_sandbox_role_name(enum ns_sandbox_role role);
  * filter is loaded, though no_new_privs may be set; the caller must exit). Call once every
  * fd, socket, listening socket and libev loop the process needs exists. */
 int ns_sandbox_apply(enum ns_sandbox_role role, int debug);
+/* NS_SB_NO_FILES: for a process without Landlock: openat (allowed read-only by netd's table)
+ * fails with EACCES instead, so no path can be opened at all. */
+#define NS_SB_NO_FILES 1u
+int ns_sandbox_apply_flags(enum ns_sandbox_role role, int debug, unsigned flags);
 
 #endif

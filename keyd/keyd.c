@@ -24,6 +24,7 @@
 #include "init_register.h"
 #include "ipc.h"
 #include "nymclient.h"
+#include "safefile.h"
 #include "sandbox.h"
 
 #define KEY_REC_LEN 48
@@ -97,9 +98,12 @@ static void key_record_store(void)
 
 static int key_records_load(const char *path)
 {
-	g_k.key_fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (g_k.key_fd < 0)
+	char err[NS_SF_ERR_MAX];
+	g_k.key_fd = ns_sf_open_append(path, 0600, 1, err, sizeof err);
+	if (g_k.key_fd < 0) {
+		nc_log("keyd", "%s", err);
 		return -1;
+	}
 	uint8_t rec[KEY_REC_LEN];
 	while (read(g_k.key_fd, rec, sizeof rec) == (ssize_t)sizeof rec) {
 		if (memcmp(rec, KEY_REC_MAGIC, 4) || rec[4] > 1)
@@ -867,11 +871,8 @@ int nc_keyd_main(void *setup)
 	ns_ipc_conn_set_priority(&g_k.netd, EV_MAXPRI, 32);
 	ev_timer_init(&g_k.reply_tick, on_reply_tick, REPLY_TICK_S, REPLY_TICK_S);
 	ev_timer_start(g_k.loop, &g_k.reply_tick);
-	int rc = ns_sandbox_apply(NS_SANDBOX_KEYD, s->sandbox_debug);
-	if (rc < 0) {
-		nc_log("keyd", "cannot apply the sandbox: %s", strerror(-rc));
+	if (nc_confine(NS_SANDBOX_KEYD, s, 0) < 0)
 		return 1;
-	}
 	struct ns_ipc_msg m = { .type = NS_IPC_T_READY };
 	m.u.READY.catalogue_version = NS_IPC_CATALOGUE_VERSION;
 	m.u.READY.sandboxed = true;

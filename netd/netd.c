@@ -790,16 +790,12 @@ int nc_netd_main(void *setup)
 	ns_ipc_conn_start(&g_n.sup, g_n.loop, keep[2], NS_IPC_NETD, NS_IPC_SUPERVISOR, netd_handlers, nc_ipc_fatal, NULL);
 	if (first_topology(s) < 0)
 		return 1;
-	int rc;
 	if (start_engines(s) < 0) {
 		nc_log("netd", "cannot start the gateway session");
 		return 1;
 	}
-	rc = ns_sandbox_apply(NS_SANDBOX_NETD, s->sandbox_debug);
-	if (rc < 0) {
-		nc_log("netd", "cannot apply the sandbox: %s", strerror(-rc));
+	if (nc_confine(NS_SANDBOX_NETD, s, 0) < 0)
 		return 1;
-	}
 	struct ns_ipc_msg m = { .type = NS_IPC_T_READY };
 	m.u.READY.catalogue_version = NS_IPC_CATALOGUE_VERSION;
 	m.u.READY.sandboxed = true;

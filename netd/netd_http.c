@@ -23,6 +23,7 @@
 
 #include "curl_dl.h"
 #include "nymclient.h"
+#include "safefile.h"
 
 #define NC_HTTP_CONNECT_TIMEOUT_S 10L
 #define NC_HTTP_TIMEOUT_S 30L
@@ -66,7 +67,7 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *user)
 
 static char *read_file(const char *path, size_t max, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f = ns_sf_fopen_read(path, 0, NULL, 0); /* a regular file: never a FIFO */
 	if (!f)
 		return NULL;
 	char *buf = malloc(max + 1);

@@ -14,6 +14,8 @@
 #include "crypto.h"
 #include "init_register.h"
 #include "nymclient.h"
+#include "privsep.h"
+#include "safefile.h"
 #include "nymsphinx/ack.h"
 
 struct args {
@@ -81,7 +83,7 @@ int nc_gateway_load(const struct clientconf_dirs *d, uint8_t identity[32], char 
 {
 	char path[CLIENTCONF_PATH_MAX + 64], id[128] = "";
 	snprintf(path, sizeof path, "%s/%s", d->data_dir, NC_GATEWAY_FILE);
-	FILE *f = fopen(path, "r");
+	FILE *f = ns_sf_fopen_read(path, 0, NULL, 0);
 	if (!f)
 		return -1;
 	int ok = fgets(id, sizeof id, f) && fgets(ws, (int)cap, f);
@@ -263,6 +265,12 @@ static int cmd_run(const struct args *a)
 {
 	static struct nc_setup s;
 	char err[CLIENTCONF_ERR_MAX] = "";
+	/* the supervisor holds no key, but reads paths and the unsent messages: no ptrace or
+	 * /proc/PID/mem by other processes of our uid either */
+	if (ns_privsep_nodump() < 0) {
+		fprintf(stderr, "nym-client: prctl(PR_SET_DUMPABLE): %s\n", strerror(errno));
+		return 1;
+	}
 	if (clientconf_dirs(a->home, a->id, &s.dirs) < 0) {
 		fprintf(stderr, "nym-client: bad id or no home directory\n");
 		return 1;
@@ -281,8 +289,9 @@ static int cmd_run(const struct args *a)
 		return 1;
 	}
 	apply_traffic_modes(&s.conf.debug, a);
-	if (nc_run_gateway(&s) < 0)
+	if (nc_start_checks(&s) < 0 || nc_run_gateway(&s) < 0)
 		return 1;
+	nc_raise_fd_limit();
 	s.sandbox_debug = a->sandbox_debug;
 	s.test_keyd_socket = a->test_keyd_socket;
 	return nc_supervisor_run(&s);
@@ -292,6 +301,8 @@ int main(int argc, char **argv)
 {
 	/* a role the supervisor started (proc.c): never returns through exit(), whose atexit
 	 * handlers (LeakSanitizer's ptrace among them) the sandbox would refuse */
+	if (argc >= 7 && !strcmp(argv[1], "--test-probe")) /* tests/attack/ only (probe.c) */
+		_exit(nc_probe_main(argc, argv) & 0xff);
 	if (argc == 4 && !strcmp(argv[1], "--child")) {
 		if (ns_crypto_init() < 0)
 			_exit(1);

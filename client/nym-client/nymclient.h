@@ -55,6 +55,26 @@ void nc_send(struct ns_ipc_conn *c, const struct ns_ipc_msg *m);
 /* The children's ns_ipc_fatal_fn: logs the peer and the error, exits (0 on a clean EOF). */
 void nc_ipc_fatal(struct ns_ipc_conn *c, int err, void *ctx) __attribute__((noreturn));
 
+/* confine.c: the one confinement path of every role, called once the role has opened what it
+ * needs: its own uid when root (privsep_uid_base + role), non-dumpable, Landlock, then the
+ * seccomp filter. Logs the reason and returns -1 on failure (the role must exit). */
+#include "sandbox.h"
+#define NC_CONFINE_NO_SECCOMP 1u /* the injection probe only: credentials + Landlock alone */
+#define NC_CONFINE_QUIET 2u
+int nc_confine(enum ns_sandbox_role role, const struct nc_setup *s, unsigned flags);
+/* probe.c: `nym-client --test-probe ID HOME ROLE LAYERS OP [PID]` (tests/attack/) */
+int nc_probe_main(int argc, char **argv);
+/* The Unix socket at path when nobody listens on it any more (apid's, after apid exited). */
+void nc_remove_stale_socket(const char *path);
+/* apid's Unix API and admin sockets, once apid has exited. */
+void nc_remove_apid_sockets(const struct nc_setup *s);
+
+/* startcheck.c: run's checks before any child starts (directories, key files, uids when
+ * root, a warning for a non-loopback websocket host); 0 or -1 (reason printed). */
+int nc_start_checks(const struct nc_setup *s);
+/* Soft RLIMIT_NOFILE up to the hard limit (the children inherit it); logs the value. */
+void nc_raise_fd_limit(void);
+
 /* gateway file (main.c) */
 int nc_gateway_load(const struct clientconf_dirs *d, uint8_t identity[32], char *ws, size_t cap);
 

@@ -13,10 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "ipc.h"
 #include "nymclient.h"
+#include "privsep.h"
 
 #define SETUP_MAGIC UINT64_C(0x6e796d7375697465) /* "nymsuite" */
 
@@ -86,6 +90,12 @@ pid_t nc_spawn_role(const char *role, const struct nc_setup *s)
 int nc_child_main(const char *role, const char *fdstr)
 {
 	static struct setup_blob blob;
+	/* exec made us dumpable again: before any key is read, no process of our uid may
+	 * ptrace us or read /proc/PID/mem */
+	if (ns_privsep_nodump() < 0) {
+		nc_log(role, "prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+		return 1;
+	}
 	char *end;
 	long fd = strtol(fdstr, &end, 10);
 	if (*end || fd < 3 || fd > 1024)
@@ -118,6 +128,32 @@ int nc_child_main(const char *role, const char *fdstr)
 		}
 	nc_log(role, "unknown role");
 	return 2;
+}
+
+void nc_remove_stale_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	if (!path[0] || strlen(path) >= sizeof sa.sun_path || lstat(path, &st) < 0 ||
+	    !S_ISSOCK(st.st_mode))
+		return;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	/* someone else's (a second client refused to start on it): never ours to remove */
+	if (connect(fd, (const struct sockaddr *)&sa, sizeof sa) < 0 && errno == ECONNREFUSED)
+		unlink(path);
+	close(fd);
+}
+
+void nc_remove_apid_sockets(const struct nc_setup *s)
+{
+	char admin[CLIENTCONF_PATH_MAX];
+	if (s->conf.api_socket[0])
+		nc_remove_stale_socket(s->conf.api_socket);
+	if (clientconf_admin_path(&s->conf, &s->dirs, admin, sizeof admin) == 0)
+		nc_remove_stale_socket(admin);
 }
 
 void nc_close_except(struct nc_setup *s, const int *keep, size_t n)

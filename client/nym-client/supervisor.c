@@ -21,6 +21,7 @@
 #include "crypto.h"
 #include "ipc.h"
 #include "nymclient.h"
+#include "safefile.h"
 
 #define NC_APID 2            /* index of apid in kids[] */
 #define PERSIST_WAIT 5.0     /* seconds apid gets to hand over its fragments */
@@ -198,7 +199,7 @@ static void on_queued_fragment(struct ns_ipc_conn *c, const struct ns_ipc_msg *m
 	size_t n = ns_unsent_encode(&r, rec, sizeof rec);
 	if (g_sup.unsent_fd < 0) {
 		unsent_path(g_sup.setup->dirs.data_dir, path, sizeof path, "");
-		g_sup.unsent_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		g_sup.unsent_fd = ns_sf_open_append(path, 0600, 0, NULL, 0);
 		if (g_sup.unsent_fd < 0)
 			nc_log("supervisor", "cannot open %s: %s", path, strerror(errno));
 	}
@@ -232,7 +233,7 @@ static void on_queued_end(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, voi
 /* Reads the whole file: malloc'd, or NULL (errno) when absent, unreadable or too large. */
 static uint8_t *read_unsent(const char *path, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = ns_sf_open_read(path, 0, NULL, 0);
 	struct stat st;
 	uint8_t *buf = NULL;
 	if (fd < 0)
@@ -443,6 +444,7 @@ int nc_supervisor_run(struct nc_setup *s)
 		if (g_sup.kids[i].alive)
 			ev_child_stop(g_sup.loop, &g_sup.kids[i].watcher);
 	shutdown_children(g_sup.failed ? NS_IPC_STOP_PEER_FAILED : NS_IPC_STOP_SIGNAL);
+	nc_remove_apid_sockets(s); /* apid runs as its own uid: it cannot remove them itself */
 	nc_log("supervisor", "%s%s", g_sup.failed ? "FAILED: " : "", g_sup.reason);
 	return g_sup.failed ? 1 : 0;
 }

@@ -75,6 +75,36 @@ static int run_child(enum ns_sandbox_role role, int debug, void (*body)(void), i
 	return status;
 }
 
+/* netd without Landlock (NS_SB_NO_FILES): openat fails with EACCES, the process lives. */
+static void test_netd_no_files(void **state)
+{
+	(void)state;
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(20);
+		if (ns_sandbox_apply_flags(NS_SANDBOX_NETD, 0, NS_SB_NO_FILES) != 0)
+			_exit(EXIT_APPLY_FAILED);
+		int fd = open("/etc/hosts", O_RDONLY | O_CLOEXEC);
+		_exit(fd < 0 && errno == EACCES ? 0 : EXIT_UNEXPECTED);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* apid has no unlink any more: the supervisor removes its sockets. */
+static void test_apid_no_unlink(void **state)
+{
+	(void)state;
+	size_t n;
+	const struct ns_sandbox_rule *r = ns_sandbox_layer_rules(NS_SB_LAYER_API, &n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_not_equal(r[i].syscall, "unlink");
+}
+
 static void assert_killed_by_sigsys(int status)
 {
 	if (!WIFSIGNALED(status))
@@ -398,6 +428,8 @@ int main(void)
 		cmocka_unit_test(test_keyd_abort_is_sigabrt),
 		cmocka_unit_test(test_netd),
 		cmocka_unit_test(test_apid),
+		cmocka_unit_test(test_netd_no_files),
+		cmocka_unit_test(test_apid_no_unlink),
 		cmocka_unit_test(test_debug_names_syscall),
 	};
 	return cmocka_run_group_tests(tests, setup_resources, teardown_resources);
