@@ -164,9 +164,19 @@ void nc_close_except(struct nc_setup *s, const int *keep, size_t n)
 		}
 }
 
+/* A socket error that only says the peer went away (its own death is the supervisor's to
+ * report): treated as an EOF, so the suite's stop cascade exits 0 everywhere. */
+static int peer_gone(int rc, int err)
+{
+	return rc == NS_IPC_EIO && (err == EPIPE || err == ECONNRESET) ? NS_IPC_EEOF : rc;
+}
+
 void nc_send(struct ns_ipc_conn *c, const struct ns_ipc_msg *m)
 {
 	int rc = ns_ipc_conn_send(c, m);
+	rc = rc < 0 ? peer_gone(rc, errno) : rc;
+	if (rc == NS_IPC_EEOF && c->on_fatal)
+		c->on_fatal(c, rc, c->ctx);
 	if (rc < 0) {
 		nc_log(ns_ipc_role_name(c->self), "send %s: %s", ns_ipc_type_name(m->type),
 		       ns_ipc_strerror(rc));
@@ -180,6 +190,7 @@ void nc_send(struct ns_ipc_conn *c, const struct ns_ipc_msg *m)
 void nc_ipc_fatal(struct ns_ipc_conn *c, int err, void *ctx)
 {
 	(void)ctx;
+	err = peer_gone(err, errno);
 	nc_log(ns_ipc_role_name(c->self), "IPC with %s failed: %s", ns_ipc_role_name(c->peer),
 	       ns_ipc_strerror(err));
 	/* _exit: the atexit handlers (libcurl's, LeakSanitizer's) make system calls the sandbox
