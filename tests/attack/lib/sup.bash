@@ -31,7 +31,7 @@ sup_setup() {
 
 sup_start() {
 	echo "=== run $*" >>"$T/client.log"
-	"$@" "$BIN/nym-client" run --id p --home "$H" >>"$T/client.log" 2>&1 &
+	"$@" "$BIN/nym-client" run --id p --home "$H" ${SUP_RUN_ARGS:-} >>"$T/client.log" 2>&1 &
 	CPID=$!
 }
 
