@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ev.h>
 
@@ -814,6 +815,19 @@ static void on_surbs_low(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void
 	g_a.surbs_low++;
 }
 
+/* keyd or netd went away: the suite is stopping. Hand the queue to the supervisor now, on
+ * our own (it takes a list at any time), since nothing can be sent or acked any more. */
+static void on_peer_lost(struct ns_ipc_conn *c, int err, void *ctx)
+{
+	(void)ctx;
+	nc_log("apid", "IPC with %s failed: %s; handing the unacknowledged fragments over",
+	       ns_ipc_role_name(c->peer), ns_ipc_strerror(err));
+	nc_apid_persist();
+	ns_ipc_conn_flush(&g_a.sup);
+	fflush(NULL);
+	_exit(err == NS_IPC_EEOF ? 0 : 1);
+}
+
 static void on_shutdown(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c, (void)m, (void)ctx;
@@ -866,8 +880,8 @@ int nc_apid_main(void *setup)
 	g_a.reasm = nym_reasm_new(NULL);
 	if (!g_a.loop || !g_a.reasm)
 		return 1;
-	ns_ipc_conn_start(&g_a.keyd, g_a.loop, keep[0], NS_IPC_APID, NS_IPC_KEYD, apid_handlers, nc_ipc_fatal, NULL);
-	ns_ipc_conn_start(&g_a.netd, g_a.loop, keep[1], NS_IPC_APID, NS_IPC_NETD, apid_handlers, nc_ipc_fatal, NULL);
+	ns_ipc_conn_start(&g_a.keyd, g_a.loop, keep[0], NS_IPC_APID, NS_IPC_KEYD, apid_handlers, on_peer_lost, NULL);
+	ns_ipc_conn_start(&g_a.netd, g_a.loop, keep[1], NS_IPC_APID, NS_IPC_NETD, apid_handlers, on_peer_lost, NULL);
 	ns_ipc_conn_start(&g_a.sup, g_a.loop, keep[2], NS_IPC_APID, NS_IPC_SUPERVISOR, apid_handlers, nc_ipc_fatal, NULL);
 	if (s->conf.socket_websocket) {
 		int err = 0;

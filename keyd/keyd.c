@@ -72,7 +72,7 @@ static struct keyd g_k;
 static void die_ipc(const char *what)
 {
 	nc_log("keyd", "%s", what);
-	exit(1);
+	_exit(1); /* never exit(): its atexit handlers make calls the sandbox refuses */
 }
 
 /* ---- the shared-key record file: appended records, the last valid one wins */

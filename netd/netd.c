@@ -417,7 +417,7 @@ static void on_sealed_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 	struct out_frame *f = malloc(sizeof *f + s->frame.len);
 	if (!f) {
 		nc_log("netd", "out of memory");
-		exit(1);
+		_exit(1); /* never exit(): its atexit handlers make calls the sandbox refuses */
 	}
 	memcpy(f->frag_id, s->frag_id.ptr, 5);
 	f->len = s->frame.len;
@@ -458,7 +458,7 @@ static void on_cover_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, vo
 	struct out_frame *f = malloc(sizeof *f + m->u.COVER_FRAME.frame.len);
 	if (!f) {
 		nc_log("netd", "out of memory");
-		exit(1);
+		_exit(1); /* never exit(): its atexit handlers make calls the sandbox refuses */
 	}
 	memset(f->frag_id, 0, 5);
 	f->len = m->u.COVER_FRAME.frame.len;
@@ -543,7 +543,7 @@ static void gw_state(struct ns_gwc *c, enum ns_gwc_state s, void *user)
 		       st.last_error_text);
 	if (s == NS_GWC_FAILED) {
 		nc_log("netd", "the gateway session failed for good");
-		exit(1);
+		_exit(1); /* never exit(): its atexit handlers make calls the sandbox refuses */
 	}
 }
 

@@ -2,9 +2,11 @@
  * credentials (common/privsep), then Landlock, then the seccomp filter (common/sandbox).
  * docs/sandbox.md describes each layer. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "nymclient.h"
@@ -63,9 +65,16 @@ int nc_confine(enum ns_sandbox_role role, const struct nc_setup *s, unsigned fla
 {
 	const char *name = ns_sandbox_role_name(role);
 	char err[256] = "";
+	pid_t parent = getppid();
 	int dropped = ns_privsep_drop(s->conf.privsep_uid_base, role, err, sizeof err);
 	if (dropped < 0) {
 		nc_log(name, "cannot drop privileges: %s", err);
+		return -1;
+	}
+	/* the uid change cleared the parent-death signal proc.c set: again, and the supervisor
+	 * must not have gone in between */
+	if (dropped && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)) {
+		nc_log(name, "the supervisor went away during start-up");
 		return -1;
 	}
 	uint16_t ports[2 + CLIENTCONF_MAX_URLS];

@@ -8,11 +8,13 @@
  * number is on the command line: `nym-client --child ROLE FD`. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -78,12 +80,40 @@ pid_t nc_spawn(int (*fn)(void *), void *arg)
 	return pid;
 }
 
+/* The signals a terminal or `kill -- -PGID` / timeout(1) send to the whole group. */
+static const int group_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+
+/* In the forked child: a role stops only on the supervisor's SHUTDOWN or when its socket to
+ * the supervisor closes, never on a group signal (it would die before apid's unacknowledged
+ * fragments are handed over). SIG_IGN survives exec. If the supervisor dies (SIGKILL), the
+ * kernel kills the child too (a backstop: the child would see EOF anyway). */
+static void child_signals(pid_t parent, const sigset_t *old)
+{
+	for (size_t i = 0; i < sizeof group_signals / sizeof group_signals[0]; i++)
+		signal(group_signals[i], SIG_IGN);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(125);
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
 pid_t nc_spawn_role(const char *role, const struct nc_setup *s)
 {
+	sigset_t block, old;
+	pid_t parent = getpid();
+	sigemptyset(&block);
+	for (size_t i = 0; i < sizeof group_signals / sizeof group_signals[0]; i++)
+		sigaddset(&block, group_signals[i]);
 	fflush(NULL);
+	/* blocked across fork: a group signal between fork and SIG_IGN must not kill the child */
+	sigprocmask(SIG_BLOCK, &block, &old);
 	pid_t pid = fork();
-	if (pid == 0)
+	if (pid == 0) {
+		child_signals(parent, &old);
 		exec_role(role, s);
+	}
+	int err = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = err;
 	return pid;
 }
 
@@ -170,22 +200,39 @@ void nc_close_except(struct nc_setup *s, const int *keep, size_t n)
 		}
 }
 
+/* A socket error that only says the peer went away (its own death is the supervisor's to
+ * report): treated as an EOF, so the suite's stop cascade exits 0 everywhere. */
+static int peer_gone(int rc, int err)
+{
+	return rc == NS_IPC_EIO && (err == EPIPE || err == ECONNRESET) ? NS_IPC_EEOF : rc;
+}
+
 void nc_send(struct ns_ipc_conn *c, const struct ns_ipc_msg *m)
 {
 	int rc = ns_ipc_conn_send(c, m);
+	rc = rc < 0 ? peer_gone(rc, errno) : rc;
+	if (rc == NS_IPC_EEOF && c->on_fatal)
+		c->on_fatal(c, rc, c->ctx);
 	if (rc < 0) {
 		nc_log(ns_ipc_role_name(c->self), "send %s: %s", ns_ipc_type_name(m->type),
 		       ns_ipc_strerror(rc));
-		exit(1);
+		if (c->on_fatal) /* the role's own last words (apid hands its queue over) */
+			c->on_fatal(c, rc, c->ctx);
+		fflush(NULL);
+		_exit(1);
 	}
 }
 
 void nc_ipc_fatal(struct ns_ipc_conn *c, int err, void *ctx)
 {
 	(void)ctx;
+	err = peer_gone(err, errno);
 	nc_log(ns_ipc_role_name(c->self), "IPC with %s failed: %s", ns_ipc_role_name(c->peer),
 	       ns_ipc_strerror(err));
-	exit(err == NS_IPC_EEOF ? 0 : 1);
+	/* _exit: the atexit handlers (libcurl's, LeakSanitizer's) make system calls the sandbox
+	 * kills for (netd was seen dying of SIGSYS at a stop) */
+	fflush(NULL);
+	_exit(err == NS_IPC_EEOF ? 0 : 1);
 }
 
 void nc_log(const char *role, const char *fmt, ...)

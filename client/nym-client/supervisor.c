@@ -1,16 +1,30 @@
 /* The supervisor: makes the socketpairs, forks keyd, netd and apid, and watches them.
- * If one child dies the others are stopped and the suite exits non-zero with the reason;
- * SIGTERM / SIGINT stop the suite and exit 0. Stopping, apid goes first: it hands over every
- * fragment still waiting for its ack (QUEUED_FRAGMENT ... QUEUED_END), which is appended to
- * data/nymsuite-unsent.bin; the next run gives them back (RESEND_FRAGMENT) once every child
- * is READY, then removes the file. */
+ *
+ * Stopping is one sequence whatever starts it (SIGTERM, SIGINT or SIGHUP to the supervisor
+ * or to its whole process group, a child that dies, an invalid IPC message):
+ *   RUN      until a signal (-> COLLECT) or a child's death (-> SETTLE)
+ *   COLLECT  each child's counters (STATS_REQUEST, at most 1 s)
+ *   SETTLE   0.3 s for the peers of a dead child to follow it, to blame the one that went worst
+ *   HANDOVER apid first: SHUTDOWN, then its QUEUED_FRAGMENTs until QUEUED_END, apid's end of
+ *            the socket, or 10 s without a fragment (the wait is on progress, not a total)
+ *   STOP     SHUTDOWN to the others; any child still there after 5 s is killed
+ * A later signal changes nothing (the sequence already runs). Every timer is its own watcher,
+ * set only while stopped. The children ignore the terminal's and group signals (proc.c):
+ * they stop on SHUTDOWN or when their socket to us closes.
+ *
+ * Unacknowledged fragments go to data/nymsuite-unsent.bin (unsent.c: new list, fsync,
+ * rename; an incomplete list is merged with the old file); the next run gives them back
+ * (RESEND_FRAGMENT) once every child is READY and keeps the file until the next stop
+ * persists them again.
+ *
+ * Exit status: 0 stopped as asked, nothing lost; 1 a child failed (or start-up did); 3 stopped
+ * as asked but fragments were lost (disk full, apid's list incomplete, reply fragments that
+ * cannot outlive keyd). The reason is the last line logged. */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,42 +36,49 @@
 #include "ipc.h"
 #include "nymclient.h"
 #include "safefile.h"
+#include "unsent.h"
 
-#define NC_APID 2            /* index of apid in kids[] */
-#define PERSIST_WAIT 5.0     /* seconds apid gets to hand over its fragments */
-#define UNSENT_MAX_BYTES (512u << 20)
-
+#define NC_APID 2             /* index of apid in kids[] */
+#define COLLECT_WAIT 1.0      /* seconds for the children's counters */
+#define SETTLE_WAIT 0.3       /* after a child's death */
+#define HANDOVER_IDLE 10.0    /* seconds without a fragment from apid before giving up */
+#define STOP_WAIT 5.0         /* after SHUTDOWN, before SIGKILL */
 #define NC_CHILDREN 3
+
+enum phase { PH_RUN, PH_COLLECT, PH_SETTLE, PH_HANDOVER, PH_STOP };
 
 struct child {
 	const char *name;
 	enum ns_ipc_role role;
 	int pair;
 	pid_t pid;
-	int alive, ready, told;
+	int alive, ready, told, killed_by_us;
 	ev_child watcher;
 	struct ns_ipc_conn conn;
+};
+
+/* apid's list at shutdown (or sent on its own when it lost keyd or netd) */
+struct handover {
+	int started, ended, closed;
+	uint64_t received, announced, dropped;
+	struct nc_unsent_out out;
 };
 
 struct sup {
 	struct ev_loop *loop;
 	struct child kids[NC_CHILDREN];
-	ev_signal sigterm, sigint;
-	ev_timer settle;
-	int failed, severity, collecting;
-	int stats_replies;
-	char reason[256];
+	ev_signal sig[3];
+	ev_timer collect, settle, idle, deadline;
+	enum phase phase;
+	int failed, severity, signalled, stats_replies, stats_asked, resent;
+	char reason[256], lost[320];
 	const struct nc_setup *setup;
-	int resent;
-	/* persisting apid's queue at shutdown */
-	ev_timer persist_wait;
-	int unsent_fd, persist_done, apid_closed;
-	uint64_t persisted, persist_failed;
+	struct handover ho;
 };
 
 static struct sup g_sup;
 
-static void resend_unsent(const char *data_dir, struct ns_ipc_conn *apid);
+static void resend_unsent(void);
 
 static struct child *kid_of_conn(struct ns_ipc_conn *c)
 {
@@ -67,12 +88,36 @@ static struct child *kid_of_conn(struct ns_ipc_conn *c)
 	return NULL;
 }
 
-static void stop_suite(int failed, const char *reason)
+/* A one-shot timer started unless it runs already (never re-initialised while active). */
+static void timer_once(ev_timer *t, double after)
 {
-	if (!g_sup.failed && !g_sup.reason[0]) {
-		g_sup.failed = failed;
-		snprintf(g_sup.reason, sizeof g_sup.reason, "%s", reason);
-	}
+	if (ev_is_active(t))
+		return;
+	ev_timer_set(t, after, 0.);
+	ev_timer_start(g_sup.loop, t);
+}
+
+static void set_failure(int severity, const char *why)
+{
+	if (severity <= g_sup.severity)
+		return;
+	g_sup.severity = severity;
+	g_sup.failed = 1;
+	snprintf(g_sup.reason, sizeof g_sup.reason, "%s", why);
+}
+
+static void note_lost(const char *why)
+{
+	nc_log("supervisor", "%s", why);
+	if (!g_sup.lost[0])
+		snprintf(g_sup.lost, sizeof g_sup.lost, "%s", why);
+}
+
+/* Leaves RUN for good: the main ev_run returns, the rest of the sequence follows. */
+static void end_run(void)
+{
+	if (g_sup.phase == PH_HANDOVER || g_sup.phase == PH_STOP)
+		return;
 	ev_break(g_sup.loop, EVBREAK_ALL);
 }
 
@@ -84,14 +129,16 @@ static void on_ready(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ct
 	if (m->u.READY.catalogue_version != NS_IPC_CATALOGUE_VERSION) {
 		snprintf(why, sizeof why, "%s was built from IPC catalogue %llu", k->name,
 		         (unsigned long long)m->u.READY.catalogue_version);
-		stop_suite(1, why);
+		set_failure(4, why);
+		end_run();
 		return;
 	}
 	k->ready = 1;
 	nc_log("supervisor", "%s ready (sandboxed: %s)", k->name, m->u.READY.sandboxed ? "yes" : "no");
-	if (g_sup.kids[0].ready && g_sup.kids[1].ready && g_sup.kids[NC_APID].ready && !g_sup.resent) {
+	if (g_sup.phase == PH_RUN && g_sup.kids[0].ready && g_sup.kids[1].ready &&
+	    g_sup.kids[NC_APID].ready && !g_sup.resent) {
 		g_sup.resent = 1;
-		resend_unsent(g_sup.setup->dirs.data_dir, &g_sup.kids[NC_APID].conn);
+		resend_unsent();
 	}
 }
 
@@ -107,29 +154,49 @@ static void on_stats(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ct
 		if (*p == '\n')
 			*p = ' ';
 	nc_log("supervisor", "stats %s: %s", k->name, line);
-	if (++g_sup.stats_replies == NC_CHILDREN)
-		ev_break(g_sup.loop, EVBREAK_ALL);
+	if (g_sup.phase == PH_COLLECT && ++g_sup.stats_replies == g_sup.stats_asked)
+		end_run();
 }
 
 static void on_conn_fatal(struct ns_ipc_conn *c, int err, void *ctx)
 {
 	(void)ctx;
 	struct child *k = kid_of_conn(c);
-	if (err == NS_IPC_EEOF) {
-		g_sup.apid_closed |= k->role == NS_IPC_APID;
-		return; /* the child watcher reports why it went away */
-	}
+	if (k->role == NS_IPC_APID)
+		g_sup.ho.closed = 1;
+	if (err == NS_IPC_EEOF || err == NS_IPC_EIO)
+		return; /* gone or going (a reset): the child watcher reports why */
 	char why[160];
 	snprintf(why, sizeof why, "invalid IPC message from %s: %s", k->name, ns_ipc_strerror(err));
-	stop_suite(1, why);
+	set_failure(4, why);
+	end_run();
 }
 
-/* A dead child takes its peers down with it (they see EOF): wait a moment and blame the
- * one that went worst (killed by a signal > failed > exited 0). */
-static void on_settled(struct ev_loop *loop, ev_timer *w, int revents)
+static void on_timer_end_run(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop, (void)w, (void)revents;
-	ev_break(g_sup.loop, EVBREAK_ALL);
+	end_run();
+}
+
+/* A death is a failure unless it is the end we asked for: an exit 0 once stopping began, or
+ * our own SIGKILL of a child that had not finished starting. */
+static int death_severity(const struct child *k, int status, char *why, size_t cap)
+{
+	if (k->killed_by_us) {
+		snprintf(why, cap, "%s (pid %d) did not stop within %.0f s of SHUTDOWN and was killed",
+		         k->name, (int)k->pid, STOP_WAIT);
+		return k->ready ? 2 : 0;
+	}
+	if (WIFSIGNALED(status)) {
+		snprintf(why, cap, "%s (pid %d) was killed by signal %d (%s)", k->name, (int)k->pid,
+		         WTERMSIG(status), strsignal(WTERMSIG(status)));
+		return 3;
+	}
+	snprintf(why, cap, "%s (pid %d) exited with status %d", k->name, (int)k->pid,
+	         WEXITSTATUS(status));
+	if (WEXITSTATUS(status))
+		return 2;
+	return g_sup.phase == PH_RUN || (g_sup.phase == PH_SETTLE && !g_sup.signalled) ? 1 : 0;
 }
 
 static void on_child(struct ev_loop *loop, ev_child *w, int revents)
@@ -137,199 +204,227 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 	(void)loop, (void)revents;
 	struct child *k = w->data;
 	char why[160];
-	int severity;
 	k->alive = 0;
 	ev_child_stop(g_sup.loop, w);
-	if (WIFSIGNALED(w->rstatus)) {
-		severity = 3;
-		snprintf(why, sizeof why, "%s (pid %d) was killed by signal %d (%s)", k->name, (int)k->pid,
-		         WTERMSIG(w->rstatus), strsignal(WTERMSIG(w->rstatus)));
-	} else {
-		severity = WEXITSTATUS(w->rstatus) ? 2 : 1;
-		snprintf(why, sizeof why, "%s (pid %d) exited with status %d", k->name, (int)k->pid,
-		         WEXITSTATUS(w->rstatus));
-	}
-	if (severity > g_sup.severity && (g_sup.failed || !g_sup.reason[0])) {
-		g_sup.severity = severity;
-		g_sup.failed = 1;
-		snprintf(g_sup.reason, sizeof g_sup.reason, "%s", why);
-	}
-	if (!ev_is_active(&g_sup.settle)) {
-		ev_timer_init(&g_sup.settle, on_settled, 0.3, 0.);
-		ev_timer_start(g_sup.loop, &g_sup.settle);
+	int severity = death_severity(k, w->rstatus, why, sizeof why);
+	if (severity)
+		set_failure(severity, why);
+	if (g_sup.phase == PH_RUN) {
+		g_sup.phase = PH_SETTLE;
+		timer_once(&g_sup.settle, SETTLE_WAIT);
 	}
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	(void)loop, (void)revents;
-	char why[64];
-	snprintf(why, sizeof why, "stopped by signal %d", w->signum);
-	if (!g_sup.reason[0])
-		snprintf(g_sup.reason, sizeof g_sup.reason, "%s", why);
-	if (g_sup.collecting)
+	if (g_sup.signalled++) {
+		if (g_sup.signalled == 2)
+			nc_log("supervisor", "signal %d: already stopping", w->signum);
 		return;
-	/* collect each child's counters (at most 1 s) before stopping them */
-	g_sup.collecting = 1;
+	}
+	if (!g_sup.reason[0])
+		snprintf(g_sup.reason, sizeof g_sup.reason, "stopped by signal %d", w->signum);
+	if (g_sup.phase != PH_RUN)
+		return; /* a child's death already started the sequence */
+	g_sup.phase = PH_COLLECT;
 	struct ns_ipc_msg m = { .type = NS_IPC_T_STATS_REQUEST };
 	m.u.STATS_REQUEST.request_id = 1;
 	for (int i = 0; i < NC_CHILDREN; i++)
-		if (g_sup.kids[i].alive)
-			ns_ipc_conn_send(&g_sup.kids[i].conn, &m);
-	ev_timer_init(&g_sup.settle, on_settled, 1.0, 0.);
-	ev_timer_start(g_sup.loop, &g_sup.settle);
+		if (g_sup.kids[i].alive && ns_ipc_conn_send(&g_sup.kids[i].conn, &m) == 0)
+			g_sup.stats_asked++;
+	if (!g_sup.stats_asked)
+		end_run();
+	timer_once(&g_sup.collect, COLLECT_WAIT);
 }
 
-/* ---- unsent fragments: data/nymsuite-unsent.bin (records: common/clientlocal.h) */
-
-static void unsent_path(const char *data_dir, char *out, size_t cap, const char *suffix)
-{
-	snprintf(out, cap, "%s/%s%s", data_dir, NS_UNSENT_FILE, suffix);
-}
+/* ---- apid's list: QUEUED_FRAGMENT ... QUEUED_END */
 
 static void on_queued_fragment(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c, (void)ctx;
-	static uint8_t rec[NS_UNSENT_OVERHEAD + NS_UNSENT_FRAG_MAX];
+	struct handover *h = &g_sup.ho;
 	const struct ns_ipc_QUEUED_FRAGMENT *q = &m->u.QUEUED_FRAGMENT;
+	if (h->ended)
+		return; /* a list after the list: apid sends one */
+	if (!h->started) {
+		h->started = 1;
+		nc_unsent_init(&h->out, g_sup.setup->dirs.data_dir);
+	}
 	struct ns_unsent_rec r = { .lane = q->lane, .fragment = q->fragment.ptr, .len = q->fragment.len };
-	char path[CLIENTCONF_PATH_MAX + 64];
 	memcpy(r.frag_id, q->frag_id.ptr, 5);
 	memcpy(r.recipient, q->recipient.ptr, 96);
-	size_t n = ns_unsent_encode(&r, rec, sizeof rec);
-	if (g_sup.unsent_fd < 0) {
-		unsent_path(g_sup.setup->dirs.data_dir, path, sizeof path, "");
-		g_sup.unsent_fd = ns_sf_open_append(path, 0600, 0, NULL, 0);
-		if (g_sup.unsent_fd < 0)
-			nc_log("supervisor", "cannot open %s: %s", path, strerror(errno));
-	}
-	if (n && g_sup.unsent_fd >= 0 && write(g_sup.unsent_fd, rec, n) == (ssize_t)n)
-		g_sup.persisted++;
-	else
-		g_sup.persist_failed++;
-	ns_memzero(rec, n);
+	nc_unsent_add(&h->out, &r);
+	ns_memzero(&r, sizeof r);
+	h->received++;
+	if (ev_is_active(&g_sup.idle))
+		ev_timer_again(g_sup.loop, &g_sup.idle);
 }
 
 static void on_queued_end(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c, (void)ctx;
-	if (g_sup.unsent_fd >= 0) {
-		if (fsync(g_sup.unsent_fd) < 0)
-			nc_log("supervisor", "fsync %s: %s", NS_UNSENT_FILE, strerror(errno));
-		close(g_sup.unsent_fd);
-		g_sup.unsent_fd = -1;
+	struct handover *h = &g_sup.ho;
+	if (h->ended)
+		return;
+	if (!h->started) {
+		h->started = 1;
+		nc_unsent_init(&h->out, g_sup.setup->dirs.data_dir);
 	}
-	if (m->u.QUEUED_END.persisted != g_sup.persisted + g_sup.persist_failed)
-		nc_log("supervisor", "apid announced %llu fragments, %llu arrived",
-		       (unsigned long long)m->u.QUEUED_END.persisted,
-		       (unsigned long long)(g_sup.persisted + g_sup.persist_failed));
-	nc_log("supervisor", "%llu fragments persisted, %llu dropped%s", (unsigned long long)g_sup.persisted,
-	       (unsigned long long)(m->u.QUEUED_END.dropped + g_sup.persist_failed),
-	       g_sup.persist_failed ? " (some could not be written)" : "");
-	g_sup.persist_done = 1;
-	ev_break(g_sup.loop, EVBREAK_ALL);
+	h->ended = 1;
+	h->announced = m->u.QUEUED_END.persisted;
+	h->dropped = m->u.QUEUED_END.dropped;
 }
 
-/* Reads the whole file: malloc'd, or NULL (errno) when absent, unreadable or too large. */
-static uint8_t *read_unsent(const char *path, size_t *len)
+static void on_handover_idle(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	int fd = ns_sf_open_read(path, 0, NULL, 0);
-	struct stat st;
-	uint8_t *buf = NULL;
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= UNSENT_MAX_BYTES)
-		buf = malloc((size_t)st.st_size + 1);
-	size_t got = 0;
-	while (buf && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	*len = got;
-	if (!buf)
-		errno = EFBIG;
-	return buf;
+	(void)loop, (void)revents;
+	ev_timer_stop(g_sup.loop, w);
 }
 
-static void resend_unsent(const char *data_dir, struct ns_ipc_conn *apid)
+/* The file, and a line for each way fragments were lost. */
+static void finish_handover(int asked)
 {
-	char path[CLIENTCONF_PATH_MAX + 64], aside[CLIENTCONF_PATH_MAX + 96], err[128] = "";
-	size_t len = 0, off = 0, sent = 0;
-	unsent_path(data_dir, path, sizeof path, "");
-	uint8_t *buf = read_unsent(path, &len);
-	if (!buf) {
-		if (errno != ENOENT)
-			nc_log("supervisor", "cannot read %s: %s", path, strerror(errno));
-		if (errno == ENOENT)
-			return;
-		snprintf(err, sizeof err, "unreadable or over %u bytes", UNSENT_MAX_BYTES);
+	struct handover *h = &g_sup.ho;
+	struct nc_unsent_result res;
+	char why[320];
+	int complete = h->ended && h->announced == h->received && !h->out.failed;
+	if (!h->started && !asked)
+		return; /* no list was ever coming: the file stays as it is */
+	if (!h->started)
+		nc_unsent_init(&h->out, g_sup.setup->dirs.data_dir);
+	int rc = nc_unsent_commit(&h->out, complete, &res);
+	nc_log("supervisor", "%llu fragments persisted, %llu dropped%s",
+	       (unsigned long long)(res.action == NC_UNSENT_KEPT_OLD ? 0 : h->out.written),
+	       (unsigned long long)(h->dropped + h->out.failed +
+	                            (res.action == NC_UNSENT_KEPT_OLD ? h->out.written : 0)),
+	       h->out.failed ? " (some could not be written)" : "");
+	if (!h->ended) {
+		snprintf(why, sizeof why, "apid stopped before the end of its list (%llu fragments "
+		         "received%s): the rest of its unacknowledged fragments are lost",
+		         (unsigned long long)h->received, h->closed ? "" : ", nothing for 10 s");
+		note_lost(why);
+	} else if (h->announced != h->received) {
+		snprintf(why, sizeof why, "apid announced %llu fragments, %llu arrived",
+		         (unsigned long long)h->announced, (unsigned long long)h->received);
+		note_lost(why);
 	}
-	while (buf && off < len) {
+	if (h->dropped) {
+		snprintf(why, sizeof why, "apid dropped %llu reply fragments (their SURBs do not "
+		         "outlive keyd)", (unsigned long long)h->dropped);
+		note_lost(why);
+	}
+	if (rc < 0 || h->out.failed) {
+		snprintf(why, sizeof why, "%llu fragments could not be written to %s (%s)%s",
+		         (unsigned long long)(h->out.failed +
+		                              (res.action == NC_UNSENT_KEPT_OLD ? h->out.written : 0)),
+		         NS_UNSENT_FILE, strerror(-(rc < 0 ? rc : h->out.err)),
+		         res.action == NC_UNSENT_KEPT_OLD ? "; the previous file was kept unchanged" : "");
+		note_lost(why);
+	}
+	if (res.action == NC_UNSENT_MERGED && res.merged)
+		nc_log("supervisor", "%zu records of the previous file merged in", res.merged);
+}
+
+/* apid first: SHUTDOWN, then its list until QUEUED_END, its socket's end, or no progress. */
+static void handover_apid(void)
+{
+	struct child *k = &g_sup.kids[NC_APID];
+	struct handover *h = &g_sup.ho;
+	struct ns_ipc_msg m = { .type = NS_IPC_T_SHUTDOWN };
+	m.u.SHUTDOWN.reason = g_sup.failed ? NS_IPC_STOP_PEER_FAILED : NS_IPC_STOP_SIGNAL;
+	int asked = k->alive && k->ready && ns_ipc_conn_send(&k->conn, &m) == 0;
+	k->told |= asked;
+	/* a dead apid's last datagrams (a list sent on its own) may still wait in the socket */
+	int listen = asked || (h->started && !h->ended) || (!k->alive && k->ready);
+	if (listen && !h->closed && !h->ended) {
+		ns_ipc_conn_set_priority(&k->conn, 0, 64);
+		ev_timer_again(g_sup.loop, &g_sup.idle);
+		while (!h->ended && !h->closed && ev_is_active(&g_sup.idle))
+			ev_run(g_sup.loop, EVRUN_ONCE);
+		ev_timer_stop(g_sup.loop, &g_sup.idle);
+	}
+	if (k->ready && !h->started && !asked && !k->alive)
+		note_lost("apid died: the fragments it held unacknowledged are lost (the file of the "
+		          "last stop, if any, is kept)");
+	finish_handover(asked || h->started);
+}
+
+/* ---- the start: resending what the last stop persisted */
+
+static size_t resend_records(const uint8_t *buf, size_t len, size_t *off, char *err, size_t cap)
+{
+	struct nc_idset seen;
+	size_t sent = 0;
+	if (nc_idset_init(&seen, len / (NS_UNSENT_OVERHEAD + 1)) < 0) {
+		snprintf(err, cap, "out of memory");
+		return 0;
+	}
+	while (*off < len) {
 		struct ns_unsent_rec r;
-		size_t n = ns_unsent_decode(buf + off, len - off, &r, err, sizeof err);
+		size_t n = ns_unsent_decode(buf + *off, len - *off, &r, err, cap);
 		if (!n)
 			break;
+		*off += n;
+		if (!nc_idset_add(&seen, r.frag_id))
+			continue; /* in both lists of a merge: once is enough */
 		struct ns_ipc_msg m = { .type = NS_IPC_T_RESEND_FRAGMENT };
 		m.u.RESEND_FRAGMENT.frag_id = NS_IPC_BYTES(r.frag_id, 5);
 		m.u.RESEND_FRAGMENT.fragment = NS_IPC_BYTES(r.fragment, r.len);
 		m.u.RESEND_FRAGMENT.recipient = NS_IPC_BYTES(r.recipient, 96);
 		m.u.RESEND_FRAGMENT.lane = r.lane;
-		if (ns_ipc_conn_send(apid, &m) < 0)
+		if (ns_ipc_conn_send(&g_sup.kids[NC_APID].conn, &m) < 0) {
+			snprintf(err, cap, "apid did not take them");
 			break;
+		}
 		sent++;
-		off += n;
 	}
-	if (buf)
-		ns_memzero(buf, len);
+	nc_idset_free(&seen);
+	return sent;
+}
+
+/* A corrupt file: set aside for a look; its valid records, already resent, stay persisted in
+ * a new file so that a crash before the next stop loses nothing. */
+static void set_corrupt_aside(const uint8_t *buf, size_t good, const char *why, size_t sent)
+{
+	struct nc_unsent_out o;
+	struct nc_unsent_result res;
+	char aside[NC_UNSENT_PATH_MAX + 32];
+	nc_unsent_init(&o, g_sup.setup->dirs.data_dir);
+	snprintf(aside, sizeof aside, "%s.corrupt-%lld", o.path, (long long)time(NULL));
+	if (rename(o.path, aside) < 0)
+		unlink(o.path);
+	nc_log("supervisor", "%s is corrupt at byte %zu (%s): %zu fragments resent, the file "
+	       "was renamed to %s", o.path, good, why, sent, aside);
+	if (good && (nc_unsent_write_raw(&o, buf, good) < 0 || nc_unsent_commit(&o, 1, &res) < 0)) {
+		nc_unsent_abandon(&o);
+		nc_log("supervisor", "cannot keep its %zu valid bytes in a new file: %s", good,
+		       strerror(-o.err));
+	}
+}
+
+static void resend_unsent(void)
+{
+	size_t len = 0, off = 0;
+	int rerr = 0;
+	char err[128] = "";
+	uint8_t *buf = nc_unsent_read(g_sup.setup->dirs.data_dir, &len, &rerr);
+	if (!buf && rerr == -ENOENT)
+		return;
+	if (!buf) {
+		snprintf(err, sizeof err, "%s", rerr == -ELOOP ? "a symbolic link, not followed" :
+		         rerr == -EINVAL ? "not a regular file" : strerror(-rerr));
+		set_corrupt_aside(NULL, 0, err, 0);
+		return;
+	}
+	size_t sent = resend_records(buf, len, &off, err, sizeof err);
+	if (err[0] && off < len)
+		set_corrupt_aside(buf, off, err, sent);
+	else
+		nc_log("supervisor", "%zu persisted fragments resent (the file stays until they are "
+		       "acknowledged or persisted again)", sent);
+	ns_memzero(buf, len);
 	free(buf);
-	if (err[0]) {
-		/* never fatal: keep the bytes for a look, start without them */
-		snprintf(aside, sizeof aside, "%s.corrupt-%lld", path, (long long)time(NULL));
-		if (rename(path, aside) < 0)
-			unlink(path);
-		nc_log("supervisor", "%s is corrupt at byte %zu (%s): %zu fragments resent, the file "
-		       "was renamed to %s", path, off, err, sent, aside);
-		return;
-	}
-	if (off < len)
-		nc_log("supervisor", "apid did not take the persisted fragments; %s kept", path);
-	else if (unlink(path) == 0)
-		nc_log("supervisor", "%zu persisted fragments resent", sent);
-}
-
-static void on_persist_timeout(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop, (void)w, (void)revents;
-	nc_log("supervisor", "apid did not hand over its queue within %.0f s", PERSIST_WAIT);
-	ev_break(g_sup.loop, EVBREAK_ALL);
-}
-
-/* apid first: SHUTDOWN, then its QUEUED_FRAGMENTs until QUEUED_END (or it dies, or time). */
-static void persist_apid_queue(void)
-{
-	struct child *k = &g_sup.kids[NC_APID];
-	struct ns_ipc_msg m = { .type = NS_IPC_T_SHUTDOWN };
-	m.u.SHUTDOWN.reason = g_sup.failed ? NS_IPC_STOP_PEER_FAILED : NS_IPC_STOP_SIGNAL;
-	if (!k->alive || !k->ready || ns_ipc_conn_send(&k->conn, &m) < 0)
-		return;
-	k->told = 1;
-	ev_timer_init(&g_sup.persist_wait, on_persist_timeout, PERSIST_WAIT, 0.);
-	ev_timer_start(g_sup.loop, &g_sup.persist_wait);
-	/* until the list ends or apid's socket does: its exit may be seen before the last
-	 * datagrams it sent are read */
-	while (!g_sup.persist_done && !g_sup.apid_closed && ev_is_active(&g_sup.persist_wait))
-		ev_run(g_sup.loop, EVRUN_ONCE);
-	ev_timer_stop(g_sup.loop, &g_sup.persist_wait);
-	if (g_sup.unsent_fd >= 0) { /* apid went away before QUEUED_END */
-		fsync(g_sup.unsent_fd);
-		close(g_sup.unsent_fd);
-		g_sup.unsent_fd = -1;
-		nc_log("supervisor", "%llu fragments persisted (apid stopped before the end of its list)",
-		       (unsigned long long)g_sup.persisted);
-	}
 }
 
 static const ns_ipc_handler sup_handlers[NS_IPC_TYPE_LIMIT] = {
@@ -339,46 +434,42 @@ static const ns_ipc_handler sup_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_QUEUED_END] = on_queued_end,
 };
 
-static void wait_children(void)
+/* ---- STOP: the others, then whatever is left is killed */
+
+static int alive_count(void)
 {
-	struct timespec start;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	int killed = 0;
-	for (;;) {
-		int left = 0;
-		for (int i = 0; i < NC_CHILDREN; i++) {
-			struct child *k = &g_sup.kids[i];
-			pid_t r = k->alive ? waitpid(k->pid, NULL, WNOHANG) : 0;
-			if (r == k->pid || (r < 0 && errno == ECHILD))
-				k->alive = 0;
-			left += k->alive;
-		}
-		if (!left)
-			return;
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (!killed && now.tv_sec - start.tv_sec >= 3) {
-			for (int i = 0; i < NC_CHILDREN; i++)
-				if (g_sup.kids[i].alive)
-					kill(g_sup.kids[i].pid, SIGKILL);
-			killed = 1;
-		}
-		usleep(20000);
-	}
+	int n = 0;
+	for (int i = 0; i < NC_CHILDREN; i++)
+		n += g_sup.kids[i].alive;
+	return n;
 }
 
-static void shutdown_children(int reason)
+static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+	for (int i = 0; i < NC_CHILDREN; i++)
+		if (g_sup.kids[i].alive && kill(g_sup.kids[i].pid, SIGKILL) == 0)
+			g_sup.kids[i].killed_by_us = 1;
+}
+
+static void stop_children(void)
 {
 	struct ns_ipc_msg m = { .type = NS_IPC_T_SHUTDOWN };
-	m.u.SHUTDOWN.reason = (uint64_t)reason;
+	m.u.SHUTDOWN.reason = g_sup.failed ? NS_IPC_STOP_PEER_FAILED : NS_IPC_STOP_SIGNAL;
+	g_sup.phase = PH_STOP;
 	for (int i = 0; i < NC_CHILDREN; i++) {
 		struct child *k = &g_sup.kids[i];
 		if (!k->alive || k->told)
 			continue;
-		if (ns_ipc_send(k->conn.fd, NS_IPC_SUPERVISOR, k->role, &m) < 0)
-			kill(k->pid, SIGTERM);
+		k->told = 1;
+		/* a failed send: its socket is closing, the child is on its way out (or the
+		 * deadline ends it) */
+		ns_ipc_send(k->conn.fd, NS_IPC_SUPERVISOR, k->role, &m);
 	}
-	wait_children();
+	timer_once(&g_sup.deadline, STOP_WAIT);
+	while (alive_count())
+		ev_run(g_sup.loop, EVRUN_ONCE);
+	ev_timer_stop(g_sup.loop, &g_sup.deadline);
 }
 
 static int spawn_all(struct nc_setup *s)
@@ -406,6 +497,30 @@ static int spawn_all(struct nc_setup *s)
 	return 0;
 }
 
+static void watchers_init(void)
+{
+	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
+	for (int i = 0; i < 3; i++) {
+		ev_signal_init(&g_sup.sig[i], on_signal, sigs[i]);
+		ev_signal_start(g_sup.loop, &g_sup.sig[i]);
+	}
+	ev_timer_init(&g_sup.collect, on_timer_end_run, COLLECT_WAIT, 0.);
+	ev_timer_init(&g_sup.settle, on_timer_end_run, SETTLE_WAIT, 0.);
+	ev_timer_init(&g_sup.deadline, on_deadline, STOP_WAIT, 0.);
+	ev_timer_init(&g_sup.idle, on_handover_idle, 0., HANDOVER_IDLE);
+}
+
+static int exit_status(void)
+{
+	if (g_sup.failed)
+		nc_log("supervisor", "FAILED: %s%s%s", g_sup.reason, g_sup.lost[0] ? "; " : "", g_sup.lost);
+	else if (g_sup.lost[0])
+		nc_log("supervisor", "%s, but fragments were lost: %s", g_sup.reason, g_sup.lost);
+	else
+		nc_log("supervisor", "%s", g_sup.reason);
+	return g_sup.failed ? 1 : g_sup.lost[0] ? 3 : 0;
+}
+
 int nc_supervisor_run(struct nc_setup *s)
 {
 	for (int i = 0; i < NC_PAIRS; i++)
@@ -414,37 +529,34 @@ int nc_supervisor_run(struct nc_setup *s)
 			return 1;
 		}
 	g_sup.setup = s;
-	g_sup.unsent_fd = -1;
 	g_sup.loop = ev_default_loop(EVFLAG_AUTO);
 	if (!g_sup.loop)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
+	watchers_init(); /* before the children: a signal from now on starts the stop sequence */
 	int rc = spawn_all(s);
 	int keep[NC_CHILDREN] = { s->fds[NC_SUP_KEYD][0], s->fds[NC_SUP_NETD][0],
 		                  s->fds[NC_SUP_APID][0] };
 	nc_close_except(s, keep, NC_CHILDREN);
-	for (int i = 0; rc == 0 && i < NC_CHILDREN; i++) {
+	for (int i = 0; i < NC_CHILDREN; i++) {
 		struct child *k = &g_sup.kids[i];
-		ns_ipc_conn_start(&k->conn, g_sup.loop, s->fds[k->pair][0], NS_IPC_SUPERVISOR, k->role,
-		                  sup_handlers, on_conn_fatal, NULL);
+		if (k->alive)
+			ns_ipc_conn_start(&k->conn, g_sup.loop, s->fds[k->pair][0], NS_IPC_SUPERVISOR,
+			                  k->role, sup_handlers, on_conn_fatal, NULL);
 	}
 	if (rc < 0) {
-		shutdown_children(NS_IPC_STOP_PEER_FAILED);
-		return 1;
+		set_failure(4, "cannot start the children");
+		stop_children();
+		return exit_status();
 	}
-	ev_signal_init(&g_sup.sigterm, on_signal, SIGTERM);
-	ev_signal_init(&g_sup.sigint, on_signal, SIGINT);
-	ev_signal_start(g_sup.loop, &g_sup.sigterm);
-	ev_signal_start(g_sup.loop, &g_sup.sigint);
 	nc_log("supervisor", "started keyd %d, netd %d, apid %d", (int)g_sup.kids[0].pid,
 	       (int)g_sup.kids[1].pid, (int)g_sup.kids[2].pid);
 	ev_run(g_sup.loop, 0);
-	persist_apid_queue();
-	for (int i = 0; i < NC_CHILDREN; i++)
-		if (g_sup.kids[i].alive)
-			ev_child_stop(g_sup.loop, &g_sup.kids[i].watcher);
-	shutdown_children(g_sup.failed ? NS_IPC_STOP_PEER_FAILED : NS_IPC_STOP_SIGNAL);
+	ev_timer_stop(g_sup.loop, &g_sup.collect);
+	ev_timer_stop(g_sup.loop, &g_sup.settle);
+	g_sup.phase = PH_HANDOVER;
+	handover_apid();
+	stop_children();
 	nc_remove_apid_sockets(s); /* apid runs as its own uid: it cannot remove them itself */
-	nc_log("supervisor", "%s%s", g_sup.failed ? "FAILED: " : "", g_sup.reason);
-	return g_sup.failed ? 1 : 0;
+	return exit_status();
 }

@@ -5,7 +5,8 @@
 # the supervisor, which writes data/nymsuite-unsent.bin (0600) and logs the count. The stalled
 # node is then killed (what it held is gone); the next `run` resends the persisted fragments,
 # the node is started again once that run's app is connected, and the message arrives (all
-# fragments acknowledged, the file removed). A corrupt file is renamed aside and the client
+# fragments acknowledged). The file stays until the next stop has persisted the queue again
+# (here: empty, so that stop removes it). A corrupt file is renamed aside and the client
 # starts anyway. Exit 0 = pass.
 set -euo pipefail
 # shellcheck source=tests/integration/lib/localnet.bash
@@ -128,17 +129,20 @@ for _ in $(seq 100); do [ -f "$T/net/run/mix2.ready" ] && break; sleep 0.05; don
 wait "$APP" || { cat "$T/recv.out"; json_of stats; fail "the persisted message did not arrive"; }
 grep -qx "RECEIVED 5000" "$T/recv.out" || fail "received something else"
 grep -q "supervisor\]: $N persisted fragments resent" "$T/client.log" || fail "no resend line"
-[ -e "$UNSENT" ] && fail "$UNSENT still there after the resend"
+[ -f "$UNSENT" ] || fail "$UNSENT removed at the resend (it must stay until the next stop)"
 for _ in $(seq 100); do
 	[ "$(json_of stats | field apid unacked_fragments)" = 0 ] && break
 	sleep 0.1
 done
 [ "$(json_of stats | field apid unacked_fragments)" = 0 ] || fail "resent fragments never acknowledged"
-echo "ok next run: $N fragments resent under their ids, the 5 KB message arrived, all acknowledged, file removed"
+echo "ok next run: $N fragments resent under their ids, the 5 KB message arrived, all acknowledged, file kept meanwhile"
 
-# a corrupt file is set aside, never fatal
 stop_client
 grep -q "0 fragments persisted, 0 dropped" "$T/client.log" || fail "empty queue not reported"
+[ -e "$UNSENT" ] && fail "$UNSENT still there after a stop with nothing unacknowledged"
+echo "ok the stop with an empty queue removed the file"
+
+# a corrupt file is set aside, never fatal
 printf 'NSU\001\000\000\000\200garbage' >"$UNSENT"
 start_client
 for _ in $(seq 100); do grep -q "is corrupt" "$T/client.log" && break; sleep 0.1; done
