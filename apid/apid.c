@@ -22,7 +22,8 @@
 #include "sandbox.h"
 #include "websocket.h"
 
-#define MAX_APPS 256
+/* An app that leaves this much unread is not read from until it reads (pongs, answers). */
+#define READ_PAUSE_BYTES (1u << 20)
 
 /* A fragment kept until its ack: to a recipient (BUILD_PACKET), or, when reply is set, to
  * the holder of sender_tag through one of its SURBs (BUILD_REPLY; cannot outlive keyd). */
@@ -64,7 +65,8 @@ struct apid {
 	struct ev_loop *loop;
 	struct ns_ipc_conn keyd, netd, sup;
 	ns_ws_server *ws;
-	struct nc_app apps[MAX_APPS];
+	struct nc_app *apps; /* nc_lim.max_apps slots */
+	size_t n_apps;
 	uint8_t self[96];
 	int have_self;
 	struct frag *frags;
@@ -459,7 +461,7 @@ struct held_msg {
 
 static int any_app_open(void)
 {
-	for (int i = 0; i < MAX_APPS; i++)
+	for (size_t i = 0; i < nc_lim.max_apps; i++)
 		if (g_a.apps[i].t && g_a.apps[i].t->is_open(&g_a.apps[i]))
 			return 1;
 	return 0;
@@ -522,9 +524,14 @@ static void flush_held(void)
 
 struct nc_app *nc_app_open(const struct nc_app_transport *t, void *conn, int binary)
 {
-	for (int i = 0; i < MAX_APPS; i++)
+	if (g_a.n_apps >= nc_lim.max_apps) {
+		nc_event(NC_EV_REFUSED_APPS);
+		return NULL;
+	}
+	for (size_t i = 0; i < nc_lim.max_apps; i++)
 		if (!g_a.apps[i].t) {
 			g_a.apps[i] = (struct nc_app){ .t = t, .conn = conn, .binary = binary };
+			g_a.n_apps++;
 			flush_held();
 			return &g_a.apps[i];
 		}
@@ -533,6 +540,8 @@ struct nc_app *nc_app_open(const struct nc_app_transport *t, void *conn, int bin
 
 void nc_app_close(struct nc_app *a)
 {
+	if (a->t)
+		g_a.n_apps--;
 	memset(a, 0, sizeof *a);
 }
 
@@ -575,18 +584,17 @@ static const struct nc_app_transport ws_transport = { .send = ws_app_send, .is_o
 
 static struct nc_app *app_of(ns_ws_conn *c)
 {
-	for (int i = 0; i < MAX_APPS; i++)
-		if (g_a.apps[i].t == &ws_transport && g_a.apps[i].conn == c)
-			return &g_a.apps[i];
-	return NULL;
+	return ns_ws_user(c);
 }
 
 static void ws_open(ns_ws_conn *c, void *user)
 {
 	(void)user;
 	/* Nym pushes binary until the app's first request says otherwise */
-	if (!nc_app_open(&ws_transport, c, 1))
-		ns_ws_close(c, 1013, "too many apps");
+	struct nc_app *a = nc_app_open(&ws_transport, c, 1);
+	ns_ws_set_user(c, a);
+	if (!a)
+		ns_ws_close(c, 1013, "too many apps connected: try again later");
 }
 
 static void ws_message(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *data, size_t len,
@@ -600,14 +608,39 @@ static void ws_message(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *d
 
 static void ws_close(ns_ws_conn *c, int code, const char *why, void *user)
 {
-	(void)code, (void)why, (void)user;
+	(void)user;
 	struct nc_app *a = app_of(c);
 	if (a)
 		nc_app_close(a);
+	if (code == 0 && !strcmp(why, "handshake timed out"))
+		nc_event(NC_EV_HANDSHAKE_TIMEOUT);
+	else if (!strcmp(why, "an unfinished message made no progress"))
+		nc_event(NC_EV_PARTIAL_TIMEOUT);
+	nc_conns_changed();
+}
+
+static void ws_refuse(int reason, void *user)
+{
+	(void)user;
+	nc_event(reason == NS_WS_REFUSED_NO_FD ? NC_EV_REFUSED_FDS : NC_EV_REFUSED_APPS);
 }
 
 static const ns_ws_callbacks ws_cb = { .on_open = ws_open, .on_message = ws_message,
-	                               .on_close = ws_close };
+	                               .on_close = ws_close, .on_refuse = ws_refuse };
+
+size_t nc_ws_conns(void)
+{
+	return g_a.ws ? ns_ws_server_connections(g_a.ws) : 0;
+}
+
+/* The websocket server may hold what the Unix-socket API leaves of the connection limit. */
+void nc_conns_changed(void)
+{
+	size_t unix_conns = nc_local_api_conns();
+	if (g_a.ws)
+		ns_ws_server_set_max_connections(g_a.ws, nc_lim.max_conns > unix_conns
+		                                                 ? nc_lim.max_conns - unix_conns : 1);
+}
 
 /* ---- from keyd and netd */
 
@@ -616,7 +649,7 @@ static void on_self_address(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 	(void)c, (void)ctx;
 	memcpy(g_a.self, m->u.SELF_ADDRESS.address.ptr, 96);
 	g_a.have_self = 1;
-	for (int i = 0; i < MAX_APPS; i++)
+	for (size_t i = 0; i < nc_lim.max_apps; i++)
 		if (g_a.apps[i].t && g_a.apps[i].wants_self) {
 			g_a.apps[i].wants_self = 0;
 			answer_self(&g_a.apps[i]);
@@ -675,7 +708,7 @@ static void deliver(const uint8_t *msg, size_t len, const uint8_t *sender_tag)
 		hold_message(msg, len, sender_tag);
 		return;
 	}
-	for (int i = 0; i < MAX_APPS; i++)
+	for (size_t i = 0; i < nc_lim.max_apps; i++)
 		if (g_a.apps[i].t && g_a.apps[i].t->is_open(&g_a.apps[i]))
 			respond(&g_a.apps[i], &r);
 	g_a.delivered++;
@@ -864,14 +897,22 @@ int nc_apid_main(void *setup)
 	signal(SIGPIPE, SIG_IGN);
 	g_a.loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK);
 	g_a.reasm = nym_reasm_new(NULL);
-	if (!g_a.loop || !g_a.reasm)
+	nc_limits_init(&s->conf.limits);
+	g_a.apps = calloc(nc_lim.max_apps, sizeof *g_a.apps);
+	if (!g_a.loop || !g_a.reasm || !g_a.apps)
 		return 1;
 	ns_ipc_conn_start(&g_a.keyd, g_a.loop, keep[0], NS_IPC_APID, NS_IPC_KEYD, apid_handlers, nc_ipc_fatal, NULL);
 	ns_ipc_conn_start(&g_a.netd, g_a.loop, keep[1], NS_IPC_APID, NS_IPC_NETD, apid_handlers, nc_ipc_fatal, NULL);
 	ns_ipc_conn_start(&g_a.sup, g_a.loop, keep[2], NS_IPC_APID, NS_IPC_SUPERVISOR, apid_handlers, nc_ipc_fatal, NULL);
 	if (s->conf.socket_websocket) {
 		int err = 0;
-		ns_ws_limits lim = { .max_message_bytes = 64u << 20, .max_queued_bytes = 256u << 20 };
+		ns_ws_limits lim = { .max_message_bytes = nc_lim.max_message,
+			             .max_queued_bytes = 256u << 20,
+			             .max_connections = nc_lim.max_conns,
+			             .handshake_timeout = nc_lim.handshake_timeout,
+			             .partial_timeout = nc_lim.partial_timeout,
+			             .read_pause_bytes = READ_PAUSE_BYTES,
+			             .budget = &nc_lim.budget };
 		g_a.ws = ns_ws_server_listen(g_a.loop, s->conf.host, s->conf.listening_port, NULL, &lim,
 		                             &ws_cb, NULL, &err);
 		if (!g_a.ws) {
@@ -926,7 +967,7 @@ void nc_apid_status(struct nc_apid_status *st)
 	memset(st, 0, sizeof *st);
 	st->have_self = g_a.have_self;
 	memcpy(st->self, g_a.self, sizeof st->self);
-	for (int i = 0; i < MAX_APPS; i++)
+	for (size_t i = 0; i < nc_lim.max_apps; i++)
 		st->apps += g_a.apps[i].t && g_a.apps[i].t->is_open(&g_a.apps[i]);
 	st->messages_sent = g_a.sent_msgs;
 	st->messages_delivered = g_a.delivered;

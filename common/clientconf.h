@@ -103,7 +103,19 @@ struct clientconf {
 	int has_nymsuite;
 	char api_socket[CLIENTCONF_PATH_MAX];   /* Unix-socket API; '' = off */
 	char admin_socket[CLIENTCONF_PATH_MAX]; /* nymctl's socket; '' = the default below */
+	struct clientconf_apid_limits {
+		uint64_t max_apps;             /* websocket + Unix-socket apps held at once */
+		uint64_t buffer_mib;           /* apid's global budget for connection buffers */
+		uint64_t handshake_timeout_ns; /* websocket upgrade not done in time: closed */
+		uint64_t partial_timeout_ns;   /* a partial message/frame without progress: closed */
+	} limits; /* optional keys of [nymsuite]; rendered only when not the defaults */
 };
+
+#define CLIENTCONF_MAX_APPS 8192
+#define CLIENTCONF_BUFFER_MIB 128
+#define CLIENTCONF_HANDSHAKE_TIMEOUT_NS 10000000000ull
+#define CLIENTCONF_PARTIAL_TIMEOUT_NS 60000000000ull
+void clientconf_limits_defaults(struct clientconf_apid_limits *l);
 
 #define CLIENTCONF_API_SOCKET "nym-client.sock"
 #define CLIENTCONF_ADMIN_SOCKET "nymctl.sock"
