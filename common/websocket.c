@@ -637,6 +637,8 @@ static void conn_finish_now(ns_ws_conn *c)
 		close_outcome(c, &code, &why);
 	else
 		code = 0;
+	if (c->our_why)
+		why = c->our_why; /* a limit of ours ended it, however the close went */
 	c->state = ST_DONE;
 	bool detached = c->fd < 0 && !c->loop;
 	conn_stop_watchers(c);

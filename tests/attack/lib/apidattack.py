@@ -167,13 +167,16 @@ def ping_flood(port, n, seconds, payload=0):
     ping = ws_frame(9, b"p" * payload) * 4096
     sent = 0
     end = time.monotonic() + seconds
+    off = [0] * n  # position in the endless stream of whole ping frames
     for s in socks:
         s.setblocking(False)
     while time.monotonic() < end:
         progress = False
-        for s in socks:
+        for i, s in enumerate(socks):
             try:
-                sent += s.send(ping)
+                k = s.send(ping[off[i]:] + ping[:off[i]])
+                off[i] = (off[i] + k) % len(ping)
+                sent += k
                 progress = True
             except BlockingIOError:
                 pass
@@ -208,6 +211,64 @@ def unix_half_frames(path, n, size, seconds):
     return {"unix_bytes_sent": sent, "socks": [s for s, _ in socks]}
 
 
+async def until_closed(kind, r, t0, deadline):
+    """How a connection ends: 'close CODE reason' (websocket close frame), 'closed' (EOF or
+    reset), or 'open' if it is still there at the deadline."""
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if kind == "ws":
+                op, data = await asyncio.wait_for(read_ws_frame(r), left)
+                if op == 8:
+                    code = struct.unpack(">H", data[:2])[0] if len(data) >= 2 else 1005
+                    return {"outcome": f"close {code} {data[2:].decode(errors='replace')}",
+                            "seconds": round(time.monotonic() - t0, 2)}
+            elif not await asyncio.wait_for(r.read(65536), left):
+                break
+    except asyncio.TimeoutError:
+        return {"outcome": "open"}
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    return {"outcome": "closed", "seconds": round(time.monotonic() - t0, 2)}
+
+
+async def idle(port, path, seconds):
+    """Unfinished handshake, message, frame and Unix frame, and two idle complete apps."""
+    t0 = time.monotonic()
+    deadline = t0 + seconds
+    r1, w1 = await asyncio.open_connection("127.0.0.1", port)
+    w1.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    r2, w2 = await ws_open(port)
+    w2.write(ws_frame(1, b"first fragment", fin=False))
+    r3, w3 = await ws_open(port)
+    w3.write(ws_frame(2, b"\x03" + bytes(999))[:2 + 2 + 4 + 10])  # 1000-byte frame, 10 sent
+    r4, w4 = await asyncio.open_unix_connection(path)
+    w4.write(struct.pack(">Q", 1000) + bytes(10))
+    (r5, w5), what5 = await ws_self_address(port, 5)
+    (_, c6), what6 = await unix_self_address(path, 5)
+    r6 = asyncio.StreamReader()  # the idle Unix app: watched through its raw socket
+    loop = asyncio.get_running_loop()
+
+    async def unix_idle():
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if not await asyncio.wait_for(loop.sock_recv(c6.s, 4096), left):
+                    return {"outcome": "closed", "seconds": round(time.monotonic() - t0, 2)}
+        except asyncio.TimeoutError:
+            return {"outcome": "open"}
+    del r6
+    res = await asyncio.gather(until_closed("tcp", r1, t0, deadline),
+                               until_closed("ws", r2, t0, deadline),
+                               until_closed("ws", r3, t0, deadline),
+                               until_closed("unix", r4, t0, deadline),
+                               until_closed("ws", r5, t0, deadline), unix_idle())
+    names = ["handshake", "fragment", "half_frame", "unix_frame", "listener", "unix_listener"]
+    out = dict(zip(names, res))
+    out["listener_first"], out["unix_listener_first"] = what5, what6
+    return out
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "many":
@@ -215,6 +276,8 @@ def main():
         res = asyncio.run(many(int(port), path, n_ws, n_unix, extra, float(sys.argv[7])))
         if res:
             print(json.dumps(res))
+    elif cmd == "idle":
+        print(json.dumps(asyncio.run(idle(int(sys.argv[2]), sys.argv[3], float(sys.argv[4])))))
     elif cmd == "serve":  # one app asks selfAddress: how it went and how long it took
         t0 = time.monotonic()
         kind, where = sys.argv[2], sys.argv[3]
