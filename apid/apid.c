@@ -11,6 +11,7 @@
 
 #include <ev.h>
 
+#include "base58.h"
 #include "clientapi.h"
 #include "ipc.h"
 #include "apid.h"
@@ -32,6 +33,9 @@ struct frag {
 	uint8_t id[5], recipient[96];
 	uint8_t reply, sender_tag[NYM_SENDER_TAG_LEN];
 	uint64_t lane;
+	uint64_t msg;     /* the message it belongs to (g_a.sent_msgs when queued) */
+	struct nc_app *app; /* told if it cannot be built, while app_conn still is its connection */
+	void *app_conn;
 	size_t len;
 	uint8_t data[];
 };
@@ -164,6 +168,7 @@ static uint64_t lane_of(const struct capi_request *req)
 struct frag_dest {
 	const uint8_t *recipient, *tag;
 	uint64_t lane;
+	struct nc_app *app; /* the sender, told if the recipient cannot be reached (NULL: none) */
 };
 
 /* Pads and splits a NymMessage as Nym's preparer does (replies too: the BLAKE3 key digest
@@ -193,6 +198,11 @@ static int queue_message(enum nym_message_type type, const uint8_t *inner, size_
 			memcpy(f->recipient, d->recipient, 96);
 		}
 		f->lane = d->lane;
+		f->msg = g_a.sent_msgs + 1;
+		if (d->app) {
+			f->app = d->app;
+			f->app_conn = d->app->conn;
+		}
 		f->len = list.lens[i];
 		memcpy(f->data, list.frags[i], f->len);
 		f->next = g_a.frags;
@@ -205,11 +215,11 @@ static int queue_message(enum nym_message_type type, const uint8_t *inner, size_
 	return 0;
 }
 
-static int send_message(const struct capi_request *req)
+static int send_message(struct nc_app *a, const struct capi_request *req)
 {
 	uint8_t to[96];
 	nym_recipient_to_bytes(&req->recipient, to);
-	struct frag_dest d = { .recipient = to, .lane = lane_of(req) };
+	struct frag_dest d = { .recipient = to, .lane = lane_of(req), .app = a };
 	return queue_message(NYM_MSG_PLAIN, req->message, req->message_len, &d);
 }
 
@@ -242,6 +252,11 @@ static void job_free(struct surb_job *j)
 	free(j);
 }
 
+static int app_still_there(const struct surb_job *j)
+{
+	return j->app && j->app->t && j->app->conn == j->app_conn;
+}
+
 /* The RepliableMessage of a job whose SURBs are all there, with the key rotation keyd made
  * them under in its V2 header. */
 static int job_send(struct surb_job *j)
@@ -252,18 +267,14 @@ static int job_send(struct surb_job *j)
 		return -1;
 	long n = apid_repliable_build(j->tag, !j->additional, j->surbs, j->have, j->surb_len,
 	                              j->key_rotation, j->msg, j->msg_len, inner, len);
-	struct frag_dest d = { .recipient = j->recipient, .lane = j->lane };
+	struct frag_dest d = { .recipient = j->recipient, .lane = j->lane,
+		               .app = app_still_there(j) ? j->app : NULL };
 	int rc = n < 0 ? -1 : queue_message(NYM_MSG_REPLIABLE, inner, (size_t)n, &d);
 	ns_memzero(inner, len);
 	free(inner);
 	if (rc == 0)
 		g_a.surbs_made += j->have;
 	return rc;
-}
-
-static int app_still_there(const struct surb_job *j)
-{
-	return j->app && j->app->t && j->app->conn == j->app_conn;
 }
 
 static void job_finish(struct surb_job *j)
@@ -394,7 +405,7 @@ static void handle_send(struct nc_app *a, const struct capi_request *req)
 		return;
 	}
 	if (req->type == CAPI_REQ_SEND)
-		rc = send_message(req);
+		rc = send_message(a, req);
 	else if (req->type == CAPI_REQ_SEND_ANONYMOUS)
 		rc = send_anonymous(a, req);
 	else
@@ -676,15 +687,33 @@ static void on_ack_timeout(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, vo
 		build(f); /* new route, new SURB-ack */
 }
 
+/* The app that sent a message to a recipient whose gateway is not in the topology hears it
+ * once per message, with the text of Nym's NymTopologyError::NonExistentNode (nym:
+ * common/topology/src/error.rs l.18-19), under the error kind `other`. */
+static void tell_unknown_gateway(const struct frag *f)
+{
+	char gw[64], text[128];
+	if (!f->app || f->app->t == NULL || f->app->conn != f->app_conn || f->app->failed_msg == f->msg)
+		return;
+	f->app->failed_msg = f->msg;
+	if (base58_encode(f->recipient + 64, 32, gw, sizeof gw) < 0)
+		return;
+	snprintf(text, sizeof text, "no node with identity %s is known", gw);
+	respond_error(f->app, CAPI_OTHER, text);
+}
+
 static void on_build_failed(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c, (void)ctx;
-	if (m->u.BUILD_FAILED.reason == NS_IPC_BUILD_NO_SURB)
+	uint64_t reason = m->u.BUILD_FAILED.reason;
+	struct frag **p = find_frag(m->u.BUILD_FAILED.frag_id.ptr);
+	if (reason == NS_IPC_BUILD_NO_SURB)
 		nc_log("apid", "a reply to a sender tag we hold no reply SURBs for: fragment dropped");
+	else if (reason == NS_IPC_BUILD_UNKNOWN_GATEWAY && *p && (*p)->app)
+		tell_unknown_gateway(*p);
 	else
 		nc_log("apid", "keyd could not build a packet (reason %llu): fragment dropped",
-		       (unsigned long long)m->u.BUILD_FAILED.reason);
-	struct frag **p = find_frag(m->u.BUILD_FAILED.frag_id.ptr);
+		       (unsigned long long)reason);
 	if (*p) {
 		struct frag *f = *p;
 		*p = f->next;

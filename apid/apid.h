@@ -21,6 +21,7 @@ struct nc_app {
 	void *conn;
 	int binary; /* answer in the format of the app's last request */
 	int wants_self; /* asked selfAddress before keyd told apid the address */
+	uint64_t failed_msg; /* the last message it was told could not be sent */
 };
 
 /* ---- bounds under load (apid_limits.c) */

@@ -269,6 +269,47 @@ async def idle(port, path, seconds):
     return out
 
 
+async def unbuildable(port):
+    """A Send to a recipient whose gateway (our own identity key: a valid key, no gateway)
+    is not in the topology: apid's answer, as kind and text."""
+    (r, w), what = await ws_self_address(port, 5)
+    w.write(ws_frame(2, SELF_ADDRESS))
+    while True:
+        op, me = await asyncio.wait_for(read_ws_frame(r), 10)
+        if op == 2 and me[:1] == b"\x02":
+            break
+    to = me[1:65] + me[1:33]
+    msg = b"to nowhere"
+    w.write(ws_frame(2, b"\x00" + to + struct.pack(">QQ", 0, len(msg)) + msg))
+    try:
+        while True:
+            op, data = await asyncio.wait_for(read_ws_frame(r), 10)
+            if op == 2 and data[:1] == b"\x00":
+                ln = struct.unpack(">Q", data[2:10])[0]
+                return {"kind": data[1], "text": data[10:10 + ln].decode()}
+    except asyncio.TimeoutError:
+        return {"kind": None, "text": "no answer in 10 s"}
+
+
+def admin_pipelined(path):
+    """Three admin requests in one write: every answer line, in order."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(path)
+    s.sendall(b'{"cmd":"stats"}\n{"cmd":"status"}\n{"cmd":"address"}\n')
+    s.shutdown(socket.SHUT_WR)
+    buf = b""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            buf += b
+    except socket.timeout:
+        pass
+    return {"cmds": [json.loads(line).get("cmd") for line in buf.decode().splitlines()]}
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "many":
@@ -276,6 +317,10 @@ def main():
         res = asyncio.run(many(int(port), path, n_ws, n_unix, extra, float(sys.argv[7])))
         if res:
             print(json.dumps(res))
+    elif cmd == "unbuildable":
+        print(json.dumps(asyncio.run(unbuildable(int(sys.argv[2])))))
+    elif cmd == "admin-pipelined":
+        print(json.dumps(admin_pipelined(sys.argv[2])))
     elif cmd == "idle":
         print(json.dumps(asyncio.run(idle(int(sys.argv[2]), sys.argv[3], float(sys.argv[4])))))
     elif cmd == "serve":  # one app asks selfAddress: how it went and how long it took

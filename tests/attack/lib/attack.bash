@@ -1,7 +1,7 @@
 # Shared prologue of the apid attack scripts: a localnet and one nym-client with chosen
 # [nymsuite] keys. Source it, then `attack_client_up NAME [KEY=VALUE...]` (run it in the
-# script's shell: it sets the variables below; set `ulimit -n` before it to give nym-client
-# that descriptor limit). Sets H (home), D (data dir), SOCK (Unix API), ADMIN (nymctl socket),
+# script's shell: it sets the variables below; NC_ULIMIT=N gives nym-client alone a descriptor
+# limit of N, soft and hard). Sets H (home), D (data dir), SOCK (Unix API), ADMIN (nymctl socket),
 # PORT (websocket), CPID (nym-client), APID (its apid); ATK runs lib/apidattack.py.
 # shellcheck source=tests/integration/lib/localnet.bash
 . "$(dirname "${BASH_SOURCE[0]}")/../../integration/lib/localnet.bash"
@@ -21,7 +21,11 @@ attack_client_up() {
 	SOCK=$D/nym-client.sock
 	ADMIN=$D/nymctl.sock
 	for kv in "$@"; do sed -i "/^\[nymsuite\]/a ${kv%%=*} = ${kv#*=}" "$conf"; done
-	"$BIN/nym-client" run --id c --home "$H" >"$T/client.log" 2>&1 &
+	if [ -n "${NC_ULIMIT:-}" ]; then
+		(ulimit -n "$NC_ULIMIT" && exec "$BIN/nym-client" run --id c --home "$H") >"$T/client.log" 2>&1 &
+	else
+		"$BIN/nym-client" run --id c --home "$H" >"$T/client.log" 2>&1 &
+	fi
 	CPID=$!
 	for _ in $(seq 150); do
 		$ATK serve ws "$PORT" 1 2>/dev/null | grep -q '"served"' && break
