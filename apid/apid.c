@@ -12,6 +12,7 @@
 
 #include <ev.h>
 
+#include "base58.h"
 #include "clientapi.h"
 #include "ipc.h"
 #include "apid.h"
@@ -23,7 +24,8 @@
 #include "sandbox.h"
 #include "websocket.h"
 
-#define MAX_APPS 256
+/* An app that leaves this much unread is not read from until it reads (pongs, answers). */
+#define READ_PAUSE_BYTES (1u << 20)
 
 /* A fragment kept until its ack: to a recipient (BUILD_PACKET), or, when reply is set, to
  * the holder of sender_tag through one of its SURBs (BUILD_REPLY; cannot outlive keyd). */
@@ -32,6 +34,9 @@ struct frag {
 	uint8_t id[5], recipient[96];
 	uint8_t reply, sender_tag[NYM_SENDER_TAG_LEN];
 	uint64_t lane;
+	uint64_t msg;     /* the message it belongs to (g_a.sent_msgs when queued) */
+	struct nc_app *app; /* told if it cannot be built, while app_conn still is its connection */
+	void *app_conn;
 	size_t len;
 	uint8_t data[];
 };
@@ -65,7 +70,8 @@ struct apid {
 	struct ev_loop *loop;
 	struct ns_ipc_conn keyd, netd, sup;
 	ns_ws_server *ws;
-	struct nc_app apps[MAX_APPS];
+	struct nc_app *apps; /* nc_lim.max_apps slots */
+	size_t n_apps;
 	uint8_t self[96];
 	int have_self;
 	struct frag *frags;
@@ -163,6 +169,7 @@ static uint64_t lane_of(const struct capi_request *req)
 struct frag_dest {
 	const uint8_t *recipient, *tag;
 	uint64_t lane;
+	struct nc_app *app; /* the sender, told if the recipient cannot be reached (NULL: none) */
 };
 
 /* Pads and splits a NymMessage as Nym's preparer does (replies too: the BLAKE3 key digest
@@ -192,6 +199,11 @@ static int queue_message(enum nym_message_type type, const uint8_t *inner, size_
 			memcpy(f->recipient, d->recipient, 96);
 		}
 		f->lane = d->lane;
+		f->msg = g_a.sent_msgs + 1;
+		if (d->app) {
+			f->app = d->app;
+			f->app_conn = d->app->conn;
+		}
 		f->len = list.lens[i];
 		memcpy(f->data, list.frags[i], f->len);
 		f->next = g_a.frags;
@@ -204,11 +216,11 @@ static int queue_message(enum nym_message_type type, const uint8_t *inner, size_
 	return 0;
 }
 
-static int send_message(const struct capi_request *req)
+static int send_message(struct nc_app *a, const struct capi_request *req)
 {
 	uint8_t to[96];
 	nym_recipient_to_bytes(&req->recipient, to);
-	struct frag_dest d = { .recipient = to, .lane = lane_of(req) };
+	struct frag_dest d = { .recipient = to, .lane = lane_of(req), .app = a };
 	return queue_message(NYM_MSG_PLAIN, req->message, req->message_len, &d);
 }
 
@@ -241,6 +253,11 @@ static void job_free(struct surb_job *j)
 	free(j);
 }
 
+static int app_still_there(const struct surb_job *j)
+{
+	return j->app && j->app->t && j->app->conn == j->app_conn;
+}
+
 /* The RepliableMessage of a job whose SURBs are all there, with the key rotation keyd made
  * them under in its V2 header. */
 static int job_send(struct surb_job *j)
@@ -251,18 +268,14 @@ static int job_send(struct surb_job *j)
 		return -1;
 	long n = apid_repliable_build(j->tag, !j->additional, j->surbs, j->have, j->surb_len,
 	                              j->key_rotation, j->msg, j->msg_len, inner, len);
-	struct frag_dest d = { .recipient = j->recipient, .lane = j->lane };
+	struct frag_dest d = { .recipient = j->recipient, .lane = j->lane,
+		               .app = app_still_there(j) ? j->app : NULL };
 	int rc = n < 0 ? -1 : queue_message(NYM_MSG_REPLIABLE, inner, (size_t)n, &d);
 	ns_memzero(inner, len);
 	free(inner);
 	if (rc == 0)
 		g_a.surbs_made += j->have;
 	return rc;
-}
-
-static int app_still_there(const struct surb_job *j)
-{
-	return j->app && j->app->t && j->app->conn == j->app_conn;
 }
 
 static void job_finish(struct surb_job *j)
@@ -393,7 +406,7 @@ static void handle_send(struct nc_app *a, const struct capi_request *req)
 		return;
 	}
 	if (req->type == CAPI_REQ_SEND)
-		rc = send_message(req);
+		rc = send_message(a, req);
 	else if (req->type == CAPI_REQ_SEND_ANONYMOUS)
 		rc = send_anonymous(a, req);
 	else
@@ -460,7 +473,7 @@ struct held_msg {
 
 static int any_app_open(void)
 {
-	for (int i = 0; i < MAX_APPS; i++)
+	for (size_t i = 0; i < nc_lim.max_apps; i++)
 		if (g_a.apps[i].t && g_a.apps[i].t->is_open(&g_a.apps[i]))
 			return 1;
 	return 0;
@@ -523,9 +536,14 @@ static void flush_held(void)
 
 struct nc_app *nc_app_open(const struct nc_app_transport *t, void *conn, int binary)
 {
-	for (int i = 0; i < MAX_APPS; i++)
+	if (g_a.n_apps >= nc_lim.max_apps) {
+		nc_event(NC_EV_REFUSED_APPS);
+		return NULL;
+	}
+	for (size_t i = 0; i < nc_lim.max_apps; i++)
 		if (!g_a.apps[i].t) {
 			g_a.apps[i] = (struct nc_app){ .t = t, .conn = conn, .binary = binary };
+			g_a.n_apps++;
 			flush_held();
 			return &g_a.apps[i];
 		}
@@ -534,6 +552,8 @@ struct nc_app *nc_app_open(const struct nc_app_transport *t, void *conn, int bin
 
 void nc_app_close(struct nc_app *a)
 {
+	if (a->t)
+		g_a.n_apps--;
 	memset(a, 0, sizeof *a);
 }
 
@@ -576,18 +596,17 @@ static const struct nc_app_transport ws_transport = { .send = ws_app_send, .is_o
 
 static struct nc_app *app_of(ns_ws_conn *c)
 {
-	for (int i = 0; i < MAX_APPS; i++)
-		if (g_a.apps[i].t == &ws_transport && g_a.apps[i].conn == c)
-			return &g_a.apps[i];
-	return NULL;
+	return ns_ws_user(c);
 }
 
 static void ws_open(ns_ws_conn *c, void *user)
 {
 	(void)user;
 	/* Nym pushes binary until the app's first request says otherwise */
-	if (!nc_app_open(&ws_transport, c, 1))
-		ns_ws_close(c, 1013, "too many apps");
+	struct nc_app *a = nc_app_open(&ws_transport, c, 1);
+	ns_ws_set_user(c, a);
+	if (!a)
+		ns_ws_close(c, 1013, "too many apps connected: try again later");
 }
 
 static void ws_message(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *data, size_t len,
@@ -601,14 +620,39 @@ static void ws_message(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *d
 
 static void ws_close(ns_ws_conn *c, int code, const char *why, void *user)
 {
-	(void)code, (void)why, (void)user;
+	(void)user;
 	struct nc_app *a = app_of(c);
 	if (a)
 		nc_app_close(a);
+	if (code == 0 && !strcmp(why, "handshake timed out"))
+		nc_event(NC_EV_HANDSHAKE_TIMEOUT);
+	else if (!strcmp(why, "an unfinished message made no progress"))
+		nc_event(NC_EV_PARTIAL_TIMEOUT);
+	nc_conns_changed();
+}
+
+static void ws_refuse(int reason, void *user)
+{
+	(void)user;
+	nc_event(reason == NS_WS_REFUSED_NO_FD ? NC_EV_REFUSED_FDS : NC_EV_REFUSED_APPS);
 }
 
 static const ns_ws_callbacks ws_cb = { .on_open = ws_open, .on_message = ws_message,
-	                               .on_close = ws_close };
+	                               .on_close = ws_close, .on_refuse = ws_refuse };
+
+size_t nc_ws_conns(void)
+{
+	return g_a.ws ? ns_ws_server_connections(g_a.ws) : 0;
+}
+
+/* The websocket server may hold what the Unix-socket API leaves of the connection limit. */
+void nc_conns_changed(void)
+{
+	size_t unix_conns = nc_local_api_conns();
+	if (g_a.ws)
+		ns_ws_server_set_max_connections(g_a.ws, nc_lim.max_conns > unix_conns
+		                                                 ? nc_lim.max_conns - unix_conns : 1);
+}
 
 /* ---- from keyd and netd */
 
@@ -617,7 +661,7 @@ static void on_self_address(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 	(void)c, (void)ctx;
 	memcpy(g_a.self, m->u.SELF_ADDRESS.address.ptr, 96);
 	g_a.have_self = 1;
-	for (int i = 0; i < MAX_APPS; i++)
+	for (size_t i = 0; i < nc_lim.max_apps; i++)
 		if (g_a.apps[i].t && g_a.apps[i].wants_self) {
 			g_a.apps[i].wants_self = 0;
 			answer_self(&g_a.apps[i]);
@@ -644,15 +688,33 @@ static void on_ack_timeout(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, vo
 		build(f); /* new route, new SURB-ack */
 }
 
+/* The app that sent a message to a recipient whose gateway is not in the topology hears it
+ * once per message, with the text of Nym's NymTopologyError::NonExistentNode (nym:
+ * common/topology/src/error.rs l.18-19), under the error kind `other`. */
+static void tell_unknown_gateway(const struct frag *f)
+{
+	char gw[64], text[128];
+	if (!f->app || f->app->t == NULL || f->app->conn != f->app_conn || f->app->failed_msg == f->msg)
+		return;
+	f->app->failed_msg = f->msg;
+	if (base58_encode(f->recipient + 64, 32, gw, sizeof gw) < 0)
+		return;
+	snprintf(text, sizeof text, "no node with identity %s is known", gw);
+	respond_error(f->app, CAPI_OTHER, text);
+}
+
 static void on_build_failed(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c, (void)ctx;
-	if (m->u.BUILD_FAILED.reason == NS_IPC_BUILD_NO_SURB)
+	uint64_t reason = m->u.BUILD_FAILED.reason;
+	struct frag **p = find_frag(m->u.BUILD_FAILED.frag_id.ptr);
+	if (reason == NS_IPC_BUILD_NO_SURB)
 		nc_log("apid", "a reply to a sender tag we hold no reply SURBs for: fragment dropped");
+	else if (reason == NS_IPC_BUILD_UNKNOWN_GATEWAY && *p && (*p)->app)
+		tell_unknown_gateway(*p);
 	else
 		nc_log("apid", "keyd could not build a packet (reason %llu): fragment dropped",
-		       (unsigned long long)m->u.BUILD_FAILED.reason);
-	struct frag **p = find_frag(m->u.BUILD_FAILED.frag_id.ptr);
+		       (unsigned long long)reason);
 	if (*p) {
 		struct frag *f = *p;
 		*p = f->next;
@@ -676,7 +738,7 @@ static void deliver(const uint8_t *msg, size_t len, const uint8_t *sender_tag)
 		hold_message(msg, len, sender_tag);
 		return;
 	}
-	for (int i = 0; i < MAX_APPS; i++)
+	for (size_t i = 0; i < nc_lim.max_apps; i++)
 		if (g_a.apps[i].t && g_a.apps[i].t->is_open(&g_a.apps[i]))
 			respond(&g_a.apps[i], &r);
 	g_a.delivered++;
@@ -878,14 +940,22 @@ int nc_apid_main(void *setup)
 	signal(SIGPIPE, SIG_IGN);
 	g_a.loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK);
 	g_a.reasm = nym_reasm_new(NULL);
-	if (!g_a.loop || !g_a.reasm)
+	nc_limits_init(&s->conf.limits);
+	g_a.apps = calloc(nc_lim.max_apps, sizeof *g_a.apps);
+	if (!g_a.loop || !g_a.reasm || !g_a.apps)
 		return 1;
 	ns_ipc_conn_start(&g_a.keyd, g_a.loop, keep[0], NS_IPC_APID, NS_IPC_KEYD, apid_handlers, on_peer_lost, NULL);
 	ns_ipc_conn_start(&g_a.netd, g_a.loop, keep[1], NS_IPC_APID, NS_IPC_NETD, apid_handlers, on_peer_lost, NULL);
 	ns_ipc_conn_start(&g_a.sup, g_a.loop, keep[2], NS_IPC_APID, NS_IPC_SUPERVISOR, apid_handlers, nc_ipc_fatal, NULL);
 	if (s->conf.socket_websocket) {
 		int err = 0;
-		ns_ws_limits lim = { .max_message_bytes = 64u << 20, .max_queued_bytes = 256u << 20 };
+		ns_ws_limits lim = { .max_message_bytes = nc_lim.max_message,
+			             .max_queued_bytes = 256u << 20,
+			             .max_connections = nc_lim.max_conns,
+			             .handshake_timeout = nc_lim.handshake_timeout,
+			             .partial_timeout = nc_lim.partial_timeout,
+			             .read_pause_bytes = READ_PAUSE_BYTES,
+			             .budget = &nc_lim.budget };
 		g_a.ws = ns_ws_server_listen(g_a.loop, s->conf.host, s->conf.listening_port, NULL, &lim,
 		                             &ws_cb, NULL, &err);
 		if (!g_a.ws) {
@@ -940,7 +1010,7 @@ void nc_apid_status(struct nc_apid_status *st)
 	memset(st, 0, sizeof *st);
 	st->have_self = g_a.have_self;
 	memcpy(st->self, g_a.self, sizeof st->self);
-	for (int i = 0; i < MAX_APPS; i++)
+	for (size_t i = 0; i < nc_lim.max_apps; i++)
 		st->apps += g_a.apps[i].t && g_a.apps[i].t->is_open(&g_a.apps[i]);
 	st->messages_sent = g_a.sent_msgs;
 	st->messages_delivered = g_a.delivered;

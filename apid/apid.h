@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "membudget.h"
+
 struct nc_app;
 
 struct nc_app_transport {
@@ -19,7 +21,33 @@ struct nc_app {
 	void *conn;
 	int binary; /* answer in the format of the app's last request */
 	int wants_self; /* asked selfAddress before keyd told apid the address */
+	uint64_t failed_msg; /* the last message it was told could not be sent */
 };
+
+/* ---- bounds under load (apid_limits.c) */
+struct clientconf_apid_limits;
+struct nc_limits {
+	size_t max_apps;  /* apps held at once (config, bounded by the descriptor limit) */
+	size_t max_conns; /* websocket + Unix-socket connections, handshaking ones included */
+	size_t max_message;
+	double handshake_timeout, partial_timeout;
+	struct ns_membudget budget; /* every app connection's queued output and partial input */
+};
+extern struct nc_limits nc_lim;
+void nc_limits_init(const struct clientconf_apid_limits *conf);
+enum nc_event {
+	NC_EV_REFUSED_APPS,
+	NC_EV_REFUSED_FDS,
+	NC_EV_HANDSHAKE_TIMEOUT,
+	NC_EV_PARTIAL_TIMEOUT,
+	NC_EV_COUNT
+};
+/* Counts one event; logs a line for its kind at most every 10 s, with the count. */
+void nc_event(enum nc_event ev);
+uint64_t nc_event_count(enum nc_event ev);
+/* Connections held by each transport (for the shared connection limit). */
+size_t nc_ws_conns(void);
+void nc_conns_changed(void);
 
 /* A new app on a transport; NULL when every slot is taken. */
 struct nc_app *nc_app_open(const struct nc_app_transport *t, void *conn, int binary);
@@ -40,6 +68,7 @@ int nc_unix_listen(const char *path, char *err, size_t cap);
 /* The Unix-socket API (length-prefixed binary frames) on path; before the sandbox. 0 or -1. */
 int nc_local_api_start(struct ev_loop *loop, const char *path);
 size_t nc_local_api_apps(void);
+size_t nc_local_api_conns(void); /* open and not yet freed */
 void nc_local_api_stop(void); /* closes every connection, removes the socket */
 /* The admin socket on path; keyd and netd are asked for their status through their
  * connections. 0 or -1. */

@@ -42,6 +42,7 @@ static struct {
 	int fd;
 	char path[CLIENTCONF_PATH_MAX];
 	ev_io accept_io;
+	ev_timer accept_retry;
 	ev_prepare reaper;
 	struct aconn *conns;
 	struct ns_ipc_conn *peer[2]; /* keyd, netd */
@@ -164,6 +165,20 @@ static void add_self(cJSON *out, const struct nc_apid_status *st)
 	cJSON_AddStringToObject(out, "address", addr[0] ? addr : "(not known yet)");
 }
 
+/* The bounds under load (apid_limits.c) and what they refused or closed. */
+static void add_limits(cJSON *p)
+{
+	cJSON_AddNumberToObject(p, "max_apps", (double)nc_lim.max_apps);
+	cJSON_AddNumberToObject(p, "apps_refused", (double)nc_event_count(NC_EV_REFUSED_APPS));
+	cJSON_AddNumberToObject(p, "fd_refusals", (double)nc_event_count(NC_EV_REFUSED_FDS));
+	cJSON_AddNumberToObject(p, "handshake_timeouts", (double)nc_event_count(NC_EV_HANDSHAKE_TIMEOUT));
+	cJSON_AddNumberToObject(p, "partial_timeouts", (double)nc_event_count(NC_EV_PARTIAL_TIMEOUT));
+	cJSON_AddNumberToObject(p, "buffer_bytes", (double)nc_lim.budget.used);
+	cJSON_AddNumberToObject(p, "buffer_peak_bytes", (double)nc_lim.budget.peak);
+	cJSON_AddNumberToObject(p, "buffer_limit_bytes", (double)nc_lim.budget.limit);
+	cJSON_AddNumberToObject(p, "reads_paused", (double)nc_lim.budget.paused);
+}
+
 static cJSON *apid_part(enum ns_admin_cmd cmd)
 {
 	struct nc_apid_status st;
@@ -180,6 +195,7 @@ static cJSON *apid_part(enum ns_admin_cmd cmd)
 		cJSON_AddNumberToObject(p, "replies_sent", (double)st.replies_sent);
 		cJSON_AddNumberToObject(p, "unacked_fragments", (double)st.unacked);
 		cJSON_AddNumberToObject(p, "unacked_reply_fragments", (double)st.unacked_replies);
+		add_limits(p);
 		cJSON *lanes = cJSON_AddObjectToObject(p, "lane_depth");
 		for (size_t i = 0; i < st.n_lanes; i++) {
 			char name[32];
@@ -222,10 +238,17 @@ static void answer(struct aconn *c)
 	c->reply[0] = c->reply[1] = NULL;
 	c->busy = 0;
 	ev_timer_stop(g_ad.loop, &c->wait);
-	if (c->eof)
+}
+
+static void handle_lines(struct aconn *c);
+
+/* After an answer: the lines that came meanwhile, then close if the app has gone. */
+static void answered_late(struct aconn *c)
+{
+	handle_lines(c);
+	if (!c->busy && !c->dead && c->eof && c->off == c->len &&
+	    !memchr(c->in, '\n', c->in_len))
 		conn_kill(c);
-	else if (!c->dead)
-		ev_io_start(g_ad.loop, &c->rio);
 }
 
 static void on_wait_expired(struct ev_loop *loop, ev_timer *w, int revents)
@@ -237,6 +260,7 @@ static void on_wait_expired(struct ev_loop *loop, ev_timer *w, int revents)
 			nc_log("apid", "admin: %s did not answer STATUS_REQUEST within %.0f s",
 			       PEER_NAME[i], ADMIN_WAIT);
 	answer(c);
+	answered_late(c);
 }
 
 void nc_admin_on_status_reply(struct ns_ipc_conn *ipc, const struct ns_ipc_msg *m, void *ctx)
@@ -253,8 +277,10 @@ void nc_admin_on_status_reply(struct ns_ipc_conn *ipc, const struct ns_ipc_msg *
 			return;
 		}
 		c->reply[who] = strndup((const char *)j->ptr, j->len);
-		if (c->reply[0] && c->reply[1])
+		if (c->reply[0] && c->reply[1]) {
 			answer(c);
+			answered_late(c);
+		}
 		return;
 	}
 }
@@ -278,7 +304,8 @@ static void start_request(struct aconn *c, enum ns_admin_cmd cmd)
 	ev_timer_start(g_ad.loop, &c->wait);
 }
 
-/* Handles every complete line in c->in; returns when a request is pending. */
+/* Handles every complete line in c->in, in order; returns when a request is pending or an
+ * answer is still being written (on_write comes back here). */
 static void handle_lines(struct aconn *c)
 {
 	char *nl;
@@ -295,30 +322,37 @@ static void handle_lines(struct aconn *c)
 		else
 			start_request(c, cmd);
 	}
-	if (!c->busy && c->in_len == sizeof c->in) {
+	if (!c->busy && c->in_len == sizeof c->in && !memchr(c->in, '\n', c->in_len)) {
 		respond_error(c, "request line too long");
 		conn_kill(c);
+		return;
 	}
+	/* read on while there is room and nothing is pending */
+	if (c->busy || c->dead || c->eof || c->in_len == sizeof c->in)
+		ev_io_stop(g_ad.loop, &c->rio);
+	else
+		ev_io_start(g_ad.loop, &c->rio);
 }
 
 static void on_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop, (void)revents;
 	struct aconn *c = w->data;
+	if (c->in_len == sizeof c->in) {
+		ev_io_stop(g_ad.loop, &c->rio); /* full of lines waiting for their turn */
+		return;
+	}
 	ssize_t n = read(c->fd, c->in + c->in_len, sizeof c->in - c->in_len);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
-	if (n == 0 && c->busy) {
-		c->eof = 1; /* answer the pending request, then close */
-		ev_io_stop(g_ad.loop, &c->rio);
-		return;
-	}
-	if (n <= 0) {
+	if (n < 0) {
 		conn_kill(c);
 		return;
 	}
+	if (n == 0)
+		c->eof = 1; /* answer every complete line first, then close */
 	c->in_len += (size_t)n;
-	handle_lines(c);
+	answered_late(c);
 }
 
 static void on_write(struct ev_loop *loop, ev_io *w, int revents)
@@ -326,14 +360,20 @@ static void on_write(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop, (void)revents;
 	struct aconn *c = w->data;
 	flush_out(c);
-	if (!c->busy && !c->dead)
-		handle_lines(c); /* lines that arrived while the answer was pending */
+	if (!c->busy && !c->dead && c->off == c->len)
+		answered_late(c); /* lines that arrived while the answer was being written */
 }
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop, (void)w, (void)revents;
 	int fd = accept4(g_ad.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+		ev_io_stop(g_ad.loop, &g_ad.accept_io); /* it stays readable: watching would spin */
+		ev_timer_start(g_ad.loop, &g_ad.accept_retry);
+		nc_event(NC_EV_REFUSED_FDS);
+		return;
+	}
 	if (fd < 0)
 		return;
 	size_t n = 0;
@@ -354,6 +394,12 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	ev_io_start(g_ad.loop, &c->rio);
 }
 
+static void on_accept_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w, (void)revents;
+	ev_io_start(loop, &g_ad.accept_io);
+}
+
 int nc_admin_start(struct ev_loop *loop, const char *path, struct ns_ipc_conn *keyd,
                    struct ns_ipc_conn *netd)
 {
@@ -369,6 +415,7 @@ int nc_admin_start(struct ev_loop *loop, const char *path, struct ns_ipc_conn *k
 	snprintf(g_ad.path, sizeof g_ad.path, "%s", path);
 	ev_io_init(&g_ad.accept_io, on_accept, g_ad.fd, EV_READ);
 	ev_io_start(loop, &g_ad.accept_io);
+	ev_timer_init(&g_ad.accept_retry, on_accept_retry, 0.5, 0.);
 	ev_prepare_init(&g_ad.reaper, on_reap);
 	ev_prepare_start(loop, &g_ad.reaper);
 	nc_log("apid", "admin socket on %s", path);
@@ -386,6 +433,7 @@ void nc_admin_stop(void)
 	}
 	on_reap(g_ad.loop, &g_ad.reaper, 0);
 	ev_io_stop(g_ad.loop, &g_ad.accept_io);
+	ev_timer_stop(g_ad.loop, &g_ad.accept_retry);
 	ev_prepare_stop(g_ad.loop, &g_ad.reaper);
 	close(g_ad.fd);
 	g_ad.fd = -1; /* the socket file: removed by the supervisor (apid may not own it) */

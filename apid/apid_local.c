@@ -1,7 +1,9 @@
 /* apid's Unix stream sockets: the listening-socket helper (API and admin socket alike) and
  * the Unix-socket API transport: Nym's binary API requests and responses, each preceded by
  * its length as a u64 big-endian (common/clientlocal.h). Every connection is an app like a
- * websocket app; a frame longer than 64 MiB closes that connection only. */
+ * websocket app; a frame longer than the message limit closes that connection only. A frame
+ * left unfinished without progress for [nymsuite] partial_timeout closes it too; its buffers
+ * count in apid's memory budget (apid_limits.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,17 +11,23 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <ev.h>
 
 #include "apid.h"
+#include "clientapi.h"
 #include "clientlocal.h"
 #include "nymclient.h"
 
 #define OUT_MAX (256u << 20) /* queued toward one app, as the websocket's max_queued_bytes */
 #define READ_CHUNK 65536
+#define READ_PAUSE (1u << 20) /* an app leaving this much unread is not read from */
+#define OUT_KEEP 65536        /* an emptied output buffer larger than this is freed */
+#define BUDGET_RETRY 0.1
+#define ACCEPT_RETRY 0.5
 
 static int unix_addr(const char *path, struct sockaddr_un *sa, char *err, size_t cap)
 {
@@ -70,7 +78,7 @@ int nc_unix_listen(const char *path, char *err, size_t cap)
 	mode_t old = umask(0177); /* never visible with a wider mode, not even for a moment */
 	int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
 	umask(old);
-	if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
+	if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, SOMAXCONN) < 0) {
 		snprintf(err, cap, "%s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
@@ -84,10 +92,12 @@ struct lconn {
 	struct lconn *next;
 	int fd, dead;
 	ev_io rio, wio;
+	ev_timer ptimer, btimer; /* partial frame without progress; retry while over budget */
 	struct nc_app *app;
 	struct ns_lframe_dec dec;
 	uint8_t *out; /* queued bytes toward the app: out[off..len) */
 	size_t off, len, cap;
+	size_t charged; /* in nc_lim.budget */
 };
 
 static struct {
@@ -95,9 +105,21 @@ static struct {
 	int fd;
 	char path[CLIENTCONF_PATH_MAX];
 	ev_io accept_io;
+	ev_timer accept_retry;
 	ev_prepare reaper;
 	struct lconn *conns;
+	size_t n_conns;
 } g_l = { .fd = -1 };
+
+static size_t held(const struct lconn *c)
+{
+	return c->dec.cap + c->cap;
+}
+
+static void account(struct lconn *c)
+{
+	ns_membudget_set(&nc_lim.budget, &c->charged, c->dead ? 0 : held(c));
+}
 
 static void conn_kill(struct lconn *c, const char *why)
 {
@@ -108,6 +130,8 @@ static void conn_kill(struct lconn *c, const char *why)
 	c->dead = 1;
 	ev_io_stop(g_l.loop, &c->rio);
 	ev_io_stop(g_l.loop, &c->wio);
+	ev_timer_stop(g_l.loop, &c->ptimer);
+	ev_timer_stop(g_l.loop, &c->btimer);
 }
 
 /* Dead connections are freed here, never inside one of their own callbacks (a dead one is
@@ -127,7 +151,33 @@ static void on_reap(struct ev_loop *loop, ev_prepare *w, int revents)
 		close(c->fd);
 		ns_lframe_dec_free(&c->dec);
 		free(c->out);
+		c->dec.cap = c->cap = 0;
+		account(c);
 		free(c);
+		g_l.n_conns--;
+		nc_conns_changed();
+	}
+}
+
+/* Reading goes on while the app reads its answers and the budget allows. Stopped by the
+ * budget, the connection looks again every BUDGET_RETRY. */
+static void update_reading(struct lconn *c)
+{
+	if (c->dead)
+		return;
+	account(c);
+	int ok = c->len - c->off <= READ_PAUSE &&
+	         ns_membudget_may_read(&nc_lim.budget, c->charged, held(c));
+	if (ok) {
+		ev_io_start(g_l.loop, &c->rio);
+		ev_timer_stop(g_l.loop, &c->btimer);
+		return;
+	}
+	ev_io_stop(g_l.loop, &c->rio);
+	if (c->len - c->off <= READ_PAUSE && !ev_is_active(&c->btimer)) {
+		nc_lim.budget.paused++;
+		ev_timer_set(&c->btimer, BUDGET_RETRY, 0.);
+		ev_timer_start(g_l.loop, &c->btimer);
 	}
 }
 
@@ -146,9 +196,15 @@ static void flush_out(struct lconn *c)
 	if (c->off == c->len) {
 		c->off = c->len = 0;
 		ev_io_stop(g_l.loop, &c->wio);
+		if (c->cap > OUT_KEEP) {
+			free(c->out);
+			c->out = NULL;
+			c->cap = 0;
+		}
 	} else {
 		ev_io_start(g_l.loop, &c->wio);
 	}
+	update_reading(c);
 }
 
 static int queue_out(struct lconn *c, const uint8_t *p, size_t n)
@@ -208,8 +264,8 @@ static void feed(struct lconn *c, const uint8_t *in, size_t len)
 		len -= used;
 		if (rc == NS_LFRAME_EBIG) {
 			char why[128];
-			snprintf(why, sizeof why, "frame length %llu over the %u-byte limit",
-			         (unsigned long long)c->dec.want, NS_LFRAME_MAX);
+			snprintf(why, sizeof why, "frame length %llu over the %zu-byte limit",
+			         (unsigned long long)c->dec.want, c->dec.max);
 			conn_kill(c, why);
 		} else if (rc == NS_LFRAME_ENOMEM) {
 			conn_kill(c, "out of memory");
@@ -219,6 +275,17 @@ static void feed(struct lconn *c, const uint8_t *in, size_t len)
 			free(frame);
 		}
 	}
+}
+
+/* The partial-frame timer runs while a frame is unfinished and restarts with every byte. */
+static void update_partial_timer(struct lconn *c)
+{
+	if (c->dead)
+		return;
+	if (c->dec.hdr_have == 0)
+		ev_timer_stop(g_l.loop, &c->ptimer);
+	else
+		ev_timer_again(g_l.loop, &c->ptimer);
 }
 
 static void on_read(struct ev_loop *loop, ev_io *w, int revents)
@@ -234,6 +301,21 @@ static void on_read(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	feed(c, buf, (size_t)n);
+	update_partial_timer(c);
+	update_reading(c);
+}
+
+static void on_partial_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)revents;
+	nc_event(NC_EV_PARTIAL_TIMEOUT);
+	conn_kill(w->data, NULL);
+}
+
+static void on_budget_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)revents;
+	update_reading(w->data);
 }
 
 static void on_write(struct ev_loop *loop, ev_io *w, int revents)
@@ -242,30 +324,81 @@ static void on_write(struct ev_loop *loop, ev_io *w, int revents)
 	flush_out(w->data);
 }
 
-static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+/* Nym's binary error response (kind `other`), framed, written to a fresh socket (whose
+ * buffer takes it), then the connection is closed. */
+static void refuse(int fd, const char *why)
 {
-	(void)loop, (void)w, (void)revents;
-	int fd = accept4(g_l.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
+	struct capi_response r;
+	memset(&r, 0, sizeof r);
+	r.type = CAPI_RESP_ERROR;
+	size_t len = 0;
+	uint8_t *b = capi_error_set(&r.error, CAPI_OTHER, why, strlen(why)) == 0
+	                     ? capi_response_to_binary(&r, &len)
+	                     : NULL;
+	if (b) {
+		uint8_t hdr[NS_LFRAME_HDR];
+		ns_lframe_header(len, hdr);
+		struct iovec iov[2] = { { hdr, sizeof hdr }, { b, len } };
+		(void)!writev(fd, iov, 2);
+	}
+	free(b);
+	capi_response_free(&r);
+	shutdown(fd, SHUT_WR);
+	close(fd);
+}
+
+static void serve(int fd)
+{
 	struct lconn *c = calloc(1, sizeof *c);
-	if (!c) {
-		close(fd);
+	struct nc_app *a = c ? nc_app_open(&local_transport, c, 1) : NULL;
+	if (!a) {
+		free(c);
+		refuse(fd, "too many apps connected: try again later");
 		return;
 	}
 	c->fd = fd;
-	ns_lframe_dec_init(&c->dec, 0);
-	c->app = nc_app_open(&local_transport, c, 1);
+	c->app = a;
+	ns_lframe_dec_init(&c->dec, nc_lim.max_message);
 	c->next = g_l.conns;
 	g_l.conns = c;
-	if (!c->app) {
-		conn_kill(c, "too many apps");
-		return;
-	}
+	g_l.n_conns++;
+	nc_conns_changed();
 	ev_io_init(&c->rio, on_read, fd, EV_READ);
 	ev_io_init(&c->wio, on_write, fd, EV_WRITE);
-	c->rio.data = c->wio.data = c;
+	ev_init(&c->ptimer, on_partial_timeout);
+	c->ptimer.repeat = nc_lim.partial_timeout;
+	ev_init(&c->btimer, on_budget_retry);
+	c->rio.data = c->wio.data = c->ptimer.data = c->btimer.data = c;
 	ev_io_start(g_l.loop, &c->rio);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(g_l.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+			/* the listener stays readable: watching it now would spin */
+			ev_io_stop(g_l.loop, &g_l.accept_io);
+			ev_timer_start(g_l.loop, &g_l.accept_retry);
+			nc_event(NC_EV_REFUSED_FDS);
+			return;
+		}
+		if (fd < 0)
+			return;
+		if (g_l.n_conns + nc_ws_conns() >= nc_lim.max_conns) {
+			nc_event(NC_EV_REFUSED_FDS);
+			refuse(fd, "too many connections: try again later");
+			continue;
+		}
+		serve(fd);
+	}
+}
+
+static void on_accept_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w, (void)revents;
+	ev_io_start(loop, &g_l.accept_io);
 }
 
 int nc_local_api_start(struct ev_loop *loop, const char *path)
@@ -280,10 +413,16 @@ int nc_local_api_start(struct ev_loop *loop, const char *path)
 	snprintf(g_l.path, sizeof g_l.path, "%s", path);
 	ev_io_init(&g_l.accept_io, on_accept, g_l.fd, EV_READ);
 	ev_io_start(loop, &g_l.accept_io);
+	ev_timer_init(&g_l.accept_retry, on_accept_retry, ACCEPT_RETRY, 0.);
 	ev_prepare_init(&g_l.reaper, on_reap);
 	ev_prepare_start(loop, &g_l.reaper);
 	nc_log("apid", "unix socket API on %s", path);
 	return 0;
+}
+
+size_t nc_local_api_conns(void)
+{
+	return g_l.n_conns;
 }
 
 size_t nc_local_api_apps(void)
@@ -302,6 +441,7 @@ void nc_local_api_stop(void)
 		conn_kill(c, NULL);
 	on_reap(g_l.loop, &g_l.reaper, 0);
 	ev_io_stop(g_l.loop, &g_l.accept_io);
+	ev_timer_stop(g_l.loop, &g_l.accept_retry);
 	ev_prepare_stop(g_l.loop, &g_l.reaper);
 	close(g_l.fd);
 	g_l.fd = -1; /* the socket file: removed by the supervisor (apid may not own it) */

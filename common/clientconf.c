@@ -150,6 +150,7 @@ int clientconf_init_defaults(struct clientconf *c, const struct clientconf_dirs 
 	clientconf_debug_defaults(&c->debug);
 	c->has_nymsuite = 1;
 	c->privsep_uid_base = CLIENTCONF_PRIVSEP_UID_BASE;
+	clientconf_limits_defaults(&c->limits);
 	if (fmt_path(c->api_socket, CLIENTCONF_PATH_MAX, "%s/" CLIENTCONF_API_SOCKET, dd) ||
 	    fmt_path(c->admin_socket, CLIENTCONF_PATH_MAX, "%s/" CLIENTCONF_ADMIN_SOCKET, dd))
 		return -1;
@@ -367,6 +368,31 @@ static void out_basic(struct out *o, const char *s)
 	out_str(o, "\"");
 }
 
+static void out_timeout(struct out *o, const char *k, uint64_t ns)
+{
+	char line[96];
+	if (ns % NS_PER_S)
+		snprintf(line, sizeof line, "%s = \"%" PRIu64 "ms\"\n", k, (uint64_t)(ns / 1000000));
+	else
+		snprintf(line, sizeof line, "%s = \"%" PRIu64 "s\"\n", k, (uint64_t)(ns / NS_PER_S));
+	out_str(o, line);
+}
+
+/* apid's limits (docs/client-api.md §8), only when set to something else than the defaults. */
+static void out_limits(struct out *o, const struct clientconf_apid_limits *l)
+{
+	struct clientconf_apid_limits d;
+	char line[96];
+	clientconf_limits_defaults(&d);
+	if (!memcmp(l, &d, sizeof d))
+		return;
+	snprintf(line, sizeof line, "\n# apid's limits\nmax_apps = %" PRIu64 "\nbuffer_mib = %" PRIu64 "\n",
+	         l->max_apps, l->buffer_mib);
+	out_str(o, line);
+	out_timeout(o, "handshake_timeout", l->handshake_timeout_ns);
+	out_timeout(o, "partial_timeout", l->partial_timeout_ns);
+}
+
 static void out_nymsuite(struct out *o, const struct clientconf *c)
 {
 	out_str(o, "##### nymsuite options (this client only; Nym's client ignores this table) "
@@ -384,6 +410,7 @@ static void out_nymsuite(struct out *o, const struct clientconf *c)
 		         "root.\nprivsep_uid_base = %u\n", (unsigned)c->privsep_uid_base);
 		out_str(o, line);
 	}
+	out_limits(o, &c->limits);
 }
 
 static void out_kv_path(struct out *o, const char *comment, const char *key, const char *val)
@@ -717,7 +744,8 @@ static const char *const ALLOWED[][2] = {
 	{"debug.stats_reporting", "enabled provider_address reporting_interval"},
 	{"debug.forget_me", "client stats"},
 	{"debug.remember_me", "stats session_type"},
-	{"nymsuite", "api_socket admin_socket privsep_uid_base"},
+	{"nymsuite", "api_socket admin_socket privsep_uid_base max_apps buffer_mib handshake_timeout "
+	              "partial_timeout"},
 };
 
 static int word_in(const char *list, const char *w)
@@ -1116,15 +1144,49 @@ static int read_stats_forget(struct rd *r, struct clientconf_debug *g)
 	return 0;
 }
 
+void clientconf_limits_defaults(struct clientconf_apid_limits *l)
+{
+	l->max_apps = CLIENTCONF_MAX_APPS;
+	l->buffer_mib = CLIENTCONF_BUFFER_MIB;
+	l->handshake_timeout_ns = CLIENTCONF_HANDSHAKE_TIMEOUT_NS;
+	l->partial_timeout_ns = CLIENTCONF_PARTIAL_TIMEOUT_NS;
+}
+
+/* A timeout of [nymsuite]: 100 ms .. 1 day. */
+static int get_timeout(struct rd *r, const char *k, uint64_t *ns)
+{
+	uint64_t v = *ns;
+	if (get_dur(r, "nymsuite", k, &v))
+		return -1;
+	if (v < NS_PER_S / 10 || v > 86400 * NS_PER_S)
+		return set_err(r->err, "`nymsuite.%s` is out of range (100ms..1day)", k);
+	*ns = v;
+	return 0;
+}
+
+static int read_limits(struct rd *r, struct clientconf_apid_limits *l)
+{
+	if (get_uint(r, "nymsuite", "max_apps", 1000000, &l->max_apps) ||
+	    get_uint(r, "nymsuite", "buffer_mib", 65536, &l->buffer_mib) ||
+	    get_timeout(r, "handshake_timeout", &l->handshake_timeout_ns) ||
+	    get_timeout(r, "partial_timeout", &l->partial_timeout_ns))
+		return -1;
+	if (l->max_apps == 0 || l->buffer_mib == 0)
+		return set_err(r->err, "`nymsuite.max_apps` and `nymsuite.buffer_mib` must be > 0");
+	return 0;
+}
+
 static int read_nymsuite(struct rd *r, struct clientconf *c)
 {
+	clientconf_limits_defaults(&c->limits);
 	if (!toml_has_table(r->d, "nymsuite"))
 		return 0;
 	c->has_nymsuite = 1;
 	uint64_t base = c->privsep_uid_base;
 	int rc = get_str(r, "nymsuite", "api_socket", 0, c->api_socket, sizeof c->api_socket) ||
 	         get_str(r, "nymsuite", "admin_socket", 0, c->admin_socket, sizeof c->admin_socket) ||
-	         get_uint(r, "nymsuite", "privsep_uid_base", CLIENTCONF_PRIVSEP_UID_MAX, &base);
+	         get_uint(r, "nymsuite", "privsep_uid_base", CLIENTCONF_PRIVSEP_UID_MAX, &base) ||
+	         read_limits(r, &c->limits);
 	if (!rc && base < 1000)
 		rc = set_err(r->err, "`nymsuite.privsep_uid_base` must be at least 1000 (a system uid "
 		             "range)");

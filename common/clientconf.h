@@ -106,7 +106,19 @@ struct clientconf {
 	/* privsep_uid_base: started as root, keyd, netd and apid run as uid and gid base+0,
 	 * base+1, base+2 (docs/sandbox.md); rendered only when not the default */
 	uint32_t privsep_uid_base;
+	struct clientconf_apid_limits {
+		uint64_t max_apps;             /* websocket + Unix-socket apps held at once */
+		uint64_t buffer_mib;           /* apid's global budget for connection buffers */
+		uint64_t handshake_timeout_ns; /* websocket upgrade not done in time: closed */
+		uint64_t partial_timeout_ns;   /* a partial message/frame without progress: closed */
+	} limits; /* optional keys of [nymsuite]; rendered only when not the defaults */
 };
+
+#define CLIENTCONF_MAX_APPS 8192
+#define CLIENTCONF_BUFFER_MIB 128
+#define CLIENTCONF_HANDSHAKE_TIMEOUT_NS 10000000000ull
+#define CLIENTCONF_PARTIAL_TIMEOUT_NS 60000000000ull
+void clientconf_limits_defaults(struct clientconf_apid_limits *l);
 
 /* 0x6E790000: in systemd's container uid range (524288..1879048191), 64 Ki-aligned; no
  * distribution allocates users there. */
@@ -115,7 +127,6 @@ struct clientconf {
 
 #define CLIENTCONF_API_SOCKET "nym-client.sock"
 #define CLIENTCONF_ADMIN_SOCKET "nymctl.sock"
-
 
 struct clientconf_dirs {
 	char base[CLIENTCONF_PATH_MAX];        /* <home>/.nym/clients/<id> */

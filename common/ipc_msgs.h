@@ -25,7 +25,7 @@
 
 /* Bumped whenever the catalogue changes; READY carries it so the supervisor can refuse a
  * child built from another catalogue. */
-#define NS_IPC_CATALOGUE_VERSION 3
+#define NS_IPC_CATALOGUE_VERSION 4
 
 /* ---- limits */
 #define NS_IPC_MAX_DATAGRAM   65536                  /* receive buffer and hard cap */
@@ -79,7 +79,8 @@ enum ns_ipc_cover_kind { NS_IPC_COVER_STREAM = 0, NS_IPC_COVER_LOOP = 1 };
 enum ns_ipc_fragment_origin { NS_IPC_FROM_MESSAGE = 0, NS_IPC_FROM_REPLY = 1 };
 /* BUILD_FAILED.reason */
 enum ns_ipc_build_error { NS_IPC_BUILD_NO_TOPOLOGY = 1, NS_IPC_BUILD_NO_SURB = 2,
-			  NS_IPC_BUILD_BAD_INPUT = 3, NS_IPC_BUILD_NO_SESSION = 4 };
+			  NS_IPC_BUILD_BAD_INPUT = 3, NS_IPC_BUILD_NO_SESSION = 4,
+			  NS_IPC_BUILD_UNKNOWN_GATEWAY = 5 /* the recipient's gateway is not in the topology */ };
 /* TOPOLOGY_NODE.role: mix layer 1..3 or gateway */
 enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_TOPO_LAYER3 = 3,
 			NS_IPC_TOPO_GATEWAY = 4 };
@@ -157,7 +158,7 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 	F(T, U64, packet_size, 1, 5)
 #define NS_IPC_F_BUILD_FAILED(F, T) \
 	F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN) \
-	F(T, U64, reason, 1, 4)
+	F(T, U64, reason, 1, 5)
 #define NS_IPC_F_SEALED_FRAME(F, T) \
 	F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN) \
 	F(T, BIN, frame, 1, NS_IPC_FRAME_MAX) \

@@ -18,10 +18,15 @@
 #include <wslay/wslay.h>
 
 #include "crypto.h"
+#include "membudget.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define RECV_CHUNK 16384
 #define DETACHED_OUTPUT_CAP (64u << 20)
+#define RECV_PER_PUMP 65536    /* read at most this much per event, then let others run */
+#define WSLAY_MSG_OVERHEAD 96  /* wslay's allocation per queued message besides its bytes */
+#define BUDGET_RETRY 0.1       /* seconds between checks of a connection paused by the budget */
+#define ACCEPT_RETRY 0.5       /* seconds accepting pauses when out of descriptors */
 
 enum conn_state { ST_HANDSHAKE, ST_OPEN, ST_DONE };
 
@@ -72,6 +77,14 @@ struct ns_ws_conn {
 	uint8_t deferred_reason[123];
 	bool draining; /* our close is out after a bad frame: discard input until the peer closes */
 	int sock_errno;
+
+	/* bounds on what the peer can make us hold (limits partial_timeout, read_pause_bytes, budget) */
+	ev_timer ptimer, btimer; /* partial message without progress; retry while paused by budget */
+	bool in_data, in_msg, progress; /* current frame carries data; a message is unfinished */
+	size_t in_partial;             /* payload bytes of the unfinished message */
+	size_t charged;                /* what the budget holds for us */
+	size_t pump_read;
+	const char *our_why;           /* why we closed, for on_close */
 };
 
 struct ns_ws_server {
@@ -85,6 +98,7 @@ struct ns_ws_server {
 	void *user;
 	ns_ws_conn *conns;
 	size_t nconns;
+	ev_timer retry; /* accepting paused after EMFILE/ENFILE */
 };
 
 const char *ns_ws_strerror(int err)
@@ -557,7 +571,8 @@ static void close_outcome(ns_ws_conn *c, int *code, const char **why)
 		return;
 	if (wslay_event_get_close_received(c->ws)) {
 		*code = wslay_event_get_status_code_received(c->ws);
-		*why = c->closing_by_us ? "close handshake completed" : "closed by the peer";
+		*why = c->closing_by_us ? (c->our_why ? c->our_why : "close handshake completed")
+		                        : "closed by the peer";
 		return;
 	}
 	if (*code != 1000)
@@ -565,16 +580,25 @@ static void close_outcome(ns_ws_conn *c, int *code, const char **why)
 	/* we sent a close and the peer is done: ours (ns_ws_close) or wslay's after a bad frame */
 	uint16_t sent = wslay_event_get_status_code_sent(c->ws);
 	*code = sent;
-	*why = c->closing_by_us ? "closed by us" : why_for_sent_code(sent);
+	*why = c->closing_by_us ? (c->our_why ? c->our_why : "closed by us") : why_for_sent_code(sent);
+}
+
+static void conn_stop_watchers(ns_ws_conn *c)
+{
+	if (!c->loop)
+		return;
+	ev_io_stop(c->loop, &c->rio);
+	ev_io_stop(c->loop, &c->wio);
+	ev_timer_stop(c->loop, &c->timer);
+	ev_timer_stop(c->loop, &c->ptimer);
+	ev_timer_stop(c->loop, &c->btimer);
 }
 
 static void conn_free_resources(ns_ws_conn *c)
 {
-	if (c->loop) {
-		ev_io_stop(c->loop, &c->rio);
-		ev_io_stop(c->loop, &c->wio);
-		ev_timer_stop(c->loop, &c->timer);
-	}
+	conn_stop_watchers(c);
+	if (c->lim.budget)
+		ns_membudget_set(c->lim.budget, &c->charged, 0);
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -613,13 +637,11 @@ static void conn_finish_now(ns_ws_conn *c)
 		close_outcome(c, &code, &why);
 	else
 		code = 0;
+	if (c->our_why)
+		why = c->our_why; /* a limit of ours ended it, however the close went */
 	c->state = ST_DONE;
 	bool detached = c->fd < 0 && !c->loop;
-	if (c->loop) {
-		ev_io_stop(c->loop, &c->rio);
-		ev_io_stop(c->loop, &c->wio);
-		ev_timer_stop(c->loop, &c->timer);
-	}
+	conn_stop_watchers(c);
 	if (c->cb.on_close) {
 		c->depth++;
 		c->cb.on_close(c, code, why ? why : "closed", c->user);
@@ -630,6 +652,28 @@ static void conn_finish_now(ns_ws_conn *c)
 	server_unlink(c);
 	conn_free_resources(c);
 	free(c);
+}
+
+/* ---- what the peer makes us hold */
+
+static size_t conn_out_bytes(const ns_ws_conn *c)
+{
+	size_t n = ns_ws_queued_bytes(c);
+	if (c->ws)
+		n += wslay_event_get_queued_msg_count(c->ws) * WSLAY_MSG_OVERHEAD;
+	return n;
+}
+
+static size_t conn_held(const ns_ws_conn *c)
+{
+	return conn_out_bytes(c) + c->in_partial;
+}
+
+static bool conn_may_read(const ns_ws_conn *c)
+{
+	if (c->lim.read_pause_bytes && conn_out_bytes(c) > c->lim.read_pause_bytes)
+		return false;
+	return ns_membudget_may_read(c->lim.budget, c->charged, conn_held(c));
 }
 
 /* ---- wslay callbacks */
@@ -656,10 +700,16 @@ static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 		c->feed_off += n;
 		return (ssize_t)n;
 	}
+	if (c->pump_read >= RECV_PER_PUMP || !conn_may_read(c)) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
 	for (;;) {
 		ssize_t r = recv(c->fd, buf, len, 0);
-		if (r > 0)
+		if (r > 0) {
+			c->pump_read += (size_t)r;
 			return r;
+		}
 		if (r == 0) {
 			c->eof = true;
 			wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
@@ -762,6 +812,10 @@ static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
 	ns_ws_conn *c = user;
 	const uint8_t *msg = arg->msg ? arg->msg : empty; /* never NULL for callers, even when empty */
 	(void)ctx;
+	if (arg->opcode == WSLAY_TEXT_FRAME || arg->opcode == WSLAY_BINARY_FRAME) {
+		c->in_msg = false;
+		c->in_partial = 0;
+	}
 	if (c->state != ST_OPEN || c->finish_pending)
 		return;
 	if (arg->opcode == WSLAY_TEXT_FRAME || arg->opcode == WSLAY_BINARY_FRAME) {
@@ -773,10 +827,35 @@ static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
 	}
 }
 
+/* Frame events only feed the accounting of unfinished messages (wslay still assembles them). */
+static void ws_frame_start_cb(wslay_event_context_ptr ctx,
+                              const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
+{
+	ns_ws_conn *c = user;
+	(void)ctx;
+	c->progress = true;
+	c->in_data = arg->opcode == WSLAY_CONTINUATION_FRAME || arg->opcode == WSLAY_TEXT_FRAME ||
+	             arg->opcode == WSLAY_BINARY_FRAME;
+	if (c->in_data)
+		c->in_msg = true;
+}
+
+static void ws_frame_chunk_cb(wslay_event_context_ptr ctx,
+                              const struct wslay_event_on_frame_recv_chunk_arg *arg, void *user)
+{
+	ns_ws_conn *c = user;
+	(void)ctx;
+	c->progress = true;
+	if (c->in_data)
+		c->in_partial += arg->data_length;
+}
+
 static const struct wslay_event_callbacks ws_callbacks = {
 	.recv_callback = ws_recv_cb,
 	.send_callback = ws_send_cb,
 	.genmask_callback = ws_genmask_cb,
+	.on_frame_recv_start_callback = ws_frame_start_cb,
+	.on_frame_recv_chunk_callback = ws_frame_chunk_cb,
 	.on_msg_recv_callback = ws_msg_cb,
 };
 
@@ -829,6 +908,7 @@ static void conn_pump(ns_ws_conn *c)
 	if (c->state != ST_OPEN || c->finish_pending)
 		return;
 	int r = 0;
+	c->pump_read = 0;
 	if (wslay_event_want_read(c->ws))
 		r = wslay_event_recv(c->ws);
 	if (c->finish_pending)
@@ -893,8 +973,40 @@ static void conn_pump(ns_ws_conn *c)
 	conn_update_watchers(c);
 }
 
+/* The partial-message timer runs while a message is unfinished and restarts on progress. */
+static void conn_update_partial_timer(ns_ws_conn *c)
+{
+	if (!(c->lim.partial_timeout > 0))
+		return;
+	if (!c->in_msg || c->closing_by_us || wslay_event_get_close_sent(c->ws)) {
+		ev_timer_stop(c->loop, &c->ptimer);
+		return;
+	}
+	if (c->progress || !ev_is_active(&c->ptimer))
+		ev_timer_again(c->loop, &c->ptimer);
+	c->progress = false;
+}
+
+/* Reading allowed? A connection stopped by the budget (not by its own unread output, which
+ * only its peer can drain) looks again after BUDGET_RETRY. */
+static bool conn_read_allowed(ns_ws_conn *c)
+{
+	if (conn_may_read(c)) {
+		ev_timer_stop(c->loop, &c->btimer);
+		return true;
+	}
+	if (c->lim.budget && !ev_is_active(&c->btimer)) {
+		c->lim.budget->paused++;
+		ev_timer_set(&c->btimer, BUDGET_RETRY, 0.);
+		ev_timer_start(c->loop, &c->btimer);
+	}
+	return false;
+}
+
 static void conn_update_watchers(ns_ws_conn *c)
 {
+	if (c->lim.budget && c->state != ST_DONE)
+		ns_membudget_set(c->lim.budget, &c->charged, conn_held(c));
 	if (!c->loop || c->state == ST_DONE || c->draining)
 		return;
 	bool want_read, want_write;
@@ -903,8 +1015,9 @@ static void conn_update_watchers(ns_ws_conn *c)
 		want_write = c->hs_out_off < c->hs_out_len || (!c->is_server && c->hs_out == NULL);
 		want_read = !c->close_after_hs_out && !want_write;
 	} else {
-		want_read = wslay_event_want_read(c->ws);
+		want_read = wslay_event_want_read(c->ws) && conn_read_allowed(c);
 		want_write = wslay_event_want_write(c->ws) || c->hs_out_off < c->hs_out_len;
+		conn_update_partial_timer(c);
 	}
 	if (want_read && !ev_is_active(&c->rio))
 		ev_io_start(c->loop, &c->rio);
@@ -1107,6 +1220,26 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	conn_leave(c);
 }
 
+static void conn_partial_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ns_ws_conn *c = w->data;
+	(void)loop, (void)revents;
+	ev_timer_stop(c->loop, w);
+	conn_enter(c);
+	if (ns_ws_is_open(c) && ns_ws_close(c, 1008, "message not completed in time") == 0)
+		c->our_why = "an unfinished message made no progress";
+	else
+		conn_finish(c, 1006, "an unfinished message made no progress");
+	conn_leave(c);
+}
+
+static void conn_budget_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ns_ws_conn *c = w->data;
+	(void)loop, (void)revents;
+	conn_update_watchers(c);
+}
+
 static ns_ws_conn *conn_new(struct ev_loop *loop, int fd, bool is_server, const ns_ws_limits *lim,
                             const ns_ws_callbacks *cb, void *user)
 {
@@ -1124,7 +1257,10 @@ static ns_ws_conn *conn_new(struct ev_loop *loop, int fd, bool is_server, const 
 		ev_io_init(&c->rio, conn_io_cb, fd, EV_READ);
 		ev_io_init(&c->wio, conn_io_cb, fd, EV_WRITE);
 		ev_timer_init(&c->timer, conn_timer_cb, c->lim.handshake_timeout, 0);
-		c->rio.data = c->wio.data = c->timer.data = c;
+		ev_init(&c->ptimer, conn_partial_timer_cb);
+		c->ptimer.repeat = c->lim.partial_timeout;
+		ev_init(&c->btimer, conn_budget_timer_cb);
+		c->rio.data = c->wio.data = c->timer.data = c->ptimer.data = c->btimer.data = c;
 	}
 	return c;
 }
@@ -1181,9 +1317,11 @@ int ns_ws_ping(ns_ws_conn *c, const uint8_t *data, size_t len)
 	return 0;
 }
 
+/* RFC 6455 §7.4.1-2 and the IANA registry: 1012-1014 (service restart, try again later, bad
+ * gateway) are registered and sent on the wire; 1004-1006 and 1015 never are. */
 static bool close_code_is_sendable(uint16_t code)
 {
-	return (code >= 1000 && code <= 1011 && code != 1004 && code != 1005 && code != 1006) ||
+	return (code >= 1000 && code <= 1014 && code != 1004 && code != 1005 && code != 1006) ||
 	       (code >= 3000 && code <= 4999);
 }
 
@@ -1260,10 +1398,21 @@ int ns_ws_last_errno(const ns_ws_conn *c)
 
 /* ------------------------------------------------------------------ server */
 
+static void server_refused(ns_ws_server *s, int reason)
+{
+	if (s->cb.on_refuse)
+		s->cb.on_refuse(reason, s->user);
+}
+
 static void server_accept_one(ns_ws_server *s, int fd)
 {
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\n"
+	                           "Connection: close\r\nContent-Length: 0\r\n\r\n";
 	if (s->nconns >= s->lim.max_connections) {
+		/* best effort: a fresh socket's buffer takes it, else the peer sees the close */
+		(void)!send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 		close(fd);
+		server_refused(s, NS_WS_REFUSED_FULL);
 		return;
 	}
 	ns_ws_conn *c = conn_new(s->loop, fd, true, &s->lim, &s->cb, s->user);
@@ -1292,10 +1441,24 @@ static void server_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+			/* the listener stays readable: watching it now would spin; look again later */
+			ev_io_stop(s->loop, &s->lio);
+			ev_timer_start(s->loop, &s->retry);
+			server_refused(s, NS_WS_REFUSED_NO_FD);
+			return;
+		}
 		if (fd < 0)
-			return; /* EAGAIN, or a transient error (EMFILE, ECONNABORTED): try on the next event */
+			return; /* EAGAIN, or a transient error (ECONNABORTED): try on the next event */
 		server_accept_one(s, fd);
 	}
+}
+
+static void server_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ns_ws_server *s = w->data;
+	(void)revents;
+	ev_io_start(loop, &s->lio);
 }
 
 typedef union sockaddr_any {
@@ -1372,7 +1535,8 @@ ns_ws_server *ns_ws_server_listen(struct ev_loop *loop, const char *ip, uint16_t
 		s->cb = *cb;
 	s->user = user;
 	ev_io_init(&s->lio, server_accept_cb, s->fd, EV_READ);
-	s->lio.data = s;
+	ev_timer_init(&s->retry, server_retry_cb, ACCEPT_RETRY, 0.);
+	s->lio.data = s->retry.data = s;
 	ev_io_start(loop, &s->lio);
 	return s;
 }
@@ -1387,11 +1551,17 @@ size_t ns_ws_server_connections(const ns_ws_server *s)
 	return s->nconns;
 }
 
+void ns_ws_server_set_max_connections(ns_ws_server *s, size_t n)
+{
+	s->lim.max_connections = n;
+}
+
 void ns_ws_server_free(ns_ws_server *s)
 {
 	if (!s)
 		return;
 	ev_io_stop(s->loop, &s->lio);
+	ev_timer_stop(s->loop, &s->retry);
 	close(s->fd);
 	while (s->conns) {
 		ns_ws_conn *c = s->conns;

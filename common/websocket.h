@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 struct ev_loop;
+struct ns_membudget;
 typedef struct ns_ws_conn ns_ws_conn;
 typedef struct ns_ws_server ns_ws_server;
 
@@ -59,7 +60,21 @@ typedef struct ns_ws_limits {
 	size_t max_connections;     /* server: concurrent connections, more are closed at accept [1024] */
 	double handshake_timeout;   /* seconds from accept/connect to an open websocket [10] */
 	double close_timeout;       /* seconds to wait for the peer's close frame after ours [5] */
+	/* seconds an unfinished incoming message (or fragmented message) may go without a new byte;
+	 * then we close with 1008 [0 = no limit] */
+	double partial_timeout;
+	/* stop reading from a peer while more than this waits to be written to it (answers to its
+	 * pings, our messages): a peer that does not read cannot make us queue more [0 = never] */
+	size_t read_pause_bytes;
+	/* shared by many connections (membudget.h): each charges its queued output and partial
+	 * input; over the limit, connections holding bytes stop reading until it is below [NULL] */
+	struct ns_membudget *budget;
 } ns_ws_limits;
+
+enum ns_ws_refusal {
+	NS_WS_REFUSED_FULL = 1,  /* max_connections reached: answered 503 and closed */
+	NS_WS_REFUSED_NO_FD = 2, /* accept failed for lack of descriptors: accepting paused 0.5 s */
+};
 
 typedef struct ns_ws_callbacks {
 	void (*on_open)(ns_ws_conn *c, void *user);
@@ -75,6 +90,8 @@ typedef struct ns_ws_callbacks {
 	void (*on_pong)(ns_ws_conn *c, const uint8_t *data, size_t len, void *user); /* optional */
 	/* optional: the outgoing queue became empty after a send was refused with NS_WS_E_QUEUE_FULL */
 	void (*on_drain)(ns_ws_conn *c, void *user);
+	/* optional, servers: a connection was refused at accept (enum ns_ws_refusal) */
+	void (*on_refuse)(int reason, void *user);
 } ns_ws_callbacks;
 
 /* ---- server ---- */
@@ -86,6 +103,8 @@ ns_ws_server *ns_ws_server_listen(struct ev_loop *loop, const char *ip, uint16_t
                                   int *err);
 uint16_t ns_ws_server_port(const ns_ws_server *s);
 size_t ns_ws_server_connections(const ns_ws_server *s);
+/* Changes max_connections for the connections accepted from now on. */
+void ns_ws_server_set_max_connections(ns_ws_server *s, size_t n);
 /* Stops listening and aborts every connection (each gets on_close 1006 "server shut down"). */
 void ns_ws_server_free(ns_ws_server *s);
 
@@ -99,7 +118,8 @@ ns_ws_conn *ns_ws_connect(struct ev_loop *loop, const char *url, const ns_ws_lim
 /* Copies data into the outgoing queue. 0, or NS_WS_E_STATE / NS_WS_E_QUEUE_FULL / NS_WS_E_NOMEM. */
 int ns_ws_send(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *data, size_t len);
 int ns_ws_ping(ns_ws_conn *c, const uint8_t *data, size_t len); /* len <= 125 */
-/* Starts the close handshake (code 1000..4999 except 1004..1006 and 1015; reason <= 123 bytes).
+/* Starts the close handshake (code 1000..1014 except 1004..1006, or 3000..4999: the codes RFC 6455
+ * §7.4 and the IANA registry allow on the wire; reason <= 123 bytes).
  * Messages queued before the call go out first; the close frame follows them.
  * on_close follows when the peer answered, or after close_timeout. */
 int ns_ws_close(ns_ws_conn *c, uint16_t code, const char *reason);

@@ -394,8 +394,12 @@ static int send_sealed(struct nc_packet *p, const uint8_t frag_id[5], uint64_t l
 static void build_and_seal(const struct pending_build *b)
 {
 	struct nc_packet p;
-	if (nc_prep_fragment(g_k.prep, b->frag, b->len, b->recipient, (int)b->size_tag, &p) < 0 ||
-	    send_sealed(&p, b->frag_id, b->lane) < 0) {
+	int rc = nc_prep_fragment(g_k.prep, b->frag, b->len, b->recipient, (int)b->size_tag, &p);
+	if (rc == NC_PREP_UNKNOWN_GATEWAY) {
+		build_failed(b->frag_id, NS_IPC_BUILD_UNKNOWN_GATEWAY);
+		return;
+	}
+	if (rc < 0 || send_sealed(&p, b->frag_id, b->lane) < 0) {
 		build_failed(b->frag_id, NS_IPC_BUILD_BAD_INPUT);
 		return;
 	}

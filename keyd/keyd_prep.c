@@ -128,6 +128,8 @@ int nc_prep_fragment(struct nc_prep *p, const uint8_t *frag, size_t len, const u
 	struct nym_prepared_fragment pf;
 	if (!p->have_topo || nym_recipient_from_bytes(to, &dest) < 0)
 		return -1;
+	if (!nym_topology_gateway(&p->cur.t, dest.gateway))
+		return NC_PREP_UNKNOWN_GATEWAY;
 	p->prep.packet_size_tag = size_tag;
 	memset(&pf, 0, sizeof pf);
 	int rc = nym_prepare_fragment(&p->prep, frag, len, &dest, NULL, &pf);

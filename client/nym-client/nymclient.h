@@ -129,6 +129,9 @@ struct nc_packet {
 	size_t len;
 	uint64_t total_delay_ns;
 };
+/* 0, NC_PREP_UNKNOWN_GATEWAY when the recipient's gateway is not in the topology, -1 for
+ * any other failure. */
+#define NC_PREP_UNKNOWN_GATEWAY (-2)
 int nc_prep_fragment(struct nc_prep *p, const uint8_t *frag, size_t len, const uint8_t to[96],
                      int size_tag, struct nc_packet *out);
 /* One loop cover packet to ourselves (forward per-hop mean given). */

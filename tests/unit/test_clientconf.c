@@ -232,6 +232,35 @@ static void test_nymsuite_table(void **state)
 	snprintf(buf, sizeof buf, "%s[nymsuite.sub]\nx = 1\n", EXPECTED_TOML);
 	assert_int_equal(clientconf_parse(buf, strlen(buf), &back, err), -1);
 	assert_non_null(strstr(err, "unknown table [nymsuite.sub]"));
+	/* apid's limits: defaults, values, round trip, out of range */
+	assert_int_equal(back.limits.max_apps, CLIENTCONF_MAX_APPS);
+	snprintf(buf, sizeof buf, "%s[nymsuite]\nmax_apps = 100\nbuffer_mib = 8\n"
+	         "handshake_timeout = \"2s\"\npartial_timeout = \"1500ms\"\n", EXPECTED_TOML);
+	assert_int_equal(clientconf_parse(buf, strlen(buf), &back, err), 0);
+	assert_int_equal(back.limits.max_apps, 100);
+	assert_int_equal(back.limits.buffer_mib, 8);
+	assert_int_equal(back.limits.handshake_timeout_ns, 2000000000ull);
+	assert_int_equal(back.limits.partial_timeout_ns, 1500000000ull);
+	{
+		size_t t2len = 0;
+		char *t2 = clientconf_render(&back, &t2len);
+		assert_non_null(t2);
+		assert_non_null(strstr(t2, "max_apps = 100\nbuffer_mib = 8\nhandshake_timeout = \"2s\"\n"
+		                           "partial_timeout = \"1500ms\"\n"));
+		static struct clientconf again;
+		assert_int_equal(clientconf_parse(t2, t2len, &again, err), 0);
+		assert_memory_equal(&again.limits, &back.limits, sizeof back.limits);
+		free(t2);
+	}
+	static const char *const bad[] = { "max_apps = 0", "max_apps = -1", "max_apps = 1000001",
+		                           "buffer_mib = 0", "buffer_mib = 65537",
+		                           "handshake_timeout = \"10ms\"",
+		                           "partial_timeout = \"2days\"", "partial_timeout = \"soon\"",
+		                           "max_apps = \"8\"" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(buf, sizeof buf, "%s[nymsuite]\n%s\n", EXPECTED_TOML, bad[i]);
+		assert_int_equal(clientconf_parse(buf, strlen(buf), &back, err), -1);
+	}
 	/* an empty table: the defaults */
 	snprintf(buf, sizeof buf, "%s[nymsuite]\n", EXPECTED_TOML);
 	assert_int_equal(clientconf_parse(buf, strlen(buf), &back, err), 0);

@@ -369,6 +369,16 @@ static void test_reject_lengths_and_ranges(void **state)
 	assert_int_equal(decode_as(NS_IPC_SUPERVISOR, NS_IPC_APID, text_hi, 6), NS_IPC_ETEXT);
 	assert_int_equal(decode_as(NS_IPC_SUPERVISOR, NS_IPC_APID, text_nul, 6), NS_IPC_ETEXT);
 
+	/* BUILD_FAILED reasons 1..5 (5: the recipient's gateway is not in the topology) */
+	static const uint8_t unknown_gw[] = { 0x93, 0x16, 0xc4, 0x05, 1, 2, 3, 4, 5, 0x05 };
+	static const uint8_t reason6[] = { 0x93, 0x16, 0xc4, 0x05, 1, 2, 3, 4, 5, 0x06 };
+	static const uint8_t reason0[] = { 0x93, 0x16, 0xc4, 0x05, 1, 2, 3, 4, 5, 0x00 };
+	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_KEYD, unknown_gw, sizeof unknown_gw), 0);
+	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_KEYD, reason6, sizeof reason6), NS_IPC_ERANGE);
+	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_KEYD, reason0, sizeof reason0), NS_IPC_ERANGE);
+	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_NETD, unknown_gw, sizeof unknown_gw),
+	                 decode_as(NS_IPC_APID, NS_IPC_NETD, reason6, sizeof reason6));
+
 	/* BUILD_PACKET with a fragment one byte over the limit, and packet_size 0 */
 	const struct ns_ipc_type_info *t = ns_ipc_type_info(NS_IPC_T_BUILD_PACKET);
 	size_t pool_len = 2 * NS_IPC_MAX_DATAGRAM, n;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "membudget.h"
 #include "websocket.h"
 
 /* ------------------------------------------------------------------ handshake pieces */
@@ -449,6 +450,91 @@ static void test_detached_fragmented_text(void **state)
 	rec_free(&r);
 }
 
+/* RFC 6455 §7.4: 1012-1014 are sendable (1013 = try again later), 1004-1006 and 1015 never */
+static void test_close_codes_sendable(void **state)
+{
+	(void)state;
+	static const uint16_t ok[] = { 1000, 1008, 1011, 1012, 1013, 1014, 3000, 4999 };
+	static const uint16_t bad[] = { 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000 };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct recorder r = { 0 };
+		ns_ws_conn *sv = ns_ws_detached_new(1, NULL, &rec_cb, &r);
+		assert_int_equal(ns_ws_close(sv, bad[i], "x"), NS_WS_E_ARG);
+		ns_ws_detached_free(sv);
+		rec_free(&r);
+	}
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		struct recorder r = { 0 };
+		ns_ws_conn *sv = ns_ws_detached_new(1, NULL, &rec_cb, &r);
+		assert_int_equal(ns_ws_close(sv, ok[i], "later"), 0);
+		size_t n;
+		const uint8_t *o = ns_ws_detached_output(sv, &n);
+		assert_int_equal(n, 2 + 2 + 5);
+		assert_int_equal(o[0], 0x88);
+		assert_int_equal((o[2] << 8) | o[3], ok[i]);
+		ns_ws_detached_free(sv);
+		rec_free(&r);
+	}
+}
+
+/* An unfinished message is charged to the budget while it lasts, a complete one is not;
+ * half a frame, a first fragment and pings between fragments each count correctly. */
+static void test_budget_charges_partial_messages(void **state)
+{
+	(void)state;
+	struct ns_membudget b;
+	ns_membudget_init(&b, 1000);
+	ns_ws_limits lim = { .budget = &b };
+	struct recorder r = { 0 };
+	ns_ws_conn *sv = ns_ws_detached_new(1, &lim, &rec_cb, &r);
+	/* a binary frame of 10 bytes, 4 of them sent */
+	const uint8_t half[] = { 0x82, 0x8a, 0, 0, 0, 0, 1, 2, 3, 4 };
+	assert_int_equal(ns_ws_feed(sv, half, sizeof half), 0);
+	assert_int_equal(b.used, 4);
+	const uint8_t rest[] = { 5, 6, 7, 8, 9, 10 };
+	assert_int_equal(ns_ws_feed(sv, rest, sizeof rest), 0);
+	assert_int_equal(r.messages, 1);
+	assert_int_equal(b.used, 0);
+	/* a first fragment of 3 bytes, an empty ping (its pong goes straight out), then the end */
+	const uint8_t frag1[] = { 0x02, 0x83, 0, 0, 0, 0, 'a', 'b', 'c', 0x89, 0x80, 0, 0, 0, 0 };
+	assert_int_equal(ns_ws_feed(sv, frag1, sizeof frag1), 0);
+	assert_int_equal(b.used, 3);
+	assert_false(ns_membudget_may_read(&b, 3, 3 + 1000));
+	assert_true(ns_membudget_may_read(&b, 3, 3));
+	const uint8_t frag2[] = { 0x80, 0x81, 0, 0, 0, 0, 'd' };
+	assert_int_equal(ns_ws_feed(sv, frag2, sizeof frag2), 0);
+	assert_int_equal(r.messages, 2);
+	assert_int_equal(r.last_len, 4);
+	assert_int_equal(b.used, 0);
+	assert_int_equal(ns_ws_feed(sv, half, sizeof half), 0);
+	assert_int_equal(b.used, 4);
+	ns_ws_detached_free(sv); /* an ended connection gives its charge back */
+	assert_int_equal(b.used, 0);
+	assert_int_equal(b.peak, 4);
+	rec_free(&r);
+}
+
+/* Over the limit, an owner holding bytes may not read; one holding nothing may. */
+static void test_membudget_rules(void **state)
+{
+	(void)state;
+	struct ns_membudget b;
+	size_t x = 0, y = 0;
+	ns_membudget_init(&b, 100);
+	ns_membudget_set(&b, &x, 60);
+	ns_membudget_set(&b, &y, 30);
+	assert_int_equal(b.used, 90);
+	assert_true(ns_membudget_may_read(&b, x, x));
+	ns_membudget_set(&b, &y, 45);
+	assert_false(ns_membudget_may_read(&b, x, x));
+	assert_false(ns_membudget_may_read(&b, y, y));
+	assert_true(ns_membudget_may_read(&b, 0, 0));
+	ns_membudget_set(&b, &x, 0);
+	assert_true(ns_membudget_may_read(&b, y, y));
+	assert_int_equal(b.peak, 105);
+	assert_true(ns_membudget_may_read(NULL, 5, 5));
+}
+
 static void test_detached_queue_limit(void **state)
 {
 	(void)state;
@@ -819,6 +905,9 @@ int main(void)
 		cmocka_unit_test(test_loopback_timeouts_and_peer_loss),
 		cmocka_unit_test(test_loopback_backpressure),
 		cmocka_unit_test(test_connect_bad_urls),
+		cmocka_unit_test(test_close_codes_sendable),
+		cmocka_unit_test(test_budget_charges_partial_messages),
+		cmocka_unit_test(test_membudget_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,24 @@
+/* See membudget.h. */
+#include "membudget.h"
+
+void ns_membudget_init(struct ns_membudget *b, size_t limit)
+{
+	b->limit = limit;
+	b->used = b->peak = 0;
+	b->paused = 0;
+}
+
+void ns_membudget_set(struct ns_membudget *b, size_t *charged, size_t now)
+{
+	b->used = b->used - *charged + now;
+	*charged = now;
+	if (b->used > b->peak)
+		b->peak = b->used;
+}
+
+int ns_membudget_may_read(const struct ns_membudget *b, size_t charged, size_t now)
+{
+	if (!b)
+		return 1;
+	return now == 0 || b->used - charged + now < b->limit;
+}
