@@ -172,21 +172,6 @@ static int ensure_dir(const char *path)
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Durable replace of dir/name with data. */
 static int write_durable(const char *dir, const char *name, const uint8_t *data, size_t len)
 {
@@ -198,7 +183,7 @@ static int write_durable(const char *dir, const char *name, const uint8_t *data,
 	int fd = ns_sf_create(tmp, 0600, NULL, 0);
 	if (fd < 0)
 		return NS_GWSTORE_EIO;
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (ns_sf_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);

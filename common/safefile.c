@@ -175,15 +175,17 @@ int ns_sf_open_append(const char *path, mode_t mode, int rw, char *err, size_t e
 	return checked(fd, path, NS_SF_PRIVATE, err, errcap);
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int ns_sf_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 	while (len) {
 		ssize_t w = write(fd, p, len);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
-			return -1;
+		if (w < 0)
+			return -errno;
+		if (w == 0)
+			return -ENOSPC;
 		p += w, len -= (size_t)w;
 	}
 	return 0;
@@ -199,7 +201,7 @@ int ns_sf_write_replace(const char *path, const void *data, size_t len, mode_t m
 	int fd = ns_sf_create(tmp, mode, err, errcap);
 	if (fd < 0)
 		return -1;
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || ns_sf_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);

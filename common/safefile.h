@@ -41,6 +41,10 @@ int ns_sf_open_append(const char *path, mode_t mode, int rw, char *err, size_t e
 int ns_sf_write_replace(const char *path, const void *data, size_t len, mode_t mode, char *err,
                         size_t errcap);
 
+/* All of data to fd (EINTR retried): 0, or a negative errno (-ENOSPC when the device takes
+ * nothing more). */
+int ns_sf_write_all(int fd, const void *data, size_t len);
+
 /* A directory the suite keeps private files in: a directory (not a symlink when nofollow),
  * owned by euid or root, not writable by group or others (refused: -1 and the reason in err).
  * Readable by group or others: 0, and a warning in warn (warn[0] == 0 otherwise). */

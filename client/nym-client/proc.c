@@ -23,6 +23,7 @@
 #include "ipc.h"
 #include "nymclient.h"
 #include "privsep.h"
+#include "safefile.h"
 
 #define SETUP_MAGIC UINT64_C(0x6e796d7375697465) /* "nymsuite" */
 
@@ -30,20 +31,6 @@ struct setup_blob {
 	uint64_t magic, size;
 	struct nc_setup setup;
 };
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	while (n) {
-		ssize_t w = write(fd, b, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		b += w, n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* In the forked child: the setup into a memfd, the socketpairs made inheritable, exec. */
 static void exec_role(const char *role, const struct nc_setup *s)
@@ -53,7 +40,7 @@ static void exec_role(const char *role, const struct nc_setup *s)
 	blob.size = sizeof blob.setup;
 	blob.setup = *s;
 	int fd = memfd_create("nym-client-setup", MFD_ALLOW_SEALING);
-	if (fd < 0 || write_all(fd, &blob, sizeof blob) < 0 || lseek(fd, 0, SEEK_SET) != 0 ||
+	if (fd < 0 || ns_sf_write_all(fd, &blob, sizeof blob) < 0 || lseek(fd, 0, SEEK_SET) != 0 ||
 	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
 		nc_log(role, "cannot pass the setup: %s", strerror(errno));
 		_exit(126);

@@ -28,21 +28,6 @@ static void path_of(const char *data_dir, const char *suffix, char *out, size_t 
 	snprintf(out, cap, "%s/%s%s", data_dir, NS_UNSENT_FILE, suffix);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		if (w == 0)
-			return -ENOSPC;
-		p += w, n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int fsync_dir(const char *data_dir)
 {
 	int fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -112,7 +97,7 @@ int nc_unsent_write_raw(struct nc_unsent_out *o, const uint8_t *rec, size_t n)
 {
 	if (o->fd < 0 && (o->err || open_new(o) < 0))
 		return o->err;
-	int rc = write_all(o->fd, rec, n);
+	int rc = ns_sf_write_all(o->fd, rec, n);
 	if (rc == 0) {
 		o->size += n;
 		return 0;
