@@ -581,7 +581,8 @@ static int parse_number(struct parser *ps, struct toml_value *v)
 		return fail(ps, "number too long");
 	if (ps->p < ps->end && *ps->p == ':')
 		return fail(ps, "date-times are not supported");
-	if (n >= 5 && is_digit(s[0]) && s[4] == '-')
+	/* YYYY-MM-DD...; a float such as 2.6e-43 has its '-' at the same place */
+	if (n >= 5 && is_digit(s[0]) && is_digit(s[1]) && is_digit(s[2]) && is_digit(s[3]) && s[4] == '-')
 		return fail(ps, "date-times are not supported");
 	char tok[64];
 	memcpy(tok, s, n);

@@ -811,6 +811,9 @@ int nc_netd_main(void *setup)
 			free(g_n.pool[k][--g_n.pool_len[k]]);
 	if (g_n.refreshing)
 		ns_fetch_free(&g_n.refresh);
-	nc_http_cleanup();
+	/* no nc_http_cleanup() here: curl_multi_cleanup closes cached connections through its
+	 * internal handle, which ignores CURLOPT_NOSIGNAL and calls sigaction(SIGPIPE) (not in
+	 * the filter: netd died by SIGSYS at exit); the process ends next, and netd holds no
+	 * secret to clear */
 	return 0;
 }
