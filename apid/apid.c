@@ -83,6 +83,8 @@ struct apid {
 	struct surb_job *jobs;
 	uint64_t next_request_id;
 	uint64_t anon_sent, replies_sent, surbs_made, surbs_received, surb_requests, surbs_low;
+	ev_idle room;      /* frees budget for a reader stopped by it (make_room, outside callbacks) */
+	size_t room_need;
 	struct held_msg *held, **held_tail; /* arrived while no app was connected */
 	size_t n_held, held_bytes;
 	uint64_t held_dropped;
@@ -857,6 +859,25 @@ static struct ns_shbuf *share(uint8_t *data, size_t len)
 }
 
 /* Every open app gets a reference to its form; one that cannot take it does not read. */
+/* A connection stopped reading by the budget: if apps that do not read hold received
+ * messages, they go, as they would for a new message. Deferred to the loop: this is called
+ * from inside connection code. */
+static void on_budget_pressure(size_t need, void *ctx)
+{
+	(void)ctx;
+	if (need > g_a.room_need)
+		g_a.room_need = need;
+	ev_idle_start(g_a.loop, &g_a.room);
+}
+
+static void on_room(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)revents;
+	ev_idle_stop(loop, w);
+	make_room(g_a.room_need);
+	g_a.room_need = 0;
+}
+
 static void send_forms(struct rx_forms *f)
 {
 	struct ns_shbuf *bin = share(f->bin, f->bin_len), *text = share(f->text, f->text_len);
@@ -1099,6 +1120,8 @@ int nc_apid_main(void *setup)
 	g_a.apps = calloc(nc_lim.max_apps, sizeof *g_a.apps);
 	if (!g_a.loop || !g_a.reasm || !g_a.apps)
 		return 1;
+	ev_idle_init(&g_a.room, on_room);
+	nc_lim.budget.on_pressure = on_budget_pressure;
 	ns_ipc_conn_start(&g_a.keyd, g_a.loop, keep[0], NS_IPC_APID, NS_IPC_KEYD, apid_handlers, on_peer_lost, NULL);
 	ns_ipc_conn_start(&g_a.netd, g_a.loop, keep[1], NS_IPC_APID, NS_IPC_NETD, apid_handlers, on_peer_lost, NULL);
 	ns_ipc_conn_start(&g_a.sup, g_a.loop, keep[2], NS_IPC_APID, NS_IPC_SUPERVISOR, apid_handlers, nc_ipc_fatal, NULL);

@@ -177,7 +177,7 @@ static void update_reading(struct lconn *c)
 	}
 	ev_io_stop(g_l.loop, &c->rio);
 	if (c->q.bytes <= READ_PAUSE && !ev_is_active(&c->btimer)) {
-		nc_lim.budget.paused++;
+		ns_membudget_paused(&nc_lim.budget, c->charged, held(c));
 		ev_timer_set(&c->btimer, BUDGET_RETRY, 0.);
 		ev_timer_start(g_l.loop, &c->btimer);
 	}

@@ -1023,7 +1023,10 @@ static bool conn_read_allowed(ns_ws_conn *c)
 		return true;
 	}
 	if (c->lim.budget && !ev_is_active(&c->btimer)) {
-		c->lim.budget->paused++;
+		if (ns_membudget_may_read(c->lim.budget, c->charged, conn_held(c)))
+			c->lim.budget->paused++; /* its own unread output stopped it */
+		else
+			ns_membudget_paused(c->lim.budget, c->charged, conn_held(c));
 		ev_timer_set(&c->btimer, BUDGET_RETRY, 0.);
 		ev_timer_start(c->loop, &c->btimer);
 	}
