@@ -359,15 +359,16 @@ def received_payload(frame):
 
 
 def slow_app(kind, port, path, rcvbuf):
-    """An app that asks selfAddress once and never reads again (a small receive buffer: the
-    kernel takes little of what apid sends it)."""
+    """An app that asks selfAddress once and never reads again (rcvbuf > 0: that receive
+    buffer, so the kernel takes less of what apid sends it)."""
     if kind == "unix":
         s = socket.socket(socket.AF_UNIX)
         s.connect(path)
         s.sendall(struct.pack(">Q", 1) + SELF_ADDRESS)
         return s
     s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.settimeout(10)
     s.connect(("127.0.0.1", port))
     s.sendall(upgrade_request(port))
@@ -453,7 +454,7 @@ async def fanout(port, path, admin, n_bin, n_json, n_unix, size, count, timeout)
     they were sent: how each stream ended."""
     t0 = time.monotonic()
     kinds = ["bin"] * n_bin + ["json"] * n_json + ["unix"] * n_unix
-    slow = [(k, slow_app(k, port, path, 4096)) for k in kinds]
+    slow = [(k, slow_app(k, port, path, 0)) for k in kinds]
     (r, w), what = await ws_self_address(port, 10)
     w.write(ws_frame(2, SELF_ADDRESS))
     while True:
