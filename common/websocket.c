@@ -1389,6 +1389,16 @@ int ns_ws_ping(ns_ws_conn *c, const uint8_t *data, size_t len)
 	return 0;
 }
 
+/* The close handshake is bounded from our close on: a peer that does not read may never make
+ * the socket writable, and nothing else would wake the connection up. */
+static void start_close_timer(ns_ws_conn *c)
+{
+	if (c->loop && !ev_is_active(&c->timer)) {
+		ev_timer_set(&c->timer, c->lim.close_timeout, 0);
+		ev_timer_start(c->loop, &c->timer);
+	}
+}
+
 /* RFC 6455 §7.4.1-2 and the IANA registry: 1012-1014 (service restart, try again later, bad
  * gateway) are registered and sent on the wire; 1004-1006 and 1015 never are. */
 static bool close_code_is_sendable(uint16_t code)
@@ -1414,6 +1424,7 @@ int ns_ws_close(ns_ws_conn *c, uint16_t code, const char *reason)
 		return NS_WS_E_STATE;
 	}
 	c->closing_by_us = true;
+	start_close_timer(c);
 	send_kick(c);
 	return 0;
 }
@@ -1430,12 +1441,7 @@ int ns_ws_close_discard(ns_ws_conn *c, uint16_t code, const char *reason)
 	if (wslay_event_queue_close(c->ws, code, (const uint8_t *)reason, rlen) != 0)
 		return NS_WS_E_STATE;
 	c->closing_by_us = true;
-	if (c->loop) {
-		/* a peer that does not read may never make the socket writable: bound the wait now */
-		ev_timer_stop(c->loop, &c->timer);
-		ev_timer_set(&c->timer, c->lim.close_timeout, 0);
-		ev_timer_start(c->loop, &c->timer);
-	}
+	start_close_timer(c);
 	send_kick(c);
 	return 0;
 }
