@@ -22,6 +22,7 @@
 #include "nymsphinx/chunking.h"
 #include "nymsphinx/message.h"
 #include "sandbox.h"
+#include "shbuf.h"
 #include "websocket.h"
 
 /* An app that leaves this much unread is not read from until it reads (pongs, answers). */
@@ -82,6 +83,8 @@ struct apid {
 	struct surb_job *jobs;
 	uint64_t next_request_id;
 	uint64_t anon_sent, replies_sent, surbs_made, surbs_received, surb_requests, surbs_low;
+	ev_idle room;      /* frees budget for a reader stopped by it (make_room, outside callbacks) */
+	size_t room_need;
 	struct held_msg *held, **held_tail; /* arrived while no app was connected */
 	size_t n_held, held_bytes;
 	uint64_t held_dropped;
@@ -517,8 +520,10 @@ static void hold_message(const uint8_t *msg, size_t len, const uint8_t *sender_t
 	g_a.held_bytes += len;
 }
 
-static void deliver(const uint8_t *msg, size_t len, const uint8_t *sender_tag);
+static void deliver(const uint8_t *msg, size_t len, const uint8_t *sender_tag, int may_evict);
 
+/* Held messages go to a new app without closing anyone: what they take over the budget is
+ * bounded by the held queue's own bounds. */
 static void flush_held(void)
 {
 	while (g_a.held && any_app_open()) {
@@ -526,7 +531,7 @@ static void flush_held(void)
 		g_a.held = h->next;
 		g_a.n_held--;
 		g_a.held_bytes -= h->len;
-		deliver(h->data, h->len, h->has_tag ? h->tag : NULL);
+		deliver(h->data, h->len, h->has_tag ? h->tag : NULL, 0);
 		ns_memzero(h->data, h->len);
 		free(h);
 	}
@@ -587,12 +592,31 @@ static int ws_app_send(struct nc_app *a, int binary, const uint8_t *data, size_t
 	return ns_ws_send(a->conn, binary ? NS_WS_BINARY : NS_WS_TEXT, data, len) < 0 ? -1 : 0;
 }
 
+static int ws_app_send_shared(struct nc_app *a, int binary, struct ns_shbuf *b)
+{
+	return ns_ws_send_shared(a->conn, binary ? NS_WS_BINARY : NS_WS_TEXT, b) < 0 ? -1 : 0;
+}
+
 static int ws_app_is_open(const struct nc_app *a)
 {
 	return ns_ws_is_open(a->conn);
 }
 
-static const struct nc_app_transport ws_transport = { .send = ws_app_send, .is_open = ws_app_is_open };
+static size_t ws_app_backlog(const struct nc_app *a, uint64_t *oldest)
+{
+	return ns_ws_backlog(a->conn, oldest);
+}
+
+static void ws_app_close_slow(struct nc_app *a)
+{
+	ns_ws_close_discard(a->conn, 1008, NC_SLOW_REASON);
+}
+
+static const struct nc_app_transport ws_transport = { .send = ws_app_send,
+	                                              .send_shared = ws_app_send_shared,
+	                                              .is_open = ws_app_is_open,
+	                                              .backlog = ws_app_backlog,
+	                                              .close_slow = ws_app_close_slow };
 
 static struct nc_app *app_of(ns_ws_conn *c)
 {
@@ -723,7 +747,154 @@ static void on_build_failed(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 	}
 }
 
-static void deliver(const uint8_t *msg, size_t len, const uint8_t *sender_tag)
+/* ---- delivery: each received message is encoded once per form (binary, and JSON text if
+ * a JSON app is connected) into shared buffers; every app's queue holds references. The
+ * buffers are charged to the budget once. When a message does not fit, apps that do not read
+ * what they are sent are closed, those with the most unread bytes first, until it fits. */
+
+static int app_open(const struct nc_app *a)
+{
+	return a->t && a->t->is_open(a);
+}
+
+struct rx_forms {
+	uint8_t *bin, *text;
+	size_t bin_len, text_len;
+};
+
+static void forms_wanted(int *bin, int *text)
+{
+	*bin = *text = 0;
+	for (size_t i = 0; i < nc_lim.max_apps; i++)
+		if (app_open(&g_a.apps[i]))
+			*(g_a.apps[i].binary ? bin : text) = 1;
+}
+
+static void forms_encode(const struct capi_response *r, struct rx_forms *f)
+{
+	int bin, text;
+	forms_wanted(&bin, &text);
+	if (bin)
+		f->bin = capi_response_to_binary(r, &f->bin_len);
+	if (text)
+		f->text = (uint8_t *)capi_response_to_text(r, &f->text_len);
+}
+
+/* A form no open app wants any more (its apps were closed) is dropped before it is charged. */
+static void forms_trim(struct rx_forms *f)
+{
+	int bin, text;
+	forms_wanted(&bin, &text);
+	if (!bin) {
+		free(f->bin);
+		f->bin = NULL;
+	}
+	if (!text) {
+		free(f->text);
+		f->text = NULL;
+	}
+}
+
+static size_t forms_cost(const struct rx_forms *f)
+{
+	return (f->bin ? f->bin_len : 0) + (f->text ? f->text_len : 0) + 2 * sizeof(struct ns_shbuf);
+}
+
+static void close_slow(struct nc_app *a)
+{
+	nc_event(NC_EV_SLOW_CONSUMER);
+	a->t->close_slow(a);
+}
+
+struct slow {
+	struct nc_app *a;
+	size_t backlog;
+	uint64_t oldest;
+};
+
+/* Most unread bytes first; of two as far behind, the one holding the older message. */
+static int slow_cmp(const void *x, const void *y)
+{
+	const struct slow *a = x, *b = y;
+	if (a->backlog != b->backlog)
+		return a->backlog > b->backlog ? -1 : 1;
+	return a->oldest < b->oldest ? -1 : a->oldest > b->oldest;
+}
+
+static int fits(size_t need)
+{
+	return nc_lim.budget.used + need <= nc_lim.budget.limit;
+}
+
+/* Closes apps holding unread received messages until need bytes fit in the budget (or none
+ * is left). An app holding no received message keeps up and is never closed. */
+static void make_room(size_t need)
+{
+	if (fits(need))
+		return;
+	struct slow *v = malloc(nc_lim.max_apps * sizeof *v);
+	size_t n = 0;
+	if (!v)
+		return;
+	for (size_t i = 0; i < nc_lim.max_apps; i++) {
+		struct nc_app *a = &g_a.apps[i];
+		uint64_t oldest = UINT64_MAX;
+		size_t backlog = app_open(a) ? a->t->backlog(a, &oldest) : 0;
+		if (oldest != UINT64_MAX)
+			v[n++] = (struct slow){ a, backlog, oldest };
+	}
+	qsort(v, n, sizeof *v, slow_cmp);
+	for (size_t i = 0; i < n && !fits(need); i++)
+		if (app_open(v[i].a))
+			close_slow(v[i].a);
+	free(v);
+}
+
+static struct ns_shbuf *share(uint8_t *data, size_t len)
+{
+	struct ns_shbuf *b = data ? ns_shbuf_adopt(data, len, &nc_lim.budget) : NULL;
+	if (b)
+		b->seq = g_a.delivered + 1;
+	return b;
+}
+
+/* Every open app gets a reference to its form; one that cannot take it does not read. */
+/* A connection stopped reading by the budget: if apps that do not read hold received
+ * messages, they go, as they would for a new message. Deferred to the loop: this is called
+ * from inside connection code. */
+static void on_budget_pressure(size_t need, void *ctx)
+{
+	(void)ctx;
+	if (need > g_a.room_need)
+		g_a.room_need = need;
+	ev_idle_start(g_a.loop, &g_a.room);
+}
+
+static void on_room(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)revents;
+	ev_idle_stop(loop, w);
+	make_room(g_a.room_need);
+	g_a.room_need = 0;
+}
+
+static void send_forms(struct rx_forms *f)
+{
+	struct ns_shbuf *bin = share(f->bin, f->bin_len), *text = share(f->text, f->text_len);
+	f->bin = f->text = NULL;
+	for (size_t i = 0; i < nc_lim.max_apps; i++) {
+		struct nc_app *a = &g_a.apps[i];
+		struct ns_shbuf *b = a->binary ? bin : text;
+		if (!b || !app_open(a) || a->t->send_shared(a, a->binary, b) == 0)
+			continue;
+		if (app_open(a)) /* a failed send may have ended the connection already */
+			close_slow(a);
+	}
+	ns_shbuf_unref(bin);
+	ns_shbuf_unref(text);
+}
+
+static void deliver(const uint8_t *msg, size_t len, const uint8_t *sender_tag, int may_evict)
 {
 	struct capi_response r;
 	memset(&r, 0, sizeof r);
@@ -734,13 +905,18 @@ static void deliver(const uint8_t *msg, size_t len, const uint8_t *sender_tag)
 		r.has_sender_tag = 1;
 		memcpy(r.sender_tag, sender_tag, NYM_SENDER_TAG_LEN);
 	}
-	if (!any_app_open()) {
+	struct rx_forms f = { 0 };
+	if (any_app_open()) {
+		forms_encode(&r, &f);
+		if (may_evict)
+			make_room(forms_cost(&f));
+		forms_trim(&f);
+	}
+	if (!any_app_open()) { /* none there, or none that reads: the next app gets it */
 		hold_message(msg, len, sender_tag);
 		return;
 	}
-	for (size_t i = 0; i < nc_lim.max_apps; i++)
-		if (g_a.apps[i].t && g_a.apps[i].t->is_open(&g_a.apps[i]))
-			respond(&g_a.apps[i], &r);
+	send_forms(&f);
 	g_a.delivered++;
 }
 
@@ -797,7 +973,7 @@ static void handle_message(const uint8_t *padded, size_t len)
 	if (rx.has_tag && rx.surbs.count)
 		hand_surbs_to_keyd(rx.tag, &rx.surbs, rx.key_rotation);
 	if (rx.action == APID_RX_DELIVER)
-		deliver(rx.msg, rx.msg_len, rx.has_tag ? rx.tag : NULL);
+		deliver(rx.msg, rx.msg_len, rx.has_tag ? rx.tag : NULL, 1);
 	else if (rx.action == APID_RX_SURB_REQUEST)
 		serve_surb_request(rx.recipient, rx.amount);
 }
@@ -944,6 +1120,8 @@ int nc_apid_main(void *setup)
 	g_a.apps = calloc(nc_lim.max_apps, sizeof *g_a.apps);
 	if (!g_a.loop || !g_a.reasm || !g_a.apps)
 		return 1;
+	ev_idle_init(&g_a.room, on_room);
+	nc_lim.budget.on_pressure = on_budget_pressure;
 	ns_ipc_conn_start(&g_a.keyd, g_a.loop, keep[0], NS_IPC_APID, NS_IPC_KEYD, apid_handlers, on_peer_lost, NULL);
 	ns_ipc_conn_start(&g_a.netd, g_a.loop, keep[1], NS_IPC_APID, NS_IPC_NETD, apid_handlers, on_peer_lost, NULL);
 	ns_ipc_conn_start(&g_a.sup, g_a.loop, keep[2], NS_IPC_APID, NS_IPC_SUPERVISOR, apid_handlers, nc_ipc_fatal, NULL);

@@ -9,12 +9,25 @@
 #include "membudget.h"
 
 struct nc_app;
+struct ns_shbuf;
 
 struct nc_app_transport {
 	/* binary = 1: a binary API frame, 0: a JSON text frame. Returns 0 or -1. */
 	int (*send)(struct nc_app *a, int binary, const uint8_t *data, size_t len);
+	/* The same for a received message encoded once for every app (shbuf.h): the app's queue
+	 * holds a reference, not a copy. 0 or -1. */
+	int (*send_shared)(struct nc_app *a, int binary, struct ns_shbuf *b);
 	int (*is_open)(const struct nc_app *a);
+	/* Bytes queued toward the app and not yet written; *oldest: the seq of the oldest shared
+	 * message among them (UINT64_MAX: none, the app keeps up). */
+	size_t (*backlog)(const struct nc_app *a, uint64_t *oldest);
+	/* Closes an app that does not read what it is sent: its shared references are released
+	 * at once, then it is told why (websocket close 1008, Nym's error response). */
+	void (*close_slow)(struct nc_app *a);
 };
+
+/* The reason a slow consumer is given. */
+#define NC_SLOW_REASON "the app does not read what it is sent"
 
 struct nc_app {
 	const struct nc_app_transport *t; /* NULL = free slot */
@@ -31,7 +44,9 @@ struct nc_limits {
 	size_t max_conns; /* websocket + Unix-socket connections, handshaking ones included */
 	size_t max_message;
 	double handshake_timeout, partial_timeout;
-	struct ns_membudget budget; /* every app connection's queued output and partial input */
+	/* every app connection's queued output and partial input, and each received message
+	 * (its encoded forms) once while any app's queue holds it */
+	struct ns_membudget budget;
 };
 extern struct nc_limits nc_lim;
 void nc_limits_init(const struct clientconf_apid_limits *conf);
@@ -40,6 +55,7 @@ enum nc_event {
 	NC_EV_REFUSED_FDS,
 	NC_EV_HANDSHAKE_TIMEOUT,
 	NC_EV_PARTIAL_TIMEOUT,
+	NC_EV_SLOW_CONSUMER,
 	NC_EV_COUNT
 };
 /* Counts one event; logs a line for its kind at most every 10 s, with the count. */

@@ -173,6 +173,7 @@ static void add_limits(cJSON *p)
 	cJSON_AddNumberToObject(p, "fd_refusals", (double)nc_event_count(NC_EV_REFUSED_FDS));
 	cJSON_AddNumberToObject(p, "handshake_timeouts", (double)nc_event_count(NC_EV_HANDSHAKE_TIMEOUT));
 	cJSON_AddNumberToObject(p, "partial_timeouts", (double)nc_event_count(NC_EV_PARTIAL_TIMEOUT));
+	cJSON_AddNumberToObject(p, "slow_consumers_closed", (double)nc_event_count(NC_EV_SLOW_CONSUMER));
 	cJSON_AddNumberToObject(p, "buffer_bytes", (double)nc_lim.budget.used);
 	cJSON_AddNumberToObject(p, "buffer_peak_bytes", (double)nc_lim.budget.peak);
 	cJSON_AddNumberToObject(p, "buffer_limit_bytes", (double)nc_lim.budget.limit);

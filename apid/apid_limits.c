@@ -27,6 +27,8 @@ static const char *const EV_TEXT[NC_EV_COUNT] = {
 	[NC_EV_REFUSED_FDS] = "connections refused or delayed: out of file descriptors",
 	[NC_EV_HANDSHAKE_TIMEOUT] = "websocket handshakes not completed in time: closed",
 	[NC_EV_PARTIAL_TIMEOUT] = "unfinished messages without progress: connection closed",
+	[NC_EV_SLOW_CONSUMER] = "apps closed as slow consumers: they do not read the messages they "
+	                        "are sent and the buffer budget is full",
 };
 
 static double mono_s(void)

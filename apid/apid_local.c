@@ -21,11 +21,12 @@
 #include "clientapi.h"
 #include "clientlocal.h"
 #include "nymclient.h"
+#include "shbuf.h"
 
 #define OUT_MAX (256u << 20) /* queued toward one app, as the websocket's max_queued_bytes */
 #define READ_CHUNK 65536
 #define READ_PAUSE (1u << 20) /* an app leaving this much unread is not read from */
-#define OUT_KEEP 65536        /* an emptied output buffer larger than this is freed */
+#define WRITE_IOV 64
 #define BUDGET_RETRY 0.1
 #define ACCEPT_RETRY 0.5
 
@@ -95,9 +96,10 @@ struct lconn {
 	ev_timer ptimer, btimer; /* partial frame without progress; retry while over budget */
 	struct nc_app *app;
 	struct ns_lframe_dec dec;
-	uint8_t *out; /* queued bytes toward the app: out[off..len) */
-	size_t off, len, cap;
-	size_t charged; /* in nc_lim.budget */
+	/* toward the app: frames, each a length prefix and a buffer (our answers, or a
+	 * received message shared with every other app) */
+	struct ns_outq q;
+	size_t charged; /* in nc_lim.budget: dec and our own part of q */
 };
 
 static struct {
@@ -113,7 +115,7 @@ static struct {
 
 static size_t held(const struct lconn *c)
 {
-	return c->dec.cap + c->cap;
+	return c->dec.cap + c->q.owned;
 }
 
 static void account(struct lconn *c)
@@ -150,8 +152,8 @@ static void on_reap(struct ev_loop *loop, ev_prepare *w, int revents)
 			nc_app_close(c->app); /* here: a request being answered may still use it */
 		close(c->fd);
 		ns_lframe_dec_free(&c->dec);
-		free(c->out);
-		c->dec.cap = c->cap = 0;
+		ns_outq_clear(&c->q);
+		c->dec.cap = 0;
 		account(c);
 		free(c);
 		g_l.n_conns--;
@@ -166,7 +168,7 @@ static void update_reading(struct lconn *c)
 	if (c->dead)
 		return;
 	account(c);
-	int ok = c->len - c->off <= READ_PAUSE &&
+	int ok = c->q.bytes <= READ_PAUSE &&
 	         ns_membudget_may_read(&nc_lim.budget, c->charged, held(c));
 	if (ok) {
 		ev_io_start(g_l.loop, &c->rio);
@@ -174,8 +176,8 @@ static void update_reading(struct lconn *c)
 		return;
 	}
 	ev_io_stop(g_l.loop, &c->rio);
-	if (c->len - c->off <= READ_PAUSE && !ev_is_active(&c->btimer)) {
-		nc_lim.budget.paused++;
+	if (c->q.bytes <= READ_PAUSE && !ev_is_active(&c->btimer)) {
+		ns_membudget_paused(&nc_lim.budget, c->charged, held(c));
 		ev_timer_set(&c->btimer, BUDGET_RETRY, 0.);
 		ev_timer_start(g_l.loop, &c->btimer);
 	}
@@ -183,51 +185,29 @@ static void update_reading(struct lconn *c)
 
 static void flush_out(struct lconn *c)
 {
-	while (c->off < c->len) {
-		ssize_t n = write(c->fd, c->out + c->off, c->len - c->off);
+	struct iovec iov[WRITE_IOV];
+	while (c->q.bytes) {
+		ssize_t n = writev(c->fd, iov, (int)ns_outq_iov(&c->q, iov, WRITE_IOV));
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n <= 0) {
 			conn_kill(c, errno == EPIPE || errno == ECONNRESET ? NULL : strerror(errno));
 			return;
 		}
-		c->off += (size_t)n;
+		ns_outq_consume(&c->q, (size_t)n);
 	}
-	if (c->off == c->len) {
-		c->off = c->len = 0;
+	if (c->q.bytes == 0)
 		ev_io_stop(g_l.loop, &c->wio);
-		if (c->cap > OUT_KEEP) {
-			free(c->out);
-			c->out = NULL;
-			c->cap = 0;
-		}
-	} else {
+	else
 		ev_io_start(g_l.loop, &c->wio);
-	}
 	update_reading(c);
 }
 
-static int queue_out(struct lconn *c, const uint8_t *p, size_t n)
+static int room_for(struct lconn *c, size_t len)
 {
-	if (c->len - c->off + n > OUT_MAX)
-		return -1;
-	if (c->off && c->len + n > c->cap) {
-		memmove(c->out, c->out + c->off, c->len - c->off);
-		c->len -= c->off;
-		c->off = 0;
-	}
-	if (c->len + n > c->cap) {
-		size_t cap = c->cap ? c->cap : 4096;
-		while (cap < c->len + n)
-			cap *= 2;
-		uint8_t *o = realloc(c->out, cap);
-		if (!o)
-			return -1;
-		c->out = o;
-		c->cap = cap;
-	}
-	memcpy(c->out + c->len, p, n);
-	c->len += n;
+	if (c->q.bytes + NS_LFRAME_HDR + len <= OUT_MAX)
+		return 1;
+	conn_kill(c, "the app does not read its responses (256 MiB queued)");
 	return 0;
 }
 
@@ -235,15 +215,54 @@ static int local_send(struct nc_app *a, int binary, const uint8_t *data, size_t 
 {
 	struct lconn *c = a->conn;
 	uint8_t hdr[NS_LFRAME_HDR];
-	if (c->dead || !binary)
+	if (c->dead || !binary || !room_for(c, len))
 		return -1; /* the Unix-socket API is binary only */
 	ns_lframe_header(len, hdr);
-	if (queue_out(c, hdr, sizeof hdr) < 0 || queue_out(c, data, len) < 0) {
-		conn_kill(c, "the app does not read its responses (256 MiB queued)");
+	if (ns_outq_push_copy(&c->q, hdr, sizeof hdr, data, len) < 0) {
+		conn_kill(c, "out of memory");
 		return -1;
 	}
 	flush_out(c);
 	return 0;
+}
+
+static int local_send_shared(struct nc_app *a, int binary, struct ns_shbuf *b)
+{
+	struct lconn *c = a->conn;
+	uint8_t hdr[NS_LFRAME_HDR];
+	if (c->dead || !binary || !room_for(c, b->len))
+		return -1;
+	ns_lframe_header(b->len, hdr);
+	if (ns_outq_push(&c->q, hdr, sizeof hdr, b) < 0) {
+		conn_kill(c, "out of memory");
+		return -1;
+	}
+	flush_out(c);
+	return 0;
+}
+
+static size_t local_backlog(const struct nc_app *a, uint64_t *oldest)
+{
+	const struct lconn *c = a->conn;
+	*oldest = ns_outq_oldest_shared(&c->q);
+	return c->q.bytes;
+}
+
+static void write_error(int fd, const char *why);
+
+/* Nym's error response goes out only between two frames: after half a frame the app would
+ * read it as the rest of that frame, so then the connection is just closed. */
+static void local_close_slow(struct nc_app *a)
+{
+	struct lconn *c = a->conn;
+	if (c->dead)
+		return;
+	int cut = ns_outq_mid_entry(&c->q);
+	ns_outq_clear(&c->q);
+	if (!cut)
+		write_error(c->fd, NC_SLOW_REASON);
+	conn_kill(c, NULL);
+	account(c);
 }
 
 static int local_is_open(const struct nc_app *a)
@@ -252,7 +271,10 @@ static int local_is_open(const struct nc_app *a)
 }
 
 static const struct nc_app_transport local_transport = { .send = local_send,
-	                                                 .is_open = local_is_open };
+	                                                 .send_shared = local_send_shared,
+	                                                 .is_open = local_is_open,
+	                                                 .backlog = local_backlog,
+	                                                 .close_slow = local_close_slow };
 
 static void feed(struct lconn *c, const uint8_t *in, size_t len)
 {
@@ -324,9 +346,9 @@ static void on_write(struct ev_loop *loop, ev_io *w, int revents)
 	flush_out(w->data);
 }
 
-/* Nym's binary error response (kind `other`), framed, written to a fresh socket (whose
- * buffer takes it), then the connection is closed. */
-static void refuse(int fd, const char *why)
+/* Nym's binary error response (kind `other`), framed, written without waiting (best effort:
+ * what the socket buffer takes). */
+static void write_error(int fd, const char *why)
 {
 	struct capi_response r;
 	memset(&r, 0, sizeof r);
@@ -343,33 +365,47 @@ static void refuse(int fd, const char *why)
 	}
 	free(b);
 	capi_response_free(&r);
+}
+
+/* A connection refused at once: the error to a fresh socket (whose buffer takes it), then
+ * the close. */
+static void refuse(int fd, const char *why)
+{
+	write_error(fd, why);
 	shutdown(fd, SHUT_WR);
 	close(fd);
 }
 
+/* The connection is whole before it becomes an app: nc_app_open may hand it held messages. */
 static void serve(int fd)
 {
 	struct lconn *c = calloc(1, sizeof *c);
-	struct nc_app *a = c ? nc_app_open(&local_transport, c, 1) : NULL;
-	if (!a) {
-		free(c);
-		refuse(fd, "too many apps connected: try again later");
+	if (!c) {
+		refuse(fd, "out of memory: try again later");
 		return;
 	}
 	c->fd = fd;
-	c->app = a;
+	ns_outq_init(&c->q);
 	ns_lframe_dec_init(&c->dec, nc_lim.max_message);
-	c->next = g_l.conns;
-	g_l.conns = c;
-	g_l.n_conns++;
-	nc_conns_changed();
 	ev_io_init(&c->rio, on_read, fd, EV_READ);
 	ev_io_init(&c->wio, on_write, fd, EV_WRITE);
 	ev_init(&c->ptimer, on_partial_timeout);
 	c->ptimer.repeat = nc_lim.partial_timeout;
 	ev_init(&c->btimer, on_budget_retry);
 	c->rio.data = c->wio.data = c->ptimer.data = c->btimer.data = c;
-	ev_io_start(g_l.loop, &c->rio);
+	c->next = g_l.conns;
+	g_l.conns = c;
+	g_l.n_conns++;
+	if (!(c->app = nc_app_open(&local_transport, c, 1))) {
+		g_l.conns = c->next;
+		g_l.n_conns--;
+		free(c);
+		refuse(fd, "too many apps connected: try again later");
+		return;
+	}
+	nc_conns_changed();
+	if (!c->dead)
+		ev_io_start(g_l.loop, &c->rio);
 }
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)

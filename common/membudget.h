@@ -10,6 +10,10 @@
 struct ns_membudget {
 	size_t limit, used, peak;
 	unsigned long long paused; /* times an owner was stopped from reading by the budget */
+	/* optional: told when an owner is stopped, with the bytes that would have to fit on top
+	 * of `used` for it to read again (apid makes room by closing apps that do not read) */
+	void (*on_pressure)(size_t need, void *ctx);
+	void *pressure_ctx;
 };
 
 void ns_membudget_init(struct ns_membudget *b, size_t limit);
@@ -17,5 +21,7 @@ void ns_membudget_init(struct ns_membudget *b, size_t limit);
 void ns_membudget_set(struct ns_membudget *b, size_t *charged, size_t now);
 /* 1 if an owner holding now bytes (charged as *charged so far) may read more. b may be NULL. */
 int ns_membudget_may_read(const struct ns_membudget *b, size_t charged, size_t now);
+/* An owner (charged, now as above) was stopped from reading: counts it, calls on_pressure. */
+void ns_membudget_paused(struct ns_membudget *b, size_t charged, size_t now);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "crypto.h"
 #include "membudget.h"
+#include "shbuf.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define RECV_CHUNK 16384
@@ -85,6 +86,9 @@ struct ns_ws_conn {
 	size_t charged;                /* what the budget holds for us */
 	size_t pump_read;
 	const char *our_why;           /* why we closed, for on_close */
+	/* shared buffers queued by ns_ws_send_shared, in wslay's order; wslay reads them through
+	 * ws_shared_read_cb as fragmented messages, so they are never copied whole */
+	struct ns_outq shq;
 };
 
 struct ns_ws_server {
@@ -597,6 +601,7 @@ static void conn_stop_watchers(ns_ws_conn *c)
 static void conn_free_resources(ns_ws_conn *c)
 {
 	conn_stop_watchers(c);
+	ns_outq_clear(&c->shq);
 	if (c->lim.budget)
 		ns_membudget_set(c->lim.budget, &c->charged, 0);
 	if (c->fd >= 0)
@@ -642,6 +647,7 @@ static void conn_finish_now(ns_ws_conn *c)
 	c->state = ST_DONE;
 	bool detached = c->fd < 0 && !c->loop;
 	conn_stop_watchers(c);
+	ns_outq_clear(&c->shq);
 	if (c->cb.on_close) {
 		c->depth++;
 		c->cb.on_close(c, code, why ? why : "closed", c->user);
@@ -656,17 +662,25 @@ static void conn_finish_now(ns_ws_conn *c)
 
 /* ---- what the peer makes us hold */
 
+/* What this connection alone holds toward its peer: shared buffers are charged by their
+ * creator, once for every connection they go to. */
+static size_t conn_own_out(const ns_ws_conn *c)
+{
+	size_t n = c->hs_out_len - c->hs_out_off + c->shq.owned;
+	if (c->ws)
+		n += wslay_event_get_queued_msg_length(c->ws) +
+		     wslay_event_get_queued_msg_count(c->ws) * WSLAY_MSG_OVERHEAD;
+	return n;
+}
+
 static size_t conn_out_bytes(const ns_ws_conn *c)
 {
-	size_t n = ns_ws_queued_bytes(c);
-	if (c->ws)
-		n += wslay_event_get_queued_msg_count(c->ws) * WSLAY_MSG_OVERHEAD;
-	return n;
+	return conn_own_out(c) + c->shq.shared;
 }
 
 static size_t conn_held(const ns_ws_conn *c)
 {
-	return conn_out_bytes(c) + c->in_partial;
+	return conn_own_out(c) + c->in_partial;
 }
 
 static bool conn_may_read(const ns_ws_conn *c)
@@ -850,6 +864,19 @@ static void ws_frame_chunk_cb(wslay_event_context_ptr ctx,
 		c->in_partial += arg->data_length;
 }
 
+/* wslay's reader of a message queued by ns_ws_send_shared: the head of shq, at most one
+ * frame's worth (wslay's buffer) at a time. */
+static ssize_t ws_shared_read_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
+                                 const union wslay_event_msg_source *src, int *eof, void *user)
+{
+	ns_ws_conn *c = user;
+	if (!c->shq.head || c->shq.head->buf != src->data) {
+		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+		return -1;
+	}
+	return (ssize_t)ns_outq_read(&c->shq, buf, len, eof);
+}
+
 static const struct wslay_event_callbacks ws_callbacks = {
 	.recv_callback = ws_recv_cb,
 	.send_callback = ws_send_cb,
@@ -996,7 +1023,10 @@ static bool conn_read_allowed(ns_ws_conn *c)
 		return true;
 	}
 	if (c->lim.budget && !ev_is_active(&c->btimer)) {
-		c->lim.budget->paused++;
+		if (ns_membudget_may_read(c->lim.budget, c->charged, conn_held(c)))
+			c->lim.budget->paused++; /* its own unread output stopped it */
+		else
+			ns_membudget_paused(c->lim.budget, c->charged, conn_held(c));
 		ev_timer_set(&c->btimer, BUDGET_RETRY, 0.);
 		ev_timer_start(c->loop, &c->btimer);
 	}
@@ -1253,6 +1283,7 @@ static ns_ws_conn *conn_new(struct ev_loop *loop, int fd, bool is_server, const 
 	if (cb)
 		c->cb = *cb;
 	c->user = user;
+	ns_outq_init(&c->shq);
 	if (loop) {
 		ev_io_init(&c->rio, conn_io_cb, fd, EV_READ);
 		ev_io_init(&c->wio, conn_io_cb, fd, EV_WRITE);
@@ -1273,7 +1304,8 @@ static void tune_socket(int fd)
 
 /* ------------------------------------------------------------------ public connection API */
 
-int ns_ws_send(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *data, size_t len)
+/* 0 if len more bytes may be queued toward the peer, else the refusal. */
+static int send_check(ns_ws_conn *c, enum ns_ws_msg_type type, size_t len)
 {
 	if (type != NS_WS_TEXT && type != NS_WS_BINARY)
 		return NS_WS_E_ARG;
@@ -1284,16 +1316,12 @@ int ns_ws_send(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *data, siz
 		c->refused = true;
 		return NS_WS_E_QUEUE_FULL;
 	}
-	struct wslay_event_msg m = {
-		.opcode = type == NS_WS_TEXT ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME,
-		.msg = data,
-		.msg_length = len,
-	};
-	int r = wslay_event_queue_msg(c->ws, &m);
-	if (r == WSLAY_ERR_NOMEM)
-		return NS_WS_E_NOMEM;
-	if (r != 0)
-		return NS_WS_E_STATE;
+	return 0;
+}
+
+/* Something was queued: a detached connection writes it out now, a real one when it can. */
+static void send_kick(ns_ws_conn *c)
+{
 	if (c->depth == 0 && c->fd < 0) {
 		conn_enter(c);
 		conn_pump(c);
@@ -1301,6 +1329,50 @@ int ns_ws_send(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *data, siz
 	} else {
 		conn_update_watchers(c);
 	}
+}
+
+int ns_ws_send(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *data, size_t len)
+{
+	int r = send_check(c, type, len);
+	if (r < 0)
+		return r;
+	struct wslay_event_msg m = {
+		.opcode = type == NS_WS_TEXT ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME,
+		.msg = data,
+		.msg_length = len,
+	};
+	r = wslay_event_queue_msg(c->ws, &m);
+	if (r == WSLAY_ERR_NOMEM)
+		return NS_WS_E_NOMEM;
+	if (r != 0)
+		return NS_WS_E_STATE;
+	send_kick(c);
+	return 0;
+}
+
+int ns_ws_send_shared(ns_ws_conn *c, enum ns_ws_msg_type type, struct ns_shbuf *b)
+{
+	if (b->len == 0) /* wslay takes a fragmented message of no bytes for one not ready yet */
+		return ns_ws_send(c, type, b->data, 0);
+	int r = send_check(c, type, b->len);
+	if (r < 0)
+		return r;
+	struct wslay_event_fragmented_msg m = {
+		.opcode = type == NS_WS_TEXT ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME,
+		.source = { .data = b },
+		.read_callback = ws_shared_read_cb,
+	};
+	if (ns_outq_push(&c->shq, NULL, 0, b) < 0)
+		return NS_WS_E_NOMEM;
+	r = wslay_event_queue_fragmented_msg(c->ws, &m);
+	if (r != 0) {
+		/* the entry just pushed has no message in wslay: this queue is out of step */
+		conn_enter(c);
+		conn_finish(c, 1006, "out of memory");
+		conn_leave(c);
+		return r == WSLAY_ERR_NOMEM ? NS_WS_E_NOMEM : NS_WS_E_STATE;
+	}
+	send_kick(c);
 	return 0;
 }
 
@@ -1315,6 +1387,16 @@ int ns_ws_ping(ns_ws_conn *c, const uint8_t *data, size_t len)
 		return NS_WS_E_STATE;
 	conn_update_watchers(c);
 	return 0;
+}
+
+/* The close handshake is bounded from our close on: a peer that does not read may never make
+ * the socket writable, and nothing else would wake the connection up. */
+static void start_close_timer(ns_ws_conn *c)
+{
+	if (c->loop && !ev_is_active(&c->timer)) {
+		ev_timer_set(&c->timer, c->lim.close_timeout, 0);
+		ev_timer_start(c->loop, &c->timer);
+	}
 }
 
 /* RFC 6455 §7.4.1-2 and the IANA registry: 1012-1014 (service restart, try again later, bad
@@ -1342,13 +1424,25 @@ int ns_ws_close(ns_ws_conn *c, uint16_t code, const char *reason)
 		return NS_WS_E_STATE;
 	}
 	c->closing_by_us = true;
-	if (c->depth == 0 && c->fd < 0) {
-		conn_enter(c);
-		conn_pump(c);
-		conn_leave(c);
-	} else {
-		conn_update_watchers(c);
-	}
+	start_close_timer(c);
+	send_kick(c);
+	return 0;
+}
+
+int ns_ws_close_discard(ns_ws_conn *c, uint16_t code, const char *reason)
+{
+	size_t rlen = reason ? strlen(reason) : 0;
+	if (!close_code_is_sendable(code) || rlen > 123)
+		return NS_WS_E_ARG;
+	if (!ns_ws_is_open(c))
+		return NS_WS_E_STATE;
+	ns_outq_clear(&c->shq);
+	/* control frames go before any message not begun and between the frames of one begun */
+	if (wslay_event_queue_close(c->ws, code, (const uint8_t *)reason, rlen) != 0)
+		return NS_WS_E_STATE;
+	c->closing_by_us = true;
+	start_close_timer(c);
+	send_kick(c);
 	return 0;
 }
 
@@ -1363,10 +1457,16 @@ void ns_ws_abort(ns_ws_conn *c)
 
 size_t ns_ws_queued_bytes(const ns_ws_conn *c)
 {
-	size_t n = c->hs_out_len - c->hs_out_off;
+	size_t n = c->hs_out_len - c->hs_out_off + c->shq.bytes;
 	if (c->ws)
 		n += wslay_event_get_queued_msg_length(c->ws);
 	return n;
+}
+
+size_t ns_ws_backlog(const ns_ws_conn *c, uint64_t *oldest_shared)
+{
+	*oldest_shared = ns_outq_oldest_shared(&c->shq);
+	return ns_ws_queued_bytes(c);
 }
 
 int ns_ws_is_open(const ns_ws_conn *c)

@@ -20,6 +20,7 @@
 
 struct ev_loop;
 struct ns_membudget;
+struct ns_shbuf;
 typedef struct ns_ws_conn ns_ws_conn;
 typedef struct ns_ws_server ns_ws_server;
 
@@ -117,17 +118,29 @@ ns_ws_conn *ns_ws_connect(struct ev_loop *loop, const char *url, const ns_ws_lim
 /* ---- connection ---- */
 /* Copies data into the outgoing queue. 0, or NS_WS_E_STATE / NS_WS_E_QUEUE_FULL / NS_WS_E_NOMEM. */
 int ns_ws_send(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *data, size_t len);
+/* Queues a shared buffer (shbuf.h) without copying it: the connection holds a reference
+ * until wslay has read the last byte into its frame buffer (or the connection ends). wslay
+ * frames it as a fragmented message (frames of up to 4 KiB), which every RFC 6455 peer
+ * reassembles. Same returns as ns_ws_send. */
+int ns_ws_send_shared(ns_ws_conn *c, enum ns_ws_msg_type type, struct ns_shbuf *b);
 int ns_ws_ping(ns_ws_conn *c, const uint8_t *data, size_t len); /* len <= 125 */
 /* Starts the close handshake (code 1000..1014 except 1004..1006, or 3000..4999: the codes RFC 6455
  * §7.4 and the IANA registry allow on the wire; reason <= 123 bytes).
  * Messages queued before the call go out first; the close frame follows them.
  * on_close follows when the peer answered, or after close_timeout. */
 int ns_ws_close(ns_ws_conn *c, uint16_t code, const char *reason);
+/* For a peer that does not read: releases every shared buffer queued toward it at once and
+ * sends the close frame next, before any message not yet begun (a message half sent is cut
+ * short by it, as RFC 6455 §5.4 allows control frames between fragments). The close frame
+ * waits for room in the socket; on_close follows the peer's answer or close_timeout. */
+int ns_ws_close_discard(ns_ws_conn *c, uint16_t code, const char *reason);
 /* Drops the connection now, no close handshake; on_close (1006 or 0, why "aborted") follows at once,
  * or when the current callback of this connection returns. */
 void ns_ws_abort(ns_ws_conn *c);
-/* Bytes accepted by ns_ws_send/ping/close and not yet written to the socket. */
+/* Bytes accepted by ns_ws_send/send_shared/ping/close and not yet written to the socket. */
 size_t ns_ws_queued_bytes(const ns_ws_conn *c);
+/* The same, and in *oldest_shared the seq of the oldest shared buffer queued (UINT64_MAX: none). */
+size_t ns_ws_backlog(const ns_ws_conn *c, uint64_t *oldest_shared);
 int ns_ws_is_open(const ns_ws_conn *c);
 void ns_ws_set_user(ns_ws_conn *c, void *user);
 void *ns_ws_user(const ns_ws_conn *c);

@@ -19,6 +19,7 @@
 
 #include "crypto.h"
 #include "membudget.h"
+#include "shbuf.h"
 #include "websocket.h"
 
 /* ------------------------------------------------------------------ handshake pieces */
@@ -234,6 +235,10 @@ struct recorder {
 	char why[128];
 	bool echo;
 	bool close_after_echo; /* close (1008) right after echoing, inside the callback */
+	struct ns_shbuf *share; /* sent with ns_ws_send_shared on every message, inside the callback */
+	bool discard;           /* then ns_ws_close_discard(1008) at once */
+	bool abort;             /* or ns_ws_abort */
+	size_t refs_after;      /* share->refs after that */
 	ns_ws_conn *conn; /* the last opened */
 };
 
@@ -257,6 +262,14 @@ static void rec_message(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *
 		assert_int_equal(ns_ws_send(c, type, data, len), 0);
 	if (r->close_after_echo)
 		assert_int_equal(ns_ws_close(c, 1008, "done"), 0);
+	if (r->share)
+		assert_int_equal(ns_ws_send_shared(c, NS_WS_BINARY, r->share), 0);
+	if (r->discard)
+		assert_int_equal(ns_ws_close_discard(c, 1008, "slow"), 0);
+	if (r->share)
+		r->refs_after = r->share->refs;
+	if (r->abort)
+		ns_ws_abort(c);
 }
 
 static void rec_close(ns_ws_conn *c, int code, const char *why, void *user)
@@ -340,6 +353,92 @@ static void test_detached_client_to_server(void **state)
 	assert_int_equal(r.closes, 1);
 	assert_int_equal(r.close_code, 1006);
 	rec_free(&r);
+}
+
+/* ------------------------------------------------------------------ shared buffers */
+
+static struct ns_shbuf *pattern_buf(size_t len, struct ns_membudget *b)
+{
+	uint8_t *d = malloc(len);
+	assert_non_null(d);
+	for (size_t i = 0; i < len; i++)
+		d[i] = (uint8_t)(i * 13 + 5);
+	return ns_shbuf_adopt(d, len, b);
+}
+
+/* One buffer to two connections: charged once, no copy held once written, and the peer gets
+ * the message whole although wslay sends it in fragments. */
+static void test_detached_send_shared(void **state)
+{
+	(void)state;
+	struct ns_membudget bud;
+	ns_membudget_init(&bud, 1u << 20);
+	struct ns_shbuf *b = pattern_buf(10000, &bud);
+	assert_int_equal(bud.used, 10000 + sizeof *b);
+	struct recorder r1 = { 0 }, r2 = { 0 }, rc = { 0 };
+	ns_ws_conn *s1 = ns_ws_detached_new(1, NULL, &rec_cb, &r1);
+	ns_ws_conn *s2 = ns_ws_detached_new(1, NULL, &rec_cb, &r2);
+	assert_int_equal(ns_ws_send_shared(s1, NS_WS_BINARY, b), 0);
+	assert_int_equal(ns_ws_send_shared(s2, NS_WS_BINARY, b), 0);
+	assert_int_equal(bud.used, 10000 + sizeof *b); /* charged once, whatever the fan-out */
+	assert_int_equal(b->refs, 1);                  /* both written out: only ours is left */
+	assert_int_equal(ns_ws_queued_bytes(s1), 0);
+	size_t n1, n2;
+	const uint8_t *o1 = ns_ws_detached_output(s1, &n1), *o2 = ns_ws_detached_output(s2, &n2);
+	assert_true(n1 > 10000 && n1 < 10000 + 64);
+	assert_int_equal(o1[0], 0x02); /* first fragment: binary, no FIN */
+	assert_int_equal(n1, n2);
+	assert_memory_equal(o1, o2, n1);
+	ns_ws_conn *cl = ns_ws_detached_new(0, NULL, &rec_cb, &rc);
+	assert_int_equal(ns_ws_feed(cl, o1, n1), 0);
+	assert_int_equal(rc.messages, 1);
+	assert_int_equal(rc.last_type, NS_WS_BINARY);
+	assert_int_equal(rc.last_len, 10000);
+	assert_memory_equal(rc.last, b->data, 10000);
+	ns_shbuf_unref(b);
+	assert_int_equal(bud.used, 0); /* the last reference gone: freed and uncharged */
+	ns_ws_detached_free(cl);
+	ns_ws_detached_free(s1);
+	ns_ws_detached_free(s2);
+	rec_free(&r1);
+	rec_free(&r2);
+	rec_free(&rc);
+}
+
+/* Queued and not written (inside a callback), then closed as a slow consumer: the reference
+ * is released at once and the close frame is all that goes out. Ending a connection releases
+ * what it still holds. */
+static void test_detached_close_discard(void **state)
+{
+	(void)state;
+	struct ns_membudget bud;
+	ns_membudget_init(&bud, 1u << 20);
+	struct ns_shbuf *b = pattern_buf(50000, &bud);
+	struct recorder r = { .share = b, .discard = true };
+	ns_ws_conn *sv = ns_ws_detached_new(1, NULL, &rec_cb, &r);
+	size_t n, n0;
+	uint8_t *in = client_frames(NS_WS_TEXT, (const uint8_t *)"hi", 2, &n0);
+	assert_int_equal(ns_ws_feed(sv, in, n0), 0);
+	assert_int_equal(r.refs_after, 1);
+	const uint8_t *o = ns_ws_detached_output(sv, &n);
+	assert_true(n >= 4 && n < 64);
+	assert_int_equal(o[0], 0x88);
+	assert_int_equal(o[2] << 8 | o[3], 1008);
+	assert_int_equal(b->refs, 1);
+	ns_ws_detached_free(sv);
+
+	struct recorder r2 = { .share = b, .abort = true };
+	sv = ns_ws_detached_new(1, NULL, &rec_cb, &r2);
+	assert_int_equal(ns_ws_feed(sv, in, n0), 1);
+	assert_int_equal(r2.refs_after, 2); /* queued, not written yet */
+	assert_int_equal(b->refs, 1);       /* the aborted connection let it go */
+	assert_int_equal(r2.closes, 1);
+	ns_ws_detached_free(sv);
+	free(in);
+	ns_shbuf_unref(b);
+	assert_int_equal(bud.used, 0);
+	rec_free(&r);
+	rec_free(&r2);
 }
 
 static void test_detached_ping_pong_and_close(void **state)
@@ -908,6 +1007,8 @@ int main(void)
 		cmocka_unit_test(test_close_codes_sendable),
 		cmocka_unit_test(test_budget_charges_partial_messages),
 		cmocka_unit_test(test_membudget_rules),
+		cmocka_unit_test(test_detached_send_shared),
+		cmocka_unit_test(test_detached_close_discard),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

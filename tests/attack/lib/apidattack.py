@@ -4,6 +4,7 @@ hand-made websocket frames, so one process can hold thousands of connections and
 well-behaved client library would. Each command prints one JSON object on stdout."""
 import asyncio
 import base64
+import hashlib
 import json
 import os
 import socket
@@ -310,6 +311,227 @@ def admin_pipelined(path):
     return {"cmds": [json.loads(line).get("cmd") for line in buf.decode().splitlines()]}
 
 
+def ws_frame_fast(opcode, payload):
+    """ws_frame for megabytes: the mask applied as one big-integer XOR."""
+    mask = os.urandom(4)
+    n = len(payload)
+    head = bytes([0x80 | opcode])
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + struct.pack(">H", n)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack(">Q", n)
+    rep = (mask * (n // 4 + 1))[:n]
+    body = (int.from_bytes(payload, "big") ^ int.from_bytes(rep, "big")).to_bytes(n, "big")
+    return head + mask + body
+
+
+async def read_ws_message(r):
+    """One whole message (fragments reassembled; control frames other than close skipped)."""
+    parts, first = [], None
+    while True:
+        b0, b1 = await r.readexactly(2)
+        n = b1 & 0x7F
+        if n == 126:
+            n = struct.unpack(">H", await r.readexactly(2))[0]
+        elif n == 127:
+            n = struct.unpack(">Q", await r.readexactly(8))[0]
+        op, data = b0 & 0x0F, await r.readexactly(n)
+        if op == 8:
+            return op, data
+        if op >= 8:
+            continue
+        if op:
+            first = op
+        parts.append(data)
+        if b0 & 0x80:
+            return first, b"".join(parts)
+
+
+def received_payload(frame):
+    """The message of a binary `received` response, or None."""
+    if frame[:1] != b"\x01":
+        return None
+    off = 18 if frame[1] else 2
+    n = struct.unpack(">Q", frame[off:off + 8])[0]
+    return frame[off + 8:off + 8 + n]
+
+
+def slow_app(kind, port, path, rcvbuf):
+    """An app that asks selfAddress once and never reads again (rcvbuf > 0: that receive
+    buffer, so the kernel takes less of what apid sends it)."""
+    if kind == "unix":
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(path)
+        s.sendall(struct.pack(">Q", 1) + SELF_ADDRESS)
+        return s
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    s.sendall(upgrade_request(port))
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        head += s.recv(1)
+    if kind == "json":
+        s.sendall(ws_frame(1, b'{"type":"selfAddress"}'))
+    else:
+        s.sendall(ws_frame(2, SELF_ADDRESS))
+    return s
+
+
+def stream_outcome(kind, buf, eof):
+    """How a slow app's stream ends: a websocket close frame (code, reason), Nym's error
+    response on the Unix socket, or the connection closed without either."""
+    off = 0
+    while True:
+        if kind == "unix":
+            if len(buf) - off < 8:
+                break
+            n = struct.unpack(">Q", buf[off:off + 8])[0]
+            if len(buf) - off - 8 < n:
+                break
+            data = buf[off + 8:off + 8 + n]
+            if data[:1] == b"\x00":
+                ln = struct.unpack(">Q", data[2:10])[0]
+                return f"error-response {data[10:10 + ln].decode(errors='replace')}"
+            off += 8 + n
+        else:
+            if len(buf) - off < 2:
+                break
+            b1 = buf[off + 1]
+            n, h = b1 & 0x7F, 2
+            if n == 126:
+                n, h = struct.unpack(">H", buf[off + 2:off + 4])[0], 4
+            elif n == 127:
+                n, h = struct.unpack(">Q", buf[off + 2:off + 10])[0], 10
+            if len(buf) - off - h < n:
+                break
+            if buf[off] & 0x0F == 8:
+                data = buf[off + h:off + h + n]
+                return f"close {struct.unpack('>H', data[:2])[0]} {data[2:].decode(errors='replace')}"
+            off += h + n
+    return "closed" if eof else "open"
+
+
+async def drain(kind, s, deadline):
+    loop = asyncio.get_running_loop()
+    s.setblocking(False)
+    buf = bytearray()
+    try:
+        while True:
+            b = await asyncio.wait_for(loop.sock_recv(s, 1 << 20), deadline - time.monotonic())
+            if not b:
+                return stream_outcome(kind, bytes(buf), True)
+            buf += b
+    except asyncio.TimeoutError:
+        return stream_outcome(kind, bytes(buf), False)
+    except OSError:
+        return stream_outcome(kind, bytes(buf), True)
+
+
+def admin_stat(admin, key):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(15)
+    s.connect(admin)
+    s.sendall(b'{"cmd":"stats"}\n')
+    buf = b""
+    while not buf.endswith(b"\n"):
+        b = s.recv(65536)
+        if not b:
+            break
+        buf += b
+    s.close()
+    return json.loads(buf).get("apid", {}).get(key, 0)
+
+
+async def fanout(port, path, admin, n_bin, n_json, n_unix, size, count, timeout):
+    """n_bin + n_json websocket and n_unix Unix-socket apps that never read; one websocket app
+    sends itself `count` messages of `size` bytes and reads them, as does a Unix-socket app.
+    Once apid has closed every slow app (or the messages are in), the slow apps read what
+    they were sent: how each stream ended."""
+    t0 = time.monotonic()
+    kinds = ["bin"] * n_bin + ["json"] * n_json + ["unix"] * n_unix
+    slow = [(k, slow_app(k, port, path, 0)) for k in kinds]
+    (r, w), what = await ws_self_address(port, 10)
+    w.write(ws_frame(2, SELF_ADDRESS))
+    while True:
+        op, me = await read_ws_message(r)
+        if op == 2 and me[:1] == b"\x02":
+            break
+    ur, uw = await asyncio.open_unix_connection(path, limit=1 << 20)
+    uw.write(struct.pack(">Q", 1) + SELF_ADDRESS)
+    n = struct.unpack(">Q", await ur.readexactly(8))[0]
+    await ur.readexactly(n)
+    await asyncio.sleep(1)  # every slow app's request answered: each is an app by now
+    msgs = [base64.b64encode(os.urandom(size))[:size] for _ in range(count)]
+    want = [hashlib.sha256(m).hexdigest() for m in msgs]
+    got_ws, got_unix = [], []
+    loop = asyncio.get_running_loop()
+
+    async def ws_reader():
+        while len(got_ws) < count:
+            op, data = await read_ws_message(r)
+            p = received_payload(data) if op == 2 else None
+            if p is not None:
+                got_ws.append(hashlib.sha256(p).hexdigest())
+
+    async def unix_reader():
+        while len(got_unix) < count:
+            ln = struct.unpack(">Q", await ur.readexactly(8))[0]
+            p = received_payload(await ur.readexactly(ln))
+            if p is not None:
+                got_unix.append(hashlib.sha256(p).hexdigest())
+
+    readers = asyncio.gather(ws_reader(), unix_reader())
+    drained = []
+
+    async def watch():  # the slow apps read once apid has closed every one of them
+        while True:
+            try:
+                n = await loop.run_in_executor(None, admin_stat, admin, "slow_consumers_closed")
+            except (OSError, ValueError):
+                n = 0
+            if n >= len(slow):
+                t = time.monotonic()
+                drained.append(asyncio.gather(*[drain(k, s, t + 15) for k, s in slow]))
+                return
+            await asyncio.sleep(0.2)
+    watcher = asyncio.ensure_future(watch())
+    for i, m in enumerate(msgs):
+        w.write(ws_frame_fast(2, b"\x00" + me[1:97] + struct.pack(">QQ", 0, len(m)) + m))
+        while len(got_ws) <= i and time.monotonic() - t0 < timeout:
+            await asyncio.sleep(0.1)
+    try:
+        await asyncio.wait_for(readers, max(1, timeout - (time.monotonic() - t0)))
+    except asyncio.TimeoutError:
+        pass
+    for _ in range(50):
+        if drained:
+            break
+        await asyncio.sleep(0.1)
+    closed_all = bool(drained)
+    if closed_all:
+        outcomes = drained[0]
+    else:
+        watcher.cancel()
+        outcomes = asyncio.gather(*[drain(k, s, time.monotonic() + 5) for k, s in slow])
+    res = await outcomes
+    tally = {}
+    for (k, _), o in zip(slow, res):
+        key = f"{k}: {o}"
+        tally[key] = tally.get(key, 0) + 1
+    w.close()
+    uw.close()
+    for _, s in slow:
+        s.close()
+    return {"sent": want, "ws_received": got_ws, "unix_received": got_unix,
+            "slow_outcomes": tally, "all_closed_seen": closed_all,
+            "seconds": round(time.monotonic() - t0, 1)}
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "many":
@@ -317,6 +539,10 @@ def main():
         res = asyncio.run(many(int(port), path, n_ws, n_unix, extra, float(sys.argv[7])))
         if res:
             print(json.dumps(res))
+    elif cmd == "fanout":
+        port, path, admin = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+        nums = [int(x) for x in sys.argv[5:10]]
+        print(json.dumps(asyncio.run(fanout(port, path, admin, *nums, float(sys.argv[10])))))
     elif cmd == "unbuildable":
         print(json.dumps(asyncio.run(unbuildable(int(sys.argv[2])))))
     elif cmd == "admin-pipelined":

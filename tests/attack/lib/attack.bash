@@ -2,7 +2,8 @@
 # [nymsuite] keys. Source it, then `attack_client_up NAME [KEY=VALUE...]` (run it in the
 # script's shell: it sets the variables below; NC_ULIMIT=N gives nym-client alone a descriptor
 # limit of N, soft and hard). Sets H (home), D (data dir), SOCK (Unix API), ADMIN (nymctl socket),
-# PORT (websocket), CPID (nym-client), APID (its apid); ATK runs lib/apidattack.py.
+# PORT (websocket), CPID (nym-client), APID (its apid); ATK runs lib/apidattack.py. NC_RUN_ARGS:
+# extra options of `nym-client run` (e.g. --no-cover).
 # shellcheck source=tests/integration/lib/localnet.bash
 . "$(dirname "${BASH_SOURCE[0]}")/../../integration/lib/localnet.bash"
 PY=/usr/bin/python3
@@ -22,9 +23,10 @@ attack_client_up() {
 	ADMIN=$D/nymctl.sock
 	for kv in "$@"; do sed -i "/^\[nymsuite\]/a ${kv%%=*} = ${kv#*=}" "$conf"; done
 	if [ -n "${NC_ULIMIT:-}" ]; then
-		(ulimit -n "$NC_ULIMIT" && exec "$BIN/nym-client" run --id c --home "$H") >"$T/client.log" 2>&1 &
+		(ulimit -n "$NC_ULIMIT" && exec "$BIN/nym-client" run --id c --home "$H" ${NC_RUN_ARGS:-}) >"$T/client.log" 2>&1 &
 	else
-		"$BIN/nym-client" run --id c --home "$H" >"$T/client.log" 2>&1 &
+		# shellcheck disable=SC2086 # options, split on purpose
+		"$BIN/nym-client" run --id c --home "$H" ${NC_RUN_ARGS:-} >"$T/client.log" 2>&1 &
 	fi
 	CPID=$!
 	for _ in $(seq 150); do
