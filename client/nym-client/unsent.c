@@ -227,19 +227,45 @@ int nc_idset_init(struct nc_idset *s, size_t expect)
 		cap <<= 1;
 	s->slots = calloc(cap, sizeof *s->slots);
 	s->cap = s->slots ? cap : 0;
+	s->count = 0;
 	return s->slots ? 0 : -1;
+}
+
+static size_t idset_find(const struct nc_idset *s, const uint8_t id[5])
+{
+	size_t i = id_hash(id) & (s->cap - 1);
+	while (s->slots[i].used && memcmp(s->slots[i].id, id, 5))
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+/* Doubles the table: probing needs free slots (kept at least half free). */
+static int idset_grow(struct nc_idset *s)
+{
+	struct nc_idset big = { calloc(s->cap * 2, sizeof *s->slots), s->cap * 2, s->count };
+	if (!big.slots)
+		return -1;
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->slots[i].used)
+			big.slots[idset_find(&big, s->slots[i].id)] = s->slots[i];
+	free(s->slots);
+	*s = big;
+	return 0;
 }
 
 int nc_idset_add(struct nc_idset *s, const uint8_t id[5])
 {
-	size_t i = id_hash(id) & (s->cap - 1);
-	while (s->slots[i].used) {
-		if (!memcmp(s->slots[i].id, id, 5))
-			return 0;
-		i = (i + 1) & (s->cap - 1);
+	size_t i = idset_find(s, id);
+	if (s->slots[i].used)
+		return 0;
+	if ((s->count + 1) * 2 > s->cap) {
+		if (idset_grow(s) < 0)
+			return -1;
+		i = idset_find(s, id);
 	}
 	s->slots[i].used = 1;
 	memcpy(s->slots[i].id, id, 5);
+	s->count++;
 	return 1;
 }
 

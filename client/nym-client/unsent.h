@@ -50,13 +50,13 @@ int nc_unsent_commit(struct nc_unsent_out *o, int complete, struct nc_unsent_res
 /* Drops the new file. */
 void nc_unsent_abandon(struct nc_unsent_out *o);
 
-/* A set of 5-byte fragment ids. */
+/* A set of 5-byte fragment ids (grows as needed; expect sizes it at first). */
 struct nc_idset {
 	struct { uint8_t used, id[5]; } *slots;
-	size_t cap;
+	size_t cap, count;
 };
 int nc_idset_init(struct nc_idset *s, size_t expect);
-/* 1 if added, 0 if it was there already. */
+/* 1 if added, 0 if it was there already, -1 out of memory. */
 int nc_idset_add(struct nc_idset *s, const uint8_t id[5]);
 void nc_idset_free(struct nc_idset *s);
 
