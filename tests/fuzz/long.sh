@@ -4,7 +4,8 @@
 # seeds (tests/fuzz/seeds/NAME) and the corpus kept in the repo (tests/fuzz/corpus/NAME);
 # afterwards the inputs that found new coverage are merged into the kept corpus (libFuzzer
 # -merge=1, so it stays minimal). Prints one line per target with its execution count and
-# ends with a table; a crash keeps its reproducer under $FUZZ_BUILD/long/NAME/ and fails.
+# ends with a table; a crash keeps its reproducer under $FUZZ_BUILD/long/NAME/ and fails (a
+# target stopped from outside is STOPPED, with the count it reached).
 set -u
 FUZZ_BUILD=${FUZZ_BUILD:-build/fuzz}
 FUZZ_RUNS=${FUZZ_RUNS:-10000000}
@@ -25,7 +26,14 @@ one() { # NAME: run it, merge its finds, write OUT/NAME.result "NAME RUNS SECOND
 	if [ $rc = 0 ]; then
 		"$f" -merge=1 "$kept" "$work" >"$OUT/$n.merge.log" 2>&1 || rc=$?
 	fi
-	echo "$n ${runs:-0} $(($(date +%s) - start)) $([ $rc = 0 ] && echo ok || echo CRASH)" |
+	# a finding leaves its reproducer (crash-, leak-, timeout-, oom-); else it was stopped
+	local res=ok
+	if [ $rc != 0 ]; then
+		res=STOPPED
+		ls "$OUT/$n"/crash-* "$OUT/$n"/leak-* "$OUT/$n"/timeout-* "$OUT/$n"/oom-* >/dev/null 2>&1 &&
+			res=CRASH
+	fi
+	echo "$n ${runs:-0} $(($(date +%s) - start)) $res" |
 		tee "$OUT/$n.result"
 }
 export -f one
@@ -45,4 +53,4 @@ for n in "${names[@]}"; do
 	printf '%-26s %14s %8s %s\n' "$n" "$runs" "$secs" "$res"
 	[ "$res" = ok ] && [ "$runs" -ge "$FUZZ_RUNS" ] || bad=1
 done
-[ $bad = 0 ] || { echo "fuzz-long: a target crashed or ran short"; exit 1; }
+[ $bad = 0 ] || { echo "fuzz-long: a target crashed, was stopped or ran short"; exit 1; }
