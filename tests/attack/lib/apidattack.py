@@ -38,14 +38,20 @@ def upgrade_request(port):
             f"Sec-WebSocket-Version: 13\r\n\r\n").encode()
 
 
-async def read_ws_frame(r):
+async def read_raw_frame(r):
+    """(first header byte: FIN and opcode, payload) of one unmasked server frame."""
     b0, b1 = await r.readexactly(2)
     n = b1 & 0x7F
     if n == 126:
         n = struct.unpack(">H", await r.readexactly(2))[0]
     elif n == 127:
         n = struct.unpack(">Q", await r.readexactly(8))[0]
-    return b0 & 0x0F, await r.readexactly(n)
+    return b0, await r.readexactly(n)
+
+
+async def read_ws_frame(r):
+    b0, data = await read_raw_frame(r)
+    return b0 & 0x0F, data
 
 
 async def ws_open(port):
@@ -318,13 +324,8 @@ async def read_ws_message(r):
     """One whole message (fragments reassembled; control frames other than close skipped)."""
     parts, first = [], None
     while True:
-        b0, b1 = await r.readexactly(2)
-        n = b1 & 0x7F
-        if n == 126:
-            n = struct.unpack(">H", await r.readexactly(2))[0]
-        elif n == 127:
-            n = struct.unpack(">Q", await r.readexactly(8))[0]
-        op, data = b0 & 0x0F, await r.readexactly(n)
+        b0, data = await read_raw_frame(r)
+        op = b0 & 0x0F
         if op == 8:
             return op, data
         if op >= 8:
