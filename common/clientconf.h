@@ -1,11 +1,14 @@
-/* nym-client on-disk state, as Nym b4046a89 lays it out:
- *   <home>/.nym/clients/<id>/config/config.toml   (init's handlebars template, mode 0600)
- *   <home>/.nym/clients/<id>/data/{private_identity,public_identity,private_encryption,
- *                                  public_encryption,ack_key}.pem (mode 0600) and the DBs
- * where <home> is $NYM_HOME_DIR, else $HOME. The config model carries every key the
- * native client's Config accepts (client, storage_paths, socket, logging, debug.*), with
- * Nym's defaults for keys left out; unknown keys are refused naming the key. After Nym's
- * template we write (and read) one table of our own, [nymsuite] (api_socket, admin_socket). */
+/* On-disk state of Nym b4046a89's three client programs (the kind), laid out as Nym does:
+ *   nym-client             <home>/.nym/clients/<id>/
+ *   nym-socks5-client      <home>/.nym/socks5-clients/<id>/
+ *   nym-network-requester  <home>/.nym/service-providers/network-requester/<id>/
+ * each with config/config.toml (init's handlebars template, mode 0600) and
+ * data/{private_identity,public_identity,private_encryption,public_encryption,ack_key}.pem
+ * (mode 0600) and the DBs, where <home> is $NYM_HOME_DIR, else $HOME. The config model
+ * carries every key each program's Config accepts, with Nym's defaults for keys left out;
+ * unknown keys are refused naming the key. The base client's keys land in the same fields
+ * whatever the kind (the SOCKS client nests them under [core.client] and [core.debug.*]).
+ * After Nym's template we write (and read) one table of our own, [nymsuite]. */
 #ifndef NS_CLIENTCONF_H
 #define NS_CLIENTCONF_H
 #include <stddef.h>
@@ -19,6 +22,13 @@
 #define CLIENTCONF_URL_MAX 512
 #define CLIENTCONF_MAX_URLS 16
 #define CLIENTCONF_ERR_MAX 256
+
+enum clientconf_kind {
+	CC_KIND_CLIENT = 0, /* nym-client */
+	CC_KIND_SOCKS5,     /* nym-socks5-client */
+	CC_KIND_NR,         /* nym-network-requester */
+};
+#define CLIENTCONF_NR_VERSION "1.1.65" /* the network requester's crate version */
 
 enum clientconf_packet_size {
 	CC_SIZE_REGULAR = 0, CC_SIZE_ACK, CC_SIZE_EXTENDED8, CC_SIZE_EXTENDED16, CC_SIZE_EXTENDED32,
@@ -76,7 +86,53 @@ struct clientconf_debug {
 	char remember_me_session_type[32];
 };
 
+/* ProviderInterfaceVersion / Socks5ProtocolVersion: {type="Legacy"} or
+ * {type="Versioned", version=N}; a key left out means Versioned(3). */
+struct clientconf_version {
+	int legacy;
+	uint8_t version; /* when not legacy */
+};
+#define CLIENTCONF_IFACE_VERSION 3
+
+/* nym-socks5-client: [core.socks5] and its [nymsuite] keys. */
+struct clientconf_socks5 {
+	int has_provider; /* 0 only before init sets it: rendered as '' and refused by the parser */
+	struct nym_recipient provider_mix_address;
+	char bind_host[64]; /* IP address text as written, without brackets */
+	uint16_t bind_port;
+	int send_anonymously;
+	uint32_t connection_start_surbs, per_request_surbs; /* [core.socks5.socks5_debug] */
+	struct clientconf_version provider_interface_version, socks5_protocol_version;
+	/* [nymsuite] */
+	char unix_socket[CLIENTCONF_PATH_MAX]; /* SOCKS on a 0600 Unix socket; '' = off */
+	int http_connect;                      /* HTTP CONNECT on the SOCKS port */
+	uint64_t max_connections;
+};
+#define CLIENTCONF_SOCKS5_PORT 1080
+#define CLIENTCONF_START_SURBS 20
+#define CLIENTCONF_PER_REQUEST_SURBS 3
+#define CLIENTCONF_MAX_CONNECTIONS 1024
+
+/* nym-network-requester: [network_requester], [network_requester_debug] and its [nymsuite]
+ * keys. disable_poisson_rate is kept as written; the program applies it to
+ * debug.disable_main_poisson_packet_distribution at start, as Nym's CLI does. */
+struct clientconf_nr {
+	int open_proxy, disable_poisson_rate;
+	char upstream_exit_policy_url[CLIENTCONF_URL_MAX]; /* '' = none */
+	uint64_t standard_list_update_interval_ns;         /* deprecated, unused by Nym */
+	/* [nymsuite] */
+	char exit_policy_file[CLIENTCONF_PATH_MAX]; /* used instead of the URL; '' = the URL */
+	uint64_t max_connections, max_connections_per_sender;
+	uint64_t buffer_mib; /* all connections' buffered bytes together */
+};
+#define CLIENTCONF_EXIT_POLICY_URL \
+	"https://nymtech.net/.wellknown/network-requester/exit-policy.txt"
+#define CLIENTCONF_STANDARD_LIST_UPDATE_NS (1800ull * 1000000000ull)
+#define CLIENTCONF_NR_MAX_PER_SENDER 64
+#define CLIENTCONF_NR_BUFFER_MIB 64
+
 struct clientconf {
+	enum clientconf_kind kind;
 	char version[64];
 	char id[CLIENTCONF_ID_MAX];
 	int disabled_credentials_mode;
@@ -93,15 +149,17 @@ struct clientconf {
 	char credentials_database[CLIENTCONF_PATH_MAX];
 	char reply_surb_database[CLIENTCONF_PATH_MAX];
 	char gateway_registrations[CLIENTCONF_PATH_MAX];
-	/* socket */
+	/* socket (nym-client only) */
 	int socket_websocket; /* 1 = 'WebSocket', 0 = 'None' */
 	char host[64];        /* IP address text as written */
 	uint16_t listening_port;
 	struct clientconf_debug debug;
 	/* [nymsuite]: our own table after Nym's template (Nym's client ignores it, see
-	 * docs/client-api.md §8). Rendered only when has_nymsuite is set (init sets it). */
+	 * docs/client-api.md §8). Rendered only when has_nymsuite is set (nym-client's init sets
+	 * it). Nym's SOCKS client and NR refuse a config holding an unknown table, so for them the
+	 * table is rendered only when one of its keys is not the default. */
 	int has_nymsuite;
-	char api_socket[CLIENTCONF_PATH_MAX];   /* Unix-socket API; '' = off */
+	char api_socket[CLIENTCONF_PATH_MAX];   /* Unix-socket API; '' = off (nym-client only) */
 	char admin_socket[CLIENTCONF_PATH_MAX]; /* nymctl's socket; '' = the default below */
 	/* privsep_uid_base: started as root, keyd, netd and apid run as uid and gid base+0,
 	 * base+1, base+2 (docs/sandbox.md); rendered only when not the default */
@@ -111,7 +169,10 @@ struct clientconf {
 		uint64_t buffer_mib;           /* apid's global budget for connection buffers */
 		uint64_t handshake_timeout_ns; /* websocket upgrade not done in time: closed */
 		uint64_t partial_timeout_ns;   /* a partial message/frame without progress: closed */
-	} limits; /* optional keys of [nymsuite]; rendered only when not the defaults */
+	} limits; /* optional keys of [nymsuite] (nym-client only); rendered only when not the
+	           * defaults */
+	struct clientconf_socks5 socks5; /* kind CC_KIND_SOCKS5 */
+	struct clientconf_nr nr;         /* kind CC_KIND_NR */
 };
 
 #define CLIENTCONF_MAX_APPS 8192
@@ -129,7 +190,7 @@ void clientconf_limits_defaults(struct clientconf_apid_limits *l);
 #define CLIENTCONF_ADMIN_SOCKET "nymctl.sock"
 
 struct clientconf_dirs {
-	char base[CLIENTCONF_PATH_MAX];        /* <home>/.nym/clients/<id> */
+	char base[CLIENTCONF_PATH_MAX];        /* <home>/.nym/<the kind's folder>/<id> */
 	char config_dir[CLIENTCONF_PATH_MAX];  /* base/config */
 	char config_file[CLIENTCONF_PATH_MAX]; /* base/config/config.toml */
 	char data_dir[CLIENTCONF_PATH_MAX];    /* base/data */
@@ -138,6 +199,11 @@ struct clientconf_dirs {
 /* home_override (may be NULL) beats $NYM_HOME_DIR, which beats $HOME. 0 or -1 (no home,
  * id empty or containing '/', or too long). */
 int clientconf_dirs(const char *home_override, const char *id, struct clientconf_dirs *d);
+/* The same for any kind (clientconf_dirs is kind CC_KIND_CLIENT). */
+int clientconf_dirs_kind(enum clientconf_kind k, const char *home_override, const char *id,
+                         struct clientconf_dirs *d);
+/* "nym-client", "nym-socks5-client", "nym-network-requester"; NULL for another value. */
+const char *clientconf_kind_program(enum clientconf_kind k);
 
 /* init step 2: 1 if config/config.toml already exists ("was already initialised before"). */
 int clientconf_is_initialised(const struct clientconf_dirs *d);
@@ -149,22 +215,38 @@ int clientconf_make_dirs(const struct clientconf_dirs *d);
  * disabled_credentials_mode true, mainnet URLs, paths under d->data_dir, WebSocket on
  * 127.0.0.1:1977. 0 or -1 (too long). */
 int clientconf_init_defaults(struct clientconf *c, const struct clientconf_dirs *d, const char *id);
+/* The same for any kind. nym-socks5-client: Config::new's [core.socks5] (127.0.0.1:1080,
+ * send_anonymously false, 20 and 3 SURBs) with both versions Versioned(3) (what loading the
+ * written file gives; the template never writes them), the provider left for the caller
+ * (has_provider 0). nym-network-requester: version 1.1.65, open_proxy false,
+ * disable_poisson_rate true, Nym's upstream exit-policy URL. Neither gets a [nymsuite] table:
+ * the file is exactly Nym's. 0 or -1. */
+int clientconf_init_defaults_kind(struct clientconf *c, enum clientconf_kind k,
+                                  const struct clientconf_dirs *d, const char *id);
+void clientconf_socks5_defaults(struct clientconf_socks5 *s);
+void clientconf_nr_defaults(struct clientconf_nr *n);
 /* The admin socket in use: c->admin_socket, else <data dir>/nymctl.sock. 0 or -1 (too long). */
 int clientconf_admin_path(const struct clientconf *c, const struct clientconf_dirs *d, char *out,
                           size_t cap);
 /* Only the debug.* defaults (what a config without [debug] gets). */
 void clientconf_debug_defaults(struct clientconf_debug *dbg);
 
-/* config.toml as `init` writes it (CONFIG_TEMPLATE rendered by handlebars 3.5.5, values
- * HTML-escaped). malloc'd, NUL-terminated; NULL on OOM. */
+/* config.toml as c->kind's `init` writes it (its CONFIG_TEMPLATE rendered by handlebars
+ * 3.5.5, values HTML-escaped), then [nymsuite]. Keys the template does not hold are not
+ * written, as in Nym. malloc'd, NUL-terminated; NULL on OOM. */
 char *clientconf_render(const struct clientconf *c, size_t *len);
-/* Reads config.toml text. 0, or -1 with a message naming the bad key in err. */
+/* Reads nym-client's config.toml text. 0, or -1 with a message naming the bad key in err. */
 int clientconf_parse(const char *text, size_t len, struct clientconf *c, char err[CLIENTCONF_ERR_MAX]);
+/* The same for any kind; sets c->kind. */
+int clientconf_parse_kind(enum clientconf_kind k, const char *text, size_t len,
+                          struct clientconf *c, char err[CLIENTCONF_ERR_MAX]);
 
 /* Writes with mode 0600, creating parent directories (0700). 0 or -1 (errno set). */
 int clientconf_write_file(const char *path, const char *data, size_t len);
 int clientconf_save(const char *path, const struct clientconf *c);
 int clientconf_load(const char *path, struct clientconf *c, char err[CLIENTCONF_ERR_MAX]);
+int clientconf_load_kind(enum clientconf_kind k, const char *path, struct clientconf *c,
+                         char err[CLIENTCONF_ERR_MAX]);
 
 /* humantime: format_duration text ("15ms", "5m", "1day", "1s 500ms") and parse_duration. */
 int clientconf_format_duration(uint64_t ns, char *out, size_t cap);
