@@ -63,11 +63,35 @@ __attribute__((format(printf, 3, 4))) static int fmt_path(char *dst, size_t cap,
 /* ------------------------------------------------------------------ */
 /* directories */
 
-int clientconf_dirs(const char *home_override, const char *id, struct clientconf_dirs *d)
+static int kind_known(enum clientconf_kind k)
+{
+	return k == CC_KIND_CLIENT || k == CC_KIND_SOCKS5 || k == CC_KIND_NR;
+}
+
+const char *clientconf_kind_program(enum clientconf_kind k)
+{
+	static const char *const program[] = {"nym-client", "nym-socks5-client",
+	                                      "nym-network-requester"};
+
+	return kind_known(k) ? program[k] : NULL;
+}
+
+/* the folder under <home>/.nym/ */
+static const char *kind_folder(enum clientconf_kind k)
+{
+	static const char *const folder[] = {"clients", "socks5-clients",
+	                                     "service-providers/network-requester"};
+
+	return folder[k];
+}
+
+int clientconf_dirs_kind(enum clientconf_kind k, const char *home_override, const char *id,
+                         struct clientconf_dirs *d)
 {
 	const char *home = home_override;
 
-	if (!id || !*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, "..") || !d)
+	if (!kind_known(k) || !id || !*id || strchr(id, '/') || !strcmp(id, ".") ||
+	    !strcmp(id, "..") || !d)
 		return -1;
 	if (!home || !*home)
 		home = getenv("NYM_HOME_DIR");
@@ -75,12 +99,17 @@ int clientconf_dirs(const char *home_override, const char *id, struct clientconf
 		home = getenv("HOME");
 	if (!home || !*home)
 		return -1;
-	if (fmt_path(d->base, sizeof d->base, "%s/.nym/clients/%s", home, id) ||
+	if (fmt_path(d->base, sizeof d->base, "%s/.nym/%s/%s", home, kind_folder(k), id) ||
 	    fmt_path(d->config_dir, sizeof d->config_dir, "%s/config", d->base) ||
 	    fmt_path(d->config_file, sizeof d->config_file, "%s/config/config.toml", d->base) ||
 	    fmt_path(d->data_dir, sizeof d->data_dir, "%s/data", d->base))
 		return -1;
 	return 0;
+}
+
+int clientconf_dirs(const char *home_override, const char *id, struct clientconf_dirs *d)
+{
+	return clientconf_dirs_kind(CC_KIND_CLIENT, home_override, id, d);
 }
 
 void clientconf_debug_defaults(struct clientconf_debug *g)
@@ -118,43 +147,96 @@ void clientconf_debug_defaults(struct clientconf_debug *g)
 	copy_str(g->remember_me_session_type, sizeof g->remember_me_session_type, "");
 }
 
-int clientconf_init_defaults(struct clientconf *c, const struct clientconf_dirs *d, const char *id)
+void clientconf_socks5_defaults(struct clientconf_socks5 *s)
+{
+	memset(s, 0, sizeof *s);
+	copy_str(s->bind_host, sizeof s->bind_host, "127.0.0.1");
+	s->bind_port = CLIENTCONF_SOCKS5_PORT;
+	s->connection_start_surbs = CLIENTCONF_START_SURBS;
+	s->per_request_surbs = CLIENTCONF_PER_REQUEST_SURBS;
+	s->provider_interface_version.version = CLIENTCONF_IFACE_VERSION;
+	s->socks5_protocol_version.version = CLIENTCONF_IFACE_VERSION;
+	s->http_connect = 1;
+	s->max_connections = CLIENTCONF_MAX_CONNECTIONS;
+}
+
+void clientconf_nr_defaults(struct clientconf_nr *n)
+{
+	memset(n, 0, sizeof *n);
+	n->disable_poisson_rate = 1;
+	copy_str(n->upstream_exit_policy_url, sizeof n->upstream_exit_policy_url,
+	         CLIENTCONF_EXIT_POLICY_URL);
+	n->standard_list_update_interval_ns = CLIENTCONF_STANDARD_LIST_UPDATE_NS;
+	n->max_connections = CLIENTCONF_MAX_CONNECTIONS;
+	n->max_connections_per_sender = CLIENTCONF_NR_MAX_PER_SENDER;
+	n->buffer_mib = CLIENTCONF_NR_BUFFER_MIB;
+}
+
+/* What a config that names no optional key holds, before any table is read. */
+static void model_defaults(struct clientconf *c, enum clientconf_kind k)
+{
+	memset(c, 0, sizeof *c);
+	c->kind = k;
+	clientconf_debug_defaults(&c->debug);
+	c->privsep_uid_base = CLIENTCONF_PRIVSEP_UID_BASE;
+	clientconf_limits_defaults(&c->limits);
+	clientconf_socks5_defaults(&c->socks5);
+	clientconf_nr_defaults(&c->nr);
+}
+
+static int base_paths(struct clientconf *c, const char *dd)
+{
+	return fmt_path(c->private_identity_key_file, CLIENTCONF_PATH_MAX, "%s/private_identity.pem",
+	                dd) ||
+	       fmt_path(c->public_identity_key_file, CLIENTCONF_PATH_MAX, "%s/public_identity.pem",
+	                dd) ||
+	       fmt_path(c->private_encryption_key_file, CLIENTCONF_PATH_MAX,
+	                "%s/private_encryption.pem", dd) ||
+	       fmt_path(c->public_encryption_key_file, CLIENTCONF_PATH_MAX,
+	                "%s/public_encryption.pem", dd) ||
+	       fmt_path(c->ack_key_file, CLIENTCONF_PATH_MAX, "%s/ack_key.pem", dd) ||
+	       fmt_path(c->credentials_database, CLIENTCONF_PATH_MAX, "%s/credentials_database.db",
+	                dd) ||
+	       fmt_path(c->reply_surb_database, CLIENTCONF_PATH_MAX,
+	                "%s/persistent_reply_store.sqlite", dd) ||
+	       fmt_path(c->gateway_registrations, CLIENTCONF_PATH_MAX,
+	                "%s/gateways_registrations.sqlite", dd)
+	           ? -1
+	           : 0;
+}
+
+int clientconf_init_defaults_kind(struct clientconf *c, enum clientconf_kind k,
+                                  const struct clientconf_dirs *d, const char *id)
 {
 	const char *dd = d->data_dir;
 
-	memset(c, 0, sizeof *c);
-	if (copy_str(c->version, sizeof c->version, CLIENTCONF_VERSION) ||
-	    copy_str(c->id, sizeof c->id, id))
+	if (!kind_known(k))
+		return -1;
+	model_defaults(c, k);
+	if (copy_str(c->version, sizeof c->version,
+	             k == CC_KIND_NR ? CLIENTCONF_NR_VERSION : CLIENTCONF_VERSION) ||
+	    copy_str(c->id, sizeof c->id, id) || base_paths(c, dd))
 		return -1;
 	c->disabled_credentials_mode = 1;
 	copy_str(c->nyxd_urls[0], CLIENTCONF_URL_MAX, "https://rpc.nymtech.net/");
 	c->n_nyxd_urls = 1;
 	copy_str(c->nym_api_urls[0], CLIENTCONF_URL_MAX, "https://validator.nymtech.net/api/");
 	c->n_nym_api_urls = 1;
-	if (fmt_path(c->private_identity_key_file, CLIENTCONF_PATH_MAX, "%s/private_identity.pem", dd) ||
-	    fmt_path(c->public_identity_key_file, CLIENTCONF_PATH_MAX, "%s/public_identity.pem", dd) ||
-	    fmt_path(c->private_encryption_key_file, CLIENTCONF_PATH_MAX, "%s/private_encryption.pem",
-	             dd) ||
-	    fmt_path(c->public_encryption_key_file, CLIENTCONF_PATH_MAX, "%s/public_encryption.pem",
-	             dd) ||
-	    fmt_path(c->ack_key_file, CLIENTCONF_PATH_MAX, "%s/ack_key.pem", dd) ||
-	    fmt_path(c->credentials_database, CLIENTCONF_PATH_MAX, "%s/credentials_database.db", dd) ||
-	    fmt_path(c->reply_surb_database, CLIENTCONF_PATH_MAX, "%s/persistent_reply_store.sqlite",
-	             dd) ||
-	    fmt_path(c->gateway_registrations, CLIENTCONF_PATH_MAX, "%s/gateways_registrations.sqlite",
-	             dd))
-		return -1;
+	if (k != CC_KIND_CLIENT)
+		return 0;
 	c->socket_websocket = 1;
 	copy_str(c->host, sizeof c->host, "127.0.0.1");
 	c->listening_port = 1977;
-	clientconf_debug_defaults(&c->debug);
 	c->has_nymsuite = 1;
-	c->privsep_uid_base = CLIENTCONF_PRIVSEP_UID_BASE;
-	clientconf_limits_defaults(&c->limits);
 	if (fmt_path(c->api_socket, CLIENTCONF_PATH_MAX, "%s/" CLIENTCONF_API_SOCKET, dd) ||
 	    fmt_path(c->admin_socket, CLIENTCONF_PATH_MAX, "%s/" CLIENTCONF_ADMIN_SOCKET, dd))
 		return -1;
 	return 0;
+}
+
+int clientconf_init_defaults(struct clientconf *c, const struct clientconf_dirs *d, const char *id)
+{
+	return clientconf_init_defaults_kind(c, CC_KIND_CLIENT, d, id);
 }
 
 int clientconf_admin_path(const struct clientconf *c, const struct clientconf_dirs *d, char *out,
@@ -413,6 +495,90 @@ static void out_nymsuite(struct out *o, const struct clientconf *c)
 	out_limits(o, &c->limits);
 }
 
+static int proxy_suite_is_default(const struct clientconf *c)
+{
+	const struct clientconf_socks5 *s = &c->socks5;
+	const struct clientconf_nr *n = &c->nr;
+
+	if (c->admin_socket[0] || c->privsep_uid_base != CLIENTCONF_PRIVSEP_UID_BASE)
+		return 0;
+	if (c->kind == CC_KIND_SOCKS5)
+		return !s->unix_socket[0] && s->http_connect &&
+		       s->max_connections == CLIENTCONF_MAX_CONNECTIONS;
+	return !n->exit_policy_file[0] && n->max_connections == CLIENTCONF_MAX_CONNECTIONS &&
+	       n->max_connections_per_sender == CLIENTCONF_NR_MAX_PER_SENDER &&
+	       n->buffer_mib == CLIENTCONF_NR_BUFFER_MIB;
+}
+
+static void out_suite_path(struct out *o, const char *comment, const char *key, const char *val)
+{
+	if (!*val)
+		return;
+	out_str(o, comment);
+	out_str(o, key);
+	out_str(o, " = ");
+	out_basic(o, val);
+	out_str(o, "\n");
+}
+
+static void out_suite_uint(struct out *o, const char *comment, const char *key, uint64_t v,
+                           uint64_t dflt)
+{
+	char line[64];
+
+	if (v == dflt)
+		return;
+	snprintf(line, sizeof line, "%s = %" PRIu64 "\n", key, v);
+	out_str(o, comment);
+	out_str(o, line);
+}
+
+static void out_socks5_suite(struct out *o, const struct clientconf_socks5 *s)
+{
+	out_suite_path(o, "\n# SOCKS4/4a/5 also on this Unix socket (mode 0600); empty = none.\n",
+	               "unix_socket", s->unix_socket);
+	if (!s->http_connect)
+		out_str(o, "\n# HTTP CONNECT proxying on the SOCKS port.\nhttp_connect = false\n");
+	out_suite_uint(o, "\n# Local connections held at once; more are refused.\n", "max_connections",
+	               s->max_connections, CLIENTCONF_MAX_CONNECTIONS);
+}
+
+static void out_nr_suite(struct out *o, const struct clientconf_nr *n)
+{
+	out_suite_path(o, "\n# Exit policy read from this file (Nym's text format) instead of\n"
+	                  "# upstream_exit_policy_url; empty = the URL.\n",
+	               "exit_policy_file", n->exit_policy_file);
+	out_suite_uint(o, "\n# Outbound connections held at once; more are refused.\n",
+	               "max_connections", n->max_connections, CLIENTCONF_MAX_CONNECTIONS);
+	out_suite_uint(o, "\n# Outbound connections held at once for one sender (address or sender "
+	                  "tag).\n",
+	               "max_connections_per_sender", n->max_connections_per_sender,
+	               CLIENTCONF_NR_MAX_PER_SENDER);
+	out_suite_uint(o, "\n# MiB buffered for all connections together.\n", "buffer_mib",
+	               n->buffer_mib, CLIENTCONF_NR_BUFFER_MIB);
+}
+
+/* The SOCKS client's and the NR's [nymsuite]: Nym's programs refuse a config holding a table
+ * they do not know, so it is written only when asked for or when a key is not the default. */
+static void out_proxy_nymsuite(struct out *o, const struct clientconf *c)
+{
+	if (!c->has_nymsuite && proxy_suite_is_default(c))
+		return;
+	out_str(o, "##### nymsuite options (this program only; Nym's would refuse this table) "
+	           "#####\n\n[nymsuite]\n");
+	out_suite_path(o, "\n# Unix socket of the admin protocol used by nymctl (empty = "
+	                  "data/" CLIENTCONF_ADMIN_SOCKET ").\n",
+	               "admin_socket", c->admin_socket);
+	out_suite_uint(o, c->kind == CC_KIND_SOCKS5
+	                      ? "\n# First of the three uids (keyd, netd, socksd) run under as root.\n"
+	                      : "\n# First of the three uids (keyd, netd, exitd) run under as root.\n",
+	               "privsep_uid_base", c->privsep_uid_base, CLIENTCONF_PRIVSEP_UID_BASE);
+	if (c->kind == CC_KIND_SOCKS5)
+		out_socks5_suite(o, &c->socks5);
+	else
+		out_nr_suite(o, &c->nr);
+}
+
 static void out_kv_path(struct out *o, const char *comment, const char *key, const char *val)
 {
 	out_str(o, comment);
@@ -422,86 +588,200 @@ static void out_kv_path(struct out *o, const char *comment, const char *key, con
 	out_str(o, "'\n\n");
 }
 
-char *clientconf_render(const struct clientconf *c, size_t *len)
+/* [client] (nym-client, NR) or [core.client] (SOCKS client): the template's head. */
+static void out_client(struct out *o, const struct clientconf *c, const char *table)
 {
-	struct out o = {0};
+	out_str(o, "\n# This is a TOML config file.\n"
+	           "# For more information, see https://github.com/toml-lang/toml\n\n"
+	           "##### main base client config options #####\n\n[");
+	out_str(o, table);
+	out_str(o, "]\n# Version of the client for which this configuration was created.\nversion = '");
+	out_html(o, c->version);
+	out_str(o, "'\n\n# Human readable ID of this particular client.\nid = '");
+	out_html(o, c->id);
+	out_str(o, "'\n\n# Indicates whether this client is running in a disabled credentials mode, "
+	           "thus attempting\n# to claim bandwidth without presenting bandwidth credentials.\n"
+	           "disabled_credentials_mode = ");
+	out_str(o, c->disabled_credentials_mode ? "true" : "false");
+	out_str(o, "\n\n# Addresses to nyxd validators via which the client can communicate with "
+	           "the chain.\nnyxd_urls");
+	out_urls(o, c->nyxd_urls, c->n_nyxd_urls);
+	out_str(o, "\n# Addresses to APIs running on validator from which the client gets the view "
+	           "of the network.\nnym_api_urls");
+	out_urls(o, c->nym_api_urls, c->n_nym_api_urls);
+}
+
+/* [storage_paths] up to gateway_registrations; the NR's template has no blank after the
+ * table name, the other two have one. */
+static void out_storage(struct out *o, const struct clientconf *c)
+{
+	out_str(o, c->kind == CC_KIND_NR ? "\n[storage_paths]\n\n" : "\n[storage_paths] \n\n");
+	out_kv_path(o, "# Path to file containing private identity key.\n",
+	            "keys.private_identity_key_file", c->private_identity_key_file);
+	out_kv_path(o, "# Path to file containing public identity key.\n",
+	            "keys.public_identity_key_file", c->public_identity_key_file);
+	out_kv_path(o, "# Path to file containing private encryption key.\n",
+	            "keys.private_encryption_key_file", c->private_encryption_key_file);
+	out_kv_path(o, "# Path to file containing public encryption key.\n",
+	            "keys.public_encryption_key_file", c->public_encryption_key_file);
+	out_kv_path(o, "# Path to file containing key used for encrypting and decrypting the content "
+	               "of an\n# acknowledgement so that nobody besides the client knows which packet "
+	               "it refers to.\n",
+	            "keys.ack_key_file", c->ack_key_file);
+	out_kv_path(o, "# Path to the database containing bandwidth credentials\n",
+	            "credentials_database", c->credentials_database);
+	out_kv_path(o, "# Path to the persistent store for received reply surbs, unused encryption "
+	               "keys and used sender tags.\n",
+	            "reply_surb_database", c->reply_surb_database);
+	out_str(o, "# Path to the file containing information about gateways used by this client,\n"
+	           "# i.e. details such as their public keys, owner addresses or the network "
+	           "information.\ngateway_registrations = '");
+	out_html(o, c->gateway_registrations);
+	out_str(o, "'\n");
+}
+
+static void out_socket(struct out *o, const struct clientconf *c)
+{
 	char num[32];
+
+	out_str(o, "\n##### socket config options #####\n\n[socket]\n\n"
+	           "# allowed values are 'WebSocket' or 'None'\nsocket_type = '");
+	out_str(o, c->socket_websocket ? "WebSocket" : "None");
+	out_str(o, "'\n\n# if applicable (for the case of 'WebSocket'), the port on which the client\n"
+	           "# will be listening for incoming requests\nlistening_port = ");
+	snprintf(num, sizeof num, "%u", c->listening_port);
+	out_str(o, num);
+	out_str(o, "\n\n# if applicable (for the case of 'WebSocket'), the ip address on which the "
+	           "client\n# will be listening for incoming requests\nhost = '");
+	out_html(o, c->host);
+	out_str(o, "'\n\n");
+}
+
+/* Rust's SocketAddr text: IPv6 in brackets. */
+static void out_bind_address(struct out *o, const struct clientconf_socks5 *s)
+{
+	char port[16];
+	int v6 = strchr(s->bind_host, ':') != NULL;
+
+	out_str(o, v6 ? "[" : "");
+	out_html(o, s->bind_host);
+	snprintf(port, sizeof port, "%s:%u", v6 ? "]" : "", s->bind_port);
+	out_html(o, port);
+}
+
+static void out_socks5(struct out *o, const struct clientconf_socks5 *s)
+{
+	out_str(o, "\n##### socket config options #####\n\n[core.socks5]\n\n"
+	           "# The mix address of the provider to which all requests are going to be sent.\n"
+	           "provider_mix_address = '");
+	if (s->has_provider) {
+		char addr[NYM_RECIPIENT_STR_MAX];
+		nym_recipient_to_string(&s->provider_mix_address, addr, sizeof addr);
+		out_html(o, addr);
+	}
+	out_str(o, "'\n\n# The address on which the client will be listening for incoming requests\n"
+	           "# (default: 127.0.0.1:1080)\nbind_address = '");
+	out_bind_address(o, s);
+	out_str(o, "'\n\n# Specifies whether this client is going to use an anonymous sender tag for "
+	           "communication with the service provider.\n# While this is going to hide its "
+	           "actual address information, it will make the actual communication\n# slower and "
+	           "consume nearly double the bandwidth as it will require sending reply SURBs.\n#\n"
+	           "# Note that some service providers might not support this.\nsend_anonymously = ");
+	out_str(o, s->send_anonymously ? "true" : "false");
+	out_str(o, "\n\n");
+}
+
+/* The three storage keys the NR's template still names are gone from its struct: handlebars
+ * renders a missing value as empty. */
+static void out_nr(struct out *o, const struct clientconf_nr *n)
+{
+	out_str(o, "\n# Location of the file containing our allow.list\nallowed_list_location = ''\n\n"
+	           "# Location of the file containing our unknown.list\nunknown_list_location = ''\n\n"
+	           "# Path to file containing description of this network-requester.\n"
+	           "nr_description = ''\n\n\n[network_requester]\n\n"
+	           "# specifies whether this network requester should run in 'open-proxy' mode\n"
+	           "# and thus would attempt to resolve **ANY** request it receives.\nopen_proxy = ");
+	out_str(o, n->open_proxy ? "true" : "false");
+	out_str(o, "\n\n# Disable Poisson sending rate\n# This is equivalent to setting "
+	           "debug.traffic.disable_main_poisson_packet_distribution = true,\n"
+	           "disable_poisson_rate = ");
+	out_str(o, n->disable_poisson_rate ? "true" : "false");
+	out_str(o, "\n\n# Specifies the url for an upstream source of the exit policy used by this "
+	           "node.\nupstream_exit_policy_url = '");
+	out_html(o, n->upstream_exit_policy_url);
+	out_str(o, "'\n\n");
+}
+
+static void out_table(struct out *o, const char *prefix, const char *name)
+{
+	out_str(o, "[");
+	out_str(o, prefix);
+	out_str(o, name);
+	out_str(o, "]\n");
+}
+
+/* [logging], then the debug tables the template writes ([debug.stats_reporting] and
+ * [debug.forget_me] only in the clients' templates, not the NR's). */
+static void out_debug(struct out *o, const struct clientconf *c, const char *prefix)
+{
 	const struct clientconf_debug *g = &c->debug;
 
-	out_str(&o, "\n# This is a TOML config file.\n"
-	            "# For more information, see https://github.com/toml-lang/toml\n\n"
-	            "##### main base client config options #####\n\n[client]\n"
-	            "# Version of the client for which this configuration was created.\nversion = '");
-	out_html(&o, c->version);
-	out_str(&o, "'\n\n# Human readable ID of this particular client.\nid = '");
-	out_html(&o, c->id);
-	out_str(&o, "'\n\n# Indicates whether this client is running in a disabled credentials mode, "
-	            "thus attempting\n# to claim bandwidth without presenting bandwidth credentials.\n"
-	            "disabled_credentials_mode = ");
-	out_str(&o, c->disabled_credentials_mode ? "true" : "false");
-	out_str(&o, "\n\n# Addresses to nyxd validators via which the client can communicate with "
-	            "the chain.\nnyxd_urls");
-	out_urls(&o, c->nyxd_urls, c->n_nyxd_urls);
-	out_str(&o, "\n# Addresses to APIs running on validator from which the client gets the view "
-	            "of the network.\nnym_api_urls");
-	out_urls(&o, c->nym_api_urls, c->n_nym_api_urls);
-	out_str(&o, "\n[storage_paths] \n\n");
-	out_kv_path(&o, "# Path to file containing private identity key.\n",
-	            "keys.private_identity_key_file", c->private_identity_key_file);
-	out_kv_path(&o, "# Path to file containing public identity key.\n",
-	            "keys.public_identity_key_file", c->public_identity_key_file);
-	out_kv_path(&o, "# Path to file containing private encryption key.\n",
-	            "keys.private_encryption_key_file", c->private_encryption_key_file);
-	out_kv_path(&o, "# Path to file containing public encryption key.\n",
-	            "keys.public_encryption_key_file", c->public_encryption_key_file);
-	out_kv_path(&o, "# Path to file containing key used for encrypting and decrypting the content "
-	                "of an\n# acknowledgement so that nobody besides the client knows which packet "
-	                "it refers to.\n",
-	            "keys.ack_key_file", c->ack_key_file);
-	out_kv_path(&o, "# Path to the database containing bandwidth credentials\n",
-	            "credentials_database", c->credentials_database);
-	out_kv_path(&o, "# Path to the persistent store for received reply surbs, unused encryption "
-	                "keys and used sender tags.\n",
-	            "reply_surb_database", c->reply_surb_database);
-	out_str(&o, "# Path to the file containing information about gateways used by this client,\n"
-	            "# i.e. details such as their public keys, owner addresses or the network "
-	            "information.\ngateway_registrations = '");
-	out_html(&o, c->gateway_registrations);
-	out_str(&o, "'\n\n##### socket config options #####\n\n[socket]\n\n"
-	            "# allowed values are 'WebSocket' or 'None'\nsocket_type = '");
-	out_str(&o, c->socket_websocket ? "WebSocket" : "None");
-	out_str(&o, "'\n\n# if applicable (for the case of 'WebSocket'), the port on which the client\n"
-	            "# will be listening for incoming requests\nlistening_port = ");
-	snprintf(num, sizeof num, "%u", c->listening_port);
-	out_str(&o, num);
-	out_str(&o, "\n\n# if applicable (for the case of 'WebSocket'), the ip address on which the "
-	            "client\n# will be listening for incoming requests\nhost = '");
-	out_html(&o, c->host);
-	out_str(&o, "'\n\n##### logging configuration options #####\n\n[logging]\n\n# TODO\n\n\n"
-	            "##### debug configuration options #####\n"
-	            "# The following options should not be modified unless you know EXACTLY what you "
-	            "are doing\n# as if set incorrectly, they may impact your anonymity.\n\n[debug]\n\n"
-	            "[debug.acknowledgements]\naverage_ack_delay = '");
-	out_dur(&o, g->average_ack_delay_ns);
-	out_str(&o, "'\n\n[debug.cover_traffic]\nloop_cover_traffic_average_delay = '");
-	out_dur(&o, g->loop_cover_traffic_average_delay_ns);
-	out_str(&o, "'\n\n[debug.stats_reporting]\nenabled = ");
-	out_str(&o, g->stats_enabled ? "true" : "false");
-	out_str(&o, "\nprovider_address = '");
+	out_str(o, "##### logging configuration options #####\n\n[logging]\n\n# TODO\n\n\n"
+	           "##### debug configuration options #####\n"
+	           "# The following options should not be modified unless you know EXACTLY what you "
+	           "are doing\n# as if set incorrectly, they may impact your anonymity.\n\n");
+	if (c->kind == CC_KIND_SOCKS5)
+		out_str(o, "# [core.socks5.socks5_debug]\n\n\n");
+	out_table(o, prefix, "debug");
+	out_str(o, "\n");
+	out_table(o, prefix, "debug.acknowledgements");
+	out_str(o, "average_ack_delay = '");
+	out_dur(o, g->average_ack_delay_ns);
+	out_str(o, "'\n\n");
+	out_table(o, prefix, "debug.cover_traffic");
+	out_str(o, "loop_cover_traffic_average_delay = '");
+	out_dur(o, g->loop_cover_traffic_average_delay_ns);
+	out_str(o, "'\n\n");
+	if (c->kind == CC_KIND_NR)
+		return;
+	out_table(o, prefix, "debug.stats_reporting");
+	out_str(o, "enabled = ");
+	out_str(o, g->stats_enabled ? "true" : "false");
+	out_str(o, "\nprovider_address = '");
 	if (g->has_stats_provider) {
 		char addr[NYM_RECIPIENT_STR_MAX];
 		nym_recipient_to_string(&g->stats_provider, addr, sizeof addr);
-		out_html(&o, addr);
+		out_html(o, addr);
 	}
-	out_str(&o, "'\nreporting_interval = '");
-	out_dur(&o, g->stats_reporting_interval_ns);
-	out_str(&o, "'\n\n[debug.forget_me]\nclient = ");
-	out_str(&o, g->forget_me_client ? "true" : "false");
-	out_str(&o, "\nstats = ");
-	out_str(&o, g->forget_me_stats ? "true" : "false");
-	out_str(&o, "\n\n");
-	if (c->has_nymsuite)
+	out_str(o, "'\nreporting_interval = '");
+	out_dur(o, g->stats_reporting_interval_ns);
+	out_str(o, "'\n\n");
+	out_table(o, prefix, "debug.forget_me");
+	out_str(o, "client = ");
+	out_str(o, g->forget_me_client ? "true" : "false");
+	out_str(o, "\nstats = ");
+	out_str(o, g->forget_me_stats ? "true" : "false");
+	out_str(o, "\n\n");
+}
+
+char *clientconf_render(const struct clientconf *c, size_t *len)
+{
+	struct out o = {0};
+	const char *prefix = c->kind == CC_KIND_SOCKS5 ? "core." : "";
+
+	out_client(&o, c, c->kind == CC_KIND_SOCKS5 ? "core.client" : "client");
+	out_storage(&o, c);
+	if (c->kind == CC_KIND_SOCKS5)
+		out_socks5(&o, &c->socks5);
+	else if (c->kind == CC_KIND_NR)
+		out_nr(&o, &c->nr);
+	else
+		out_socket(&o, c);
+	out_debug(&o, c, prefix);
+	if (c->kind == CC_KIND_CLIENT && c->has_nymsuite)
 		out_nymsuite(&o, c);
+	else if (c->kind != CC_KIND_CLIENT)
+		out_proxy_nymsuite(&o, c);
 	if (o.oom) {
 		free(o.p);
 		return NULL;
@@ -711,42 +991,87 @@ static int scan_keys(const char *text, size_t len, struct scan *s)
 #pragma GCC diagnostic pop
 #endif
 
-/* allowed keys; "*" = any key (serde structs without deny_unknown_fields) */
-static const char *const ALLOWED[][2] = {
-	{"client", "version id disabled_credentials_mode nyxd_urls validator_urls nym_api_urls "
-	           "validator_api_urls"},
-	{"storage_paths", "keys gateway_registrations credentials_database reply_surb_database"},
-	{"storage_paths.keys", "private_identity_key_file public_identity_key_file "
-	                       "private_encryption_key_file public_encryption_key_file ack_key_file"},
-	{"socket", "socket_type host listening_port"},
-	{"logging", "*"},
-	{"debug", "traffic cover_traffic gateway_connection acknowledgements topology reply_surbs "
-	          "stats_reporting forget_me remember_me"},
-	{"debug.traffic", "average_packet_delay message_sending_average_delay "
-	                  "disable_main_poisson_packet_distribution deterministic_route_selection "
-	                  "maximum_number_of_retransmissions primary_packet_size "
-	                  "secondary_packet_size use_legacy_sphinx_format packet_type "
-	                  "disable_mix_hops"},
-	{"debug.traffic.average_packet_delay", "secs nanos"},
-	{"debug.traffic.message_sending_average_delay", "secs nanos"},
-	{"debug.cover_traffic", "loop_cover_traffic_average_delay cover_traffic_primary_size_ratio "
-	                        "disable_loop_cover_traffic_stream"},
-	{"debug.gateway_connection", "gateway_response_timeout"},
-	{"debug.acknowledgements", "average_ack_delay ack_wait_multiplier ack_wait_addition"},
-	{"debug.topology", "*"},
-	{"debug.reply_surbs", "minimum_reply_surb_storage_threshold "
-	                      "maximum_reply_surb_storage_threshold minimum_reply_surb_threshold_buffer "
-	                      "minimum_reply_surb_request_size maximum_reply_surb_request_size "
-	                      "maximum_allowed_reply_surb_request_size "
-	                      "maximum_reply_surb_rerequest_waiting_period "
-	                      "maximum_reply_surb_drop_waiting_period maximum_reply_surbs_rerequests "
-	                      "maximum_reply_key_age surb_mix_hops"},
-	{"debug.stats_reporting", "enabled provider_address reporting_interval"},
-	{"debug.forget_me", "client stats"},
-	{"debug.remember_me", "stats session_type"},
-	{"nymsuite", "api_socket admin_socket privsep_uid_base max_apps buffer_mib handshake_timeout "
-	              "partial_timeout"},
+/* Allowed keys per table; "*" = any key (serde structs without deny_unknown_fields). */
+#define KM_CLIENT (1u << CC_KIND_CLIENT)
+#define KM_SOCKS5 (1u << CC_KIND_SOCKS5)
+#define KM_NR (1u << CC_KIND_NR)
+#define KM_ALL (KM_CLIENT | KM_SOCKS5 | KM_NR)
+#define KM_BASE 0x100u /* a base-client table: under [core.] in the SOCKS client's config */
+
+struct allowed_keys {
+	unsigned kinds;
+	const char *table, *keys;
 };
+
+static const struct allowed_keys ALLOWED[] = {
+	{KM_ALL | KM_BASE, "client", "version id disabled_credentials_mode nyxd_urls validator_urls "
+	                             "nym_api_urls validator_api_urls"},
+	{KM_CLIENT | KM_SOCKS5, "storage_paths",
+	 "keys gateway_registrations credentials_database reply_surb_database"},
+	/* the NR's template still writes three keys its struct lost; Nym's loader drops them */
+	{KM_NR, "storage_paths", "keys gateway_registrations credentials_database reply_surb_database "
+	                         "allowed_list_location unknown_list_location nr_description"},
+	{KM_ALL, "storage_paths.keys", "private_identity_key_file public_identity_key_file "
+	                               "private_encryption_key_file public_encryption_key_file "
+	                               "ack_key_file"},
+	{KM_CLIENT, "socket", "socket_type host listening_port"},
+	{KM_ALL, "logging", "*"},
+	{KM_ALL | KM_BASE, "debug", "traffic cover_traffic gateway_connection acknowledgements topology "
+	                            "reply_surbs stats_reporting forget_me remember_me"},
+	{KM_ALL | KM_BASE, "debug.traffic",
+	 "average_packet_delay message_sending_average_delay disable_main_poisson_packet_distribution "
+	 "deterministic_route_selection maximum_number_of_retransmissions primary_packet_size "
+	 "secondary_packet_size use_legacy_sphinx_format packet_type disable_mix_hops"},
+	{KM_ALL | KM_BASE, "debug.traffic.average_packet_delay", "secs nanos"},
+	{KM_ALL | KM_BASE, "debug.traffic.message_sending_average_delay", "secs nanos"},
+	{KM_ALL | KM_BASE, "debug.cover_traffic", "loop_cover_traffic_average_delay "
+	                                          "cover_traffic_primary_size_ratio "
+	                                          "disable_loop_cover_traffic_stream"},
+	{KM_ALL | KM_BASE, "debug.gateway_connection", "gateway_response_timeout"},
+	{KM_ALL | KM_BASE, "debug.acknowledgements",
+	 "average_ack_delay ack_wait_multiplier ack_wait_addition"},
+	{KM_ALL | KM_BASE, "debug.topology", "*"},
+	{KM_ALL | KM_BASE, "debug.reply_surbs",
+	 "minimum_reply_surb_storage_threshold maximum_reply_surb_storage_threshold "
+	 "minimum_reply_surb_threshold_buffer minimum_reply_surb_request_size "
+	 "maximum_reply_surb_request_size maximum_allowed_reply_surb_request_size "
+	 "maximum_reply_surb_rerequest_waiting_period maximum_reply_surb_drop_waiting_period "
+	 "maximum_reply_surbs_rerequests maximum_reply_key_age surb_mix_hops"},
+	{KM_ALL | KM_BASE, "debug.stats_reporting", "enabled provider_address reporting_interval"},
+	{KM_ALL | KM_BASE, "debug.forget_me", "client stats"},
+	{KM_ALL | KM_BASE, "debug.remember_me", "stats session_type"},
+	{KM_SOCKS5, "core", "client debug socks5"},
+	{KM_SOCKS5, "core.socks5", "bind_address provider_mix_address provider_interface_version "
+	                           "socks5_protocol_version send_anonymously socks5_debug"},
+	{KM_SOCKS5, "core.socks5.socks5_debug", "connection_start_surbs per_request_surbs"},
+	{KM_SOCKS5, "core.socks5.provider_interface_version", "type version"},
+	{KM_SOCKS5, "core.socks5.socks5_protocol_version", "type version"},
+	{KM_NR, "network_requester", "open_proxy disable_poisson_rate upstream_exit_policy_url"},
+	{KM_NR, "network_requester_debug", "standard_list_update_interval"},
+	{KM_CLIENT, "nymsuite", "api_socket admin_socket privsep_uid_base max_apps buffer_mib "
+	                        "handshake_timeout partial_timeout"},
+	{KM_SOCKS5, "nymsuite", "admin_socket privsep_uid_base unix_socket http_connect "
+	                        "max_connections"},
+	{KM_NR, "nymsuite", "admin_socket privsep_uid_base exit_policy_file max_connections "
+	                    "max_connections_per_sender buffer_mib"},
+};
+
+static int row_matches(const struct allowed_keys *a, enum clientconf_kind k, const char *table)
+{
+	if (!(a->kinds & (1u << k)))
+		return 0;
+	if ((a->kinds & KM_BASE) && k == CC_KIND_SOCKS5)
+		return !strncmp(table, "core.", 5) && !strcmp(table + 5, a->table);
+	return !strcmp(table, a->table);
+}
+
+/* sub-tables of the topology / logging tables are tolerated like their keys */
+static int tolerated_subtable(enum clientconf_kind k, const char *table)
+{
+	const char *topology = k == CC_KIND_SOCKS5 ? "core.debug.topology." : "debug.topology.";
+
+	return !strncmp(table, topology, strlen(topology)) || !strncmp(table, "logging.", 8);
+}
 
 static int word_in(const char *list, const char *w)
 {
@@ -760,7 +1085,28 @@ static int word_in(const char *list, const char *w)
 	return 0;
 }
 
-static int check_keys(const char *text, size_t len, char err[CLIENTCONF_ERR_MAX])
+static int check_key(const struct key_ref *k, enum clientconf_kind kind,
+                     char err[CLIENTCONF_ERR_MAX])
+{
+	const size_t rows = sizeof ALLOWED / sizeof ALLOWED[0];
+	size_t a;
+
+	if (!k->table[0])
+		return set_err(err, "line %d: unknown top-level key `%s`", k->line, k->key);
+	for (a = 0; a < rows; a++)
+		if (row_matches(&ALLOWED[a], kind, k->table))
+			break;
+	if (a == rows)
+		return tolerated_subtable(kind, k->table)
+		           ? 0
+		           : set_err(err, "line %d: unknown table [%s]", k->line, k->table);
+	if (k->key[0] && !word_in(ALLOWED[a].keys, k->key))
+		return set_err(err, "line %d: unknown field `%s` in [%s]", k->line, k->key, k->table);
+	return 0;
+}
+
+static int check_keys(const char *text, size_t len, enum clientconf_kind kind,
+                      char err[CLIENTCONF_ERR_MAX])
 {
 	struct scan s = {0};
 	int rc = 0;
@@ -769,22 +1115,8 @@ static int check_keys(const char *text, size_t len, char err[CLIENTCONF_ERR_MAX]
 		free(s.k);
 		return set_err(err, "out of memory");
 	}
-	for (size_t i = 0; i < s.n && rc == 0; i++) {
-		const struct key_ref *k = &s.k[i];
-		size_t a;
-		for (a = 0; a < sizeof ALLOWED / sizeof ALLOWED[0]; a++)
-			if (!strcmp(ALLOWED[a][0], k->table))
-				break;
-		if (!k->table[0]) {
-			rc = set_err(err, "line %d: unknown top-level key `%s`", k->line, k->key);
-		} else if (a == sizeof ALLOWED / sizeof ALLOWED[0]) {
-			/* sub-tables of the topology / logging tables are tolerated like their keys */
-			if (strncmp(k->table, "debug.topology.", 15) && strncmp(k->table, "logging.", 8))
-				rc = set_err(err, "line %d: unknown table [%s]", k->line, k->table);
-		} else if (k->key[0] && !word_in(ALLOWED[a][1], k->key)) {
-			rc = set_err(err, "line %d: unknown field `%s` in [%s]", k->line, k->key, k->table);
-		}
-	}
+	for (size_t i = 0; i < s.n && rc == 0; i++)
+		rc = check_key(&s.k[i], kind, err);
 	free(s.k);
 	return rc;
 }
@@ -795,11 +1127,41 @@ static int check_keys(const char *text, size_t len, char err[CLIENTCONF_ERR_MAX]
 struct rd {
 	const struct toml_doc *d;
 	char *err;
+	const char *base; /* "core." in the SOCKS client's config, else "" */
 };
+
+#define TABLE_NAME_MAX 128
+
+/* The name of the base client's table t ("client", "debug.*") in this kind's file; other
+ * tables are named as given. */
+static const char *full_table(const struct rd *r, const char *t, char buf[TABLE_NAME_MAX])
+{
+	if (!r->base[0] || (strcmp(t, "client") && strcmp(t, "debug") && strncmp(t, "debug.", 6)))
+		return t;
+	snprintf(buf, TABLE_NAME_MAX, "%s%s", r->base, t);
+	return buf;
+}
+
+static const struct toml_value *rget(const struct rd *r, const char *t, const char *k)
+{
+	char buf[TABLE_NAME_MAX];
+
+	return toml_get(r->d, full_table(r, t, buf), k);
+}
+
+static int rhas(const struct rd *r, const char *t)
+{
+	char buf[TABLE_NAME_MAX];
+
+	return toml_has_table(r->d, full_table(r, t, buf));
+}
 
 static int want_type(struct rd *r, const char *t, const char *k, enum toml_type ty,
                      const struct toml_value **v, int required)
 {
+	char buf[TABLE_NAME_MAX];
+
+	t = full_table(r, t, buf);
 	*v = toml_get(r->d, t, k);
 	if (!*v)
 		return required ? set_err(r->err, "missing field `%s.%s`", t, k) : 1;
@@ -821,13 +1183,15 @@ static int get_bool(struct rd *r, const char *t, const char *k, int *out)
 static int get_uint(struct rd *r, const char *t, const char *k, uint64_t max, uint64_t *out)
 {
 	const struct toml_value *v;
+	char buf[TABLE_NAME_MAX];
 	int rc = want_type(r, t, k, TOML_INT, &v, 0);
 
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
 		if (v->u.i < 0 || (uint64_t)v->u.i > max)
-			return set_err(r->err, "`%s.%s` is out of range (0..%" PRIu64 ")", t, k, max);
+			return set_err(r->err, "`%s.%s` is out of range (0..%" PRIu64 ")",
+			               full_table(r, t, buf), k, max);
 		*out = (uint64_t)v->u.i;
 	}
 	return 0;
@@ -835,7 +1199,11 @@ static int get_uint(struct rd *r, const char *t, const char *k, uint64_t max, ui
 
 static int get_float(struct rd *r, const char *t, const char *k, double *out)
 {
-	const struct toml_value *v = toml_get(r->d, t, k);
+	char buf[TABLE_NAME_MAX];
+	const struct toml_value *v;
+
+	t = full_table(r, t, buf);
+	v = toml_get(r->d, t, k);
 
 	if (!v)
 		return 0;
@@ -852,36 +1220,39 @@ static int get_str(struct rd *r, const char *t, const char *k, int required, cha
                    size_t cap)
 {
 	const struct toml_value *v;
+	char buf[TABLE_NAME_MAX];
 	int rc = want_type(r, t, k, TOML_STRING, &v, required);
 
 	if (rc < 0)
 		return -1;
 	if (rc == 0 && copy_str(out, cap, v->u.s))
-		return set_err(r->err, "`%s.%s` is too long", t, k);
+		return set_err(r->err, "`%s.%s` is too long", full_table(r, t, buf), k);
 	return 0;
 }
 
 static int get_dur(struct rd *r, const char *t, const char *k, uint64_t *ns)
 {
 	const struct toml_value *v;
+	char buf[TABLE_NAME_MAX];
 	int rc = want_type(r, t, k, TOML_STRING, &v, 0);
 
 	if (rc < 0)
 		return -1;
 	if (rc == 0 && clientconf_parse_duration(v->u.s, ns))
-		return set_err(r->err, "`%s.%s`: invalid duration '%s'", t, k, v->u.s);
+		return set_err(r->err, "`%s.%s`: invalid duration '%s'", full_table(r, t, buf), k,
+		               v->u.s);
 	return 0;
 }
 
 /* Rust Duration's serde form: { secs = N, nanos = N } */
 static int get_rust_dur(struct rd *r, const char *k, uint64_t *ns)
 {
-	char tab[96];
+	char tab[TABLE_NAME_MAX];
 	uint64_t secs, nanos;
 
-	snprintf(tab, sizeof tab, "debug.traffic.%s", k);
-	if (toml_get(r->d, "debug.traffic", k))
-		return set_err(r->err, "`debug.traffic.%s` must be a table {secs, nanos}", k);
+	snprintf(tab, sizeof tab, "%sdebug.traffic.%s", r->base, k);
+	if (rget(r, "debug.traffic", k))
+		return set_err(r->err, "`%s` must be a table {secs, nanos}", tab);
 	if (!toml_has_table(r->d, tab))
 		return 0;
 	if (!toml_get(r->d, tab, "secs") || !toml_get(r->d, tab, "nanos"))
@@ -908,31 +1279,42 @@ static int packet_size_from(const char *s, enum clientconf_packet_size *out)
 	return -1;
 }
 
+/* scheme://host[...], stored as url::Url gives it back (an empty path as "/").
+ * 0, -1 not a URL, -2 too long. */
+static int url_normalise(const char *in, char *out, size_t cap)
+{
+	const char *sep = strstr(in, "://");
+
+	if (!sep || sep == in || !sep[3] || sep[3] == '/')
+		return -1;
+	return fmt_path(out, cap, "%s%s", in, strchr(sep + 3, '/') ? "" : "/") ? -2 : 0;
+}
+
 static int get_urls(struct rd *r, const char *k, const char *alias, char urls[][CLIENTCONF_URL_MAX],
                     size_t *n)
 {
-	const struct toml_value *v = toml_get(r->d, "client", k);
+	const struct toml_value *v = rget(r, "client", k);
+	char buf[TABLE_NAME_MAX];
+	const char *t = full_table(r, "client", buf);
 
 	if (!v)
-		v = toml_get(r->d, "client", alias);
+		v = rget(r, "client", alias);
 	if (!v)
-		return set_err(r->err, "missing field `client.%s`", k);
+		return set_err(r->err, "missing field `%s.%s`", t, k);
 	if (v->type != TOML_ARRAY)
-		return set_err(r->err, "`client.%s` must be an array of URLs", k);
+		return set_err(r->err, "`%s.%s` must be an array of URLs", t, k);
 	if (v->u.arr.n > CLIENTCONF_MAX_URLS)
-		return set_err(r->err, "`client.%s` has too many entries", k);
+		return set_err(r->err, "`%s.%s` has too many entries", t, k);
 	for (size_t i = 0; i < v->u.arr.n; i++) {
 		const struct toml_value *e = &v->u.arr.items[i];
-		const char *sep, *path;
+		int rc;
 		if (e->type != TOML_STRING)
-			return set_err(r->err, "`client.%s` must be an array of URLs", k);
-		sep = strstr(e->u.s, "://");
-		if (!sep || sep == e->u.s || !sep[3] || sep[3] == '/')
-			return set_err(r->err, "`client.%s`: invalid URL '%s'", k, e->u.s);
-		/* url::Url gives an empty path as "/" */
-		path = strchr(sep + 3, '/');
-		if (fmt_path(urls[i], CLIENTCONF_URL_MAX, "%s%s", e->u.s, path ? "" : "/"))
-			return set_err(r->err, "`client.%s`: URL too long", k);
+			return set_err(r->err, "`%s.%s` must be an array of URLs", t, k);
+		rc = url_normalise(e->u.s, urls[i], CLIENTCONF_URL_MAX);
+		if (rc == -1)
+			return set_err(r->err, "`%s.%s`: invalid URL '%s'", t, k, e->u.s);
+		if (rc)
+			return set_err(r->err, "`%s.%s`: URL too long", t, k);
 	}
 	*n = v->u.arr.n;
 	return 0;
@@ -940,8 +1322,10 @@ static int get_urls(struct rd *r, const char *k, const char *alias, char urls[][
 
 static int read_client(struct rd *r, struct clientconf *c)
 {
-	if (!toml_has_table(r->d, "client"))
-		return set_err(r->err, "missing table [client]");
+	char buf[TABLE_NAME_MAX];
+
+	if (!rhas(r, "client"))
+		return set_err(r->err, "missing table [%s]", full_table(r, "client", buf));
 	if (get_str(r, "client", "version", 1, c->version, sizeof c->version) ||
 	    get_str(r, "client", "id", 1, c->id, sizeof c->id) ||
 	    get_bool(r, "client", "disabled_credentials_mode", &c->disabled_credentials_mode) ||
@@ -1002,6 +1386,7 @@ static int read_socket(struct rd *r, struct clientconf *c)
 
 static int read_traffic(struct rd *r, struct clientconf_debug *g)
 {
+	char tbuf[TABLE_NAME_MAX];
 	const char *t = "debug.traffic";
 	char s[32] = "";
 	uint64_t v;
@@ -1014,7 +1399,7 @@ static int read_traffic(struct rd *r, struct clientconf_debug *g)
 	    get_bool(r, t, "use_legacy_sphinx_format", &g->use_legacy_sphinx_format) ||
 	    get_bool(r, t, "disable_mix_hops", &g->disable_mix_hops))
 		return -1;
-	if (toml_get(r->d, t, "maximum_number_of_retransmissions")) {
+	if (rget(r, t, "maximum_number_of_retransmissions")) {
 		if (get_uint(r, t, "maximum_number_of_retransmissions", UINT32_MAX, &v))
 			return -1;
 		g->has_max_retransmissions = 1;
@@ -1023,13 +1408,15 @@ static int read_traffic(struct rd *r, struct clientconf_debug *g)
 	if (get_str(r, t, "primary_packet_size", 0, s, sizeof s))
 		return -1;
 	if (*s && packet_size_from(s, &g->primary_packet_size))
-		return set_err(r->err, "`%s.primary_packet_size`: unknown size '%s'", t, s);
+		return set_err(r->err, "`%s.primary_packet_size`: unknown size '%s'",
+		               full_table(r, t, tbuf), s);
 	s[0] = '\0';
 	if (get_str(r, t, "secondary_packet_size", 0, s, sizeof s))
 		return -1;
 	if (*s) {
 		if (packet_size_from(s, &g->secondary_packet_size))
-			return set_err(r->err, "`%s.secondary_packet_size`: unknown size '%s'", t, s);
+			return set_err(r->err, "`%s.secondary_packet_size`: unknown size '%s'",
+			               full_table(r, t, tbuf), s);
 		g->has_secondary_packet_size = 1;
 	}
 	s[0] = '\0';
@@ -1041,7 +1428,8 @@ static int read_traffic(struct rd *r, struct clientconf_debug *g)
 		else if (!strcmp(s, "outfox"))
 			g->packet_type_outfox = 1;
 		else
-			return set_err(r->err, "`%s.packet_type`: unknown type '%s'", t, s);
+			return set_err(r->err, "`%s.packet_type`: unknown type '%s'",
+			               full_table(r, t, tbuf), s);
 	}
 	return 0;
 }
@@ -1108,7 +1496,7 @@ static int read_reply_surbs(struct rd *r, struct clientconf_debug *g)
 	g->minimum_reply_surb_request_size = (uint32_t)a;
 	g->maximum_reply_surb_request_size = (uint32_t)b;
 	g->maximum_allowed_reply_surb_request_size = (uint32_t)c;
-	if (toml_get(r->d, t, "surb_mix_hops")) {
+	if (rget(r, t, "surb_mix_hops")) {
 		if (get_uint(r, t, "surb_mix_hops", 255, &h))
 			return -1;
 		g->has_surb_mix_hops = 1;
@@ -1119,6 +1507,7 @@ static int read_reply_surbs(struct rd *r, struct clientconf_debug *g)
 
 static int read_stats_forget(struct rd *r, struct clientconf_debug *g)
 {
+	char tbuf[TABLE_NAME_MAX];
 	const char *t = "debug.stats_reporting";
 	char addr[NYM_RECIPIENT_STR_MAX + 8] = "";
 
@@ -1128,13 +1517,13 @@ static int read_stats_forget(struct rd *r, struct clientconf_debug *g)
 		return -1;
 	if (*addr) {
 		if (nym_recipient_from_string(addr, &g->stats_provider))
-			return set_err(r->err, "`%s.provider_address` is not a valid recipient", t);
+			return set_err(r->err, "`%s.provider_address` is not a valid recipient",
+			               full_table(r, t, tbuf));
 		g->has_stats_provider = 1;
 	}
-	if (toml_has_table(r->d, "debug.forget_me") &&
-	    (!toml_get(r->d, "debug.forget_me", "client") ||
-	     !toml_get(r->d, "debug.forget_me", "stats")))
-		return set_err(r->err, "[debug.forget_me] needs both `client` and `stats`");
+	if (rhas(r, "debug.forget_me") &&
+	    (!rget(r, "debug.forget_me", "client") || !rget(r, "debug.forget_me", "stats")))
+		return set_err(r->err, "[%sdebug.forget_me] needs both `client` and `stats`", r->base);
 	if (get_bool(r, "debug.forget_me", "client", &g->forget_me_client) ||
 	    get_bool(r, "debug.forget_me", "stats", &g->forget_me_stats) ||
 	    get_bool(r, "debug.remember_me", "stats", &g->remember_me_stats) ||
@@ -1176,6 +1565,163 @@ static int read_limits(struct rd *r, struct clientconf_apid_limits *l)
 	return 0;
 }
 
+/* {type = "Legacy"} or {type = "Versioned", version = N} (serde's adjacently tagged enum; a
+ * unit variant takes no content). Absent: Versioned(3), the serde default. */
+static int read_version(struct rd *r, const char *k, struct clientconf_version *v)
+{
+	char tab[TABLE_NAME_MAX], type[16] = "";
+	uint64_t n = 0;
+
+	snprintf(tab, sizeof tab, "core.socks5.%s", k);
+	if (toml_get(r->d, "core.socks5", k))
+		return set_err(r->err, "`%s` must be {type = \"Legacy\"} or {type = \"Versioned\", "
+		               "version = N}", tab);
+	if (!toml_has_table(r->d, tab))
+		return 0;
+	if (get_str(r, tab, "type", 1, type, sizeof type))
+		return -1;
+	if (!strcmp(type, "Legacy")) {
+		if (toml_get(r->d, tab, "version"))
+			return set_err(r->err, "`%s`: Legacy takes no version", tab);
+		v->legacy = 1;
+		v->version = 0;
+		return 0;
+	}
+	if (strcmp(type, "Versioned"))
+		return set_err(r->err, "`%s.type`: unknown variant '%s', expected `Legacy` or "
+		               "`Versioned`", tab, type);
+	if (!toml_get(r->d, tab, "version"))
+		return set_err(r->err, "missing field `%s.version`", tab);
+	if (get_uint(r, tab, "version", 255, &n))
+		return -1;
+	v->legacy = 0;
+	v->version = (uint8_t)n;
+	return 0;
+}
+
+/* Rust's SocketAddr text: a.b.c.d:port or [v6]:port; the host kept as written. */
+static int parse_bind_address(const char *text, char *host, size_t cap, uint16_t *port)
+{
+	struct nym_node_address a;
+	const char *start = text, *end;
+
+	if (nym_node_address_parse(text, &a))
+		return -1;
+	if (*text == '[') {
+		start = text + 1;
+		end = strchr(start, ']');
+	} else {
+		end = strrchr(text, ':');
+	}
+	if (!end || (size_t)(end - start) >= cap)
+		return -1;
+	memcpy(host, start, (size_t)(end - start));
+	host[end - start] = '\0';
+	*port = a.port;
+	return 0;
+}
+
+static int read_socks5(struct rd *r, struct clientconf_socks5 *s)
+{
+	const char *t = "core.socks5", *dbg = "core.socks5.socks5_debug";
+	char addr[NYM_RECIPIENT_STR_MAX + 8], bind[NYM_NODE_ADDR_STR_MAX + 8];
+	uint64_t start = s->connection_start_surbs, per = s->per_request_surbs;
+
+	if (!toml_has_table(r->d, t))
+		return set_err(r->err, "missing table [%s]", t);
+	if (get_str(r, t, "provider_mix_address", 1, addr, sizeof addr) ||
+	    get_str(r, t, "bind_address", 1, bind, sizeof bind) ||
+	    get_bool(r, t, "send_anonymously", &s->send_anonymously) ||
+	    get_uint(r, dbg, "connection_start_surbs", UINT32_MAX, &start) ||
+	    get_uint(r, dbg, "per_request_surbs", UINT32_MAX, &per) ||
+	    read_version(r, "provider_interface_version", &s->provider_interface_version) ||
+	    read_version(r, "socks5_protocol_version", &s->socks5_protocol_version))
+		return -1;
+	if (nym_recipient_from_string(addr, &s->provider_mix_address))
+		return set_err(r->err, "`%s.provider_mix_address` is not a valid recipient", t);
+	s->has_provider = 1;
+	if (parse_bind_address(bind, s->bind_host, sizeof s->bind_host, &s->bind_port))
+		return set_err(r->err, "`%s.bind_address` is not an IP socket address: '%s'", t, bind);
+	s->connection_start_surbs = (uint32_t)start;
+	s->per_request_surbs = (uint32_t)per;
+	return 0;
+}
+
+/* An empty upstream_exit_policy_url means none (de_maybe_stringified). */
+static int read_nr(struct rd *r, struct clientconf_nr *n)
+{
+	const char *t = "network_requester";
+	char url[CLIENTCONF_URL_MAX];
+
+	if (get_bool(r, t, "open_proxy", &n->open_proxy) ||
+	    get_bool(r, t, "disable_poisson_rate", &n->disable_poisson_rate) ||
+	    get_dur(r, "network_requester_debug", "standard_list_update_interval",
+	            &n->standard_list_update_interval_ns))
+		return -1;
+	if (!toml_get(r->d, t, "upstream_exit_policy_url"))
+		return 0;
+	if (get_str(r, t, "upstream_exit_policy_url", 1, url, sizeof url))
+		return -1;
+	if (!*url) {
+		n->upstream_exit_policy_url[0] = '\0';
+		return 0;
+	}
+	if (url_normalise(url, n->upstream_exit_policy_url, sizeof n->upstream_exit_policy_url))
+		return set_err(r->err, "`%s.upstream_exit_policy_url`: invalid URL '%s'", t, url);
+	return 0;
+}
+
+/* A count of [nymsuite]: 1..max. */
+static int get_count(struct rd *r, const char *k, uint64_t max, uint64_t *out)
+{
+	if (get_uint(r, "nymsuite", k, max, out))
+		return -1;
+	if (*out == 0)
+		return set_err(r->err, "`nymsuite.%s` must be > 0", k);
+	return 0;
+}
+
+static int read_socks5_suite(struct rd *r, struct clientconf_socks5 *s)
+{
+	return get_str(r, "nymsuite", "unix_socket", 0, s->unix_socket, sizeof s->unix_socket) ||
+	               get_bool(r, "nymsuite", "http_connect", &s->http_connect) ||
+	               get_count(r, "max_connections", 1000000, &s->max_connections)
+	           ? -1
+	           : 0;
+}
+
+static int read_nr_suite(struct rd *r, struct clientconf_nr *n)
+{
+	return get_str(r, "nymsuite", "exit_policy_file", 0, n->exit_policy_file,
+	               sizeof n->exit_policy_file) ||
+	               get_count(r, "max_connections", 1000000, &n->max_connections) ||
+	               get_count(r, "max_connections_per_sender", 1000000,
+	                         &n->max_connections_per_sender) ||
+	               get_count(r, "buffer_mib", 65536, &n->buffer_mib)
+	           ? -1
+	           : 0;
+}
+
+/* What comes between [storage_paths] and [logging]: [socket], [core.socks5] or the NR's
+ * tables. */
+static int read_kind_tables(struct rd *r, struct clientconf *c)
+{
+	if (c->kind == CC_KIND_SOCKS5)
+		return read_socks5(r, &c->socks5);
+	if (c->kind == CC_KIND_NR)
+		return read_nr(r, &c->nr);
+	return read_socket(r, c);
+}
+
+static int read_kind_suite(struct rd *r, struct clientconf *c)
+{
+	if (c->kind == CC_KIND_SOCKS5)
+		return read_socks5_suite(r, &c->socks5);
+	if (c->kind == CC_KIND_NR)
+		return read_nr_suite(r, &c->nr);
+	return 0;
+}
+
 static int read_nymsuite(struct rd *r, struct clientconf *c)
 {
 	clientconf_limits_defaults(&c->limits);
@@ -1186,7 +1732,7 @@ static int read_nymsuite(struct rd *r, struct clientconf *c)
 	int rc = get_str(r, "nymsuite", "api_socket", 0, c->api_socket, sizeof c->api_socket) ||
 	         get_str(r, "nymsuite", "admin_socket", 0, c->admin_socket, sizeof c->admin_socket) ||
 	         get_uint(r, "nymsuite", "privsep_uid_base", CLIENTCONF_PRIVSEP_UID_MAX, &base) ||
-	         read_limits(r, &c->limits);
+	         read_limits(r, &c->limits) || read_kind_suite(r, c);
 	if (!rc && base < 1000)
 		rc = set_err(r->err, "`nymsuite.privsep_uid_base` must be at least 1000 (a system uid "
 		             "range)");
@@ -1194,35 +1740,40 @@ static int read_nymsuite(struct rd *r, struct clientconf *c)
 	return rc;
 }
 
-int clientconf_parse(const char *text, size_t len, struct clientconf *c,
-                     char err[CLIENTCONF_ERR_MAX])
+int clientconf_parse_kind(enum clientconf_kind k, const char *text, size_t len,
+                          struct clientconf *c, char err[CLIENTCONF_ERR_MAX])
 {
 	struct toml_error te = {0};
 	struct toml_doc *d;
 	struct rd r;
 	int rc;
 
-	if (!text || !c)
+	if (!text || !c || !kind_known(k))
 		return set_err(err, "invalid argument");
 	d = toml_parse(text, len, &te);
 	if (!d)
 		return set_err(err, "config.toml line %d: %s", te.line, te.msg);
-	if (check_keys(text, len, err)) {
+	if (check_keys(text, len, k, err)) {
 		toml_free(d);
 		return -1;
 	}
-	memset(c, 0, sizeof *c);
-	clientconf_debug_defaults(&c->debug);
-	c->privsep_uid_base = CLIENTCONF_PRIVSEP_UID_BASE;
+	model_defaults(c, k);
 	r.d = d;
 	r.err = err;
-	rc = read_client(&r, c) || read_paths(&r, c) || read_socket(&r, c) ||
+	r.base = k == CC_KIND_SOCKS5 ? "core." : "";
+	rc = read_client(&r, c) || read_paths(&r, c) || read_kind_tables(&r, c) ||
 	     (!toml_has_table(d, "logging") ? set_err(err, "missing table [logging]") : 0) ||
 	     read_traffic(&r, &c->debug) || read_topology_acks_cover(&r, &c->debug) ||
 	     read_reply_surbs(&r, &c->debug) || read_stats_forget(&r, &c->debug) ||
 	     read_nymsuite(&r, c);
 	toml_free(d);
 	return rc ? -1 : 0;
+}
+
+int clientconf_parse(const char *text, size_t len, struct clientconf *c,
+                     char err[CLIENTCONF_ERR_MAX])
+{
+	return clientconf_parse_kind(CC_KIND_CLIENT, text, len, c, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1294,7 +1845,8 @@ int clientconf_save(const char *path, const struct clientconf *c)
 	return rc;
 }
 
-int clientconf_load(const char *path, struct clientconf *c, char err[CLIENTCONF_ERR_MAX])
+int clientconf_load_kind(enum clientconf_kind k, const char *path, struct clientconf *c,
+                         char err[CLIENTCONF_ERR_MAX])
 {
 	size_t n;
 	char why[NS_SF_ERR_MAX];
@@ -1303,9 +1855,14 @@ int clientconf_load(const char *path, struct clientconf *c, char err[CLIENTCONF_
 
 	if (!t)
 		return set_err(err, "%s", why);
-	rc = clientconf_parse(t, n, c, err);
+	rc = clientconf_parse_kind(k, t, n, c, err);
 	free(t);
 	return rc;
+}
+
+int clientconf_load(const char *path, struct clientconf *c, char err[CLIENTCONF_ERR_MAX])
+{
+	return clientconf_load_kind(CC_KIND_CLIENT, path, c, err);
 }
 
 /* ------------------------------------------------------------------ */
