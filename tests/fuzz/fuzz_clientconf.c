@@ -1,8 +1,9 @@
-/* config.toml reader, humantime and PEM decoders. First byte picks the target:
- *   0: config.toml text -> parse; on success render, parse again, render again: both renders
- *      must be identical and the template's fields equal (when no value holds characters
- *      handlebars HTML-escapes or that a TOML literal string cannot hold, as in Nym), and
- *      our [nymsuite] table's paths the same (basic strings: any path round-trips);
+/* config.toml reader, humantime and PEM decoders. First byte % 5 picks the target:
+ *   0, 3, 4: nym-client's, nym-socks5-client's, nym-network-requester's config.toml text ->
+ *      parse; on success render, parse again, render again: both renders must be identical
+ *      and the template's fields equal (when no value holds characters handlebars
+ *      HTML-escapes or that a TOML literal string cannot hold, as in Nym), and our [nymsuite]
+ *      table's values the same (basic strings: any path round-trips);
  *   1: PEM text (label "X") -> decode; on success encode then decode gives the same bytes;
  *   2: humantime text -> parse; on success format then parse gives the same duration. */
 #include <stdint.h>
@@ -42,23 +43,44 @@ static int all_plain(const struct clientconf *c)
 		ok = ok && plain(c->nyxd_urls[k]);
 	for (size_t k = 0; k < c->n_nym_api_urls; k++)
 		ok = ok && plain(c->nym_api_urls[k]);
-	return ok;
+	return ok && plain(c->socks5.bind_host) && plain(c->nr.upstream_exit_policy_url);
 }
 
-static void check_config(const char *text, size_t n)
+static int same_kind_fields(const struct clientconf *a, const struct clientconf *b)
+{
+	const struct clientconf_socks5 *s = &a->socks5, *t = &b->socks5;
+	const struct clientconf_nr *n = &a->nr, *m = &b->nr;
+
+	return a->kind == b->kind && s->has_provider == t->has_provider &&
+	       !memcmp(&s->provider_mix_address, &t->provider_mix_address,
+	               sizeof s->provider_mix_address) &&
+	       !strcmp(s->bind_host, t->bind_host) && s->bind_port == t->bind_port &&
+	       s->send_anonymously == t->send_anonymously && !strcmp(s->unix_socket, t->unix_socket) &&
+	       s->http_connect == t->http_connect && s->max_connections == t->max_connections &&
+	       n->open_proxy == m->open_proxy && n->disable_poisson_rate == m->disable_poisson_rate &&
+	       !strcmp(n->upstream_exit_policy_url, m->upstream_exit_policy_url) &&
+	       !strcmp(n->exit_policy_file, m->exit_policy_file) &&
+	       n->max_connections == m->max_connections &&
+	       n->max_connections_per_sender == m->max_connections_per_sender &&
+	       n->buffer_mib == m->buffer_mib && a->privsep_uid_base == b->privsep_uid_base;
+}
+
+static void check_config(enum clientconf_kind kind, const char *text, size_t n)
 {
 	static struct clientconf a, b;
 	char err[CLIENTCONF_ERR_MAX];
 	char *t1, *t2;
 	size_t n1, n2;
 
-	if (clientconf_parse(text, n, &a, err))
+	if (clientconf_parse_kind(kind, text, n, &a, err))
 		return;
+	if (a.kind != kind)
+		abort();
 	t1 = clientconf_render(&a, &n1);
 	if (!t1)
 		abort();
 	if (all_plain(&a)) {
-		if (clientconf_parse(t1, n1, &b, err))
+		if (clientconf_parse_kind(kind, t1, n1, &b, err))
 			abort();
 		t2 = clientconf_render(&b, &n2);
 		if (!t2 || n1 != n2 || memcmp(t1, t2, n1))
@@ -71,7 +93,8 @@ static void check_config(const char *text, size_t n)
 		    a.debug.stats_reporting_interval_ns != b.debug.stats_reporting_interval_ns ||
 		    a.debug.has_stats_provider != b.debug.has_stats_provider ||
 		    strcmp(a.ack_key_file, b.ack_key_file) || a.has_nymsuite != b.has_nymsuite ||
-		    strcmp(a.api_socket, b.api_socket) || strcmp(a.admin_socket, b.admin_socket))
+		    strcmp(a.api_socket, b.api_socket) || strcmp(a.admin_socket, b.admin_socket) ||
+		    !same_kind_fields(&a, &b))
 			abort();
 		free(t2);
 	}
@@ -117,10 +140,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = '\0';
-	switch (data[0] % 3) {
-	case 0: check_config(text, size - 1); break;
+	switch (data[0] % 5) {
+	case 0: check_config(CC_KIND_CLIENT, text, size - 1); break;
 	case 1: check_pem(text, size - 1); break;
-	default: check_duration(text); break;
+	case 2: check_duration(text); break;
+	case 3: check_config(CC_KIND_SOCKS5, text, size - 1); break;
+	default: check_config(CC_KIND_NR, text, size - 1); break;
 	}
 	free(text);
 	return 0;
