@@ -8,7 +8,14 @@
  * carries every key each program's Config accepts, with Nym's defaults for keys left out;
  * unknown keys are refused naming the key. The base client's keys land in the same fields
  * whatever the kind (the SOCKS client nests them under [core.client] and [core.debug.*]).
- * After Nym's template we write (and read) one table of our own, [nymsuite]. */
+ * After Nym's template we write (and read) one table of our own, [nymsuite]:
+ *   every kind   admin_socket (nymctl's socket), privsep_uid_base
+ *   nym-client   api_socket, max_apps, buffer_mib, handshake_timeout, partial_timeout
+ *   SOCKS client unix_socket (SOCKS on a 0600 Unix socket, '' = off), http_connect (true),
+ *                max_connections (1024)
+ *   NR           exit_policy_file (instead of upstream_exit_policy_url, '' = the URL),
+ *                max_connections (1024), max_connections_per_sender (64), buffer_mib (64)
+ * A key of another kind is refused like any unknown key. */
 #ifndef NS_CLIENTCONF_H
 #define NS_CLIENTCONF_H
 #include <stddef.h>
