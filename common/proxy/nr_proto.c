@@ -689,10 +689,81 @@ static void encode_control_error(struct writer *w, const struct nr_response *res
 	put_u8(w, '}');
 }
 
+/* -------------------------------------------------------------- interface ---- */
+
+enum iface_part { PART_CONTROL, PART_PROVIDER_DATA };
+
+/* The interface layer: a first byte below 3 is Legacy (no interface byte: the whole input
+ * is provider data); otherwise it is the version, and a tag follows. */
+static int read_interface(struct reader *r, uint8_t *iface, enum iface_part *part)
+{
+	const uint8_t *tag;
+
+	if (!r->p || !r->len)
+		return NR_E_EMPTY;
+	*part = PART_PROVIDER_DATA;
+	if (r->p[0] < NR_VERSION_CURRENT)
+		return 0;
+	*iface = r->p[0];
+	r->off = 1;
+	if (!(tag = take(r, 1)))
+		return NR_E_NO_TAG;
+	if (*tag > TAG_PROVIDER_DATA)
+		return NR_E_TAG;
+	*part = *tag == TAG_CONTROL ? PART_CONTROL : PART_PROVIDER_DATA;
+	return 0;
+}
+
+static bool version_ok(uint8_t v)
+{
+	return v == NR_VERSION_LEGACY || v >= NR_VERSION_CURRENT;
+}
+
+/* checks the versions and writes the interface byte and tag; 0 or NR_E_ARG */
+static int put_interface(struct writer *w, struct nr_versions v, bool control)
+{
+	if (!version_ok(v.iface) || !version_ok(v.proto) || (control && !v.iface))
+		return NR_E_ARG;
+	if (v.iface) {
+		put_u8(w, v.iface);
+		put_u8(w, control ? TAG_CONTROL : TAG_PROVIDER_DATA);
+	}
+	return 0;
+}
+
+typedef int (*decode_part_fn)(struct reader *r, void *msg);
+
+/* the interface layer, then the control or the provider-data part into msg */
+static int decode_message(const uint8_t *in, size_t len, uint8_t *iface, decode_part_fn control,
+                          decode_part_fn provider_data, void *msg)
+{
+	struct reader r = {in, len, 0};
+	enum iface_part part;
+	int rc = read_interface(&r, iface, &part);
+
+	if (rc)
+		return rc;
+	return part == PART_CONTROL ? control(&r, msg) : provider_data(&r, msg);
+}
+
+/* the interface layer, then body(msg) */
+static long encode_message(struct nr_versions v, bool control,
+                           void (*body)(struct writer *, const void *), const void *msg,
+                           uint8_t *out, size_t cap)
+{
+	struct writer w = {out, cap, 0, 0};
+
+	if (put_interface(&w, v, control))
+		return NR_E_ARG;
+	body(&w, msg);
+	return finish(&w);
+}
+
 /* ---------------------------------------------------------------- control ---- */
 
-static int decode_control_request(struct reader *r, struct nr_request *req)
+static int decode_control_request(struct reader *r, void *msg)
 {
+	struct nr_request *req = msg;
 	const uint8_t *tag = take(r, 1);
 
 	if (!tag)
@@ -705,8 +776,9 @@ static int decode_control_request(struct reader *r, struct nr_request *req)
 	return 0;
 }
 
-static int decode_control_response(struct reader *r, struct nr_response *resp)
+static int decode_control_response(struct reader *r, void *msg)
 {
+	struct nr_response *resp = msg;
 	const uint8_t *tag = take(r, 1);
 	int rc;
 
@@ -795,9 +867,15 @@ static int decode_send(struct reader *r, struct nr_request *req)
 	return 0;
 }
 
+/* by request flag: Connect 0, Send 1, Query 2 */
+static int (*const request_body[])(struct reader *, struct nr_request *) = {
+	decode_connect, decode_send, decode_query_request,
+};
+
 /* the socks5 request: version byte (below 3 = Legacy), flag, body */
-static int decode_socks_request(struct reader *r, struct nr_request *req)
+static int decode_socks_request(struct reader *r, void *msg)
 {
+	struct nr_request *req = msg;
 	const uint8_t *ver = take(r, 1), *flag;
 
 	if (!ver)
@@ -807,42 +885,16 @@ static int decode_socks_request(struct reader *r, struct nr_request *req)
 	req->v.proto = *ver < NR_VERSION_CURRENT ? NR_VERSION_LEGACY : *ver;
 	if (!(flag = take(r, 1)))
 		return NR_E_NO_FLAG;
-	switch (*flag) {
-	case REQ_CONNECT:
-		return decode_connect(r, req);
-	case REQ_SEND:
-		return decode_send(r, req);
-	case REQ_QUERY:
-		return decode_query_request(r, req);
-	default:
+	if (*flag >= sizeof(request_body) / sizeof(request_body[0]))
 		return NR_E_FLAG;
-	}
+	return request_body[*flag](r, req);
 }
 
 int nr_request_decode(const uint8_t *in, size_t len, struct nr_request *req)
 {
-	struct reader r = {in, len, 0};
-	const uint8_t *tag;
-
 	memset(req, 0, sizeof(*req));
-	if (!in || !len)
-		return NR_E_EMPTY;
-	if (in[0] < NR_VERSION_CURRENT) /* Legacy: the whole buffer is the socks5 request */
-		return decode_socks_request(&r, req);
-	req->v.iface = in[0];
-	r.off = 1;
-	if (!(tag = take(&r, 1)))
-		return NR_E_NO_TAG;
-	if (*tag == TAG_CONTROL)
-		return decode_control_request(&r, req);
-	if (*tag == TAG_PROVIDER_DATA)
-		return decode_socks_request(&r, req);
-	return NR_E_TAG;
-}
-
-static bool version_ok(uint8_t v)
-{
-	return v == NR_VERSION_LEGACY || v >= NR_VERSION_CURRENT;
+	return decode_message(in, len, &req->v.iface, decode_control_request,
+	                      decode_socks_request, req);
 }
 
 static void encode_connect(struct writer *w, const struct nr_request *req)
@@ -883,24 +935,22 @@ static void encode_socks_request(struct writer *w, const struct nr_request *req)
 	}
 }
 
+static void encode_request_body(struct writer *w, const void *msg)
+{
+	const struct nr_request *req = msg;
+
+	if (req->kind != NR_REQ_CONTROL)
+		encode_socks_request(w, req);
+	else if ((unsigned)req->control > NR_CONTROL_SUPPORTED_VERSIONS)
+		fail(w, NR_E_ARG);
+	else
+		put_u8(w, (uint8_t)req->control);
+}
+
 long nr_request_encode(const struct nr_request *req, uint8_t *out, size_t cap)
 {
-	struct writer w = {out, cap, 0, 0};
-	bool control = req->kind == NR_REQ_CONTROL;
-
-	if (!version_ok(req->v.iface) || !version_ok(req->v.proto))
-		return NR_E_ARG;
-	if (control && (!req->v.iface || (unsigned)req->control > NR_CONTROL_SUPPORTED_VERSIONS))
-		return NR_E_ARG;
-	if (req->v.iface) {
-		put_u8(&w, req->v.iface);
-		put_u8(&w, control ? TAG_CONTROL : TAG_PROVIDER_DATA);
-	}
-	if (control)
-		put_u8(&w, (uint8_t)req->control);
-	else
-		encode_socks_request(&w, req);
-	return finish(&w);
+	return encode_message(req->v, req->kind == NR_REQ_CONTROL, encode_request_body, req, out,
+	                      cap);
 }
 
 /* -------------------------------------------------------------- responses ---- */
@@ -935,10 +985,16 @@ static int decode_connection_error(struct reader *r, struct nr_response *resp)
 	return 0;
 }
 
+/* by response flag, from NetworkData (1): NetworkData, ConnectionError, Query */
+static int (*const response_body[])(struct reader *, struct nr_response *) = {
+	decode_network_data, decode_connection_error, decode_query_response,
+};
+
 /* the socks5 response: an optional version byte (>= 3), then the flag. A first byte below 3
  * is Legacy and is itself the flag. */
-static int decode_socks_response(struct reader *r, struct nr_response *resp)
+static int decode_socks_response(struct reader *r, void *msg)
 {
+	struct nr_response *resp = msg;
 	const uint8_t *flag = take(r, 1);
 
 	if (!flag)
@@ -948,37 +1004,16 @@ static int decode_socks_response(struct reader *r, struct nr_response *resp)
 		if (!(flag = take(r, 1)))
 			return NR_E_NO_FLAG;
 	}
-	switch (*flag) {
-	case RESP_NETWORK_DATA:
-		return decode_network_data(r, resp);
-	case RESP_CONNECTION_ERROR:
-		return decode_connection_error(r, resp);
-	case RESP_QUERY:
-		return decode_query_response(r, resp);
-	default:
+	if (*flag < RESP_NETWORK_DATA || *flag > RESP_QUERY)
 		return NR_E_FLAG;
-	}
+	return response_body[*flag - RESP_NETWORK_DATA](r, resp);
 }
 
 int nr_response_decode(const uint8_t *in, size_t len, struct nr_response *resp)
 {
-	struct reader r = {in, len, 0};
-	const uint8_t *tag;
-
 	memset(resp, 0, sizeof(*resp));
-	if (!in || !len)
-		return NR_E_EMPTY;
-	if (in[0] < NR_VERSION_CURRENT)
-		return decode_socks_response(&r, resp);
-	resp->v.iface = in[0];
-	r.off = 1;
-	if (!(tag = take(&r, 1)))
-		return NR_E_NO_TAG;
-	if (*tag == TAG_CONTROL)
-		return decode_control_response(&r, resp);
-	if (*tag == TAG_PROVIDER_DATA)
-		return decode_socks_response(&r, resp);
-	return NR_E_TAG;
+	return decode_message(in, len, &resp->v.iface, decode_control_response,
+	                      decode_socks_response, resp);
 }
 
 static void encode_text(struct writer *w, const char *s, size_t n)
@@ -1015,22 +1050,18 @@ static void encode_socks_response(struct writer *w, const struct nr_response *re
 	}
 }
 
+static void encode_response_body(struct writer *w, const void *msg)
+{
+	const struct nr_response *resp = msg;
+
+	if (resp->kind == NR_RESP_CONTROL)
+		encode_control_response(w, resp);
+	else
+		encode_socks_response(w, resp);
+}
+
 long nr_response_encode(const struct nr_response *resp, uint8_t *out, size_t cap)
 {
-	struct writer w = {out, cap, 0, 0};
-	bool control = resp->kind == NR_RESP_CONTROL;
-
-	if (!version_ok(resp->v.iface) || !version_ok(resp->v.proto))
-		return NR_E_ARG;
-	if (control && !resp->v.iface)
-		return NR_E_ARG;
-	if (resp->v.iface) {
-		put_u8(&w, resp->v.iface);
-		put_u8(&w, control ? TAG_CONTROL : TAG_PROVIDER_DATA);
-	}
-	if (control)
-		encode_control_response(&w, resp);
-	else
-		encode_socks_response(&w, resp);
-	return finish(&w);
+	return encode_message(resp->v, resp->kind == NR_RESP_CONTROL, encode_response_body, resp,
+	                      out, cap);
 }

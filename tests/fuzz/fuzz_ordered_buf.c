@@ -69,12 +69,10 @@ static int model_insert(struct model *m, uint64_t seq, size_t len, bool closed)
 		return NR_OBUF_E_PAST_CLOSE;
 	if (m->bytes + NR_OBUF_PIECE_COST + len > m->cap)
 		return NR_OBUF_E_FULL;
+	m->close_seq = closed ? seq : m->close_seq;
+	m->close_seen |= closed;
+	m->bytes += NR_OBUF_PIECE_COST + len;
 	m->h[seq] = (struct held){.present = true, .closed = closed, .len = len};
-	m->bytes += len + NR_OBUF_PIECE_COST;
-	if (closed) {
-		m->close_seen = true;
-		m->close_seq = seq;
-	}
 	model_skip(m);
 	return 0;
 }

@@ -56,31 +56,34 @@ static int resp_hex(const char *h, struct nr_response *resp)
 	return nr_response_decode(hex_input, (size_t)len, resp);
 }
 
-static void assert_req_bytes(const struct nr_request *req, const char *want_hex)
-{
-	size_t len;
-	uint8_t *want = hex(want_hex, &len), out[512];
+typedef long (*encode_fn)(const void *msg, uint8_t *out, size_t cap);
 
-	assert_int_equal(nr_request_encode(req, NULL, 0), (long)len);
-	assert_int_equal(nr_request_encode(req, out, sizeof(out)), (long)len);
-	assert_memory_equal(out, want, len);
-	if (len)
-		assert_int_equal(nr_request_encode(req, out, len - 1), NR_E_SPACE);
-	free(want);
+static long encode_request_fn(const void *msg, uint8_t *out, size_t cap)
+{
+	return nr_request_encode(msg, out, cap);
 }
 
-static void assert_resp_bytes(const struct nr_response *resp, const char *want_hex)
+static long encode_response_fn(const void *msg, uint8_t *out, size_t cap)
+{
+	return nr_response_encode(msg, out, cap);
+}
+
+/* msg encodes to exactly these bytes, sizing pass included, and not into one byte less */
+static void assert_encodes_to(encode_fn enc, const void *msg, const char *want_hex)
 {
 	size_t len;
 	uint8_t *want = hex(want_hex, &len), out[1024];
 
-	assert_int_equal(nr_response_encode(resp, NULL, 0), (long)len);
-	assert_int_equal(nr_response_encode(resp, out, sizeof(out)), (long)len);
+	assert_int_equal(enc(msg, NULL, 0), (long)len);
+	assert_int_equal(enc(msg, out, sizeof(out)), (long)len);
 	assert_memory_equal(out, want, len);
 	if (len)
-		assert_int_equal(nr_response_encode(resp, out, len - 1), NR_E_SPACE);
+		assert_int_equal(enc(msg, out, len - 1), NR_E_SPACE);
 	free(want);
 }
+
+#define assert_req_bytes(req, want) assert_encodes_to(encode_request_fn, req, want)
+#define assert_resp_bytes(resp, want) assert_encodes_to(encode_response_fn, resp, want)
 
 /* -------------------------------------------------------------- known bytes ---- */
 
@@ -457,28 +460,48 @@ static void test_legacy_query_pitfall(void **state)
 
 /* -------------------------------------------------------------- malformed ---- */
 
+struct decode_case {
+	const char *hex;
+	int want;
+};
+
+static void check_request_cases(const struct decode_case *c, size_t n)
+{
+	struct nr_request req;
+
+	for (size_t i = 0; i < n; i++)
+		if (req_hex(c[i].hex, &req) != c[i].want)
+			fail_msg("request %s: %d, want %d", c[i].hex, req_hex(c[i].hex, &req), c[i].want);
+}
+
+static void check_response_cases(const struct decode_case *c, size_t n)
+{
+	struct nr_response r;
+
+	for (size_t i = 0; i < n; i++)
+		if (resp_hex(c[i].hex, &r) != c[i].want)
+			fail_msg("response %s: %d, want %d", c[i].hex, resp_hex(c[i].hex, &r), c[i].want);
+}
+
+#define N_CASES(a) (sizeof(a) / sizeof((a)[0]))
+
 static void test_request_framing_errors(void **state)
 {
+	static const struct decode_case cases[] = {
+		{"03", NR_E_NO_TAG}, {"0302", NR_E_TAG}, {"03ff", NR_E_TAG},
+		{"0300", NR_E_NO_CONTROL}, {"030003", NR_E_CONTROL_TAG}, {"0300ff", NR_E_CONTROL_TAG},
+		{"0301", NR_E_NO_FLAG}, {"030103", NR_E_NO_FLAG}, {"00", NR_E_NO_FLAG},
+		{"0301040200", NR_E_PROTO_VERSION}, {"03010302", NR_E_BINCODE_SHORT},
+		{"03010307", NR_E_FLAG}, {"0003", NR_E_FLAG},
+	};
 	struct nr_request req;
 
 	(void)state;
 	assert_int_equal(nr_request_decode(NULL, 0, &req), NR_E_EMPTY);
-	assert_int_equal(req_hex("03", &req), NR_E_NO_TAG);
-	assert_int_equal(req_hex("0302", &req), NR_E_TAG);
-	assert_int_equal(req_hex("03ff", &req), NR_E_TAG);
-	assert_int_equal(req_hex("0300", &req), NR_E_NO_CONTROL);
-	assert_int_equal(req_hex("030003", &req), NR_E_CONTROL_TAG);
-	assert_int_equal(req_hex("0300ff", &req), NR_E_CONTROL_TAG);
+	check_request_cases(cases, N_CASES(cases));
 	/* Nym reads the control tag only */
 	assert_int_equal(req_hex("030001ffff", &req), 0);
 	assert_int_equal(req.control, NR_CONTROL_BINARY_INFO);
-	assert_int_equal(req_hex("0301", &req), NR_E_NO_FLAG);
-	assert_int_equal(req_hex("030103", &req), NR_E_NO_FLAG);
-	assert_int_equal(req_hex("00", &req), NR_E_NO_FLAG);
-	assert_int_equal(req_hex("0301040200", &req), NR_E_PROTO_VERSION);
-	assert_int_equal(req_hex("03010302", &req), NR_E_BINCODE_SHORT);
-	assert_int_equal(req_hex("03010307", &req), NR_E_FLAG);
-	assert_int_equal(req_hex("0003", &req), NR_E_FLAG);
 	/* a first byte of 1 or 2 is Legacy as well (Nym reads it as the socks5 version) */
 	assert_int_equal(req_hex("020201", &req), 0);
 	assert_int_equal(req.v.iface, 0);
@@ -560,15 +583,34 @@ static void test_connect_lossy_address(void **state)
 	assert_int_equal(nr_request_encode(&req, NULL, 0), NR_E_UTF8);
 }
 
+typedef int (*decode_fn)(const uint8_t *in, size_t len, void *msg);
+
+static int decode_request_fn(const uint8_t *in, size_t len, void *msg)
+{
+	return nr_request_decode(in, len, msg);
+}
+
+static int decode_response_fn(const uint8_t *in, size_t len, void *msg)
+{
+	return nr_response_decode(in, len, msg);
+}
+
+/* every cut of msg from `from` up to `min` bytes fails with err; min bytes decode */
+static void assert_cuts_fail(decode_fn dec, const uint8_t *msg, size_t from, size_t min, int err,
+                             void *out)
+{
+	for (size_t len = from; len < min; len++)
+		assert_int_equal(dec(msg, len, out), err);
+	assert_int_equal(dec(msg, min, out), 0);
+}
+
 static void test_send_truncations(void **state)
 {
 	uint8_t msg[4 + 17 + 2] = {3, 1, 3, 1};
 	struct nr_request req;
 
 	(void)state;
-	for (size_t len = 4; len < 21; len++)
-		assert_int_equal(nr_request_decode(msg, len, &req), NR_E_SOCKET_DATA);
-	assert_int_equal(nr_request_decode(msg, 21, &req), 0);
+	assert_cuts_fail(decode_request_fn, msg, 4, 21, NR_E_SOCKET_DATA, &req);
 	assert_int_equal(req.data_len, 0);
 	assert_int_equal(nr_request_decode(msg, 23, &req), 0);
 	assert_int_equal(req.data_len, 2);
@@ -576,15 +618,16 @@ static void test_send_truncations(void **state)
 
 static void test_query_request_bincode(void **state)
 {
+	static const struct decode_case cases[] = {
+		{"0301030203", NR_E_BINCODE_VARIANT}, {"030103020000", NR_E_BINCODE_TRAILING},
+		{"03010302fe", NR_E_BINCODE_VARINT}, {"03010302ff", NR_E_BINCODE_VARINT},
+		{"03010302fb00", NR_E_BINCODE_SHORT},
+		{"03010302fd0000000100000000", NR_E_BINCODE_VARINT},
+	};
 	struct nr_request req;
 
 	(void)state;
-	assert_int_equal(req_hex("0301030203", &req), NR_E_BINCODE_VARIANT);
-	assert_int_equal(req_hex("030103020000", &req), NR_E_BINCODE_TRAILING);
-	assert_int_equal(req_hex("03010302fe", &req), NR_E_BINCODE_VARINT);
-	assert_int_equal(req_hex("03010302ff", &req), NR_E_BINCODE_VARINT);
-	assert_int_equal(req_hex("03010302fb00", &req), NR_E_BINCODE_SHORT);
-	assert_int_equal(req_hex("03010302fd0000000100000000", &req), NR_E_BINCODE_VARINT);
+	check_request_cases(cases, N_CASES(cases));
 	/* bincode takes varints that are not the shortest form */
 	assert_int_equal(req_hex("03010302fb0001", &req), 0);
 	assert_int_equal(req.query, NR_QUERY_DESCRIPTION);
@@ -596,27 +639,20 @@ static void test_query_request_bincode(void **state)
 
 static void test_response_framing_errors(void **state)
 {
+	static const struct decode_case cases[] = {
+		{"03", NR_E_NO_TAG}, {"0302", NR_E_TAG}, {"0300", NR_E_NO_CONTROL},
+		{"030003", NR_E_CONTROL_TAG}, {"0300fe", NR_E_CONTROL_TAG}, {"0301", NR_E_NO_FLAG},
+		{"030103", NR_E_NO_FLAG}, {"030100", NR_E_FLAG}, {"00", NR_E_FLAG},
+		{"03010309", NR_E_FLAG},
+	};
 	struct nr_response r;
 
 	(void)state;
 	assert_int_equal(nr_response_decode(NULL, 0, &r), NR_E_EMPTY);
-	assert_int_equal(resp_hex("03", &r), NR_E_NO_TAG);
-	assert_int_equal(resp_hex("0302", &r), NR_E_TAG);
-	assert_int_equal(resp_hex("0300", &r), NR_E_NO_CONTROL);
-	assert_int_equal(resp_hex("030003", &r), NR_E_CONTROL_TAG);
-	assert_int_equal(resp_hex("0300fe", &r), NR_E_CONTROL_TAG);
-	assert_int_equal(resp_hex("0301", &r), NR_E_NO_FLAG);
-	assert_int_equal(resp_hex("030103", &r), NR_E_NO_FLAG);
-	assert_int_equal(resp_hex("030100", &r), NR_E_FLAG);
-	assert_int_equal(resp_hex("00", &r), NR_E_FLAG);
-	assert_int_equal(resp_hex("03010309", &r), NR_E_FLAG);
-	/* Health ignores what follows its tag */
-	assert_int_equal(resp_hex("030000abcd", &r), 0);
-	assert_int_equal(r.control, NR_CONTROL_HEALTH);
-	/* a socks5 version above 3 is accepted in responses */
+	check_response_cases(cases, N_CASES(cases));
+	/* unlike in requests, a socks5 version above 3 is accepted */
 	assert_int_equal(resp_hex("0301050200000000000000017821", &r), 0);
-	assert_int_equal(r.v.proto, 5);
-	assert_int_equal(r.kind, NR_RESP_CONNECTION_ERROR);
+	assert_true(r.v.proto == 5 && r.kind == NR_RESP_CONNECTION_ERROR && r.text_len == 2);
 }
 
 static void test_network_data_and_error_truncations(void **state)
@@ -625,13 +661,9 @@ static void test_network_data_and_error_truncations(void **state)
 	struct nr_response r;
 
 	(void)state;
-	for (size_t len = 4; len < 21; len++)
-		assert_int_equal(nr_response_decode(msg, len, &r), NR_E_SOCKET_DATA);
-	assert_int_equal(nr_response_decode(msg, 21, &r), 0);
+	assert_cuts_fail(decode_response_fn, msg, 4, 21, NR_E_SOCKET_DATA, &r);
 	msg[3] = 2;
-	for (size_t len = 4; len < 12; len++)
-		assert_int_equal(nr_response_decode(msg, len, &r), NR_E_CONN_ID);
-	assert_int_equal(nr_response_decode(msg, 12, &r), 0);
+	assert_cuts_fail(decode_response_fn, msg, 4, 12, NR_E_CONN_ID, &r);
 	assert_int_equal(r.text_len, 0);
 	/* the ConnectionError text must be UTF-8 */
 	assert_int_equal(resp_hex("0200000000000000016162ff", &r), NR_E_UTF8);
@@ -640,39 +672,40 @@ static void test_network_data_and_error_truncations(void **state)
 	assert_int_equal(resp_hex("020000000000000001c3a9", &r), 0);
 }
 
+#define QRESP "03010303"
+#define POLICY_OF_ONE QRESP "02" "01" "00" "01" "01"
+
 static void test_query_response_bincode(void **state)
 {
+	static const struct decode_case cases[] = {
+		{QRESP, NR_E_BINCODE_SHORT},
+		{QRESP "04", NR_E_BINCODE_VARIANT},
+		{QRESP "00", NR_E_BINCODE_SHORT},
+		{QRESP "0002", NR_E_BINCODE_BOOL},
+		{QRESP "000100", NR_E_BINCODE_TRAILING},
+		/* strings: overlong, cut, not UTF-8 */
+		{QRESP "01" "fdffffffffffffffff" "41", NR_E_BINCODE_SHORT},
+		{QRESP "01" "03" "4142", NR_E_BINCODE_SHORT},
+		{QRESP "01" "02" "41ff", NR_E_UTF8},
+		{QRESP "03" "01" "80", NR_E_UTF8},
+		/* ExitPolicy: bad Option tag, bad action, bad pattern, port above u16, rules cut */
+		{QRESP "02" "01" "00" "02", NR_E_BINCODE_BOOL},
+		{POLICY_OF_ONE "04" "012a" "01" "02", NR_E_BINCODE_VARIANT},
+		{POLICY_OF_ONE "00" "022a2a" "01" "02", NR_E_POLICY_PATTERN},
+		{POLICY_OF_ONE "00" "012a" "fc00010000" "02", NR_E_BINCODE_VARINT},
+		{QRESP "02" "01" "00" "01" "02" "00" "012a" "01" "02", NR_E_BINCODE_SHORT},
+		{QRESP "02" "01" "00" "01" "fd7fffffffffffffff", NR_E_BINCODE_SHORT},
+		/* Nym keeps any port pair (0-0, start > end) */
+		{POLICY_OF_ONE "01" "012a" "09" "02", 0},
+		{POLICY_OF_ONE "01" "012a" "00" "00", 0},
+	};
 	struct nr_response r;
 
 	(void)state;
-	assert_int_equal(resp_hex("03010303", &r), NR_E_BINCODE_SHORT);
-	assert_int_equal(resp_hex("0301030304", &r), NR_E_BINCODE_VARIANT);
-	assert_int_equal(resp_hex("0301030300", &r), NR_E_BINCODE_SHORT);
-	assert_int_equal(resp_hex("030103030002", &r), NR_E_BINCODE_BOOL);
-	assert_int_equal(resp_hex("03010303000100", &r), NR_E_BINCODE_TRAILING);
-	/* strings: overlong, cut, not UTF-8 */
-	assert_int_equal(resp_hex("03010303" "01" "fdffffffffffffffff" "41", &r),
-	                 NR_E_BINCODE_SHORT);
-	assert_int_equal(resp_hex("03010303" "01" "03" "4142", &r), NR_E_BINCODE_SHORT);
-	assert_int_equal(resp_hex("03010303" "01" "02" "41ff", &r), NR_E_UTF8);
-	assert_int_equal(resp_hex("03010303" "03" "01" "80", &r), NR_E_UTF8);
-	assert_int_equal(resp_hex("03010303" "01" "02" "4142", &r), 0);
+	check_response_cases(cases, N_CASES(cases));
+	assert_int_equal(resp_hex(QRESP "01" "02" "4142", &r), 0);
 	assert_int_equal(r.text_len, 2);
-	/* ExitPolicy: bad Option tag, bad action, bad pattern, ports out of u16 */
-	assert_int_equal(resp_hex("03010303" "02" "01" "00" "02", &r), NR_E_BINCODE_BOOL);
-	assert_int_equal(resp_hex("03010303" "02" "01" "00" "01" "01" "04" "012a" "01" "02", &r),
-	                 NR_E_BINCODE_VARIANT);
-	assert_int_equal(resp_hex("03010303" "02" "01" "00" "01" "01" "00" "022a2a" "01" "02", &r),
-	                 NR_E_POLICY_PATTERN);
-	assert_int_equal(resp_hex("03010303" "02" "01" "00" "01" "01" "00" "012a" "fc00010000" "02",
-	                          &r),
-	                 NR_E_BINCODE_VARINT);
-	assert_int_equal(resp_hex("03010303" "02" "01" "00" "01" "02" "00" "012a" "01" "02", &r),
-	                 NR_E_BINCODE_SHORT);
-	assert_int_equal(resp_hex("03010303" "02" "01" "00" "01" "fd7fffffffffffffff", &r),
-	                 NR_E_BINCODE_SHORT);
-	/* Nym keeps any port pair (0-0, start > end) */
-	assert_int_equal(resp_hex("03010303" "02" "00" "00" "01" "01" "01" "012a" "09" "02", &r), 0);
+	assert_memory_equal(r.text, "AB", 2);
 }
 
 static int control_json(const char *tag_hex, const char *json)
@@ -700,7 +733,12 @@ static int control_json(const char *tag_hex, const char *json)
 
 static void test_control_json_errors(void **state)
 {
+	struct nr_response r;
+
 	(void)state;
+	/* Health ignores what follows its tag */
+	assert_int_equal(resp_hex("030000abcd", &r), 0);
+	assert_int_equal(r.control, NR_CONTROL_HEALTH);
 	assert_int_equal(control_json("ff", "{\"message\":\"x\"}"), 0);
 	assert_int_equal(control_json("ff", " {\"message\":\"x\",\"other\":1}\n "), 0);
 	assert_int_equal(control_json("ff", ""), NR_E_JSON);

@@ -27,11 +27,22 @@ static const char *drain(struct nr_obuf *b)
 	return out;
 }
 
+static int new_buffer(void **state)
+{
+	*state = nr_obuf_new(BIG_CAP);
+	return *state ? 0 : -1;
+}
+
+static int free_buffer(void **state)
+{
+	nr_obuf_free(*state);
+	return 0;
+}
+
 static void test_in_order_and_gaps(void **state)
 {
-	struct nr_obuf *b = nr_obuf_new(BIG_CAP);
+	struct nr_obuf *b = *state;
 
-	(void)state;
 	assert_int_equal(put(b, 0, "ab", false), 0);
 	assert_int_equal(put(b, 1, "cd", false), 0);
 	assert_int_equal(put(b, 3, "gh", false), 0);
@@ -46,14 +57,12 @@ static void test_in_order_and_gaps(void **state)
 	assert_int_equal(nr_obuf_pieces(b), 0);
 	assert_int_equal(nr_obuf_bytes(b), 0);
 	assert_false(nr_obuf_finished(b));
-	nr_obuf_free(b);
 }
 
 static void test_window(void **state)
 {
-	struct nr_obuf *b = nr_obuf_new(BIG_CAP);
+	struct nr_obuf *b = *state;
 
-	(void)state;
 	assert_int_equal(put(b, NR_OBUF_WINDOW + 1, "x", false), NR_OBUF_E_TOO_FAR);
 	assert_int_equal(put(b, 12345678, "x", false), NR_OBUF_E_TOO_FAR);
 	assert_int_equal(put(b, UINT64_MAX, "x", false), NR_OBUF_E_TOO_FAR);
@@ -63,16 +72,14 @@ static void test_window(void **state)
 	assert_string_equal(drain(b), "a");
 	assert_int_equal(put(b, NR_OBUF_WINDOW + 1, "y", false), 0);
 	assert_int_equal(put(b, NR_OBUF_WINDOW + 2, "y", false), NR_OBUF_E_TOO_FAR);
-	nr_obuf_free(b);
 }
 
 static void test_duplicate_and_consumed(void **state)
 {
-	struct nr_obuf *b = nr_obuf_new(BIG_CAP);
+	struct nr_obuf *b = *state;
 	const uint8_t *p;
 	size_t n;
 
-	(void)state;
 	for (uint64_t s = 0; s < 4; s++)
 		assert_int_equal(put(b, s, "1234", false), 0);
 	for (uint64_t s = 0; s < 4; s++)
@@ -87,17 +94,15 @@ static void test_duplicate_and_consumed(void **state)
 		assert_int_equal(put(b, s, "1234", false), NR_OBUF_E_CONSUMED);
 	/* a too-far seq is reported as such before anything else */
 	assert_int_equal(put(b, 4 + NR_OBUF_WINDOW + 1, "x", false), NR_OBUF_E_TOO_FAR);
-	nr_obuf_free(b);
 }
 
 /* Nym forwards nothing for an empty piece that does not close, but it takes its seq */
 static void test_empty_pieces(void **state)
 {
-	struct nr_obuf *b = nr_obuf_new(BIG_CAP);
+	struct nr_obuf *b = *state;
 	const uint8_t *p;
 	size_t n;
 
-	(void)state;
 	assert_int_equal(put(b, 0, "", false), 0); /* a keep-alive */
 	assert_true(nr_obuf_next_seq(b) == 1);
 	assert_int_equal(nr_obuf_peek(b, &p, &n), 0);
@@ -109,15 +114,13 @@ static void test_empty_pieces(void **state)
 	assert_int_equal(put(b, 1, "b", false), 0);
 	assert_string_equal(drain(b), "bc");
 	assert_true(nr_obuf_next_seq(b) == 4);
-	nr_obuf_free(b);
 }
 
 static void test_close(void **state)
 {
-	struct nr_obuf *b = nr_obuf_new(BIG_CAP);
+	struct nr_obuf *b = *state;
 	uint64_t at = 0;
 
-	(void)state;
 	assert_int_equal(put(b, 0, "a", false), 0);
 	assert_int_equal(put(b, 2, "c", true), 0);
 	assert_true(nr_obuf_close_seen(b, &at));
@@ -132,7 +135,6 @@ static void test_close(void **state)
 	assert_true(nr_obuf_finished(b));
 	assert_int_equal(put(b, 2, "c", true), NR_OBUF_E_CONSUMED);
 	assert_int_equal(put(b, 3, "", false), NR_OBUF_E_PAST_CLOSE);
-	nr_obuf_free(b);
 }
 
 static void test_close_empty_and_inconsistent(void **state)
@@ -206,12 +208,11 @@ static void test_byte_cap(void **state)
 
 static void test_peek_consume_partial(void **state)
 {
-	struct nr_obuf *b = nr_obuf_new(BIG_CAP);
+	struct nr_obuf *b = *state;
 	const uint8_t *p;
 	size_t n;
 	uint8_t out[3];
 
-	(void)state;
 	assert_int_equal(put(b, 0, "hello", false), 0);
 	assert_int_equal(put(b, 1, "world", true), 0);
 	assert_int_equal(nr_obuf_read(b, out, sizeof(out)), 3);
@@ -229,15 +230,13 @@ static void test_peek_consume_partial(void **state)
 	assert_int_equal(nr_obuf_peek(b, &p, &n), 0);
 	nr_obuf_consume(b, 1); /* nothing to consume: no effect */
 	assert_int_equal(nr_obuf_bytes(b), 0);
-	nr_obuf_free(b);
 }
 
 static void test_out_of_order_many(void **state)
 {
-	struct nr_obuf *b = nr_obuf_new(BIG_CAP);
+	struct nr_obuf *b = *state;
 	char want[NR_OBUF_WINDOW + 2], piece[2] = {0};
 
-	(void)state;
 	/* every seq in the window, in reverse, then read in one go */
 	for (uint64_t s = NR_OBUF_WINDOW + 1; s-- > 0;) {
 		piece[0] = (char)('a' + s % 26);
@@ -249,7 +248,6 @@ static void test_out_of_order_many(void **state)
 	assert_string_equal(drain(b), want);
 	assert_true(nr_obuf_finished(b));
 	assert_true(nr_obuf_next_seq(b) == NR_OBUF_WINDOW + 1);
-	nr_obuf_free(b);
 }
 
 static void test_err_text(void **state)
@@ -261,18 +259,20 @@ static void test_err_text(void **state)
 	nr_obuf_free(NULL);
 }
 
+#define WITH_BUFFER(test) cmocka_unit_test_setup_teardown(test, new_buffer, free_buffer)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_in_order_and_gaps),
-		cmocka_unit_test(test_window),
-		cmocka_unit_test(test_duplicate_and_consumed),
-		cmocka_unit_test(test_empty_pieces),
-		cmocka_unit_test(test_close),
+		WITH_BUFFER(test_in_order_and_gaps),
+		WITH_BUFFER(test_window),
+		WITH_BUFFER(test_duplicate_and_consumed),
+		WITH_BUFFER(test_empty_pieces),
+		WITH_BUFFER(test_close),
 		cmocka_unit_test(test_close_empty_and_inconsistent),
 		cmocka_unit_test(test_byte_cap),
-		cmocka_unit_test(test_peek_consume_partial),
-		cmocka_unit_test(test_out_of_order_many),
+		WITH_BUFFER(test_peek_consume_partial),
+		WITH_BUFFER(test_out_of_order_many),
 		cmocka_unit_test(test_err_text),
 	};
 
