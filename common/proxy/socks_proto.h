@@ -84,12 +84,11 @@ struct ns_socks_parser {
 	unsigned options;
 	int state;
 	enum ns_socks_proto proto;
-	uint8_t cmd;
 	size_t need;    /* bytes still wanted by the current field */
 	size_t counted; /* bytes of a bounded field seen so far */
 	size_t line_len;
 	size_t head_len;
-	bool http_line_done;
+	bool http_method_done;
 	bool got_noauth;
 	uint8_t field[NS_HTTP_CONNECT_LINE_MAX];
 	size_t field_len;
