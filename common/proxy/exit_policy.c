@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 
 #define RULE_PREFIX "ExitPolicy"
-#define ADDR_TEXT_MAX 64
 
 /* A slice of the policy text. */
 struct span {
@@ -96,20 +95,20 @@ static bool parse_unsigned(struct span t, unsigned long max, unsigned long *out)
 
 /* ------------------------------------------------------------ rule parsing ---- */
 
-static enum ns_exit_parse_err parse_ports(struct span t, struct ns_exit_rule *r)
+static enum ns_exit_parse_err parse_ports(struct span t, struct nr_policy_rule *r)
 {
 	const char *dash = memchr(t.s, '-', t.n);
 	unsigned long lo, hi;
 
 	if (span_is(t, "*")) {
-		r->port_low = 1;
-		r->port_high = 65535;
+		r->port_lo = 1;
+		r->port_hi = 65535;
 		return NS_EXIT_PARSE_OK;
 	}
 	if (!dash) {
 		if (!parse_unsigned(t, 65535, &lo))
 			return NS_EXIT_PARSE_BAD_PORT;
-		r->port_low = r->port_high = (uint16_t)lo;
+		r->port_lo = r->port_hi = (uint16_t)lo;
 		return NS_EXIT_PARSE_OK;
 	}
 	if (!parse_unsigned((struct span){t.s, (size_t)(dash - t.s)}, 65535, &lo) ||
@@ -117,110 +116,30 @@ static enum ns_exit_parse_err parse_ports(struct span t, struct ns_exit_rule *r)
 		return NS_EXIT_PARSE_BAD_PORT;
 	if (lo == 0 || lo > hi)
 		return NS_EXIT_PARSE_BAD_RANGE;
-	r->port_low = (uint16_t)lo;
-	r->port_high = (uint16_t)hi;
+	r->port_lo = (uint16_t)lo;
+	r->port_hi = (uint16_t)hi;
 	return NS_EXIT_PARSE_OK;
-}
-
-/* "[v6]" or a bare v4 / v6 address */
-static bool parse_address(struct span t, struct ns_exit_rule *r)
-{
-	char text[ADDR_TEXT_MAX];
-	bool bracketed = t.n >= 2 && t.s[0] == '[' && t.s[t.n - 1] == ']';
-
-	if (bracketed) {
-		t.s++;
-		t.n -= 2;
-	}
-	if (t.n >= sizeof text || memchr(t.s, 0, t.n))
-		return false;
-	memcpy(text, t.s, t.n);
-	text[t.n] = 0;
-	if (!bracketed && inet_pton(AF_INET, text, r->addr) == 1) {
-		r->family = NS_EXIT_V4;
-		return true;
-	}
-	if (inet_pton(AF_INET6, text, r->addr) == 1) {
-		r->family = NS_EXIT_V6;
-		return true;
-	}
-	return false;
-}
-
-static enum ns_exit_parse_err parse_star(struct span ip, bool has_mask, struct ns_exit_rule *r,
-                                         bool *matched)
-{
-	*matched = true;
-	r->wildcard = true;
-	if (span_is(ip, "*"))
-		r->family = NS_EXIT_ANY;
-	else if (span_is(ip, "*4"))
-		r->family = NS_EXIT_V4;
-	else if (span_is(ip, "*6"))
-		r->family = NS_EXIT_V6;
-	else {
-		*matched = false;
-		r->wildcard = false;
-		return NS_EXIT_PARSE_OK;
-	}
-	return has_mask ? NS_EXIT_PARSE_MASK_WITH_STAR : NS_EXIT_PARSE_OK;
-}
-
-static enum ns_exit_parse_err apply_mask(struct ns_exit_rule *r, unsigned long mask)
-{
-	unsigned long max = r->family == NS_EXIT_V4 ? 32 : 128;
-
-	if (mask > max)
-		return r->family == NS_EXIT_V4 ? NS_EXIT_PARSE_BAD_V4_MASK : NS_EXIT_PARSE_BAD_V6_MASK;
-	if (mask == 0) {
-		r->wildcard = true;
-		memset(r->addr, 0, sizeof r->addr);
-	}
-	r->prefix_len = (uint8_t)mask;
-	return NS_EXIT_PARSE_OK;
-}
-
-static enum ns_exit_parse_err parse_ip_pattern(struct span t, struct ns_exit_rule *r)
-{
-	const char *slash = memchr(t.s, '/', t.n);
-	struct span ip = {t.s, slash ? (size_t)(slash - t.s) : t.n};
-	struct span mask_text = {slash ? slash + 1 : NULL, slash ? (size_t)(t.s + t.n - slash - 1) : 0};
-	unsigned long mask;
-	bool star;
-	enum ns_exit_parse_err e = parse_star(ip, slash != NULL, r, &star);
-
-	if (star)
-		return e;
-	if (!parse_address(ip, r))
-		return NS_EXIT_PARSE_BAD_ADDRESS;
-	if (!slash)
-		mask = r->family == NS_EXIT_V4 ? 32 : 128;
-	else if (!parse_unsigned(mask_text, 255, &mask))
-		return NS_EXIT_PARSE_BAD_MASK;
-	return apply_mask(r, mask);
 }
 
 /* "<pattern>:<ports>", split at the last ':' */
-static enum ns_exit_parse_err parse_address_port(struct span t, struct ns_exit_rule *r)
+static enum ns_exit_parse_err parse_address_port(struct span t, struct nr_policy_rule *r)
 {
 	const char *colon = memrchr(t.s, ':', t.n);
-	enum ns_exit_parse_err e;
 
 	if (!colon || colon + 1 == t.s + t.n)
 		return NS_EXIT_PARSE_MALFORMED_PATTERN;
-	e = parse_ip_pattern((struct span){t.s, (size_t)(colon - t.s)}, r);
-	if (e != NS_EXIT_PARSE_OK)
-		return e;
+	if (nr_ip_pattern_parse(t.s, (size_t)(colon - t.s), r) != 0)
+		return NS_EXIT_PARSE_BAD_PATTERN;
 	return parse_ports((struct span){colon + 1, (size_t)(t.s + t.n - colon - 1)}, r);
 }
 
-static enum ns_exit_parse_err parse_action(struct span t, struct ns_exit_rule *r)
+static enum ns_exit_parse_err parse_action(struct span t, struct nr_policy_rule *r)
 {
 	static const char *const names[] = {"accept", "reject", "accept6", "reject6"};
 
 	for (size_t i = 0; i < 4; i++) {
 		if (span_is(t, names[i])) {
-			r->action = (enum ns_exit_action)i;
+			r->action = (enum nr_policy_action)i;
 			return NS_EXIT_PARSE_OK;
 		}
 	}
@@ -228,7 +147,7 @@ static enum ns_exit_parse_err parse_action(struct span t, struct ns_exit_rule *r
 }
 
 /* A trimmed, non-empty line without its comment. */
-static enum ns_exit_parse_err parse_rule(struct span line, struct ns_exit_rule *r)
+static enum ns_exit_parse_err parse_rule(struct span line, struct nr_policy_rule *r)
 {
 	size_t plen = strlen(RULE_PREFIX);
 	const char *space;
@@ -249,11 +168,11 @@ static enum ns_exit_parse_err parse_rule(struct span line, struct ns_exit_rule *
 
 /* ----------------------------------------------------------- policy parsing ---- */
 
-static int push_rule(struct ns_exit_policy *p, size_t *cap, const struct ns_exit_rule *r)
+static int push_rule(struct ns_exit_policy *p, size_t *cap, const struct nr_policy_rule *r)
 {
 	if (p->n_rules == *cap) {
 		size_t grown = *cap ? *cap * 2 : 16;
-		struct ns_exit_rule *rules = realloc(p->rules, grown * sizeof *rules);
+		struct nr_policy_rule *rules = realloc(p->rules, grown * sizeof *rules);
 
 		if (!rules)
 			return -1;
@@ -302,7 +221,7 @@ int ns_exit_policy_parse(const char *text, size_t len, struct ns_exit_policy *ou
 		return parse_fail(out, err, NS_EXIT_PARSE_TOO_LONG, 0);
 	while (rest.n > 0) {
 		struct span line = next_line(&rest);
-		struct ns_exit_rule r;
+		struct nr_policy_rule r;
 		enum ns_exit_parse_err e;
 
 		line_no++;
@@ -331,11 +250,8 @@ const char *ns_exit_parse_err_text(enum ns_exit_parse_err kind)
 	case NS_EXIT_PARSE_MALFORMED_RULE: return "expected '<action> <pattern>:<ports>'";
 	case NS_EXIT_PARSE_BAD_ACTION: return "not a policy action (accept, reject, accept6, reject6)";
 	case NS_EXIT_PARSE_MALFORMED_PATTERN: return "expected '<pattern>:<ports>'";
-	case NS_EXIT_PARSE_BAD_ADDRESS: return "not a valid IP address";
-	case NS_EXIT_PARSE_MASK_WITH_STAR: return "a mask on '*', '*4' or '*6'";
-	case NS_EXIT_PARSE_BAD_MASK: return "not a valid mask";
-	case NS_EXIT_PARSE_BAD_V4_MASK: return "not a valid mask for an IPv4 address";
-	case NS_EXIT_PARSE_BAD_V6_MASK: return "not a valid mask for an IPv6 address";
+	case NS_EXIT_PARSE_BAD_PATTERN:
+		return "not '*', '*4', '*6' or an IP address with a mask that fits its family";
 	case NS_EXIT_PARSE_BAD_PORT: return "a port that is malformed or not in 0..65535";
 	case NS_EXIT_PARSE_BAD_RANGE: return "a port range that starts at 0 or ends before it starts";
 	case NS_EXIT_PARSE_TOO_MANY_RULES: return "too many rules";
@@ -358,91 +274,47 @@ int ns_exit_policy_open(struct ns_exit_policy *out)
 	out->rules = calloc(1, sizeof *out->rules);
 	if (!out->rules)
 		return -1;
-	out->rules[0] = (struct ns_exit_rule){.action = NS_EXIT_ACCEPT, .family = NS_EXIT_ANY,
-	                                      .wildcard = true, .port_low = 1, .port_high = 65535};
+	out->rules[0] = (struct nr_policy_rule){.action = NR_POLICY_ACCEPT, .pattern = NR_IP_ANY,
+	                                        .port_lo = 1, .port_hi = 65535};
 	out->n_rules = 1;
 	return 0;
 }
 
 bool ns_exit_policy_is_open(const struct ns_exit_policy *p)
 {
-	const struct ns_exit_rule *r = p->rules;
+	const struct nr_policy_rule *r = p->rules;
 
-	return p->n_rules == 1 && r->action == NS_EXIT_ACCEPT && r->wildcard &&
-	       r->family == NS_EXIT_ANY && r->port_low == 1 && r->port_high == 65535;
+	return p->n_rules == 1 && r->action == NR_POLICY_ACCEPT && r->pattern == NR_IP_ANY &&
+	       r->port_lo == 1 && r->port_hi == 65535;
 }
 
 /* --------------------------------------------------------------- rendering ---- */
 
-const char *ns_exit_action_name(enum ns_exit_action a)
+static const char *action_name(enum nr_policy_action a)
 {
 	switch (a) {
-	case NS_EXIT_ACCEPT: return "accept";
-	case NS_EXIT_REJECT: return "reject";
-	case NS_EXIT_ACCEPT6: return "accept6";
-	case NS_EXIT_REJECT6: return "reject6";
+	case NR_POLICY_ACCEPT: return "accept";
+	case NR_POLICY_REJECT: return "reject";
+	case NR_POLICY_ACCEPT6: return "accept6";
+	case NR_POLICY_REJECT6: return "reject6";
 	}
 	return "?";
 }
 
-static size_t hex_groups(char *out, size_t o, const uint16_t *g, size_t from, size_t to)
+static size_t rule_text(const struct nr_policy_rule *r, char *out, size_t cap)
 {
-	for (size_t i = from; i < to; i++)
-		o += (size_t)sprintf(out + o, i > from ? ":%x" : "%x", g[i]);
-	return o;
-}
-
-/* RFC 5952 as Rust displays it: the first longest run of two or more zero groups becomes
- * "::"; only IPv4-mapped addresses get a dotted tail. */
-static size_t ipv6_display(const uint8_t a[16], char *out)
-{
-	uint16_t g[8];
-	size_t best = 0, best_len = 0, run = 0, o;
-
-	for (int i = 0; i < 8; i++) {
-		g[i] = (uint16_t)((a[2 * i] << 8) | a[2 * i + 1]);
-		run = g[i] == 0 ? run + 1 : 0;
-		if (run > best_len) {
-			best_len = run;
-			best = (size_t)i + 1 - run;
-		}
-	}
-	if (!g[0] && !g[1] && !g[2] && !g[3] && !g[4] && g[5] == 0xffff)
-		return (size_t)sprintf(out, "::ffff:%u.%u.%u.%u", a[12], a[13], a[14], a[15]);
-	if (best_len < 2)
-		return hex_groups(out, 0, g, 0, 8);
-	o = hex_groups(out, 0, g, 0, best);
-	o += (size_t)sprintf(out + o, "::");
-	return hex_groups(out, o, g, best + best_len, 8);
-}
-
-size_t ns_exit_rule_pattern_text(const struct ns_exit_rule *r, char out[NS_EXIT_PATTERN_TEXT_MAX])
-{
-	size_t o;
-
-	if (r->wildcard)
-		return (size_t)sprintf(out, "%s",
-		                       r->family == NS_EXIT_V4 ? "*4" : r->family == NS_EXIT_V6 ? "*6" : "*");
-	if (r->family == NS_EXIT_V4)
-		o = (size_t)sprintf(out, "%u.%u.%u.%u", r->addr[0], r->addr[1], r->addr[2], r->addr[3]);
-	else
-		o = ipv6_display(r->addr, out);
-	return o + (size_t)sprintf(out + o, "/%u", r->prefix_len);
-}
-
-static size_t rule_text(const struct ns_exit_rule *r, char *out, size_t cap)
-{
-	char pattern[NS_EXIT_PATTERN_TEXT_MAX], ports[16];
+	char pattern[NR_IP_PATTERN_MAX], ports[16];
 	int w;
 
-	ns_exit_rule_pattern_text(r, pattern);
-	if (r->port_low == 1 && r->port_high == 65535)
+	if (nr_ip_pattern_format(r, pattern, sizeof pattern) < 0)
+		snprintf(pattern, sizeof pattern, "?"); /* not a rule the parser makes */
+	if (r->port_lo == 1 && r->port_hi == 65535)
 		snprintf(ports, sizeof ports, "*");
-	else if (r->port_low == r->port_high)
-		snprintf(ports, sizeof ports, "%u", r->port_low);
+	else if (r->port_lo == r->port_hi)
+		snprintf(ports, sizeof ports, "%u", r->port_lo);
 	else
-		snprintf(ports, sizeof ports, "%u-%u", r->port_low, r->port_high);
-	w = snprintf(out, cap, RULE_PREFIX " %s %s:%s", ns_exit_action_name(r->action), pattern, ports);
+		snprintf(ports, sizeof ports, "%u-%u", r->port_lo, r->port_hi);
+	w = snprintf(out, cap, RULE_PREFIX " %s %s:%s", action_name(r->action), pattern, ports);
 	return w > 0 ? (size_t)w : 0;
 }
 
@@ -485,25 +357,35 @@ static bool prefix_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
 	return (a[whole] & mask) == (b[whole] & mask);
 }
 
-static bool pattern_covers(const struct ns_exit_rule *r, const struct ns_exit_addr *a)
+static bool is_wildcard(const struct nr_policy_rule *r)
 {
-	if (r->wildcard && r->family == NS_EXIT_ANY)
-		return true;
-	if (r->family != a->family)
-		return false;
-	return r->wildcard || prefix_equal(r->addr, a->bytes, r->prefix_len);
+	return r->pattern == NR_IP_ANY || r->pattern == NR_IP_ANY4 || r->pattern == NR_IP_ANY6;
 }
 
-static bool rule_matches(const struct ns_exit_rule *r, const struct ns_exit_addr *a, uint16_t port)
+static bool pattern_covers(const struct nr_policy_rule *r, const struct ns_exit_addr *a)
+{
+	bool v4 = a->family == NS_EXIT_V4;
+
+	switch (r->pattern) {
+	case NR_IP_ANY: return true;
+	case NR_IP_ANY4: return v4;
+	case NR_IP_ANY6: return !v4;
+	case NR_IP_V4: return v4 && prefix_equal(r->addr, a->bytes, r->mask);
+	case NR_IP_V6: return !v4 && prefix_equal(r->addr, a->bytes, r->mask);
+	}
+	return false;
+}
+
+static bool rule_matches(const struct nr_policy_rule *r, const struct ns_exit_addr *a, uint16_t port)
 {
 	if (!pattern_covers(r, a))
 		return false;
-	return port == 0 || (r->port_low <= port && port <= r->port_high);
+	return port == 0 || (r->port_lo <= port && port <= r->port_hi);
 }
 
-static bool is_accept(enum ns_exit_action a)
+static bool is_accept(enum nr_policy_action a)
 {
-	return a == NS_EXIT_ACCEPT || a == NS_EXIT_ACCEPT6;
+	return a == NR_POLICY_ACCEPT || a == NR_POLICY_ACCEPT6;
 }
 
 long ns_exit_policy_match(const struct ns_exit_policy *p, const struct ns_exit_addr *addr,
@@ -624,7 +506,7 @@ enum ns_exit_verdict ns_exit_guard_check(const struct ns_exit_policy *p,
 	v = policy_verdict(p, &target, port, &rule);
 	if (v != NS_EXIT_ALLOW)
 		return v;
-	if (ns_exit_special_class(&target) && p->rules[rule].wildcard)
+	if (ns_exit_special_class(&target) && is_wildcard(&p->rules[rule]))
 		return NS_EXIT_DENY_SPECIAL;
 	return NS_EXIT_ALLOW;
 }

@@ -2,39 +2,31 @@
  * per line, '#' comments), first-match-wins matching of an (address, port), and the SSRF
  * guard that sits on top of it (beyond Nym): loopback, private, link-local, multicast,
  * unspecified and reserved destinations are refused unless the rule that accepts them names
- * them with an address pattern (not *, *4 or *6). */
+ * them with an address pattern (not *, *4, *6 or a /0). */
 #ifndef NS_EXIT_POLICY_H
 #define NS_EXIT_POLICY_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proxy/nr_proto.h"
+
 struct sockaddr;
 
 #define NS_EXIT_POLICY_MAX_RULES 65536
 #define NS_EXIT_POLICY_MAX_TEXT (4u << 20)
-#define NS_EXIT_PATTERN_TEXT_MAX 64 /* "ffff:...:ffff/128" and "::ffff:255.255.255.255/128" fit */
 
-/* Nym's action variants, in its order (the bincode variant index). accept6/reject6 act
- * exactly as accept/reject; only the name is kept. */
-enum ns_exit_action { NS_EXIT_ACCEPT = 0, NS_EXIT_REJECT = 1, NS_EXIT_ACCEPT6 = 2, NS_EXIT_REJECT6 = 3 };
-
-enum ns_exit_family { NS_EXIT_ANY = 0, NS_EXIT_V4 = 4, NS_EXIT_V6 = 6 };
-
-struct ns_exit_rule {
-	enum ns_exit_action action;
-	enum ns_exit_family family; /* ANY only with wildcard */
-	bool wildcard;              /* "*" (ANY), "*4" (V4), "*6" (V6); a /0 mask parses to these */
-	uint8_t addr[16];           /* the prefix as written (V4 in addr[0..3]) */
-	uint8_t prefix_len;         /* 1..32 or 1..128 unless wildcard */
-	uint16_t port_low;          /* 1..65535 is "*"; 0..0 is Nym's port-0 rule */
-	uint16_t port_high;
-};
-
+/* The rules are nr_proto's struct nr_policy_rule, so the ExitPolicy query response carries
+ * them as they are: the action (accept6/reject6 act as accept/reject; only the name
+ * differs), the address pattern ("*", "*4", "*6", or an address with a mask of 1..32 /
+ * 1..128, host bits kept as written; a /0 is read as "*4" / "*6"), the ports port_lo..port_hi
+ * ("*" is 1..65535; Nym's port-0 rule is 0..0). */
 struct ns_exit_policy {
-	struct ns_exit_rule *rules;
+	struct nr_policy_rule *rules;
 	size_t n_rules;
 };
+
+enum ns_exit_family { NS_EXIT_V4 = 4, NS_EXIT_V6 = 6 };
 
 /* An address to check: 4 or 16 bytes. */
 struct ns_exit_addr {
@@ -48,11 +40,8 @@ enum ns_exit_parse_err {
 	NS_EXIT_PARSE_MALFORMED_RULE,    /* no space between action and pattern */
 	NS_EXIT_PARSE_BAD_ACTION,
 	NS_EXIT_PARSE_MALFORMED_PATTERN, /* no ':' or nothing after the last one */
-	NS_EXIT_PARSE_BAD_ADDRESS,
-	NS_EXIT_PARSE_MASK_WITH_STAR,    /* "*", "*4" or "*6" with a /mask */
-	NS_EXIT_PARSE_BAD_MASK,          /* not a number 0..255 */
-	NS_EXIT_PARSE_BAD_V4_MASK,       /* over 32 */
-	NS_EXIT_PARSE_BAD_V6_MASK,       /* over 128 */
+	NS_EXIT_PARSE_BAD_PATTERN,       /* not "*", "*4", "*6" or an address whose mask fits its
+	                                  * family (what nr_ip_pattern_parse refuses) */
 	NS_EXIT_PARSE_BAD_PORT,          /* not a number 0..65535 */
 	NS_EXIT_PARSE_BAD_RANGE,         /* N-M with N = 0 or N > M */
 	NS_EXIT_PARSE_TOO_MANY_RULES,
@@ -87,16 +76,13 @@ int ns_exit_policy_open(struct ns_exit_policy *out);
 bool ns_exit_policy_is_open(const struct ns_exit_policy *p);
 
 /* The policy as Nym renders it: "ExitPolicy <action> <pattern>:<ports>" lines joined by
- * '\n', no trailing newline. Writes at most cap bytes (NUL-terminated when cap > 0) and
- * returns the length the full text needs, like snprintf. */
+ * '\n', no trailing newline; the pattern as nr_ip_pattern_format writes it. Writes at most
+ * cap bytes (NUL-terminated when cap > 0) and returns the length the full text needs, like
+ * snprintf. */
 size_t ns_exit_policy_render(const struct ns_exit_policy *p, char *out, size_t cap);
-/* One rule's address pattern as Nym displays it ("*", "*4", "*6", "1.2.3.0/24",
- * "fe80::/10"): the string Nym's serialised ExitPolicy carries. Returns its length. */
-size_t ns_exit_rule_pattern_text(const struct ns_exit_rule *r, char out[NS_EXIT_PATTERN_TEXT_MAX]);
-const char *ns_exit_action_name(enum ns_exit_action a);
 
 /* Nym's matching: the index of the first rule covering (addr, port), or -1. A port of 0
- * matches on the address alone. An IPv6 address only meets V6 and ANY patterns. */
+ * matches on the address alone. An IPv6 address only meets "*", "*6" and IPv6 patterns. */
 long ns_exit_policy_match(const struct ns_exit_policy *p, const struct ns_exit_addr *addr,
                           uint16_t port);
 /* Nym's check of resolved addresses: ALLOW only if every one is covered by an accepting

@@ -249,6 +249,9 @@ static int parse_ip(const char *s, size_t n, uint8_t addr[16])
 {
 	char buf[NR_IP_PATTERN_MAX];
 
+	if (memchr(s, 0, n)) /* inet_pton would stop at it; Nym's parser refuses it */
+		return -1;
+
 	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
 		if (n - 2 >= sizeof(buf))
 			return -1;

@@ -24,12 +24,10 @@ static void same_rules(const struct ns_exit_policy *a, const struct ns_exit_poli
 	if (a->n_rules != b->n_rules)
 		abort();
 	for (size_t i = 0; i < a->n_rules; i++) {
-		const struct ns_exit_rule *x = &a->rules[i], *y = &b->rules[i];
+		const struct nr_policy_rule *x = &a->rules[i], *y = &b->rules[i];
 
-		if (x->action != y->action || x->family != y->family || x->wildcard != y->wildcard ||
-		    x->port_low != y->port_low || x->port_high != y->port_high)
-			abort();
-		if (!x->wildcard && (x->prefix_len != y->prefix_len || memcmp(x->addr, y->addr, 16)))
+		if (x->action != y->action || x->pattern != y->pattern || x->mask != y->mask ||
+		    memcmp(x->addr, y->addr, 16) || x->port_lo != y->port_lo || x->port_hi != y->port_hi)
 			abort();
 	}
 }
@@ -82,9 +80,9 @@ static void exercise(const struct ns_exit_policy *p, const uint8_t *data, size_t
 			abort();
 	}
 	for (size_t i = 0; i < p->n_rules; i++) {
-		char text[NS_EXIT_PATTERN_TEXT_MAX];
+		char text[NR_IP_PATTERN_MAX];
 
-		if (ns_exit_rule_pattern_text(&p->rules[i], text) >= sizeof text)
+		if (nr_ip_pattern_format(&p->rules[i], text, sizeof text) <= 0)
 			abort();
 	}
 }

@@ -850,6 +850,8 @@ static void test_ip_patterns(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(nr_ip_pattern_parse(bad[i], strlen(bad[i]), &rule),
 		                 NR_E_POLICY_PATTERN);
+	assert_int_equal(nr_ip_pattern_parse("1.2.3.4\0/8", 10, &rule), NR_E_POLICY_PATTERN);
+	assert_int_equal(nr_ip_pattern_parse("[::1\0]", 6, &rule), NR_E_POLICY_PATTERN);
 }
 
 static void test_err_text(void **state)
