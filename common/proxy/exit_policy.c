@@ -543,28 +543,27 @@ const char *ns_exit_verdict_text(enum ns_exit_verdict v)
 
 /* --------------------------------------------------------------- addresses ---- */
 
+static int addr_set(struct ns_exit_addr *out, enum ns_exit_family family, const void *bytes,
+                    uint16_t port_be, uint16_t *port)
+{
+	out->family = family;
+	memcpy(out->bytes, bytes, family == NS_EXIT_V4 ? 4 : 16);
+	if (port)
+		*port = ntohs(port_be);
+	return 0;
+}
+
 int ns_exit_addr_from_sockaddr(const struct sockaddr *sa, struct ns_exit_addr *out,
                                uint16_t *port)
 {
+	const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
 	memset(out, 0, sizeof *out);
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		out->family = NS_EXIT_V4;
-		memcpy(out->bytes, &in->sin_addr, 4);
-		if (port)
-			*port = ntohs(in->sin_port);
-		return 0;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-		out->family = NS_EXIT_V6;
-		memcpy(out->bytes, &in6->sin6_addr, 16);
-		if (port)
-			*port = ntohs(in6->sin6_port);
-		return 0;
-	}
+	if (sa->sa_family == AF_INET)
+		return addr_set(out, NS_EXIT_V4, &in->sin_addr, in->sin_port, port);
+	if (sa->sa_family == AF_INET6)
+		return addr_set(out, NS_EXIT_V6, &in6->sin6_addr, in6->sin6_port, port);
 	return -1;
 }
 

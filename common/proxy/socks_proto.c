@@ -3,7 +3,10 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "clientapi.h"
 
 enum parse_state {
 	ST_FIRST = 0,
@@ -41,62 +44,20 @@ static const char HTTP_OK[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 
 /* ------------------------------------------------------------ address text ---- */
 
-static size_t utf8_sequence_len(const uint8_t *s, size_t n, bool *valid)
-{
-	uint8_t b = s[0];
-	size_t want, i;
-	uint8_t lo = 0x80, hi = 0xBF;
-
-	*valid = true;
-	if (b < 0x80)
-		return 1;
-	if (b >= 0xC2 && b <= 0xDF)
-		want = 2;
-	else if (b >= 0xE0 && b <= 0xEF)
-		want = 3;
-	else if (b >= 0xF0 && b <= 0xF4)
-		want = 4;
-	else {
-		*valid = false;
-		return 1;
-	}
-	if (b == 0xE0)
-		lo = 0xA0;
-	else if (b == 0xED)
-		hi = 0x9F;
-	else if (b == 0xF0)
-		lo = 0x90;
-	else if (b == 0xF4)
-		hi = 0x8F;
-	/* an ill-formed sequence is replaced as one unit up to the first byte that breaks it */
-	for (i = 1; i < want; i++) {
-		if (i >= n || s[i] < lo || s[i] > hi) {
-			*valid = false;
-			return i;
-		}
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	return want;
-}
-
+/* The domain as Rust's String::from_utf8_lossy gives it, or 0 if it does not fit (or no
+ * memory: the request is then refused). */
 static size_t lossy_utf8(const uint8_t *in, size_t n, char *out, size_t cap)
 {
-	size_t o = 0, i = 0;
+	size_t len = 0;
+	char *text = capi_utf8_lossy(in, n, &len);
 
-	while (i < n) {
-		bool valid;
-		size_t k = utf8_sequence_len(in + i, n - i, &valid);
-		const char *src = valid ? (const char *)in + i : "\xEF\xBF\xBD";
-		size_t src_len = valid ? k : 3;
-
-		if (o + src_len >= cap)
-			return 0;
-		memcpy(out + o, src, src_len);
-		o += src_len;
-		i += k;
+	if (!text || len >= cap) {
+		free(text);
+		return 0;
 	}
-	return o;
+	memcpy(out, text, len);
+	free(text);
+	return len;
 }
 
 static size_t ipv6_nym_text(const uint8_t a[16], char *out, size_t cap)
@@ -128,7 +89,7 @@ size_t ns_socks_remote_text(enum ns_socks_addr_type type, const uint8_t *addr, s
 	} else if (type == NS_SOCKS_ADDR_IPV6 && addr_len == 16)
 		o = ipv6_nym_text(addr, out, cap);
 	else if (type == NS_SOCKS_ADDR_DOMAIN && addr_len <= NS_SOCKS_DOMAIN_MAX)
-		o = lossy_utf8(addr, addr_len, out, cap);
+		o = addr_len ? lossy_utf8(addr, addr_len, out, cap) : 0;
 	else
 		return 0;
 	if ((o == 0 && addr_len != 0) || o >= cap)

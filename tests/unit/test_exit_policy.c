@@ -371,21 +371,22 @@ static void test_open_policy(void **state)
 	ns_exit_policy_render(&p, out, sizeof out);
 	assert_string_equal(out, "ExitPolicy accept *:*");
 	ns_exit_policy_free(&p);
-	parse_ok("ExitPolicy accept *:1-65535", &p);
-	assert_true(ns_exit_policy_is_open(&p));
-	ns_exit_policy_free(&p);
-	parse_ok("ExitPolicy accept6 *:*", &p);
-	assert_false(ns_exit_policy_is_open(&p));
-	ns_exit_policy_free(&p);
-	parse_ok("ExitPolicy accept *4:*", &p);
-	assert_false(ns_exit_policy_is_open(&p));
-	ns_exit_policy_free(&p);
-	parse_ok("ExitPolicy accept *:2-65535", &p);
-	assert_false(ns_exit_policy_is_open(&p));
-	ns_exit_policy_free(&p);
-	parse_ok("ExitPolicy accept *:*\nExitPolicy reject *:*", &p);
-	assert_false(ns_exit_policy_is_open(&p));
-	ns_exit_policy_free(&p);
+	static const struct {
+		const char *text;
+		bool open;
+	} cases[] = {
+		{"ExitPolicy accept *:1-65535", true},
+		{"ExitPolicy accept6 *:*", false},
+		{"ExitPolicy accept *4:*", false},
+		{"ExitPolicy accept *:2-65535", false},
+		{"ExitPolicy accept *:*\nExitPolicy reject *:*", false},
+		{"# nothing", false},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		parse_ok(cases[i].text, &p);
+		assert_int_equal(ns_exit_policy_is_open(&p), cases[i].open);
+		ns_exit_policy_free(&p);
+	}
 }
 
 /* --------------------------------------------------------------- the guard ---- */
