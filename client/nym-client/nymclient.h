@@ -200,6 +200,7 @@ struct nc_surbs_conf {
 	uint64_t rerequest_wait_ns, drop_wait_ns;
 	uint64_t max_rerequests;
 	size_t max_total, max_tags, max_queued_per_tag;        /* our memory bounds */
+	size_t max_queued_total; /* reply fragments waiting, all tags together (0: no bound) */
 	/* a queued fragment dropped (stale tag, evicted tag); may be NULL */
 	void (*on_drop)(void *ctx, const struct nc_reply_frag *f);
 	void *ctx;
@@ -220,7 +221,8 @@ size_t nc_surbs_queued(const struct nc_surbs *s, const uint8_t tag[16]);
  * (ignore_reserve) any. Returns the length copied into out, or -1. */
 long nc_surbs_take(struct nc_surbs *s, const uint8_t tag[16], int ignore_reserve, uint8_t *out,
                    size_t cap);
-/* Queues a reply fragment behind the tag's others. -1: unknown tag, queue full, no memory. */
+/* Queues a reply fragment behind the tag's others. -1: unknown tag, the tag's queue or all
+ * queues together full, no memory. */
 int nc_surbs_queue(struct nc_surbs *s, const uint8_t tag[16], const uint8_t frag_id[5],
                    uint64_t lane, uint64_t size_tag, const uint8_t *data, size_t len);
 /* The oldest queued fragment of tag (the caller frees it with nc_reply_frag_free), or NULL. */
@@ -239,5 +241,6 @@ size_t nc_surbs_tag_count(const struct nc_surbs *s);
 /* Tag i (0 .. tag_count - 1) in no particular order. */
 const uint8_t *nc_surbs_tag_at(const struct nc_surbs *s, size_t i);
 size_t nc_surbs_total(const struct nc_surbs *s);
+size_t nc_surbs_queued_total(const struct nc_surbs *s); /* reply fragments waiting */
 
 #endif

@@ -72,6 +72,7 @@ struct ns_engine {
 	struct surb_job *jobs;
 	uint64_t next_request_id;
 	uint64_t anon_sent, replies_sent, surbs_made, surbs_received, surb_requests, surbs_low;
+	uint64_t no_surb_drops, no_surb_logged, no_surb_log_ms;
 };
 
 /* The front's name in log lines. */
@@ -611,6 +612,20 @@ static void tell_unknown_gateway(struct ns_engine *e, const struct frag *f)
 	e->cb->on_send_failed(e->ctx, f->owner, f->msg, text);
 }
 
+/* Reply fragments keyd could not take (no SURB for the tag, or its waiting queues full): one
+ * line per 10 s at most, with the count since the last. */
+static void log_no_surb(struct ns_engine *e)
+{
+	uint64_t now = now_ms();
+	e->no_surb_drops++;
+	if (e->no_surb_log_ms && now - e->no_surb_log_ms < 10000)
+		return;
+	nc_log(front(), "replies to a sender tag keyd holds no reply SURBs for, or cannot queue: "
+	       "%llu fragment(s) dropped", (unsigned long long)(e->no_surb_drops - e->no_surb_logged));
+	e->no_surb_logged = e->no_surb_drops;
+	e->no_surb_log_ms = now;
+}
+
 static void on_build_failed(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c;
@@ -618,7 +633,7 @@ static void on_build_failed(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 	uint64_t reason = m->u.BUILD_FAILED.reason;
 	struct frag **p = find_frag(e, m->u.BUILD_FAILED.frag_id.ptr);
 	if (reason == NS_IPC_BUILD_NO_SURB)
-		nc_log(front(), "a reply to a sender tag we hold no reply SURBs for: fragment dropped");
+		log_no_surb(e);
 	else if (reason == NS_IPC_BUILD_UNKNOWN_GATEWAY && *p && (*p)->owner)
 		tell_unknown_gateway(e, *p);
 	else
