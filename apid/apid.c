@@ -617,13 +617,22 @@ static void on_shutdown(void *ctx)
 	ev_break(g_a.loop, EVBREAK_ALL);
 }
 
-static size_t stats_text(void *ctx, char *out, size_t cap)
+/* The engine's counters with apid's among them, in the order nym-client always logged. */
+static size_t stats_text(void *ctx, const struct ns_engine_stats *st, char *out, size_t cap)
 {
 	(void)ctx;
-	int n = snprintf(out, cap, "messages_delivered=%llu\nmessages_held=%zu\n"
-	                 "messages_held_dropped=%llu\n", (unsigned long long)g_a.delivered,
-	                 g_a.n_held, (unsigned long long)g_a.held_dropped);
-	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap ? cap - 1 : 0;
+	int n = snprintf(out, cap, "messages_sent=%llu\nmessages_delivered=%llu\nunacked=%zu\n"
+	                 "anonymous_sent=%llu\nreplies_sent=%llu\nsurbs_sent=%llu\nsurbs_received=%llu\n"
+	                 "surb_requests_served=%llu\nsurbs_low=%llu\nmessages_held=%zu\n"
+	                 "messages_held_dropped=%llu\n",
+	                 (unsigned long long)st->messages_sent, (unsigned long long)g_a.delivered,
+	                 st->unacked, (unsigned long long)st->anonymous_sent,
+	                 (unsigned long long)st->replies_sent, (unsigned long long)st->surbs_sent,
+	                 (unsigned long long)st->surbs_received,
+	                 (unsigned long long)st->surb_requests_served,
+	                 (unsigned long long)st->surbs_low, g_a.n_held,
+	                 (unsigned long long)g_a.held_dropped);
+	return n < 0 || cap == 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
 static const struct ns_engine_cb engine_cb = { .on_message = on_message,

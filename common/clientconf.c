@@ -65,6 +65,12 @@ __attribute__((format(printf, 3, 4))) static int fmt_path(char *dst, size_t cap,
 
 int clientconf_dirs(const char *home_override, const char *id, struct clientconf_dirs *d)
 {
+	return clientconf_dirs_in(home_override, "clients", id, d);
+}
+
+int clientconf_dirs_in(const char *home_override, const char *kind, const char *id,
+                       struct clientconf_dirs *d)
+{
 	const char *home = home_override;
 
 	if (!id || !*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, "..") || !d)
@@ -75,7 +81,7 @@ int clientconf_dirs(const char *home_override, const char *id, struct clientconf
 		home = getenv("HOME");
 	if (!home || !*home)
 		return -1;
-	if (fmt_path(d->base, sizeof d->base, "%s/.nym/clients/%s", home, id) ||
+	if (fmt_path(d->base, sizeof d->base, "%s/.nym/%s/%s", home, kind, id) ||
 	    fmt_path(d->config_dir, sizeof d->config_dir, "%s/config", d->base) ||
 	    fmt_path(d->config_file, sizeof d->config_file, "%s/config/config.toml", d->base) ||
 	    fmt_path(d->data_dir, sizeof d->data_dir, "%s/data", d->base))

@@ -138,6 +138,10 @@ struct clientconf_dirs {
 /* home_override (may be NULL) beats $NYM_HOME_DIR, which beats $HOME. 0 or -1 (no home,
  * id empty or containing '/', or too long). */
 int clientconf_dirs(const char *home_override, const char *id, struct clientconf_dirs *d);
+/* The same under <home>/.nym/<kind>/<id> (kind: "clients", "socks5-clients",
+ * "service-providers/network-requester"). */
+int clientconf_dirs_in(const char *home_override, const char *kind, const char *id,
+                       struct clientconf_dirs *d);
 
 /* init step 2: 1 if config/config.toml already exists ("was already initialised before"). */
 int clientconf_is_initialised(const struct clientconf_dirs *d);

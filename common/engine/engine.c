@@ -75,10 +75,10 @@ struct ns_engine {
 	uint64_t no_surb_drops, no_surb_logged, no_surb_log_ms;
 };
 
-/* The front's name in log lines. */
+/* The front's name in log lines: apid, socksd or exitd. */
 static const char *front(void)
 {
-	return "apid";
+	return nc_kind ? nc_kind->front : "front";
 }
 
 static uint64_t now_ms(void)
@@ -708,23 +708,35 @@ static void on_shutdown(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void 
 	e->cb->on_shutdown(e->ctx);
 }
 
+static size_t clamp_len(int n, size_t cap)
+{
+	return n < 0 || cap == 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+size_t ns_engine_stats_format(const struct ns_engine_stats *st, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "messages_sent=%llu\nunacked=%zu\nanonymous_sent=%llu\n"
+	                 "replies_sent=%llu\nsurbs_sent=%llu\nsurbs_received=%llu\n"
+	                 "surb_requests_served=%llu\nsurbs_low=%llu\n",
+	                 (unsigned long long)st->messages_sent, st->unacked,
+	                 (unsigned long long)st->anonymous_sent, (unsigned long long)st->replies_sent,
+	                 (unsigned long long)st->surbs_sent, (unsigned long long)st->surbs_received,
+	                 (unsigned long long)st->surb_requests_served,
+	                 (unsigned long long)st->surbs_low);
+	return clamp_len(n, cap);
+}
+
 static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	struct ns_engine *e = ctx;
+	struct ns_engine_stats st;
 	char text[1024];
-	int n = snprintf(text, sizeof text, "messages_sent=%llu\nunacked=%zu\nanonymous_sent=%llu\n"
-	                 "replies_sent=%llu\nsurbs_sent=%llu\nsurbs_received=%llu\n"
-	                 "surb_requests_served=%llu\nsurbs_low=%llu\n",
-	                 (unsigned long long)e->sent_msgs, e->n_frags,
-	                 (unsigned long long)e->anon_sent, (unsigned long long)e->replies_sent,
-	                 (unsigned long long)e->surbs_made, (unsigned long long)e->surbs_received,
-	                 (unsigned long long)e->surb_requests, (unsigned long long)e->surbs_low);
-	size_t len = n < 0 ? 0 : (size_t)n < sizeof text ? (size_t)n : sizeof text - 1;
-	if (e->cb->stats_text)
-		len += e->cb->stats_text(e->ctx, text + len, sizeof text - len);
+	ns_engine_stats(e, &st);
+	size_t len = e->cb->stats_text ? e->cb->stats_text(e->ctx, &st, text, sizeof text)
+	                               : ns_engine_stats_format(&st, text, sizeof text);
 	struct ns_ipc_msg r = { .type = NS_IPC_T_STATS_REPLY };
 	r.u.STATS_REPLY.request_id = m->u.STATS_REQUEST.request_id;
-	r.u.STATS_REPLY.text = NS_IPC_BYTES(text, len);
+	r.u.STATS_REPLY.text = NS_IPC_BYTES(text, len < sizeof text ? len : sizeof text - 1);
 	nc_send(c, &r);
 }
 

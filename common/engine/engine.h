@@ -24,6 +24,16 @@ struct ns_ipc_msg;
 /* A RepliableMessage counts its SURBs in a u16. */
 #define NS_ENGINE_MAX_REPLY_SURBS 65535
 
+/* The engine's counters (STATS, an admin socket). */
+#define NS_ENGINE_LANES_MAX 32
+struct ns_engine_stats {
+	size_t unacked, unacked_replies;
+	uint64_t messages_sent, anonymous_sent, replies_sent;
+	uint64_t surbs_sent, surbs_received, surb_requests_served, surbs_low;
+	size_t n_lanes; /* lanes with unacknowledged fragments (the first NS_ENGINE_LANES_MAX) */
+	uint64_t lane[NS_ENGINE_LANES_MAX];
+	size_t lane_depth[NS_ENGINE_LANES_MAX];
+};
 struct ns_engine_cb {
 	/* A complete message for us; msg is valid during the call only. sender_tag is NULL
 	 * unless the sender sent it anonymously (NS_ENGINE_TAG_LEN bytes: reply through it). */
@@ -38,9 +48,9 @@ struct ns_engine_cb {
 	void (*on_shutdown)(void *ctx);
 	/* Optional: a STATUS_REPLY from keyd or netd (the front asked with ns_engine_peer). */
 	void (*on_status_reply)(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx);
-	/* Optional: the front's own "name=value\n" lines appended to the STATS answer; returns
-	 * the bytes written (at most cap). */
-	size_t (*stats_text)(void *ctx, char *out, size_t cap);
+	/* Optional: the whole STATS answer ("name=value\n" lines) from the engine's counters and
+	 * the front's own; returns the bytes written (< cap). NULL: ns_engine_stats_format. */
+	size_t (*stats_text)(void *ctx, const struct ns_engine_stats *st, char *out, size_t cap);
 };
 
 /* Starts the three IPC connections (the front's ends of its socketpairs with keyd, netd and
@@ -79,16 +89,8 @@ enum ns_engine_peer { NS_ENGINE_KEYD, NS_ENGINE_NETD, NS_ENGINE_SUP };
 /* The connection to a peer (for the front's own requests, e.g. STATUS_REQUEST). */
 struct ns_ipc_conn *ns_engine_peer(struct ns_engine *e, enum ns_engine_peer which);
 
-/* The engine's counters for an admin socket. */
-#define NS_ENGINE_LANES_MAX 32
-struct ns_engine_stats {
-	size_t unacked, unacked_replies;
-	uint64_t messages_sent, anonymous_sent, replies_sent;
-	uint64_t surbs_sent, surbs_received, surb_requests_served, surbs_low;
-	size_t n_lanes; /* lanes with unacknowledged fragments (the first NS_ENGINE_LANES_MAX) */
-	uint64_t lane[NS_ENGINE_LANES_MAX];
-	size_t lane_depth[NS_ENGINE_LANES_MAX];
-};
 void ns_engine_stats(const struct ns_engine *e, struct ns_engine_stats *st);
+/* The engine's counters as "name=value\n" lines; returns the bytes written (< cap). */
+size_t ns_engine_stats_format(const struct ns_engine_stats *st, char *out, size_t cap);
 
 #endif
