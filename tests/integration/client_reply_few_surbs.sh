@@ -17,30 +17,8 @@ nc_run a
 nc_run b
 
 cat >"$T/few.py" <<'PY'
-import asyncio, hashlib, os, struct, sys, websockets
-
-def check(cond, what):
-    if not cond:
-        sys.exit("FAILED: " + what)
-
-async def connect(url):
-    for _ in range(150):
-        try:
-            return await websockets.connect(url, max_size=None)
-        except OSError:
-            await asyncio.sleep(0.1)
-    sys.exit("cannot connect to " + url)
-
-def parse_received(r):
-    check(isinstance(r, bytes) and r[0] == 1, f"not a received frame: {r[:40]!r}")
-    if r[1] == 1:
-        tag, rest = r[2:18], r[18:]
-    else:
-        check(r[1] == 0, "bad has_tag byte")
-        tag, rest = None, r[2:]
-    n = struct.unpack(">Q", rest[:8])[0]
-    check(len(rest) == 8 + n, "received length")
-    return tag, rest[8:]
+import asyncio, hashlib, os, struct, sys
+from capiws import check, connect, parse_received
 
 async def main(url_a, url_b):
     a = await connect(url_a)
@@ -64,7 +42,7 @@ async def main(url_a, url_b):
 
 asyncio.run(main(*sys.argv[1:3]))
 PY
-timeout 300 "$NC_PY" "$T/few.py" "ws://127.0.0.1:${NC_PORT[a]}" "ws://127.0.0.1:${NC_PORT[b]}" \
+PYTHONPATH="$(cd "$(dirname "$0")/lib" && pwd)" timeout 300 "$NC_PY" "$T/few.py" "ws://127.0.0.1:${NC_PORT[a]}" "ws://127.0.0.1:${NC_PORT[b]}" \
 	>"$T/few.out" 2>&1 || { cat "$T/few.out"; grep -h "keyd\|apid" "$T"/b.log | tail -20; fail "few-SURB reply"; }
 cat "$T/few.out"
 grep -qx "FEW SURBS OK" "$T/few.out" || fail "few-SURB reply"
