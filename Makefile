@@ -12,7 +12,7 @@ CC       ?= gcc
 CSTD     := -std=c17
 WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
 OPT      ?= -O2 -g
-CPPFLAGS += -D_GNU_SOURCE -Icommon -Iclient/nym-client -Itests -I$(BUILD)/include
+CPPFLAGS += -D_GNU_SOURCE -Icommon -Iclient/suite -Itests -I$(BUILD)/include
 CFLAGS   += $(CSTD) $(WARN) $(OPT) -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(EXTRA_CFLAGS)
 LDFLAGS  += $(EXTRA_LDFLAGS)
 LIBS     := -lev -lwslay -lmsgpackc -lseccomp -lcjson -lsqlite3 -lsodium -lgcrypt -lgpg-error -lm
@@ -46,9 +46,13 @@ BENCH_SRC  := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 # Programs: every folder PROGDIR/NAME/ with .c files becomes $(BUILD)/bin/NAME; nymctl/ too.
-# nym-client is its supervisor (client/nym-client/) plus one folder per child process.
-PROG_DIRS  := $(sort $(patsubst %/,%,$(dir $(wildcard localnet/*/*.c client/*/*.c tools/*/*.c nymctl/*.c))))
-PROG_EXTRA_nym-client := $(sort $(wildcard keyd/*.c netd/*.c apid/*.c))
+# A client program is its CLI (client/NAME/main.c) plus what the three clients share
+# (client/suite/: supervisor, process start, confinement) and one folder per child process.
+PROG_DIRS  := $(sort $(filter-out client/suite,$(patsubst %/,%,$(dir $(wildcard localnet/*/*.c client/*/*.c tools/*/*.c nymctl/*.c)))))
+CLIENT_SUITE := client/suite keyd netd
+PROG_EXTRA_nym-client := $(sort $(wildcard $(addsuffix /*.c,$(CLIENT_SUITE) apid)))
+PROG_EXTRA_nym-socks5-client := $(sort $(wildcard $(addsuffix /*.c,$(CLIENT_SUITE) socksd)))
+PROG_EXTRA_nym-network-requester := $(sort $(wildcard $(addsuffix /*.c,$(CLIENT_SUITE) exitd)))
 PROG_BIN   := $(foreach d,$(PROG_DIRS),$(BUILD)/bin/$(notdir $(d)))
 
 DEB_PKGS := build-essential clang libsodium-dev libgcrypt20-dev libev-dev libmsgpack-dev \

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/engine.h"
 #include "membudget.h"
 
 struct nc_app;
@@ -93,26 +94,18 @@ int nc_admin_start(struct ev_loop *loop, const char *path, struct ns_ipc_conn *k
 void nc_admin_stop(void);
 void nc_admin_on_status_reply(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx);
 
-/* apid's own state for the admin answers (apid.c). */
-#define NC_APID_LANES_MAX 32
+/* apid's own state and the engine's for the admin answers (apid.c). */
 struct nc_apid_status {
 	int have_self;
 	uint8_t self[96];
-	size_t apps, unacked, unacked_replies;
-	uint64_t messages_sent, messages_delivered, anonymous_sent, replies_sent;
-	size_t n_lanes; /* lanes with unacknowledged fragments (the first NC_APID_LANES_MAX) */
-	uint64_t lane[NC_APID_LANES_MAX];
-	size_t lane_depth[NC_APID_LANES_MAX];
+	size_t apps;
+	uint64_t messages_delivered;
+	struct ns_engine_stats engine;
 };
 void nc_apid_status(struct nc_apid_status *st);
-/* On SHUTDOWN: every unacknowledged normal fragment to the supervisor (QUEUED_FRAGMENT),
- * reply fragments dropped (their SURBs die with keyd), then QUEUED_END. */
-void nc_apid_persist(void);
 /* The Unix-socket API (if configured) and the admin socket, before the sandbox. 0 or -1. */
 struct nc_setup;
 int nc_apid_local_start(const struct nc_setup *s);
 void nc_apid_local_stop(void);
-/* RESEND_FRAGMENT: kept and rebuilt under its old fragment id. */
-void nc_apid_on_resend(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx);
 
 #endif

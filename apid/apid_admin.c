@@ -190,22 +190,22 @@ static cJSON *apid_part(enum ns_admin_cmd cmd)
 	if (cmd == NS_ADMIN_STATUS || cmd == NS_ADMIN_STATS) {
 		cJSON_AddNumberToObject(p, "apps_connected", (double)st.apps);
 		cJSON_AddNumberToObject(p, "apps_unix_socket", (double)nc_local_api_apps());
-		cJSON_AddNumberToObject(p, "messages_sent", (double)st.messages_sent);
+		cJSON_AddNumberToObject(p, "messages_sent", (double)st.engine.messages_sent);
 		cJSON_AddNumberToObject(p, "messages_delivered", (double)st.messages_delivered);
-		cJSON_AddNumberToObject(p, "anonymous_sent", (double)st.anonymous_sent);
-		cJSON_AddNumberToObject(p, "replies_sent", (double)st.replies_sent);
-		cJSON_AddNumberToObject(p, "unacked_fragments", (double)st.unacked);
-		cJSON_AddNumberToObject(p, "unacked_reply_fragments", (double)st.unacked_replies);
+		cJSON_AddNumberToObject(p, "anonymous_sent", (double)st.engine.anonymous_sent);
+		cJSON_AddNumberToObject(p, "replies_sent", (double)st.engine.replies_sent);
+		cJSON_AddNumberToObject(p, "unacked_fragments", (double)st.engine.unacked);
+		cJSON_AddNumberToObject(p, "unacked_reply_fragments", (double)st.engine.unacked_replies);
 		add_limits(p);
 		cJSON *lanes = cJSON_AddObjectToObject(p, "lane_depth");
-		for (size_t i = 0; i < st.n_lanes; i++) {
+		for (size_t i = 0; i < st.engine.n_lanes; i++) {
 			char name[32];
-			if (st.lane[i] == 0)
+			if (st.engine.lane[i] == 0)
 				snprintf(name, sizeof name, "general");
 			else
 				snprintf(name, sizeof name, "connection_%llu",
-				         (unsigned long long)(st.lane[i] - 1));
-			cJSON_AddNumberToObject(lanes, name, (double)st.lane_depth[i]);
+				         (unsigned long long)(st.engine.lane[i] - 1));
+			cJSON_AddNumberToObject(lanes, name, (double)st.engine.lane_depth[i]);
 		}
 	}
 	return p;

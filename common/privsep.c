@@ -35,14 +35,16 @@ int ns_privsep_nodump(void)
 	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 ? 0 : -errno;
 }
 
+/* keyd base + 0, netd base + 1, the front (apid, socksd or exitd) base + 2: one program
+ * runs one front, so the three programs share the layout of their uids. */
 uint32_t ns_privsep_id(uint32_t base, enum ns_sandbox_role role)
 {
-	return base + (uint32_t)role;
+	return base + (role >= NS_SANDBOX_APID ? (uint32_t)NS_SANDBOX_APID : (uint32_t)role);
 }
 
 int ns_privsep_check_ids(uint32_t base, char *err, size_t errcap)
 {
-	for (int r = 0; r < NS_SANDBOX_ROLE_COUNT; r++) {
+	for (int r = 0; r <= NS_SANDBOX_APID; r++) { /* the three uids (see ns_privsep_id) */
 		uint32_t id = ns_privsep_id(base, (enum ns_sandbox_role)r);
 		const struct passwd *pw = getpwuid((uid_t)id);
 		const struct group *gr = pw ? NULL : getgrgid((gid_t)id);
@@ -216,7 +218,7 @@ static int fill_ruleset(int rs, int abi, const struct ns_landlock_spec *spec, ch
 		if (add_read_file(rs, spec->read_files[i]) < 0)
 			return fail(err, errcap, "Landlock rule for %s: %s", spec->read_files[i],
 			            strerror(errno));
-	for (size_t i = 0; abi >= 4 && i < spec->n_tcp_ports; i++)
+	for (size_t i = 0; abi >= 4 && !spec->tcp_connect_any && i < spec->n_tcp_ports; i++)
 		if (add_tcp_port(rs, spec->tcp_ports[i]) < 0)
 			return fail(err, errcap, "Landlock rule for TCP port %u: %s",
 			            (unsigned)spec->tcp_ports[i], strerror(errno));
@@ -231,7 +233,8 @@ int ns_landlock_apply(const struct ns_landlock_spec *spec, char *err, size_t err
 	struct ns_ll_ruleset_attr attr = { .handled_access_fs = fs_rights(abi) };
 	size_t size = sizeof attr.handled_access_fs;
 	if (abi >= 4) {
-		attr.handled_access_net = LANDLOCK_ACCESS_NET_BIND_TCP | LANDLOCK_ACCESS_NET_CONNECT_TCP;
+		attr.handled_access_net = LANDLOCK_ACCESS_NET_BIND_TCP |
+		                          (spec->tcp_connect_any ? 0 : LANDLOCK_ACCESS_NET_CONNECT_TCP);
 		size = offsetof(struct ns_ll_ruleset_attr, scoped);
 	}
 	if (abi >= 6) {

@@ -35,6 +35,7 @@ struct ns_landlock_spec {
 	size_t n_read_files;
 	const uint16_t *tcp_ports;     /* TCP connect allowed to these ports only */
 	size_t n_tcp_ports;
+	int tcp_connect_any;           /* TCP connect to any port (an exit); bind still denied */
 };
 /* The Landlock ABI of the running kernel, 0 if none. */
 int ns_landlock_abi(void);

@@ -128,6 +128,10 @@ static const unsigned role_layers[NS_SANDBOX_ROLE_COUNT] = {
 	[NS_SANDBOX_KEYD] = 1u << NS_SB_LAYER_BASE,
 	[NS_SANDBOX_NETD] = (1u << NS_SB_LAYER_BASE) | (1u << NS_SB_LAYER_NET),
 	[NS_SANDBOX_APID] = (1u << NS_SB_LAYER_BASE) | (1u << NS_SB_LAYER_API),
+	[NS_SANDBOX_SOCKSD] = (1u << NS_SB_LAYER_BASE) | (1u << NS_SB_LAYER_API),
+	/* the exit: its admin socket, and outbound TCP + name resolution as netd (the net layer
+	 * opens files read-only: no file writes) */
+	[NS_SANDBOX_EXITD] = (1u << NS_SB_LAYER_BASE) | (1u << NS_SB_LAYER_API) | (1u << NS_SB_LAYER_NET),
 };
 
 const struct ns_sandbox_rule *ns_sandbox_layer_rules(enum ns_sandbox_layer layer, size_t *n)
@@ -151,7 +155,8 @@ int ns_sandbox_role_has_layer(enum ns_sandbox_role role, enum ns_sandbox_layer l
 
 const char *ns_sandbox_role_name(enum ns_sandbox_role role)
 {
-	static const char *const names[NS_SANDBOX_ROLE_COUNT] = { "keyd", "netd", "apid" };
+	static const char *const names[NS_SANDBOX_ROLE_COUNT] = { "keyd", "netd", "apid", "socksd",
+		                                                   "exitd" };
 	return (unsigned)role < NS_SANDBOX_ROLE_COUNT ? names[role] : "?";
 }
 

@@ -13,8 +13,10 @@
 enum ns_sandbox_role {
 	NS_SANDBOX_KEYD = 0,
 	NS_SANDBOX_NETD = 1,
-	NS_SANDBOX_APID = 2,
-	NS_SANDBOX_ROLE_COUNT = 3,
+	NS_SANDBOX_APID = 2,   /* nym-client's front */
+	NS_SANDBOX_SOCKSD = 3, /* nym-socks5-client's front */
+	NS_SANDBOX_EXITD = 4,  /* nym-network-requester's front: opens outbound TCP for strangers */
+	NS_SANDBOX_ROLE_COUNT = 5,
 };
 
 /* An argument condition: none, arg == value, or (arg & mask) == value. */
@@ -31,7 +33,7 @@ struct ns_sandbox_rule {
 };
 
 /* The rules of one layer; a role's filter is the union of its layers
- * (keyd: base; netd: base + net; apid: base + api). */
+ * (keyd: base; netd: base + net; apid and socksd: base + api; exitd: base + api + net). */
 enum ns_sandbox_layer { NS_SB_LAYER_BASE = 0, NS_SB_LAYER_NET, NS_SB_LAYER_API, NS_SB_LAYER_COUNT };
 const struct ns_sandbox_rule *ns_sandbox_layer_rules(enum ns_sandbox_layer layer, size_t *n);
 /* 1 if role's filter includes layer. */

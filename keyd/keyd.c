@@ -34,6 +34,9 @@
 #define SURBS_TOTAL_MAX 20000   /* SURBs received, all tags together */
 #define SURB_TAGS_MAX 1024
 #define REPLY_QUEUE_MAX 1024    /* reply fragments waiting per tag */
+/* All tags together (~2 KB each: 32 MiB); tags are made by strangers' anonymous messages. */
+#define REPLY_QUEUE_TOTAL_MAX 16384
+#define REFUSAL_LOG_EVERY_NS (10 * 1000000000ull)
 #define REPLY_TICK_S 5.0        /* Nym's reply controller inspects stale data every 5 s */
 
 struct pending_build {
@@ -60,6 +63,7 @@ struct keyd {
 	uint64_t built, opened, acks, fragments, cover;
 	uint64_t replies_built, replies_received, surbs_made, surbs_stored, surb_requests_sent;
 	uint64_t reply_drops, hs_failures;
+	uint64_t replies_refused, refusals_logged, last_refusal_log_ns;
 	uint64_t loop_delay_ns, packet_delay_ns;
 	uint64_t gw_protocol;
 	struct nc_rkeys *reply_keys;
@@ -541,6 +545,21 @@ static void flush_all_replies(void)
 	}
 }
 
+/* A reply fragment that does not fit in the waiting queues is refused: one log line per
+ * 10 s at most, with the count since the last one. */
+static void reply_refused(void)
+{
+	uint64_t now = nc_mono_ns();
+	g_k.replies_refused++;
+	if (g_k.last_refusal_log_ns && now - g_k.last_refusal_log_ns < REFUSAL_LOG_EVERY_NS)
+		return;
+	nc_log("keyd", "reply fragments waiting for SURBs are at their bound (%zu in all): "
+	       "%llu refused", nc_surbs_queued_total(g_k.surbs),
+	       (unsigned long long)(g_k.replies_refused - g_k.refusals_logged));
+	g_k.refusals_logged = g_k.replies_refused;
+	g_k.last_refusal_log_ns = now;
+}
+
 static void on_build_reply(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c, (void)ctx;
@@ -551,8 +570,10 @@ static void on_build_reply(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, vo
 		return;
 	}
 	if (nc_surbs_queue(g_k.surbs, tag, r->frag_id.ptr, r->lane, r->packet_size, r->fragment.ptr,
-	                   r->fragment.len) < 0)
+	                   r->fragment.len) < 0) {
+		reply_refused();
 		build_failed(r->frag_id.ptr, NS_IPC_BUILD_NO_SURB);
+	}
 	flush_replies(tag);
 	maybe_request_surbs(tag);
 }
@@ -734,14 +755,15 @@ static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, 
 	int n = snprintf(text, sizeof text,
 	                 "built=%llu\ncover=%llu\nopened=%llu\nacks=%llu\nfragments=%llu\n"
 	                 "replies_built=%llu\nreplies_received=%llu\nsurbs_made=%llu\n"
-	                 "surb_requests_sent=%llu\n",
+	                 "surb_requests_sent=%llu\nreplies_refused=%llu\n",
 	                 (unsigned long long)g_k.built, (unsigned long long)g_k.cover,
 	                 (unsigned long long)g_k.opened,
 	                 (unsigned long long)g_k.acks, (unsigned long long)g_k.fragments,
 	                 (unsigned long long)g_k.replies_built,
 	                 (unsigned long long)g_k.replies_received,
 	                 (unsigned long long)g_k.surbs_made,
-	                 (unsigned long long)g_k.surb_requests_sent);
+	                 (unsigned long long)g_k.surb_requests_sent,
+	                 (unsigned long long)g_k.replies_refused);
 	struct ns_ipc_msg r = { .type = NS_IPC_T_STATS_REPLY };
 	r.u.STATS_REPLY.request_id = m->u.STATS_REQUEST.request_id;
 	r.u.STATS_REPLY.text = NS_IPC_BYTES(text, (size_t)n);
@@ -813,6 +835,7 @@ static int reply_state_new(const struct clientconf_debug *d)
 		.max_total = SURBS_TOTAL_MAX,
 		.max_tags = SURB_TAGS_MAX,
 		.max_queued_per_tag = REPLY_QUEUE_MAX,
+		.max_queued_total = REPLY_QUEUE_TOTAL_MAX,
 		.on_drop = on_reply_dropped,
 	};
 	g_k.reply_keys = nc_rkeys_new(REPLY_KEYS_MAX, d->maximum_reply_key_age_ns);

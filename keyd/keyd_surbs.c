@@ -192,6 +192,7 @@ struct nc_surbs {
 	struct nc_surbs_conf c;
 	struct tag **tags;
 	size_t n_tags, total;
+	size_t queued; /* reply fragments waiting, all tags together */
 };
 
 void nc_reply_frag_free(struct nc_reply_frag *f)
@@ -244,6 +245,7 @@ static void drop_queue(struct nc_surbs *s, struct tag *t, int report)
 		nc_reply_frag_free(f);
 	}
 	t->qtail = &t->qhead;
+	s->queued -= t->nq;
 	t->nq = 0;
 }
 
@@ -383,7 +385,8 @@ int nc_surbs_queue(struct nc_surbs *s, const uint8_t id[16], const uint8_t frag_
                    uint64_t lane, uint64_t size_tag, const uint8_t *data, size_t len)
 {
 	struct tag *t = find(s, id);
-	if (!t || t->nq >= s->c.max_queued_per_tag)
+	if (!t || t->nq >= s->c.max_queued_per_tag ||
+	    (s->c.max_queued_total && s->queued >= s->c.max_queued_total))
 		return -1;
 	struct nc_reply_frag *f = malloc(sizeof *f + len);
 	if (!f)
@@ -397,6 +400,7 @@ int nc_surbs_queue(struct nc_surbs *s, const uint8_t id[16], const uint8_t frag_
 	*t->qtail = f;
 	t->qtail = &f->next;
 	t->nq++;
+	s->queued++;
 	return 0;
 }
 
@@ -410,6 +414,7 @@ struct nc_reply_frag *nc_surbs_dequeue(struct nc_surbs *s, const uint8_t id[16])
 	if (!t->qhead)
 		t->qtail = &t->qhead;
 	t->nq--;
+	s->queued--;
 	f->next = NULL;
 	return f;
 }
@@ -488,4 +493,9 @@ const uint8_t *nc_surbs_tag_at(const struct nc_surbs *s, size_t i)
 size_t nc_surbs_total(const struct nc_surbs *s)
 {
 	return s->total;
+}
+
+size_t nc_surbs_queued_total(const struct nc_surbs *s)
+{
+	return s->queued;
 }

@@ -16,8 +16,9 @@ BASE=1853423616 # CLIENTCONF_PRIVSEP_UID_BASE
 
 # pids ID: waits until the three children are ready, sets KEYD NETD APID
 pids() {
-	local log=$NC_DIR/$1.log end=$((SECONDS + 40)) line
-	while [ "$(grep -c ' ready (sandboxed: yes)' "$log" 2>/dev/null)" -lt 3 ]; do
+	local log=$NC_DIR/$1.log end=$((SECONDS + 40)) line ready
+	# the log may not exist yet: the background job opens it
+	while ready=$(grep -c ' ready (sandboxed: yes)' "$log" 2>/dev/null || true); [ "${ready:-0}" -lt 3 ]; do
 		[ $SECONDS -lt $end ] || fail "$1: the children did not become ready"
 		sleep 0.2
 	done

@@ -22,7 +22,8 @@ nc_run a
 nc_run b
 
 cat >"$T/reply.py" <<'EOF'
-import asyncio, json, os, struct, sys, websockets
+import asyncio, json, os, struct, sys
+from capiws import check, connect, parse_received
 
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 def b58(b):
@@ -32,18 +33,6 @@ def b58(b):
         n, r = divmod(n, 58)
         s = B58[r] + s
     return "1" * (len(b) - len(b.lstrip(b"\0"))) + s
-
-def check(cond, what):
-    if not cond:
-        sys.exit("FAILED: " + what)
-
-async def connect(url):
-    for _ in range(150):
-        try:
-            return await websockets.connect(url, max_size=None)
-        except OSError:
-            await asyncio.sleep(0.1)
-    sys.exit("cannot connect to " + url)
 
 async def recv(ws, t=90):
     return await asyncio.wait_for(ws.recv(), t)
@@ -97,17 +86,6 @@ def req_send_anon(to, msg, surbs, conn=0):
 
 def req_reply(tag, msg, conn=0):
     return b"\x02" + tag + struct.pack(">QQ", conn, len(msg)) + msg
-
-def parse_received(r):
-    check(isinstance(r, bytes) and r[0] == 1, f"not a received frame: {r[:40]!r}")
-    if r[1] == 1:
-        tag, rest = r[2:18], r[18:]
-    else:
-        check(r[1] == 0, "bad has_tag byte")
-        tag, rest = None, r[2:]
-    n = struct.unpack(">Q", rest[:8])[0]
-    check(len(rest) == 8 + n, "received length")
-    return tag, rest[8:]
 
 async def lane_length(ws, conn):
     await ws.send(b"\x05" + struct.pack(">Q", conn))
@@ -170,7 +148,7 @@ async def main(url_a, url_b, addr_a, addr_b):
 
 asyncio.run(main(*sys.argv[1:5]))
 EOF
-timeout 400 "$NC_PY" "$T/reply.py" "ws://127.0.0.1:${NC_PORT[a]}" "ws://127.0.0.1:${NC_PORT[b]}" \
+PYTHONPATH="$(cd "$(dirname "$0")/lib" && pwd)" timeout 400 "$NC_PY" "$T/reply.py" "ws://127.0.0.1:${NC_PORT[a]}" "ws://127.0.0.1:${NC_PORT[b]}" \
 	"${NC_ADDR[a]}" "${NC_ADDR[b]}" >"$T/reply.out" 2>&1 || { cat "$T/reply.out"; fail "reply app"; }
 cat "$T/reply.out"
 grep -qx "REPLY OK" "$T/reply.out" || fail "reply app"

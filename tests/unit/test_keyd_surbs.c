@@ -267,6 +267,35 @@ static void test_queue(void **state)
 	assert_int_equal(d.n, 0);
 }
 
+/* The fragments of all tags together are bounded: a stranger who opens many tags cannot
+ * make keyd hold more; a dequeued or dropped fragment makes room again. */
+static void test_queue_total(void **state)
+{
+	(void)state;
+	struct dropped d = {0};
+	struct nc_surbs_conf c = nym_conf(&d);
+	c.max_queued_per_tag = 3;
+	c.max_queued_total = 4;
+	struct nc_surbs *s = nc_surbs_new(&c);
+	uint8_t t1[16] = { 1 }, t2[16] = { 2 }, fid[5] = { 0 }, data[8] = { 0 };
+	add_n(s, t1, 1, 0, 0);
+	add_n(s, t2, 1, 0, 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(nc_surbs_queue(s, t1, fid, 0, 1, data, sizeof data), 0);
+	assert_int_equal(nc_surbs_queue(s, t2, fid, 0, 1, data, sizeof data), 0);
+	assert_int_equal(nc_surbs_queued_total(s), 4);
+	assert_int_equal(nc_surbs_queue(s, t2, fid, 0, 1, data, sizeof data), -1); /* all full */
+	nc_reply_frag_free(nc_surbs_dequeue(s, t1));
+	assert_int_equal(nc_surbs_queued_total(s), 3);
+	assert_int_equal(nc_surbs_queue(s, t2, fid, 0, 1, data, sizeof data), 0);
+	/* a queue dropped by the tick gives its room back */
+	nc_surbs_tick(s, 400 * S, NULL, NULL);
+	assert_int_equal(nc_surbs_queued_total(s), 0);
+	assert_int_equal(d.n, 4);
+	assert_int_equal(nc_surbs_queue(s, t1, fid, 0, 1, data, sizeof data), 0);
+	nc_surbs_free(s);
+}
+
 static void test_request_policy(void **state)
 {
 	(void)state;
@@ -354,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_reserve_and_order),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_queue),
+		cmocka_unit_test(test_queue_total),
 		cmocka_unit_test(test_request_policy),
 		cmocka_unit_test(test_tick_rerequest_then_drop),
 	};

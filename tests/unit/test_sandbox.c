@@ -355,6 +355,36 @@ static void test_apid(void **state)
 	assert_killed_by_sigsys(run_child(NS_SANDBOX_APID, 0, do_execve, 0));
 }
 
+/* socksd: apid's table for now (accepts, never connects or opens). */
+static void test_socksd(void **state)
+{
+	(void)state;
+	assert_exit_ok(run_child(NS_SANDBOX_SOCKSD, 0, do_accept_nonblocking, 0));
+	assert_exit_ok(run_child(NS_SANDBOX_SOCKSD, 0, do_keyd_work, 1));
+	assert_killed_by_sigsys(run_child(NS_SANDBOX_SOCKSD, 0, do_socket_inet, 0));
+	assert_killed_by_sigsys(run_child(NS_SANDBOX_SOCKSD, 0, do_connect_loopback, 0));
+	assert_killed_by_sigsys(run_child(NS_SANDBOX_SOCKSD, 0, do_open_read, 0));
+	assert_killed_by_sigsys(run_child(NS_SANDBOX_SOCKSD, 0, do_execve, 0));
+}
+
+/* exitd: outbound TCP and name resolution, its admin socket; no file writes, no exec. */
+static void test_exitd(void **state)
+{
+	(void)state;
+	assert_exit_ok(run_child(NS_SANDBOX_EXITD, 0, do_socket_inet, 0));
+	assert_exit_ok(run_child(NS_SANDBOX_EXITD, 0, do_socket_inet6_udp, 0));
+	assert_exit_ok(run_child(NS_SANDBOX_EXITD, 0, do_connect_loopback, 0));
+	assert_exit_ok(run_child(NS_SANDBOX_EXITD, 0, do_resolve_localhost, 0));
+	assert_exit_ok(run_child(NS_SANDBOX_EXITD, 0, do_accept_nonblocking, 0));
+	assert_exit_ok(run_child(NS_SANDBOX_EXITD, 0, do_keyd_work, 1));
+	assert_killed_by_sigsys(run_child(NS_SANDBOX_EXITD, 0, do_open_write, 0));
+	assert_killed_by_sigsys(run_child(NS_SANDBOX_EXITD, 0, do_execve, 0));
+	assert_killed_by_sigsys(run_child(NS_SANDBOX_EXITD, 0, do_fork, 0));
+	assert_killed_by_sigsys(run_child(NS_SANDBOX_EXITD, 0, do_socket_packet, 0));
+	assert_killed_by_sigsys(run_child(NS_SANDBOX_EXITD, 0, do_socket_netlink, 0));
+	assert_killed_by_sigsys(run_child(NS_SANDBOX_EXITD, 0, do_mmap_exec, 0));
+}
+
 static void test_debug_names_syscall(void **state)
 {
 	(void)state;
@@ -428,6 +458,8 @@ int main(void)
 		cmocka_unit_test(test_keyd_abort_is_sigabrt),
 		cmocka_unit_test(test_netd),
 		cmocka_unit_test(test_apid),
+		cmocka_unit_test(test_socksd),
+		cmocka_unit_test(test_exitd),
 		cmocka_unit_test(test_netd_no_files),
 		cmocka_unit_test(test_apid_no_unlink),
 		cmocka_unit_test(test_debug_names_syscall),

@@ -1,4 +1,4 @@
-/* client/nym-client/unsent.c: the unsent-fragments file replaced only by a complete list,
+/* client/suite/unsent.c: the unsent-fragments file replaced only by a complete list,
  * merged with an incomplete one, never written through a link, read only when regular; the
  * fragment-id set the resend deduplicates with. */
 #include <stdarg.h>
@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../client/nym-client/unsent.c"
+#include "../client/suite/unsent.c"
 
 struct dir {
 	char path[64], file[128], tmp[140];

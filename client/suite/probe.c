@@ -1,7 +1,7 @@
 /* The injection probe of tests/attack/privsep_inject.sh: code run as if injected into keyd,
- * netd or apid. A hidden mode of the real binary:
+ * netd or the front. A hidden mode of the real binary:
  *
- *   nym-client --test-probe ID HOME ROLE LAYERS OP [PID]
+ *   PROGRAM --test-probe ID HOME ROLE LAYERS OP [PID]
  *
  * loads ID's configuration as `run` does, confines itself through nc_confine(), the very
  * function the role calls (same uid drop, Landlock, seccomp; LAYERS "all", or "noseccomp" to
@@ -110,7 +110,7 @@ int nc_probe_main(int argc, char **argv)
 {
 	static struct nc_setup s;
 	char err[CLIENTCONF_ERR_MAX] = "";
-	static const char *const roles[] = { "keyd", "netd", "apid" };
+	const char *const roles[] = { "keyd", "netd", nc_kind->front };
 	if (argc < 7)
 		return 2;
 	const char *role = argv[4], *layers = argv[5], *op = argv[6];
@@ -118,15 +118,16 @@ int nc_probe_main(int argc, char **argv)
 	int r = 0;
 	while (r < 3 && strcmp(roles[r], role))
 		r++;
-	if (r == 3 || clientconf_dirs(argv[3], argv[2], &s.dirs) < 0 ||
-	    clientconf_load(s.dirs.config_file, &s.conf, err) < 0 || nc_run_gateway(&s) < 0) {
+	if (r == 3 || clientconf_dirs_kind(nc_kind->conf, argv[3], argv[2], &s.dirs) < 0 ||
+	    clientconf_load_kind(nc_kind->conf, s.dirs.config_file, &s.conf, err) < 0 || nc_run_gateway(&s) < 0) {
 		fprintf(stderr, "probe: bad role or client: %s\n", err);
 		return 2;
 	}
 	unsigned long heap = pid > 0 ? heap_of(pid) : 0;
 	unsigned flags = NC_CONFINE_QUIET | (!strcmp(layers, "noseccomp") ? NC_CONFINE_NO_SECCOMP : 0);
 	fflush(NULL);
-	if (nc_confine((enum ns_sandbox_role)r, &s, flags) < 0)
+	enum ns_sandbox_role sb = r == 2 ? nc_kind->front_sandbox : (enum ns_sandbox_role)r;
+	if (nc_confine(sb, &s, flags) < 0)
 		return 3;
 	return report(role, op, try_op(&s, op, pid, heap));
 }

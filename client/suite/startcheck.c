@@ -17,11 +17,11 @@ static int check_dirs(const struct clientconf_dirs *d)
 	char err[NS_SF_ERR_MAX], warn[NS_SF_ERR_MAX];
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
 		if (ns_sf_check_dir(dirs[i], err, sizeof err, warn, sizeof warn) < 0) {
-			fprintf(stderr, "nym-client: refusing to run: %s\n", err);
+			fprintf(stderr, "%s: refusing to run: %s\n", nc_kind->program, err);
 			return -1;
 		}
 		if (warn[0])
-			fprintf(stderr, "nym-client: warning: %s\n", warn);
+			fprintf(stderr, "%s: warning: %s\n", nc_kind->program, warn);
 	}
 	return 0;
 }
@@ -37,7 +37,7 @@ static int check_keys(const struct clientconf *c)
 		unsigned flags = clientconf_key_is_private(keys[i]) ? NS_SF_PRIVATE : 0;
 		int fd = ns_sf_open_read(clientconf_key_path(c, keys[i]), flags, err, sizeof err);
 		if (fd < 0) {
-			fprintf(stderr, "nym-client: refusing to run: %s\n", err);
+			fprintf(stderr, "%s: refusing to run: %s\n", nc_kind->program, err);
 			return -1;
 		}
 		close(fd);
@@ -59,11 +59,12 @@ static void check_listen(const struct clientconf *c)
 	if (!c->socket_websocket || is_loopback(c->host))
 		return;
 	if (!strcmp(c->host, "0.0.0.0") || !strcmp(c->host, "::"))
-		fprintf(stderr, "nym-client: warning: the websocket API (host = \"%s\") is listening on "
-		        "every interface: any host that can reach this one can use the client\n", c->host);
+		fprintf(stderr, "%s: warning: the websocket API (host = \"%s\") is listening on "
+		        "every interface: any host that can reach this one can use the client\n",
+		        nc_kind->program, c->host);
 	else
-		fprintf(stderr, "nym-client: warning: the websocket API (host = \"%s\") is not on "
-		        "loopback: other hosts may reach it\n", c->host);
+		fprintf(stderr, "%s: warning: the websocket API (host = \"%s\") is not on "
+		        "loopback: other hosts may reach it\n", nc_kind->program, c->host);
 }
 
 int nc_start_checks(const struct nc_setup *s)
@@ -72,7 +73,7 @@ int nc_start_checks(const struct nc_setup *s)
 	if (check_dirs(&s->dirs) < 0 || check_keys(&s->conf) < 0)
 		return -1;
 	if (geteuid() == 0 && ns_privsep_check_ids(s->conf.privsep_uid_base, err, sizeof err) < 0) {
-		fprintf(stderr, "nym-client: refusing to run as root: %s\n", err);
+		fprintf(stderr, "%s: refusing to run as root: %s\n", nc_kind->program, err);
 		return -1;
 	}
 	check_listen(&s->conf);

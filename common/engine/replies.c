@@ -1,14 +1,14 @@
-/* apid's reply bytes: SURB lists, RepliableMessages from serialized SURBs, and the
- * classification of reassembled messages (see apid_replies.h). */
+/* The engine's reply bytes: SURB lists, RepliableMessages from serialized SURBs, and the
+ * classification of reassembled messages (see replies.h). */
 #include <string.h>
 
-#include "apid_replies.h"
+#include "engine/replies.h"
 #include "crypto.h"
 #include "nymsphinx/message.h"
 #include "nymsphinx/params.h"
 #include "nymsphinx/replies.h"
 
-int apid_surb_version(size_t surb_len)
+int ns_surb_version(size_t surb_len)
 {
 	if (surb_len == NYM_REPLY_SURB_V1_LEN)
 		return 1;
@@ -42,63 +42,63 @@ static int surb_ok(const uint8_t *in, size_t len, int version)
 	return ok;
 }
 
-int apid_surb_list_parse(const uint8_t *in, size_t len, size_t max_count, struct apid_surb_list *out)
+int ns_surb_list_parse(const uint8_t *in, size_t len, size_t max_count, struct ns_surb_list *out)
 {
 	if (!in || !out)
-		return APID_REPLIES_ERR_ARG;
+		return NS_REPLIES_ERR_ARG;
 	memset(out, 0, sizeof *out);
-	if (len < APID_SURB_LIST_HEADER)
-		return APID_REPLIES_ERR_SHORT;
-	size_t count = get_u32(in), body = len - APID_SURB_LIST_HEADER;
+	if (len < NS_SURB_LIST_HEADER)
+		return NS_REPLIES_ERR_SHORT;
+	size_t count = get_u32(in), body = len - NS_SURB_LIST_HEADER;
 	if (count > max_count)
-		return APID_REPLIES_ERR_COUNT;
+		return NS_REPLIES_ERR_COUNT;
 	if (count == 0)
-		return body == 0 ? 0 : APID_REPLIES_ERR_LENGTH;
+		return body == 0 ? 0 : NS_REPLIES_ERR_LENGTH;
 	if (body % count)
-		return APID_REPLIES_ERR_LENGTH;
+		return NS_REPLIES_ERR_LENGTH;
 	size_t surb_len = body / count;
-	int version = apid_surb_version(surb_len);
+	int version = ns_surb_version(surb_len);
 	if (!version)
-		return APID_REPLIES_ERR_LENGTH;
+		return NS_REPLIES_ERR_LENGTH;
 	for (size_t i = 0; i < count; i++)
-		if (!surb_ok(in + APID_SURB_LIST_HEADER + i * surb_len, surb_len, version))
-			return APID_REPLIES_ERR_SURB;
+		if (!surb_ok(in + NS_SURB_LIST_HEADER + i * surb_len, surb_len, version))
+			return NS_REPLIES_ERR_SURB;
 	out->count = count;
 	out->surb_len = surb_len;
-	out->surbs = in + APID_SURB_LIST_HEADER;
+	out->surbs = in + NS_SURB_LIST_HEADER;
 	return 0;
 }
 
-size_t apid_surb_list_encode(const uint8_t *surbs, size_t count, size_t surb_len, uint8_t *out,
+size_t ns_surb_list_encode(const uint8_t *surbs, size_t count, size_t surb_len, uint8_t *out,
                            size_t cap)
 {
 	if (!out || (count && !surbs) || count > UINT32_MAX || (count && surb_len > (cap / count)))
 		return 0;
-	size_t need = APID_SURB_LIST_HEADER + count * surb_len;
+	size_t need = NS_SURB_LIST_HEADER + count * surb_len;
 	if (need > cap)
 		return 0;
 	put_u32(out, (uint32_t)count);
 	if (count)
-		memcpy(out + APID_SURB_LIST_HEADER, surbs, count * surb_len);
+		memcpy(out + NS_SURB_LIST_HEADER, surbs, count * surb_len);
 	return need;
 }
 
-size_t apid_repliable_len(int data, size_t count, size_t surb_len, size_t msg_len)
+size_t ns_repliable_len(int data, size_t count, size_t surb_len, size_t msg_len)
 {
 	return NYM_SENDER_TAG_LEN + 1 + 4 + count * surb_len + (data ? msg_len : 0);
 }
 
-long apid_repliable_build(const uint8_t tag[NYM_SENDER_TAG_LEN], int data, const uint8_t *surbs,
+long ns_repliable_build(const uint8_t tag[NYM_SENDER_TAG_LEN], int data, const uint8_t *surbs,
                         size_t count, size_t surb_len, uint8_t key_rotation, const uint8_t *msg,
                         size_t msg_len, uint8_t *out, size_t cap)
 {
-	int version = count ? apid_surb_version(surb_len) : 2;
+	int version = count ? ns_surb_version(surb_len) : 2;
 	if (!tag || !out || (count && !surbs) || (data && msg_len && !msg) || !version ||
-	    count > APID_MAX_REPLY_SURBS || (count && surb_len > NYM_REPLY_SURB_MAX_LEN))
-		return APID_REPLIES_ERR_ARG;
-	size_t need = apid_repliable_len(data, count, surb_len, msg_len);
+	    count > NS_MAX_REPLY_SURBS || (count && surb_len > NYM_REPLY_SURB_MAX_LEN))
+		return NS_REPLIES_ERR_ARG;
+	size_t need = ns_repliable_len(data, count, surb_len, msg_len);
 	if (need > cap)
-		return APID_REPLIES_ERR_ARG;
+		return NS_REPLIES_ERR_ARG;
 	uint8_t *p = out;
 	memcpy(p, tag, NYM_SENDER_TAG_LEN);
 	p += NYM_SENDER_TAG_LEN;
@@ -124,7 +124,7 @@ long apid_repliable_build(const uint8_t tag[NYM_SENDER_TAG_LEN], int data, const
 	return (long)(p - out);
 }
 
-static int classify_repliable(const uint8_t *in, size_t len, struct apid_rx *rx)
+static int classify_repliable(const uint8_t *in, size_t len, struct ns_rx *rx)
 {
 	struct nym_repliable_msg m;
 	int rc = nym_repliable_parse(in, len, &m);
@@ -138,16 +138,16 @@ static int classify_repliable(const uint8_t *in, size_t len, struct apid_rx *rx)
 	rx->content_tag = m.content_tag;
 	rx->key_rotation = m.key_rotation;
 	if (m.content_tag == NYM_REPLIABLE_DATA_V1 || m.content_tag == NYM_REPLIABLE_DATA_V2) {
-		rx->action = APID_RX_DELIVER;
+		rx->action = NS_RX_DELIVER;
 		rx->msg = m.data;
 		rx->msg_len = m.data_len;
 	} else {
-		rx->action = APID_RX_SURBS; /* AdditionalSurbs, and Heartbeat (Nym keeps its SURBs too) */
+		rx->action = NS_RX_SURBS; /* AdditionalSurbs, and Heartbeat (Nym keeps its SURBs too) */
 	}
 	return 0;
 }
 
-static int classify_reply(const uint8_t *in, size_t len, struct apid_rx *rx)
+static int classify_reply(const uint8_t *in, size_t len, struct ns_rx *rx)
 {
 	struct nym_reply_msg m;
 	int rc = nym_reply_msg_parse(in, len, &m);
@@ -155,24 +155,24 @@ static int classify_reply(const uint8_t *in, size_t len, struct apid_rx *rx)
 		return rc;
 	rx->content_tag = m.content_tag;
 	if (m.content_tag == NYM_REPLY_DATA) {
-		rx->action = APID_RX_DELIVER;
+		rx->action = NS_RX_DELIVER;
 		rx->msg = m.data;
 		rx->msg_len = m.data_len;
 	} else {
-		rx->action = APID_RX_SURB_REQUEST;
+		rx->action = NS_RX_SURB_REQUEST;
 		memcpy(rx->recipient, m.recipient, NYM_RECIPIENT_LEN);
 		rx->amount = m.amount;
 	}
 	return 0;
 }
 
-int apid_rx_classify(const uint8_t *padded, size_t len, struct apid_rx *rx)
+int ns_rx_classify(const uint8_t *padded, size_t len, struct ns_rx *rx)
 {
 	enum nym_message_type type;
 	const uint8_t *inner;
 	size_t inner_len;
 	if (!padded || !rx)
-		return APID_REPLIES_ERR_ARG;
+		return NS_REPLIES_ERR_ARG;
 	memset(rx, 0, sizeof *rx);
 	int rc = nym_msg_unpad(padded, len, &type, &inner, &inner_len);
 	if (rc != NYM_MSG_OK)
@@ -180,7 +180,7 @@ int apid_rx_classify(const uint8_t *padded, size_t len, struct apid_rx *rx)
 	rx->type = (int)type;
 	switch (type) {
 	case NYM_MSG_PLAIN:
-		rx->action = APID_RX_DELIVER;
+		rx->action = NS_RX_DELIVER;
 		rx->msg = inner;
 		rx->msg_len = inner_len;
 		return 0;

@@ -2,10 +2,11 @@
  * keep, log lines.
  *
  * A role is started by fork + exec of our own binary (/proc/self/exe), not by fork alone: each
- * child gets its own address-space layout (ASLR), so a compromised netd or apid learns nothing
+ * child gets its own address-space layout (ASLR), so a compromised netd or front learns nothing
  * about where keyd keeps its keys, and nothing of the supervisor's memory survives. The
  * setup (public configuration and the socketpair numbers) travels in a sealed memfd whose
- * number is on the command line: `nym-client --child ROLE FD`. */
+ * number is on the command line: `PROGRAM --child ROLE FD` (the process title
+ * `PROGRAM[ROLE]`). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -39,7 +40,7 @@ static void exec_role(const char *role, const struct nc_setup *s)
 	blob.magic = SETUP_MAGIC;
 	blob.size = sizeof blob.setup;
 	blob.setup = *s;
-	int fd = memfd_create("nym-client-setup", MFD_ALLOW_SEALING);
+	int fd = memfd_create("nymsuite-setup", MFD_ALLOW_SEALING);
 	if (fd < 0 || ns_sf_write_all(fd, &blob, sizeof blob) < 0 || lseek(fd, 0, SEEK_SET) != 0 ||
 	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
 		nc_log(role, "cannot pass the setup: %s", strerror(errno));
@@ -49,8 +50,8 @@ static void exec_role(const char *role, const struct nc_setup *s)
 		for (int j = 0; j < 2; j++)
 			if (s->fds[i][j] >= 0)
 				fcntl(s->fds[i][j], F_SETFD, 0);
-	char name[32], fdstr[16];
-	snprintf(name, sizeof name, "nym-client[%s]", role);
+	char name[64], fdstr[16];
+	snprintf(name, sizeof name, "%s[%s]", nc_kind->program, role);
 	snprintf(fdstr, sizeof fdstr, "%d", fd);
 	char *argv[] = { name, "--child", (char *)role, fdstr, NULL };
 	execv("/proc/self/exe", argv);
@@ -131,8 +132,9 @@ int nc_child_main(const char *role, const char *fdstr)
 		nc_log(role, "bad setup from the supervisor");
 		return 1;
 	}
-	static const struct { const char *name; int (*main)(void *); } roles[] = {
-		{ "keyd", nc_keyd_main }, { "netd", nc_netd_main }, { "apid", nc_apid_main },
+	const struct { const char *name; int (*main)(void *); } roles[] = {
+		{ "keyd", nc_keyd_main }, { "netd", nc_netd_main },
+		{ nc_kind->front, nc_kind->front_main },
 	};
 	for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
 		if (!strcmp(role, roles[i].name)) {
@@ -203,7 +205,7 @@ void nc_send(struct ns_ipc_conn *c, const struct ns_ipc_msg *m)
 	if (rc < 0) {
 		nc_log(ns_ipc_role_name(c->self), "send %s: %s", ns_ipc_type_name(m->type),
 		       ns_ipc_strerror(rc));
-		if (c->on_fatal) /* the role's own last words (apid hands its queue over) */
+		if (c->on_fatal) /* the role's own last words (the front hands its queue over) */
 			c->on_fatal(c, rc, c->ctx);
 		fflush(NULL);
 		_exit(1);
@@ -229,6 +231,6 @@ void nc_log(const char *role, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "nym-client[%s]: %s\n", role, line);
+	fprintf(stderr, "%s[%s]: %s\n", nc_kind ? nc_kind->program : "nymsuite", role, line);
 }
 

@@ -1,4 +1,4 @@
-/* apid's reply bytes (apid/apid_replies.c) on outside bytes. The first byte
+/* The engine's reply bytes (common/engine/replies.c) on outside bytes. The first byte
  * picks: even = a SURB list from keyd (what parses encodes back to the same bytes),
  * odd = a reassembled message (what classifies is consistent, and a RepliableMessage Data
  * or AdditionalSurbs rebuilds to the bytes it came from). */
@@ -10,7 +10,7 @@
 #include "nymsphinx/message.h"
 #include "nymsphinx/replies.h"
 
-#include "../../apid/apid_replies.c"
+#include "engine/replies.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,19 +18,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void surb_list(const uint8_t *in, size_t len)
 {
-	struct apid_surb_list l;
-	if (apid_surb_list_parse(in, len, 32, &l) != 0)
+	struct ns_surb_list l;
+	if (ns_surb_list_parse(in, len, 32, &l) != 0)
 		return;
 	CHECK(l.count <= 32);
-	CHECK(l.count == 0 || apid_surb_version(l.surb_len));
+	CHECK(l.count == 0 || ns_surb_version(l.surb_len));
 	uint8_t *out = malloc(len);
 	CHECK(out);
-	CHECK(apid_surb_list_encode(l.surbs, l.count, l.surb_len, out, len) == len);
+	CHECK(ns_surb_list_encode(l.surbs, l.count, l.surb_len, out, len) == len);
 	CHECK(memcmp(out, in, len) == 0);
 	free(out);
 }
 
-static void rebuild_repliable(const uint8_t *in, size_t len, const struct apid_rx *rx)
+static void rebuild_repliable(const uint8_t *in, size_t len, const struct ns_rx *rx)
 {
 	int data = rx->content_tag == NYM_REPLIABLE_DATA_V1 || rx->content_tag == NYM_REPLIABLE_DATA_V2;
 	int additional = rx->content_tag == NYM_REPLIABLE_ADDITIONAL_SURBS_V1 ||
@@ -39,10 +39,10 @@ static void rebuild_repliable(const uint8_t *in, size_t len, const struct apid_r
 	if ((!data && !additional) || rx->surbs.count == 0)
 		return;
 	const uint8_t *inner = in + 1; /* after the NymMessage type byte */
-	size_t want = apid_repliable_len(data, rx->surbs.count, rx->surbs.surb_len, rx->msg_len);
+	size_t want = ns_repliable_len(data, rx->surbs.count, rx->surbs.surb_len, rx->msg_len);
 	uint8_t *out = malloc(want);
 	CHECK(out);
-	long n = apid_repliable_build(rx->tag, data, rx->surbs.surbs, rx->surbs.count,
+	long n = ns_repliable_build(rx->tag, data, rx->surbs.surbs, rx->surbs.count,
 	                              rx->surbs.surb_len, rx->key_rotation, rx->msg, rx->msg_len,
 	                              out, want);
 	CHECK(n == (long)want);
@@ -54,19 +54,19 @@ static void rebuild_repliable(const uint8_t *in, size_t len, const struct apid_r
 
 static void message(const uint8_t *in, size_t len)
 {
-	struct apid_rx rx;
-	if (apid_rx_classify(in, len, &rx) != 0)
+	struct ns_rx rx;
+	if (ns_rx_classify(in, len, &rx) != 0)
 		return;
 	CHECK(rx.type == in[0]);
 	switch (rx.action) {
-	case APID_RX_DELIVER:
+	case NS_RX_DELIVER:
 		CHECK(rx.msg_len == 0 || (rx.msg > in && rx.msg + rx.msg_len <= in + len));
 		CHECK(rx.has_tag == (rx.type == NYM_MSG_REPLIABLE));
 		break;
-	case APID_RX_SURBS:
+	case NS_RX_SURBS:
 		CHECK(rx.has_tag && rx.type == NYM_MSG_REPLIABLE);
 		break;
-	case APID_RX_SURB_REQUEST:
+	case NS_RX_SURB_REQUEST:
 		CHECK(rx.type == NYM_MSG_REPLY && !rx.has_tag);
 		break;
 	default:

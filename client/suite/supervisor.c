@@ -1,4 +1,5 @@
-/* The supervisor: makes the socketpairs, forks keyd, netd and apid, and watches them.
+/* The supervisor: makes the socketpairs, forks keyd, netd and the front (apid, socksd or
+ * exitd: nc_kind), and watches them.
  *
  * Stopping is one sequence whatever starts it (SIGTERM, SIGINT or SIGHUP to the supervisor
  * or to its whole process group, a child that dies, an invalid IPC message):
@@ -38,7 +39,7 @@
 #include "safefile.h"
 #include "unsent.h"
 
-#define NC_APID 2             /* index of apid in kids[] */
+#define NC_APID 2             /* index of the front (apid, socksd, exitd) in kids[] */
 #define COLLECT_WAIT 1.0      /* seconds for the children's counters */
 #define SETTLE_WAIT 0.3       /* after a child's death */
 #define HANDOVER_IDLE 10.0    /* seconds without a fragment from apid before giving up */
@@ -300,18 +301,18 @@ static void finish_handover(int asked)
 	                            (res.action == NC_UNSENT_KEPT_OLD ? h->out.written : 0)),
 	       h->out.failed ? " (some could not be written)" : "");
 	if (!h->ended) {
-		snprintf(why, sizeof why, "apid stopped before the end of its list (%llu fragments "
+		snprintf(why, sizeof why, "%s stopped before the end of its list (%llu fragments "
 		         "received%s): the rest of its unacknowledged fragments are lost",
-		         (unsigned long long)h->received, h->closed ? "" : ", nothing for 10 s");
+		         nc_kind->front, (unsigned long long)h->received, h->closed ? "" : ", nothing for 10 s");
 		note_lost(why);
 	} else if (h->announced != h->received) {
-		snprintf(why, sizeof why, "apid announced %llu fragments, %llu arrived",
-		         (unsigned long long)h->announced, (unsigned long long)h->received);
+		snprintf(why, sizeof why, "%s announced %llu fragments, %llu arrived",
+		         nc_kind->front, (unsigned long long)h->announced, (unsigned long long)h->received);
 		note_lost(why);
 	}
 	if (h->dropped) {
-		snprintf(why, sizeof why, "apid dropped %llu reply fragments (their SURBs do not "
-		         "outlive keyd)", (unsigned long long)h->dropped);
+		snprintf(why, sizeof why, "%s dropped %llu reply fragments (their SURBs do not "
+		         "outlive keyd)", nc_kind->front, (unsigned long long)h->dropped);
 		note_lost(why);
 	}
 	if (rc < 0 || h->out.failed) {
@@ -344,9 +345,12 @@ static void handover_apid(void)
 			ev_run(g_sup.loop, EVRUN_ONCE);
 		ev_timer_stop(g_sup.loop, &g_sup.idle);
 	}
-	if (k->ready && !h->started && !asked && !k->alive)
-		note_lost("apid died: the fragments it held unacknowledged are lost (the file of the "
-		          "last stop, if any, is kept)");
+	if (k->ready && !h->started && !asked && !k->alive) {
+		char why[160];
+		snprintf(why, sizeof why, "%s died: the fragments it held unacknowledged are lost "
+		         "(the file of the last stop, if any, is kept)", nc_kind->front);
+		note_lost(why);
+	}
 	finish_handover(asked || h->started);
 }
 
@@ -374,7 +378,7 @@ static size_t resend_records(const uint8_t *buf, size_t len, size_t *off, char *
 		m.u.RESEND_FRAGMENT.recipient = NS_IPC_BYTES(r.recipient, 96);
 		m.u.RESEND_FRAGMENT.lane = r.lane;
 		if (ns_ipc_conn_send(&g_sup.kids[NC_APID].conn, &m) < 0) {
-			snprintf(err, cap, "apid did not take them");
+			snprintf(err, cap, "%s did not take them", nc_kind->front);
 			break;
 		}
 		sent++;
@@ -474,10 +478,11 @@ static void stop_children(void)
 
 static int spawn_all(struct nc_setup *s)
 {
-	static const struct { const char *name; enum ns_ipc_role role; int pair; } roles[NC_CHILDREN] = {
+	/* the front (apid, socksd or exitd) speaks the IPC as NS_IPC_APID */
+	const struct { const char *name; enum ns_ipc_role role; int pair; } roles[NC_CHILDREN] = {
 		{ "keyd", NS_IPC_KEYD, NC_SUP_KEYD },
 		{ "netd", NS_IPC_NETD, NC_SUP_NETD },
-		{ "apid", NS_IPC_APID, NC_SUP_APID },
+		{ nc_kind->front, NS_IPC_APID, NC_SUP_APID },
 	};
 	for (int i = 0; i < NC_CHILDREN; i++) {
 		struct child *k = &g_sup.kids[i];
@@ -549,14 +554,14 @@ int nc_supervisor_run(struct nc_setup *s)
 		stop_children();
 		return exit_status();
 	}
-	nc_log("supervisor", "started keyd %d, netd %d, apid %d", (int)g_sup.kids[0].pid,
-	       (int)g_sup.kids[1].pid, (int)g_sup.kids[2].pid);
+	nc_log("supervisor", "started keyd %d, netd %d, %s %d", (int)g_sup.kids[0].pid,
+	       (int)g_sup.kids[1].pid, nc_kind->front, (int)g_sup.kids[2].pid);
 	ev_run(g_sup.loop, 0);
 	ev_timer_stop(g_sup.loop, &g_sup.collect);
 	ev_timer_stop(g_sup.loop, &g_sup.settle);
 	g_sup.phase = PH_HANDOVER;
 	handover_apid();
 	stop_children();
-	nc_remove_apid_sockets(s); /* apid runs as its own uid: it cannot remove them itself */
+	nc_remove_apid_sockets(s); /* the front runs as its own uid: it cannot remove them itself */
 	return exit_status();
 }

@@ -1,5 +1,7 @@
-/* nym-client internals: the supervisor and its three children (keyd, netd, apid).
- * Each role is one file; this header is what they share. */
+/* What the three client programs (nym-client, nym-socks5-client, nym-network-requester)
+ * share: the supervisor and its three children (keyd, netd and the program's front: apid,
+ * socksd or exitd), the CLI's init and run. Each role is one folder; this header is what
+ * they share. */
 #ifndef NYMCLIENT_H
 #define NYMCLIENT_H
 #include <stddef.h>
@@ -8,6 +10,30 @@
 
 #include "clientconf.h"
 #include "nymapi_fetch.h"
+#include "sandbox.h"
+
+/* What makes one client program: its front process and its CLI's differences. */
+struct nc_kind {
+	const char *program; /* "nym-client", "nym-socks5-client", "nym-network-requester" */
+	const char *front;   /* the front role's name: "apid", "socksd", "exitd" */
+	int (*front_main)(void *setup);
+	enum ns_sandbox_role front_sandbox;
+	/* its config.toml and folder under <home>/.nym/ (clientconf.h) */
+	enum clientconf_kind conf;
+	const char *usage_extra; /* the program's own flags for the usage text (may be NULL) */
+	/* Optional: a flag the common ones do not know, for init or run (cmd). Returns 1 if it
+	 * took the flag alone, 2 if it took val too, 0 if it is not the program's, -1 if val is
+	 * bad. */
+	int (*parse_flag)(const char *cmd, const char *flag, const char *val);
+	/* Optional: the program's settings on a fresh config at init (init = 1) or on the loaded
+	 * one at run (0). 0 or -1 (reason printed). */
+	int (*configure)(struct clientconf *c, int init);
+};
+/* The running program's kind: set by nc_cli_main first thing (every process has it). */
+extern const struct nc_kind *nc_kind;
+/* cli.c: a program's main(): `--child ROLE FD` (a role started by the supervisor),
+ * `--test-probe ...` (tests/attack/), `init` and `run`. */
+int nc_cli_main(const struct nc_kind *kind, int argc, char **argv);
 
 #define NC_KEYD_NETD 0 /* socketpair indices (supervisor.c) */
 #define NC_KEYD_APID 1
@@ -58,15 +84,14 @@ void nc_ipc_fatal(struct ns_ipc_conn *c, int err, void *ctx) __attribute__((nore
 /* confine.c: the one confinement path of every role, called once the role has opened what it
  * needs: its own uid when root (privsep_uid_base + role), non-dumpable, Landlock, then the
  * seccomp filter. Logs the reason and returns -1 on failure (the role must exit). */
-#include "sandbox.h"
 #define NC_CONFINE_NO_SECCOMP 1u /* the injection probe only: credentials + Landlock alone */
 #define NC_CONFINE_QUIET 2u
 int nc_confine(enum ns_sandbox_role role, const struct nc_setup *s, unsigned flags);
 /* probe.c: `nym-client --test-probe ID HOME ROLE LAYERS OP [PID]` (tests/attack/) */
 int nc_probe_main(int argc, char **argv);
-/* The Unix socket at path when nobody listens on it any more (apid's, after apid exited). */
+/* The Unix socket at path when nobody listens on it any more (the front's, after it exited). */
 void nc_remove_stale_socket(const char *path);
-/* apid's Unix API and admin sockets, once apid has exited. */
+/* The front's Unix API and admin sockets, once it has exited. */
 void nc_remove_apid_sockets(const struct nc_setup *s);
 
 /* startcheck.c: run's checks before any child starts (directories, key files, uids when
@@ -75,7 +100,7 @@ int nc_start_checks(const struct nc_setup *s);
 /* Soft RLIMIT_NOFILE up to the hard limit (the children inherit it); logs the value. */
 void nc_raise_fd_limit(void);
 
-/* gateway file (main.c) */
+/* gateway file (cli.c) */
 int nc_gateway_load(const struct clientconf_dirs *d, uint8_t identity[32], char *ws, size_t cap);
 
 /* The roles: each returns the process exit status. */
@@ -200,6 +225,7 @@ struct nc_surbs_conf {
 	uint64_t rerequest_wait_ns, drop_wait_ns;
 	uint64_t max_rerequests;
 	size_t max_total, max_tags, max_queued_per_tag;        /* our memory bounds */
+	size_t max_queued_total; /* reply fragments waiting, all tags together (0: no bound) */
 	/* a queued fragment dropped (stale tag, evicted tag); may be NULL */
 	void (*on_drop)(void *ctx, const struct nc_reply_frag *f);
 	void *ctx;
@@ -220,7 +246,8 @@ size_t nc_surbs_queued(const struct nc_surbs *s, const uint8_t tag[16]);
  * (ignore_reserve) any. Returns the length copied into out, or -1. */
 long nc_surbs_take(struct nc_surbs *s, const uint8_t tag[16], int ignore_reserve, uint8_t *out,
                    size_t cap);
-/* Queues a reply fragment behind the tag's others. -1: unknown tag, queue full, no memory. */
+/* Queues a reply fragment behind the tag's others. -1: unknown tag, the tag's queue or all
+ * queues together full, no memory. */
 int nc_surbs_queue(struct nc_surbs *s, const uint8_t tag[16], const uint8_t frag_id[5],
                    uint64_t lane, uint64_t size_tag, const uint8_t *data, size_t len);
 /* The oldest queued fragment of tag (the caller frees it with nc_reply_frag_free), or NULL. */
@@ -239,5 +266,6 @@ size_t nc_surbs_tag_count(const struct nc_surbs *s);
 /* Tag i (0 .. tag_count - 1) in no particular order. */
 const uint8_t *nc_surbs_tag_at(const struct nc_surbs *s, size_t i);
 size_t nc_surbs_total(const struct nc_surbs *s);
+size_t nc_surbs_queued_total(const struct nc_surbs *s); /* reply fragments waiting */
 
 #endif

@@ -1,6 +1,6 @@
-/* The one confinement path of keyd, netd and apid (and of the injection probe, probe.c):
- * credentials (common/privsep), then Landlock, then the seccomp filter (common/sandbox).
- * docs/sandbox.md describes each layer. */
+/* The one confinement path of keyd, netd and the front (apid, socksd or exitd), and of the
+ * injection probe (probe.c): credentials (common/privsep), then Landlock, then the seccomp
+ * filter (common/sandbox). docs/sandbox.md describes each layer. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -84,6 +84,10 @@ int nc_confine(enum ns_sandbox_role role, const struct nc_setup *s, unsigned fla
 		spec.n_read_files = sizeof netd_files / sizeof netd_files[0];
 		spec.tcp_ports = ports;
 		spec.n_tcp_ports = netd_ports(s, ports, sizeof ports / sizeof ports[0]);
+	} else if (role == NS_SANDBOX_EXITD) { /* an exit: any port; its resolver reads as netd's */
+		spec.read_files = netd_files;
+		spec.n_read_files = sizeof netd_files / sizeof netd_files[0];
+		spec.tcp_connect_any = 1;
 	}
 	int abi = ns_landlock_apply(&spec, err, sizeof err);
 	if (abi < 0) {
@@ -91,7 +95,7 @@ int nc_confine(enum ns_sandbox_role role, const struct nc_setup *s, unsigned fla
 		return -1;
 	}
 	unsigned sb_flags = 0;
-	if (abi == 0 && role == NS_SANDBOX_NETD) {
+	if (abi == 0 && (role == NS_SANDBOX_NETD || role == NS_SANDBOX_EXITD)) {
 		sb_flags |= NS_SB_NO_FILES;
 		nc_log(name, "warning: no Landlock in this kernel: no file can be opened, so host-name "
 		       "look-ups after start-up use only what glibc cached");

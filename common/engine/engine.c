@@ -1,0 +1,816 @@
+/* The client engine (engine.h): what a front process does with keyd, netd and the
+ * supervisor, whatever it serves. Never holds a key: keyd builds every packet. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "base58.h"
+#include "crypto.h"
+#include "engine/engine.h"
+#include "engine/replies.h"
+#include "ipc.h"
+#include "nymclient.h"
+#include "nymsphinx/chunking.h"
+#include "nymsphinx/message.h"
+
+_Static_assert(NS_ENGINE_MAX_REPLY_SURBS == NS_MAX_REPLY_SURBS, "the RepliableMessage limit");
+_Static_assert(NS_ENGINE_TAG_LEN == NYM_SENDER_TAG_LEN, "sender tag length");
+
+/* A fragment kept until its ack: to a recipient (BUILD_PACKET), or, when reply is set, to
+ * the holder of sender_tag through one of its SURBs (BUILD_REPLY; cannot outlive keyd). */
+struct frag {
+	struct frag *next;
+	uint8_t id[5], recipient[96];
+	uint8_t reply, sender_tag[NYM_SENDER_TAG_LEN];
+	uint64_t lane;
+	uint64_t msg;  /* the message it belongs to */
+	void *owner;   /* told if it cannot be built (NULL: nobody) */
+	size_t len;
+	uint8_t data[];
+};
+
+/* Our sender tag for a recipient of anonymous messages: random, in memory only (Nym's
+ * get_or_create_sender_tag; not persisted since 2025-07). */
+struct tag_entry {
+	struct tag_entry *next;
+	uint8_t recipient[96], tag[NYM_SENDER_TAG_LEN];
+};
+
+/* A RepliableMessage waiting for the SURBs keyd makes (MAKE_SURBS batches of <= 32 with
+ * request ids first_id ..): Data for an anonymous message, AdditionalSurbs for a
+ * SurbRequest. */
+struct surb_job {
+	struct surb_job *next;
+	uint64_t first_id;
+	size_t batches, pending, want, have, surb_len;
+	uint8_t *surbs; /* have x surb_len, zeroed when freed */
+	int failed, additional;
+	uint8_t key_rotation; /* what keyd made the SURBs under (SURBS.key_rotation) */
+	uint8_t recipient[96], tag[NYM_SENDER_TAG_LEN];
+	uint64_t lane, msg_id;
+	void *owner;
+	uint8_t *msg;
+	size_t msg_len;
+};
+
+struct ns_engine {
+	struct ev_loop *loop;
+	struct ns_ipc_conn keyd, netd, sup;
+	const struct ns_engine_cb *cb;
+	void *ctx;
+	uint8_t self[96];
+	int have_self;
+	struct frag *frags;
+	size_t n_frags;
+	struct nym_reassembler *reasm;
+	uint64_t sent_msgs, next_msg_id;
+	struct tag_entry *tags;
+	struct surb_job *jobs;
+	uint64_t next_request_id;
+	uint64_t anon_sent, replies_sent, surbs_made, surbs_received, surb_requests, surbs_low;
+	uint64_t no_surb_drops, no_surb_logged, no_surb_log_ms;
+};
+
+/* The front's name in log lines: apid, socksd or exitd. */
+static const char *front(void)
+{
+	return nc_kind ? nc_kind->front : "front";
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- send path */
+
+static void build_reply(struct ns_engine *e, const struct frag *f)
+{
+	struct ns_ipc_msg m = { .type = NS_IPC_T_BUILD_REPLY };
+	m.u.BUILD_REPLY.frag_id = NS_IPC_BYTES(f->id, 5);
+	m.u.BUILD_REPLY.fragment = NS_IPC_BYTES(f->data, f->len);
+	m.u.BUILD_REPLY.sender_tag = NS_IPC_BYTES(f->sender_tag, NYM_SENDER_TAG_LEN);
+	m.u.BUILD_REPLY.lane = f->lane;
+	m.u.BUILD_REPLY.packet_size = NYM_PACKET_REGULAR;
+	nc_send(&e->keyd, &m);
+}
+
+static void build(struct ns_engine *e, const struct frag *f)
+{
+	if (f->reply) {
+		build_reply(e, f);
+		return;
+	}
+	struct ns_ipc_msg m = { .type = NS_IPC_T_BUILD_PACKET };
+	m.u.BUILD_PACKET.frag_id = NS_IPC_BYTES(f->id, 5);
+	m.u.BUILD_PACKET.fragment = NS_IPC_BYTES(f->data, f->len);
+	m.u.BUILD_PACKET.recipient = NS_IPC_BYTES(f->recipient, 96);
+	m.u.BUILD_PACKET.lane = f->lane;
+	m.u.BUILD_PACKET.packet_size = NYM_PACKET_REGULAR;
+	nc_send(&e->keyd, &m);
+}
+
+static struct frag **find_frag(struct ns_engine *e, const uint8_t id[5])
+{
+	struct frag **p = &e->frags;
+	while (*p && memcmp((*p)->id, id, 5))
+		p = &(*p)->next;
+	return p;
+}
+
+static void keep_frag(struct ns_engine *e, struct frag *f)
+{
+	f->next = e->frags;
+	e->frags = f;
+	e->n_frags++;
+	build(e, f);
+}
+
+static void drop_frag(struct ns_engine *e, struct frag **p)
+{
+	struct frag *f = *p;
+	*p = f->next;
+	free(f);
+	e->n_frags--;
+}
+
+/* Where a message's fragments go: a recipient, or, when tag is set, the holder of tag. */
+struct frag_dest {
+	const uint8_t *recipient, *tag;
+	uint64_t lane, msg_id;
+	void *owner; /* told if the recipient cannot be reached (NULL: nobody) */
+};
+
+static struct frag *frag_new(const struct frag_dest *d, const uint8_t *data, size_t len)
+{
+	struct frag *f = calloc(1, sizeof *f + len);
+	if (!f)
+		return NULL;
+	if (d->tag) {
+		f->reply = 1;
+		memcpy(f->sender_tag, d->tag, NYM_SENDER_TAG_LEN);
+	} else {
+		memcpy(f->recipient, d->recipient, 96);
+	}
+	f->lane = d->lane;
+	f->msg = d->msg_id;
+	f->owner = d->owner;
+	f->len = len;
+	memcpy(f->data, data, len);
+	return f;
+}
+
+/* Pads and splits a NymMessage as Nym's preparer does (replies too: the BLAKE3 key digest
+ * takes the place of the ephemeral key, so every type has the same plaintext per packet),
+ * keeps each fragment until acked and asks keyd to build it. */
+static int queue_message(struct ns_engine *e, enum nym_message_type type, const uint8_t *inner,
+                         size_t inner_len, const struct frag_dest *d)
+{
+	size_t ppp = nym_msg_plaintext_per_packet(NYM_PACKET_REGULAR), padded_len = 0;
+	uint8_t *padded = nym_msg_pad_alloc(type, inner, inner_len, ppp, &padded_len);
+	struct nym_fragment_list list;
+	memset(&list, 0, sizeof list);
+	if (!padded || nym_split_into_fragments(padded, padded_len, ppp, &list) != NYM_CHUNK_OK) {
+		free(padded);
+		return -1;
+	}
+	free(padded);
+	for (size_t i = 0; i < list.count; i++) {
+		struct frag *f = frag_new(d, list.frags[i], list.lens[i]);
+		if (!f)
+			break;
+		nym_frag_id_encode(&list.ids[i], f->id);
+		keep_frag(e, f);
+	}
+	nym_fragment_list_free(&list);
+	e->sent_msgs++;
+	return 0;
+}
+
+static uint64_t new_msg_id(struct ns_engine *e, uint64_t *out)
+{
+	uint64_t id = ++e->next_msg_id;
+	if (out)
+		*out = id;
+	return id;
+}
+
+int ns_engine_send(struct ns_engine *e, const uint8_t recipient[NS_ENGINE_ADDRESS_LEN],
+                   const uint8_t *msg, size_t len, uint64_t lane, void *owner, uint64_t *msg_id)
+{
+	struct frag_dest d = { .recipient = recipient, .lane = lane, .owner = owner,
+		               .msg_id = new_msg_id(e, msg_id) };
+	return queue_message(e, NYM_MSG_PLAIN, msg, len, &d);
+}
+
+/* ---- anonymous messages and replies */
+
+static const uint8_t *tag_for(struct ns_engine *e, const uint8_t recipient[96], int create)
+{
+	for (struct tag_entry *t = e->tags; t; t = t->next)
+		if (!memcmp(t->recipient, recipient, 96))
+			return t->tag;
+	if (!create)
+		return NULL;
+	struct tag_entry *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	memcpy(t->recipient, recipient, 96);
+	ns_random(t->tag, sizeof t->tag);
+	t->next = e->tags;
+	e->tags = t;
+	return t->tag;
+}
+
+static void job_free(struct surb_job *j)
+{
+	if (j->surbs) {
+		ns_memzero(j->surbs, j->want * j->surb_len);
+		free(j->surbs);
+	}
+	free(j->msg);
+	free(j);
+}
+
+/* The RepliableMessage of a job whose SURBs are all there, with the key rotation keyd made
+ * them under in its V2 header. */
+static int job_send(struct ns_engine *e, struct surb_job *j)
+{
+	size_t len = ns_repliable_len(!j->additional, j->have, j->surb_len, j->msg_len);
+	uint8_t *inner = malloc(len);
+	if (!inner)
+		return -1;
+	long n = ns_repliable_build(j->tag, !j->additional, j->surbs, j->have, j->surb_len,
+	                            j->key_rotation, j->msg, j->msg_len, inner, len);
+	struct frag_dest d = { .recipient = j->recipient, .lane = j->lane, .owner = j->owner,
+		               .msg_id = j->msg_id };
+	int rc = n < 0 ? -1 : queue_message(e, NYM_MSG_REPLIABLE, inner, (size_t)n, &d);
+	ns_memzero(inner, len);
+	free(inner);
+	if (rc == 0)
+		e->surbs_made += j->have;
+	return rc;
+}
+
+static void job_finish(struct ns_engine *e, struct surb_job *j)
+{
+	if (!j->failed && job_send(e, j) < 0)
+		j->failed = 1;
+	if (j->failed) {
+		nc_log(front(), "%s to a recipient dropped: keyd made no reply SURBs",
+		       j->additional ? "additional reply SURBs" : "an anonymous message");
+		if (!j->additional && j->owner && e->cb->on_send_failed)
+			e->cb->on_send_failed(e->ctx, j->owner, j->msg_id,
+			                      "could not create reply SURBs for the message: "
+			                      "the network topology is not available");
+	} else if (j->additional) {
+		e->surb_requests++;
+	} else {
+		e->anon_sent++;
+	}
+	job_free(j);
+}
+
+/* Starts a job: MAKE_SURBS batches, or the message at once when it wants no SURB. */
+static void job_start(struct ns_engine *e, struct surb_job *j)
+{
+	if (j->want == 0) {
+		job_finish(e, j);
+		return;
+	}
+	j->batches = j->pending = (j->want + NS_IPC_SURBS_MAX_COUNT - 1) / NS_IPC_SURBS_MAX_COUNT;
+	j->first_id = e->next_request_id;
+	e->next_request_id += j->batches;
+	j->next = e->jobs;
+	e->jobs = j;
+	for (size_t i = 0; i < j->batches; i++) {
+		size_t left = j->want - i * NS_IPC_SURBS_MAX_COUNT;
+		struct ns_ipc_msg m = { .type = NS_IPC_T_MAKE_SURBS };
+		m.u.MAKE_SURBS.request_id = j->first_id + i;
+		m.u.MAKE_SURBS.count = left < NS_IPC_SURBS_MAX_COUNT ? left : NS_IPC_SURBS_MAX_COUNT;
+		m.u.MAKE_SURBS.packet_size = NYM_PACKET_REGULAR;
+		nc_send(&e->keyd, &m);
+	}
+}
+
+static struct surb_job *job_new(struct ns_engine *e, const uint8_t recipient[96], size_t want,
+                                uint64_t lane)
+{
+	const uint8_t *tag = tag_for(e, recipient, 1);
+	struct surb_job *j = tag ? calloc(1, sizeof *j) : NULL;
+	if (!j)
+		return NULL;
+	memcpy(j->recipient, recipient, 96);
+	memcpy(j->tag, tag, NYM_SENDER_TAG_LEN);
+	j->want = want;
+	j->lane = lane;
+	return j;
+}
+
+/* A RepliableMessage Data with our tag for the recipient and reply_surbs fresh SURBs
+ * (none is fine, as in Nym). */
+int ns_engine_send_anonymous(struct ns_engine *e, const uint8_t recipient[NS_ENGINE_ADDRESS_LEN],
+                             const uint8_t *msg, size_t len, size_t reply_surbs, uint64_t lane,
+                             void *owner, uint64_t *msg_id)
+{
+	if (reply_surbs > NS_ENGINE_MAX_REPLY_SURBS)
+		return -1;
+	struct surb_job *j = job_new(e, recipient, reply_surbs, lane);
+	if (!j)
+		return -1;
+	j->owner = owner;
+	j->msg_id = new_msg_id(e, msg_id);
+	if (len) {
+		if (!(j->msg = malloc(len))) {
+			job_free(j);
+			return -1;
+		}
+		memcpy(j->msg, msg, len);
+		j->msg_len = len;
+	}
+	job_start(e, j);
+	return 0;
+}
+
+/* A ReplyMessage Data through the SURBs keyd holds for the tag; keyd queues the fragments
+ * its SURBs do not cover and asks the sender for more. An unknown tag ends in BUILD_FAILED
+ * NO_SURB: logged and dropped, as Nym does. */
+int ns_engine_reply(struct ns_engine *e, const uint8_t tag[NS_ENGINE_TAG_LEN], const uint8_t *msg,
+                    size_t len, uint64_t lane)
+{
+	uint8_t *inner = malloc(1 + len);
+	if (!inner)
+		return -1;
+	struct nym_reply_msg rm = { .content_tag = NYM_REPLY_DATA, .data = msg, .data_len = len };
+	long n = nym_reply_msg_encode(&rm, inner, 1 + len);
+	struct frag_dest d = { .tag = tag, .lane = lane, .msg_id = new_msg_id(e, NULL) };
+	int rc = n < 0 ? -1 : queue_message(e, NYM_MSG_REPLY, inner, (size_t)n, &d);
+	free(inner);
+	if (rc == 0)
+		e->replies_sent++;
+	return rc;
+}
+
+/* ---- lanes and owners */
+
+size_t ns_engine_lane_depth(const struct ns_engine *e, uint64_t lane)
+{
+	size_t n = 0;
+	for (const struct frag *f = e->frags; f; f = f->next)
+		n += f->lane == lane;
+	return n;
+}
+
+/* Nym removes a closed connection's lane from its out-queue (its queued packets are
+ * dropped; those already sent keep their ack timers). Our out-queue is netd's, which no IPC
+ * message reaches: the lane's fragments go to General and are retransmitted until acked. */
+void ns_engine_close_lane(struct ns_engine *e, uint64_t lane)
+{
+	for (struct frag *f = e->frags; f; f = f->next)
+		if (f->lane == lane)
+			f->lane = 0;
+}
+
+void ns_engine_forget_owner(struct ns_engine *e, void *owner)
+{
+	for (struct frag *f = e->frags; f; f = f->next)
+		if (f->owner == owner)
+			f->owner = NULL;
+	for (struct surb_job *j = e->jobs; j; j = j->next)
+		if (j->owner == owner)
+			j->owner = NULL;
+}
+
+int ns_engine_self_address(const struct ns_engine *e, uint8_t out[NS_ENGINE_ADDRESS_LEN])
+{
+	if (!e->have_self)
+		return -1;
+	memcpy(out, e->self, 96);
+	return 0;
+}
+
+struct ns_ipc_conn *ns_engine_peer(struct ns_engine *e, enum ns_engine_peer which)
+{
+	return which == NS_ENGINE_KEYD ? &e->keyd : which == NS_ENGINE_NETD ? &e->netd : &e->sup;
+}
+
+static void count_lane(struct ns_engine_stats *st, uint64_t lane)
+{
+	size_t i = 0;
+	while (i < st->n_lanes && st->lane[i] != lane)
+		i++;
+	if (i == st->n_lanes && i < NS_ENGINE_LANES_MAX)
+		st->lane[st->n_lanes++] = lane;
+	if (i < st->n_lanes)
+		st->lane_depth[i]++;
+}
+
+void ns_engine_stats(const struct ns_engine *e, struct ns_engine_stats *st)
+{
+	memset(st, 0, sizeof *st);
+	st->messages_sent = e->sent_msgs;
+	st->anonymous_sent = e->anon_sent;
+	st->replies_sent = e->replies_sent;
+	st->surbs_sent = e->surbs_made;
+	st->surbs_received = e->surbs_received;
+	st->surb_requests_served = e->surb_requests;
+	st->surbs_low = e->surbs_low;
+	for (const struct frag *f = e->frags; f; f = f->next) {
+		st->unacked++;
+		st->unacked_replies += f->reply != 0;
+		count_lane(st, f->lane);
+	}
+}
+
+/* ---- received messages */
+
+/* SURBs found in a RepliableMessage go to keyd under the sender's tag, <= 32 at a time. */
+static void hand_surbs_to_keyd(struct ns_engine *e, const uint8_t tag[NYM_SENDER_TAG_LEN],
+                               const struct ns_surb_list *l, uint8_t key_rotation)
+{
+	static uint8_t body[NS_IPC_SURBS_MAX];
+	for (size_t i = 0; i < l->count; i += NS_IPC_SURBS_MAX_COUNT) {
+		size_t n = l->count - i < NS_IPC_SURBS_MAX_COUNT ? l->count - i : NS_IPC_SURBS_MAX_COUNT;
+		size_t len = ns_surb_list_encode(l->surbs + i * l->surb_len, n, l->surb_len, body,
+		                                 sizeof body);
+		if (!len)
+			return;
+		struct ns_ipc_msg m = { .type = NS_IPC_T_SURBS_RECEIVED };
+		m.u.SURBS_RECEIVED.sender_tag = NS_IPC_BYTES(tag, NYM_SENDER_TAG_LEN);
+		m.u.SURBS_RECEIVED.surbs = NS_IPC_BYTES(body, len);
+		m.u.SURBS_RECEIVED.key_rotation = key_rotation <= NYM_KEY_ROTATION_EVEN ? key_rotation : 0;
+		nc_send(&e->keyd, &m);
+		ns_memzero(body, len);
+	}
+	e->surbs_received += l->count;
+}
+
+/* A SurbRequest from a recipient of our anonymous messages (Nym's handle_surb_request):
+ * only for a recipient we hold a tag for, at most 500, in AdditionalSurbs messages of
+ * <= 100 SURBs. They go on the General lane: the IPC lane has no AdditionalReplySurbs. */
+static void serve_surb_request(struct ns_engine *e, const uint8_t recipient[96], uint32_t amount)
+{
+	if (!tag_for(e, recipient, 0)) {
+		nc_log(front(), "a client asked for reply SURBs though we never sent it an anonymous message: ignored");
+		return;
+	}
+	if (amount > NS_MAX_SURB_REQUEST)
+		amount = NS_MAX_SURB_REQUEST;
+	while (amount > 0) {
+		uint32_t n = amount < NS_ADDITIONAL_SURBS_BATCH ? amount : NS_ADDITIONAL_SURBS_BATCH;
+		struct surb_job *j = job_new(e, recipient, n, 0);
+		if (!j)
+			return;
+		j->additional = 1;
+		job_start(e, j);
+		amount -= n;
+	}
+}
+
+static void handle_message(struct ns_engine *e, const uint8_t *padded, size_t len)
+{
+	struct ns_rx rx;
+	int rc = ns_rx_classify(padded, len, &rx);
+	if (rc < 0) {
+		nc_log(front(), "a malformed reassembled message was dropped (%d)", rc);
+		return;
+	}
+	if (rx.has_tag && rx.surbs.count)
+		hand_surbs_to_keyd(e, rx.tag, &rx.surbs, rx.key_rotation);
+	if (rx.action == NS_RX_DELIVER)
+		e->cb->on_message(e->ctx, rx.msg, rx.msg_len, rx.has_tag ? rx.tag : NULL);
+	else if (rx.action == NS_RX_SURB_REQUEST)
+		serve_surb_request(e, rx.recipient, rx.amount);
+}
+
+/* Fragments of messages and of replies (origin) share one reassembler, as in Nym; the
+ * reassembled message's type byte says what it is. */
+static void on_fragment(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c;
+	struct ns_engine *e = ctx;
+	const struct ns_ipc_bytes *f = &m->u.FRAGMENT.fragment;
+	struct nym_reasm_message out;
+	int rc = nym_reasm_insert(e->reasm, f->ptr, f->len, 0, now_ms(), &out);
+	if (rc != NYM_REASM_COMPLETE)
+		return;
+	handle_message(e, out.data, out.len);
+	ns_memzero(out.data, out.len);
+	free(out.data);
+}
+
+/* ---- SURBs from keyd */
+
+static struct surb_job **job_of(struct ns_engine *e, uint64_t request_id)
+{
+	struct surb_job **p = &e->jobs;
+	while (*p && (request_id < (*p)->first_id || request_id - (*p)->first_id >= (*p)->batches))
+		p = &(*p)->next;
+	return p;
+}
+
+/* Adds one SURBS answer to its job; the job fails on an empty or inconsistent answer. */
+static void job_add(struct surb_job *j, uint64_t batch, const struct ns_surb_list *l)
+{
+	size_t asked = j->want - batch * NS_IPC_SURBS_MAX_COUNT;
+	if (asked > NS_IPC_SURBS_MAX_COUNT)
+		asked = NS_IPC_SURBS_MAX_COUNT;
+	if (j->failed || l->count == 0 || l->count > asked || (j->have && l->surb_len != j->surb_len)) {
+		j->failed = 1;
+		return;
+	}
+	if (!j->surbs) {
+		j->surb_len = l->surb_len;
+		if (!(j->surbs = calloc(j->want, j->surb_len))) {
+			j->failed = 1;
+			return;
+		}
+	}
+	memcpy(j->surbs + j->have * j->surb_len, l->surbs, l->count * l->surb_len);
+	j->have += l->count;
+}
+
+static void on_surbs(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c;
+	struct ns_engine *e = ctx;
+	const struct ns_ipc_SURBS *s = &m->u.SURBS;
+	struct surb_job **p = job_of(e, s->request_id);
+	if (!*p) {
+		nc_log(front(), "SURBS for an unknown request %llu: ignored",
+		       (unsigned long long)s->request_id);
+		return;
+	}
+	struct surb_job *j = *p;
+	struct ns_surb_list l;
+	int rc = ns_surb_list_parse(s->surbs.ptr, s->surbs.len, NS_IPC_SURBS_MAX_COUNT, &l);
+	if (rc < 0) {
+		nc_log(front(), "keyd sent a malformed SURB list (%d)", rc);
+		j->failed = 1;
+	} else {
+		job_add(j, s->request_id - j->first_id, &l);
+		j->key_rotation = (uint8_t)s->key_rotation;
+	}
+	if (--j->pending)
+		return;
+	*p = j->next;
+	job_finish(e, j);
+}
+
+static void on_surbs_low(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)m;
+	struct ns_engine *e = ctx;
+	e->surbs_low++;
+}
+
+/* ---- acks and failures from keyd and netd */
+
+static void on_self_address(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c;
+	struct ns_engine *e = ctx;
+	memcpy(e->self, m->u.SELF_ADDRESS.address.ptr, 96);
+	e->have_self = 1;
+	if (e->cb->on_self_address)
+		e->cb->on_self_address(e->ctx, e->self);
+}
+
+static void on_ack(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c;
+	struct ns_engine *e = ctx;
+	struct frag **p = find_frag(e, m->u.ACK.frag_id.ptr);
+	if (*p)
+		drop_frag(e, p);
+}
+
+static void on_ack_timeout(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c;
+	struct ns_engine *e = ctx;
+	struct frag *f = *find_frag(e, m->u.ACK_TIMEOUT.frag_id.ptr);
+	if (f)
+		build(e, f); /* new route, new SURB-ack */
+}
+
+/* The owner of a message to a recipient whose gateway is not in the topology hears it with
+ * the text of Nym's NymTopologyError::NonExistentNode (nym: common/topology/src/error.rs
+ * l.18-19). */
+static void tell_unknown_gateway(struct ns_engine *e, const struct frag *f)
+{
+	char gw[64], text[128];
+	if (!e->cb->on_send_failed || base58_encode(f->recipient + 64, 32, gw, sizeof gw) < 0)
+		return;
+	snprintf(text, sizeof text, "no node with identity %s is known", gw);
+	e->cb->on_send_failed(e->ctx, f->owner, f->msg, text);
+}
+
+/* Reply fragments keyd could not take (no SURB for the tag, or its waiting queues full): one
+ * line per 10 s at most, with the count since the last. */
+static void log_no_surb(struct ns_engine *e)
+{
+	uint64_t now = now_ms();
+	e->no_surb_drops++;
+	if (e->no_surb_log_ms && now - e->no_surb_log_ms < 10000)
+		return;
+	nc_log(front(), "replies to a sender tag keyd holds no reply SURBs for, or cannot queue: "
+	       "%llu fragment(s) dropped", (unsigned long long)(e->no_surb_drops - e->no_surb_logged));
+	e->no_surb_logged = e->no_surb_drops;
+	e->no_surb_log_ms = now;
+}
+
+static void on_build_failed(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c;
+	struct ns_engine *e = ctx;
+	uint64_t reason = m->u.BUILD_FAILED.reason;
+	struct frag **p = find_frag(e, m->u.BUILD_FAILED.frag_id.ptr);
+	if (reason == NS_IPC_BUILD_NO_SURB)
+		log_no_surb(e);
+	else if (reason == NS_IPC_BUILD_UNKNOWN_GATEWAY && *p && (*p)->owner)
+		tell_unknown_gateway(e, *p);
+	else
+		nc_log(front(), "keyd could not build a packet (reason %llu): fragment dropped",
+		       (unsigned long long)reason);
+	if (*p)
+		drop_frag(e, p);
+}
+
+/* ---- persistence hand-over */
+
+/* Every unacknowledged normal fragment to the supervisor (QUEUED_FRAGMENT), reply fragments
+ * dropped (their SURBs die with keyd), then QUEUED_END. */
+static void persist(struct ns_engine *e)
+{
+	uint64_t persisted = 0, dropped = 0;
+	for (const struct frag *f = e->frags; f; f = f->next) {
+		if (f->reply) {
+			dropped++;
+			continue;
+		}
+		struct ns_ipc_msg m = { .type = NS_IPC_T_QUEUED_FRAGMENT };
+		m.u.QUEUED_FRAGMENT.frag_id = NS_IPC_BYTES(f->id, 5);
+		m.u.QUEUED_FRAGMENT.fragment = NS_IPC_BYTES(f->data, f->len);
+		m.u.QUEUED_FRAGMENT.recipient = NS_IPC_BYTES(f->recipient, 96);
+		m.u.QUEUED_FRAGMENT.lane = f->lane;
+		nc_send(&e->sup, &m);
+		persisted++;
+	}
+	struct ns_ipc_msg end = { .type = NS_IPC_T_QUEUED_END };
+	end.u.QUEUED_END.persisted = persisted;
+	end.u.QUEUED_END.dropped = dropped;
+	nc_send(&e->sup, &end);
+}
+
+/* RESEND_FRAGMENT: a fragment persisted by the last run, kept and rebuilt under its old id. */
+static void on_resend(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c;
+	struct ns_engine *e = ctx;
+	const struct ns_ipc_RESEND_FRAGMENT *q = &m->u.RESEND_FRAGMENT;
+	if (*find_frag(e, q->frag_id.ptr))
+		return; /* the same record twice */
+	struct frag_dest d = { .recipient = q->recipient.ptr, .lane = q->lane };
+	struct frag *f = frag_new(&d, q->fragment.ptr, q->fragment.len);
+	if (!f) {
+		nc_log(front(), "out of memory: a persisted fragment is lost");
+		return;
+	}
+	memcpy(f->id, q->frag_id.ptr, 5);
+	keep_frag(e, f);
+}
+
+/* keyd or netd went away: the suite is stopping. Hand the queue to the supervisor now, on
+ * our own (it takes a list at any time), since nothing can be sent or acked any more. */
+static void on_peer_lost(struct ns_ipc_conn *c, int err, void *ctx)
+{
+	struct ns_engine *e = ctx;
+	nc_log(front(), "IPC with %s failed: %s; handing the unacknowledged fragments over",
+	       ns_ipc_role_name(c->peer), ns_ipc_strerror(err));
+	persist(e);
+	ns_ipc_conn_flush(&e->sup);
+	fflush(NULL);
+	_exit(err == NS_IPC_EEOF ? 0 : 1);
+}
+
+static void on_shutdown(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)m;
+	struct ns_engine *e = ctx;
+	persist(e);
+	e->cb->on_shutdown(e->ctx);
+}
+
+static size_t clamp_len(int n, size_t cap)
+{
+	return n < 0 || cap == 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+size_t ns_engine_stats_format(const struct ns_engine_stats *st, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "messages_sent=%llu\nunacked=%zu\nanonymous_sent=%llu\n"
+	                 "replies_sent=%llu\nsurbs_sent=%llu\nsurbs_received=%llu\n"
+	                 "surb_requests_served=%llu\nsurbs_low=%llu\n",
+	                 (unsigned long long)st->messages_sent, st->unacked,
+	                 (unsigned long long)st->anonymous_sent, (unsigned long long)st->replies_sent,
+	                 (unsigned long long)st->surbs_sent, (unsigned long long)st->surbs_received,
+	                 (unsigned long long)st->surb_requests_served,
+	                 (unsigned long long)st->surbs_low);
+	return clamp_len(n, cap);
+}
+
+static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	struct ns_engine *e = ctx;
+	struct ns_engine_stats st;
+	char text[1024];
+	ns_engine_stats(e, &st);
+	size_t len = e->cb->stats_text ? e->cb->stats_text(e->ctx, &st, text, sizeof text)
+	                               : ns_engine_stats_format(&st, text, sizeof text);
+	struct ns_ipc_msg r = { .type = NS_IPC_T_STATS_REPLY };
+	r.u.STATS_REPLY.request_id = m->u.STATS_REQUEST.request_id;
+	r.u.STATS_REPLY.text = NS_IPC_BYTES(text, len < sizeof text ? len : sizeof text - 1);
+	nc_send(c, &r);
+}
+
+static void on_status_reply(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	struct ns_engine *e = ctx;
+	if (e->cb->on_status_reply)
+		e->cb->on_status_reply(c, m, e->ctx);
+}
+
+static const ns_ipc_handler engine_handlers[NS_IPC_TYPE_LIMIT] = {
+	[NS_IPC_T_SHUTDOWN] = on_shutdown,
+	[NS_IPC_T_STATS_REQUEST] = on_stats_request,
+	[NS_IPC_T_SELF_ADDRESS] = on_self_address,
+	[NS_IPC_T_ACK] = on_ack,
+	[NS_IPC_T_ACK_TIMEOUT] = on_ack_timeout,
+	[NS_IPC_T_BUILD_FAILED] = on_build_failed,
+	[NS_IPC_T_FRAGMENT] = on_fragment,
+	[NS_IPC_T_SURBS] = on_surbs,
+	[NS_IPC_T_SURBS_LOW] = on_surbs_low,
+	[NS_IPC_T_STATUS_REPLY] = on_status_reply,
+	[NS_IPC_T_RESEND_FRAGMENT] = on_resend,
+};
+
+/* ---- life */
+
+struct ns_engine *ns_engine_start(struct ev_loop *loop, int keyd_fd, int netd_fd, int sup_fd,
+                                  const struct ns_engine_cb *cb, void *ctx)
+{
+	struct ns_engine *e = calloc(1, sizeof *e);
+	if (!e || !(e->reasm = nym_reasm_new(NULL))) {
+		free(e);
+		return NULL;
+	}
+	e->loop = loop;
+	e->cb = cb;
+	e->ctx = ctx;
+	ns_ipc_conn_start(&e->keyd, loop, keyd_fd, NS_IPC_APID, NS_IPC_KEYD, engine_handlers,
+	                  on_peer_lost, e);
+	ns_ipc_conn_start(&e->netd, loop, netd_fd, NS_IPC_APID, NS_IPC_NETD, engine_handlers,
+	                  on_peer_lost, e);
+	ns_ipc_conn_start(&e->sup, loop, sup_fd, NS_IPC_APID, NS_IPC_SUPERVISOR, engine_handlers,
+	                  nc_ipc_fatal, e);
+	return e;
+}
+
+void ns_engine_ready(struct ns_engine *e)
+{
+	struct ns_ipc_msg m = { .type = NS_IPC_T_READY };
+	m.u.READY.catalogue_version = NS_IPC_CATALOGUE_VERSION;
+	m.u.READY.sandboxed = true;
+	nc_send(&e->sup, &m);
+}
+
+void ns_engine_free(struct ns_engine *e)
+{
+	if (!e)
+		return;
+	ns_ipc_conn_flush(&e->sup); /* the last answers to the supervisor (stats, unsent fragments) */
+	ns_ipc_conn_stop(&e->keyd);
+	ns_ipc_conn_stop(&e->netd);
+	ns_ipc_conn_stop(&e->sup);
+	ns_ipc_conn_discard_queue(&e->keyd);
+	ns_ipc_conn_discard_queue(&e->netd);
+	while (e->frags)
+		drop_frag(e, &e->frags);
+	for (struct surb_job *j = e->jobs, *n; j; j = n) {
+		n = j->next;
+		job_free(j);
+	}
+	for (struct tag_entry *t = e->tags, *n; t; t = n) {
+		n = t->next;
+		free(t);
+	}
+	nym_reasm_free(e->reasm);
+	free(e);
+}

@@ -1,0 +1,27 @@
+# capiws.py: helpers of the Python apps the client_*.sh tests write (Nym's websocket API,
+# binary form): connect with retries, parse a `received` frame, fail with a reason.
+import asyncio, struct, sys, websockets
+
+def check(cond, what):
+    if not cond:
+        sys.exit("FAILED: " + what)
+
+async def connect(url):
+    for _ in range(150):
+        try:
+            return await websockets.connect(url, max_size=None)
+        except OSError:
+            await asyncio.sleep(0.1)
+    sys.exit("cannot connect to " + url)
+
+def parse_received(r):
+    """A binary `received` response: (sender tag or None, message)."""
+    check(isinstance(r, bytes) and r[0] == 1, f"not a received frame: {r[:40]!r}")
+    if r[1] == 1:
+        tag, rest = r[2:18], r[18:]
+    else:
+        check(r[1] == 0, "bad has_tag byte")
+        tag, rest = None, r[2:]
+    n = struct.unpack(">Q", rest[:8])[0]
+    check(len(rest) == 8 + n, "received length")
+    return tag, rest[8:]
