@@ -189,9 +189,11 @@ struct clientconf {
 void clientconf_limits_defaults(struct clientconf_apid_limits *l);
 
 /* 0x6E790000: in systemd's container uid range (524288..1879048191), 64 Ki-aligned; no
- * distribution allocates users there. */
+ * distribution allocates users there. Each program takes three ids from base + 3 x kind
+ * (nym-client base + 0..2, nym-socks5-client + 3..5, nym-network-requester + 6..8), so a
+ * process of one program shares no uid with another's. */
 #define CLIENTCONF_PRIVSEP_UID_BASE 1853423616u
-#define CLIENTCONF_PRIVSEP_UID_MAX 4294967290u
+#define CLIENTCONF_PRIVSEP_UID_MAX 4294967286u
 
 #define CLIENTCONF_API_SOCKET "nym-client.sock"
 #define CLIENTCONF_ADMIN_SOCKET "nymctl.sock"

@@ -22,6 +22,11 @@
 
 const struct nc_kind *nc_kind;
 
+uint32_t nc_uid_base(const struct clientconf *c)
+{
+	return c->privsep_uid_base + 3u * (uint32_t)nc_kind->conf;
+}
+
 /* One line to stderr under the program's name (fmt ends with its newline). */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)

@@ -66,7 +66,7 @@ int nc_confine(enum ns_sandbox_role role, const struct nc_setup *s, unsigned fla
 	const char *name = ns_sandbox_role_name(role);
 	char err[256] = "";
 	pid_t parent = getppid();
-	int dropped = ns_privsep_drop(s->conf.privsep_uid_base, role, err, sizeof err);
+	int dropped = ns_privsep_drop(nc_uid_base(&s->conf), role, err, sizeof err);
 	if (dropped < 0) {
 		nc_log(name, "cannot drop privileges: %s", err);
 		return -1;

@@ -31,6 +31,8 @@ struct nc_kind {
 };
 /* The running program's kind: set by nc_cli_main first thing (every process has it). */
 extern const struct nc_kind *nc_kind;
+/* The first of the program's three privsep ids: privsep_uid_base + 3 x its config kind. */
+uint32_t nc_uid_base(const struct clientconf *c);
 /* cli.c: a program's main(): `--child ROLE FD` (a role started by the supervisor),
  * `--test-probe ...` (tests/attack/), `init` and `run`. */
 int nc_cli_main(const struct nc_kind *kind, int argc, char **argv);

@@ -72,7 +72,7 @@ int nc_start_checks(const struct nc_setup *s)
 	char err[256];
 	if (check_dirs(&s->dirs) < 0 || check_keys(&s->conf) < 0)
 		return -1;
-	if (geteuid() == 0 && ns_privsep_check_ids(s->conf.privsep_uid_base, err, sizeof err) < 0) {
+	if (geteuid() == 0 && ns_privsep_check_ids(nc_uid_base(&s->conf), err, sizeof err) < 0) {
 		fprintf(stderr, "%s: refusing to run as root: %s\n", nc_kind->program, err);
 		return -1;
 	}
