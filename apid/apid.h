@@ -78,10 +78,6 @@ struct ev_loop;
 struct ns_ipc_conn;
 struct ns_ipc_msg;
 
-/* A listening Unix stream socket at path, mode 0600 (bound under umask 0177). Refuses a
- * path that exists and is not a socket, or a socket another process serves; removes a stale
- * socket. The descriptor (non-blocking, close-on-exec) or -1 with a reason in err. */
-int nc_unix_listen(const char *path, char *err, size_t cap);
 /* The Unix-socket API (length-prefixed binary frames) on path; before the sandbox. 0 or -1. */
 int nc_local_api_start(struct ev_loop *loop, const char *path);
 size_t nc_local_api_apps(void);
