@@ -111,6 +111,7 @@ static const struct ns_sandbox_rule thread_rules[] = {
 	ANY("set_robust_list", "a new thread registers its robust futex list"),
 	ANY("rseq", "a new thread registers its restartable sequence area"),
 	ANY("sched_getaffinity", "glibc sizes a new thread's stack cache"),
+	ANY("rt_sigaction", "glibc's first pthread_create installs its internal signal handlers"),
 };
 
 /* Builds with AddressSanitizer only: the runtime queries the alternate signal stack before

@@ -346,11 +346,12 @@ int nc_exitd_main(void *setup)
 	if (!g_x.engine)
 		return 1;
 	if (clientconf_admin_path(&s->conf, &s->dirs, admin, sizeof admin) < 0 ||
-	    xd_admin_start(g_x.loop, admin) < 0)
+	    xd_admin_start(g_x.loop, admin) < 0 || xd_conns_init(g_x.loop) < 0)
 		return 1;
 	if (nc_confine(NS_SANDBOX_EXITD, s, 0) < 0)
 		return 1;
-	if (xd_conns_init(g_x.loop) < 0 || start_policy() < 0)
+	/* the thread after nc_confine: it inherits the filter and the Landlock domain */
+	if (xd_conns_start() < 0 || start_policy() < 0)
 		return 1;
 	ev_run(g_x.loop, 0);
 	xd_admin_stop();

@@ -70,8 +70,10 @@ size_t xd_admin_address_json(char *out, size_t cap);
 /* exitd_req.c: one message from the mixnet (sender_tag NULL when it came plain). */
 void xd_on_message(const uint8_t *msg, size_t len, const uint8_t *sender_tag);
 
-/* exitd_conn.c */
+/* exitd_conn.c: before confinement (the loop, the resolver's eventfd), then after it (the
+ * resolver thread). 0 or -1 (logged). */
 int xd_conns_init(struct ev_loop *loop);
+int xd_conns_start(void);
 /* A Connect: bounds, then resolution (exitd_resolve.c), policy, connect. */
 void xd_conn_connect(const struct nr_versions *v, uint64_t conn_id, const struct xd_route *route,
                      const uint8_t *addr, size_t addr_len);
@@ -90,7 +92,9 @@ struct xd_resolved {
 	struct sockaddr_storage addr[XD_RESOLVE_MAX_ADDRS];
 };
 typedef void (*xd_resolved_fn)(const struct xd_resolved *r);
-int xd_resolver_start(struct ev_loop *loop, xd_resolved_fn done, char *err, size_t errcap);
+/* Before confinement: the eventfd answers come back on. Then, confined, the thread. */
+int xd_resolver_prepare(struct ev_loop *loop, xd_resolved_fn done, char *err, size_t errcap);
+int xd_resolver_start(char *err, size_t errcap);
 /* Queues a look-up of host (port only fills the answers). 0, or -1 when the queue is full. */
 int xd_resolve(uint64_t conn_id, uint64_t token, const char *host, uint16_t port);
 /* The thread's id (tests compare its /proc status with the main thread's). */

@@ -520,7 +520,17 @@ int xd_conns_init(struct ev_loop *loop)
 {
 	char err[256];
 	g_c.loop = loop;
-	if (xd_resolver_start(loop, on_resolved, err, sizeof err) < 0) {
+	if (xd_resolver_prepare(loop, on_resolved, err, sizeof err) < 0) {
+		xd_log_limited(XD_LOG_SEND, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int xd_conns_start(void)
+{
+	char err[256];
+	if (xd_resolver_start(err, sizeof err) < 0) {
 		xd_log_limited(XD_LOG_SEND, "%s", err);
 		return -1;
 	}

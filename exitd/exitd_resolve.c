@@ -117,10 +117,8 @@ static void on_answers(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-int xd_resolver_start(struct ev_loop *loop, xd_resolved_fn done, char *err, size_t errcap)
+int xd_resolver_prepare(struct ev_loop *loop, xd_resolved_fn done, char *err, size_t errcap)
 {
-	pthread_t t;
-	pthread_attr_t attr;
 	g_r.todo_tail = &g_r.todo;
 	g_r.done_tail = &g_r.done;
 	g_r.cb = done;
@@ -131,6 +129,13 @@ int xd_resolver_start(struct ev_loop *loop, xd_resolved_fn done, char *err, size
 	}
 	ev_io_init(&g_r.io, on_answers, g_r.efd, EV_READ);
 	ev_io_start(loop, &g_r.io);
+	return 0;
+}
+
+int xd_resolver_start(char *err, size_t errcap)
+{
+	pthread_t t;
+	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	int rc = pthread_create(&t, &attr, resolver_main, NULL);
