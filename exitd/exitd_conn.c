@@ -425,12 +425,11 @@ void xd_conn_connect(const struct nr_versions *v, uint64_t conn_id, const struct
 		return;
 	}
 	const char *bound = over_bound(route);
-	if (!c && !(c = conn_new(conn_id)))
-		return;
-	if (c->state == ST_PENDING) {
+	if (c) /* its Sends came first */
 		g_c.n_pending--;
-		g_c.n_open++;
-	}
+	else if (!(c = conn_new(conn_id)))
+		return;
+	g_c.n_open++;
 	c->state = ST_RESOLVING;
 	c->v = *v;
 	c->route = *route;
