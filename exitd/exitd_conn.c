@@ -37,6 +37,7 @@ struct conn {
 	struct nr_versions v;
 	struct xd_route route;
 	char target[NR_TARGET_HOST_MAX + 8]; /* "host:port" as asked, for messages */
+	uint16_t port;                       /* the target's port: the policy's rules name ports */
 	struct sockaddr_storage addr[XD_RESOLVE_MAX_ADDRS];
 	size_t n_addr, next_addr;
 	int fd;
@@ -346,7 +347,7 @@ static void on_resolved(const struct xd_resolved *r)
 		return;
 	}
 	size_t first = 0;
-	enum ns_exit_verdict v = nr_target_decide(xd_policy(), addrs, n, 0, &first);
+	enum ns_exit_verdict v = nr_target_decide(xd_policy(), addrs, n, c->port, &first);
 	if (v != NS_EXIT_ALLOW) {
 		xd_count.refused_policy++;
 		xd_log_limited(XD_LOG_POLICY, "connection %llu to %s refused: %s",
@@ -449,6 +450,7 @@ void xd_conn_connect(const struct nr_versions *v, uint64_t conn_id, const struct
 		refuse_filter(c);
 		return;
 	}
+	c->port = port;
 	if (xd_resolve(c->id, c->token, host, port) < 0) {
 		xd_count.refused_bounds++;
 		refuse(c, "the network requester's resolver queue is full");
