@@ -415,6 +415,15 @@ static const struct {
 	{"::192.168.1.1", "private"},     {"64:ff9b::7f00:1", "loopback"},
 	{"64:ff9b::a9fe:a9fe", "link-local"}, {"64:ff9b::101:101", NULL},
 	{"2606:2800:220:1::1", NULL},     {"fbff::1", NULL},
+	/* the edges of each range */
+	{"126.255.255.255", NULL},        {"128.0.0.0", NULL},
+	{"9.255.255.255", NULL},          {"11.0.0.0", NULL},
+	{"192.167.255.255", NULL},        {"192.168.255.255", "private"},
+	{"169.253.255.255", NULL},        {"169.254.0.0", "link-local"},
+	{"169.254.255.255", "link-local"}, {"169.255.0.0", NULL},
+	{"fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "unique-local"},
+	{"::ffff:172.16.0.1", "private"}, {"::ffff:169.254.169.254", "link-local"},
+	{"::ffff:192.168.1.1", "private"}, {"::ffff:172.32.0.1", NULL},
 };
 
 static void test_special_classes(void **state)
