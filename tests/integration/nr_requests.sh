@@ -17,6 +17,8 @@
 set -euo pipefail
 # shellcheck source=tests/integration/lib/nymclient.bash
 . "$(dirname "$0")/lib/nymclient.bash"
+# shellcheck source=tests/integration/lib/www.bash
+. "$(dirname "$0")/lib/www.bash"
 nc_setup nr-requests
 [ -n "${NETWORK_REQUESTER:-}" ] || fail "the localnet's env has no NETWORK_REQUESTER"
 [ -x "$BIN/nym-network-requester" ] || fail "missing nym-network-requester"
@@ -39,94 +41,21 @@ WWW=$T/www
 mkdir -p "$WWW"
 printf 'hello from the exit\n' >"$WWW/small.txt"
 head -c 307200 /dev/urandom >"$WWW/r300k.bin"
-"$NC_PY" -u -m http.server --bind 127.0.0.1 --directory "$WWW" 0 >"$T/www.log" 2>&1 &
-NC_APP_PID[www]=$!
-for _ in $(seq 50); do
-	PORT=$(sed -n 's/.*Serving HTTP on 127\.0\.0\.1 port \([0-9]*\).*/\1/p' "$T/www.log")
-	[ -n "$PORT" ] && break
-	sleep 0.1
-done
-[ -n "${PORT:-}" ] || fail "the local web server did not start"
+www_start "$WWW" "$T/www.log"
+NC_APP_PID[www]=$WWW_PID
+PORT=$WWW_PORT
+[ -n "$PORT" ] || fail "the local web server did not start"
 CLOSED=$(nc_free_port)
 
 nc_init c
 nc_run c
 
 cat >"$T/nr.py" <<'EOF'
-import asyncio, json, os, struct, sys, time
-from capiws import check, connect, parse_received
-
-B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-def b58dec(s):
-    n = 0
-    for ch in s:
-        n = n * 58 + B58.index(ch)
-    return n.to_bytes(32, "big")
-def recipient(text):
-    ident, rest = text.split(".")
-    enc, gw = rest.split("@")
-    return b58dec(ident) + b58dec(enc) + b58dec(gw)
+import asyncio, json, struct, sys, time
+from capiws import check
+from nrapp import App, V, body_of, connect_req, http_get, network_data, send_req, stream
 
 url, nr_text, port, closed_port, www = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-NR = recipient(nr_text)
-V = b"\x03\x01\x03"  # interface 3, ProviderData, socks5 protocol 3
-
-def connect_req(conn, addr, ret=None):
-    a = addr.encode()
-    return V + b"\x00" + struct.pack(">QH", conn, len(a)) + a + (ret or b"")
-def send_req(conn, seq, data, closed=False):
-    return V + b"\x01" + struct.pack(">QBQ", conn, 1 if closed else 0, seq) + data
-
-class App:
-    def __init__(self, ws):
-        self.ws, self.got = ws, []
-    async def pump(self):
-        async for r in self.ws:
-            if isinstance(r, bytes) and r[0] == 1:
-                self.got.append(parse_received(r)[1])
-    async def send(self, msg, conn=0):
-        await self.ws.send(b"\x00" + NR + struct.pack(">QQ", conn, len(msg)) + msg)
-    async def send_anon(self, msg, surbs, conn=0):
-        await self.ws.send(b"\x01" + struct.pack(">I", surbs) + NR + struct.pack(">QQ", conn, len(msg)) + msg)
-    async def wait(self, pred, t=60, what="an answer"):
-        end = time.time() + t
-        while time.time() < end:
-            for i, m in enumerate(self.got):
-                if pred(m):
-                    return self.got.pop(i)
-            await asyncio.sleep(0.05)
-        sys.exit(f"FAILED: no {what} within {t} s")
-
-def network_data(m, conn):
-    if m[:4] != V + b"\x01" or len(m) < 21:
-        return None
-    closed, c, seq = struct.unpack(">BQQ", m[4:21])
-    return (bool(closed), seq, m[21:]) if c == conn else None
-
-async def stream(app, conn, t=120):
-    """NetworkData of conn in seq order until closed: the bytes."""
-    pieces, end_seq, out = {}, None, b""
-    end = time.time() + t
-    while time.time() < end:
-        for m in list(app.got):
-            nd = network_data(m, conn)
-            if nd:
-                app.got.remove(m)
-                pieces[nd[1]] = nd
-                if nd[0]:
-                    end_seq = nd[1]
-        if end_seq is not None and all(s in pieces for s in range(end_seq + 1)):
-            return b"".join(pieces[s][2] for s in range(end_seq + 1))
-        await asyncio.sleep(0.05)
-    sys.exit(f"FAILED: connection {conn} did not end within {t} s ({len(pieces)} pieces)")
-
-def http_get(path):
-    return f"GET /{path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode()
-
-def body_of(resp):
-    head, _, body = resp.partition(b"\r\n\r\n")
-    check(head.startswith(b"HTTP/1.0 200"), f"HTTP status: {head[:40]!r}")
-    return body
 
 async def control_query(app):
     # ---- Control and Query, anonymously (versioned)
@@ -194,16 +123,10 @@ async def conns(app, ws, me):
     print("closed port: NetworkData seq 0 closed empty", flush=True)
 
 async def run():
-    ws = await connect(url)
-    app = App(ws)
-    await ws.send(b"\x03")
-    r = await asyncio.wait_for(ws.recv(), 20)
-    check(isinstance(r, bytes) and r[0] == 2 and len(r) == 97, f"selfAddress {r!r}")
-    me = r[1:]
-    pump = asyncio.create_task(app.pump())
+    app = await App.start(url, nr_text)
     await control_query(app)
-    await conns(app, ws, me)
-    pump.cancel()
+    await conns(app, app.ws, app.me)
+    app.pump_task.cancel()
     print("ok", flush=True)
 
 asyncio.run(run())

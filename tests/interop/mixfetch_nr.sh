@@ -7,6 +7,8 @@
 set -u
 # shellcheck source=tests/interop/lib/localnet.bash
 . "$(dirname "$0")/lib/localnet.bash"
+# shellcheck source=tests/integration/lib/www.bash
+. "$IT_DIR/../integration/lib/www.bash"
 it_init mixfetch_nr 300
 command -v curl >/dev/null || it_die "curl not found"
 NYMSUITE_INTEROP_CACHE=$(sh "$IT_DIR/setup" 2>/dev/null | tail -1)
@@ -18,15 +20,10 @@ mkdir -p "$WWW"
 printf 'hello through the mixnet\n' >"$WWW/small.txt"
 head -c 51200 /dev/urandom >"$WWW/r50k.bin"
 head -c 1048576 /dev/urandom >"$WWW/r1m.bin"
-/usr/bin/python3 -u -m http.server --bind 127.0.0.1 --directory "$WWW" 0 \
-	>"$IT_NET/www.log" 2>&1 &
-IT_PID[www]=$!
-for _ in $(seq 50); do
-	PORT=$(sed -n 's/.*Serving HTTP on 127\.0\.0\.1 port \([0-9]*\).*/\1/p' "$IT_NET/www.log")
-	[ -n "$PORT" ] && break
-	sleep 0.1
-done
-[ -n "${PORT:-}" ] || it_die "the local web server did not start"
+www_start "$WWW" "$IT_NET/www.log"
+IT_PID[www]=$WWW_PID
+PORT=$WWW_PORT
+[ -n "$PORT" ] || it_die "the local web server did not start"
 BASE=http://127.0.0.1:$PORT
 
 it_up --no-delay

@@ -7,6 +7,7 @@
 #                                 of NODES ("mix2 gateway1", or "all"), starts it again
 #   nc_init ID [init options]     nym-client init on a free port; NC_ADDR[ID], NC_PORT[ID]
 #   nc_debug ID TABLE KEY VALUE   sets debug.TABLE.KEY (VALUE as TOML text) in ID's config.toml
+#   nc_toml_set FILE TABLE KEY V  sets TABLE.KEY (V as TOML text) in any config file
 #   nc_run ID                     nym-client run in the background, log appended to $T/ID.log
 #   nc_stop ID [SIGNAL]           signals it (TERM) and waits; its exit status in NC_STATUS
 #   nc_stat ID ROLE FIELD         a counter of the last "stats ROLE:" line of ID's log (at SIGTERM)
@@ -100,7 +101,12 @@ nc_init() {
 nc_config() { echo "$NC_HOME/.nym/clients/$1/config/config.toml"; }
 
 nc_debug() {
-	"$NC_PY" - "$(nc_config "$1")" "debug.$2" "$3" "$4" <<'EOF' || fail "cannot set debug.$2.$3 of $1"
+	nc_toml_set "$(nc_config "$1")" "debug.$2" "$3" "$4" || fail "cannot set debug.$2.$3 of $1"
+}
+
+# nc_toml_set FILE TABLE KEY VALUE: sets TABLE.KEY (VALUE as TOML text) in a config file.
+nc_toml_set() {
+	"$NC_PY" - "$@" <<'EOF'
 import re, sys
 path, table, key, value = sys.argv[1:]
 lines = open(path).read().split("\n")
