@@ -162,24 +162,15 @@ async def main(url, text):
 asyncio.run(main(sys.argv[1], sys.argv[2]))
 EOF
 cat >"$T/status.py" <<'EOF'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(sys.argv[1])
-s.sendall(b'{"cmd":"status"}\n')
-buf = b""
-while not buf.endswith(b"\n"):
-    d = s.recv(65536)
-    if not d:
-        break
-    buf += d
-print(json.dumps(json.loads(buf)["netd"]))
+import json, sys
+from capiws import admin_ask
+print(json.dumps(admin_ask(sys.argv[1], "status")["netd"]))
 EOF
 selfsend() {
 	timeout 45 "$PY" "$T/app.py" "ws://127.0.0.1:$PORT" "$1" >"$T/app.out" 2>&1 || { cat "$T/app.out"; fail "app ($1)"; }
 	grep -qx "RECEIVED received $1" "$T/app.out" || { cat "$T/app.out"; fail "no received frame ($1)"; }
 }
-netd_status() { "$PY" "$T/status.py" "$H/.nym/clients/t/data/nymctl.sock"; }
+netd_status() { PYTHONPATH="$(dirname "$0")/lib" "$PY" "$T/status.py" "$H/.nym/clients/t/data/nymctl.sock"; }
 selfsend "hello over https"
 grep -q "topology generation 1 from $LIVE" "$T/client.log" || fail "topology not from $LIVE"
 for _ in $(seq 100); do [ "$(grep -c '^/v1/nym-nodes/rewarded-set$' "$T/proxy.log")" -ge 3 ] && break; sleep 0.1; done

@@ -15,25 +15,16 @@
 # explicitly, does reach the server (the control: the refusals above are the guard's, not a
 # broken path; nr_requests.sh covers that policy in depth). Exit 0 = pass.
 set -euo pipefail
-# shellcheck source=tests/integration/lib/nymclient.bash
-. "$(dirname "$0")/lib/nymclient.bash"
-# shellcheck source=tests/integration/lib/www.bash
-. "$(dirname "$0")/lib/www.bash"
 # shellcheck source=tests/integration/lib/netreq.bash
 . "$(dirname "$0")/lib/netreq.bash"
-nc_setup nr-ssrf
-[ -x "$BIN/nym-network-requester" ] || fail "missing nym-network-requester"
+nr_setup nr-ssrf
 
-hold_start "$T/hold4.log"
-NC_APP_PID[hold4]=$HOLD_PID
+nr_hold hold4
 PORT4=$HOLD_PORT
-[ -n "$PORT4" ] || fail "the local server on 127.0.0.1 did not start"
 PORT6=
 if "$NC_PY" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
-	hold_start "$T/hold6.log" ::1
-	NC_APP_PID[hold6]=$HOLD_PID
+	nr_hold hold6 ::1
 	PORT6=$HOLD_PORT
-	[ -n "$PORT6" ] || fail "the local server on ::1 did not start"
 else
 	echo "no IPv6 loopback here: [::1] skipped"
 fi

@@ -12,6 +12,9 @@ import struct
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../integration/lib"))
+from capiws import admin_ask  # noqa: E402
+
 SELF_ADDRESS = b"\x03"
 
 
@@ -421,18 +424,7 @@ async def drain(kind, s, deadline):
 
 
 def admin_stat(admin, key):
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(15)
-    s.connect(admin)
-    s.sendall(b'{"cmd":"stats"}\n')
-    buf = b""
-    while not buf.endswith(b"\n"):
-        b = s.recv(65536)
-        if not b:
-            break
-        buf += b
-    s.close()
-    return json.loads(buf).get("apid", {}).get(key, 0)
+    return admin_ask(admin, "stats", 15).get("apid", {}).get(key, 0)
 
 
 async def fanout(port, path, admin, n_bin, n_json, n_unix, size, count, timeout):

@@ -1,6 +1,7 @@
 # capiws.py: helpers of the Python apps the client_*.sh tests write (Nym's websocket API,
-# binary form): connect with retries, parse a `received` frame, fail with a reason.
-import asyncio, struct, sys, websockets
+# binary form): connect with retries, parse a `received` frame, fail with a reason; one request
+# to a suite's admin socket (nymctl's protocol).
+import asyncio, json, socket, struct, sys, websockets
 
 def check(cond, what):
     if not cond:
@@ -25,3 +26,18 @@ def parse_received(r):
     n = struct.unpack(">Q", rest[:8])[0]
     check(len(rest) == 8 + n, "received length")
     return tag, rest[8:]
+
+def admin_ask(path, cmd, timeout=10):
+    """One request line to an admin socket, its answer line as JSON."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    s.connect(path)
+    s.sendall(json.dumps({"cmd": cmd}).encode() + b"\n")
+    buf = b""
+    while not buf.endswith(b"\n"):
+        part = s.recv(65536)
+        if not part:
+            break
+        buf += part
+    s.close()
+    return json.loads(buf)

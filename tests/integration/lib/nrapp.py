@@ -1,8 +1,8 @@
 # nrapp.py: what the Python apps of the nr_*.sh tests share: raw network-requester requests
 # (clients.md §4.4, versioned interface 3) sent through our nym-client's websocket (binary
 # API), the responses collected, NetworkData put back in order, exitd's admin counters.
-import asyncio, json, socket, struct, sys, time
-from capiws import check, connect, parse_received
+import asyncio, struct, sys, time
+from capiws import admin_ask, check, connect, parse_received
 
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 V = b"\x03\x01\x03"  # interface 3, ProviderData, socks5 protocol 3
@@ -99,16 +99,5 @@ def body_of(resp):
     return body
 
 def nr_stats(sock_path):
-    """exitd's counters from the network requester's admin socket (nymctl's protocol)"""
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(5)
-    s.connect(sock_path)
-    s.sendall(b'{"cmd":"stats"}\n')
-    data = b""
-    while not data.endswith(b"\n"):
-        part = s.recv(65536)
-        if not part:
-            break
-        data += part
-    s.close()
-    return json.loads(data)["exitd"]
+    """exitd's counters from the network requester's admin socket"""
+    return admin_ask(sock_path, "stats")["exitd"]
