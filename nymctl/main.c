@@ -84,10 +84,9 @@ static int find_kind(const struct args *a, enum clientconf_kind *kind, struct cl
 			fprintf(stderr, "nymctl: bad id \"%s\" or no home directory\n", a->id);
 			return -1;
 		}
-		if (a->kind >= 0)
-			looked = d->base;
 		if (!clientconf_is_initialised(&dk)) {
-			*d = dk;
+			if (a->kind >= 0)
+				looked = strcpy(d->base, dk.base);
 			continue;
 		}
 		if (found++ == 0) {
