@@ -27,9 +27,9 @@ for mode in "--socks5 $P" "--socks4a $P" "--socks4 $P" "--proxytunnel --proxy ht
 	echo "ok ${mode% *} 10 MB"
 done
 [ "$(stat -c %a "$SOCK")" = 600 ] || fail "unix socket mode $(stat -c %a "$SOCK")"
-got=$(sha_of curl -sS -m 120 --unix-socket "$SOCK" --proxy socks5h://localhost "$URL") || fail "curl unix socket"
+got=$(sha_of curl -sS -m 120 --proxy "socks5h://localhost$SOCK" "$URL") || fail "curl unix socket"
 [ "$got" = "$WANT" ] || fail "unix socket: sha256 differs"
-echo "ok unix socket (curl --unix-socket PATH --proxy socks5h://localhost) 10 MB"
+echo "ok unix socket (curl --proxy socks5h://localhost/PATH) 10 MB"
 
 # 20 concurrent connections, 1 MB each
 head -c 1000000 /dev/urandom >"$T/www/small.bin"

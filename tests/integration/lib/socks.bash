@@ -33,7 +33,7 @@ nr_start() {
 	"$BIN/nym-network-requester" run --id nr --home "$H" ${NR_RUN_FLAGS:-} >>"$T/nr.log" 2>&1 &
 	NRPID=$!
 	SPIDS="${SPIDS:-} $NRPID"
-	for _ in $(seq 100); do grep -q "gateway session ready" "$T/nr.log" && return 0; sleep 0.1; done
+	for _ in $(seq 100); do grep -qs "gateway session ready" "$T/nr.log" && return 0; sleep 0.1; done
 	fail "the network requester did not start"
 }
 
@@ -73,7 +73,7 @@ socks_run() {
 	"$BIN/nym-socks5-client" run --id s --home "$T/home" >>"$T/socks.log" 2>&1 &
 	SPID=$!
 	SPIDS="${SPIDS:-} $SPID"
-	for _ in $(seq 100); do grep -q "Client startup finished" "$T/socks.log" && return 0; sleep 0.1; done
+	for _ in $(seq 100); do grep -qs "Client startup finished" "$T/socks.log" && return 0; sleep 0.1; done
 	fail "the SOCKS client did not start"
 }
 
