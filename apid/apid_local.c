@@ -16,6 +16,7 @@
 
 #include <ev.h>
 
+#include "admin.h"
 #include "apid.h"
 #include "clientapi.h"
 #include "clientlocal.h"
