@@ -11,6 +11,7 @@
 #include <ev.h>
 
 #include "clientapi.h"
+#include "admin.h"
 #include "apid.h"
 #include "crypto.h"
 #include "engine/engine.h"
@@ -685,8 +686,7 @@ int nc_apid_local_start(const struct nc_setup *s)
 		nc_log("apid", "admin socket path too long");
 		return -1;
 	}
-	return nc_admin_start(g_a.loop, admin, ns_engine_peer(g_a.engine, NS_ENGINE_KEYD),
-	                      ns_engine_peer(g_a.engine, NS_ENGINE_NETD));
+	return nc_admin_start(g_a.loop, admin, g_a.engine, &nc_apid_admin_front);
 }
 
 void nc_apid_local_stop(void)

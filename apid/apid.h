@@ -73,27 +73,19 @@ void nc_app_close(struct nc_app *a);
  * returns 0; -1 means the bytes cannot be answered at all (drop the connection). */
 int nc_app_request(struct nc_app *a, int binary, const uint8_t *data, size_t len);
 
-/* ---- local sockets, admin, persistence (apid_local.c, apid_admin.c; hooks in apid.c) */
+/* ---- local sockets, admin (apid_local.c, apid_admin.c; hooks in apid.c) */
 struct ev_loop;
 struct ns_ipc_conn;
 struct ns_ipc_msg;
+struct nc_admin_front;
 
-/* A listening Unix stream socket at path, mode 0600 (bound under umask 0177). Refuses a
- * path that exists and is not a socket, or a socket another process serves; removes a stale
- * socket. The descriptor (non-blocking, close-on-exec) or -1 with a reason in err. */
-int nc_unix_listen(const char *path, char *err, size_t cap);
 /* The Unix-socket API (length-prefixed binary frames) on path; before the sandbox. 0 or -1. */
 int nc_local_api_start(struct ev_loop *loop, const char *path);
 size_t nc_local_api_apps(void);
 size_t nc_local_api_conns(void); /* open and not yet freed */
 void nc_local_api_stop(void); /* closes every connection, removes the socket */
-/* The admin socket on path; keyd and netd are asked for their status through their
- * connections. 0 or -1. */
-int nc_admin_start(struct ev_loop *loop, const char *path, struct ns_ipc_conn *keyd,
-                   struct ns_ipc_conn *netd);
-void nc_admin_stop(void);
-void nc_admin_on_status_reply(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx);
-
+/* apid's part of the admin answers (apid_admin.c). */
+extern const struct nc_admin_front nc_apid_admin_front;
 /* apid's own state and the engine's for the admin answers (apid.c). */
 struct nc_apid_status {
 	int have_self;

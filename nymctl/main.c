@@ -1,7 +1,11 @@
-/* nymctl: asks a running nym-client for its state through the admin socket.
- *   nymctl --id NAME [--home DIR] status|address|gateway|topology|stats [--json]
- * The socket path comes from the client's config.toml ([nymsuite] admin_socket, else
- * data/nymctl.sock); --home (or $NYM_HOME_DIR) replaces $HOME as for nym-client. */
+/* nymctl: asks a running client (nym-client, nym-socks5-client or nym-network-requester) for
+ * its state through the admin socket.
+ *   nymctl --id NAME [--kind client|socks5|nr] [--home DIR]
+ *          status|address|gateway|topology|stats [--json]
+ * Without --kind, the id is looked up in the three config folders (clients/,
+ * socks5-clients/, service-providers/network-requester/); an id found in more than one needs
+ * --kind. The socket path comes from that config.toml ([nymsuite] admin_socket, else
+ * data/nymctl.sock); --home (or $NYM_HOME_DIR) replaces $HOME as for the clients. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -19,23 +23,42 @@
 
 struct args {
 	const char *id, *home, *cmd;
+	int kind; /* an enum clientconf_kind, or -1: look in every kind's folder */
 	int json;
 };
 
+static const char *const KIND_NAME[] = { [CC_KIND_CLIENT] = "client",
+	                                 [CC_KIND_SOCKS5] = "socks5",
+	                                 [CC_KIND_NR] = "nr" };
+#define N_KINDS (sizeof KIND_NAME / sizeof KIND_NAME[0])
+
+static int kind_from_name(const char *name)
+{
+	for (size_t k = 0; k < N_KINDS; k++)
+		if (!strcmp(name, KIND_NAME[k]))
+			return (int)k;
+	return -1;
+}
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: nymctl --id NAME [--home DIR] status|address|gateway|topology|stats"
-	                " [--json]\n");
+	fprintf(stderr, "usage: nymctl --id NAME [--kind client|socks5|nr] [--home DIR]\n"
+	                "              status|address|gateway|topology|stats [--json]\n");
 	return 2;
 }
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	memset(a, 0, sizeof *a);
+	a->kind = -1;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		if (!strcmp(o, "--json"))
 			a->json = 1;
+		else if (!strcmp(o, "--kind") && i + 1 < argc) {
+			if ((a->kind = kind_from_name(argv[++i])) < 0)
+				return -1;
+		}
 		else if (!strcmp(o, "--id") && i + 1 < argc)
 			a->id = argv[++i];
 		else if (!strcmp(o, "--home") && i + 1 < argc)
@@ -48,21 +71,49 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return a->id && a->cmd ? 0 : -1;
 }
 
+/* The kind whose folder holds id (only a->kind's if given): 0 with its dirs, or -1 printed. */
+static int find_kind(const struct args *a, enum clientconf_kind *kind, struct clientconf_dirs *d)
+{
+	int found = 0;
+	const char *looked = "the clients, socks5-clients and network-requester folders";
+	for (size_t k = 0; k < N_KINDS; k++) {
+		struct clientconf_dirs dk;
+		if (a->kind >= 0 && (int)k != a->kind)
+			continue;
+		if (clientconf_dirs_kind((enum clientconf_kind)k, a->home, a->id, &dk) < 0) {
+			fprintf(stderr, "nymctl: bad id \"%s\" or no home directory\n", a->id);
+			return -1;
+		}
+		if (!clientconf_is_initialised(&dk)) {
+			if (a->kind >= 0)
+				looked = strcpy(d->base, dk.base);
+			continue;
+		}
+		if (found++ == 0) {
+			*kind = (enum clientconf_kind)k;
+			*d = dk;
+		}
+	}
+	if (found > 1) {
+		fprintf(stderr, "nymctl: \"%s\" is the id of more than one kind of client; "
+		                "name one with --kind client|socks5|nr\n", a->id);
+		return -1;
+	}
+	if (!found)
+		fprintf(stderr, "nymctl: no client \"%s\" (looked in %s)\n", a->id, looked);
+	return found ? 0 : -1;
+}
+
 /* The admin socket of client id, or -1 with the reason printed. */
 static int admin_path(const struct args *a, char *path, size_t cap)
 {
 	static struct clientconf c;
 	struct clientconf_dirs d;
+	enum clientconf_kind kind = CC_KIND_CLIENT;
 	char err[CLIENTCONF_ERR_MAX] = "";
-	if (clientconf_dirs(a->home, a->id, &d) < 0) {
-		fprintf(stderr, "nymctl: bad id \"%s\" or no home directory\n", a->id);
+	if (find_kind(a, &kind, &d) < 0)
 		return -1;
-	}
-	if (!clientconf_is_initialised(&d)) {
-		fprintf(stderr, "nymctl: no client \"%s\" (looked in %s)\n", a->id, d.base);
-		return -1;
-	}
-	if (clientconf_load(d.config_file, &c, err) < 0) {
+	if (clientconf_load_kind(kind, d.config_file, &c, err) < 0) {
 		fprintf(stderr, "nymctl: %s: %s\n", d.config_file, err);
 		return -1;
 	}

@@ -280,7 +280,11 @@ static int cmd_init(const struct args *a)
 	printf("Registered with the gateway %s (%s)\n", id58, ws);
 	char addr_text[NYM_RECIPIENT_STR_MAX];
 	nym_recipient_to_string(&addr, addr_text, sizeof addr_text);
-	printf("Client configuration completed.\nThe address of this client is: %s\n", addr_text);
+	if (nc_kind->init_report)
+		nc_kind->init_report(&c, addr_text);
+	else
+		printf("Client configuration completed.\nThe address of this client is: %s\n",
+		       addr_text);
 	return 0;
 }
 

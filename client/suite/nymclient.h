@@ -28,6 +28,10 @@ struct nc_kind {
 	/* Optional: the program's settings on a fresh config at init (init = 1) or on the loaded
 	 * one at run (0). 0 or -1 (reason printed). */
 	int (*configure)(struct clientconf *c, int init);
+	/* Optional: init's closing lines to stdout after the gateway line (the config and our
+	 * address text given); NULL: "Client configuration completed." and nym-client's address
+	 * line. */
+	void (*init_report)(const struct clientconf *c, const char *address);
 };
 /* The running program's kind: set by nc_cli_main first thing (every process has it). */
 extern const struct nc_kind *nc_kind;
@@ -110,6 +114,7 @@ int nc_supervisor_run(struct nc_setup *s);
 int nc_keyd_main(void *setup);
 int nc_netd_main(void *setup);
 int nc_apid_main(void *setup);
+int nc_socksd_main(void *setup);
 
 /* netd_http.c: HTTP(S) GET through libcurl that works inside netd's sandbox (call the init
  * functions before the filter). CA certificates: the PEM file named by $NYMSUITE_CA_FILE,
