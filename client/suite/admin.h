@@ -36,9 +36,4 @@ void nc_admin_on_status_reply(struct ns_ipc_conn *c, const struct ns_ipc_msg *m,
 /* "address": our Nym address, or "(not known yet)". */
 void nc_admin_add_address(struct cJSON *out, const struct ns_engine *engine);
 
-/* A listening Unix stream socket at path, mode 0600 (bound under umask 0177). Refuses a
- * path that exists and is not a socket, or a socket another process serves; removes a stale
- * socket. The descriptor (non-blocking, close-on-exec) or -1 with a reason in err. */
-int nc_unix_listen(const char *path, char *err, size_t cap);
-
 #endif

@@ -100,6 +100,12 @@ void nc_remove_stale_socket(const char *path);
 /* The front's Unix API and admin sockets, once it has exited. */
 void nc_remove_apid_sockets(const struct nc_setup *s);
 
+/* unix_listen.c: a listening Unix stream socket at path, mode 0600 (bound under umask
+ * 0177). Refuses a path that exists and is not a socket, or a socket another process serves;
+ * removes a stale socket. The descriptor (non-blocking, close-on-exec) or -1 with a reason in
+ * err. */
+int nc_unix_listen(const char *path, char *err, size_t cap);
+
 /* startcheck.c: run's checks before any child starts (directories, key files, uids when
  * root, a warning for a non-loopback websocket host); 0 or -1 (reason printed). */
 int nc_start_checks(const struct nc_setup *s);
