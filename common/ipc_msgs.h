@@ -25,7 +25,7 @@
 
 /* Bumped whenever the catalogue changes; READY carries it so the supervisor can refuse a
  * child built from another catalogue. */
-#define NS_IPC_CATALOGUE_VERSION 4
+#define NS_IPC_CATALOGUE_VERSION 5
 
 /* ---- limits */
 #define NS_IPC_MAX_DATAGRAM   65536                  /* receive buffer and hard cap */
@@ -39,6 +39,8 @@
 #define NS_IPC_SURBS_MAX      (4 + NS_IPC_SURBS_MAX_COUNT * NYM_REPLY_SURB_MAX_LEN)
 #define NS_IPC_COVER_MAX_BATCH 64
 #define NS_IPC_TOPO_MAX_NODES 4096
+#define NS_IPC_POLICY_CHUNK_MAX 32768                /* EXIT_POLICY_TEXT: bytes per chunk */
+#define NS_IPC_POLICY_TEXT_MAX (4u << 20)            /* the whole policy (NS_EXIT_POLICY_MAX_TEXT) */
 #define NS_IPC_U32_MAX        UINT64_C(0xFFFFFFFF)
 #define NS_IPC_U64_MAX        UINT64_MAX
 
@@ -217,6 +219,16 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 	F(T, U64, generation, 0, NS_IPC_U64_MAX) \
 	F(T, U64, nodes, 0, NS_IPC_TOPO_MAX_NODES)
 
+/* The network requester's exit policy for its front (exitd), before it is READY: the text
+ * fetched by netd from upstream_exit_policy_url, or the supervisor's read of the local
+ * [nymsuite] exit_policy_file, in chunks, then EXIT_POLICY_END with the total length sent
+ * and error '' (complete) or why there is no policy (the front then stops the suite). */
+#define NS_IPC_F_EXIT_POLICY_TEXT(F, T) \
+	F(T, BIN, text, 1, NS_IPC_POLICY_CHUNK_MAX)
+#define NS_IPC_F_EXIT_POLICY_END(F, T) \
+	F(T, U64, total, 0, NS_IPC_POLICY_TEXT_MAX) \
+	F(T, STR, error, 0, 512)
+
 /* ---- the catalogue: X(number, NAME, senders, receivers, secret class)
  * A type with several senders or receivers is accepted on any link between one of its
  * senders and one of its receivers. Numbers are wire values: never reuse one. */
@@ -255,7 +267,9 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 	X(44, SELF_ADDRESS,       NS_IPC_M_KEYD,     NS_IPC_M_APID,     NONE)      \
 	X(50, TOPOLOGY_BEGIN,     NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
 	X(51, TOPOLOGY_NODE,      NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
-	X(52, TOPOLOGY_END,       NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)
+	X(52, TOPOLOGY_END,       NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
+	X(60, EXIT_POLICY_TEXT,   NS_IPC_M_SUP | NS_IPC_M_NETD, NS_IPC_M_APID, NONE) \
+	X(61, EXIT_POLICY_END,    NS_IPC_M_SUP | NS_IPC_M_NETD, NS_IPC_M_APID, NONE)
 
 #define NS_IPC_TYPE_LIMIT 64 /* every type number is below this (handler tables) */
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <ucontext.h>
@@ -100,6 +101,19 @@ static const struct ns_sandbox_rule api_rules[] = {
 	EQ("fcntl", 1, F_SETFL, "O_NONBLOCK on an accepted socket"),
 };
 
+/* exitd's resolver thread, started once the process is confined so that it runs under the
+ * same filter and Landlock domain (both are inherited by a new thread, not applied to one
+ * that exists). */
+#define THREAD_CLONE_FLAGS (CLONE_VM | CLONE_THREAD | CLONE_SIGHAND)
+static const struct ns_sandbox_rule thread_rules[] = {
+	MASKED("clone", 0, THREAD_CLONE_FLAGS, THREAD_CLONE_FLAGS,
+	       "pthread_create: a thread of this process only (no fork, no new process)"),
+	ANY("set_robust_list", "a new thread registers its robust futex list"),
+	ANY("rseq", "a new thread registers its restartable sequence area"),
+	ANY("sched_getaffinity", "glibc sizes a new thread's stack cache"),
+	ANY("rt_sigaction", "glibc's first pthread_create installs its internal signal handlers"),
+};
+
 /* Builds with AddressSanitizer only: the runtime queries the alternate signal stack before
  * every noreturn call (_exit, abort, longjmp). Query only: setting a stack stays refused. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -122,6 +136,7 @@ static const struct {
 	[NS_SB_LAYER_BASE] = { base_rules, sizeof base_rules / sizeof base_rules[0] },
 	[NS_SB_LAYER_NET] = { net_rules, sizeof net_rules / sizeof net_rules[0] },
 	[NS_SB_LAYER_API] = { api_rules, sizeof api_rules / sizeof api_rules[0] },
+	[NS_SB_LAYER_THREAD] = { thread_rules, sizeof thread_rules / sizeof thread_rules[0] },
 };
 
 static const unsigned role_layers[NS_SANDBOX_ROLE_COUNT] = {
@@ -129,9 +144,10 @@ static const unsigned role_layers[NS_SANDBOX_ROLE_COUNT] = {
 	[NS_SANDBOX_NETD] = (1u << NS_SB_LAYER_BASE) | (1u << NS_SB_LAYER_NET),
 	[NS_SANDBOX_APID] = (1u << NS_SB_LAYER_BASE) | (1u << NS_SB_LAYER_API),
 	[NS_SANDBOX_SOCKSD] = (1u << NS_SB_LAYER_BASE) | (1u << NS_SB_LAYER_API),
-	/* the exit: its admin socket, and outbound TCP + name resolution as netd (the net layer
-	 * opens files read-only: no file writes) */
-	[NS_SANDBOX_EXITD] = (1u << NS_SB_LAYER_BASE) | (1u << NS_SB_LAYER_API) | (1u << NS_SB_LAYER_NET),
+	/* the exit: its admin socket, outbound TCP + name resolution as netd (the net layer
+	 * opens files read-only: no file writes), and its resolver thread */
+	[NS_SANDBOX_EXITD] = (1u << NS_SB_LAYER_BASE) | (1u << NS_SB_LAYER_API) |
+	                     (1u << NS_SB_LAYER_NET) | (1u << NS_SB_LAYER_THREAD),
 };
 
 const struct ns_sandbox_rule *ns_sandbox_layer_rules(enum ns_sandbox_layer layer, size_t *n)
@@ -249,6 +265,11 @@ static int add_role_rules(scmp_filter_ctx ctx, enum ns_sandbox_role role, unsign
 {
 	/* no Landlock to confine the paths: openat fails with EACCES instead */
 	int no_files = (flags & NS_SB_NO_FILES) != 0;
+	if (ns_sandbox_role_has_layer(role, NS_SB_LAYER_THREAD)) {
+		int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+		if (rc < 0)
+			return rc;
+	}
 	if (no_files) {
 		int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 		if (rc < 0)

@@ -33,8 +33,16 @@ struct ns_sandbox_rule {
 };
 
 /* The rules of one layer; a role's filter is the union of its layers
- * (keyd: base; netd: base + net; apid and socksd: base + api; exitd: base + api + net). */
-enum ns_sandbox_layer { NS_SB_LAYER_BASE = 0, NS_SB_LAYER_NET, NS_SB_LAYER_API, NS_SB_LAYER_COUNT };
+ * (keyd: base; netd: base + net; apid and socksd: base + api; exitd: base + api + net +
+ * thread, and clone3 fails with ENOSYS so that glibc's pthread_create falls back to clone,
+ * whose flags the thread layer can check). */
+enum ns_sandbox_layer {
+	NS_SB_LAYER_BASE = 0,
+	NS_SB_LAYER_NET,
+	NS_SB_LAYER_API,
+	NS_SB_LAYER_THREAD,
+	NS_SB_LAYER_COUNT
+};
 const struct ns_sandbox_rule *ns_sandbox_layer_rules(enum ns_sandbox_layer layer, size_t *n);
 /* 1 if role's filter includes layer. */
 int ns_sandbox_role_has_layer(enum ns_sandbox_role role, enum ns_sandbox_layer layer);

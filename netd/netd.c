@@ -774,6 +774,25 @@ static int first_topology(const struct nc_setup *s)
 	return rc;
 }
 
+/* A network requester's exit policy from upstream_exit_policy_url, fetched once inside the
+ * sandbox (the URL's port is among netd's Landlock ports) and handed to the front. */
+static void send_exit_policy(const struct nc_setup *s)
+{
+	char err[512] = "", why[600];
+	size_t len = 0;
+	const char *url = s->conf.nr.upstream_exit_policy_url;
+	char *text = url[0] ? nc_http_get(url, &len, err, sizeof err) : NULL;
+	if (!url[0])
+		snprintf(why, sizeof why, "no upstream_exit_policy_url and no exit_policy_file");
+	else if (!text)
+		snprintf(why, sizeof why, "cannot fetch the exit policy from %s: %s", url, err);
+	else
+		nc_log("netd", "exit policy from %s: %zu bytes", url, len);
+	if (nc_exit_policy_send(&g_n.apid, text, len, text ? NULL : why) < 0)
+		nc_log("netd", "cannot hand the exit policy to %s", nc_kind->front);
+	free(text);
+}
+
 int nc_netd_main(void *setup)
 {
 	struct nc_setup *s = setup;
@@ -800,6 +819,8 @@ int nc_netd_main(void *setup)
 	m.u.READY.catalogue_version = NS_IPC_CATALOGUE_VERSION;
 	m.u.READY.sandboxed = true;
 	nc_send(&g_n.sup, &m);
+	if (nc_exit_policy_source(&s->conf) == NC_POLICY_URL)
+		send_exit_policy(s);
 	ev_run(g_n.loop, 0);
 	ns_ipc_conn_flush(&g_n.sup); /* the last answers to the supervisor (stats, unsent fragments) */
 	ns_gwc_stop(g_n.gw);

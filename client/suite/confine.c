@@ -47,13 +47,17 @@ static int url_port(const char *url, uint16_t *port)
 	return v ? 0 : -1;
 }
 
-/* netd: the gateway's port, every nym-api's, and 53 (DNS over TCP). */
+/* netd: the gateway's port, every nym-api's, 53 (DNS over TCP), and a network requester's
+ * exit-policy URL's. */
 static size_t netd_ports(const struct nc_setup *s, uint16_t *ports, size_t cap)
 {
 	size_t n = 0;
 	ports[n++] = 53;
 	uint16_t p;
 	if (url_port(s->gateway_ws, &p) == 0)
+		ports[n++] = p;
+	if (nc_exit_policy_source(&s->conf) == NC_POLICY_URL &&
+	    url_port(s->conf.nr.upstream_exit_policy_url, &p) == 0)
 		ports[n++] = p;
 	for (size_t i = 0; i < s->conf.n_nym_api_urls && n < cap; i++)
 		if (url_port(s->conf.nym_api_urls[i], &p) == 0)
@@ -77,7 +81,7 @@ int nc_confine(enum ns_sandbox_role role, const struct nc_setup *s, unsigned fla
 		nc_log(name, "the supervisor went away during start-up");
 		return -1;
 	}
-	uint16_t ports[2 + CLIENTCONF_MAX_URLS];
+	uint16_t ports[3 + CLIENTCONF_MAX_URLS];
 	struct ns_landlock_spec spec = { 0 };
 	if (role == NS_SANDBOX_NETD) {
 		spec.read_files = netd_files;

@@ -106,6 +106,17 @@ void nc_remove_apid_sockets(const struct nc_setup *s);
  * err. */
 int nc_unix_listen(const char *path, char *err, size_t cap);
 
+/* policy_send.c: the network requester's exit policy for its front. */
+enum nc_policy_source {
+	NC_POLICY_NONE, /* not a network requester, or an open proxy (accept *:*) */
+	NC_POLICY_FILE, /* [nymsuite] exit_policy_file: the supervisor reads it */
+	NC_POLICY_URL,  /* upstream_exit_policy_url: netd fetches it */
+};
+enum nc_policy_source nc_exit_policy_source(const struct clientconf *c);
+/* text in EXIT_POLICY_TEXT chunks then EXIT_POLICY_END; with error (not NULL) only the END
+ * carrying it. 0 or -1 (the connection failed). */
+int nc_exit_policy_send(struct ns_ipc_conn *c, const char *text, size_t len, const char *error);
+
 /* startcheck.c: run's checks before any child starts (directories, key files, uids when
  * root, a warning for a non-loopback websocket host); 0 or -1 (reason printed). */
 int nc_start_checks(const struct nc_setup *s);
@@ -121,6 +132,7 @@ int nc_keyd_main(void *setup);
 int nc_netd_main(void *setup);
 int nc_apid_main(void *setup);
 int nc_socksd_main(void *setup);
+int nc_exitd_main(void *setup);
 
 /* netd_http.c: HTTP(S) GET through libcurl that works inside netd's sandbox (call the init
  * functions before the filter). CA certificates: the PEM file named by $NYMSUITE_CA_FILE,

@@ -515,6 +515,22 @@ static void watchers_init(void)
 	ev_timer_init(&g_sup.idle, on_handover_idle, 0., HANDOVER_IDLE);
 }
 
+/* A local exit_policy_file (network requester): read here, as the user who runs the suite,
+ * and handed to the front, which opens no file. */
+static void send_policy_file(const struct nc_setup *s)
+{
+	char err[NS_SF_ERR_MAX + CLIENTCONF_PATH_MAX] = "", why[NS_SF_ERR_MAX] = "";
+	size_t len = 0;
+	const char *path = s->conf.nr.exit_policy_file;
+	char *text = ns_sf_read_all(path, NS_IPC_POLICY_TEXT_MAX, &len, 0, why, sizeof why);
+	if (!text)
+		snprintf(err, sizeof err, "cannot read the exit policy file %s: %s", path,
+		         why[0] ? why : strerror(errno));
+	if (nc_exit_policy_send(&g_sup.kids[NC_APID].conn, text, len, text ? NULL : err) < 0)
+		nc_log("supervisor", "cannot hand the exit policy to %s", nc_kind->front);
+	free(text);
+}
+
 static int exit_status(void)
 {
 	if (g_sup.failed)
@@ -556,6 +572,8 @@ int nc_supervisor_run(struct nc_setup *s)
 	}
 	nc_log("supervisor", "started keyd %d, netd %d, %s %d", (int)g_sup.kids[0].pid,
 	       (int)g_sup.kids[1].pid, nc_kind->front, (int)g_sup.kids[2].pid);
+	if (nc_exit_policy_source(&s->conf) == NC_POLICY_FILE)
+		send_policy_file(s);
 	ev_run(g_sup.loop, 0);
 	ev_timer_stop(g_sup.loop, &g_sup.collect);
 	ev_timer_stop(g_sup.loop, &g_sup.settle);

@@ -747,6 +747,15 @@ static void on_status_reply(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 		e->cb->on_status_reply(c, m, e->ctx);
 }
 
+static void on_front_message(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	struct ns_engine *e = ctx;
+	if (e->cb->on_front_message)
+		e->cb->on_front_message(c, m, e->ctx);
+	else
+		nc_log(nc_kind->front, "%s is not for this program (ignored)", ns_ipc_type_name(m->type));
+}
+
 static const ns_ipc_handler engine_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_SHUTDOWN] = on_shutdown,
 	[NS_IPC_T_STATS_REQUEST] = on_stats_request,
@@ -759,6 +768,8 @@ static const ns_ipc_handler engine_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_SURBS_LOW] = on_surbs_low,
 	[NS_IPC_T_STATUS_REPLY] = on_status_reply,
 	[NS_IPC_T_RESEND_FRAGMENT] = on_resend,
+	[NS_IPC_T_EXIT_POLICY_TEXT] = on_front_message,
+	[NS_IPC_T_EXIT_POLICY_END] = on_front_message,
 };
 
 /* ---- life */

@@ -51,6 +51,10 @@ struct ns_engine_cb {
 	/* Optional: the whole STATS answer ("name=value\n" lines) from the engine's counters and
 	 * the front's own; returns the bytes written (< cap). NULL: ns_engine_stats_format. */
 	size_t (*stats_text)(void *ctx, const struct ns_engine_stats *st, char *out, size_t cap);
+	/* Optional: a message for the front itself that the engine does not handle
+	 * (EXIT_POLICY_TEXT / EXIT_POLICY_END for exitd); without it such a message is logged
+	 * and ignored. */
+	void (*on_front_message)(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx);
 };
 
 /* Starts the three IPC connections (the front's ends of its socketpairs with keyd, netd and

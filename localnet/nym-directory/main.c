@@ -4,7 +4,9 @@
  *   GET /v1/nym-nodes/rewarded-set, /v1/epoch/key-rotation-info,
  *   /v2/unstable/nym-nodes/skimmed[/mixnodes/active|/mixnodes/all|/entry-gateways|/exit-gateways],
  *   /v2/unstable/nym-nodes/semi-skimmed, the v1 unstable skimmed variants, /topology.json.
- * A path may carry an "/api" prefix and trailing slashes. Always application/json. */
+ * A path may carry an "/api" prefix and trailing slashes. Always application/json, except
+ *   GET /exit-policy.txt: DIR/../exit-policy.txt as text/plain (the network requester's
+ *   upstream policy), 404 when that file does not exist. */
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
@@ -24,6 +26,7 @@
 #include "http_request.h"
 #include "loopback.h"
 #include "nodeconf.h"
+#include "safefile.h"
 #include "topology_json.h"
 
 #define MAX_CONNECTIONS 256
@@ -64,6 +67,7 @@ struct server {
 	const char *nodes_dir;
 	const char *stats_file;
 	char *body[R_COUNT];
+	char *exit_policy; /* NULL: no DIR/../exit-policy.txt */
 	struct ns_netinfo info; /* for the key-rotation info, rebuilt per request */
 	int n_conns;
 	struct stats st;
@@ -102,6 +106,20 @@ static void free_bodies(char **body)
 		free(body[i]);
 		body[i] = NULL;
 	}
+}
+
+/* DIR/../exit-policy.txt, or NULL when there is none. */
+static char *load_exit_policy(const char *dir)
+{
+	char path[4096], err[NS_SF_ERR_MAX];
+	size_t len;
+	snprintf(path, sizeof path, "%s/../exit-policy.txt", dir);
+	char *text = ns_sf_read_all(path, 1u << 20, &len, 0, err, sizeof err);
+	if (text && strlen(text) != len) { /* served as a C string: no NUL inside */
+		free(text);
+		text = NULL;
+	}
+	return text;
 }
 
 static int build_bodies(const char *dir, char **body, struct ns_netinfo *info_out)
@@ -253,20 +271,26 @@ static const char *status_text(int status)
 	}
 }
 
-static int respond(struct conn *c, int status, const char *body, int head_only, int keep_alive)
+static int respond_typed(struct conn *c, int status, const char *type, const char *body,
+                         int head_only, int keep_alive)
 {
 	char head[512];
 	size_t blen = strlen(body);
 	int n = snprintf(head, sizeof head,
-	                 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+	                 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 	                 "Access-Control-Allow-Origin: *\r\n%sConnection: %s\r\n\r\n",
-	                 status, status_text(status), blen,
+	                 status, status_text(status), type, blen,
 	                 status == 405 ? "Allow: GET, HEAD\r\n" : "", keep_alive ? "keep-alive" : "close");
 	if (out_append(c, head, (size_t)n) < 0 || (!head_only && out_append(c, body, blen) < 0))
 		return -1;
 	if (!keep_alive)
 		c->close_after_write = 1;
 	return 0;
+}
+
+static int respond(struct conn *c, int status, const char *body, int head_only, int keep_alive)
+{
+	return respond_typed(c, status, "application/json", body, head_only, keep_alive);
 }
 
 static int respond_error(struct conn *c, int status, const char *msg, int head_only, int keep_alive)
@@ -284,6 +308,10 @@ static int handle_request(struct conn *c, const struct ns_http_request *req)
 	if (strcmp(req->method, "GET") != 0 && !head) {
 		s->st.bad_method++;
 		return respond_error(c, 405, "method not allowed", 0, req->keep_alive);
+	}
+	if (strcmp(req->path, "/exit-policy.txt") == 0 && s->exit_policy) {
+		s->st.ok++;
+		return respond_typed(c, 200, "text/plain", s->exit_policy, head, req->keep_alive);
 	}
 	int r = find_route(req->path);
 	if (r < 0) {
@@ -534,6 +562,7 @@ int main(int argc, char **argv)
 	if (!listen_addr || !s.nodes_dir)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
+	s.exit_policy = load_exit_policy(s.nodes_dir);
 	if (build_bodies(s.nodes_dir, s.body, &s.info) < 0)
 		return 1;
 	int lfd = ns_loopback_listen(listen_addr);
@@ -569,5 +598,6 @@ int main(int argc, char **argv)
 	logf_("shutting down");
 	close(lfd);
 	free_bodies(s.body);
+	free(s.exit_policy);
 	return 0;
 }

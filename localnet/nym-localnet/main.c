@@ -1,7 +1,8 @@
 /* nym-localnet: generate, start, inspect and stop a loopback Nym network (directory, mix
  * nodes, gateways). The contract (files, health checks, counters) is in localnet/README.md.
  *   nym-localnet gen    --dir DIR [options]   keys + descriptors only
- *   nym-localnet up     --dir DIR [options]   gen if needed, start all, wait healthy, "ready"
+ *   nym-localnet up     --dir DIR [options]   gen if needed, start all (and one network
+ *                                             requester), wait healthy, "ready"
  *   nym-localnet status --dir DIR
  *   nym-localnet down   --dir DIR */
 #include <dirent.h>
@@ -21,6 +22,7 @@
 #include "base58.h"
 #include "crypto.h"
 #include "loopback.h"
+#include "netreq.h"
 #include "nodeconf.h"
 #include "topology_json.h"
 
@@ -46,7 +48,8 @@ struct proc {
 	char name[NS_NODECONF_NAME_MAX];
 	char binary[PATH_LEN];
 	char config[PATH_LEN];
-	const struct ns_nodeconf *conf; /* NULL for the directory */
+	const struct ns_nodeconf *conf; /* NULL for the directory and the network requester */
+	int is_nr;                      /* the network requester, started last */
 	pid_t pid;
 };
 
@@ -229,6 +232,8 @@ static void cmd_gen(const struct options *o)
 	for (size_t i = 0; i < n_fds; i++)
 		close(fds[i]);
 	write_netfile(dir, &nf, o);
+	if (ln_nr_write_policy(dir) < 0)
+		die("cannot write %s/exit-policy.txt", dir);
 	free(nodes);
 }
 
@@ -267,7 +272,8 @@ static void write_topology(const char *dir, const struct ns_nodeconf *nodes, siz
 	free(json);
 }
 
-static void write_env(const char *dir, const struct ns_nodeconf *nodes, size_t n, const struct netfile *nf)
+static void write_env(const char *dir, const struct ns_nodeconf *nodes, size_t n,
+                      const struct netfile *nf, const char *nr_address)
 {
 	char *buf = malloc(64 * 1024);
 	if (!buf)
@@ -299,6 +305,8 @@ static void write_env(const char *dir, const struct ns_nodeconf *nodes, size_t n
 		PUT("GATEWAY_MIX_%d=%s:%u\n", k, nodes[i].host, nodes[i].mix_port);
 	}
 	PUT("GATEWAY_COUNT=%d\n", k);
+	if (nr_address)
+		PUT("NETWORK_REQUESTER=%s\n", nr_address);
 #undef PUT
 	char path[PATH_LEN];
 	path_join(path, dir, "env");
@@ -337,7 +345,11 @@ static size_t build_proc_table(const char *dir, const struct ns_nodeconf *nodes,
 		path_join(p->config, dir, "nodes/%s.toml", nodes[i].name);
 		p->conf = &nodes[i];
 	}
-	return n + 1;
+	struct proc *nr = &procs[n + 1];
+	snprintf(nr->name, sizeof nr->name, LN_NR_NAME);
+	path_join(nr->binary, bindir, "nym-network-requester");
+	nr->is_nr = 1;
+	return n + 2;
 }
 
 static pid_t read_pid(const char *dir, const char *name)
@@ -419,7 +431,11 @@ static pid_t spawn(const char *dir, const struct proc *p, uint16_t directory_por
 	int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		_exit(127);
-	if (p->conf)
+	if (p->is_nr) {
+		char home[PATH_LEN];
+		ln_nr_home(dir, home, sizeof home);
+		execl(p->binary, p->binary, "run", "--id", LN_NR_ID, "--home", home, (char *)NULL);
+	} else if (p->conf)
 		execl(p->binary, p->binary, "--config", p->config, (char *)NULL);
 	else
 		execl(p->binary, p->binary, "--listen", listen_arg, "--nodes", p->config, "--ready-file",
@@ -440,6 +456,8 @@ static void write_pid(const char *dir, const char *name, pid_t pid)
 static int is_healthy(const char *dir, const struct proc *p, uint16_t directory_port)
 {
 	char ready[PATH_LEN];
+	if (p->is_nr)
+		return ln_nr_address(dir, ready, sizeof ready) == 0;
 	path_join(ready, dir, "run/%s.ready", p->name);
 	if (!file_exists(ready))
 		return 0;
@@ -506,8 +524,8 @@ static void stop_pids(const pid_t *pids, const char *const *binaries, size_t n, 
 
 static void teardown(const char *dir, const struct proc *procs, size_t n)
 {
-	pid_t pids[MAX_NODES + 1];
-	const char *bins[MAX_NODES + 1];
+	pid_t pids[MAX_NODES + 2];
+	const char *bins[MAX_NODES + 2];
 	for (size_t i = 0; i < n; i++) {
 		pids[i] = procs[i].pid;
 		bins[i] = procs[i].binary;
@@ -571,6 +589,31 @@ static int network_running(const char *dir, const struct proc *procs, size_t n)
 	return 0;
 }
 
+static void start_proc(const char *dir, struct proc *p, uint16_t directory_port)
+{
+	remove_run_files(dir, p->name);
+	p->pid = spawn(dir, p, directory_port);
+	write_pid(dir, p->name, p->pid);
+}
+
+/* Once the nodes are healthy: init against the directory and gateway1 (first time only), run. */
+static void start_network_requester(const char *dir, const struct ns_nodeconf *nodes, size_t n,
+                                    struct proc *procs, size_t np, uint16_t directory_port)
+{
+	char gateway[64] = "", err[512];
+	struct proc *nr = &procs[np - 1];
+	for (size_t i = 0; i < n && !gateway[0]; i++)
+		if (nodes[i].role == NS_ROLE_GATEWAY)
+			base58_encode(nodes[i].identity_key, 32, gateway, sizeof gateway);
+	if (ln_nr_init(nr->binary, dir, directory_port, gateway, err, sizeof err) < 0) {
+		fprintf(stderr, "nym-localnet: %s\n", err);
+		print_log_tail(dir, LN_NR_NAME "-init");
+		teardown(dir, procs, np - 1);
+		exit(1);
+	}
+	start_proc(dir, nr, directory_port);
+}
+
 static void cmd_up(const struct options *o, int explicit_shape)
 {
 	const char *dir = o->dir;
@@ -583,12 +626,15 @@ static void cmd_up(const struct options *o, int explicit_shape)
 	struct netfile nf;
 	if (read_netfile(dir, &nf) < 0)
 		die("cannot read %s", path);
+	path_join(path, dir, "exit-policy.txt");
+	if (!file_exists(path) && ln_nr_write_policy(dir) < 0) /* a localnet made before it */
+		die("cannot write %s", path);
 	struct ns_nodeconf *nodes;
 	size_t n;
 	load_nodes(dir, &nodes, &n);
 	if (n > MAX_NODES)
 		die("too many nodes");
-	struct proc procs[MAX_NODES + 1];
+	struct proc procs[MAX_NODES + 2];
 	memset(procs, 0, sizeof procs);
 	size_t np = build_proc_table(dir, nodes, n, procs);
 	if (network_running(dir, procs, np)) {
@@ -600,13 +646,15 @@ static void cmd_up(const struct options *o, int explicit_shape)
 		if (access(procs[i].binary, X_OK) < 0)
 			die("missing binary %s (needed for %s; not built yet?)", procs[i].binary, procs[i].name);
 	write_topology(dir, nodes, n, &nf);
-	for (size_t i = 0; i < np; i++) {
-		remove_run_files(dir, procs[i].name);
-		procs[i].pid = spawn(dir, &procs[i], nf.directory_port);
-		write_pid(dir, procs[i].name, procs[i].pid);
-	}
+	for (size_t i = 0; i + 1 < np; i++)
+		start_proc(dir, &procs[i], nf.directory_port);
+	wait_healthy(dir, procs, np - 1, nf.directory_port, o->timeout_s);
+	start_network_requester(dir, nodes, n, procs, np, nf.directory_port);
 	wait_healthy(dir, procs, np, nf.directory_port, o->timeout_s);
-	write_env(dir, nodes, n, &nf);
+	char nr_address[256];
+	if (ln_nr_address(dir, nr_address, sizeof nr_address) < 0)
+		die("the network requester logged no address");
+	write_env(dir, nodes, n, &nf, nr_address);
 	free(nodes);
 	printf("ready\n");
 	fflush(stdout);
@@ -632,12 +680,18 @@ static void print_stats(const char *dir, const char *name)
 	printf(" stats=%s", buf);
 }
 
+static void print_nr_stats(const char *dir)
+{
+	char text[4096];
+	printf(" stats=%s", ln_nr_stats(dir, text, sizeof text) == 0 ? text : "none");
+}
+
 static int cmd_status(const struct options *o)
 {
 	struct ns_nodeconf *nodes;
 	size_t n;
 	load_nodes(o->dir, &nodes, &n);
-	struct proc procs[MAX_NODES + 1];
+	struct proc procs[MAX_NODES + 2];
 	memset(procs, 0, sizeof procs);
 	size_t np = build_proc_table(o->dir, nodes, n, procs);
 	int all_up = 1;
@@ -645,9 +699,12 @@ static int cmd_status(const struct options *o)
 		pid_t pid = read_pid(o->dir, procs[i].name);
 		int up = pid_alive(pid, procs[i].binary);
 		all_up &= up;
-		const char *role = procs[i].conf ? ns_node_role_name(procs[i].conf->role) : "directory";
+		const char *role = procs[i].is_nr ? LN_NR_NAME
+		                   : procs[i].conf ? ns_node_role_name(procs[i].conf->role) : "directory";
 		printf("%s %s %s pid=%d", procs[i].name, role, up ? "up" : "down", up ? (int)pid : 0);
-		if (up)
+		if (up && procs[i].is_nr)
+			print_nr_stats(o->dir);
+		else if (up)
 			print_stats(o->dir, procs[i].name);
 		putchar('\n');
 	}
@@ -660,7 +717,7 @@ static void cmd_down(const struct options *o)
 	struct ns_nodeconf *nodes;
 	size_t n;
 	load_nodes(o->dir, &nodes, &n);
-	struct proc procs[MAX_NODES + 1];
+	struct proc procs[MAX_NODES + 2];
 	memset(procs, 0, sizeof procs);
 	size_t np = build_proc_table(o->dir, nodes, n, procs);
 	for (size_t i = 0; i < np; i++)
@@ -683,7 +740,7 @@ static void cmd_gen_only(const struct options *o)
 	size_t n;
 	load_nodes(o->dir, &nodes, &n);
 	write_topology(o->dir, nodes, n, &nf);
-	write_env(o->dir, nodes, n, &nf);
+	write_env(o->dir, nodes, n, &nf, NULL);
 	free(nodes);
 	printf("generated\n");
 }

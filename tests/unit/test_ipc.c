@@ -289,8 +289,9 @@ static void test_roundtrip_every_type(void **state)
 		roundtrip_type(ns_ipc_catalogue_entry(i), 0, pool, pool_len, &links);
 		roundtrip_type(ns_ipc_catalogue_entry(i), 1, pool, pool_len, &links);
 	}
-	/* 3+3+3+3 supervisor links; ACK, STATUS_REQUEST and STATUS_REPLY two each; the rest one */
-	assert_int_equal(links, 2 * (12 + 2 + 2 + 2 + (int)(ns_ipc_catalogue_size() - 7)));
+	/* 3+3+3+3 supervisor links; ACK, STATUS_REQUEST, STATUS_REPLY, EXIT_POLICY_TEXT and
+	 * EXIT_POLICY_END two each; the rest one */
+	assert_int_equal(links, 2 * (12 + 2 + 2 + 2 + 2 + 2 + (int)(ns_ipc_catalogue_size() - 9)));
 	free(pool);
 }
 

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -422,12 +423,26 @@ static void test_tables(void **state)
 		"accept4", "unlink", "process_vm_readv", "pkey_mprotect", "memfd_create" };
 	for (size_t i = 0; i < sizeof never_keyd / sizeof never_keyd[0]; i++)
 		assert_false(table_has(NS_SANDBOX_KEYD, never_keyd[i]));
-	static const char *const never_any[] = { "execve", "execveat", "clone", "clone3", "fork",
+	static const char *const never_any[] = { "execve", "execveat", "clone3", "fork",
 		"vfork", "ptrace", "bind", "listen", "pkey_mprotect", "process_vm_readv", "mount",
 		"setuid", "memfd_create" };
 	for (int role = 0; role < NS_SANDBOX_ROLE_COUNT; role++)
 		for (size_t i = 0; i < sizeof never_any / sizeof never_any[0]; i++)
 			assert_false(table_has((enum ns_sandbox_role)role, never_any[i]));
+	/* clone: exitd's resolver thread only, and only with the flags of a thread */
+	for (int role = 0; role < NS_SANDBOX_ROLE_COUNT; role++)
+		assert_int_equal(table_has((enum ns_sandbox_role)role, "clone"), role == NS_SANDBOX_EXITD);
+	size_t nt;
+	const struct ns_sandbox_rule *tr = ns_sandbox_layer_rules(NS_SB_LAYER_THREAD, &nt);
+	for (size_t i = 0; i < nt; i++)
+		if (!strcmp(tr[i].syscall, "clone")) {
+			assert_int_equal(tr[i].op, NS_SB_MASKED_EQ);
+			assert_int_equal(tr[i].arg, 0);
+			assert_true(tr[i].mask & CLONE_THREAD);
+			assert_true(tr[i].value & CLONE_THREAD);
+		}
+	assert_true(table_has(NS_SANDBOX_EXITD, "connect"));
+	assert_false(table_has(NS_SANDBOX_EXITD, "execve"));
 	assert_true(table_has(NS_SANDBOX_NETD, "socket"));
 	assert_true(table_has(NS_SANDBOX_APID, "accept4"));
 	assert_false(table_has(NS_SANDBOX_APID, "socket"));

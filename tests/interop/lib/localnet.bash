@@ -7,6 +7,7 @@
 #   it_event C 'jq-cond' [s]    waits for the first output line of C matching the condition, prints it
 #   it_check "what" CMD...      runs CMD; prints "ok   what" or "FAIL what" and counts
 #   it_stat NODE FIELD          a counter from $NET/run/NODE.stats
+#   it_nr_stats                 the network requester's status line (its counters)
 #   it_finish                   prints the verdict and exits 0 (all checks passed) or 1
 # Everything the test started (clients, the localnet) is stopped on exit, timeout or signal.
 # On failure the scratch folder ($NET: logs/, clients/, run/) is kept for diagnosis.
@@ -306,4 +307,10 @@ it_finish() {
 	fi
 	it_log "$IT_PASS checks passed"
 	exit 0
+}
+
+# it_nr_stats: the localnet's network requester line of `nym-localnet status` (its counters as
+# name=value, from nymctl stats of the NR's suite).
+it_nr_stats() {
+	"$IT_LOCALNET" status --dir "$IT_NET" 2>/dev/null | grep '^network-requester '
 }

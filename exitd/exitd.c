@@ -1,0 +1,360 @@
+/* exitd: the network requester's front (exitd.h). Start-up: the engine's connections, the
+ * admin socket, confinement (nc_confine: own uid, Landlock, the exitd seccomp table), then
+ * the resolver thread (under the same confinement), then the exit policy: the open-proxy
+ * rule, or the text netd fetched / the supervisor read (EXIT_POLICY_TEXT ... _END). READY
+ * goes to the supervisor only once the policy is loaded; without one exitd exits with the
+ * reason, and the suite stops. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "engine/engine.h"
+#include "exitd.h"
+#include "ipc.h"
+#include "nymclient.h"
+#include "nymsphinx/address.h"
+
+#define LOG_EVERY 10.0 /* seconds between two lines of one rate-limited kind */
+
+struct xd_counters xd_count;
+struct xd_limits xd_lim;
+
+static struct {
+	struct ev_loop *loop;
+	struct ns_engine *engine;
+	const struct nc_setup *s;
+	enum nc_policy_source source;
+	struct ns_exit_policy policy;
+	char *text;
+	size_t text_len;
+	bool policy_loaded, have_self, announced;
+	int failed;
+	ev_tstamp logged_at[XD_LOG_KINDS];
+	uint64_t suppressed[XD_LOG_KINDS];
+	char self[NYM_RECIPIENT_STR_MAX];
+} g_x;
+
+struct ev_loop *xd_loop(void)
+{
+	return g_x.loop;
+}
+
+const struct ns_exit_policy *xd_policy(void)
+{
+	return &g_x.policy;
+}
+
+const struct clientconf *xd_conf(void)
+{
+	return &g_x.s->conf;
+}
+
+const char *xd_policy_upstream(void)
+{
+	return g_x.source == NC_POLICY_URL ? g_x.s->conf.nr.upstream_exit_policy_url : "";
+}
+
+void xd_log_limited(enum xd_limited kind, const char *fmt, ...)
+{
+	char line[512];
+	ev_tstamp now = ev_now(g_x.loop);
+	if (g_x.logged_at[kind] != 0 && now - g_x.logged_at[kind] < LOG_EVERY) {
+		g_x.suppressed[kind]++;
+		return;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (g_x.suppressed[kind])
+		nc_log("exitd", "%s (and %llu more like it since the last line)", line,
+		       (unsigned long long)g_x.suppressed[kind]);
+	else
+		nc_log("exitd", "%s", line);
+	g_x.logged_at[kind] = now;
+	g_x.suppressed[kind] = 0;
+}
+
+/* ---- responses */
+
+int xd_respond(const struct xd_route *route, const struct nr_response *resp, uint64_t lane)
+{
+	static uint8_t buf[65536];
+	long n = nr_response_encode(resp, buf, sizeof buf);
+	if (n < 0)
+		return -1;
+	if (route->by_tag)
+		return ns_engine_reply(g_x.engine, route->tag, buf, (size_t)n, lane);
+	return ns_engine_send(g_x.engine, route->addr, buf, (size_t)n, lane, NULL, NULL);
+}
+
+size_t xd_lane_depth(uint64_t lane)
+{
+	return ns_engine_lane_depth(g_x.engine, lane);
+}
+
+void xd_close_lane(uint64_t lane)
+{
+	ns_engine_close_lane(g_x.engine, lane);
+}
+
+/* ---- start-up: Nym's two lines once the address is known and the policy loaded */
+
+static void announce(void)
+{
+	if (g_x.announced || !g_x.have_self || !g_x.policy_loaded)
+		return;
+	g_x.announced = true;
+	nc_log("exitd", "The address of this client is: %s", g_x.self);
+	nc_log("exitd", "All systems go. Press CTRL-C to stop the server.");
+}
+
+static void fail(const char *why)
+{
+	nc_log("exitd", "cannot start: %s", why);
+	g_x.failed = 1;
+	ev_break(g_x.loop, EVBREAK_ALL);
+}
+
+static void policy_ready(void)
+{
+	g_x.policy_loaded = true;
+	nc_log("exitd", "exit policy: %zu rules%s", g_x.policy.n_rules,
+	       ns_exit_policy_is_open(&g_x.policy) ? " (open proxy: accept *:*; special addresses "
+	                                              "still refused)" : "");
+	ns_engine_ready(g_x.engine);
+	announce();
+}
+
+static void policy_parse(void)
+{
+	struct ns_exit_parse_error perr;
+	char why[256];
+	if (ns_exit_policy_parse(g_x.text ? g_x.text : "", g_x.text_len, &g_x.policy, &perr) < 0) {
+		snprintf(why, sizeof why, "the exit policy does not parse: %s (line %zu)",
+		         ns_exit_parse_err_text(perr.kind), perr.line);
+		fail(why);
+	} else {
+		policy_ready();
+	}
+	free(g_x.text);
+	g_x.text = NULL;
+}
+
+static int policy_from_expected(const struct ns_ipc_conn *c)
+{
+	enum ns_ipc_role want = g_x.source == NC_POLICY_FILE ? NS_IPC_SUPERVISOR : NS_IPC_NETD;
+	return g_x.source != NC_POLICY_NONE && !g_x.policy_loaded && c->peer == want;
+}
+
+static void on_policy_text(const struct ns_ipc_bytes *t)
+{
+	char *grown = realloc(g_x.text, g_x.text_len + t->len + 1);
+	if (!grown || g_x.text_len + t->len > NS_IPC_POLICY_TEXT_MAX) {
+		free(grown);
+		g_x.text = NULL;
+		fail("the exit policy is too large");
+		return;
+	}
+	memcpy(grown + g_x.text_len, t->ptr, t->len);
+	g_x.text = grown;
+	g_x.text_len += t->len;
+}
+
+static void on_front_message(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)ctx;
+	char why[600];
+	if (!policy_from_expected(c)) {
+		nc_log("exitd", "%s from %s not expected (ignored)", ns_ipc_type_name(m->type),
+		       ns_ipc_role_name(c->peer));
+		return;
+	}
+	if (m->type == NS_IPC_T_EXIT_POLICY_TEXT) {
+		on_policy_text(&m->u.EXIT_POLICY_TEXT.text);
+		return;
+	}
+	const struct ns_ipc_EXIT_POLICY_END *e = &m->u.EXIT_POLICY_END;
+	if (e->error.len) {
+		snprintf(why, sizeof why, "%.*s", (int)e->error.len, (const char *)e->error.ptr);
+		fail(why);
+	} else if (e->total != g_x.text_len) {
+		fail("the exit policy arrived incomplete");
+	} else {
+		policy_parse();
+	}
+}
+
+/* ---- from the engine */
+
+static void on_message(void *ctx, const uint8_t *msg, size_t len, const uint8_t *sender_tag)
+{
+	(void)ctx;
+	if (!g_x.policy_loaded)
+		return; /* READY not sent: no request can be checked yet */
+	xd_on_message(msg, len, sender_tag);
+}
+
+static void on_self_address(void *ctx, const uint8_t address[NS_ENGINE_ADDRESS_LEN])
+{
+	(void)ctx;
+	struct nym_recipient r;
+	if (nym_recipient_from_bytes(address, &r) < 0 ||
+	    nym_recipient_to_string(&r, g_x.self, sizeof g_x.self) < 0)
+		return;
+	g_x.have_self = true;
+	announce();
+}
+
+static void on_send_failed(void *ctx, void *owner, uint64_t msg_id, const char *why)
+{
+	(void)ctx, (void)owner, (void)msg_id;
+	xd_log_limited(XD_LOG_SEND, "a response could not be delivered: %s", why);
+}
+
+static void on_shutdown(void *ctx)
+{
+	(void)ctx;
+	ev_break(g_x.loop, EVBREAK_ALL);
+}
+
+/* exitd's counters, for STATS and the admin socket */
+struct counter {
+	const char *name;
+	uint64_t value;
+};
+#define N_COUNTERS 17
+
+static void counters(struct counter out[N_COUNTERS])
+{
+	const struct xd_counters *k = &xd_count;
+	const struct counter all[N_COUNTERS] = {
+		{ "connections_open", xd_conns_open() },
+		{ "connections_opened", k->connections_opened },
+		{ "connects", k->connects },
+		{ "connect_failed", k->connect_failed },
+		{ "refused_policy", k->refused_policy },
+		{ "refused_bounds", k->refused_bounds },
+		{ "resolve_failed", k->resolve_failed },
+		{ "requests", k->requests },
+		{ "malformed", k->malformed },
+		{ "sends_early", k->sends_early },
+		{ "sends_dropped", k->sends_dropped },
+		{ "bytes_to_remote", k->bytes_to_remote },
+		{ "bytes_from_remote", k->bytes_from_remote },
+		{ "bytes_buffered", xd_bytes_buffered() },
+		{ "control_answered", k->control_answered },
+		{ "query_answered", k->query_answered },
+		{ "generic_without_tag", k->generic_without_tag },
+	};
+	memcpy(out, all, sizeof all);
+}
+
+static size_t put(char *out, size_t cap, size_t at, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static size_t put(char *out, size_t cap, size_t at, const char *fmt, ...)
+{
+	if (at >= cap)
+		return at;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out + at, cap - at, fmt, ap);
+	va_end(ap);
+	return n < 0 ? at : at + (size_t)n < cap ? at + (size_t)n : cap - 1;
+}
+
+/* STATS: the engine's counters, then exitd's */
+static size_t stats_text(void *ctx, const struct ns_engine_stats *st, char *out, size_t cap)
+{
+	(void)ctx;
+	struct counter c[N_COUNTERS];
+	size_t at = ns_engine_stats_format(st, out, cap);
+	counters(c);
+	for (size_t i = 0; i < N_COUNTERS; i++)
+		at = put(out, cap, at, "%s=%llu\n", c[i].name, (unsigned long long)c[i].value);
+	return at;
+}
+
+/* nymctl's stats answer: {"cmd":"stats","exitd":{...},"engine":{...}} */
+size_t xd_admin_stats_json(char *out, size_t cap)
+{
+	struct counter c[N_COUNTERS];
+	struct ns_engine_stats st;
+	counters(c);
+	ns_engine_stats(g_x.engine, &st);
+	size_t at = put(out, cap, 0, "{\"cmd\":\"stats\",\"exitd\":{");
+	for (size_t i = 0; i < N_COUNTERS; i++)
+		at = put(out, cap, at, "%s\"%s\":%llu", i ? "," : "", c[i].name,
+		         (unsigned long long)c[i].value);
+	return put(out, cap, at, "},\"engine\":{\"messages_sent\":%llu,\"replies_sent\":%llu,"
+	           "\"unacked\":%zu}}", (unsigned long long)st.messages_sent,
+	           (unsigned long long)st.replies_sent, st.unacked);
+}
+
+/* nymctl's address answer */
+size_t xd_admin_address_json(char *out, size_t cap)
+{
+	return put(out, cap, 0, "{\"cmd\":\"address\",\"address\":\"%s\"}", g_x.have_self ? g_x.self : "");
+}
+
+static const struct ns_engine_cb engine_cb = { .on_message = on_message,
+	                                       .on_self_address = on_self_address,
+	                                       .on_send_failed = on_send_failed,
+	                                       .on_shutdown = on_shutdown,
+	                                       .stats_text = stats_text,
+	                                       .on_front_message = on_front_message };
+
+static void limits_init(const struct clientconf_nr *nr)
+{
+	xd_lim.max_conns = nr->max_connections;
+	xd_lim.max_per_sender = nr->max_connections_per_sender;
+	xd_lim.total_bytes = (size_t)nr->buffer_mib << 20;
+	xd_lim.conn_bytes = xd_lim.total_bytes < (8u << 20) ? xd_lim.total_bytes : (8u << 20);
+	xd_lim.max_pending = xd_lim.max_conns < 256 ? xd_lim.max_conns : 256;
+}
+
+static int start_policy(void)
+{
+	g_x.source = nc_exit_policy_source(&g_x.s->conf);
+	if (g_x.source != NC_POLICY_NONE)
+		return 0; /* it comes over IPC */
+	if (ns_exit_policy_open(&g_x.policy) < 0)
+		return -1;
+	policy_ready();
+	return 0;
+}
+
+int nc_exitd_main(void *setup)
+{
+	struct nc_setup *s = setup;
+	int keep[3] = { s->fds[NC_KEYD_APID][1], s->fds[NC_NETD_APID][1], s->fds[NC_SUP_APID][1] };
+	char admin[CLIENTCONF_PATH_MAX];
+	nc_close_except(s, keep, 3);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	g_x.s = s;
+	limits_init(&s->conf.nr);
+	g_x.loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK);
+	if (!g_x.loop)
+		return 1;
+	g_x.engine = ns_engine_start(g_x.loop, keep[0], keep[1], keep[2], &engine_cb, NULL);
+	if (!g_x.engine)
+		return 1;
+	if (clientconf_admin_path(&s->conf, &s->dirs, admin, sizeof admin) < 0 ||
+	    xd_admin_start(g_x.loop, admin) < 0 || xd_conns_init(g_x.loop) < 0)
+		return 1;
+	if (nc_confine(NS_SANDBOX_EXITD, s, 0) < 0)
+		return 1;
+	/* the thread after nc_confine: it inherits the filter and the Landlock domain */
+	if (xd_conns_start() < 0 || start_policy() < 0)
+		return 1;
+	ev_run(g_x.loop, 0);
+	xd_admin_stop();
+	ns_engine_free(g_x.engine);
+	return g_x.failed;
+}
