@@ -158,14 +158,16 @@ FUZZ_RUNS ?= 10000000
 fuzz-long: fuzz-build
 	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_RUNS=$(FUZZ_RUNS) tests/fuzz/long.sh $(FUZZ_TARGETS)
 
-# The C benchmarks, then our nym-client against the real wasm client (bench/client_vs_wasm),
-# which reuses bench_sphinx's output of this run for its per-packet bound.
+# The C benchmarks, then our nym-client against the real wasm client (bench/client_vs_wasm) and
+# a download through our SOCKS client and NR against curl and the real mix-fetch
+# (bench/socks_download); both reuse bench_sphinx's output of this run for their CPU bounds.
 bench: deps
 	$(MAKE) $(JOBS) all
 	@mkdir -p $(BUILD)/bench/out
 	@for b in $(BENCH_BIN); do $$b | tee $(BUILD)/bench/out/$$(basename $$b).txt; \
 	  [ $${PIPESTATUS[0]} = 0 ] || exit 1; done
 	BUILD=$(BUILD) bench/client_vs_wasm --sphinx-out $(BUILD)/bench/out/bench_sphinx.txt
+	BUILD=$(BUILD) bench/socks_download --sphinx-out $(BUILD)/bench/out/bench_sphinx.txt
 
 # The Debian package (packaging/build-deb): build/nymsuite_VERSION_ARCH.deb
 deb: all
