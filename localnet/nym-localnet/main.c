@@ -38,6 +38,7 @@ struct options {
 	int gateways;
 	double drop_rate;
 	int no_delay;
+	int no_network_requester;
 	uint32_t key_rotation_id;
 	uint32_t epoch;
 	int timeout_s;
@@ -95,6 +96,7 @@ static int file_exists(const char *path)
 struct netfile {
 	uint16_t directory_port;
 	uint32_t key_rotation_id, epoch;
+	int network_requester; /* [network] network_requester: start one (default true) */
 };
 
 static int read_netfile(const char *dir, struct netfile *nf)
@@ -118,6 +120,10 @@ static int read_netfile(const char *dir, struct netfile *nf)
 	          toml_get_int(doc, "network", "absolute_epoch_id", &epoch) < 0 || port <= 0 ||
 	          port > 65535 || rot < 0 || rot > UINT32_MAX || epoch < 0 || epoch > UINT32_MAX)
 	                 ? -1 : 0;
+	nf->network_requester = 1; /* a localnet made before the key had one */
+	if (rc == 0 && toml_get(doc, "network", "network_requester") &&
+	    toml_get_bool(doc, "network", "network_requester", &nf->network_requester) < 0)
+		rc = -1;
 	toml_free(doc);
 	if (rc < 0)
 		die("%s: missing or bad directory.port / network keys", path);
@@ -138,6 +144,7 @@ static void write_netfile(const char *dir, const struct netfile *nf, const struc
 	bad |= toml_set_int(doc, "network", "absolute_epoch_id", nf->epoch);
 	bad |= toml_set_int(doc, "network", "mixnodes_per_layer", o->mix_per_layer);
 	bad |= toml_set_int(doc, "network", "gateways", o->gateways);
+	bad |= toml_set_bool(doc, "network", "network_requester", !o->no_network_requester);
 	size_t len;
 	char *text = bad ? NULL : toml_dump(doc, &len);
 	toml_free(doc);
@@ -329,8 +336,15 @@ static void self_dir(char *out)
 	snprintf(out, PATH_LEN, "%s", exe);
 }
 
+/* Whether DIR's network runs a network requester (localnet.toml). */
+static int netfile_has_nr(const char *dir)
+{
+	struct netfile nf;
+	return read_netfile(dir, &nf) == 0 && nf.network_requester;
+}
+
 static size_t build_proc_table(const char *dir, const struct ns_nodeconf *nodes, size_t n,
-                               struct proc *procs)
+                               int with_nr, struct proc *procs)
 {
 	char bindir[PATH_LEN];
 	self_dir(bindir);
@@ -345,6 +359,8 @@ static size_t build_proc_table(const char *dir, const struct ns_nodeconf *nodes,
 		path_join(p->config, dir, "nodes/%s.toml", nodes[i].name);
 		p->conf = &nodes[i];
 	}
+	if (!with_nr)
+		return n + 1;
 	struct proc *nr = &procs[n + 1];
 	snprintf(nr->name, sizeof nr->name, LN_NR_NAME);
 	path_join(nr->binary, bindir, "nym-network-requester");
@@ -636,7 +652,7 @@ static void cmd_up(const struct options *o, int explicit_shape)
 		die("too many nodes");
 	struct proc procs[MAX_NODES + 2];
 	memset(procs, 0, sizeof procs);
-	size_t np = build_proc_table(dir, nodes, n, procs);
+	size_t np = build_proc_table(dir, nodes, n, nf.network_requester, procs);
 	if (network_running(dir, procs, np)) {
 		printf("already running\n");
 		free(nodes);
@@ -646,15 +662,18 @@ static void cmd_up(const struct options *o, int explicit_shape)
 		if (access(procs[i].binary, X_OK) < 0)
 			die("missing binary %s (needed for %s; not built yet?)", procs[i].binary, procs[i].name);
 	write_topology(dir, nodes, n, &nf);
-	for (size_t i = 0; i + 1 < np; i++)
+	size_t n_nodes = np - (nf.network_requester ? 1 : 0); /* the directory and the nodes */
+	for (size_t i = 0; i < n_nodes; i++)
 		start_proc(dir, &procs[i], nf.directory_port);
-	wait_healthy(dir, procs, np - 1, nf.directory_port, o->timeout_s);
-	start_network_requester(dir, nodes, n, procs, np, nf.directory_port);
-	wait_healthy(dir, procs, np, nf.directory_port, o->timeout_s);
+	wait_healthy(dir, procs, n_nodes, nf.directory_port, o->timeout_s);
 	char nr_address[256];
-	if (ln_nr_address(dir, nr_address, sizeof nr_address) < 0)
-		die("the network requester logged no address");
-	write_env(dir, nodes, n, &nf, nr_address);
+	if (nf.network_requester) {
+		start_network_requester(dir, nodes, n, procs, np, nf.directory_port);
+		wait_healthy(dir, procs, np, nf.directory_port, o->timeout_s);
+		if (ln_nr_address(dir, nr_address, sizeof nr_address) < 0)
+			die("the network requester logged no address");
+	}
+	write_env(dir, nodes, n, &nf, nf.network_requester ? nr_address : NULL);
 	free(nodes);
 	printf("ready\n");
 	fflush(stdout);
@@ -693,7 +712,7 @@ static int cmd_status(const struct options *o)
 	load_nodes(o->dir, &nodes, &n);
 	struct proc procs[MAX_NODES + 2];
 	memset(procs, 0, sizeof procs);
-	size_t np = build_proc_table(o->dir, nodes, n, procs);
+	size_t np = build_proc_table(o->dir, nodes, n, netfile_has_nr(o->dir), procs);
 	int all_up = 1;
 	for (size_t i = 0; i < np; i++) {
 		pid_t pid = read_pid(o->dir, procs[i].name);
@@ -719,7 +738,7 @@ static void cmd_down(const struct options *o)
 	load_nodes(o->dir, &nodes, &n);
 	struct proc procs[MAX_NODES + 2];
 	memset(procs, 0, sizeof procs);
-	size_t np = build_proc_table(o->dir, nodes, n, procs);
+	size_t np = build_proc_table(o->dir, nodes, n, netfile_has_nr(o->dir), procs);
 	for (size_t i = 0; i < np; i++)
 		procs[i].pid = read_pid(o->dir, procs[i].name);
 	teardown(o->dir, procs, np);
@@ -752,7 +771,7 @@ static void usage(void)
 	fprintf(stderr,
 	        "usage: nym-localnet up|gen --dir DIR [--mixnodes-per-layer N] [--gateways M]\n"
 	        "                    [--drop-rate P] [--no-delay] [--key-rotation-id R] [--epoch E]\n"
-	        "                    [--timeout SECONDS]\n"
+	        "                    [--no-network-requester] [--timeout SECONDS]\n"
 	        "       nym-localnet status|down --dir DIR\n");
 	exit(2);
 }
@@ -779,6 +798,10 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		if (strcmp(a, "--no-delay") == 0) {
 			o.no_delay = 1;
+			continue;
+		}
+		if (strcmp(a, "--no-network-requester") == 0) {
+			o.no_network_requester = 1, explicit_shape = 1;
 			continue;
 		}
 		if (i + 1 >= argc)

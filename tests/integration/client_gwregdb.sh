@@ -14,6 +14,7 @@
 set -euo pipefail
 # shellcheck source=tests/integration/lib/nymclient.bash
 . "$(dirname "$0")/lib/nymclient.bash"
+LOCALNET_ARGS=--no-network-requester # counts gateway1's clients
 nc_setup client-gwregdb
 
 q() { # DB SQL: one value

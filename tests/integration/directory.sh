@@ -278,7 +278,7 @@ while True:
 PYEOF
 chmod +x "$L/nym-mixnode"; cp "$L/nym-mixnode" "$L/nym-gateway"
 N=$T/launch
-[ "$("$L/nym-localnet" up --dir "$N" --gateways 2 --timeout 20)" = ready ] || fail "up did not print ready"
+[ "$("$L/nym-localnet" up --dir "$N" --gateways 2 --no-network-requester --timeout 20)" = ready ] || fail "up did not print ready"
 . "$N/env"
 [ "$GATEWAY_COUNT" = 2 ] && [ -f "$N/topology.json" ] || fail "up: env/topology"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$NYM_API/v1/epoch/key-rotation-info")" = 200 ] || fail "up: directory"
@@ -292,9 +292,9 @@ if "$L/nym-localnet" status --dir "$N" >"$T/st"; then fail "status after down"; 
 [ "$(grep -c ' down pid=0' "$T/st")" = 6 ] || fail "status after down: $(cat "$T/st")"
 # a node that exits, and one that never gets ready: non-zero exit, its log tail, nothing left
 rm -rf "$N"
-if FAKE_NODE_FAIL=mix2 "$L/nym-localnet" up --dir "$N" 2>"$T/err"; then fail "up with a dying node"; fi
+if FAKE_NODE_FAIL=mix2 "$L/nym-localnet" up --dir "$N" --no-network-requester 2>"$T/err"; then fail "up with a dying node"; fi
 grep -q 'fake failure requested' "$T/err" && grep -q 'mix2 exited' "$T/err" || fail "dying node: $(cat "$T/err")"
-if FAKE_NODE_HANG=gateway1 "$L/nym-localnet" up --dir "$N" --timeout 6 2>"$T/err"; then fail "up with a hung node"; fi
+if FAKE_NODE_HANG=gateway1 "$L/nym-localnet" up --dir "$N" --no-network-requester --timeout 6 2>"$T/err"; then fail "up with a hung node"; fi
 grep -q 'gateway1 not healthy' "$T/err" && grep -q 'hanging before ready' "$T/err" || fail "hung node: $(cat "$T/err")"
 if "$L/nym-localnet" status --dir "$N" >"$T/st"; then fail "processes left after failed up"; fi
 [ "$(grep -c ' down pid=0' "$T/st")" = 5 ] || fail "left running: $(cat "$T/st")"

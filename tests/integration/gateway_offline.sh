@@ -6,6 +6,7 @@
 set -euo pipefail
 # shellcheck source=lib/localnet.bash
 . "$(dirname "$0")/lib/localnet.bash"
+LOCALNET_ARGS=--no-network-requester # counts gateway1's clients
 localnet_up gateway-offline
 DATA=$T/net/data/gateway1
 

@@ -8,6 +8,7 @@
 set -euo pipefail
 # shellcheck source=lib/localnet.bash
 . "$(dirname "$0")/lib/localnet.bash"
+LOCALNET_ARGS=--no-network-requester # counts gateway1's clients
 localnet_up gateway-selfsend
 
 # 1. self-send round trip, duplicate session, re-authentication on new connections

@@ -1,6 +1,7 @@
 # Shared prologue of the integration tests that run a fresh localnet with the C test client.
 # Source it, then call `localnet_up NAME`: it checks the binaries, makes a scratch folder $T,
-# starts `nym-localnet up` in $T/net (always torn down on exit; KEEP=1 keeps $T), sources its env
+# starts `nym-localnet up ${LOCALNET_ARGS}` in $T/net (always torn down on exit; KEEP=1 keeps $T;
+# tests that count the gateway's clients set LOCALNET_ARGS=--no-network-requester), sources its env
 # and defines fail, tc (nym-testclient against gateway 1 with a per-name state file) and stat_of
 # (a counter of gateway1's stats file).
 BUILD=${BUILD:-build}
@@ -14,7 +15,7 @@ localnet_up() {
 	done
 	T=$(mktemp -d "/tmp/$1.XXXXXX")
 	trap localnet_cleanup EXIT
-	"$BIN/nym-localnet" up --dir "$T/net" >/dev/null || fail "localnet did not start"
+	"$BIN/nym-localnet" up --dir "$T/net" ${LOCALNET_ARGS:-} >/dev/null || fail "localnet did not start"
 	# shellcheck disable=SC1091
 	. "$T/net/env"
 }
