@@ -162,7 +162,7 @@ void sd_mix_on_message(const uint8_t *msg, size_t len)
 		return;
 	}
 	struct sd_conn *c = sd_conn_find(r.conn_id);
-	if (c)
+	if (c && c->phase == SD_PROXYING)
 		dispatch(c, &r);
 	else
 		hold(r.conn_id, msg, len);
