@@ -43,17 +43,6 @@ struct ns_runner_conf ns_runner_conf_nym(void)
 	};
 }
 
-const char *ns_runner_end_text(enum ns_runner_end why)
-{
-	switch (why) {
-	case NS_RUNNER_END_HALVES: return "both halves ended";
-	case NS_RUNNER_END_TTL: return "nothing came from the mixnet in time";
-	case NS_RUNNER_END_SEND_FAILED: return "a message could not be sent";
-	case NS_RUNNER_END_WRITE_FAILED: return "the socket refused a write";
-	}
-	return "ended";
-}
-
 /* ---- the end */
 
 static void stop_all(struct ns_runner *r)

@@ -89,6 +89,5 @@ uint64_t ns_runner_in_next_seq(const struct ns_runner *r);
 uint64_t ns_runner_bytes_written(const struct ns_runner *r);
 /* Stops everything, closes the socket if attached; sends nothing. NULL is fine. */
 void ns_runner_free(struct ns_runner *r);
-const char *ns_runner_end_text(enum ns_runner_end why);
 
 #endif
