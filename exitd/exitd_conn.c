@@ -1,12 +1,10 @@
-/* exitd's connections (nym@b4046a89 network-requester core.rs, socks5/tcp.rs and the proxy
- * runner of common/socks5/proxy-helpers, as clients.md §4.6 states them): a Connect is
- * bounded, resolved once on the resolver thread, checked address by address against the
- * exit policy and the special-address guard, and connected to one of those same addresses.
- * Sends that arrive first wait in the connection's ordered buffer; once connected they are
- * written in order. Reads from the remote become NetworkData (seq from 0, chunks of 16 KiB)
- * unless the lane holds more than 30 packets; remote EOF sends closed=true; keep-alive every
- * 60 s; 3 s after one half ends the connection goes; nothing from the client for MIX_TTL
- * (5 min) ends it too. */
+/* exitd's connections (nym@b4046a89 network-requester core.rs and socks5/tcp.rs, as
+ * clients.md §4.6 states them): a Connect is bounded, resolved once on the resolver thread,
+ * checked address by address against the exit policy and the special-address guard, and
+ * connected to one of those same addresses. Sends that arrive first wait in the runner's
+ * ordered buffer; once connected, the proxy runner (common/proxy/runner.h, Nym's with the
+ * roles swapped) carries both halves: the remote's EOF sends closed=true and the other half
+ * gets 3 s at once (no lane drain), MIX_TTL sends closed=true before the end. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -20,13 +18,7 @@
 #include "exitd.h"
 #include "proxy/nr_target.h"
 #include "proxy/ordered_buf.h"
-
-#define CHUNK 16384          /* max(4 x plaintext size, 16 KiB) with Nym's defaults */
-#define LANE_HIGH_WATER 30   /* packets on the lane before reading from the remote pauses */
-#define PAUSE_RECHECK 0.1
-#define KEEPALIVE 60.0
-#define HALF_CLOSE_WAIT 3.0
-#define MIX_TTL 300.0
+#include "proxy/runner.h"
 
 enum state { ST_PENDING, ST_RESOLVING, ST_CONNECTING, ST_OPEN };
 
@@ -40,13 +32,9 @@ struct conn {
 	uint16_t port;                       /* the target's port: the policy's rules name ports */
 	struct sockaddr_storage addr[XD_RESOLVE_MAX_ADDRS];
 	size_t n_addr, next_addr;
-	int fd;
-	ev_io rio, wio;
-	ev_timer keepalive, ttl, linger, pause;
-	struct nr_obuf *obuf;
-	size_t obuf_bytes; /* what it counts in g_c.bytes */
-	uint64_t out_seq;
-	bool remote_eof, close_sent, writer_done;
+	int fd;   /* while connecting; the runner's once open */
+	ev_io wio; /* the connect's completion */
+	struct ns_runner *runner;
 };
 
 static struct {
@@ -79,13 +67,6 @@ size_t xd_bytes_buffered(void)
 	return g_c.bytes;
 }
 
-static void account(struct conn *c)
-{
-	size_t now = c->obuf ? nr_obuf_bytes(c->obuf) : 0;
-	g_c.bytes = g_c.bytes - c->obuf_bytes + now;
-	c->obuf_bytes = now;
-}
-
 static void conn_free(struct conn *c)
 {
 	for (struct conn **p = &g_c.list; *p; p = &(*p)->next)
@@ -93,12 +74,7 @@ static void conn_free(struct conn *c)
 			*p = c->next;
 			break;
 		}
-	ev_io_stop(g_c.loop, &c->rio);
 	ev_io_stop(g_c.loop, &c->wio);
-	ev_timer_stop(g_c.loop, &c->keepalive);
-	ev_timer_stop(g_c.loop, &c->ttl);
-	ev_timer_stop(g_c.loop, &c->linger);
-	ev_timer_stop(g_c.loop, &c->pause);
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->state == ST_PENDING)
@@ -107,25 +83,35 @@ static void conn_free(struct conn *c)
 		g_c.n_open--;
 	if (c->state != ST_PENDING)
 		xd_close_lane(lane_of(c));
-	nr_obuf_free(c->obuf);
-	c->obuf = NULL;
-	account(c);
+	ns_runner_free(c->runner);
 	free(c);
 }
 
 /* ---- responses */
 
-static void send_data(struct conn *c, const uint8_t *data, size_t len, bool closed)
+/* The runner's owner: its messages as NetworkData along the route. A response that cannot
+ * be sent is logged; the connection goes on. */
+static int runner_send(void *ctx, uint64_t seq, const uint8_t *data, size_t len, bool closed)
 {
+	struct conn *c = ctx;
 	struct nr_response r = { .v = c->v, .kind = NR_RESP_NETWORK_DATA, .conn_id = c->id,
-		                 .closed = closed, .seq = c->out_seq++, .data = data, .data_len = len };
-	if (closed)
-		c->close_sent = true;
+		                 .closed = closed, .seq = seq, .data = data, .data_len = len };
+	xd_count.bytes_from_remote += len;
 	if (xd_respond(&c->route, &r, lane_of(c)) < 0)
 		xd_log_limited(XD_LOG_SEND, "connection %llu: a response could not be sent",
 		               (unsigned long long)c->id);
-	if (c->state == ST_OPEN && !closed)
-		ev_timer_again(g_c.loop, &c->keepalive);
+	return 0;
+}
+
+static size_t runner_lane_depth(void *ctx)
+{
+	return xd_lane_depth(lane_of(ctx));
+}
+
+static void runner_ended(void *ctx, enum ns_runner_end why)
+{
+	(void)why;
+	conn_free(ctx);
 }
 
 /* ConnectionError and the end of the connection. */
@@ -144,137 +130,20 @@ static void refuse_filter(struct conn *c)
 	refuse(c, why);
 }
 
-/* ---- the end of a connection: one half over, the other gets 3 s */
-
-static void start_linger(struct conn *c)
-{
-	if (!ev_is_active(&c->linger)) {
-		ev_timer_set(&c->linger, HALF_CLOSE_WAIT, 0.);
-		ev_timer_start(g_c.loop, &c->linger);
-	}
-}
-
-static void on_linger(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop, (void)revents;
-	struct conn *c = w->data;
-	if (!c->close_sent)
-		send_data(c, NULL, 0, true);
-	conn_free(c);
-}
-
-static void on_ttl(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop, (void)revents;
-	struct conn *c = w->data;
-	if (c->state == ST_OPEN && !c->close_sent)
-		send_data(c, NULL, 0, true);
-	conn_free(c);
-}
-
-static void on_keepalive(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop, (void)revents;
-	struct conn *c = w->data;
-	if (!c->close_sent)
-		send_data(c, NULL, 0, false);
-}
-
-static void remote_gone(struct conn *c)
-{
-	c->remote_eof = true;
-	ev_io_stop(g_c.loop, &c->rio);
-	ev_timer_stop(g_c.loop, &c->pause);
-	if (!c->close_sent)
-		send_data(c, NULL, 0, true);
-	start_linger(c);
-}
-
-/* ---- writing what the client sent, in order */
-
-static void flush_writes(struct conn *c)
-{
-	const uint8_t *p;
-	size_t len;
-	while (c->state == ST_OPEN && !c->writer_done && nr_obuf_peek(c->obuf, &p, &len) == 1) {
-		ssize_t n = write(c->fd, p, len);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			ev_io_start(g_c.loop, &c->wio);
-			account(c);
-			return;
-		}
-		if (n < 0) {
-			account(c);
-			remote_gone(c);
-			return;
-		}
-		nr_obuf_consume(c->obuf, (size_t)n);
-		xd_count.bytes_to_remote += (uint64_t)n;
-	}
-	ev_io_stop(g_c.loop, &c->wio);
-	account(c);
-	if (c->state == ST_OPEN && !c->writer_done && nr_obuf_finished(c->obuf)) {
-		c->writer_done = true;
-		shutdown(c->fd, SHUT_WR);
-		start_linger(c);
-	}
-}
-
-/* ---- reading from the remote, paused while the lane is deep */
-
-static int lane_full(struct conn *c)
-{
-	if (xd_lane_depth(lane_of(c)) <= LANE_HIGH_WATER)
-		return 0;
-	ev_io_stop(g_c.loop, &c->rio);
-	if (!ev_is_active(&c->pause))
-		ev_timer_start(g_c.loop, &c->pause);
-	return 1;
-}
-
-static void on_pause(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop, (void)revents;
-	struct conn *c = w->data;
-	if (xd_lane_depth(lane_of(c)) > LANE_HIGH_WATER)
-		return; /* the repeating timer checks again */
-	ev_timer_stop(g_c.loop, &c->pause);
-	if (!c->remote_eof)
-		ev_io_start(g_c.loop, &c->rio);
-}
-
-static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
-{
-	(void)loop, (void)revents;
-	struct conn *c = w->data;
-	uint8_t buf[CHUNK];
-	if (lane_full(c))
-		return;
-	ssize_t n = read(c->fd, buf, sizeof buf);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		remote_gone(c);
-		return;
-	}
-	xd_count.bytes_from_remote += (uint64_t)n;
-	send_data(c, buf, (size_t)n, false);
-}
-
 /* ---- connecting to the checked addresses, in order */
 
-static void on_writable(struct ev_loop *loop, ev_io *w, int revents);
+static void connect_failed(struct conn *c);
 
 static void opened(struct conn *c)
 {
 	xd_count.connections_opened++;
 	c->state = ST_OPEN;
 	ev_io_stop(g_c.loop, &c->wio);
-	ev_io_init(&c->wio, on_writable, c->fd, EV_WRITE);
-	ev_io_init(&c->rio, on_readable, c->fd, EV_READ);
-	ev_io_start(g_c.loop, &c->rio);
-	ev_timer_again(g_c.loop, &c->keepalive);
-	flush_writes(c);
+	if (ns_runner_attach(c->runner, c->fd, NULL, 0) < 0) {
+		connect_failed(c);
+		return;
+	}
+	c->fd = -1;
 }
 
 static void try_next_address(struct conn *c);
@@ -283,10 +152,6 @@ static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop, (void)revents;
 	struct conn *c = w->data;
-	if (c->state == ST_OPEN) {
-		flush_writes(c);
-		return;
-	}
 	int err = 0;
 	socklen_t len = sizeof err;
 	ev_io_stop(g_c.loop, &c->wio);
@@ -303,7 +168,7 @@ static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
 static void connect_failed(struct conn *c)
 {
 	xd_count.connect_failed++;
-	send_data(c, NULL, 0, true);
+	ns_runner_send_closed(c->runner);
 	conn_free(c);
 }
 
@@ -321,7 +186,7 @@ static void try_next_address(struct conn *c)
 			return;
 		}
 		if (errno == EINPROGRESS) {
-			ev_io_init(&c->wio, on_writable, c->fd, EV_WRITE);
+			ev_io_set(&c->wio, c->fd, EV_WRITE);
 			ev_io_start(g_c.loop, &c->wio);
 			return;
 		}
@@ -385,24 +250,30 @@ static const char *over_bound(const struct xd_route *route)
 
 /* ---- connection objects */
 
+static struct ns_runner *new_runner(struct conn *c)
+{
+	struct ns_runner_conf conf = ns_runner_conf_nym();
+	conf.drain_wait = 0;
+	conf.buffer_cap = xd_lim.conn_bytes;
+	conf.ttl_sends_close = true;
+	conf.held_total = &g_c.bytes;
+	conf.written_total = &xd_count.bytes_to_remote;
+	struct ns_runner_owner owner = { .send = runner_send, .lane_depth = runner_lane_depth,
+		                         .ended = runner_ended, .ctx = c };
+	return ns_runner_new(g_c.loop, &conf, &owner);
+}
+
 static struct conn *conn_new(uint64_t id)
 {
 	struct conn *c = calloc(1, sizeof *c);
-	if (!c || !(c->obuf = nr_obuf_new(xd_lim.conn_bytes))) {
+	if (!c || !(c->runner = new_runner(c))) {
 		free(c);
 		return NULL;
 	}
 	c->id = id;
 	c->fd = -1;
-	ev_init(&c->rio, on_readable);
 	ev_init(&c->wio, on_writable);
-	ev_timer_init(&c->keepalive, on_keepalive, KEEPALIVE, KEEPALIVE);
-	ev_timer_init(&c->ttl, on_ttl, MIX_TTL, MIX_TTL);
-	ev_timer_init(&c->linger, on_linger, HALF_CLOSE_WAIT, 0.);
-	ev_timer_init(&c->pause, on_pause, PAUSE_RECHECK, PAUSE_RECHECK);
-	c->rio.data = c->wio.data = c->keepalive.data = c->ttl.data = c->linger.data = c;
-	c->pause.data = c;
-	ev_timer_start(g_c.loop, &c->ttl);
+	c->wio.data = c;
 	c->next = g_c.list;
 	g_c.list = c;
 	return c;
@@ -492,8 +363,7 @@ void xd_conn_send(uint64_t conn_id, bool closed, uint64_t seq, const uint8_t *da
 			refuse(c, "the network requester's buffers are full");
 		return;
 	}
-	int rc = nr_obuf_insert(c->obuf, seq, data, len, closed);
-	account(c);
+	int rc = ns_runner_incoming(c->runner, seq, data, len, closed);
 	if (rc == NR_OBUF_E_FULL || rc == NR_OBUF_E_NOMEM || rc == NR_OBUF_E_TOO_FAR) {
 		xd_count.sends_dropped++;
 		xd_log_limited(XD_LOG_BOUNDS, "connection %llu: %s: connection closed",
@@ -511,10 +381,6 @@ void xd_conn_send(uint64_t conn_id, bool closed, uint64_t seq, const uint8_t *da
 		               nr_obuf_err_text(rc));
 		return;
 	}
-	if (len > 0)
-		ev_timer_again(g_c.loop, &c->ttl);
-	if (c->state == ST_OPEN)
-		flush_writes(c);
 }
 
 int xd_conns_init(struct ev_loop *loop)

@@ -19,6 +19,7 @@
 #include "engine/engine.h"
 #include "nymclient.h"
 #include "nymsphinx/address.h"
+#include "proxy/runner.h"
 #include "socksd.h"
 
 #define ACCEPT_RETRY 0.5
@@ -168,7 +169,8 @@ static void add_connection(cJSON *list, const struct sd_conn *c, ev_tstamp now)
 	cJSON *o = cJSON_AddObjectToObject(list, name);
 	cJSON_AddStringToObject(o, "remote", c->phase == SD_PROXYING ? c->remote : "(handshake)");
 	cJSON_AddNumberToObject(o, "bytes_up", (double)c->bytes_up);
-	cJSON_AddNumberToObject(o, "bytes_down", (double)c->bytes_down);
+	uint64_t down = c->runner ? ns_runner_bytes_written(c->runner) : 0;
+	cJSON_AddNumberToObject(o, "bytes_down", (double)down);
 	cJSON_AddNumberToObject(o, "age_s", (double)(long long)(now - c->opened));
 	cJSON_AddNumberToObject(o, "lane_depth",
 	                        (double)ns_engine_lane_depth(sd_engine, c->id + 1));

@@ -13,16 +13,10 @@
 #include "proxy/socks_proto.h"
 
 struct ns_engine;
-struct nr_obuf;
+struct ns_runner;
 
-#define SD_READ_MAX 16384          /* bytes read from the app per Send (Nym's default) */
-#define SD_LANE_HIGH 30            /* stop reading while the lane holds more packets */
-#define SD_POLL 0.1                /* backpressure / lane-empty poll */
-#define SD_KEEPALIVE 60.0
-#define SD_MIX_TTL 300.0           /* no downstream data this long: closed */
 #define SD_CLOSE_WAIT 2.0          /* after our close: then until the lane is empty */
 #define SD_LANE_EMPTY_MAX 240.0    /* at most this long for the lane to empty */
-#define SD_OTHER_HALF 3.0          /* after one half ends, the other gets this long */
 #define SD_HANDSHAKE_TIMEOUT 10.0  /* beyond Nym: a request not complete in time is closed */
 #define SD_OBUF_CAP (8u << 20)     /* downstream bytes held per connection */
 
@@ -40,7 +34,7 @@ enum sd_phase { SD_HANDSHAKE, SD_PROXYING };
 
 struct sd_conn {
 	struct sd_conn *next;
-	int fd;
+	int fd; /* the handshake's; -1 once the runner has it */
 	uint64_t id; /* the connection id; lane id + 1 */
 	enum sd_phase phase;
 	struct ns_socks_parser parser;
@@ -49,16 +43,11 @@ struct sd_conn {
 	size_t hs_len;
 	bool hs_close;       /* close once hs_out is written (a refusal) */
 	ev_io rio, wio;
-	ev_timer keepalive, ttl, wait, other_half;
-	struct nr_obuf *down;
-	uint64_t next_seq;
-	bool read_ended;   /* our close Send went; then the read half waits, then ends */
-	bool read_done;    /* the read half ended */
-	bool write_done;   /* the requester's closing piece was written, write half shut */
-	bool paused;       /* reading stopped: the lane is over SD_LANE_HIGH */
-	bool obuf_logged;  /* one log line per connection for refused pieces */
-	uint64_t bytes_up, bytes_down;
-	ev_tstamp opened, read_ended_at;
+	ev_timer handshake;
+	struct ns_runner *runner; /* both halves once proxying (common/proxy/runner.h) */
+	bool obuf_logged; /* one log line per connection for refused pieces */
+	uint64_t bytes_up;
+	ev_tstamp opened;
 };
 
 /* ---- socksd.c */
@@ -89,8 +78,8 @@ void sd_conn_close_all(void);
 /* ---- socksd_mix.c */
 /* Connect for c (with our address, or anonymously with the start SURBs). 0 or -1. */
 int sd_mix_connect(struct sd_conn *c);
-/* One Send (seq = c->next_seq++). 0 or -1. */
-int sd_mix_send(struct sd_conn *c, const uint8_t *data, size_t len, bool closed);
+/* One Send. 0 or -1. */
+int sd_mix_send(struct sd_conn *c, uint64_t seq, const uint8_t *data, size_t len, bool closed);
 /* A message from the mixnet (the engine's on_message). */
 void sd_mix_on_message(const uint8_t *msg, size_t len);
 /* Responses that came for an id not open yet, replayed once it is (then forgotten). */

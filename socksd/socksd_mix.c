@@ -70,10 +70,10 @@ int sd_mix_connect(struct sd_conn *c)
 	return submit(c, &r, sd_conf.start_surbs);
 }
 
-int sd_mix_send(struct sd_conn *c, const uint8_t *data, size_t len, bool closed)
+int sd_mix_send(struct sd_conn *c, uint64_t seq, const uint8_t *data, size_t len, bool closed)
 {
 	struct nr_request r = { .v = sd_conf.v, .kind = NR_REQ_SEND, .conn_id = c->id,
-		                .local_closed = closed, .seq = c->next_seq++, .data = data,
+		                .local_closed = closed, .seq = seq, .data = data,
 		                .data_len = len };
 	c->bytes_up += len;
 	return submit(c, &r, sd_conf.per_request_surbs);
@@ -162,7 +162,7 @@ void sd_mix_on_message(const uint8_t *msg, size_t len)
 		return;
 	}
 	struct sd_conn *c = sd_conn_find(r.conn_id);
-	if (c)
+	if (c && c->phase == SD_PROXYING)
 		dispatch(c, &r);
 	else
 		hold(r.conn_id, msg, len);
