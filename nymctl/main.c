@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clientconf.h"
 #include "clientlocal.h"
+#include "unixsock.h"
 
 #define ANSWER_TIMEOUT_MS 10000
 
@@ -126,14 +126,8 @@ static int admin_path(const struct args *a, char *path, size_t cap)
 
 static int connect_admin(const char *id, const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof sa.sun_path) {
-		fprintf(stderr, "nymctl: socket path %s is too long\n", path);
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+	if (fd < 0 || ns_unix_connect(fd, path) == 0)
 		return fd;
 	int e = errno;
 	close(fd);

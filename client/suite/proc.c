@@ -18,12 +18,12 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "ipc.h"
 #include "nymclient.h"
 #include "privsep.h"
+#include "unixsock.h"
 #include "safefile.h"
 
 #define SETUP_MAGIC UINT64_C(0x6e796d7375697465) /* "nymsuite" */
@@ -151,17 +151,14 @@ int nc_child_main(const char *role, const char *fdstr)
 
 void nc_remove_stale_socket(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
-	if (!path[0] || strlen(path) >= sizeof sa.sun_path || lstat(path, &st) < 0 ||
-	    !S_ISSOCK(st.st_mode))
+	if (!path[0] || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return;
 	/* someone else's (a second client refused to start on it): never ours to remove */
-	if (connect(fd, (const struct sockaddr *)&sa, sizeof sa) < 0 && errno == ECONNREFUSED)
+	if (ns_unix_connect(fd, path) < 0 && errno == ECONNREFUSED)
 		unlink(path);
 	close(fd);
 }

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include "clientconf.h"
 #include "netreq.h"
 #include "safefile.h"
+#include "unixsock.h"
 
 #define ADDRESS_PREFIX "The address of this client is: "
 #define ADMIN_WAIT_MS 3000
@@ -121,12 +121,8 @@ int ln_nr_address(const char *dir, char *out, size_t cap)
 /* One request line, one answer line (at most cap - 1 bytes). */
 static int admin_ask(const char *path, const char *request, char *answer, size_t cap)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof sa.sun_path)
-		return -1;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	if (fd < 0 || ns_unix_connect(fd, path) < 0 ||
 	    write(fd, request, strlen(request)) != (ssize_t)strlen(request)) {
 		if (fd >= 0)
 			close(fd);

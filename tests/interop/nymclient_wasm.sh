@@ -24,7 +24,7 @@ mkdir -p "$NC_DIR"
 # (nymclient.bash's fail is for its own prologue; here a setup failure ends the test)
 fail() { it_die "$*"; }
 
-it_up --no-delay --gateways 2
+it_up --no-network-requester --no-delay --gateways 2
 nc_init ours --gateway "$GATEWAY_ID_1"
 nc_run ours
 IT_PID[ours]=${NC_PID[ours]}

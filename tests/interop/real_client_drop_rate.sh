@@ -10,7 +10,7 @@ set -u
 . "$(dirname "$0")/lib/localnet.bash"
 it_init real_client_drop_rate 120
 
-it_up --no-delay --drop-rate 0.2
+it_up --no-network-requester --no-delay --drop-rate 0.2
 it_client a --gateway "$GATEWAY_ID_1" --timeout-ms 115000
 ADDR=$(it_ready a) || exit 1
 it_log "client ready: $ADDR"

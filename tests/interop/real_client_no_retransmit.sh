@@ -20,7 +20,7 @@ it_init real_client_no_retransmit 120
 
 QUIET=6 # seconds without any new frame: > ack timeout (about 2 s with default client delays)
 
-it_up --no-delay
+it_up --no-network-requester --no-delay
 it_client a --gateway "$GATEWAY_ID_1" --timeout-ms 110000
 ADDR=$(it_ready a) || exit 1
 it_log "client ready: $ADDR"

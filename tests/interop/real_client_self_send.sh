@@ -8,7 +8,7 @@ set -u
 . "$(dirname "$0")/lib/localnet.bash"
 it_init real_client_self_send 120
 
-it_up --no-delay
+it_up --no-network-requester --no-delay
 it_client a --gateway "$GATEWAY_ID_1" --timeout-ms 100000
 ADDR=$(it_ready a) || exit 1
 it_log "client ready: $ADDR"

@@ -12,7 +12,7 @@ set -u
 . "$(dirname "$0")/lib/localnet.bash"
 it_init real_client_two_gateways 120
 
-it_up --no-delay --gateways 2
+it_up --no-network-requester --no-delay --gateways 2
 [ "$GATEWAY_COUNT" = 2 ] || it_die "GATEWAY_COUNT=$GATEWAY_COUNT, want 2"
 it_client a --gateway "$GATEWAY_ID_1" --timeout-ms 110000
 it_client b --gateway "$GATEWAY_ID_2" --timeout-ms 110000
