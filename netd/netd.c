@@ -433,10 +433,11 @@ static void on_sealed_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 		struct ns_lane lane = lane_of(s->lane);
 		rc = ns_traffic_enqueue(g_n.traffic, &lane, &it, 1);
 	}
-	if (rc < 0) {
+	/* UNKNOWN: its ack came while the rebuilt frame was on its way; nothing to send */
+	if (rc < 0 && rc != NS_TRAFFIC_E_UNKNOWN)
 		nc_log("netd", "traffic queue refused a frame (%d): dropped", rc);
+	if (rc < 0)
 		free(f);
-	}
 	ns_traffic_ev_rearm(&g_n.tev);
 }
 
