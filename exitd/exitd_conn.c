@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <ev.h>
 
 #include "clientapi.h"
@@ -46,6 +47,8 @@ struct conn {
 	struct nr_obuf *obuf;
 	size_t obuf_bytes; /* what it counts in g_c.bytes */
 	uint64_t out_seq;
+	uint64_t bytes_to_remote, bytes_from_remote;
+	ev_tstamp created;
 	bool remote_eof, close_sent, writer_done;
 };
 
@@ -77,6 +80,24 @@ size_t xd_conns_open(void)
 size_t xd_bytes_buffered(void)
 {
 	return g_c.bytes;
+}
+
+static const char *const STATE_NAME[] = { "pending", "resolving", "connecting", "open" };
+
+void xd_conns_describe(cJSON *list)
+{
+	ev_tstamp now = ev_now(g_c.loop);
+	for (const struct conn *c = g_c.list; c; c = c->next) {
+		char name[32];
+		snprintf(name, sizeof name, "%llu", (unsigned long long)c->id);
+		cJSON *o = cJSON_AddObjectToObject(list, name);
+		cJSON_AddStringToObject(o, "target", c->state == ST_PENDING ? "(no Connect yet)" : c->target);
+		cJSON_AddStringToObject(o, "state", STATE_NAME[c->state]);
+		cJSON_AddNumberToObject(o, "bytes_to_remote", (double)c->bytes_to_remote);
+		cJSON_AddNumberToObject(o, "bytes_from_remote", (double)c->bytes_from_remote);
+		cJSON_AddNumberToObject(o, "age_s", (double)(long long)(now - c->created));
+		cJSON_AddNumberToObject(o, "lane_depth", (double)xd_lane_depth(lane_of(c)));
+	}
 }
 
 static void account(struct conn *c)
@@ -210,6 +231,7 @@ static void flush_writes(struct conn *c)
 		}
 		nr_obuf_consume(c->obuf, (size_t)n);
 		xd_count.bytes_to_remote += (uint64_t)n;
+		c->bytes_to_remote += (uint64_t)n;
 	}
 	ev_io_stop(g_c.loop, &c->wio);
 	account(c);
@@ -258,6 +280,7 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	xd_count.bytes_from_remote += (uint64_t)n;
+	c->bytes_from_remote += (uint64_t)n;
 	send_data(c, buf, (size_t)n, false);
 }
 
@@ -394,6 +417,7 @@ static struct conn *conn_new(uint64_t id)
 	}
 	c->id = id;
 	c->fd = -1;
+	c->created = ev_now(g_c.loop);
 	ev_init(&c->rio, on_readable);
 	ev_init(&c->wio, on_writable);
 	ev_timer_init(&c->keepalive, on_keepalive, KEEPALIVE, KEEPALIVE);
