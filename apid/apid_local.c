@@ -5,6 +5,7 @@
  * count in apid's memory budget (apid_limits.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,29 +80,32 @@ static void conn_kill(struct lconn *c, const char *why)
 	ev_timer_stop(g_l.loop, &c->btimer);
 }
 
+static int conn_done(const void *node)
+{
+	return ((const struct lconn *)node)->dead;
+}
+
+static void conn_free(void *node)
+{
+	struct lconn *c = node;
+	if (c->app)
+		nc_app_close(c->app); /* here: a request being answered may still use it */
+	close(c->fd);
+	ns_lframe_dec_free(&c->dec);
+	ns_outq_clear(&c->q);
+	c->dec.cap = 0;
+	account(c);
+	free(c);
+	g_l.n_conns--;
+	nc_conns_changed();
+}
+
 /* Dead connections are freed here, never inside one of their own callbacks (a dead one is
  * no longer open for the API: is_open says so and sends fail). */
 static void on_reap(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	(void)loop, (void)w, (void)revents;
-	for (struct lconn **p = &g_l.conns; *p;) {
-		struct lconn *c = *p;
-		if (!c->dead) {
-			p = &c->next;
-			continue;
-		}
-		*p = c->next;
-		if (c->app)
-			nc_app_close(c->app); /* here: a request being answered may still use it */
-		close(c->fd);
-		ns_lframe_dec_free(&c->dec);
-		ns_outq_clear(&c->q);
-		c->dec.cap = 0;
-		account(c);
-		free(c);
-		g_l.n_conns--;
-		nc_conns_changed();
-	}
+	nc_reap_list(&g_l.conns, offsetof(struct lconn, next), conn_done, conn_free);
 }
 
 /* Reading goes on while the app reads its answers and the budget allows. Stopped by the

@@ -1,5 +1,5 @@
 /* exitd: the network requester's front (exitd.h). Start-up: the engine's connections, the
- * admin socket, confinement (nc_confine: own uid, Landlock, the exitd seccomp table), then
+ * admin socket (client/suite/admin.h, exitd's part in exitd_admin.c), confinement (nc_confine: own uid, Landlock, the exitd seccomp table), then
  * the resolver thread (under the same confinement), then the exit policy: the open-proxy
  * rule, or the text netd fetched / the supervisor read (EXIT_POLICY_TEXT ... _END). READY
  * goes to the supervisor only once the policy is loaded; without one exitd exits with the
@@ -13,6 +13,7 @@
 
 #include <ev.h>
 
+#include "admin.h"
 #include "engine/engine.h"
 #include "exitd.h"
 #include "ipc.h"
@@ -223,38 +224,6 @@ static void on_shutdown(void *ctx)
 	ev_break(g_x.loop, EVBREAK_ALL);
 }
 
-/* exitd's counters, for STATS and the admin socket */
-struct counter {
-	const char *name;
-	uint64_t value;
-};
-#define N_COUNTERS 17
-
-static void counters(struct counter out[N_COUNTERS])
-{
-	const struct xd_counters *k = &xd_count;
-	const struct counter all[N_COUNTERS] = {
-		{ "connections_open", xd_conns_open() },
-		{ "connections_opened", k->connections_opened },
-		{ "connects", k->connects },
-		{ "connect_failed", k->connect_failed },
-		{ "refused_policy", k->refused_policy },
-		{ "refused_bounds", k->refused_bounds },
-		{ "resolve_failed", k->resolve_failed },
-		{ "requests", k->requests },
-		{ "malformed", k->malformed },
-		{ "sends_early", k->sends_early },
-		{ "sends_dropped", k->sends_dropped },
-		{ "bytes_to_remote", k->bytes_to_remote },
-		{ "bytes_from_remote", k->bytes_from_remote },
-		{ "bytes_buffered", xd_bytes_buffered() },
-		{ "control_answered", k->control_answered },
-		{ "query_answered", k->query_answered },
-		{ "generic_without_tag", k->generic_without_tag },
-	};
-	memcpy(out, all, sizeof all);
-}
-
 static size_t put(char *out, size_t cap, size_t at, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static size_t put(char *out, size_t cap, size_t at, const char *fmt, ...)
@@ -272,34 +241,12 @@ static size_t put(char *out, size_t cap, size_t at, const char *fmt, ...)
 static size_t stats_text(void *ctx, const struct ns_engine_stats *st, char *out, size_t cap)
 {
 	(void)ctx;
-	struct counter c[N_COUNTERS];
+	struct xd_counter c[XD_N_COUNTERS];
 	size_t at = ns_engine_stats_format(st, out, cap);
-	counters(c);
-	for (size_t i = 0; i < N_COUNTERS; i++)
+	xd_counters(c);
+	for (size_t i = 0; i < XD_N_COUNTERS; i++)
 		at = put(out, cap, at, "%s=%llu\n", c[i].name, (unsigned long long)c[i].value);
 	return at;
-}
-
-/* nymctl's stats answer: {"cmd":"stats","exitd":{...},"engine":{...}} */
-size_t xd_admin_stats_json(char *out, size_t cap)
-{
-	struct counter c[N_COUNTERS];
-	struct ns_engine_stats st;
-	counters(c);
-	ns_engine_stats(g_x.engine, &st);
-	size_t at = put(out, cap, 0, "{\"cmd\":\"stats\",\"exitd\":{");
-	for (size_t i = 0; i < N_COUNTERS; i++)
-		at = put(out, cap, at, "%s\"%s\":%llu", i ? "," : "", c[i].name,
-		         (unsigned long long)c[i].value);
-	return put(out, cap, at, "},\"engine\":{\"messages_sent\":%llu,\"replies_sent\":%llu,"
-	           "\"unacked\":%zu}}", (unsigned long long)st.messages_sent,
-	           (unsigned long long)st.replies_sent, st.unacked);
-}
-
-/* nymctl's address answer */
-size_t xd_admin_address_json(char *out, size_t cap)
-{
-	return put(out, cap, 0, "{\"cmd\":\"address\",\"address\":\"%s\"}", g_x.have_self ? g_x.self : "");
 }
 
 static const struct ns_engine_cb engine_cb = { .on_message = on_message,
@@ -307,6 +254,7 @@ static const struct ns_engine_cb engine_cb = { .on_message = on_message,
 	                                       .on_send_failed = on_send_failed,
 	                                       .on_shutdown = on_shutdown,
 	                                       .stats_text = stats_text,
+	                                       .on_status_reply = nc_admin_on_status_reply,
 	                                       .on_front_message = on_front_message };
 
 static void limits_init(const struct clientconf_nr *nr)
@@ -346,7 +294,8 @@ int nc_exitd_main(void *setup)
 	if (!g_x.engine)
 		return 1;
 	if (clientconf_admin_path(&s->conf, &s->dirs, admin, sizeof admin) < 0 ||
-	    xd_admin_start(g_x.loop, admin) < 0 || xd_conns_init(g_x.loop) < 0)
+	    nc_admin_start(g_x.loop, admin, g_x.engine, &xd_admin_front) < 0 ||
+	    xd_conns_init(g_x.loop) < 0)
 		return 1;
 	if (nc_confine(NS_SANDBOX_EXITD, s, 0) < 0)
 		return 1;
@@ -354,7 +303,7 @@ int nc_exitd_main(void *setup)
 	if (xd_conns_start() < 0 || start_policy() < 0)
 		return 1;
 	ev_run(g_x.loop, 0);
-	xd_admin_stop();
+	nc_admin_stop();
 	ns_engine_free(g_x.engine);
 	return g_x.failed;
 }

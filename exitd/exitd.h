@@ -3,7 +3,7 @@
  * for, after the exit policy and the special-address guard passed on the very addresses it
  * connects to. Holds no key. Files: exitd.c (start, engine, policy, replies, counters),
  * exitd_req.c (requests), exitd_conn.c (connections), exitd_resolve.c (resolver thread),
- * exitd_admin.c (the admin socket). */
+ * exitd_admin.c (its part of nymctl's answers). */
 #ifndef NS_EXITD_H
 #define NS_EXITD_H
 #include <stdbool.h>
@@ -14,8 +14,10 @@
 #include "proxy/exit_policy.h"
 #include "proxy/nr_proto.h"
 
+struct cJSON;
 struct ev_loop;
 struct clientconf;
+struct nc_admin_front;
 
 /* Where a connection's responses go: the Connect's return address, else its sender tag. */
 struct xd_route {
@@ -35,6 +37,7 @@ struct xd_counters {
 	uint64_t refused_policy, refused_bounds, resolve_failed, sends_early, sends_dropped;
 	uint64_t bytes_to_remote, bytes_from_remote, control_answered, query_answered;
 	uint64_t generic_without_tag;
+	uint64_t requests_legacy_interface, connects_legacy_socks5; /* the legacy framing */
 };
 
 /* exitd.c */
@@ -60,12 +63,15 @@ enum xd_limited {
 };
 void xd_log_limited(enum xd_limited kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The admin socket (exitd_admin.c; nymctl's protocol, common/clientlocal.h): `stats` and
- * `address` answered from exitd's own state. */
-int xd_admin_start(struct ev_loop *loop, const char *path);
-void xd_admin_stop(void);
-size_t xd_admin_stats_json(char *out, size_t cap);
-size_t xd_admin_address_json(char *out, size_t cap);
+/* exitd_admin.c: exitd's counters (for STATS) and its part of nymctl's answers (the shared
+ * admin socket, client/suite/admin.h). */
+struct xd_counter {
+	const char *name;
+	uint64_t value;
+};
+#define XD_N_COUNTERS 19
+void xd_counters(struct xd_counter out[XD_N_COUNTERS]);
+extern const struct nc_admin_front xd_admin_front;
 
 /* exitd_req.c: one message from the mixnet (sender_tag NULL when it came plain). */
 void xd_on_message(const uint8_t *msg, size_t len, const uint8_t *sender_tag);
@@ -81,6 +87,9 @@ void xd_conn_connect(const struct nr_versions *v, uint64_t conn_id, const struct
 void xd_conn_send(uint64_t conn_id, bool closed, uint64_t seq, const uint8_t *data, size_t len);
 size_t xd_conns_open(void);
 size_t xd_bytes_buffered(void);
+/* Each connection (pending, resolving, connecting, open) as an object of list, named by its
+ * id: target, state, bytes each way, age, lane depth. */
+void xd_conns_describe(struct cJSON *list);
 
 /* exitd_resolve.c: one thread running getaddrinfo, started after confinement (it inherits
  * the filter and the Landlock domain). */

@@ -1,142 +1,70 @@
-/* exitd's admin socket (mode 0600): nymctl's line protocol (common/clientlocal.h), one
- * request line and one answer line per connection. exitd answers `stats` (its counters and
- * the engine's) and `address` from its own state; the other commands get an error. Small
- * on purpose: a shared admin-socket module for the fronts can replace it. */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
+/* exitd's part of nymctl's answers (client/suite/admin.h): its counters and the engine's for
+ * status and stats; for status also the address, the exit policy's size and the connections
+ * it holds. nym-localnet status reads the counters through `stats`. */
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <ev.h>
+#include <cjson/cJSON.h>
 
-#include "clientlocal.h"
+#include "admin.h"
+#include "engine/engine.h"
 #include "exitd.h"
-#include "nymclient.h"
 
-#define MAX_ADMIN_CONNS 8
-#define ADMIN_IDLE 5.0 /* a connection that sends no complete line in time is closed */
-
-struct aconn {
-	int fd;
-	ev_io rio;
-	ev_timer idle;
-	char in[NS_ADMIN_LINE_MAX];
-	size_t in_len;
-};
-
-static struct {
-	struct ev_loop *loop;
-	int fd;
-	ev_io accept_io;
-	struct aconn conns[MAX_ADMIN_CONNS];
-} g_ad = { .fd = -1 };
-
-static void conn_close(struct aconn *c)
+void xd_counters(struct xd_counter out[XD_N_COUNTERS])
 {
-	ev_io_stop(g_ad.loop, &c->rio);
-	ev_timer_stop(g_ad.loop, &c->idle);
-	close(c->fd);
-	c->fd = -1;
+	const struct xd_counters *k = &xd_count;
+	const struct xd_counter all[XD_N_COUNTERS] = {
+		{ "connections_open", xd_conns_open() },
+		{ "connections_opened", k->connections_opened },
+		{ "connects", k->connects },
+		{ "connect_failed", k->connect_failed },
+		{ "refused_policy", k->refused_policy },
+		{ "refused_bounds", k->refused_bounds },
+		{ "resolve_failed", k->resolve_failed },
+		{ "requests", k->requests },
+		{ "requests_legacy_interface", k->requests_legacy_interface },
+		{ "connects_legacy_socks5", k->connects_legacy_socks5 },
+		{ "malformed", k->malformed },
+		{ "sends_early", k->sends_early },
+		{ "sends_dropped", k->sends_dropped },
+		{ "bytes_to_remote", k->bytes_to_remote },
+		{ "bytes_from_remote", k->bytes_from_remote },
+		{ "bytes_buffered", xd_bytes_buffered() },
+		{ "control_answered", k->control_answered },
+		{ "query_answered", k->query_answered },
+		{ "generic_without_tag", k->generic_without_tag },
+	};
+	memcpy(out, all, sizeof all);
 }
 
-/* The answer is one short line: a blocking-free write of it fits the socket buffer. */
-static void answer(struct aconn *c, const char *line, size_t len)
+static void add_counters(cJSON *p, const struct ns_engine *engine)
 {
-	char buf[NS_ADMIN_LINE_MAX];
-	char err[128];
-	enum ns_admin_cmd cmd;
-	size_t n;
-	if (ns_admin_parse_request(line, len, &cmd, err, sizeof err) < 0)
-		n = (size_t)snprintf(buf, sizeof buf, "{\"error\":\"%s\"}", err);
-	else if (cmd == NS_ADMIN_STATS)
-		n = xd_admin_stats_json(buf, sizeof buf);
-	else if (cmd == NS_ADMIN_ADDRESS)
-		n = xd_admin_address_json(buf, sizeof buf);
-	else
-		n = (size_t)snprintf(buf, sizeof buf, "{\"error\":\"the network requester answers "
-		                     "stats and address only\"}");
-	if (n >= sizeof buf - 1)
-		n = sizeof buf - 2;
-	buf[n++] = '\n';
-	ssize_t w = send(c->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	(void)w;
-	conn_close(c);
+	struct xd_counter c[XD_N_COUNTERS];
+	struct ns_engine_stats st;
+	xd_counters(c);
+	for (size_t i = 0; i < XD_N_COUNTERS; i++)
+		cJSON_AddNumberToObject(p, c[i].name, (double)c[i].value);
+	ns_engine_stats(engine, &st);
+	cJSON_AddNumberToObject(p, "messages_sent", (double)st.messages_sent);
+	cJSON_AddNumberToObject(p, "replies_sent", (double)st.replies_sent);
+	cJSON_AddNumberToObject(p, "unacked_fragments", (double)st.unacked);
+	cJSON_AddNumberToObject(p, "surbs_low", (double)st.surbs_low);
 }
 
-static void on_read(struct ev_loop *loop, ev_io *w, int revents)
+static cJSON *exitd_part(enum ns_admin_cmd cmd, const struct ns_engine *engine, void *ctx)
 {
-	(void)loop, (void)revents;
-	struct aconn *c = w->data;
-	ssize_t n = read(c->fd, c->in + c->in_len, sizeof c->in - c->in_len);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		conn_close(c);
-		return;
+	(void)ctx;
+	cJSON *p = cJSON_CreateObject();
+	if (cmd == NS_ADMIN_STATUS) {
+		nc_admin_add_address(p, engine);
+		cJSON_AddBoolToObject(p, "open_proxy", ns_exit_policy_is_open(xd_policy()));
+		cJSON_AddNumberToObject(p, "exit_policy_rules", (double)xd_policy()->n_rules);
+		cJSON_AddNumberToObject(p, "max_connections", (double)xd_lim.max_conns);
+		cJSON_AddNumberToObject(p, "max_connections_per_sender", (double)xd_lim.max_per_sender);
 	}
-	c->in_len += (size_t)n;
-	char *nl = memchr(c->in, '\n', c->in_len);
-	if (nl)
-		answer(c, c->in, (size_t)(nl - c->in));
-	else if (c->in_len == sizeof c->in)
-		conn_close(c);
+	add_counters(p, engine);
+	if (cmd == NS_ADMIN_STATUS)
+		xd_conns_describe(cJSON_AddObjectToObject(p, "connections"));
+	return p;
 }
 
-static void on_idle(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop, (void)revents;
-	conn_close(w->data);
-}
-
-static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
-{
-	(void)w, (void)revents;
-	int fd = accept4(g_ad.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (size_t i = 0; i < MAX_ADMIN_CONNS; i++) {
-		struct aconn *c = &g_ad.conns[i];
-		if (c->fd >= 0)
-			continue;
-		c->fd = fd;
-		c->in_len = 0;
-		ev_io_init(&c->rio, on_read, fd, EV_READ);
-		ev_timer_init(&c->idle, on_idle, ADMIN_IDLE, 0.);
-		c->rio.data = c->idle.data = c;
-		ev_io_start(loop, &c->rio);
-		ev_timer_start(loop, &c->idle);
-		return;
-	}
-	close(fd); /* as many as it serves at once */
-}
-
-int xd_admin_start(struct ev_loop *loop, const char *path)
-{
-	char err[256];
-	g_ad.loop = loop;
-	for (size_t i = 0; i < MAX_ADMIN_CONNS; i++)
-		g_ad.conns[i].fd = -1;
-	g_ad.fd = nc_unix_listen(path, err, sizeof err);
-	if (g_ad.fd < 0) {
-		nc_log("exitd", "admin socket: %s", err);
-		return -1;
-	}
-	ev_io_init(&g_ad.accept_io, on_accept, g_ad.fd, EV_READ);
-	ev_io_start(loop, &g_ad.accept_io);
-	nc_log("exitd", "admin socket on %s", path);
-	return 0;
-}
-
-void xd_admin_stop(void)
-{
-	if (g_ad.fd < 0)
-		return;
-	for (size_t i = 0; i < MAX_ADMIN_CONNS; i++)
-		if (g_ad.conns[i].fd >= 0)
-			conn_close(&g_ad.conns[i]);
-	ev_io_stop(g_ad.loop, &g_ad.accept_io);
-	close(g_ad.fd);
-	g_ad.fd = -1;
-}
+const struct nc_admin_front xd_admin_front = { .role = "exitd", .part = exitd_part };

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <ev.h>
 
 #include "clientapi.h"
@@ -35,6 +36,8 @@ struct conn {
 	int fd;   /* while connecting; the runner's once open */
 	ev_io wio; /* the connect's completion */
 	struct ns_runner *runner;
+	uint64_t bytes_from_remote;
+	ev_tstamp created;
 };
 
 static struct {
@@ -55,6 +58,25 @@ static struct conn *find(uint64_t id)
 		if (c->id == id)
 			return c;
 	return NULL;
+}
+
+static const char *const STATE_NAME[] = { "pending", "resolving", "connecting", "open" };
+
+void xd_conns_describe(cJSON *list)
+{
+	ev_tstamp now = ev_now(g_c.loop);
+	for (const struct conn *c = g_c.list; c; c = c->next) {
+		char name[32];
+		snprintf(name, sizeof name, "%llu", (unsigned long long)c->id);
+		cJSON *o = cJSON_AddObjectToObject(list, name);
+		cJSON_AddStringToObject(o, "target", c->state == ST_PENDING ? "(no Connect yet)" : c->target);
+		cJSON_AddStringToObject(o, "state", STATE_NAME[c->state]);
+		cJSON_AddNumberToObject(o, "bytes_to_remote",
+		                        c->runner ? (double)ns_runner_bytes_written(c->runner) : 0);
+		cJSON_AddNumberToObject(o, "bytes_from_remote", (double)c->bytes_from_remote);
+		cJSON_AddNumberToObject(o, "age_s", (double)(long long)(now - c->created));
+		cJSON_AddNumberToObject(o, "lane_depth", (double)xd_lane_depth(lane_of(c)));
+	}
 }
 
 size_t xd_conns_open(void)
@@ -97,6 +119,7 @@ static int runner_send(void *ctx, uint64_t seq, const uint8_t *data, size_t len,
 	struct nr_response r = { .v = c->v, .kind = NR_RESP_NETWORK_DATA, .conn_id = c->id,
 		                 .closed = closed, .seq = seq, .data = data, .data_len = len };
 	xd_count.bytes_from_remote += len;
+	c->bytes_from_remote += len;
 	if (xd_respond(&c->route, &r, lane_of(c)) < 0)
 		xd_log_limited(XD_LOG_SEND, "connection %llu: a response could not be sent",
 		               (unsigned long long)c->id);
@@ -271,6 +294,7 @@ static struct conn *conn_new(uint64_t id)
 		return NULL;
 	}
 	c->id = id;
+	c->created = ev_now(g_c.loop);
 	c->fd = -1;
 	ev_init(&c->wio, on_writable);
 	c->wio.data = c;

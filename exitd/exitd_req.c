@@ -97,6 +97,8 @@ void xd_on_message(const uint8_t *msg, size_t len, const uint8_t *sender_tag)
 		               nr_err_text(rc));
 		return;
 	}
+	xd_count.requests_legacy_interface += req.v.iface == NR_VERSION_LEGACY;
+	xd_count.connects_legacy_socks5 += req.kind == NR_REQ_CONNECT && req.v.proto == NR_VERSION_LEGACY;
 	switch (req.kind) {
 	case NR_REQ_CONNECT:
 		handle_connect(&req, sender_tag);

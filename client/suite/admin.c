@@ -1,6 +1,7 @@
 /* nymctl's admin socket for every front (admin.h): the socket, the line protocol, keyd's and
  * netd's STATUS merged with the front's part. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,22 +59,26 @@ static void conn_kill(struct aconn *c)
 	ev_timer_stop(g_ad.loop, &c->wait);
 }
 
+static int conn_done(const void *node)
+{
+	const struct aconn *c = node;
+	return c->dead && c->off >= c->len;
+}
+
+static void conn_free(void *node)
+{
+	struct aconn *c = node;
+	close(c->fd);
+	free(c->out);
+	free(c->reply[0]);
+	free(c->reply[1]);
+	free(c);
+}
+
 static void on_reap(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	(void)loop, (void)w, (void)revents;
-	for (struct aconn **p = &g_ad.conns; *p;) {
-		struct aconn *c = *p;
-		if (!c->dead || c->off < c->len) {
-			p = &c->next;
-			continue;
-		}
-		*p = c->next;
-		close(c->fd);
-		free(c->out);
-		free(c->reply[0]);
-		free(c->reply[1]);
-		free(c);
-	}
+	nc_reap_list(&g_ad.conns, offsetof(struct aconn, next), conn_done, conn_free);
 }
 
 static void flush_out(struct aconn *c)

@@ -106,6 +106,13 @@ void nc_remove_apid_sockets(const struct nc_setup *s);
  * err. */
 int nc_unix_listen(const char *path, char *err, size_t cap);
 
+/* reap.c: unlinks every node of a singly linked list that done() calls finished and hands it
+ * to release(), which frees it. head is the address of the list's head pointer, next_off the
+ * offset of the next pointer in a node (offsetof). For the ev_prepare reapers of the local
+ * sockets: a connection is freed there, never inside one of its own callbacks. How many went. */
+size_t nc_reap_list(void *head, size_t next_off, int (*done)(const void *node),
+                    void (*release)(void *node));
+
 /* policy_send.c: the network requester's exit policy for its front. */
 enum nc_policy_source {
 	NC_POLICY_NONE, /* not a network requester, or an open proxy (accept *:*) */

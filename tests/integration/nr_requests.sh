@@ -12,7 +12,9 @@
 #  - 127.0.0.2 (refused by the policy): ConnectionError `Domain "127.0.0.2:PORT" failed filter
 #    check`; nonexistent.invalid: the same, quickly; a closed port: NetworkData seq 0, closed,
 #    empty;
-#  - the resolver thread runs under the same seccomp filter as exitd's main thread.
+#  - the resolver thread runs under the same seccomp filter as exitd's main thread;
+#  - nym-localnet status shows the counters, and `nymctl --kind nr` answers status and stats
+#    (human and --json) with exitd's counters beside keyd's and netd's, the same numbers.
 # Exit 0 = pass.
 set -euo pipefail
 # shellcheck source=tests/integration/lib/nymclient.bash
@@ -141,8 +143,24 @@ STATS=$("$BIN/nym-localnet" status --dir "$T/net" | grep '^network-requester ')
 echo "$STATS"
 # at least: Sends that raced ahead of their Connect through the mixnet count as early too
 for k in connections_opened=3 refused_policy=1 resolve_failed=1 connect_failed=1 sends_early=1 \
-	control_answered=4 query_answered=4 generic_without_tag=1; do
+	control_answered=4 query_answered=4 generic_without_tag=1 requests_legacy_interface=1; do
 	got=$(sed -n "s/.* ${k%=*}=\([0-9]*\).*/\1/p" <<<"$STATS")
 	[ -n "$got" ] && [ "$got" -ge "${k#*=}" ] || fail "network requester counter ${k%=*}=$got, want >= ${k#*=}"
 done
+
+NRCTL=("$BIN/nymctl" --kind nr --id nr --home "$T/net/nr")
+"${NRCTL[@]}" status >"$T/nrctl.txt" || fail "nymctl --kind nr status"
+for re in "^exitd\.address: +$NETWORK_REQUESTER\$" '^exitd\.connections_opened: +[0-9]+$' \
+	'^exitd\.open_proxy: +no$' '^keyd\.fragments: +[0-9]+$' '^netd\.connected: +yes$'; do
+	grep -qE "$re" "$T/nrctl.txt" || { cat "$T/nrctl.txt"; fail "nymctl --kind nr status: no line $re"; }
+done
+"${NRCTL[@]}" stats --json | "$NC_PY" -c '
+import json, sys
+j = json.load(sys.stdin)
+x = j["exitd"]
+want = dict(w.split("=")[-2:] for w in sys.argv[1].split() if "=" in w)
+assert "missing" not in j and j["keyd"]["packets_built"] > 0 and j["netd"]["real_packets_sent"] > 0, j
+for k in ("connections_opened", "refused_policy", "control_answered", "query_answered"):
+    assert x[k] >= int(want[k]) and x[k] > 0, (k, x[k], want[k])' "$STATS" || fail "nymctl --kind nr stats --json"
+echo "nymctl --kind nr: status and stats (exitd, keyd, netd)"
 echo "PASS"

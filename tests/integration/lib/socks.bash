@@ -3,6 +3,9 @@
 # script starts with an exit policy accepting 127.0.0.1 only), a nym-socks5-client on a
 # random 127.0.0.1 port (and a 0600 Unix socket), a local HTTP server with a 10 MB file.
 # Source it, then `socks_up NAME [init flags...]`. Everything is stopped on exit.
+# LOSSY_NODE=mix2: only that node keeps the drop rate of LOCALNET_ARGS (the others get 0);
+# ACK_WAIT='400ms': debug.acknowledgements.ack_wait_addition of the SOCKS client and of the
+# test's own requester.
 . "$(dirname "${BASH_SOURCE[0]}")/localnet.bash"
 PY=/usr/bin/python3
 
@@ -28,6 +31,7 @@ nr_start() {
 		printf 'ExitPolicy accept 127.0.0.1:*\nExitPolicy reject *:*\n' >"$T/policy.txt"
 		printf '\n[nymsuite]\nexit_policy_file = "%s"\n' "$T/policy.txt" \
 			>>"$H/.nym/service-providers/network-requester/nr/config/config.toml"
+		set_ack_wait "$H/.nym/service-providers/network-requester/nr/config/config.toml"
 	fi
 	NR_ADDR=$(sed -n 's/^The address of this client is: //p' "$T/nr.init")
 	"$BIN/nym-network-requester" run --id nr --home "$H" ${NR_RUN_FLAGS:-} >>"$T/nr.log" 2>&1 &
@@ -35,6 +39,25 @@ nr_start() {
 	SPIDS="${SPIDS:-} $NRPID"
 	for _ in $(seq 100); do grep -qs "gateway session ready" "$T/nr.log" && return 0; sleep 0.1; done
 	fail "the network requester did not start"
+}
+
+set_ack_wait() {
+	[ -z "${ACK_WAIT:-}" ] || sed -i "/^average_ack_delay = /a ack_wait_addition = '$ACK_WAIT'" "$1"
+}
+
+# gen, the drop rate left on LOSSY_NODE only, then up
+localnet_start() {
+	local f
+	if [ -n "${LOSSY_NODE:-}" ]; then
+		# shellcheck disable=SC2086
+		"$BIN/nym-localnet" gen --dir "$T/net" ${LOCALNET_ARGS:-} >/dev/null || fail "localnet gen"
+		for f in "$T"/net/nodes/*.toml; do
+			[ "$(basename "$f" .toml)" = "$LOSSY_NODE" ] || sed -i 's/^drop_rate = .*/drop_rate = 0/' "$f"
+		done
+	fi
+	# shellcheck disable=SC2086
+	"$BIN/nym-localnet" up --dir "$T/net" ${LOCALNET_ARGS:-} >/dev/null 2>"$T/localnet.err" ||
+		{ cat "$T/localnet.err"; fail "localnet did not start"; }
 }
 
 socks_up() {
@@ -45,8 +68,7 @@ socks_up() {
 	done
 	T=$(mktemp -d "/tmp/$name.XXXXXX")
 	trap socks_cleanup EXIT
-	# shellcheck disable=SC2086
-	"$BIN/nym-localnet" up --dir "$T/net" ${LOCALNET_ARGS:-} >/dev/null || fail "localnet did not start"
+	localnet_start
 	# shellcheck disable=SC1091
 	. "$T/net/env"
 	if [ -n "${NETWORK_REQUESTER:-}" ] && [ -z "${OWN_NR:-}" ]; then
@@ -59,6 +81,7 @@ socks_up() {
 	"$BIN/nym-socks5-client" init --id s --home "$T/home" --nym-apis "$NYM_API" --provider "$NR_ADDR" \
 		--port "$SPORT" "$@" >"$T/socks.init" 2>&1 || { cat "$T/socks.init"; fail "socks init"; }
 	printf '\n[nymsuite]\nunix_socket = "%s"\n' "$SOCK" >>"$T/home/.nym/socks5-clients/s/config/config.toml"
+	set_ack_wait "$T/home/.nym/socks5-clients/s/config/config.toml"
 	socks_run
 	mkdir -p "$T/www"
 	head -c 10000000 /dev/urandom >"$T/www/big.bin"
