@@ -22,8 +22,8 @@
 #include "proxy/ordered_buf.h"
 
 #define CHUNK 16384          /* max(4 x plaintext size, 16 KiB) with Nym's defaults */
-#define LANE_HIGH_WATER 30   /* packets on the lane before reading from the remote pauses */
-#define PAUSE_RECHECK 0.1
+#define LANE_HIGH_WATER 30   /* packets queued on the lane before reading from the remote pauses */
+#define PAUSE_RECHECK 0.1    /* Nym's poll; a lane's packets going out resume reading at once */
 #define KEEPALIVE 60.0
 #define HALF_CLOSE_WAIT 3.0
 #define MIX_TTL 300.0
@@ -222,9 +222,19 @@ static void flush_writes(struct conn *c)
 
 /* ---- reading from the remote, paused while the lane is deep */
 
+/* Nym's backpressure (30 packets queued, not yet sent), and beyond Nym the fragments sent
+ * and not acknowledged yet: they stay in memory until their acks come, and without acks
+ * (a client gone) they would grow with every read. */
+static int lane_deep(const struct conn *c)
+{
+	return xd_lane_depth(lane_of(c)) > LANE_HIGH_WATER ||
+	       xd_lane_unacked(lane_of(c)) > xd_lim.conn_unacked ||
+	       xd_unacked() > xd_lim.total_unacked;
+}
+
 static int lane_full(struct conn *c)
 {
-	if (xd_lane_depth(lane_of(c)) <= LANE_HIGH_WATER)
+	if (!lane_deep(c))
 		return 0;
 	ev_io_stop(g_c.loop, &c->rio);
 	if (!ev_is_active(&c->pause))
@@ -236,11 +246,18 @@ static void on_pause(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop, (void)revents;
 	struct conn *c = w->data;
-	if (xd_lane_depth(lane_of(c)) > LANE_HIGH_WATER)
+	if (lane_deep(c))
 		return; /* the repeating timer checks again */
 	ev_timer_stop(g_c.loop, &c->pause);
 	if (!c->remote_eof)
 		ev_io_start(g_c.loop, &c->rio);
+}
+
+void xd_conn_lane_sent(uint64_t lane)
+{
+	struct conn *c = lane ? find(lane - 1) : NULL;
+	if (c && ev_is_active(&c->pause))
+		on_pause(g_c.loop, &c->pause, 0);
 }
 
 static void on_readable(struct ev_loop *loop, ev_io *w, int revents)

@@ -16,8 +16,9 @@ struct ns_engine;
 struct nr_obuf;
 
 #define SD_READ_MAX 16384          /* bytes read from the app per Send (Nym's default) */
-#define SD_LANE_HIGH 30            /* stop reading while the lane holds more packets */
-#define SD_POLL 0.1                /* backpressure / lane-empty poll */
+#define SD_LANE_HIGH 30            /* stop reading while the lane holds more packets not yet sent */
+#define SD_LANE_UNACKED_MAX 1024   /* beyond Nym: or more sent and not yet acknowledged */
+#define SD_POLL 0.1                /* backpressure / lane-empty poll (Nym's) */
 #define SD_KEEPALIVE 60.0
 #define SD_MIX_TTL 300.0           /* no downstream data this long: closed */
 #define SD_CLOSE_WAIT 2.0          /* after our close: then until the lane is empty */
@@ -76,6 +77,8 @@ void sd_log_limited(struct sd_ratelog *r, const char *fmt, ...) __attribute__((f
 /* A new local connection (accepted, non-blocking). Refused (closed) at the limit. */
 void sd_conn_accept(int fd);
 struct sd_conn *sd_conn_find(uint64_t id);
+/* Fragments of the lane went out: a connection paused on it reads on at once. */
+void sd_conn_lane_sent(uint64_t lane);
 struct sd_conn *sd_conn_list(void);
 size_t sd_conn_count(void);
 /* Downstream from the requester. */

@@ -239,10 +239,19 @@ static void read_data(struct sd_conn *c)
 	ev_timer_again(sd_loop, &c->keepalive);
 }
 
-/* Reads on unless the lane is over its mark (then polls it every SD_POLL). */
+/* Nym's mark on the packets queued, and beyond Nym one on those sent and not yet acked (they
+ * stay in memory until acked, and would grow without bound if the NR stopped acking). */
+static bool lane_deep(const struct sd_conn *c)
+{
+	return ns_engine_lane_depth(sd_engine, c->id + 1) > SD_LANE_HIGH ||
+	       ns_engine_lane_unacked(sd_engine, c->id + 1) > SD_LANE_UNACKED_MAX;
+}
+
+/* Reads on unless the lane is over its mark (then polls it every SD_POLL, and
+ * sd_conn_lane_sent reads on as soon as the lane's packets go out). */
 static void read_or_pause(struct sd_conn *c)
 {
-	if (ns_engine_lane_depth(sd_engine, c->id + 1) > SD_LANE_HIGH) {
+	if (lane_deep(c)) {
 		ev_io_stop(sd_loop, &c->rio);
 		c->paused = true;
 		ev_timer_set(&c->wait, SD_POLL, 0.);
@@ -332,6 +341,15 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 		read_request(c);
 	else
 		read_or_pause(c);
+}
+
+void sd_conn_lane_sent(uint64_t lane)
+{
+	struct sd_conn *c = lane ? sd_conn_find(lane - 1) : NULL;
+	if (!c || !c->paused || lane_deep(c))
+		return;
+	ev_timer_stop(sd_loop, &c->wait);
+	read_or_pause(c);
 }
 
 /* The wait timer: the handshake deadline, the backpressure poll, or the close wait. */
