@@ -17,7 +17,7 @@ struct nr_obuf;
 
 #define SD_READ_MAX 16384          /* bytes read from the app per Send (Nym's default) */
 #define SD_LANE_HIGH 30            /* stop reading while the lane holds more packets not yet sent */
-#define SD_LANE_UNACKED_MAX 1024   /* beyond Nym: or more sent and not yet acknowledged */
+#define SD_LANE_UNACKED_MAX 256    /* beyond Nym: or more sent and not yet acknowledged */
 #define SD_POLL 0.1                /* backpressure / lane-empty poll (Nym's) */
 #define SD_KEEPALIVE 60.0
 #define SD_MIX_TTL 300.0           /* no downstream data this long: closed */
