@@ -783,10 +783,10 @@ static size_t clamp_len(int n, size_t cap)
 
 size_t ns_engine_stats_format(const struct ns_engine_stats *st, char *out, size_t cap)
 {
-	int n = snprintf(out, cap, "messages_sent=%llu\nunacked=%zu\nanonymous_sent=%llu\n"
+	int n = snprintf(out, cap, "messages_sent=%llu\nunacked=%zu\nqueued=%zu\nanonymous_sent=%llu\n"
 	                 "replies_sent=%llu\nsurbs_sent=%llu\nsurbs_received=%llu\n"
 	                 "surb_requests_served=%llu\nsurbs_low=%llu\n",
-	                 (unsigned long long)st->messages_sent, st->unacked,
+	                 (unsigned long long)st->messages_sent, st->unacked, st->queued,
 	                 (unsigned long long)st->anonymous_sent, (unsigned long long)st->replies_sent,
 	                 (unsigned long long)st->surbs_sent, (unsigned long long)st->surbs_received,
 	                 (unsigned long long)st->surb_requests_served,
