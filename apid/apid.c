@@ -91,8 +91,8 @@ static int send_anonymous(struct nc_app *a, const struct capi_request *req)
 }
 
 /* Nym's handler answers laneQueueLength after every send with a connection id, and to
- * getLaneQueueLength. Nym counts the packets queued on the lane (plus replies waiting for
- * SURBs); we count the lane's fragments not yet acknowledged, which is never less. */
+ * getLaneQueueLength: the packets queued on the lane and not yet sent to the gateway, plus
+ * replies waiting for SURBs. The engine's lane depth counts the same. */
 static void respond_lane_length(struct nc_app *a, uint64_t connection_id)
 {
 	struct capi_response r;

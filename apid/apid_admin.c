@@ -21,9 +21,12 @@ static void add_limits(cJSON *p)
 	cJSON_AddNumberToObject(p, "reads_paused", (double)nc_lim.budget.paused);
 }
 
+/* Per lane with unacknowledged fragments: lane_depth (queued, not yet sent: Nym's lane
+ * queue length) and lane_unacked (sent or not, not yet acknowledged). */
 static void add_lanes(cJSON *p, const struct ns_engine_stats *st)
 {
-	cJSON *lanes = cJSON_AddObjectToObject(p, "lane_depth");
+	cJSON *depth = cJSON_AddObjectToObject(p, "lane_depth");
+	cJSON *unacked = cJSON_AddObjectToObject(p, "lane_unacked");
 	for (size_t i = 0; i < st->n_lanes; i++) {
 		char name[32];
 		if (st->lane[i] == 0)
@@ -31,7 +34,8 @@ static void add_lanes(cJSON *p, const struct ns_engine_stats *st)
 		else
 			snprintf(name, sizeof name, "connection_%llu",
 			         (unsigned long long)(st->lane[i] - 1));
-		cJSON_AddNumberToObject(lanes, name, (double)st->lane_depth[i]);
+		cJSON_AddNumberToObject(depth, name, (double)st->lane_depth[i]);
+		cJSON_AddNumberToObject(unacked, name, (double)st->lane_unacked[i]);
 	}
 }
 

@@ -25,7 +25,7 @@
 
 /* Bumped whenever the catalogue changes; READY carries it so the supervisor can refuse a
  * child built from another catalogue. */
-#define NS_IPC_CATALOGUE_VERSION 5
+#define NS_IPC_CATALOGUE_VERSION 6
 
 /* ---- limits */
 #define NS_IPC_MAX_DATAGRAM   65536                  /* receive buffer and hard cap */
@@ -38,6 +38,7 @@
 #define NS_IPC_SURBS_MAX_COUNT 32
 #define NS_IPC_SURBS_MAX      (4 + NS_IPC_SURBS_MAX_COUNT * NYM_REPLY_SURB_MAX_LEN)
 #define NS_IPC_COVER_MAX_BATCH 64
+#define NS_IPC_SENT_MAX_BATCH 64                     /* FRAMES_SENT: fragment ids per message */
 #define NS_IPC_TOPO_MAX_NODES 4096
 #define NS_IPC_POLICY_CHUNK_MAX 32768                /* EXIT_POLICY_TEXT: bytes per chunk */
 #define NS_IPC_POLICY_TEXT_MAX (4u << 20)            /* the whole policy (NS_EXIT_POLICY_MAX_TEXT) */
@@ -174,6 +175,12 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 	F(T, U64, kind, 0, 1)
 #define NS_IPC_F_ACK_TIMEOUT(F, T) \
 	F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN)
+/* frag_ids = the ids (5 bytes each) of real frames that left netd's queue since the last
+ * FRAMES_SENT: handed to the gateway (dropped false: their ack timers run), or discarded from
+ * the queue (dropped true: a stale lane, no memory; no ack timer runs for them). */
+#define NS_IPC_F_FRAMES_SENT(F, T) \
+	F(T, BIN, frag_ids, NS_IPC_FRAG_ID_LEN, NS_IPC_SENT_MAX_BATCH * NS_IPC_FRAG_ID_LEN) \
+	F(T, BOOL, dropped, 0, 1)
 
 #define NS_IPC_F_OPEN_FRAME(F, T) \
 	F(T, BIN, frame, 1, NS_IPC_FRAME_MAX)
@@ -257,6 +264,7 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 	X(24, COVER_REQUEST,      NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
 	X(25, COVER_FRAME,        NS_IPC_M_KEYD,     NS_IPC_M_NETD,     SEALED)    \
 	X(26, ACK_TIMEOUT,        NS_IPC_M_NETD,     NS_IPC_M_APID,     NONE)      \
+	X(27, FRAMES_SENT,        NS_IPC_M_NETD,     NS_IPC_M_APID,     NONE)      \
 	X(30, OPEN_FRAME,         NS_IPC_M_NETD,     NS_IPC_M_KEYD,     SEALED)    \
 	X(31, ACK,                NS_IPC_M_KEYD,     NS_IPC_M_NETD | NS_IPC_M_APID, NONE) \
 	X(32, FRAGMENT,           NS_IPC_M_KEYD,     NS_IPC_M_APID,     PLAINTEXT) \

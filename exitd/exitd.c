@@ -21,6 +21,12 @@
 #include "nymsphinx/address.h"
 
 #define LOG_EVERY 10.0 /* seconds between two lines of one rate-limited kind */
+/* What one unacknowledged fragment costs in memory (1.6 KB of data and its record), and how
+ * many a connection may have: far above rate x round trip (about 1,300 packets/s x 50 ms
+ * with delays off, 50 packets/s x 2 s with Nym's), so only a client that stopped acking
+ * meets it. */
+#define XD_FRAGMENT_COST 2048
+#define XD_CONN_UNACKED_MAX 256
 
 struct xd_counters xd_count;
 struct xd_limits xd_lim;
@@ -97,6 +103,16 @@ int xd_respond(const struct xd_route *route, const struct nr_response *resp, uin
 size_t xd_lane_depth(uint64_t lane)
 {
 	return ns_engine_lane_depth(g_x.engine, lane);
+}
+
+size_t xd_lane_unacked(uint64_t lane)
+{
+	return ns_engine_lane_unacked(g_x.engine, lane);
+}
+
+size_t xd_unacked(void)
+{
+	return ns_engine_unacked(g_x.engine);
 }
 
 void xd_close_lane(uint64_t lane)
@@ -249,13 +265,20 @@ static size_t stats_text(void *ctx, const struct ns_engine_stats *st, char *out,
 	return at;
 }
 
+static void on_lane_sent(void *ctx, uint64_t lane)
+{
+	(void)ctx;
+	xd_conn_lane_sent(lane);
+}
+
 static const struct ns_engine_cb engine_cb = { .on_message = on_message,
 	                                       .on_self_address = on_self_address,
 	                                       .on_send_failed = on_send_failed,
 	                                       .on_shutdown = on_shutdown,
 	                                       .stats_text = stats_text,
 	                                       .on_status_reply = nc_admin_on_status_reply,
-	                                       .on_front_message = on_front_message };
+	                                       .on_front_message = on_front_message,
+	                                       .on_lane_sent = on_lane_sent };
 
 static void limits_init(const struct clientconf_nr *nr)
 {
@@ -264,6 +287,10 @@ static void limits_init(const struct clientconf_nr *nr)
 	xd_lim.total_bytes = (size_t)nr->buffer_mib << 20;
 	xd_lim.conn_bytes = xd_lim.total_bytes < (8u << 20) ? xd_lim.total_bytes : (8u << 20);
 	xd_lim.max_pending = xd_lim.max_conns < 256 ? xd_lim.max_conns : 256;
+	xd_lim.total_unacked = xd_lim.total_bytes / XD_FRAGMENT_COST;
+	xd_lim.conn_unacked = xd_lim.conn_bytes / XD_FRAGMENT_COST < XD_CONN_UNACKED_MAX
+	                              ? xd_lim.conn_bytes / XD_FRAGMENT_COST
+	                              : XD_CONN_UNACKED_MAX;
 }
 
 static int start_policy(void)

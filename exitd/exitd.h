@@ -30,6 +30,7 @@ struct xd_route {
 struct xd_limits {
 	size_t max_conns, max_per_sender, max_pending;
 	size_t total_bytes, conn_bytes, pending_sends;
+	size_t conn_unacked, total_unacked; /* fragments sent to clients, not yet acknowledged */
 };
 
 struct xd_counters {
@@ -50,7 +51,9 @@ const struct clientconf *xd_conf(void);
 const char *xd_policy_upstream(void);
 /* resp encoded and sent along route on lane (a connection id c travels on c + 1). 0 or -1. */
 int xd_respond(const struct xd_route *route, const struct nr_response *resp, uint64_t lane);
-size_t xd_lane_depth(uint64_t lane);
+size_t xd_lane_depth(uint64_t lane);   /* fragments queued, not yet sent */
+size_t xd_lane_unacked(uint64_t lane); /* not yet acknowledged */
+size_t xd_unacked(void);               /* all lanes */
 void xd_close_lane(uint64_t lane);
 /* A log line at most every 10 s per kind (the others counted and named in the next). */
 enum xd_limited {
@@ -86,6 +89,8 @@ void xd_conn_connect(const struct nr_versions *v, uint64_t conn_id, const struct
 /* A Send: into the connection's ordered buffer (or queued for its Connect). */
 void xd_conn_send(uint64_t conn_id, bool closed, uint64_t seq, const uint8_t *data, size_t len);
 size_t xd_conns_open(void);
+/* Fragments of the lane went out: a connection paused on it may read on. */
+void xd_conn_lane_sent(uint64_t lane);
 size_t xd_bytes_buffered(void);
 /* Each connection (pending, resolving, connecting, open) as an object of list, named by its
  * id: target, state, bytes each way, age, lane depth. */

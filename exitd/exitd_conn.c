@@ -131,6 +131,21 @@ static size_t runner_lane_depth(void *ctx)
 	return xd_lane_depth(lane_of(ctx));
 }
 
+/* Beyond Nym: fragments sent and not yet acknowledged stay in memory until their acks come;
+ * without acks (a client gone) they would grow with every read. */
+static bool runner_must_wait(void *ctx)
+{
+	return xd_lane_unacked(lane_of(ctx)) > xd_lim.conn_unacked ||
+	       xd_unacked() > xd_lim.total_unacked;
+}
+
+void xd_conn_lane_sent(uint64_t lane)
+{
+	struct conn *c = lane ? find(lane - 1) : NULL;
+	if (c && c->runner)
+		ns_runner_lane_sent(c->runner);
+}
+
 static void runner_ended(void *ctx, enum ns_runner_end why)
 {
 	(void)why;
@@ -282,7 +297,8 @@ static struct ns_runner *new_runner(struct conn *c)
 	conf.held_total = &g_c.bytes;
 	conf.written_total = &xd_count.bytes_to_remote;
 	struct ns_runner_owner owner = { .send = runner_send, .lane_depth = runner_lane_depth,
-		                         .ended = runner_ended, .ctx = c };
+		                         .must_wait = runner_must_wait, .ended = runner_ended,
+		                         .ctx = c };
 	return ns_runner_new(g_c.loop, &conf, &owner);
 }
 

@@ -42,6 +42,12 @@ struct out_frame {
 	uint8_t frame[];
 };
 
+/* Ids of real frames that left the traffic queue, for the front's lane depths. */
+struct sent_batch {
+	uint8_t ids[NS_IPC_SENT_MAX_BATCH * 5];
+	size_t n;
+};
+
 struct netd {
 	struct ev_loop *loop;
 	struct ns_ipc_conn keyd, apid, sup;
@@ -68,6 +74,8 @@ struct netd {
 	uint8_t retx[RETX_MAX][5];
 	size_t n_retx;
 	uint64_t frames_in, frames_out;
+	struct sent_batch sent[2]; /* [dropped]: ids for the next FRAMES_SENT */
+	ev_prepare sent_flush;
 };
 
 static struct netd g_n;
@@ -317,6 +325,38 @@ static int queue_frame(const struct out_frame *f)
 	return ns_gwc_send_sealed(g_n.gw, kind, f->frame, f->len, g_n.frames_out + g_n.cover_sent);
 }
 
+/* ---- FRAMES_SENT: which real frames left the queue, in batches sent when full and before
+ * the loop sleeps (one message per turn of the loop, not one per frame) */
+
+static void flush_sent(int dropped)
+{
+	struct sent_batch *b = &g_n.sent[dropped];
+	if (!b->n)
+		return;
+	struct ns_ipc_msg m = { .type = NS_IPC_T_FRAMES_SENT };
+	m.u.FRAMES_SENT.frag_ids = NS_IPC_BYTES(b->ids, b->n * 5);
+	m.u.FRAMES_SENT.dropped = dropped != 0;
+	nc_send(&g_n.apid, &m);
+	b->n = 0;
+}
+
+static void on_sent_flush(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)revents;
+	flush_sent(0);
+	flush_sent(1);
+	ev_prepare_stop(loop, w);
+}
+
+static void left_queue(const uint8_t frag_id[5], int dropped)
+{
+	struct sent_batch *b = &g_n.sent[dropped];
+	memcpy(b->ids + b->n * 5, frag_id, 5);
+	if (++b->n == NS_IPC_SENT_MAX_BATCH)
+		flush_sent(dropped);
+	ev_prepare_start(g_n.loop, &g_n.sent_flush);
+}
+
 static int hook_send_real(void *ctx, const struct ns_lane *lane, void *packet)
 {
 	(void)ctx, (void)lane;
@@ -326,6 +366,7 @@ static int hook_send_real(void *ctx, const struct ns_lane *lane, void *packet)
 		return NS_TRAFFIC_BUSY;
 	if (rc < 0)
 		nc_log("netd", "gateway queue: %s", ns_gwc_strerror(rc));
+	left_queue(f->frag_id, 0);
 	free(f);
 	g_n.frames_out++;
 	return 0;
@@ -388,8 +429,11 @@ static void hook_retransmit(void *ctx, const uint8_t frag_id[5], uint32_t so_far
 
 static void hook_dropped(void *ctx, const struct ns_lane *lane, void *packet, enum ns_drop_reason why)
 {
-	(void)ctx, (void)lane, (void)why;
-	free(packet);
+	(void)ctx, (void)lane;
+	struct out_frame *f = packet;
+	if (why != NS_DROP_SHUTDOWN)
+		left_queue(f->frag_id, 1);
+	free(f);
 }
 
 static void hook_schedule(void *ctx)
@@ -729,6 +773,7 @@ static int start_engines(const struct nc_setup *s)
 	if (!g_n.traffic || !g_n.gw)
 		return -1;
 	ns_traffic_ev_start(&g_n.tev, g_n.loop, g_n.traffic);
+	ev_prepare_init(&g_n.sent_flush, on_sent_flush);
 	/* cover pools only for the streams that run (Nym's no-cover mode turns both off) */
 	g_n.pool_wanted[NS_IPC_COVER_STREAM] = !s->conf.debug.disable_main_poisson_packet_distribution;
 	g_n.pool_wanted[NS_IPC_COVER_LOOP] = !s->conf.debug.disable_loop_cover_traffic_stream;
@@ -826,6 +871,7 @@ int nc_netd_main(void *setup)
 	ns_ipc_conn_flush(&g_n.sup); /* the last answers to the supervisor (stats, unsent fragments) */
 	ns_gwc_stop(g_n.gw);
 	ns_traffic_ev_stop(&g_n.tev);
+	ev_prepare_stop(g_n.loop, &g_n.sent_flush);
 	ns_traffic_free(g_n.traffic);
 	ns_gwc_free(g_n.gw);
 	for (int k = 0; k < 2; k++)

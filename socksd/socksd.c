@@ -174,6 +174,8 @@ static void add_connection(cJSON *list, const struct sd_conn *c, ev_tstamp now)
 	cJSON_AddNumberToObject(o, "age_s", (double)(long long)(now - c->opened));
 	cJSON_AddNumberToObject(o, "lane_depth",
 	                        (double)ns_engine_lane_depth(sd_engine, c->id + 1));
+	cJSON_AddNumberToObject(o, "lane_unacked",
+	                        (double)ns_engine_lane_unacked(sd_engine, c->id + 1));
 }
 
 static cJSON *socksd_part(enum ns_admin_cmd cmd, const struct ns_engine *engine, void *ctx)
@@ -238,11 +240,18 @@ static void on_shutdown(void *ctx)
 	ev_break(sd_loop, EVBREAK_ALL);
 }
 
+static void on_lane_sent(void *ctx, uint64_t lane)
+{
+	(void)ctx;
+	sd_conn_lane_sent(lane);
+}
+
 static const struct ns_engine_cb engine_cb = { .on_message = on_message,
 	                                       .on_self_address = on_self_address,
 	                                       .on_send_failed = on_send_failed,
 	                                       .on_shutdown = on_shutdown,
-	                                       .on_status_reply = nc_admin_on_status_reply };
+	                                       .on_status_reply = nc_admin_on_status_reply,
+	                                       .on_lane_sent = on_lane_sent };
 
 static void on_housekeeping(struct ev_loop *loop, ev_timer *w, int revents)
 {

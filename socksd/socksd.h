@@ -19,6 +19,8 @@ struct ns_runner;
 #define SD_LANE_EMPTY_MAX 240.0    /* at most this long for the lane to empty */
 #define SD_HANDSHAKE_TIMEOUT 10.0  /* beyond Nym: a request not complete in time is closed */
 #define SD_OBUF_CAP (8u << 20)     /* downstream bytes held per connection */
+#define SD_LANE_UNACKED_MAX 256    /* beyond Nym: reading pauses past this many fragments sent
+                                    * and not yet acknowledged (they stay in memory until acked) */
 
 /* The settings socksd runs with (from [core.socks5] and [nymsuite]). */
 struct sd_conf {
@@ -65,6 +67,8 @@ void sd_log_limited(struct sd_ratelog *r, const char *fmt, ...) __attribute__((f
 /* A new local connection (accepted, non-blocking). Refused (closed) at the limit. */
 void sd_conn_accept(int fd);
 struct sd_conn *sd_conn_find(uint64_t id);
+/* Fragments of the lane went out: a connection paused on it reads on at once. */
+void sd_conn_lane_sent(uint64_t lane);
 struct sd_conn *sd_conn_list(void);
 size_t sd_conn_count(void);
 /* Downstream from the requester. */

@@ -171,6 +171,19 @@ static size_t runner_lane_depth(void *ctx)
 	return ns_engine_lane_depth(sd_engine, c->id + 1);
 }
 
+static bool runner_must_wait(void *ctx)
+{
+	const struct sd_conn *c = ctx;
+	return ns_engine_lane_unacked(sd_engine, c->id + 1) > SD_LANE_UNACKED_MAX;
+}
+
+void sd_conn_lane_sent(uint64_t lane)
+{
+	struct sd_conn *c = lane ? sd_conn_find(lane - 1) : NULL;
+	if (c && c->runner)
+		ns_runner_lane_sent(c->runner);
+}
+
 static void runner_ended(void *ctx, enum ns_runner_end why)
 {
 	struct sd_conn *c = ctx;
@@ -188,7 +201,8 @@ static struct ns_runner *new_runner(struct sd_conn *c)
 	conf.buffer_cap = SD_OBUF_CAP;
 	conf.write_error_ends = true;
 	struct ns_runner_owner owner = { .send = runner_send, .lane_depth = runner_lane_depth,
-		                         .ended = runner_ended, .ctx = c };
+		                         .must_wait = runner_must_wait, .ended = runner_ended,
+		                         .ctx = c };
 	return ns_runner_new(sd_loop, &conf, &owner);
 }
 

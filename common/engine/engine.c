@@ -26,6 +26,7 @@ struct frag {
 	struct frag *next;
 	uint8_t id[5], recipient[96];
 	uint8_t reply, sender_tag[NYM_SENDER_TAG_LEN];
+	uint8_t queued; /* built or waiting in keyd / netd, not yet handed to the gateway */
 	uint64_t lane;
 	uint64_t msg;  /* the message it belongs to */
 	void *owner;   /* told if it cannot be built (NULL: nobody) */
@@ -129,6 +130,7 @@ static void keep_frag(struct ns_engine *e, struct frag *f)
 	f->next = e->frags;
 	e->frags = f;
 	e->n_frags++;
+	f->queued = 1;
 	build(e, f);
 }
 
@@ -363,8 +365,21 @@ size_t ns_engine_lane_depth(const struct ns_engine *e, uint64_t lane)
 {
 	size_t n = 0;
 	for (const struct frag *f = e->frags; f; f = f->next)
+		n += f->lane == lane && f->queued;
+	return n;
+}
+
+size_t ns_engine_lane_unacked(const struct ns_engine *e, uint64_t lane)
+{
+	size_t n = 0;
+	for (const struct frag *f = e->frags; f; f = f->next)
 		n += f->lane == lane;
 	return n;
+}
+
+size_t ns_engine_unacked(const struct ns_engine *e)
+{
+	return e->n_frags;
 }
 
 /* Nym removes a closed connection's lane from its out-queue (its queued packets are
@@ -400,15 +415,17 @@ struct ns_ipc_conn *ns_engine_peer(struct ns_engine *e, enum ns_engine_peer whic
 	return which == NS_ENGINE_KEYD ? &e->keyd : which == NS_ENGINE_NETD ? &e->netd : &e->sup;
 }
 
-static void count_lane(struct ns_engine_stats *st, uint64_t lane)
+static void count_lane(struct ns_engine_stats *st, const struct frag *f)
 {
 	size_t i = 0;
-	while (i < st->n_lanes && st->lane[i] != lane)
+	while (i < st->n_lanes && st->lane[i] != f->lane)
 		i++;
 	if (i == st->n_lanes && i < NS_ENGINE_LANES_MAX)
-		st->lane[st->n_lanes++] = lane;
-	if (i < st->n_lanes)
-		st->lane_depth[i]++;
+		st->lane[st->n_lanes++] = f->lane;
+	if (i < st->n_lanes) {
+		st->lane_unacked[i]++;
+		st->lane_depth[i] += f->queued;
+	}
 }
 
 void ns_engine_stats(const struct ns_engine *e, struct ns_engine_stats *st)
@@ -424,7 +441,8 @@ void ns_engine_stats(const struct ns_engine *e, struct ns_engine_stats *st)
 	for (const struct frag *f = e->frags; f; f = f->next) {
 		st->unacked++;
 		st->unacked_replies += f->reply != 0;
-		count_lane(st, f->lane);
+		st->queued += f->queued;
+		count_lane(st, f);
 	}
 }
 
@@ -591,13 +609,63 @@ static void on_ack(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 		drop_frag(e, p);
 }
 
+/* The lanes whose depth went down in one FRAMES_SENT (at most one per id). */
+struct lane_set {
+	uint64_t lane[NS_IPC_SENT_MAX_BATCH];
+	size_t n;
+};
+
+static void lane_set_add(struct lane_set *ls, uint64_t lane)
+{
+	for (size_t i = 0; i < ls->n; i++)
+		if (ls->lane[i] == lane)
+			return;
+	if (ls->n < NS_IPC_SENT_MAX_BATCH)
+		ls->lane[ls->n++] = lane;
+}
+
+/* One fragment left netd's queue: sent (its ack timer runs), or dropped from the queue
+ * before it was sent (no timer runs for it: built again, so it is not lost). */
+static void frame_left_queue(struct ns_engine *e, const uint8_t id[5], int dropped,
+                             struct lane_set *ls)
+{
+	struct frag *f = *find_frag(e, id);
+	if (!f)
+		return; /* acked, failed, or a retransmission of one already acked */
+	if (dropped) {
+		f->queued = 1;
+		build(e, f);
+		return;
+	}
+	if (f->queued) {
+		f->queued = 0;
+		lane_set_add(ls, f->lane);
+	}
+}
+
+static void on_frames_sent(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c;
+	struct ns_engine *e = ctx;
+	const struct ns_ipc_bytes *ids = &m->u.FRAMES_SENT.frag_ids;
+	struct lane_set ls = { .n = 0 };
+	if (ids->len % 5) {
+		nc_log(front(), "netd sent a malformed FRAMES_SENT (%zu bytes): ignored", ids->len);
+		return;
+	}
+	for (size_t i = 0; i < ids->len; i += 5)
+		frame_left_queue(e, ids->ptr + i, m->u.FRAMES_SENT.dropped, &ls);
+	for (size_t i = 0; i < ls.n && e->cb->on_lane_sent; i++)
+		e->cb->on_lane_sent(e->ctx, ls.lane[i]);
+}
+
 static void on_ack_timeout(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c;
 	struct ns_engine *e = ctx;
 	struct frag *f = *find_frag(e, m->u.ACK_TIMEOUT.frag_id.ptr);
 	if (f)
-		build(e, f); /* new route, new SURB-ack */
+		build(e, f); /* new route, new SURB-ack; Nym's Retransmission lane: not queued on f's */
 }
 
 /* The owner of a message to a recipient whose gateway is not in the topology hears it with
@@ -715,10 +783,10 @@ static size_t clamp_len(int n, size_t cap)
 
 size_t ns_engine_stats_format(const struct ns_engine_stats *st, char *out, size_t cap)
 {
-	int n = snprintf(out, cap, "messages_sent=%llu\nunacked=%zu\nanonymous_sent=%llu\n"
+	int n = snprintf(out, cap, "messages_sent=%llu\nunacked=%zu\nqueued=%zu\nanonymous_sent=%llu\n"
 	                 "replies_sent=%llu\nsurbs_sent=%llu\nsurbs_received=%llu\n"
 	                 "surb_requests_served=%llu\nsurbs_low=%llu\n",
-	                 (unsigned long long)st->messages_sent, st->unacked,
+	                 (unsigned long long)st->messages_sent, st->unacked, st->queued,
 	                 (unsigned long long)st->anonymous_sent, (unsigned long long)st->replies_sent,
 	                 (unsigned long long)st->surbs_sent, (unsigned long long)st->surbs_received,
 	                 (unsigned long long)st->surb_requests_served,
@@ -762,6 +830,7 @@ static const ns_ipc_handler engine_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_SELF_ADDRESS] = on_self_address,
 	[NS_IPC_T_ACK] = on_ack,
 	[NS_IPC_T_ACK_TIMEOUT] = on_ack_timeout,
+	[NS_IPC_T_FRAMES_SENT] = on_frames_sent,
 	[NS_IPC_T_BUILD_FAILED] = on_build_failed,
 	[NS_IPC_T_FRAGMENT] = on_fragment,
 	[NS_IPC_T_SURBS] = on_surbs,

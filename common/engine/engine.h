@@ -28,11 +28,13 @@ struct ns_ipc_msg;
 #define NS_ENGINE_LANES_MAX 32
 struct ns_engine_stats {
 	size_t unacked, unacked_replies;
+	size_t queued; /* fragments not yet handed to the gateway */
 	uint64_t messages_sent, anonymous_sent, replies_sent;
 	uint64_t surbs_sent, surbs_received, surb_requests_served, surbs_low;
 	size_t n_lanes; /* lanes with unacknowledged fragments (the first NS_ENGINE_LANES_MAX) */
 	uint64_t lane[NS_ENGINE_LANES_MAX];
-	size_t lane_depth[NS_ENGINE_LANES_MAX];
+	size_t lane_depth[NS_ENGINE_LANES_MAX];   /* queued: ns_engine_lane_depth */
+	size_t lane_unacked[NS_ENGINE_LANES_MAX]; /* ns_engine_lane_unacked */
 };
 struct ns_engine_cb {
 	/* A complete message for us; msg is valid during the call only. sender_tag is NULL
@@ -55,6 +57,9 @@ struct ns_engine_cb {
 	 * (EXIT_POLICY_TEXT / EXIT_POLICY_END for exitd); without it such a message is logged
 	 * and ignored. */
 	void (*on_front_message)(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx);
+	/* Optional: fragments of the lane went to the gateway, so its depth went down (a
+	 * front paused by backpressure reads on without waiting for its poll). */
+	void (*on_lane_sent)(void *ctx, uint64_t lane);
 };
 
 /* Starts the three IPC connections (the front's ends of its socketpairs with keyd, netd and
@@ -80,8 +85,13 @@ int ns_engine_send_anonymous(struct ns_engine *e, const uint8_t recipient[NS_ENG
 int ns_engine_reply(struct ns_engine *e, const uint8_t tag[NS_ENGINE_TAG_LEN], const uint8_t *msg,
                     size_t len, uint64_t lane);
 
-/* Fragments of the lane not yet acknowledged (Nym counts its queued packets; never less). */
+/* Fragments of the lane not yet handed to the gateway: waiting for keyd (a reply for SURBs
+ * too) or in netd's queue. Nym's lane queue length, what its backpressure reads. A
+ * retransmission goes on Nym's Retransmission lane and does not count. */
 size_t ns_engine_lane_depth(const struct ns_engine *e, uint64_t lane);
+/* Fragments of the lane not yet acknowledged (queued or sent); all lanes. */
+size_t ns_engine_lane_unacked(const struct ns_engine *e, uint64_t lane);
+size_t ns_engine_unacked(const struct ns_engine *e);
 /* The lane's fragments move to General (still retransmitted until acked). */
 void ns_engine_close_lane(struct ns_engine *e, uint64_t lane);
 /* The owner is gone: nothing more is told about its messages. */

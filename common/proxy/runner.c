@@ -251,7 +251,8 @@ uint64_t ns_runner_bytes_written(const struct ns_runner *r)
 
 static bool lane_deep(struct ns_runner *r)
 {
-	return r->owner.lane_depth(r->owner.ctx) > r->conf.lane_high;
+	return r->owner.lane_depth(r->owner.ctx) > r->conf.lane_high ||
+	       (r->owner.must_wait && r->owner.must_wait(r->owner.ctx));
 }
 
 static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
@@ -307,6 +308,15 @@ static void on_lane(struct ev_loop *loop, ev_timer *w, int revents)
 		r->paused = false;
 		ev_io_start(r->loop, &r->rio);
 	}
+}
+
+void ns_runner_lane_sent(struct ns_runner *r)
+{
+	if (!r || !r->paused || r->draining || lane_deep(r))
+		return;
+	ev_timer_stop(r->loop, &r->lane);
+	r->paused = false;
+	ev_io_start(r->loop, &r->rio);
 }
 
 static void on_keepalive(struct ev_loop *loop, ev_timer *w, int revents)

@@ -55,8 +55,11 @@ enum ns_runner_end {
 struct ns_runner_owner {
 	/* one message toward the mixnet; 0, or -1 when it cannot be sent */
 	int (*send)(void *ctx, uint64_t seq, const uint8_t *data, size_t len, bool closed);
-	/* packets the connection's lane holds now */
+	/* packets the connection's lane holds now (queued, not yet sent) */
 	size_t (*lane_depth)(void *ctx);
+	/* optional: the owner's own reason to pause reading, beyond the lane (e.g. too many
+	 * fragments sent and not yet acknowledged) */
+	bool (*must_wait)(void *ctx);
 	/* the connection is over: the runner has stopped and is only waiting for ns_runner_free
 	 * (which the owner may call from here) */
 	void (*ended)(void *ctx, enum ns_runner_end why);
@@ -82,6 +85,9 @@ int ns_runner_incoming(struct ns_runner *r, uint64_t seq, const uint8_t *data, s
 /* Bytes the owner read itself, sent as data messages (chunks) in the stream's order. 0, or
  * -1 when one could not be sent (the runner goes on). */
 int ns_runner_send(struct ns_runner *r, const uint8_t *data, size_t len);
+/* Packets of the connection's lane went out: a paused read half reads on at once (instead of
+ * at the next lane_poll) if the lane is no longer deep. */
+void ns_runner_lane_sent(struct ns_runner *r);
 /* The empty closing message with the next seq, unless one went already. */
 void ns_runner_send_closed(struct ns_runner *r);
 /* The seq the next incoming piece to be written carries. */

@@ -326,6 +326,11 @@ static void test_reject_wrong_peer(void **state)
 	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_NETD, ato, sizeof ato), 0);
 	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_KEYD, ato, sizeof ato), NS_IPC_ESENDER);
 	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_APID, ato, sizeof ato), NS_IPC_ESENDER);
+	/* FRAMES_SENT [27, ids, false]: only netd tells the front which frames went out */
+	static const uint8_t sent[] = { 0x93, 0x1b, 0xc4, 0x05, 1, 2, 3, 4, 5, 0xc2 };
+	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_NETD, sent, sizeof sent), 0);
+	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_KEYD, sent, sizeof sent), NS_IPC_ESENDER);
+	assert_int_equal(decode_as(NS_IPC_KEYD, NS_IPC_NETD, sent, sizeof sent), NS_IPC_ERECEIVER);
 }
 
 static void test_reject_field_count(void **state)
