@@ -36,6 +36,7 @@ struct fake {
 	struct ns_runner *r;
 	int peer; /* the app's / remote's end */
 	size_t depth;
+	bool wait; /* the owner's own reason to pause (must_wait) */
 	int send_result;
 	struct message msg[MSG_MAX];
 	size_t n_msg;
@@ -60,6 +61,11 @@ static int fake_send(void *ctx, uint64_t seq, const uint8_t *data, size_t len, b
 static size_t fake_depth(void *ctx)
 {
 	return ((struct fake *)ctx)->depth;
+}
+
+static bool fake_must_wait(void *ctx)
+{
+	return ((struct fake *)ctx)->wait;
 }
 
 static void fake_ended(void *ctx, enum ns_runner_end why)
@@ -103,7 +109,7 @@ static void start(struct fake *f, const struct ns_runner_conf *conf, bool attach
 	nonblocking(sv[1]);
 	f->peer = sv[1];
 	struct ns_runner_owner owner = { .send = fake_send, .lane_depth = fake_depth,
-		                         .ended = fake_ended, .ctx = f };
+		                         .must_wait = fake_must_wait, .ended = fake_ended, .ctx = f };
 	f->r = ns_runner_new(f->loop, conf, &owner);
 	assert_non_null(f->r);
 	if (attach)
@@ -247,6 +253,30 @@ static void deep_lane_pauses_reading(void **state)
 	assert_int_equal(f->n_msg, 1);
 	assert_int_equal(f->msg[0].len, 9);
 	assert_memory_equal(f->msg[0].head, "held bac", 8);
+}
+
+/* The owner's must_wait pauses like a deep lane; ns_runner_lane_sent resumes at once, not at
+ * the next poll (a poll of 10 s here would otherwise hold the read back). */
+static void lane_sent_resumes_at_once(void **state)
+{
+	struct fake *f = *state;
+	struct ns_runner_conf conf = short_conf();
+	conf.lane_poll = 10.0;
+	start(f, &conf, true);
+	f->wait = true;
+	assert_int_equal(write(f->peer, "waiting", 7), 7);
+	run_for(f, 0.1, NULL);
+	assert_int_equal(f->n_msg, 0);
+	f->wait = false;
+	f->depth = 31;
+	ns_runner_lane_sent(f->r); /* still deep: stays paused */
+	run_for(f, 0.1, NULL);
+	assert_int_equal(f->n_msg, 0);
+	f->depth = 0;
+	ns_runner_lane_sent(f->r);
+	run_for(f, 0.1, NULL);
+	assert_int_equal(f->n_msg, 1);
+	assert_int_equal(f->msg[0].len, 7);
 }
 
 static void keepalive_is_empty_and_reset_by_data(void **state)
@@ -452,6 +482,7 @@ int main(void)
 		WITH_FAKE(incoming_written_in_order),
 		WITH_FAKE(reads_become_chunked_messages),
 		WITH_FAKE(deep_lane_pauses_reading),
+		WITH_FAKE(lane_sent_resumes_at_once),
 		WITH_FAKE(keepalive_is_empty_and_reset_by_data),
 		WITH_FAKE(eof_sends_closed_with_next_seq),
 		WITH_FAKE(closing_piece_ends_write_half_then_other),
