@@ -511,8 +511,8 @@ void xd_conn_send(uint64_t conn_id, bool closed, uint64_t seq, const uint8_t *da
 		               nr_obuf_err_text(rc));
 		return;
 	}
-	if (len > 0)
-		ev_timer_again(g_c.loop, &c->ttl);
+	/* a keep-alive counts: Nym's proxy runner restarts MIX_TTL on every message */
+	ev_timer_again(g_c.loop, &c->ttl);
 	if (c->state == ST_OPEN)
 		flush_writes(c);
 }
