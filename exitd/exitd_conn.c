@@ -294,6 +294,8 @@ static struct ns_runner *new_runner(struct conn *c)
 	conf.drain_wait = 0;
 	conf.buffer_cap = xd_lim.conn_bytes;
 	conf.ttl_sends_close = true;
+	conf.ttl_keepalive = true; /* a long download under loss outlives MIX_TTL; the client's
+	                            * keep-alives say it is still there */
 	conf.held_total = &g_c.bytes;
 	conf.written_total = &xd_count.bytes_to_remote;
 	struct ns_runner_owner owner = { .send = runner_send, .lane_depth = runner_lane_depth,

@@ -65,10 +65,13 @@ struct keyd {
 	uint64_t reply_drops, hs_failures;
 	uint64_t replies_refused, refusals_logged, last_refusal_log_ns;
 	uint64_t loop_delay_ns, packet_delay_ns;
+	double ack_wait_multiplier;
+	uint64_t ack_wait_addition_ns;
+	uint64_t surb_request_retransmissions;
 	uint64_t gw_protocol;
 	struct nc_rkeys *reply_keys;
 	struct nc_surbs *surbs;
-	ev_timer reply_tick;
+	ev_timer reply_tick, request_timer;
 };
 
 static struct keyd g_k;
@@ -475,28 +478,68 @@ static void surbs_low(const uint8_t tag[16])
 	nc_send(&g_k.apid, &m);
 }
 
-/* A SurbRequest {us, amount} through one SURB of tag, reserve or not. Its fragment id is
- * random (apid does not know it; its ack and timeout are ignored there). */
-static void send_surb_request(const uint8_t tag[16], uint32_t amount)
+/* netd's ack wait for a packet of this expected delay (Nym's ack timeout, §3.6). */
+static uint64_t ack_wait_ns(uint64_t total_delay_ns)
+{
+	return (uint64_t)((double)total_delay_ns * g_k.ack_wait_multiplier) + g_k.ack_wait_addition_ns;
+}
+
+static void arm_request_timer(void)
+{
+	uint64_t next = nc_surbs_next_request_deadline(g_k.surbs), now = nc_mono_ns();
+	ev_timer_stop(g_k.loop, &g_k.request_timer);
+	if (next == UINT64_MAX)
+		return;
+	ev_timer_set(&g_k.request_timer, next > now ? (double)(next - now) / 1e9 : 0.0, 0.0);
+	ev_timer_start(g_k.loop, &g_k.request_timer);
+}
+
+/* A SurbRequest {us, amount} through one SURB of tag, reserve or not, kept until its ack
+ * arrives: keyd retransmits it itself, so netd gets it under the zero fragment id, which
+ * no fragment has and netd does not wait on. Without a SURB (or a topology) the attempt is
+ * recorded all the same and repeated after one ack wait. -1 if nothing was sent. */
+static int send_request_packet(const uint8_t tag[16], uint32_t amount, uint32_t retransmissions)
 {
 	static uint8_t surb[SURB_REC_MAX];
-	struct nc_packet p;
-	uint8_t frag_id[5];
-	if (!amount || !can_build())
-		return;
-	long n = nc_surbs_take(g_k.surbs, tag, 1, surb, sizeof surb);
-	if (n < 2)
-		return;
-	int rc = nc_prep_surb_request(g_k.prep, surb + 1, (size_t)n - 1, surb[0], amount, &p,
-	                              frag_id);
+	static const uint8_t untracked[5];
+	struct nc_packet p = { 0 };
+	uint8_t frag_id[5] = { 0 };
+	long n = can_build() ? nc_surbs_take(g_k.surbs, tag, 1, surb, sizeof surb) : -1;
+	int rc = n < 2 ? -1 : nc_prep_surb_request(g_k.prep, surb + 1, (size_t)n - 1, surb[0], amount,
+	                                            &p, frag_id);
 	ns_memzero(surb, sizeof surb);
-	if (rc < 0 || send_sealed(&p, frag_id, 0) < 0) {
+	if (rc == 0 && send_sealed(&p, untracked, 0) < 0) {
 		nc_log("keyd", "cannot build a SURB request");
-		return;
+		rc = -1;
 	}
+	uint64_t wait = ack_wait_ns(rc == 0 ? p.total_delay_ns : g_k.packet_delay_ns * 3);
+	nc_surbs_request_sent(g_k.surbs, tag, rc == 0 ? frag_id : untracked, amount, retransmissions,
+	                      nc_mono_ns() + wait);
+	arm_request_timer();
+	return rc;
+}
+
+static void send_surb_request(const uint8_t tag[16], uint32_t amount)
+{
+	if (!amount || !can_build() || send_request_packet(tag, amount, 0) < 0)
+		return;
 	nc_surbs_requested(g_k.surbs, tag, amount);
 	g_k.surb_requests_sent++;
 	surbs_low(tag);
+}
+
+static void resend_request(void *ctx, const struct nc_surb_request *r)
+{
+	(void)ctx;
+	send_request_packet(r->tag, r->amount, r->retransmissions);
+	g_k.surb_request_retransmissions++;
+}
+
+static void on_request_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+	nc_surbs_requests_due(g_k.surbs, nc_mono_ns(), resend_request, NULL);
+	arm_request_timer();
 }
 
 static void maybe_request_surbs(const uint8_t tag[16])
@@ -697,7 +740,10 @@ static void on_open_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, voi
 	g_k.opened++;
 	int kind = nc_prep_receive(g_k.prep, msg, n, plain, sizeof plain, frag_id, &out, &out_len);
 	ns_memzero(msg, n);
-	if (kind == 1) {
+	if (kind == 1 && nc_surbs_request_acked(g_k.surbs, frag_id)) {
+		g_k.acks++;
+		arm_request_timer();
+	} else if (kind == 1) {
 		struct ns_ipc_msg r = { .type = NS_IPC_T_ACK };
 		r.u.ACK.frag_id = NS_IPC_BYTES(frag_id, 5);
 		nc_send(&g_k.netd, &r);
@@ -755,7 +801,8 @@ static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, 
 	int n = snprintf(text, sizeof text,
 	                 "built=%llu\ncover=%llu\nopened=%llu\nacks=%llu\nfragments=%llu\n"
 	                 "replies_built=%llu\nreplies_received=%llu\nsurbs_made=%llu\n"
-	                 "surb_requests_sent=%llu\nreplies_refused=%llu\n",
+	                 "surb_requests_sent=%llu\nsurb_request_retransmissions=%llu\n"
+	                 "replies_refused=%llu\n",
 	                 (unsigned long long)g_k.built, (unsigned long long)g_k.cover,
 	                 (unsigned long long)g_k.opened,
 	                 (unsigned long long)g_k.acks, (unsigned long long)g_k.fragments,
@@ -763,6 +810,7 @@ static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, 
 	                 (unsigned long long)g_k.replies_received,
 	                 (unsigned long long)g_k.surbs_made,
 	                 (unsigned long long)g_k.surb_requests_sent,
+	                 (unsigned long long)g_k.surb_request_retransmissions,
 	                 (unsigned long long)g_k.replies_refused);
 	struct ns_ipc_msg r = { .type = NS_IPC_T_STATS_REPLY };
 	r.u.STATS_REPLY.request_id = m->u.STATS_REQUEST.request_id;
@@ -779,7 +827,8 @@ static void on_status_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m,
 	                 "\"frames_opened\":%llu,\"acks\":%llu,\"fragments\":%llu,"
 	                 "\"replies_received\":%llu,\"surbs_made\":%llu,\"surbs_received\":%llu,"
 	                 "\"reply_keys_held\":%zu,\"surb_tags\":%zu,\"surbs_held\":%zu,"
-	                 "\"surb_requests_sent\":%llu,\"replies_dropped\":%llu,"
+	                 "\"surb_requests_sent\":%llu,\"surb_request_retransmissions\":%llu,"
+	                 "\"replies_dropped\":%llu,"
 	                 "\"pending_builds\":%zu,\"topology_nodes\":%zu,\"gateway_protocol\":%llu,"
 	                 "\"forward_kind\":%u,\"handshake_failures\":%llu,\"session\":%s}",
 	                 (unsigned long long)g_k.built, (unsigned long long)g_k.replies_built,
@@ -789,6 +838,7 @@ static void on_status_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m,
 	                 (unsigned long long)g_k.surbs_stored, nc_rkeys_count(g_k.reply_keys),
 	                 nc_surbs_tag_count(g_k.surbs), nc_surbs_total(g_k.surbs),
 	                 (unsigned long long)g_k.surb_requests_sent,
+	                 (unsigned long long)g_k.surb_request_retransmissions,
 	                 (unsigned long long)g_k.reply_drops, g_k.n_pending,
 	                 nc_prep_topology_nodes(g_k.prep), (unsigned long long)g_k.gw_protocol,
 	                 (unsigned)forward_kind(), (unsigned long long)g_k.hs_failures,
@@ -869,6 +919,8 @@ static int load_keys(const struct nc_setup *s)
 	memcpy(g_k.gateway, s->gateway_identity, 32);
 	g_k.loop_delay_ns = c->debug.loop_cover_traffic_average_delay_ns;
 	g_k.packet_delay_ns = c->debug.average_packet_delay_ns;
+	g_k.ack_wait_multiplier = c->debug.ack_wait_multiplier;
+	g_k.ack_wait_addition_ns = c->debug.ack_wait_addition_ns;
 	g_k.prep = nc_prep_new(g_k.identity_pk, enc, ack, g_k.gateway);
 	ns_memzero(enc, sizeof enc);
 	ns_memzero(ack, sizeof ack);
@@ -898,6 +950,7 @@ int nc_keyd_main(void *setup)
 	ns_ipc_conn_set_priority(&g_k.netd, EV_MAXPRI, 32);
 	ev_timer_init(&g_k.reply_tick, on_reply_tick, REPLY_TICK_S, REPLY_TICK_S);
 	ev_timer_start(g_k.loop, &g_k.reply_tick);
+	ev_timer_init(&g_k.request_timer, on_request_timer, 0.0, 0.0);
 	if (nc_confine(NS_SANDBOX_KEYD, s, 0) < 0)
 		return 1;
 	struct ns_ipc_msg m = { .type = NS_IPC_T_READY };

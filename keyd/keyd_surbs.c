@@ -188,11 +188,21 @@ struct tag {
 	uint64_t rerequests;
 };
 
+/* A SurbRequest sent and not acked yet (§3.6: at most NC_SURB_REQUEST_RETRIES
+ * retransmissions). */
+struct request {
+	uint8_t frag_id[5], tag[16];
+	uint32_t amount, retransmissions;
+	uint64_t deadline_ns;
+};
+
 struct nc_surbs {
 	struct nc_surbs_conf c;
 	struct tag **tags;
 	size_t n_tags, total;
 	size_t queued; /* reply fragments waiting, all tags together */
+	struct request req[NC_SURB_REQUESTS_MAX];
+	size_t n_req;
 };
 
 void nc_reply_frag_free(struct nc_reply_frag *f)
@@ -276,9 +286,19 @@ static struct tag *find(const struct nc_surbs *s, const uint8_t id[16])
 	return NULL;
 }
 
+static void forget_requests(struct nc_surbs *s, const uint8_t tag[16])
+{
+	for (size_t i = 0; i < s->n_req;)
+		if (!memcmp(s->req[i].tag, tag, 16))
+			s->req[i] = s->req[--s->n_req];
+		else
+			i++;
+}
+
 static void remove_tag_at(struct nc_surbs *s, size_t i)
 {
 	struct tag *t = s->tags[i];
+	forget_requests(s, t->id);
 	s->tags[i] = s->tags[--s->n_tags];
 	tag_free(s, t, 1);
 }
@@ -477,6 +497,67 @@ void nc_surbs_tick(struct nc_surbs *s, uint64_t now_ns,
 			if (rerequest)
 				rerequest(ctx, t->id);
 		}
+	}
+}
+
+/* A full table forgets the request closest to its deadline: the one most likely lost or
+ * answered already. */
+void nc_surbs_request_sent(struct nc_surbs *s, const uint8_t tag[16], const uint8_t frag_id[5],
+                           uint32_t amount, uint32_t retransmissions, uint64_t deadline_ns)
+{
+	if (s->n_req == NC_SURB_REQUESTS_MAX) {
+		size_t first = 0;
+		for (size_t i = 1; i < s->n_req; i++)
+			if (s->req[i].deadline_ns < s->req[first].deadline_ns)
+				first = i;
+		s->req[first] = s->req[--s->n_req];
+	}
+	struct request *r = &s->req[s->n_req++];
+	memcpy(r->frag_id, frag_id, 5);
+	memcpy(r->tag, tag, 16);
+	r->amount = amount;
+	r->retransmissions = retransmissions;
+	r->deadline_ns = deadline_ns;
+}
+
+int nc_surbs_request_acked(struct nc_surbs *s, const uint8_t frag_id[5])
+{
+	for (size_t i = 0; i < s->n_req; i++)
+		if (!memcmp(s->req[i].frag_id, frag_id, 5)) {
+			s->req[i] = s->req[--s->n_req];
+			return 1;
+		}
+	return 0;
+}
+
+uint64_t nc_surbs_next_request_deadline(const struct nc_surbs *s)
+{
+	uint64_t next = UINT64_MAX;
+	for (size_t i = 0; i < s->n_req; i++)
+		if (s->req[i].deadline_ns < next)
+			next = s->req[i].deadline_ns;
+	return next;
+}
+
+/* Each request due is taken off the table (slot i then holds another one) before resend()
+ * is called, so resend() may record it again (nc_surbs_request_sent) without evicting. */
+void nc_surbs_requests_due(struct nc_surbs *s, uint64_t now_ns,
+                           void (*resend)(void *ctx, const struct nc_surb_request *r), void *ctx)
+{
+	for (size_t i = 0; i < s->n_req;) {
+		if (s->req[i].deadline_ns > now_ns) {
+			i++;
+			continue;
+		}
+		struct request r = s->req[i];
+		s->req[i] = s->req[--s->n_req];
+		if (r.retransmissions >= NC_SURB_REQUEST_RETRIES)
+			continue;
+		struct nc_surb_request out = { .amount = r.amount,
+			                       .retransmissions = r.retransmissions + 1 };
+		memcpy(out.tag, r.tag, 16);
+		resend(ctx, &out); /* appends at most one, which the loop meets again: the
+		                    * retransmission limit ends even a zero timeout */
 	}
 }
 

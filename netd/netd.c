@@ -467,11 +467,13 @@ static void on_sealed_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 	f->len = s->frame.len;
 	memcpy(f->frame, s->frame.ptr, f->len);
 	uint64_t delay_ns = s->expected_delay_ms * 1000000;
+	static const uint8_t untracked[5]; /* keyd's SurbRequests: keyd waits for their acks */
 	int rc;
 	if (take_retx(f->frag_id)) {
 		rc = ns_traffic_retransmit_ready(g_n.traffic, f->frag_id, f, delay_ns);
 	} else {
-		struct ns_traffic_item it = { .packet = f, .has_frag_id = 1, .total_delay_ns = delay_ns,
+		struct ns_traffic_item it = { .packet = f, .total_delay_ns = delay_ns,
+			                      .has_frag_id = memcmp(f->frag_id, untracked, 5) != 0,
 			                      .max_retransmissions = NS_TRAFFIC_UNLIMITED };
 		memcpy(it.frag_id, f->frag_id, 5);
 		struct ns_lane lane = lane_of(s->lane);

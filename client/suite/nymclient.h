@@ -294,6 +294,25 @@ void nc_surbs_requested(struct nc_surbs *s, const uint8_t tag[16], uint32_t amou
  * after drop_wait, their queue is dropped (on_drop). */
 void nc_surbs_tick(struct nc_surbs *s, uint64_t now_ns,
                    void (*rerequest)(void *ctx, const uint8_t tag[16]), void *ctx);
+/* SurbRequests keyd sent, until acked: a request not acked by its deadline is sent again
+ * through a new SURB, at most NC_SURB_REQUEST_RETRIES times (Nym's limit for SURB-request
+ * messages); at most NC_SURB_REQUESTS_MAX at a time. */
+#define NC_SURB_REQUEST_RETRIES 10
+#define NC_SURB_REQUESTS_MAX 256
+struct nc_surb_request {
+	uint8_t tag[16];
+	uint32_t amount, retransmissions; /* retransmissions: this one's number, 1.. */
+};
+void nc_surbs_request_sent(struct nc_surbs *s, const uint8_t tag[16], const uint8_t frag_id[5],
+                           uint32_t amount, uint32_t retransmissions, uint64_t deadline_ns);
+/* 1 if frag_id was one of our requests (now forgotten), else 0. */
+int nc_surbs_request_acked(struct nc_surbs *s, const uint8_t frag_id[5]);
+/* UINT64_MAX when no request waits for its ack. */
+uint64_t nc_surbs_next_request_deadline(const struct nc_surbs *s);
+/* Every request past its deadline is forgotten; those below the retransmission limit go to
+ * resend (which records the new packet with nc_surbs_request_sent). */
+void nc_surbs_requests_due(struct nc_surbs *s, uint64_t now_ns,
+                           void (*resend)(void *ctx, const struct nc_surb_request *r), void *ctx);
 size_t nc_surbs_tag_count(const struct nc_surbs *s);
 /* Tag i (0 .. tag_count - 1) in no particular order. */
 const uint8_t *nc_surbs_tag_at(const struct nc_surbs *s, size_t i);

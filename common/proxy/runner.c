@@ -231,7 +231,7 @@ int ns_runner_incoming(struct ns_runner *r, uint64_t seq, const uint8_t *data, s
 	count_held(r);
 	if (rc < 0)
 		return rc;
-	if (len > 0)
+	if (len > 0 || r->conf.ttl_keepalive)
 		ev_timer_again(r->loop, &r->ttl);
 	flush(r);
 	return 0;

@@ -39,6 +39,8 @@ struct ns_runner_conf {
 	double drain_max;     /* s at most, after drain_wait, for the lane to empty */
 	size_t buffer_cap;    /* incoming bytes held (data + NR_OBUF_PIECE_COST per piece) */
 	bool ttl_sends_close; /* at mix_ttl the closing message goes first (attached only) */
+	bool ttl_keepalive;   /* an empty incoming piece (a keep-alive) restarts mix_ttl too (beyond
+	                       * Nym, whose one-way transfers longer than mix_ttl are cut off) */
 	bool write_error_ends; /* a failed write ends the connection at once; else it is taken as
 	                        * the socket's EOF */
 	size_t *held_total;      /* optional: incoming bytes held by all runners sharing it */

@@ -373,6 +373,84 @@ static void test_tick_rerequest_then_drop(void **state)
 	nc_surbs_free(s);
 }
 
+struct resent {
+	size_t n;
+	struct nc_surb_request last;
+};
+
+/* What keyd does: the retransmission goes out under a new fragment id, due 2 s later. */
+static struct nc_surbs *resend_into;
+static uint64_t resend_now;
+
+static void record_resend(void *ctx, const struct nc_surb_request *r)
+{
+	struct resent *rs = ctx;
+	uint8_t fid[5] = { 9, 9, 9, 9, (uint8_t)r->retransmissions };
+	rs->n++;
+	rs->last = *r;
+	nc_surbs_request_sent(resend_into, r->tag, fid, r->amount, r->retransmissions,
+	                      resend_now + 2 * S);
+}
+
+/* A SurbRequest not acked by its deadline is sent again, 10 times at most; an ack ends it. */
+static void test_request_retransmission(void **state)
+{
+	(void)state;
+	struct dropped d = {0};
+	struct resent rs = {0};
+	struct nc_surbs_conf c = nym_conf(&d);
+	struct nc_surbs *s = nc_surbs_new(&c);
+	uint8_t tag[16] = { 6 }, other[16] = { 7 }, a[5] = { 1, 1, 1, 1, 1 }, b[5] = { 2, 2, 2, 2, 2 };
+	resend_into = s;
+	assert_true(nc_surbs_next_request_deadline(s) == UINT64_MAX);
+	nc_surbs_request_sent(s, tag, a, 30, 0, 2 * S);
+	nc_surbs_request_sent(s, other, b, 10, 0, 3 * S);
+	assert_true(nc_surbs_next_request_deadline(s) == 2 * S);
+	assert_int_equal(nc_surbs_request_acked(s, b), 1);
+	assert_int_equal(nc_surbs_request_acked(s, b), 0); /* once */
+	nc_surbs_requests_due(s, 1 * S, record_resend, &rs);
+	assert_int_equal(rs.n, 0);
+	for (resend_now = 2 * S; resend_now <= 40 * S; resend_now += 2 * S)
+		nc_surbs_requests_due(s, resend_now, record_resend, &rs);
+	assert_int_equal(rs.n, NC_SURB_REQUEST_RETRIES);
+	assert_int_equal(rs.last.retransmissions, NC_SURB_REQUEST_RETRIES);
+	assert_int_equal(rs.last.amount, 30);
+	assert_memory_equal(rs.last.tag, tag, 16);
+	assert_true(nc_surbs_next_request_deadline(s) == UINT64_MAX); /* given up */
+	/* acked after two retransmissions: no more */
+	rs.n = 0;
+	nc_surbs_request_sent(s, tag, a, 30, 0, 2 * S);
+	for (resend_now = 2 * S; resend_now <= 4 * S; resend_now += 2 * S)
+		nc_surbs_requests_due(s, resend_now, record_resend, &rs);
+	assert_int_equal(rs.n, 2);
+	uint8_t second[5] = { 9, 9, 9, 9, 2 };
+	assert_int_equal(nc_surbs_request_acked(s, second), 1);
+	nc_surbs_requests_due(s, 100 * S, record_resend, &rs);
+	assert_int_equal(rs.n, 2);
+	nc_surbs_free(s);
+}
+
+/* The table is bounded; a forgotten tag takes its requests along. */
+static void test_request_bounds(void **state)
+{
+	(void)state;
+	struct dropped d = {0};
+	struct nc_surbs_conf c = nym_conf(&d);
+	c.max_tags = 1;
+	struct nc_surbs *s = nc_surbs_new(&c);
+	uint8_t tag[16] = { 8 }, next[16] = { 9 }, fid[5] = { 0, 0, 0, 1, 0 };
+	add_n(s, tag, 1, 0, 0);
+	for (size_t i = 0; i <= NC_SURB_REQUESTS_MAX; i++) {
+		fid[4] = (uint8_t)i;
+		fid[3] = (uint8_t)(1 + i / 256);
+		nc_surbs_request_sent(s, tag, fid, 10, 0, (10 + i) * S);
+	}
+	assert_true(nc_surbs_next_request_deadline(s) == 11 * S); /* the earliest went */
+	add_n(s, next, 1, 0, 1); /* evicts tag */
+	assert_true(nc_surbs_next_request_deadline(s) == UINT64_MAX);
+	nc_surbs_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +464,8 @@ int main(void)
 		cmocka_unit_test(test_queue_total),
 		cmocka_unit_test(test_request_policy),
 		cmocka_unit_test(test_tick_rerequest_then_drop),
+		cmocka_unit_test(test_request_retransmission),
+		cmocka_unit_test(test_request_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,9 @@
 # Source it, then `socks_up NAME [init flags...]`. Everything is stopped on exit.
 # LOSSY_NODE=mix2: only that node keeps the drop rate of LOCALNET_ARGS (the others get 0);
 # ACK_WAIT='400ms': debug.acknowledgements.ack_wait_addition of the SOCKS client and of the
-# test's own requester.
+# test's own requester. A test may also define socks_configure / nr_configure (called with the
+# config.toml path after init, before run); socks_client_init [init flags...] makes the SOCKS
+# client "s" anew (stop it first).
 . "$(dirname "${BASH_SOURCE[0]}")/localnet.bash"
 PY=/usr/bin/python3
 
@@ -32,6 +34,9 @@ nr_start() {
 		printf '\n[nymsuite]\nexit_policy_file = "%s"\n' "$T/policy.txt" \
 			>>"$H/.nym/service-providers/network-requester/nr/config/config.toml"
 		set_ack_wait "$H/.nym/service-providers/network-requester/nr/config/config.toml"
+		if declare -F nr_configure >/dev/null; then
+			nr_configure "$H/.nym/service-providers/network-requester/nr/config/config.toml"
+		fi
 	fi
 	NR_ADDR=$(sed -n 's/^The address of this client is: //p' "$T/nr.init")
 	"$BIN/nym-network-requester" run --id nr --home "$H" ${NR_RUN_FLAGS:-} >>"$T/nr.log" 2>&1 &
@@ -76,12 +81,7 @@ socks_up() {
 	else
 		nr_start
 	fi
-	SPORT=$(( 20000 + RANDOM % 20000 ))
-	SOCK=$T/socks.sock
-	"$BIN/nym-socks5-client" init --id s --home "$T/home" --nym-apis "$NYM_API" --provider "$NR_ADDR" \
-		--port "$SPORT" "$@" >"$T/socks.init" 2>&1 || { cat "$T/socks.init"; fail "socks init"; }
-	printf '\n[nymsuite]\nunix_socket = "%s"\n' "$SOCK" >>"$T/home/.nym/socks5-clients/s/config/config.toml"
-	set_ack_wait "$T/home/.nym/socks5-clients/s/config/config.toml"
+	socks_client_init "$@"
 	socks_run
 	mkdir -p "$T/www"
 	head -c 10000000 /dev/urandom >"$T/www/big.bin"
@@ -90,6 +90,18 @@ socks_up() {
 	"$PY" -m http.server "$HPORT" --bind 127.0.0.1 --directory "$T/www" >"$T/http.log" 2>&1 &
 	SPIDS="$SPIDS $!"
 	for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$HPORT/" && break; sleep 0.1; done
+}
+
+socks_client_init() {
+	local conf=$T/home/.nym/socks5-clients/s/config/config.toml
+	rm -rf "$T/home/.nym/socks5-clients/s"
+	SPORT=$(( 20000 + RANDOM % 20000 ))
+	SOCK=$T/socks.sock
+	"$BIN/nym-socks5-client" init --id s --home "$T/home" --nym-apis "$NYM_API" --provider "$NR_ADDR" \
+		--port "$SPORT" "$@" >"$T/socks.init" 2>&1 || { cat "$T/socks.init"; fail "socks init"; }
+	printf '\n[nymsuite]\nunix_socket = "%s"\n' "$SOCK" >>"$conf"
+	set_ack_wait "$conf"
+	if declare -F socks_configure >/dev/null; then socks_configure "$conf"; fi
 }
 
 socks_run() {
