@@ -519,7 +519,7 @@ static void watchers_init(void)
  * and handed to the front, which opens no file. */
 static void send_policy_file(const struct nc_setup *s)
 {
-	char err[NS_SF_ERR_MAX + CLIENTCONF_PATH_MAX] = "", why[NS_SF_ERR_MAX] = "";
+	char err[NS_SF_ERR_MAX + CLIENTCONF_PATH_MAX + 64] = "", why[NS_SF_ERR_MAX] = "";
 	size_t len = 0;
 	const char *path = s->conf.nr.exit_policy_file;
 	char *text = ns_sf_read_all(path, NS_IPC_POLICY_TEXT_MAX, &len, 0, why, sizeof why);
