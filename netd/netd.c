@@ -826,7 +826,7 @@ static int first_topology(const struct nc_setup *s)
  * sandbox (the URL's port is among netd's Landlock ports) and handed to the front. */
 static void send_exit_policy(const struct nc_setup *s)
 {
-	char err[512] = "", why[600];
+	char err[512] = "", why[CLIENTCONF_URL_MAX + sizeof err + 64];
 	size_t len = 0;
 	const char *url = s->conf.nr.upstream_exit_policy_url;
 	char *text = url[0] ? nc_http_get(url, &len, err, sizeof err) : NULL;
