@@ -127,6 +127,10 @@ static const struct ns_sandbox_rule thread_rules[] = {
 static const struct ns_sandbox_rule sanitizer_rules[] = {
 	EQ("sigaltstack", 0, 0, "AddressSanitizer builds only: sigaltstack(NULL, &old) queries"),
 };
+/* with the thread layer: the runtime gives each new thread its own alternate signal stack */
+static const struct ns_sandbox_rule sanitizer_thread_rules[] = {
+	ANY("sigaltstack", "AddressSanitizer builds only: a new thread sets its signal stack"),
+};
 #endif
 
 static const struct {
@@ -276,8 +280,12 @@ static int add_role_rules(scmp_filter_ctx ctx, enum ns_sandbox_role role, unsign
 			return rc;
 	}
 #ifdef NS_SB_SANITIZER
-	for (size_t i = 0; i < sizeof sanitizer_rules / sizeof sanitizer_rules[0]; i++) {
-		int rc = add_rule(ctx, &sanitizer_rules[i]);
+	int threads = ns_sandbox_role_has_layer(role, NS_SB_LAYER_THREAD);
+	const struct ns_sandbox_rule *san = threads ? sanitizer_thread_rules : sanitizer_rules;
+	size_t n_san = threads ? sizeof sanitizer_thread_rules / sizeof sanitizer_thread_rules[0]
+	                       : sizeof sanitizer_rules / sizeof sanitizer_rules[0];
+	for (size_t i = 0; i < n_san; i++) {
+		int rc = add_rule(ctx, &san[i]);
 		if (rc < 0)
 			return rc;
 	}

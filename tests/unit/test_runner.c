@@ -53,7 +53,8 @@ static int fake_send(void *ctx, uint64_t seq, const uint8_t *data, size_t len, b
 		m->seq = seq;
 		m->len = len;
 		m->closed = closed;
-		memcpy(m->head, data, len < sizeof m->head ? len : sizeof m->head);
+		if (len)
+			memcpy(m->head, data, len < sizeof m->head ? len : sizeof m->head);
 	}
 	return f->send_result;
 }
