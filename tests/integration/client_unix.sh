@@ -140,7 +140,7 @@ echo "ok sockets removed at exit"
 sed -i 's|^api_socket = .*|api_socket = ""|' "$CONF"
 "$BIN/nym-client" run --id u --home "$H" >"$T/client.log" 2>&1 &
 CPID=$!
-for _ in $(seq 100); do grep -q "admin socket on" "$T/client.log" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q "admin socket on" "$T/client.log" && break; sleep 0.1; done
 grep -q "admin socket on" "$T/client.log" || fail "second run did not start"
 grep -q "unix socket API" "$T/client.log" && fail "api_socket = \"\" still served the API"
 [ -e "$SOCK" ] && fail "socket exists although disabled"
