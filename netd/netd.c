@@ -123,7 +123,7 @@ static int fetch_topology(struct ns_topo *t)
 {
 	char err[512] = "";
 	if (nc_api_topology(&g_n.api, t, err, sizeof err) < 0) {
-		nc_log("netd", "topology: %s", err);
+		nc_warn("netd", "topology: %s", err);
 		return -1;
 	}
 	return 0;
@@ -158,10 +158,10 @@ static void refresh_done(void)
 	struct ns_fetch *f = &g_n.refresh;
 	if (f->done == 1) {
 		if (use_topology(&f->topo) < 0)
-			nc_log("netd", "the topology has too many nodes: kept the old one");
+			nc_warn("netd", "the topology has too many nodes: kept the old one");
 	} else {
 		g_n.topo_failures++;
-		nc_log("netd", "topology refresh failed: kept generation %llu (%s)",
+		nc_warn("netd", "topology refresh failed: kept generation %llu (%s)",
 		       (unsigned long long)g_n.topo_generation, f->err);
 	}
 	ns_fetch_free(f);
@@ -209,7 +209,7 @@ static int start_op(enum op_kind k, uint64_t id)
 static void finish_op(enum op_kind k, const uint8_t *out, size_t len)
 {
 	if (g_n.op != k) {
-		nc_log("netd", "keyd answered an operation that was not asked: ignored");
+		nc_warn("netd", "keyd answered an operation that was not asked: ignored");
 		return;
 	}
 	g_n.op = OP_NONE;
@@ -365,7 +365,7 @@ static int hook_send_real(void *ctx, const struct ns_lane *lane, void *packet)
 	if (rc == NS_GWC_E_QUEUE_FULL)
 		return NS_TRAFFIC_BUSY;
 	if (rc < 0)
-		nc_log("netd", "gateway queue: %s", ns_gwc_strerror(rc));
+		nc_warn("netd", "gateway queue: %s", ns_gwc_strerror(rc));
 	left_queue(f->frag_id, 0);
 	free(f);
 	g_n.frames_out++;
@@ -386,10 +386,37 @@ static void pool_refill(int kind)
 	g_n.pool_asked[kind] = POOL_MAX - g_n.pool_len[kind];
 }
 
+/* Once a minute at most, and only when real traffic moved: one line of what moved (the
+ * counters of STATS); the counts of rate-limited lines every second. */
+static void log_tick(double now)
+{
+	/* the first four are what counts as something happening; the cover stream always runs */
+	static const char *const names[] = { "real_sent", "acks", "retransmissions", "reconnects",
+		                             "frames_in", "cover_sent" };
+	static uint64_t last[6];
+	static double next;
+	char line[256];
+	ns_log_flush(0);
+	if (now < next)
+		return;
+	struct ns_gwc_status st;
+	struct ns_traffic_stats ts;
+	ns_gwc_get_status(g_n.gw, &st);
+	ns_traffic_get_stats(g_n.traffic, &ts);
+	uint64_t v[6] = { ts.real_sent, ts.acks_received, ts.retransmit_requests, st.reconnects,
+		          g_n.frames_in, g_n.cover_sent };
+	if (next != 0 && ns_log_summary_line(names, v, last, 6, 4, line, sizeof line))
+		nc_log("netd", "in the last %.0f s: %s", NS_LOG_SUMMARY_S, line);
+	else if (next == 0)
+		memcpy(last, v, sizeof v);
+	next = now + NS_LOG_SUMMARY_S;
+}
+
 /* keyd sends nothing while it has no session or topology: ask again now and then. */
 static void on_pool_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop, (void)w, (void)revents;
+	log_tick(ev_now(loop));
 	for (int k = 0; k < 2; k++) {
 		g_n.pool_asked[k] = 0;
 		pool_refill(k);
@@ -460,7 +487,7 @@ static void on_sealed_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 	const struct ns_ipc_SEALED_FRAME *s = &m->u.SEALED_FRAME;
 	struct out_frame *f = malloc(sizeof *f + s->frame.len);
 	if (!f) {
-		nc_log("netd", "out of memory");
+		nc_error("netd", "out of memory");
 		_exit(1); /* never exit(): its atexit handlers make calls the sandbox refuses */
 	}
 	memcpy(f->frag_id, s->frag_id.ptr, 5);
@@ -481,7 +508,7 @@ static void on_sealed_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 	}
 	/* UNKNOWN: its ack came while the rebuilt frame was on its way; nothing to send */
 	if (rc < 0 && rc != NS_TRAFFIC_E_UNKNOWN)
-		nc_log("netd", "traffic queue refused a frame (%d): dropped", rc);
+		nc_warn_limited("netd", "traffic queue refused a frame (%d): dropped", rc);
 	if (rc < 0)
 		free(f);
 	ns_traffic_ev_rearm(&g_n.tev);
@@ -504,7 +531,7 @@ static void on_cover_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, vo
 		return; /* more than we asked for: drop it */
 	struct out_frame *f = malloc(sizeof *f + m->u.COVER_FRAME.frame.len);
 	if (!f) {
-		nc_log("netd", "out of memory");
+		nc_error("netd", "out of memory");
 		_exit(1); /* never exit(): its atexit handlers make calls the sandbox refuses */
 	}
 	memset(f->frag_id, 0, 5);
@@ -553,7 +580,7 @@ static void on_handshake_failed(struct ns_ipc_conn *c, const struct ns_ipc_msg *
 	const struct ns_ipc_bytes *r = &m->u.GW_HANDSHAKE_FAILED.reason;
 	char why[300];
 	snprintf(why, sizeof why, "keyd: %.*s", (int)r->len, (const char *)r->ptr);
-	nc_log("netd", "gateway handshake failed (%s): dropping the connection", why);
+	nc_warn("netd", "gateway handshake failed (%s): dropping the connection", why);
 	g_n.handshake_failures++;
 	g_n.op = OP_NONE;
 	enum ns_gwc_state st = ns_gwc_state(g_n.gw);
@@ -586,10 +613,10 @@ static void gw_state(struct ns_gwc *c, enum ns_gwc_state s, void *user)
 	if (s == NS_GWC_READY)
 		nc_log("netd", "gateway session ready (protocol %u)", st.negotiated_protocol);
 	else if (s == NS_GWC_BACKOFF || s == NS_GWC_FAILED)
-		nc_log("netd", "gateway %s: %s (%s)", ns_gwc_state_name(s), ns_gwc_strerror(st.last_error),
+		nc_warn("netd", "gateway %s: %s (%s)", ns_gwc_state_name(s), ns_gwc_strerror(st.last_error),
 		       st.last_error_text);
 	if (s == NS_GWC_FAILED) {
-		nc_log("netd", "the gateway session failed for good");
+		nc_error("netd", "the gateway session failed for good");
 		_exit(1); /* never exit(): its atexit handlers make calls the sandbox refuses */
 	}
 }
@@ -610,7 +637,7 @@ static void gw_writable(struct ns_gwc *c, void *user)
 static void gw_sealed_dropped(struct ns_gwc *c, uint64_t id, void *user)
 {
 	(void)c, (void)user;
-	nc_log("netd", "sealed frame %llu is void for this gateway session: dropped",
+	nc_debug("netd", "sealed frame %llu is void for this gateway session: dropped",
 	       (unsigned long long)id);
 }
 
@@ -803,16 +830,16 @@ static int first_topology(const struct nc_setup *s)
 	}
 	ns_apis_init(&g_n.api, &s->conf);
 	if (nc_api_keyrot(&g_n.api, &kr, err, sizeof err) < 0) {
-		nc_log("netd", "key rotation info: %s", err);
+		nc_error("netd", "key rotation info: %s", err);
 		return -1;
 	}
 	if (fetch_topology(&topo) < 0)
 		return -1;
 	int rc = -1;
 	if (!nym_topology_gateway(&topo.topology, s->gateway_identity))
-		nc_log("netd", "our gateway is not in the topology from %s", ns_apis_url(&g_n.api));
+		nc_error("netd", "our gateway is not in the topology from %s", ns_apis_url(&g_n.api));
 	else if (use_topology(&topo) < 0)
-		nc_log("netd", "the topology has too many nodes");
+		nc_error("netd", "the topology has too many nodes");
 	else
 		rc = 0;
 	ns_topo_free(&topo);
@@ -837,7 +864,7 @@ static void send_exit_policy(const struct nc_setup *s)
 	else
 		nc_log("netd", "exit policy from %s: %zu bytes", url, len);
 	if (nc_exit_policy_send(&g_n.apid, text, len, text ? NULL : why) < 0)
-		nc_log("netd", "cannot hand the exit policy to %s", nc_kind->front);
+		nc_error("netd", "cannot hand the exit policy to %s", nc_kind->front);
 	free(text);
 }
 
@@ -858,7 +885,7 @@ int nc_netd_main(void *setup)
 	if (first_topology(s) < 0)
 		return 1;
 	if (start_engines(s) < 0) {
-		nc_log("netd", "cannot start the gateway session");
+		nc_error("netd", "cannot start the gateway session");
 		return 1;
 	}
 	if (nc_confine(NS_SANDBOX_NETD, s, 0) < 0)

@@ -123,7 +123,7 @@ void sd_conn_network_data(struct sd_conn *c, uint64_t seq, const uint8_t *data, 
                           bool closed)
 {
 	if (seq == 0 && closed && len == 0 && ns_runner_in_next_seq(c->runner) == 0) {
-		nc_log("socksd", "connection %llu to %s: the network requester could not connect",
+		nc_debug("socksd", "connection %llu to %s: the network requester could not connect",
 		       (unsigned long long)c->id, c->remote);
 		conn_close(c);
 		return;
@@ -138,7 +138,7 @@ void sd_conn_network_data(struct sd_conn *c, uint64_t seq, const uint8_t *data, 
 	}
 	if (rc < 0 && !c->obuf_logged) {
 		c->obuf_logged = true;
-		nc_log("socksd", "connection %llu: piece %llu refused: %s", (unsigned long long)c->id,
+		nc_debug("socksd", "connection %llu: piece %llu refused: %s", (unsigned long long)c->id,
 		       (unsigned long long)seq, nr_obuf_err_text(rc));
 	}
 }
@@ -188,7 +188,7 @@ static void runner_ended(void *ctx, enum ns_runner_end why)
 {
 	struct sd_conn *c = ctx;
 	if (why == NS_RUNNER_END_TTL)
-		nc_log("socksd", "connection %llu: nothing from the network requester for %.0f s: "
+		nc_debug("socksd", "connection %llu: nothing from the network requester for %.0f s: "
 		       "closed", (unsigned long long)c->id, ns_runner_conf_nym().mix_ttl);
 	conn_close(c);
 }

@@ -333,6 +333,7 @@ static int cmd_run(const struct args *a)
 	apply_traffic_modes(&s.conf.debug, a);
 	if (nc_kind->configure && nc_kind->configure(&s.conf, 0) < 0)
 		return 1;
+	nc_log_setup(&s.conf);
 	if (nc_start_checks(&s) < 0 || nc_run_gateway(&s) < 0)
 		return 1;
 	nc_raise_fd_limit();
@@ -354,6 +355,7 @@ int nc_cli_main(const struct nc_kind *kind, int argc, char **argv)
 		fflush(NULL);
 		_exit(nc_child_main(argv[2], argv[3]) & 0xff);
 	}
+	nc_log_setup(NULL);
 	struct args a;
 	if (parse_args(argc, argv, &a) < 0)
 		return usage();
