@@ -217,7 +217,9 @@ void nc_ipc_fatal(struct ns_ipc_conn *c, int err, void *ctx)
 {
 	(void)ctx;
 	err = peer_gone(err, errno);
-	nc_log(ns_ipc_role_name(c->self), "IPC with %s failed: %s", ns_ipc_role_name(c->peer),
+	/* a peer gone is the stop's cascade (a death is the supervisor's to report) */
+	ns_log(err == NS_IPC_EEOF ? NS_LOG_DEBUG : NS_LOG_ERROR, ns_ipc_role_name(c->self),
+	       "IPC with %s failed: %s", ns_ipc_role_name(c->peer),
 	       ns_ipc_strerror(err));
 	/* _exit: the atexit handlers (libcurl's, LeakSanitizer's) make system calls the sandbox
 	 * kills for (netd was seen dying of SIGSYS at a stop) */
