@@ -317,7 +317,7 @@ static void tell_count(struct ns_log_limit *l, double now)
 	if (l->level <= g_log.level)
 		emit(l->level, l->role ? l->role : g_log.role, text);
 	l->suppressed = 0;
-	l->start = now;
+	l->start = 0; /* the next one is written in full */
 }
 
 static void unlist(struct ns_log_limit *l)

@@ -73,11 +73,12 @@ void ns_logv(int level, const char *role, const char *fmt, va_list ap)
 #define ns_debug(...) ns_log(NS_LOG_DEBUG, NULL, __VA_ARGS__)
 #define ns_trace(...) ns_log(NS_LOG_TRACE, NULL, __VA_ARGS__)
 
-/* A repeated line: the first of a window is written; the repeats inside it are counted and
- * told in one "N more like this in the last M s" line when the window ends (at the next
- * repeat or at ns_log_flush, whichever comes first). While the fault goes on, one such line
- * per window; after a quiet window the next one is written in full again. Zero-initialise;
- * window_s 0 is NS_LOG_WINDOW_S. Static storage (a pending limiter is on a list). */
+/* A repeated line: the first of a window is written and opens the window; the repeats inside
+ * it are counted and told in one "N more like this in the last M s: <its start>" line when
+ * the window ends (at the next repeat or at ns_log_flush, whichever comes first). The next
+ * one after that is written in full and opens a new window: a fault that goes on costs two
+ * lines per window. Zero-initialise; window_s 0 is NS_LOG_WINDOW_S. Static storage (a
+ * pending limiter is on a list). */
 #define NS_LOG_WINDOW_S 10.0
 #define NS_LOG_GIST 72
 struct ns_log_limit {

@@ -620,7 +620,12 @@ static void compare_mix_packet(struct kat *k, const cJSON *pkt, const struct nym
 
 	kat_expect_hex(k, mp, "sphinx_packet", out->mix.packet, out->mix.packet_len);
 	kat_expect_u64(k, mp, "sphinx_packet_len", out->mix.packet_len);
-	kat_expect_u64(k, mp, "key_rotation", out->mix.key_rotation);
+	/* null: the captured frame carried no rotation (kat_gateway.c checks the frame's kind);
+	 * the rebuilt packet's own is not on that wire */
+	if (cJSON_IsNull(raw(mp, "key_rotation")))
+		kat_note(mp, "key_rotation");
+	else
+		kat_expect_u64(k, mp, "key_rotation", out->mix.key_rotation);
 	kat_expect_u64(k, mp, "packet_type", out->mix.packet_type);
 	kat_expect_hex(k, mp, "first_hop_address", out->mix.first_hop, alen);
 	expect_address_text(k, mp, "first_hop", out->mix.first_hop);
