@@ -345,6 +345,7 @@ static int cmd_run(const struct args *a)
 int nc_cli_main(const struct nc_kind *kind, int argc, char **argv)
 {
 	nc_kind = kind;
+	ns_log_init(kind->program, NULL, NS_LOG_DEFAULT, 0); /* until the role or the config says */
 	/* a role the supervisor started (proc.c): never returns through exit(), whose atexit
 	 * handlers (LeakSanitizer's ptrace among them) the sandbox would refuse */
 	if (argc >= 7 && !strcmp(argv[1], "--test-probe")) /* tests/attack/ only (probe.c) */
