@@ -255,6 +255,7 @@ struct nc_app *nc_app_open(const struct nc_app_transport *t, void *conn, int bin
 		if (!g_a.apps[i].t) {
 			g_a.apps[i] = (struct nc_app){ .t = t, .conn = conn, .binary = binary };
 			g_a.n_apps++;
+			nc_debug("apid", "app %zu connected (%zu apps)", i, g_a.n_apps);
 			flush_held();
 			return &g_a.apps[i];
 		}
@@ -265,6 +266,7 @@ void nc_app_close(struct nc_app *a)
 {
 	if (a->t)
 		g_a.n_apps--;
+	nc_debug("apid", "app %zu closed (%zu apps)", (size_t)(a - g_a.apps), g_a.n_apps);
 	ns_engine_forget_owner(g_a.engine, a);
 	memset(a, 0, sizeof *a);
 }

@@ -36,7 +36,6 @@
 #define REPLY_QUEUE_MAX 1024    /* reply fragments waiting per tag */
 /* All tags together (~2 KB each: 32 MiB); tags are made by strangers' anonymous messages. */
 #define REPLY_QUEUE_TOTAL_MAX 16384
-#define REFUSAL_LOG_EVERY_NS (10 * 1000000000ull)
 #define REPLY_TICK_S 5.0        /* Nym's reply controller inspects stale data every 5 s */
 
 struct pending_build {
@@ -63,7 +62,7 @@ struct keyd {
 	uint64_t built, opened, acks, fragments, cover;
 	uint64_t replies_built, replies_received, surbs_made, surbs_stored, surb_requests_sent;
 	uint64_t reply_drops, hs_failures;
-	uint64_t replies_refused, refusals_logged, last_refusal_log_ns;
+	uint64_t replies_refused;
 	uint64_t loop_delay_ns, packet_delay_ns;
 	double ack_wait_multiplier;
 	uint64_t ack_wait_addition_ns;
@@ -588,19 +587,12 @@ static void flush_all_replies(void)
 	}
 }
 
-/* A reply fragment that does not fit in the waiting queues is refused: one log line per
- * 10 s at most, with the count since the last one. */
+/* A reply fragment that does not fit in the waiting queues is refused (rate-limited line). */
 static void reply_refused(void)
 {
-	uint64_t now = nc_mono_ns();
 	g_k.replies_refused++;
-	if (g_k.last_refusal_log_ns && now - g_k.last_refusal_log_ns < REFUSAL_LOG_EVERY_NS)
-		return;
-	nc_warn("keyd", "reply fragments waiting for SURBs are at their bound (%zu in all): "
-	       "%llu refused", nc_surbs_queued_total(g_k.surbs),
-	       (unsigned long long)(g_k.replies_refused - g_k.refusals_logged));
-	g_k.refusals_logged = g_k.replies_refused;
-	g_k.last_refusal_log_ns = now;
+	nc_warn_limited("keyd", "reply fragments waiting for SURBs are at their bound (%zu in all): "
+	                "refused", nc_surbs_queued_total(g_k.surbs));
 }
 
 static void on_build_reply(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)

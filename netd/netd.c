@@ -270,6 +270,7 @@ static int op_open(void *ctx, struct ns_gwc *c, uint64_t id, const uint8_t *fram
 		struct ns_ipc_msg m = { .type = NS_IPC_T_OPEN_FRAME };
 		m.u.OPEN_FRAME.frame = NS_IPC_BYTES(frame, len);
 		nc_send(&g_n.keyd, &m);
+		nc_trace("netd", "frame of %zu bytes from the gateway", len);
 		g_n.frames_in++;
 	}
 	ns_gwc_op_done(c, id, 0, NULL, 0); /* keyd opens it; nothing comes back here */
@@ -367,6 +368,7 @@ static int hook_send_real(void *ctx, const struct ns_lane *lane, void *packet)
 	if (rc < 0)
 		nc_warn("netd", "gateway queue: %s", ns_gwc_strerror(rc));
 	left_queue(f->frag_id, 0);
+	nc_trace("netd", "real frame of %zu bytes to the gateway", f->len);
 	free(f);
 	g_n.frames_out++;
 	return 0;

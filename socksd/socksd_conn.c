@@ -52,6 +52,7 @@ static uint64_t fresh_id(void)
 
 static void conn_close(struct sd_conn *c)
 {
+	nc_debug("socksd", "connection %llu closed", (unsigned long long)c->id);
 	ev_io_stop(sd_loop, &c->rio);
 	ev_io_stop(sd_loop, &c->wio);
 	ev_timer_stop(sd_loop, &c->handshake);
@@ -311,6 +312,7 @@ void sd_conn_accept(int fd)
 	}
 	c->fd = fd;
 	c->id = fresh_id();
+	nc_debug("socksd", "connection %llu accepted", (unsigned long long)c->id);
 	c->opened = ev_now(sd_loop);
 	ns_socks_parser_init(&c->parser, 0);
 	ev_io_init(&c->rio, on_readable, c->fd, EV_READ);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clientconf.h"
 #include "log.h"
 
 #define P "nym-client"
@@ -285,6 +286,35 @@ static void test_summary_line(void **state)
 	assert_int_equal(strlen(tiny), sizeof tiny - 1);
 }
 
+/* [nymsuite] log_level: rendered only when set, read back, a bad level refused. */
+static void test_config_key(void **state)
+{
+	(void)state;
+	static const enum clientconf_kind kinds[] = { CC_KIND_CLIENT, CC_KIND_NR };
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		static struct clientconf c, back;
+		struct clientconf_dirs d;
+		char err[CLIENTCONF_ERR_MAX] = "";
+		assert_int_equal(clientconf_dirs_kind(kinds[i], "/home/u", "test", &d), 0);
+		assert_int_equal(clientconf_init_defaults_kind(&c, kinds[i], &d, "test"), 0);
+		char *t = clientconf_render(&c, NULL);
+		assert_non_null(t);
+		assert_null(strstr(t, "log_level"));
+		free(t);
+		snprintf(c.log_level, sizeof c.log_level, "debug");
+		size_t n;
+		t = clientconf_render(&c, &n);
+		assert_non_null(strstr(t, "log_level = \"debug\""));
+		assert_int_equal(clientconf_parse_kind(kinds[i], t, n, &back, err), 0);
+		assert_string_equal(back.log_level, "debug");
+		char *bad = strstr(t, "log_level = \"debug\"");
+		memcpy(bad, "log_level = \"loud\" ", 19);
+		assert_int_equal(clientconf_parse_kind(kinds[i], t, n, &back, err), -1);
+		assert_non_null(strstr(err, "log_level"));
+		free(t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +325,7 @@ int main(void)
 		cmocka_unit_test_setup(test_limiter, setup_sink),
 		cmocka_unit_test_setup(test_limiter_below_level, setup_sink),
 		cmocka_unit_test(test_summary_line),
+		cmocka_unit_test(test_config_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
