@@ -7,7 +7,9 @@
 #  (b) RUST_LOG=debug: the per-message lines are there;
 #  (c) a RUST_LOG with a malformed part: one warning naming it, the rest of the filter applies
 #      (nym_client::apid=debug: apid's per-message lines, none from keyd/netd at debug);
-#  (d) [nymsuite] log_level = "warn": no INFO line; RUST_LOG=info wins over it.
+#  (d) [nymsuite] log_level = "warn": no INFO line; RUST_LOG=info wins over it;
+#  (e) stderr as the journal's stream ($JOURNAL_STREAM names it, as systemd sets it): every
+#      line of every process carries its syslog priority ("<6>", "<4>") instead of a level word.
 # Exit 0 = pass.
 set -euo pipefail
 # shellcheck source=tests/integration/lib/nymclient.bash
@@ -103,3 +105,16 @@ run_traffic envwins.log
 unset RUST_LOG
 grep -q "^INFO .*gateway session ready" "$T/envwins.log" || fail "RUST_LOG=info did not win over log_level"
 echo "ok [nymsuite] log_level = warn; RUST_LOG wins over it"
+
+# ---- (e) the journal's stream
+nc_toml_set "$(nc_config q)" nymsuite log_level '"info"' || fail "cannot set log_level"
+: >"$NC_DIR/q.log"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$NC_DIR/q.log")
+export JOURNAL_STREAM
+run_traffic journal.log
+unset JOURNAL_STREAM
+bad=$(grep -Ev '^<[3467]>nym-client\[(supervisor|keyd|netd|apid)\]: ' "$T/journal.log" || true)
+[ -z "$bad" ] || fail "lines without a syslog priority on the journal's stream: $bad"
+grep -q '^<6>nym-client\[netd\]: gateway session ready' "$T/journal.log" || fail "no <6> INFO line"
+grep -q '^<4>nym-client\[apid\]: replies to a sender tag' "$T/journal.log" || fail "no <4> WARN line"
+echo "ok on the journal's stream: syslog priorities from every process"
