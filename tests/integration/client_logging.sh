@@ -65,7 +65,7 @@ n=$(wc -l <"$L")
 [ "$n" -le 40 ] || { cat "$L"; fail "the default log has $n lines"; }
 if grep -q "message .* bytes" "$L"; then fail "per-message lines at the default level"; fi
 n=$(grep -c "no reply SURBs for" "$L" || true)
-[ "$n" -ge 1 ] && [ "$n" -le 3 ] || { cat "$L"; fail "the repeated fault was logged in $n lines"; }
+{ [ "$n" -ge 1 ] && [ "$n" -le 3 ]; } || { cat "$L"; fail "the repeated fault was logged in $n lines"; }
 grep -Eq "apid\]: [0-9]+ more like this in the last [0-9]+ s: replies to a sender tag" "$L" ||
 	{ cat "$L"; fail "no count line for the repeated fault"; }
 bad=$(grep -Ev '^(ERROR|WARN|INFO) nym-client\[(supervisor|keyd|netd|apid)\]: ' "$L" || true)
