@@ -228,6 +228,9 @@ static size_t put_prefix(char *out, size_t cap, int level)
 	static const int SYSLOG_PRIORITY[] = { 7, 3, 4, 6, 7, 7 };
 	const char *name = ns_log_level_name(level);
 	int n = 0;
+	/* journald reads the priority at the very start and stamps the entry itself */
+	if (g_log.output & NS_LOG_JOURNAL)
+		return (size_t)snprintf(out, cap, "<%d>", SYSLOG_PRIORITY[level]);
 	if (g_log.output & (NS_LOG_TTY | NS_LOG_TIME)) {
 		struct timespec ts;
 		struct tm tm;
@@ -237,9 +240,7 @@ static size_t put_prefix(char *out, size_t cap, int level)
 		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
 		n = snprintf(out, cap, "%s.%03ldZ ", when, ts.tv_nsec / 1000000);
 	}
-	if (g_log.output & NS_LOG_JOURNAL)
-		n += snprintf(out + n, cap - (size_t)n, "<%d>", SYSLOG_PRIORITY[level]);
-	else if (g_log.output & NS_LOG_TTY)
+	if (g_log.output & NS_LOG_TTY)
 		n += snprintf(out + n, cap - (size_t)n, "\033[%sm%5s\033[0m ", COLOUR[level], name);
 	else
 		n += snprintf(out + n, cap - (size_t)n, "%s ", name);
@@ -314,7 +315,7 @@ static void tell_count(struct ns_log_limit *l, double now)
 	char text[LINE_MAX_BYTES];
 	snprintf(text, sizeof text, "%llu more like this in the last %.0f s: %s",
 	         (unsigned long long)l->suppressed, now - l->start, l->gist);
-	if (l->level <= g_log.level)
+	if (l->level > NS_LOG_OFF && l->level <= g_log.level)
 		emit(l->level, l->role ? l->role : g_log.role, text);
 	l->suppressed = 0;
 	l->start = 0; /* the next one is written in full */

@@ -162,6 +162,11 @@ static void test_format_and_level(void **state)
 	ns_log(NS_LOG_INFO, NULL, "i");
 	assert_string_equal(g_lines[2], "<3>nym-client[apid]: e");
 	assert_string_equal(g_lines[3], "<6>nym-client[apid]: i");
+	/* no timestamp before the priority, even where one is asked for */
+	ns_log_init(P, "apid", NS_LOG_INFO, NS_LOG_JOURNAL | NS_LOG_TIME);
+	ns_log(NS_LOG_WARN, NULL, "w");
+	assert_string_equal(g_lines[4], "<4>nym-client[apid]: w");
+	g_n = 4;
 	ns_log_init(P, "apid", NS_LOG_INFO, NS_LOG_TTY);
 	ns_log(NS_LOG_WARN, NULL, "t");
 	/* 2026-12-07T10:00:00.000Z \e[33m WARN\e[0m nym-client[apid]: t */
