@@ -2,12 +2,14 @@
 # `make kat` on capture shapes other than tests/vectors/real-client-packets.json, derived from it
 # by tools/kat-variants (the packets, keys and frames stay the real client's; only the layout
 # changes):
-#  - key-rotation-null.json: every packet as a ForwardSphinx (kind 1) frame, key_rotation null;
+#  - key-rotation-null.json: every packet as a ForwardSphinx (kind 1) frame, key_rotation null,
+#    and the injected V1 message's surb_key_rotation null;
 #  - multi-session.json: `gateway` as three sessions (registration; authenticateV2 with the
 #    stored key and its frames; another client's kind-1 session), each checked on its own;
-# both pass every check, the field coverage included. Three derived files must fail, each for
-# its reason: key_rotation null on a ForwardSphinxV2 frame, the authenticateV2 session holding
-# another session's key, an authenticateV2 record naming another connection.
+# both pass every check, the field coverage included. Four derived files must fail, each for
+# its reason: key_rotation null on a ForwardSphinxV2 frame, surb_key_rotation null on a DataV2
+# message, the authenticateV2 session holding another session's key, an authenticateV2 record
+# naming another connection.
 # Exit 0 = pass.
 set -euo pipefail
 BUILD=${BUILD:-build}
@@ -33,6 +35,7 @@ n=$(grep -Ec '"kind_name":[[:space:]]*"ForwardSphinx"' "$T/key-rotation-null.jso
 [ "$n" = 14 ] || fail "$n kind-1 packet frames in the variant, want 14"
 n=$(grep -Ec '"key_rotation":[[:space:]]*null' "$T/key-rotation-null.json" || true)
 [ "$n" = 14 ] || fail "$n packets with key_rotation null, want 14"
+grep -Eq '"surb_key_rotation":[[:space:]]*null' "$T/key-rotation-null.json" || fail "no V1 surb_key_rotation null"
 
 bad() {
 	local v=$1 why=$2
@@ -41,5 +44,6 @@ bad() {
 	echo "ok $v.json refused: $why"
 }
 bad bad-rotation-null-v2 "key_rotation null, but the ForwardSphinxV2 frame carries rotation 1"
+bad bad-surb-rotation-null-v2 "surb_key_rotation null, but the DataV2 message carries rotation 1"
 bad bad-auth-other-key "address_ciphertext_48 differs.*(session 1)"
 bad bad-auth-other-conn "authenticateV2 on connection 2: no authenticate_v2 record of that connection"

@@ -8,12 +8,14 @@
  *   key-rotation-null.json  every packet's frame as the ForwardSphinx (kind 1) frame a session
  *                           negotiated below protocol 5 carries: the same mix packet, key and
  *                           nonce, sealed again without the key-rotation byte;
- *                           mix_packet.key_rotation is null, as a capture writes it
+ *                           mix_packet.key_rotation is null, as a capture writes it; and the
+ *                           injected V1 message's surb_key_rotation null (V1 carries none)
  *   multi-session.json      `gateway` as three sessions: the registration (connection 1), the
  *                           authenticateV2 with the key it stored (connection 2, the forward and
  *                           pushed frames) and the other client's kind-1 session (its frame)
- * and three that `make kat` must refuse:
+ * and four that `make kat` must refuse:
  *   bad-rotation-null-v2.json  key_rotation null on a ForwardSphinxV2 frame (it carries one)
+ *   bad-surb-rotation-null-v2.json  surb_key_rotation null on a DataV2 message (it carries one)
  *   bad-auth-other-key.json    the authenticateV2 session holding another session's key
  *   bad-auth-other-conn.json   the authenticateV2 record naming a connection it was not on
  * Exit 0, or 1 with a reason on stderr. */
@@ -156,8 +158,13 @@ static int key_rotation_null(const cJSON *real, const char *dir)
 	int rc = root ? 0 : -1;
 	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(root, "packets"))
 		rc |= reframe_v1(p);
+	cJSON *inj = cJSON_GetObjectItemCaseSensitive(root, "injected_v1_message");
+	if (!inj || cJSON_GetObjectItemCaseSensitive(inj, "surb_key_rotation") ||
+	    !cJSON_AddNullToObject(inj, "surb_key_rotation"))
+		rc = fail("the injected V1 message is not the one of tests/vectors/README.md");
 	rc = rc || note_about(root, "every packet's gateway frame sealed again as ForwardSphinx "
-	                            "(kind 1), mix_packet.key_rotation null (tools/kat-variants).") ||
+	                            "(kind 1), mix_packet.key_rotation null, the injected V1 "
+	                            "message's surb_key_rotation null (tools/kat-variants).") ||
 	     write_json(dir, "key-rotation-null.json", root);
 	/* refused: null on a frame that carries a rotation */
 	cJSON *bad = rc ? NULL : cJSON_Duplicate(real, 1);
@@ -166,6 +173,17 @@ static int key_rotation_null(const cJSON *real, const char *dir)
 	if (!rc && (!mp || !cJSON_ReplaceItemInObjectCaseSensitive(mp, "key_rotation",
 	                                                           cJSON_CreateNull()) ||
 	            write_json(dir, "bad-rotation-null-v2.json", bad)))
+		rc = -1;
+	cJSON_Delete(bad);
+	/* refused: null on a V2 message, which carries its rotation */
+	bad = rc ? NULL : cJSON_Duplicate(real, 1);
+	cJSON *m, *v2 = NULL;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(bad, "messages"))
+		if (!v2 && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(m, "surb_key_rotation")))
+			v2 = m;
+	if (!rc && (!v2 || !cJSON_ReplaceItemInObjectCaseSensitive(v2, "surb_key_rotation",
+	                                                           cJSON_CreateNull()) ||
+	            write_json(dir, "bad-surb-rotation-null-v2.json", bad)))
 		rc = -1;
 	cJSON_Delete(bad);
 	cJSON_Delete(root);
