@@ -11,6 +11,8 @@
 set -euo pipefail
 # shellcheck source=tests/integration/lib/netreq.bash
 . "$(dirname "$0")/../integration/lib/netreq.bash"
+# shellcheck source=tests/attack/lib/creds.bash
+. "$(dirname "$0")/lib/creds.bash"
 [ "$(id -u)" = 0 ] || { echo "skip: needs root"; exit 0; }
 nr_setup privsep-creds-kinds
 [ -x "$BIN/nym-socks5-client" ] || fail "missing $BIN/nym-socks5-client"
@@ -26,36 +28,16 @@ children() {
 	done
 	sed -n 's/.*started keyd \([0-9]*\), netd \([0-9]*\), [a-z]* \([0-9]*\).*/\1 \2 \3/p' "$1" | tail -1
 }
-field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status"; }
-
-# check_creds NAME PID UID: the four uids and gids of PID are UID, nothing more
-check_creds() {
-	local name=$1 pid=$2 want=$3 c
-	[ -d "/proc/$pid" ] || fail "$name (pid $pid) is not running"
-	[ "$(field "$pid" Uid | tr -s '\t ' ' ')" = "$want $want $want $want" ] ||
-		fail "$name (pid $pid): Uid $(field "$pid" Uid), want $want"
-	[ "$(field "$pid" Gid | tr -s '\t ' ' ')" = "$want $want $want $want" ] ||
-		fail "$name (pid $pid): Gid $(field "$pid" Gid), want $want"
-	[ -z "$(field "$pid" Groups)" ] || fail "$name: supplementary groups $(field "$pid" Groups)"
-	for c in CapEff CapPrm CapBnd CapInh CapAmb; do
-		[ "$(field "$pid" $c)" = 0000000000000000 ] || fail "$name: $c $(field "$pid" $c)"
-	done
-	[ "$(field "$pid" NoNewPrivs)" = 1 ] || fail "$name: NoNewPrivs $(field "$pid" NoNewPrivs)"
-	[ "$(field "$pid" Seccomp)" = 2 ] || fail "$name: Seccomp $(field "$pid" Seccomp)"
-}
-
 # check_program NAME LOG KIND FRONT: the three children of the program logging to LOG run as
 # BASE + 3 x KIND + 0/1/2; records their uids in UIDS[NAME-ROLE]
 declare -A UIDS
 check_program() {
-	local name=$1 log=$2 kind=$3 front=$4 pids role i=0
+	local name=$1 log=$2 kind=$3 front=$4 pids role i=0 roles=(keyd netd "$4")
 	pids=$(children "$log")
 	[ -n "$pids" ] || fail "$name: no 'started keyd' line in $log"
 	grep -q "started keyd [0-9]*, netd [0-9]*, $front [0-9]*" "$log" || fail "$name: no $front started"
 	for pid in $pids; do
-		role=$(sed -n "$((i + 1))p" <<<"keyd
-netd
-$front")
+		role=${roles[$i]}
 		check_creds "$name $role" "$pid" $((BASE + 3 * kind + i))
 		UIDS[$name-$role]=$((BASE + 3 * kind + i))
 		i=$((i + 1))
