@@ -15,6 +15,7 @@
 
 #include <ev.h>
 
+#include "bytes.h"
 #include "crypto.h"
 #include "gateway/auth.h"
 #include "gateway/frames.h"
@@ -89,8 +90,7 @@ static void key_record_encode(uint8_t rec[KEY_REC_LEN])
 	memcpy(rec, KEY_REC_MAGIC, 4);
 	rec[4] = (uint8_t)g_k.key.legacy;
 	memcpy(rec + 8, g_k.key.bytes, NS_GW_KEY_LEN);
-	for (int i = 0; i < 8; i++)
-		rec[40 + i] = (uint8_t)(g_k.last_auth_ts >> (56 - 8 * i));
+	ns_put_be64(rec + 40, g_k.last_auth_ts);
 }
 
 static void key_record_store(void)
@@ -116,9 +116,7 @@ static int key_records_load(const char *path)
 			continue;
 		g_k.key.legacy = rec[4];
 		memcpy(g_k.key.bytes, rec + 8, NS_GW_KEY_LEN);
-		g_k.last_auth_ts = 0;
-		for (int i = 0; i < 8; i++)
-			g_k.last_auth_ts = (g_k.last_auth_ts << 8) | rec[40 + i];
+		g_k.last_auth_ts = ns_get_be64(rec + 40);
 		g_k.have_key = 1;
 	}
 	ns_memzero(rec, sizeof rec);

@@ -71,6 +71,7 @@ struct netd {
 	unsigned protocol_sent;   /* last GW_PROTOCOL value, 0 = none this connection */
 	uint64_t handshake_failures;
 	uint64_t cover_sent;
+	uint64_t forgotten; /* FORGET_FRAGMENTs that released a slot or a pending ack */
 	uint8_t retx[RETX_MAX][5];
 	size_t n_retx;
 	uint64_t frames_in, frames_out;
@@ -523,6 +524,18 @@ static void on_ack(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 	ns_traffic_ev_rearm(&g_n.tev);
 }
 
+/* The front gave the fragment up: without this its pending ack (waiting for a rebuild that
+ * never comes) and its retransmission slot would be held for the rest of the run, and a full
+ * slot table stops every retransmission. */
+static void on_forget_fragment(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)ctx;
+	const uint8_t *id = m->u.FORGET_FRAGMENT.frag_id.ptr;
+	int slot = take_retx(id), pending = ns_traffic_forget(g_n.traffic, id);
+	g_n.forgotten += slot || pending;
+	ns_traffic_ev_rearm(&g_n.tev);
+}
+
 static void on_cover_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c, (void)ctx;
@@ -665,11 +678,13 @@ static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, 
 	char text[512];
 	int n = snprintf(text, sizeof text,
 	                 "gateway_state=%s\nreconnects=%u\nreal_sent=%llu\nacks=%llu\nretransmissions=%llu\n"
-	                 "queued=%zu\nframes_in=%llu\ncover_sent=%llu\n",
+	                 "queued=%zu\nframes_in=%llu\ncover_sent=%llu\npending_acks=%zu\n"
+	                 "retransmit_slots=%zu\n",
 	                 ns_gwc_state_name(st.state), st.reconnects, (unsigned long long)ts.real_sent,
 	                 (unsigned long long)ts.acks_received,
 	                 (unsigned long long)ts.retransmit_requests, ts.queued,
-	                 (unsigned long long)g_n.frames_in, (unsigned long long)g_n.cover_sent);
+	                 (unsigned long long)g_n.frames_in, (unsigned long long)g_n.cover_sent,
+	                 ts.pending_acks, g_n.n_retx);
 	struct ns_ipc_msg r = { .type = NS_IPC_T_STATS_REPLY };
 	r.u.STATS_REPLY.request_id = m->u.STATS_REQUEST.request_id;
 	r.u.STATS_REPLY.text = NS_IPC_BYTES(text, (size_t)n);
@@ -724,7 +739,8 @@ static int status_json(char *out, size_t cap)
 	                "\"queued_real\":%zu,\"queued_per_lane_max\":%zu,\"gateway_queued\":%zu,"
 	                "\"frames_received\":%llu,\"topology_generation\":%llu,\"topology_nodes\":%zu,"
 	                "\"topology_age_s\":%llu,\"topology_refresh_failures\":%llu,\"nym_api\":\"%s\","
-	                "\"protocol\":%u,\"gateway_protocol\":%u,\"handshake_failures\":%llu}",
+	                "\"protocol\":%u,\"gateway_protocol\":%u,\"handshake_failures\":%llu,"
+	                "\"pending_acks\":%zu,\"retransmit_slots\":%zu,\"forgotten\":%llu}",
 	                id58, gw_url, ns_gwc_state(g_n.gw) == NS_GWC_READY ? "true" : "false",
 	                ns_gwc_state_name(st.state), st.reconnects, (unsigned long long)ts.real_sent,
 	                (unsigned long long)g_n.cover_sent, (unsigned long long)ts.acks_received,
@@ -733,7 +749,8 @@ static int status_json(char *out, size_t cap)
 	                (unsigned long long)g_n.topo_generation, g_n.topo_nodes,
 	                (unsigned long long)(age > 0 ? age : 0), (unsigned long long)g_n.topo_failures, api,
 	                st.negotiated_protocol, st.gateway_protocol,
-	                (unsigned long long)g_n.handshake_failures);
+	                (unsigned long long)g_n.handshake_failures, ts.pending_acks, g_n.n_retx,
+	                (unsigned long long)g_n.forgotten);
 }
 
 static void on_status_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
@@ -758,6 +775,7 @@ static const ns_ipc_handler netd_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_SEALED_FRAME] = on_sealed_frame,
 	[NS_IPC_T_COVER_FRAME] = on_cover_frame,
 	[NS_IPC_T_ACK] = on_ack,
+	[NS_IPC_T_FORGET_FRAGMENT] = on_forget_fragment,
 	[NS_IPC_T_GW_HANDSHAKE_FAILED] = on_handshake_failed,
 	[NS_IPC_T_STATUS_REQUEST] = on_status_request,
 };

@@ -664,6 +664,15 @@ static void on_frames_sent(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, vo
 		e->cb->on_lane_sent(e->ctx, ls.lane[i]);
 }
 
+/* netd holds a fragment's pending ack, and after its ACK_TIMEOUT a retransmission slot, until
+ * the ack or the rebuilt frame reaches it; a fragment given up here never brings either. */
+static void netd_forget(struct ns_engine *e, const uint8_t id[5])
+{
+	struct ns_ipc_msg m = { .type = NS_IPC_T_FORGET_FRAGMENT };
+	m.u.FORGET_FRAGMENT.frag_id = NS_IPC_BYTES(id, 5);
+	nc_send(&e->netd, &m);
+}
+
 static void on_ack_timeout(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c;
@@ -671,6 +680,8 @@ static void on_ack_timeout(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, vo
 	struct frag *f = *find_frag(e, m->u.ACK_TIMEOUT.frag_id.ptr);
 	if (f)
 		build(e, f); /* new route, new SURB-ack; Nym's Retransmission lane: not queued on f's */
+	else
+		netd_forget(e, m->u.ACK_TIMEOUT.frag_id.ptr); /* acked while the timeout was on its way */
 }
 
 /* The owner of a message to a recipient whose gateway is not in the topology hears it with
@@ -710,6 +721,8 @@ static void on_build_failed(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 		       (unsigned long long)reason);
 	if (*p)
 		drop_frag(e, p);
+	/* a rebuild after ACK_TIMEOUT (the fragment may be gone already: acked meanwhile) */
+	netd_forget(e, m->u.BUILD_FAILED.frag_id.ptr);
 }
 
 /* ---- persistence hand-over */
