@@ -5,6 +5,7 @@
 #   tests/kat/*.c        -> $(BUILD)/kat (known-answer checks on real-client vectors)
 #   tests/fuzz/fuzz_*.c  -> one libFuzzer target each (clang)
 #   bench/bench_*.c      -> one benchmark each
+#   WASM_SRC (below)     -> $(BUILD)/wasm/nymsuite.{mjs,wasm} (`make wasm`, the browser client)
 SHELL    := /bin/bash
 BUILD    ?= build
 VERSION  := 0.1.0
@@ -66,7 +67,7 @@ DEP_HEADERS := /usr/include/sodium.h /usr/include/gcrypt.h /usr/include/ev.h \
                /usr/lib/python3/dist-packages/websockets /usr/bin/proxychains4 \
                /usr/lib/python3/dist-packages/socks.py
 
-.PHONY: all deps check unit kat asan fuzz fuzz-build fuzz-long bench clean demo deb
+.PHONY: all deps wasm wasm-deps check unit kat asan fuzz fuzz-build fuzz-long bench clean demo deb
 all: $(LIBCOMMON) $(TEST_BIN) $(KAT_BIN) $(BENCH_BIN) $(PROG_BIN)
 
 # Installs the Debian 12 packages when a header or tool is missing (needs root).
@@ -115,6 +116,84 @@ $(BUILD)/bin/$(notdir $(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c
 endef
 $(foreach d,$(PROG_DIRS),$(eval $(call prog_rule,$(d))))
 
+# ---- wasm: the browser client's engine, built with Debian's emscripten (wasm/README.md)
+# libsodium, libgpg-error, libgcrypt, msgpack-c and cJSON are built from Debian 12's source
+# packages by wasm/deps.sh into $(WASM_DEPS)/prefix, once: a stamp per library (cold: ~10-20
+# minutes on 2 loaded cores, configure scripts mostly; then cached).
+WASM       := $(BUILD)/wasm
+WASM_DEPS  := $(WASM)/deps
+# the longest builds first: `make wasm-deps` runs three at a time
+WASM_LIBS  := libgpg-error libsodium msgpack-c cjson libgcrypt
+WASM_STAMP := $(addprefix $(WASM_DEPS)/stamp/,$(WASM_LIBS))
+WASM_DEB_PKGS := emscripten autoconf automake libtool dpkg-dev librust-blake3-dev nodejs
+EMCC       := NODE_PATH=/usr/share/nodejs emcc
+# The portable part of common/: packet formats, crypto wrappers, the IPC codec, topology JSON.
+# Whole folders, plus the named top-level modules; the rest of common/ is process glue (libev,
+# sockets, files, seccomp, SQLite, libcurl) and stays native. A new module is native-only
+# until it is named here.
+WASM_DIRS  := common/sphinx common/nymsphinx common/gateway
+WASM_MODS  := crypto lioness base58 ipc_codec jsonget topology_json nymapi nymapi_fetch traffic \
+              engine/replies
+WASM_SRC   := $(sort $(wildcard $(addsuffix /*.c,$(WASM_DIRS))) $(patsubst %,common/%.c,$(WASM_MODS)))
+WASM_GLUE  := $(sort $(wildcard wasm/c/*.c))
+WASM_OBJ   := $(patsubst %.c,$(WASM)/obj/%.o,$(WASM_SRC) $(WASM_GLUE))
+WASM_BLAKE3 := $(patsubst %,$(WASM)/blake3/%.o,blake3 blake3_dispatch blake3_portable)
+WASM_CFLAGS := $(CSTD) $(WARN) -O2 -D_GNU_SOURCE -Icommon -Iwasm/c -I$(WASM)/include \
+               -I$(WASM_DEPS)/prefix/include
+WASM_LDLIBS := -L$(WASM_DEPS)/prefix/lib -lsodium -lgcrypt -lgpg-error -lmsgpackc -lcjson
+# single-threaded, no ports, memory grows; node only for the tests
+WASM_LDFLAGS := -O2 -sENVIRONMENT=web,worker,node -sALLOW_MEMORY_GROWTH=1 -sMODULARIZE=1 \
+                -sEXPORT_ES6=1 -sEXPORT_NAME=createNymsuite \
+                -sEXPORTED_RUNTIME_METHODS=UTF8ToString
+# the known-answer runner and a probe of the crypto, compiled to wasm for node (tests/wasm/)
+WASM_KAT_SRC := $(KAT_SRC) tests/unit/util_hex.c
+WASM_KAT_OBJ := $(patsubst %.c,$(WASM)/obj/%.o,$(WASM_KAT_SRC))
+
+wasm: deps wasm-deps
+	$(MAKE) $(JOBS) $(WASM)/nymsuite.mjs $(WASM)/kat.js $(WASM)/probe.js $(WASM)/probe-native
+
+# Installs emscripten and the tools the libraries' builds use, and adds the deb-src entry
+# derived from the system's own (apt-get source needs it). Needs root when something is missing.
+wasm-deps: deps
+	@missing=; for t in emcc autoreconf libtoolize dpkg-source node; do \
+	  command -v $$t >/dev/null || missing=1; done; [ -n "$(BLAKE3_DIR)" ] || missing=1; \
+	if [ -n "$$missing" ]; then echo "wasm-deps: installing Debian packages"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    $(WASM_DEB_PKGS); fi
+	@if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && \
+	    ! grep -qs '^deb-src' /etc/apt/sources.list; then \
+	  echo "wasm-deps: adding the deb-src entry"; \
+	  if [ -e /etc/apt/sources.list.d/debian.sources ]; then \
+	    sed 's/^Types: deb$$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
+	      >/etc/apt/sources.list.d/debian-src.sources; \
+	  else sed -n 's/^deb /deb-src /p' /etc/apt/sources.list >/etc/apt/sources.list.d/debian-src.list; fi; \
+	  apt-get update; fi
+	@$(MAKE) --no-print-directory -j3 $(WASM_STAMP)
+
+$(WASM_DEPS)/stamp/libgcrypt: $(WASM_DEPS)/stamp/libgpg-error
+# No dependency on wasm/deps.sh itself: after changing it, delete the stamps it concerns.
+$(WASM_DEPS)/stamp/%:
+	WASM_JOBS=$(JOBS) wasm/deps.sh $* $(WASM_DEPS)
+
+$(WASM)/include/blake3.h: $(BLAKE3_DIR)/blake3.h
+	@mkdir -p $(dir $@)
+	cp $< $@
+$(WASM)/blake3/%.o: $(BLAKE3_DIR)/%.c $(WASM)/include/blake3.h
+	@mkdir -p $(dir $@)
+	$(EMCC) -std=c11 -O2 -DBLAKE3_NO_SSE2 -DBLAKE3_NO_SSE41 -DBLAKE3_NO_AVX2 -DBLAKE3_NO_AVX512 \
+	  -c $< -o $@
+$(WASM)/obj/%.o: %.c $(WASM)/include/blake3.h $(WASM_STAMP)
+	@mkdir -p $(dir $@)
+	$(EMCC) $(WASM_CFLAGS) -Itests -MMD -MP -c $< -o $@
+$(WASM)/nymsuite.mjs: $(WASM_OBJ) $(WASM_BLAKE3)
+	$(EMCC) $(WASM_LDFLAGS) $^ $(WASM_LDLIBS) -o $@
+$(WASM)/kat.js: $(WASM_KAT_OBJ) $(filter-out $(WASM)/obj/wasm/%,$(WASM_OBJ)) $(WASM_BLAKE3)
+	$(EMCC) -O2 -sENVIRONMENT=node -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1 $^ $(WASM_LDLIBS) -o $@
+$(WASM)/probe.js: $(WASM)/obj/tests/wasm/probe.o $(WASM_OBJ) $(WASM_BLAKE3)
+	$(EMCC) -O2 -sENVIRONMENT=node -sALLOW_MEMORY_GROWTH=1 $^ $(WASM_LDLIBS) -o $@
+$(WASM)/probe-native: tests/wasm/probe.c $(WASM_GLUE) $(LIBCOMMON)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iwasm/c $(LDFLAGS) $^ -o $@ $(LIBS)
+
 unit: $(TEST_BIN)
 kat: deps $(KAT_BIN)
 	$(KAT_BIN) $(VECTORS)
@@ -122,6 +201,7 @@ kat: deps $(KAT_BIN)
 # The whole test suite with one closing "N passed, N failed" line.
 check: deps
 	$(MAKE) $(JOBS) all
+	$(MAKE) wasm
 	$(MAKE) $(JOBS) fuzz-build
 	BUILD=$(BUILD) VECTORS=$(VECTORS) FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) tests/run.sh
 
@@ -181,4 +261,4 @@ demo: deps
 clean:
 	rm -rf build build-*
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/wasm/obj -name '*.d' 2>/dev/null)

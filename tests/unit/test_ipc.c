@@ -1,4 +1,4 @@
-/* IPC catalogue, framing and validation (common/ipc.h, common/ipc_msgs.h). */
+/* IPC catalogue, framing and validation (common/ipc_codec.h, common/ipc.h, common/ipc_msgs.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

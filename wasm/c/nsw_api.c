@@ -1,0 +1,142 @@
+/* The C functions the browser client's JavaScript calls (nymsuite.wasm). Byte arrays cross
+ * as (pointer, length) into the module's memory (nsw_alloc / nsw_free); integers wider than
+ * 32 bits cross as 8 little-endian bytes so that JS needs no BigInt. Every function returns
+ * 0 or a length on success and a negative number on failure. This file is plain C17 and also
+ * builds natively (the test compares the two builds). */
+#include "nsw_api.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "ipc_codec.h"
+#include "sphinx/sphinx.h"
+
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+NSW_EXPORT int nsw_init(void) { return ns_crypto_init(); }
+NSW_EXPORT void *nsw_alloc(size_t n) { return malloc(n ? n : 1); }
+
+NSW_EXPORT void nsw_free(void *p, size_t n)
+{
+	if (!p)
+		return;
+	ns_memzero(p, n); /* buffers may have held keys on their way in */
+	free(p);
+}
+
+NSW_EXPORT void nsw_random(uint8_t *out, size_t n) { ns_random(out, n); }
+NSW_EXPORT void nsw_x25519(uint8_t out[32], const uint8_t scalar[32], const uint8_t point[32])
+{
+	ns_x25519(out, scalar, point);
+}
+NSW_EXPORT void nsw_x25519_base(uint8_t out[32], const uint8_t scalar[32]) { ns_x25519_base(out, scalar); }
+NSW_EXPORT void nsw_blake3(uint8_t out[32], const uint8_t *in, size_t len) { ns_blake3(out, in, len); }
+NSW_EXPORT void nsw_sha256(uint8_t out[32], const uint8_t *in, size_t len) { ns_sha256(out, in, len); }
+
+NSW_EXPORT int nsw_gcmsiv_seal(uint8_t *out, const uint8_t *pt, size_t pt_len, const uint8_t *aad,
+                               size_t aad_len, const uint8_t key[32], const uint8_t nonce[12])
+{
+	return ns_gcmsiv_seal(out, pt, pt_len, aad, aad_len, key, nonce) == 0 ? (int)(pt_len + 16) : -1;
+}
+
+NSW_EXPORT int nsw_gcmsiv_open(uint8_t *out, const uint8_t *ct, size_t ct_len, const uint8_t *aad,
+                               size_t aad_len, const uint8_t key[32], const uint8_t nonce[12])
+{
+	if (ct_len < 16)
+		return -1;
+	return ns_gcmsiv_open(out, ct, ct_len, aad, aad_len, key, nonce) == 0 ? (int)(ct_len - 16) : -1;
+}
+
+NSW_EXPORT int nsw_sphinx_build(const uint8_t *addrs, const uint8_t *pubkeys, size_t n_hops,
+                                const uint8_t *delays_le, const uint8_t dest[32],
+                                const uint8_t id[16], unsigned version,
+                                const uint8_t *initial_secret, const uint8_t *final_padding,
+                                const uint8_t *msg, size_t msg_len, size_t payload_size,
+                                uint8_t *out)
+{
+	struct sphinx_node route[SPHINX_MAX_HOPS];
+	uint64_t delays[SPHINX_MAX_HOPS] = { 0 };
+	struct sphinx_header_params p = { 0 };
+
+	if (n_hops == 0 || n_hops > SPHINX_MAX_HOPS || version > 0xFFFF)
+		return SPHINX_ERR_ARG;
+	for (size_t i = 0; i < n_hops; i++) {
+		memcpy(route[i].address, addrs + 32 * i, 32);
+		memcpy(route[i].pubkey, pubkeys + 32 * i, 32);
+		if (i + 1 < n_hops)
+			delays[i] = le64(delays_le + 8 * i);
+	}
+	p.route = route;
+	p.n_hops = n_hops;
+	p.delays_ns = delays;
+	memcpy(p.destination, dest, SPHINX_DEST_LEN);
+	memcpy(p.identifier, id, SPHINX_ID_LEN);
+	p.version = (uint16_t)version;
+	p.initial_secret = initial_secret; /* NULL: random, as in a live client */
+	p.final_padding = final_padding;
+	int rc = sphinx_build_packet(&p, msg, msg_len, payload_size, out);
+	return rc == SPHINX_OK ? (int)(SPHINX_HEADER_LEN + payload_size) : rc;
+}
+
+NSW_EXPORT int nsw_sphinx_process(const uint8_t secret[32], const uint8_t *packet, size_t len,
+                                  uint8_t *out_packet, uint8_t info[NSW_PROCESSED_LEN])
+{
+	struct sphinx_processed r;
+	int rc = sphinx_process(secret, packet, len, out_packet, &r);
+	if (rc == SPHINX_OK) {
+		uint8_t *p = info;
+		*p++ = (uint8_t)r.flag;
+		*p++ = (uint8_t)r.version;
+		*p++ = (uint8_t)(r.version >> 8);
+		memcpy(p, r.next_address, 32), p += 32;
+		put_le64(p, r.delay_ns), p += 8;
+		memcpy(p, r.destination, 32), p += 32;
+		memcpy(p, r.identifier, 16), p += 16;
+		memcpy(p, r.replay_tag, 32);
+	}
+	ns_memzero(&r, sizeof r); /* its diagnostics hold the hop's shared secret */
+	return rc;
+}
+
+NSW_EXPORT int nsw_sphinx_recover(const uint8_t *payload, size_t len, uint32_t out[2])
+{
+	size_t off, n;
+	int rc = sphinx_recover_plaintext(payload, len, &off, &n);
+	if (rc == SPHINX_OK)
+		out[0] = (uint32_t)off, out[1] = (uint32_t)n;
+	return rc;
+}
+
+/* Decodes one datagram that `self` received from `peer` as strictly as the native processes
+ * do and encodes the result again into out: the message type, or a negative NS_IPC_E*. The
+ * catalogue's shortest-form rule makes out equal to the input for every valid datagram. */
+NSW_EXPORT int nsw_ipc_recode(unsigned self, unsigned peer, const uint8_t *buf, size_t len,
+                              uint8_t *out, size_t cap, size_t *out_len)
+{
+	struct ns_ipc_msg m;
+	int rc;
+	if (self >= NS_IPC_ROLE_COUNT || peer >= NS_IPC_ROLE_COUNT)
+		return NS_IPC_EARG;
+	if ((rc = ns_ipc_decode((enum ns_ipc_role)self, (enum ns_ipc_role)peer, buf, len, &m)) != 0)
+		return rc;
+	if ((rc = ns_ipc_encode(&m, out, cap, out_len)) != 0)
+		return rc;
+	return (int)m.type;
+}
+
+NSW_EXPORT const char *nsw_ipc_type_name(unsigned type) { return ns_ipc_type_name(type); }
+NSW_EXPORT const char *nsw_ipc_strerror(int err) { return ns_ipc_strerror(err); }
+NSW_EXPORT unsigned nsw_ipc_catalogue_version(void) { return NS_IPC_CATALOGUE_VERSION; }
