@@ -19,7 +19,7 @@ server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$T"' EXIT
 port=
 for _ in $(seq 100); do
-	port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$T/server.log" | head -1)
+	port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$T/server.log" 2>/dev/null | head -1)
 	[ -n "$port" ] && break
 	sleep 0.2
 done

@@ -101,6 +101,31 @@ export function runChecks(M, V) {
     }
   }
 
+  // Malformed input through the API: a hop count outside 1..5, a message too large for the
+  // payload, a packet with a flipped header MAC byte or cut short, a GCM-SIV ciphertext
+  // shorter than its tag or with a flipped bit.
+  {
+    const p0 = V.packets[0], pkt = hex(p0.mix_packet.sphinx_packet);
+    const z = (n) => put(new Uint8Array(n));
+    const out = buf(pkt.length);
+    for (const hops of [0, 6])
+      check(`sphinx build: ${hops} hops refused`, M._nsw_sphinx_build(z(32 * 6), z(32 * 6), hops, z(48),
+        z(32), z(16), 259, z(32), 0, z(10), 10, 1024, out) === -1);
+    check('sphinx build: message larger than the payload refused',
+      M._nsw_sphinx_build(z(32), z(32), 1, z(8), z(32), z(16), 259, z(32), 0, z(1024), 1024, 1024, out) === -1);
+    const sk = hex(p0.hops[0].node_x25519_private_hex), info = buf(123);
+    const bad = pkt.slice(); bad[40] ^= 1; // inside gamma, the header MAC
+    check('sphinx process: flipped MAC refused (-2)', M._nsw_sphinx_process(put(sk), put(bad), bad.length, out, info) === -2);
+    check('sphinx process: 300-byte packet refused (-1)', M._nsw_sphinx_process(put(sk), put(pkt), 300, out, info) === -1);
+    const key = z(32), nonce = z(12), ct = buf(64 + 16), pt = buf(64);
+    check('gcm-siv seal', M._nsw_gcmsiv_seal(ct, z(64), 64, 0, 0, key, nonce) === 80);
+    check('gcm-siv open', M._nsw_gcmsiv_open(pt, ct, 80, 0, 0, key, nonce) === 64);
+    check('gcm-siv: 15-byte ciphertext refused', M._nsw_gcmsiv_open(pt, ct, 15, 0, 0, key, nonce) === -1);
+    M.HEAPU8[ct + 3] ^= 0x80;
+    check('gcm-siv: flipped bit refused', M._nsw_gcmsiv_open(pt, ct, 80, 0, 0, key, nonce) === -1);
+    freeAll();
+  }
+
   // IPC: ACK (31) from keyd (1) to apid (3); the same from netd (2) is refused; so is a
   // non-shortest type number, a short bin and trailing bytes.
   function recode(self, peer, bytes) {
