@@ -125,7 +125,7 @@ WASM_DEPS  := $(WASM)/deps
 # the longest builds first: `make wasm-deps` runs three at a time
 WASM_LIBS  := libgpg-error libsodium msgpack-c cjson libgcrypt
 WASM_STAMP := $(addprefix $(WASM_DEPS)/stamp/,$(WASM_LIBS))
-WASM_DEB_PKGS := emscripten autoconf automake libtool dpkg-dev librust-blake3-dev nodejs
+WASM_DEB_PKGS := emscripten autoconf automake libtool dpkg-dev librust-blake3-dev
 EMCC       := NODE_PATH=/usr/share/nodejs emcc
 # The portable part of common/: packet formats, crypto wrappers, the IPC codec, topology JSON.
 # Whole folders, plus the named top-level modules; the rest of common/ is process glue (libev,
@@ -155,7 +155,7 @@ wasm: deps wasm-deps
 # Installs emscripten and the tools the libraries' builds use, and adds the deb-src entry
 # derived from the system's own (apt-get source needs it). Needs root when something is missing.
 wasm-deps: deps
-	@missing=; for t in emcc autoreconf libtoolize dpkg-source node; do \
+	@missing=; for t in emcc autoreconf libtoolize dpkg-source; do \
 	  command -v $$t >/dev/null || missing=1; done; [ -n "$(BLAKE3_DIR)" ] || missing=1; \
 	if [ -n "$$missing" ]; then echo "wasm-deps: installing Debian packages"; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
