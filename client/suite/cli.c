@@ -44,6 +44,7 @@ struct args {
 	long port;
 	int sandbox_debug, test_keyd_socket;
 	int no_cover, fastmode; /* Nym's hidden traffic-mode flags (run only, never written) */
+	int latency_based, force_tls; /* init: gateway choice (gateway_select.h) */
 };
 
 static int usage(void)
@@ -88,6 +89,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->test_keyd_socket = 1;
 			continue;
 		}
+		if (!strcmp(o, "--latency-based-selection") || !strcmp(o, "--force-tls-gateway")) {
+			*(o[2] == 'l' ? &a->latency_based : &a->force_tls) = 1;
+			continue;
+		}
 		if (!strcmp(o, "--no-cover") || !strcmp(o, "--fastmode")) {
 			*(o[2] == 'n' ? &a->no_cover : &a->fastmode) = 1;
 			continue;
@@ -129,7 +134,8 @@ int nc_gateway_load(const struct clientconf_dirs *d, uint8_t identity[32], char 
 		return -1;
 	id[strcspn(id, "\r\n")] = 0;
 	ws[strcspn(ws, "\r\n")] = 0;
-	return base58_decode(id, identity, 32) == 32 && !strncmp(ws, "ws://", 5) ? 0 : -1;
+	return base58_decode(id, identity, 32) == 32 &&
+	       (!strncmp(ws, "ws://", 5) || !strncmp(ws, "wss://", 6)) ? 0 : -1;
 }
 
 /* --nym-apis: comma-separated, as Nym's CLI (value_delimiter ','). */
@@ -204,7 +210,8 @@ static int cmd_init(const struct args *a)
 		return 1;
 	struct nym_recipient addr;
 	char ws[CLIENTCONF_URL_MAX], id58[64], path[CLIENTCONF_PATH_MAX + 64], text[700];
-	struct nc_gateway_pick_opts pick = { .want_id = a->gateway };
+	struct nc_gateway_pick_opts pick = { .want_id = a->gateway, .latency_based = a->latency_based,
+		                             .force_tls = a->force_tls };
 	int chosen = nc_gateway_pick(&c, &pick, addr.gateway, ws, sizeof ws, err, sizeof err);
 	nc_http_cleanup();
 	if (chosen < 0) {
