@@ -1,0 +1,24 @@
+/* Choosing the gateway at init (and add-gateway): Nym's candidates are the entry gateways of
+ * the nym-api (or of a --custom-mixnet topology file) with performance at least the config's
+ * minimum and a client listener. A wanted identity must be one of them; otherwise one is drawn
+ * uniformly, or, with latency_based, weighted by 1/latency measured over each candidate's
+ * websocket (Nym's choose_gateway_by_latency). */
+#ifndef GATEWAY_SELECT_H
+#define GATEWAY_SELECT_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clientconf.h"
+
+struct nc_gateway_pick_opts {
+	const char *want_id;   /* --gateway / --gateway-id, NULL: choose */
+	int latency_based;     /* --latency-based-selection */
+	int force_tls;         /* --force-tls-gateway */
+};
+/* From the nym-api's (or --custom-mixnet's) entry gateways as Nym's init does. 0 with the
+ * identity and the listener URL (ws:// or wss://), or -1 with the reason in err. */
+int nc_gateway_pick(const struct clientconf *c, const struct nc_gateway_pick_opts *o,
+                    uint8_t identity[32], char *listener, size_t listener_cap,
+                    char *err, size_t errcap);
+
+#endif
