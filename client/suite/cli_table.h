@@ -132,4 +132,16 @@ void nc_fig_print(FILE *out, const struct nc_table *t);
 /* The man page (roff) of the program. */
 void nc_man_print(FILE *out, const struct nc_table *t);
 
+/* ---- environment (cli_env.c), Nym's setup_env and read_var_if_not_default */
+
+/* Without CONFIGURED in the environment: the -c file's variables are loaded (never replacing
+ * one already set), or without a file the mainnet defaults replace NYM_API and NYXD; with
+ * CONFIGURED the environment is taken as it is. The deprecated API_VALIDATOR and
+ * NYMD_VALIDATOR fill NYM_API and NYXD when these are unset. 0, or -1 with the reason (the
+ * file cannot be read or parsed). */
+int nc_env_setup(const char *env_file, char *err, size_t errcap);
+/* The value of name as an override of the config (NYM_API, NYXD,
+ * CLIENT_STATS_COLLECTION_PROVIDER), or NULL when unset or a mainnet default. */
+const char *nc_env_override(const char *name);
+
 #endif

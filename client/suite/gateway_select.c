@@ -1,5 +1,6 @@
 /* Gateway choice at init (gateway_select.h), as Nym's client-core init helpers: candidates,
  * the listener URL a node's entry details give, uniform or latency-weighted draw. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "gateway_select.h"
 #include "nymapi.h"
 #include "nymclient.h"
+#include "topology_json.h"
 #include "tls.h"
 #include "websocket.h"
 
@@ -272,6 +274,82 @@ out:
 	return rc;
 }
 
+static int excluded(const struct nc_gateway_pick_opts *o, const uint8_t id[32])
+{
+	for (size_t i = 0; i < o->n_exclude; i++)
+		if (!memcmp(o->exclude[i], id, 32))
+			return 1;
+	return 0;
+}
+
+/* The entry gateways: the nym-api's (with their performance) or, with --custom-mixnet, the
+ * topology file's entry-capable nodes (every one counts as usable, as Nym's init). */
+struct pool {
+	struct ns_nymapi_page api;
+	struct ns_topo topo;
+	int from_file;
+	char source[CLIENTCONF_PATH_MAX + 32];
+};
+
+static int pool_load(const struct clientconf *c, const struct nc_gateway_pick_opts *o,
+                     struct pool *p, char *err, size_t errcap)
+{
+	char why[512] = "";
+	memset(p, 0, sizeof *p);
+	if (!o->custom_mixnet) {
+		struct ns_apis api;
+		ns_apis_init(&api, c);
+		snprintf(p->source, sizeof p->source, "%s", ns_apis_url(&api));
+		if (nc_api_gateways(&api, &p->api, why, sizeof why) < 0) {
+			snprintf(err, errcap, "cannot get the gateways from the nym-api: %s", why);
+			return -1;
+		}
+		return 0;
+	}
+	p->from_file = 1;
+	snprintf(p->source, sizeof p->source, "%s", o->custom_mixnet);
+	FILE *f = fopen(o->custom_mixnet, "rb");
+	char *text = malloc(NS_TOPOJSON_MAX_INPUT + 1);
+	size_t len = f && text ? fread(text, 1, NS_TOPOJSON_MAX_INPUT + 1, f) : 0;
+	int rc = -1;
+	if (!f || !text)
+		snprintf(err, errcap, "failed to load custom topology using path '%s'. detailed "
+		         "message: %s", o->custom_mixnet, !text ? "out of memory" : strerror(errno));
+	else if (len > NS_TOPOJSON_MAX_INPUT || ferror(f))
+		snprintf(err, errcap, "failed to load custom topology using path '%s'. detailed "
+		         "message: %s", o->custom_mixnet, ferror(f) ? "read error" : "file too large");
+	else if ((rc = ns_topo_parse(text, len, &p->topo)) < 0)
+		snprintf(err, errcap, "failed to load custom topology using path '%s'. detailed "
+		         "message: not a topology file we can read (error %d)", o->custom_mixnet, rc);
+	if (f)
+		fclose(f);
+	free(text);
+	return rc < 0 ? -1 : 0;
+}
+
+static void pool_free(struct pool *p)
+{
+	if (p->from_file)
+		ns_topo_free(&p->topo);
+	else
+		ns_nymapi_page_free(&p->api);
+}
+
+static size_t pool_size(const struct pool *p)
+{
+	return p->from_file ? p->topo.n_nodes : p->api.n_nodes;
+}
+
+/* Node i if it may be a candidate, else NULL. */
+static const struct ns_topo_node *pool_node(const struct clientconf *c, const struct pool *p,
+                                            size_t i)
+{
+	if (!p->from_file)
+		return usable(c, &p->api.nodes[i]) ? &p->api.nodes[i].n : NULL;
+	const struct ns_topo_node *g = &p->topo.nodes[i];
+	return g->mixnet_entry && g->has_entry && g->clients_ws_port ? g : NULL;
+}
+
 int nc_gateway_pick(const struct clientconf *c, const struct nc_gateway_pick_opts *o,
                     uint8_t identity[32], char *listener, size_t listener_cap,
                     char *err, size_t errcap)
@@ -282,34 +360,36 @@ int nc_gateway_pick(const struct clientconf *c, const struct nc_gateway_pick_opt
 		snprintf(err, errcap, "bad gateway identity %s", want);
 		return -1;
 	}
-	char why[512] = "";
-	struct ns_apis api;
-	struct ns_nymapi_page gw;
-	ns_apis_init(&api, c);
-	if (nc_api_gateways(&api, &gw, why, sizeof why) < 0) {
-		snprintf(err, errcap, "cannot get the gateways from the nym-api: %s", why);
+	struct pool pool;
+	if (pool_load(c, o, &pool, err, errcap) < 0)
 		return -1;
-	}
-	const struct ns_topo_node **cand = calloc(gw.n_nodes ? gw.n_nodes : 1, sizeof *cand);
-	size_t n = 0, chosen = 0;
-	for (size_t i = 0; cand && i < gw.n_nodes; i++) {
-		const struct ns_nymapi_node *g = &gw.nodes[i];
-		if (usable(c, g) && (!want || !memcmp(g->n.identity, wanted, 32)) &&
-		    (!o->force_tls || g->n.has_wss_port || want))
-			cand[n++] = &g->n;
+	size_t total = pool_size(&pool), n = 0, chosen = 0, n_excluded = 0;
+	const struct ns_topo_node **cand = calloc(total ? total : 1, sizeof *cand);
+	for (size_t i = 0; cand && i < total; i++) {
+		const struct ns_topo_node *g = pool_node(c, &pool, i);
+		if (g && excluded(o, g->identity)) {
+			n_excluded++;
+			continue;
+		}
+		if (g && (!want || !memcmp(g->identity, wanted, 32)) &&
+		    (!o->force_tls || g->has_wss_port || want))
+			cand[n++] = g;
 	}
 	int rc = -1;
 	if (!cand)
 		snprintf(err, errcap, "out of memory");
 	else if (n == 0 && want)
 		snprintf(err, errcap, "no gateway with id: %s (among the %zu entry gateways of %s)", want,
-		         gw.n_nodes, ns_apis_url(&api));
+		         total, pool.source);
+	else if (n == 0 && n_excluded)
+		snprintf(err, errcap, "there are no more new gateways on the network - it seems this "
+		                      "client has already registered with all nodes it could have");
 	else if (n == 0)
 		snprintf(err, errcap, o->force_tls
 		         ? "there are no gateways supporting the wss protocol available (among the %zu "
 		           "entry gateways of %s)"
 		         : "no usable gateway among the %zu entry gateways of %s",
-		         gw.n_nodes, ns_apis_url(&api));
+		         total, pool.source);
 	else if (want && o->force_tls && listener_url(cand[0], 1, listener, listener_cap) < 0)
 		snprintf(err, errcap, "the specified gateway '%s' does not support the wss protocol",
 		         want);
@@ -326,6 +406,6 @@ int nc_gateway_pick(const struct clientconf *c, const struct nc_gateway_pick_opt
 		}
 	}
 	free(cand);
-	ns_nymapi_page_free(&gw);
+	pool_free(&pool);
 	return rc;
 }

@@ -14,6 +14,13 @@ struct nc_gateway_pick_opts {
 	const char *want_id;   /* --gateway / --gateway-id, NULL: choose */
 	int latency_based;     /* --latency-based-selection */
 	int force_tls;         /* --force-tls-gateway */
+	/* (h-cli) --custom-mixnet: candidates are the entry-capable nodes of this topology file
+	 * (WasmFriendlyNymTopology, common/topology_json.h), no nym-api and no performance filter,
+	 * as Nym's init; NULL: the nym-api */
+	const char *custom_mixnet;
+	/* (h-cli) add-gateway: gateways already registered, never candidates */
+	const uint8_t (*exclude)[32];
+	size_t n_exclude;
 };
 /* From the nym-api's (or --custom-mixnet's) entry gateways as Nym's init does. 0 with the
  * identity and the listener URL (ws:// or wss://), or -1 with the reason in err. */
