@@ -42,6 +42,20 @@ static void err_tail(const struct parse *p, int with_usage)
 	fprintf(stderr, "\nFor more information, try '--help'.\n");
 }
 
+static void print_required_usage(const struct parse *p, enum nc_cmd_id cmd);
+
+/* clap's usage after an error: with arguments already matched, the "smart" usage (the
+ * required ones and those given); else the full one. */
+static void err_tail_used(const struct parse *p)
+{
+	if (!p->seen || !p->a->has_cmd) {
+		err_tail(p, 1);
+		return;
+	}
+	print_required_usage(p, p->a->cmd);
+	fprintf(stderr, "\nFor more information, try '--help'.\n");
+}
+
 static void list_values(const char *const *pv)
 {
 	fprintf(stderr, "  [possible values: ");
@@ -112,7 +126,7 @@ static int unexpected(const struct parse *p, const char *arg)
 		if (s)
 			fprintf(stderr, "\n  tip: a similar argument exists: '--%s'\n", s);
 	}
-	err_tail(p, 1);
+	err_tail_used(p);
 	return 2;
 }
 
@@ -308,7 +322,7 @@ static int take_option(struct parse *p, enum nc_cmd_id cmd, int argc, char **arg
 			nc_opt_spec(o, 0, spec, sizeof spec);
 			fprintf(stderr, "error: unexpected value '%s' for '%s' found; no more were "
 			                "expected\n", inline_v, spec);
-			err_tail(p, 1);
+			err_tail_used(p);
 			return 2;
 		}
 		return record(p, o, NULL);

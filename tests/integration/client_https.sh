@@ -92,7 +92,7 @@ free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1",
 PORT=$(free_port)
 NYMSUITE_CA_FILE=$P/ca.pem "$BIN/nym-client" init --id t --home "$H" --nym-apis "$API" --port "$PORT" \
 	>"$T/init.out" 2>&1 || { cat "$T/init.out"; fail "init over https"; }
-ADDR=$(sed -n 's/^The address of this client is: //p' "$T/init.out")
+ADDR=$(sed -n 's/^Address of this client: //p' "$T/init.out")
 [ -n "$ADDR" ] || { cat "$T/init.out"; fail "init printed no address"; }
 grep -qx '/v2/unstable/nym-nodes/skimmed/entry-gateways?page=0' "$T/proxy.log" ||
 	{ cat "$T/proxy.log"; fail "init did not ask the entry-gateways endpoint"; }

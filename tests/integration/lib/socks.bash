@@ -38,7 +38,7 @@ nr_start() {
 			nr_configure "$H/.nym/service-providers/network-requester/nr/config/config.toml"
 		fi
 	fi
-	NR_ADDR=$(sed -n 's/^The address of this client is: //p' "$T/nr.init")
+	NR_ADDR=$(sed -n 's/^Address of this network-requester: //p' "$T/nr.init")
 	"$BIN/nym-network-requester" run --id nr --home "$H" ${NR_RUN_FLAGS:-} >>"$T/nr.log" 2>&1 &
 	NRPID=$!
 	SPIDS="${SPIDS:-} $NRPID"
