@@ -651,3 +651,99 @@ int ns_topo_parse(const char *json, size_t len, struct ns_topo *out)
 		ns_topo_free(out);
 	return rc;
 }
+
+/* ---- Nym's serde form of NymTopology (--custom-mixnet files) */
+
+/* A key as serde writes [u8; 32] / ed25519 bytes: an array of 32 integers 0..255. */
+static int key_array(const cJSON *a, uint8_t out[32])
+{
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 32)
+		return -1;
+	int i = 0;
+	for (const cJSON *b = a->child; b; b = b->next, i++) {
+		if (!cJSON_IsNumber(b) || b->valuedouble < 0 || b->valuedouble > 255 ||
+		    b->valuedouble != (double)(int)b->valuedouble)
+			return -1;
+		out[i] = (uint8_t)b->valueint;
+	}
+	return 0;
+}
+
+static cJSON *copy_member(cJSON *to, const cJSON *from, const char *name, const char *as)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(from, name);
+	cJSON *c = m ? cJSON_Duplicate(m, 1) : NULL;
+	if (!c || !cJSON_AddItemToObject(to, as, c)) {
+		cJSON_Delete(c);
+		return NULL;
+	}
+	return c;
+}
+
+static cJSON *nym_node(const cJSON *n)
+{
+	uint8_t id_key[32], sphinx[32];
+	char b58[64];
+	cJSON *o = cJSON_CreateObject();
+	const cJSON *entry = cJSON_GetObjectItemCaseSensitive(n, "entry");
+	int ok = o && cJSON_IsObject(n) &&
+	         key_array(cJSON_GetObjectItemCaseSensitive(n, "identity_key"), id_key) == 0 &&
+	         key_array(cJSON_GetObjectItemCaseSensitive(n, "sphinx_key"), sphinx) == 0 &&
+	         copy_member(o, n, "node_id", "nodeId") && copy_member(o, n, "mix_host", "mixHost");
+	if (ok && entry)
+		ok = copy_member(o, n, "entry", "entry") != NULL;
+	else if (ok)
+		ok = cJSON_AddNullToObject(o, "entry") != NULL;
+	ok = ok && base58_encode(id_key, 32, b58, sizeof b58) > 0 &&
+	     cJSON_AddStringToObject(o, "identityKey", b58) &&
+	     base58_encode(sphinx, 32, b58, sizeof b58) > 0 &&
+	     cJSON_AddStringToObject(o, "sphinxKey", b58) &&
+	     copy_member(o, n, "supported_roles", "supportedRoles");
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static cJSON *nym_nodes(const cJSON *details)
+{
+	cJSON *out = cJSON_IsObject(details) ? cJSON_CreateObject() : NULL;
+	for (const cJSON *n = details ? details->child : NULL; out && n; n = n->next) {
+		cJSON *w = nym_node(n);
+		if (!w || !n->string || !cJSON_AddItemToObject(out, n->string, w)) {
+			cJSON_Delete(w);
+			cJSON_Delete(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+char *ns_topojson_from_nym(const char *json, size_t len)
+{
+	if (!json || len > NS_TOPOJSON_MAX_INPUT)
+		return NULL;
+	cJSON *in = cJSON_ParseWithLength(json, len), *out = cJSON_CreateObject();
+	char *text = NULL;
+	int ok = cJSON_IsObject(in) && out;
+	if (ok && cJSON_GetObjectItemCaseSensitive(in, "metadata"))
+		ok = copy_member(out, in, "metadata", "metadata") != NULL;
+	else if (ok) { /* serde(default): Nym's empty metadata */
+		cJSON *m = cJSON_AddObjectToObject(out, "metadata");
+		ok = m && cJSON_AddNumberToObject(m, "key_rotation_id", 0) &&
+		     cJSON_AddNumberToObject(m, "absolute_epoch_id", 0) &&
+		     cJSON_AddStringToObject(m, "refreshed_at", "1970-01-01T00:00:00Z");
+	}
+	ok = ok && copy_member(out, in, "rewarded_set", "rewardedSet");
+	cJSON *nodes = ok ? nym_nodes(cJSON_GetObjectItemCaseSensitive(in, "node_details")) : NULL;
+	if (nodes && !cJSON_AddItemToObject(out, "nodeDetails", nodes)) {
+		cJSON_Delete(nodes);
+		nodes = NULL;
+	}
+	if (nodes)
+		text = cJSON_PrintUnformatted(out);
+	cJSON_Delete(in);
+	cJSON_Delete(out);
+	return text;
+}

@@ -291,6 +291,18 @@ struct pool {
 	char source[CLIENTCONF_PATH_MAX + 32];
 };
 
+/* Nym's own serde form of NymTopology (what Nym's clients read), else the WasmFriendly form
+ * (what our localnet and Nym's wasm clients write). */
+static int parse_topology_file(const char *text, size_t len, struct ns_topo *out)
+{
+	char *rewritten = ns_topojson_from_nym(text, len);
+	if (!rewritten)
+		return ns_topo_parse(text, len, out);
+	int rc = ns_topo_parse(rewritten, strlen(rewritten), out);
+	free(rewritten);
+	return rc;
+}
+
 static int pool_load(const struct clientconf *c, const struct nc_gateway_pick_opts *o,
                      struct pool *p, char *err, size_t errcap)
 {
@@ -318,7 +330,7 @@ static int pool_load(const struct clientconf *c, const struct nc_gateway_pick_op
 	else if (len > NS_TOPOJSON_MAX_INPUT || ferror(f))
 		snprintf(err, errcap, "failed to load custom topology using path '%s'. detailed "
 		         "message: %s", o->custom_mixnet, ferror(f) ? "read error" : "file too large");
-	else if ((rc = ns_topo_parse(text, len, &p->topo)) < 0)
+	else if ((rc = parse_topology_file(text, len, &p->topo)) < 0)
 		snprintf(err, errcap, "failed to load custom topology using path '%s'. detailed "
 		         "message: not a topology file we can read (error %d)", o->custom_mixnet, rc);
 	if (f)

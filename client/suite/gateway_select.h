@@ -15,8 +15,8 @@ struct nc_gateway_pick_opts {
 	int latency_based;     /* --latency-based-selection */
 	int force_tls;         /* --force-tls-gateway */
 	/* (h-cli) --custom-mixnet: candidates are the entry-capable nodes of this topology file
-	 * (WasmFriendlyNymTopology, common/topology_json.h), no nym-api and no performance filter,
-	 * as Nym's init; NULL: the nym-api */
+	 * (Nym's serde form of NymTopology, or the WasmFriendly one: common/topology_json.h), no
+	 * nym-api and no performance filter, as Nym's init; NULL: the nym-api */
 	const char *custom_mixnet;
 	/* (h-cli) add-gateway: gateways already registered, never candidates */
 	const uint8_t (*exclude)[32];

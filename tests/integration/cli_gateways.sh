@@ -8,7 +8,8 @@
 #    other one (gateway2's registration counter), makes it active, then finds no new gateway;
 #  - switch-gateway: back to gateway 1, and refuses an unregistered identity; run then
 #    authenticates with gateway 1's stored key (no new registration);
-#  - --custom-mixnet: init and add-gateway take their gateways from the topology file;
+#  - --custom-mixnet: init and add-gateway take their gateways from the topology file (ours and
+#    Nym's serde form of it);
 #  - the environment: NYM_API is ignored without CONFIGURED, used with it, and read from a
 #    -c file (which never replaces a variable already set), as Nym's setup_env.
 # Exit 0 = pass.
@@ -165,15 +166,30 @@ echo "ok switch-gateway: refuses an unknown gateway; run then authenticates with
 # ---- --custom-mixnet: the topology file instead of the nym-api
 nc init --id m --custom-mixnet "$NYM_TOPOLOGY" --gateway "$GW2"
 [ "$RC" = 0 ] && grep -qx "Gateway ID: $GW2" "$T/o" || { cat "$T/o" "$T/e"; fail "init --custom-mixnet: status $RC"; }
-nc add-gateway --id m --custom-mixnet "$NYM_TOPOLOGY"
+# Nym's own serde form of the same topology (snake_case, keys as arrays of numbers)
+"$NC_PY" - "$NYM_TOPOLOGY" "$T/nym-topology.json" <<'P'
+import json, sys
+alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+def key(s):
+    n = 0
+    for c in s: n = n * 58 + alphabet.index(c)
+    return list(n.to_bytes(32, "big"))
+w = json.load(open(sys.argv[1]))
+nodes = {k: {"node_id": n["nodeId"], "mix_host": n["mixHost"], "entry": n["entry"],
+             "identity_key": key(n["identityKey"]), "sphinx_key": key(n["sphinxKey"]),
+             "supported_roles": n["supportedRoles"]} for k, n in w["nodeDetails"].items()}
+json.dump({"metadata": w["metadata"], "rewarded_set": w["rewardedSet"], "node_details": nodes},
+          open(sys.argv[2], "w"))
+P
+nc add-gateway --id m --custom-mixnet "$T/nym-topology.json"
 [ "$RC" = 0 ] && grep -q "^\[ACTIVE\] remote gateway '$GW1' registered at: " "$T/o" ||
-	{ cat "$T/o" "$T/e"; fail "add-gateway --custom-mixnet: status $RC"; }
+	{ cat "$T/o" "$T/e"; fail "add-gateway --custom-mixnet (Nym's form): status $RC"; }
 echo '{"not": "a topology"}' >"$T/bad.json"
 nc init --id m2 --custom-mixnet "$T/bad.json"
 [ "$RC" = 1 ] && grep -q "^An error occurred: failed to load custom topology using path '$T/bad.json'" "$T/o" ||
 	{ cat "$T/o" "$T/e"; fail "a bad topology file: status $RC"; }
 [ ! -e "$H/.nym/clients/m2/config" ] || fail "a failed init left its config folder"
-echo "ok --custom-mixnet at init and add-gateway; a bad file refused with Nym's text"
+echo "ok --custom-mixnet at init and add-gateway (our topology file and Nym's form); a bad file refused with Nym's text"
 
 # ---- the environment (init with --custom-mixnet never asks a nym-api: the URL is only written)
 # conf ID KEY: client.KEY of ID's config.toml, as a Python list
