@@ -17,6 +17,7 @@ struct parse {
 	struct nc_args *a;
 	int order[NC_O_COUNT]; /* when each option was first seen (1..), 0: never */
 	int seen;
+	int seen_visible; /* of them, options help shows (clap's "used" for its usage lines) */
 	const struct nc_opt *given[NC_O_COUNT];
 };
 
@@ -48,7 +49,7 @@ static void print_required_usage(const struct parse *p, enum nc_cmd_id cmd);
  * required ones and those given); else the full one. */
 static void err_tail_used(const struct parse *p)
 {
-	if (!p->seen || !p->a->has_cmd) {
+	if (!p->seen_visible || !p->a->has_cmd) {
 		err_tail(p, 1);
 		return;
 	}
@@ -280,8 +281,10 @@ static int record(struct parse *p, const struct nc_opt *o, const char *v)
 		if (rc)
 			return rc;
 	}
-	if (!a->count[o->id]++)
+	if (!a->count[o->id]++) {
 		p->order[o->id] = ++p->seen;
+		p->seen_visible += !(o->flags & NC_OPT_HIDDEN);
+	}
 	a->value[o->id] = v;
 	p->given[o->id] = o;
 	return 0;
@@ -378,7 +381,7 @@ static int check_required(const struct parse *p, enum nc_cmd_id cmd)
 	}
 	if (!missing)
 		return 0;
-	if (p->seen) {
+	if (p->seen_visible) {
 		print_required_usage(p, cmd);
 		fprintf(stderr, "\nFor more information, try '--help'.\n");
 	} else {
@@ -529,6 +532,6 @@ int nc_cli_parse(const struct nc_table *t, int argc, char **argv, struct nc_args
 		return 2;
 	}
 	memset(p.order, 0, sizeof p.order);
-	p.seen = 0;
+	p.seen = p.seen_visible = 0;
 	return parse_sub(&p, argc, argv, i + 1);
 }

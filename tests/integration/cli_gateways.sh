@@ -6,7 +6,8 @@
 #  - list-gateways (text and json: registration, identity as 32 numbers, active, typ, endpoint);
 #  - add-gateway: refuses a gateway already registered (status 1, Nym's text), registers with the
 #    other one (gateway2's registration counter), makes it active, then finds no new gateway;
-#  - switch-gateway: back to gateway 1, and refuses an unregistered identity; run then
+#  - switch-gateway (the DB in WAL mode, as Nym leaves it): back to gateway 1, and refuses an
+#    unregistered identity; run then
 #    authenticates with gateway 1's stored key (no new registration);
 #  - --custom-mixnet: init and add-gateway take their gateways from the topology file (ours and
 #    Nym's serde form of it);
@@ -143,7 +144,9 @@ nc add-gateway --id g --nym-apis "$NYM_API"
 	{ cat "$T/o" "$T/e"; fail "add-gateway with none left: status $RC"; }
 echo "ok add-gateway: registers with the new gateway and makes it active; refuses known ones"
 
-# ---- switch-gateway
+# ---- switch-gateway (on the DB in WAL mode, as Nym's client leaves it)
+"$NC_PY" -c 'import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); assert db.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"; db.close()' "$DB" ||
+	fail "cannot put the DB in WAL mode"
 UNKNOWN=8yGFbT3feDP5uzdoR4Y3Eb3mMBFMWbMJBZzMbBDDAGUG
 nc switch-gateway --id g --gateway-id "$UNKNOWN"
 [ "$RC" = 1 ] && grep -qx "An error occurred: experienced a failure with our gateways details storage: gateway $UNKNOWN does not exist in the storage" "$T/o" ||
