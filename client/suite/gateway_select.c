@@ -239,7 +239,7 @@ static int usable(const struct clientconf *c, const struct ns_nymapi_node *g)
 static int pick_among(const struct nc_gateway_pick_opts *o, const struct ns_topo_node **cand,
                       size_t n, size_t *chosen, char *err, size_t errcap)
 {
-	if (!o->latency_based) {
+	if (!o->latency_based || o->want_id) { /* Nym: a wanted gateway is taken, not measured */
 		*chosen = n > 1 ? ns_random_uniform((uint32_t)n) : 0;
 		return 0;
 	}

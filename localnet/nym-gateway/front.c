@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <netinet/in.h>
@@ -24,6 +25,7 @@
 
 #define FRONT_CHUNK 16384
 #define FRONT_HANDSHAKE_TIMEOUT_S 10
+#define FRONT_MAX_CONNECTIONS 256 /* more at once are closed at accept */
 
 struct front {
 	const char *name;       /* "tls" or "ws" */
@@ -135,19 +137,29 @@ static void serve_one(const struct front *f, int client)
 static void front_loop(const struct front *f)
 {
 	die_with_parent();
-	signal(SIGCHLD, SIG_IGN); /* connection children reap themselves */
+	unsigned live = 0, refused = 0;
 	for (;;) {
+		while (live > 0 && waitpid(-1, NULL, WNOHANG) > 0)
+			live--;
 		struct pollfd p = { .fd = f->listen_fd, .events = POLLIN };
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		if (poll(&p, 1, 1000) < 0 && errno != EINTR)
 			_exit(1);
-		int c = accept4(f->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		int c = p.revents ? accept4(f->listen_fd, NULL, NULL, SOCK_CLOEXEC) : -1;
 		if (c < 0)
 			continue;
+		if (live >= FRONT_MAX_CONNECTIONS) {
+			if (refused++ == 0)
+				gw_log("%s front: %d connections at once, refusing more", f->name,
+				       FRONT_MAX_CONNECTIONS);
+			close(c);
+			continue;
+		}
 		pid_t pid = fork();
 		if (pid == 0) {
 			close(f->listen_fd);
 			serve_one(f, c);
 		}
+		live += pid > 0;
 		close(c);
 	}
 }

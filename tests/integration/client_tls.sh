@@ -11,6 +11,7 @@
 #  - run of the registered client with the other CA: netd logs the refused certificate once
 #    (repeats counted, not logged), keeps retrying over wss only, never connects to ws://;
 #  - a gateway announced under a name its certificate does not carry (127.0.0.1) is refused;
+#  - a gateway host name that does not resolve fails init with the resolver's reason;
 #  - a wss port on a gateway without a host name is not a TLS gateway: --force-tls-gateway
 #    refuses with Nym's message.
 # Exit 0 = pass.
@@ -98,6 +99,16 @@ rc=0
 grep -q "TLS certificate of 127.0.0.1 refused: .*mismatch" "$T/name.init" ||
 	{ cat "$T/name.init"; fail "no host name error"; }
 echo "ok wrong host name: $(grep -o 'TLS certificate of .*' "$T/name.init" | head -1)"
+
+# ---- a host name that does not resolve: a clear error, no other address tried
+nc_localnet_edit gateway1 's/^hostname = .*/hostname = "nonexistent.invalid"/'
+rc=0
+"$BIN/nym-client" init --id noname --home "$NC_HOME" --nym-apis "$NYM_API" --force-tls-gateway \
+	>"$T/noname.init" 2>&1 || rc=$?
+[ "$rc" != 0 ] || { cat "$T/noname.init"; fail "init with an unresolvable gateway name succeeded"; }
+grep -q "(wss://nonexistent.invalid:$WSS_PORT): .*cannot resolve the host name" "$T/noname.init" ||
+	{ cat "$T/noname.init"; fail "no resolution error"; }
+echo "ok a gateway host name that does not resolve: $(grep -o 'last: .*' "$T/noname.init" | head -1)"
 
 # ---- a wss port without a host name: Nym builds no wss URL from it
 nc_localnet_edit gateway1 '/^hostname = /d'
