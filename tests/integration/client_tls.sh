@@ -10,7 +10,8 @@
 #    port is made (strace), nor does the gateway's ws listener accept anything;
 #  - run of the registered client with the other CA: netd logs the refused certificate once
 #    (repeats counted, not logged), keeps retrying over wss only, never connects to ws://;
-#  - a gateway announced under a name its certificate does not carry (127.0.0.1) is refused;
+#  - a certificate of the trusted CA for another name (gateway.invalid) is refused, and so is a
+#    gateway announced under a name its certificate does not carry (127.0.0.1);
 #  - a gateway host name that does not resolve fails init with the resolver's reason;
 #  - a wss port on a gateway without a host name is not a TLS gateway: --force-tls-gateway
 #    refuses with Nym's message.
@@ -87,6 +88,22 @@ n=$(grep -c "TLS certificate of localhost refused" "$NC_DIR/a-badca.log" || true
 grep -q "gateway session ready" "$NC_DIR/a-badca.log" && fail "a session came up with an untrusted certificate"
 connects "$T/run.trace" | grep -qx "$WS_PORT" && fail "run fell back to ws://"
 echo "ok another CA at run: refused, logged once, retried over wss only"
+
+# ---- a certificate of the right CA for another name (gateway.invalid), gateway announced as localhost
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/wrong.key" -out "$T/wrong.csr" \
+	-subj "/CN=gateway.invalid" >/dev/null 2>&1 || fail "openssl: csr"
+printf 'subjectAltName=DNS:gateway.invalid\n' >"$T/wrong.ext"
+openssl x509 -req -in "$T/wrong.csr" -CA "$T/net/tls/ca.pem" -CAkey "$T/net/tls/ca.key" -CAcreateserial \
+	-out "$T/wrong.pem" -days 2 -extfile "$T/wrong.ext" >/dev/null 2>&1 || fail "openssl: sign"
+cp "$T/wrong.pem" "$T/net/tls/gateway.pem"
+cp "$T/wrong.key" "$T/net/tls/gateway.key"
+nc_localnet_edit gateway1 's/^hostname = .*/hostname = "localhost"/' # restarts it with that certificate
+rc=0
+"$BIN/nym-client" init --id othername --home "$NC_HOME" --nym-apis "$NYM_API" >"$T/othername.init" 2>&1 || rc=$?
+[ "$rc" != 0 ] || { cat "$T/othername.init"; fail "init accepted a certificate for gateway.invalid"; }
+grep -q "TLS certificate of localhost refused: hostname mismatch" "$T/othername.init" ||
+	{ cat "$T/othername.init"; fail "no host name error"; }
+echo "ok a certificate of the trusted CA for another name: refused (hostname mismatch)"
 
 # ---- a host name the certificate does not carry
 nc_localnet_edit gateway1 's/^hostname = .*/hostname = "127.0.0.1"/'
