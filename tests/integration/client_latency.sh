@@ -17,6 +17,15 @@ nc_setup client-latency
 read -r G1 G2 G3 <<<"$GATEWAY_IDS"
 [ -n "$G3" ] || fail "three gateways expected: $GATEWAY_IDS"
 
+# init_gateway FILE: "ID URL" of the gateway an init registered with, from its output (Nym's
+# "Gateway ID:" and "Gateway:" lines, or our older "Registered with the gateway ID (URL)");
+# the URL without Url's trailing "/"
+init_gateway() {
+	local id url
+	id=$(sed -n 's/^Gateway ID: //p; s/^Registered with the gateway \([^ ]*\) .*/\1/p' "$1" | head -1)
+	url=$(sed -n 's/^Gateway: //p; s/^Registered with the gateway [^ ]* (\(.*\))$/\1/p' "$1" | head -1)
+	echo "$id ${url%/}"
+}
 # latency ID FILE: the average latency init printed for gateway ID (ms), empty if none
 latency() { sed -n "s/^gateway $1 (.*): average latency \([0-9.]*\) ms over [0-9]* pings$/\1/p" "$2"; }
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
@@ -34,8 +43,8 @@ series() { # MODE SCHEME [init flags]: RUNS inits, checks, prints a summary
 		[ -n "$l1" ] && [ -n "$l2" ] && [ -n "$l3" ] || { cat "$f"; fail "$mode $i: a gateway has no measurement"; }
 		lt "$l1" "$l3" || { cat "$f"; fail "$mode $i: gateway1 ($l1 ms) not faster than gateway3 ($l3 ms)"; }
 		lt "$l1" "$l2" && lt "$l2" "$l3" && ordered=$((ordered + 1))
-		chosen=$(sed -n "s/^Registered with the gateway \([^ ]*\) ($scheme:.*/\1/p" "$f")
-		[ -n "$chosen" ] || { cat "$f"; fail "$mode $i: did not register over $scheme"; }
+		read -r chosen url <<<"$(init_gateway "$f")"
+		[ -n "$chosen" ] && [ "${url%%://*}" = "$scheme" ] || { cat "$f"; fail "$mode $i: did not register over $scheme"; }
 		grep -q "^chose gateway $chosen with average latency" "$f" || { cat "$f"; fail "$mode $i: draw and registration differ"; }
 		[ "$chosen" = "$G1" ] && fast=$((fast + 1))
 	done

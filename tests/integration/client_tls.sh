@@ -27,13 +27,22 @@ command -v openssl >/dev/null || fail "openssl is needed (make deps)"
 [ "$NYMSUITE_CA_FILE" = "$T/net/tls/ca.pem" ] || fail "env has no CA file"
 [ "$(stat -c %a "$T/net/tls/ca.key")" = 600 ] && [ "$(stat -c %a "$T/net/tls/gateway.key")" = 600 ] ||
 	fail "TLS key files are not 0600"
+# init_gateway FILE: "ID URL" of the gateway an init registered with, from its output (Nym's
+# "Gateway ID:" and "Gateway:" lines, or our older "Registered with the gateway ID (URL)");
+# the URL without Url's trailing "/"
+init_gateway() {
+	local id url
+	id=$(sed -n 's/^Gateway ID: //p; s/^Registered with the gateway \([^ ]*\) .*/\1/p' "$1" | head -1)
+	url=$(sed -n 's/^Gateway: //p; s/^Registered with the gateway [^ ]* (\(.*\))$/\1/p' "$1" | head -1)
+	echo "$id ${url%/}"
+}
 WSS_PORT=${GATEWAY_WSS_1##*:}
 WS_PORT=${GATEWAY_WS_1##*:}
 for _ in $(seq 50); do [ -s "$T/net/run/gateway1.stats" ] && break; sleep 0.1; done
 
 # ---- init over wss, run, a message to itself
 nc_init a --force-tls-gateway
-grep -qx "Registered with the gateway $GATEWAY_ID_1 ($GATEWAY_WSS_1)" "$NC_DIR/a.init" ||
+[ "$(init_gateway "$NC_DIR/a.init")" = "$GATEWAY_ID_1 $GATEWAY_WSS_1" ] ||
 	{ cat "$NC_DIR/a.init"; fail "init did not register over $GATEWAY_WSS_1"; }
 DB=$NC_HOME/.nym/clients/a/data/gateways_registrations.sqlite
 L=$("$NC_PY" -c 'import sqlite3, sys

@@ -8,11 +8,20 @@ set -euo pipefail
 LOCALNET_ARGS="--no-delay --tls ${LOCALNET_ARGS:-}"
 # shellcheck source=tests/integration/lib/socks.bash
 . "$(dirname "$0")/lib/socks.bash"
+# init_gateway FILE: "ID URL" of the gateway an init registered with, from its output (Nym's
+# "Gateway ID:" and "Gateway:" lines, or our older "Registered with the gateway ID (URL)");
+# the URL without Url's trailing "/"
+init_gateway() {
+	local id url
+	id=$(sed -n 's/^Gateway ID: //p; s/^Registered with the gateway \([^ ]*\) .*/\1/p' "$1" | head -1)
+	url=$(sed -n 's/^Gateway: //p; s/^Registered with the gateway [^ ]* (\(.*\))$/\1/p' "$1" | head -1)
+	echo "$id ${url%/}"
+}
 socks_up socks-tls --force-tls-gateway
 [ -n "${GATEWAY_WSS_1:-}" ] || fail "the localnet announces no wss listener"
-grep -q "^Registered with the gateway .* (wss://localhost:[0-9]*)$" "$T/net/logs/network-requester-init.log" ||
+[ "$(init_gateway "$T/net/logs/network-requester-init.log")" = "$GATEWAY_ID_1 $GATEWAY_WSS_1" ] ||
 	fail "the network requester did not register over wss"
-grep -q "^Registered with the gateway .* ($GATEWAY_WSS_1)$" "$T/socks.init" || { cat "$T/socks.init"; fail "socks init over wss"; }
+[ "$(init_gateway "$T/socks.init")" = "$GATEWAY_ID_1 $GATEWAY_WSS_1" ] || { cat "$T/socks.init"; fail "socks init over wss"; }
 grep -q "gateway over TLS: $GATEWAY_WSS_1" "$T/socks.log" || fail "the SOCKS client's netd did not use TLS"
 grep -q "gateway over TLS: $GATEWAY_WSS_1" "$T/net/logs/network-requester.log" || fail "the requester's netd did not use TLS"
 head -c 1000000 /dev/urandom >"$T/www/small.bin"
