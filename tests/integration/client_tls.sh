@@ -4,7 +4,8 @@
 # websocket listener, with a certificate of the localnet's throwaway CA ($NYMSUITE_CA_FILE).
 #  - nym-client init --force-tls-gateway registers over wss://localhost:PORT and stores that
 #    listener in gateways_registrations.sqlite as Nym does (with "/"); run connects over TLS
-#    (netd: "gateway over TLS") and a message goes to itself through the mixnet;
+#    (netd: "gateway over TLS") and a message goes to itself through the mixnet; no file
+#    OpenSSL reads (time zone, certificates, configuration) is refused by the sandbox (strace);
 #  - with a CA file of another CA, init (forced or not: the gateway announces wss) fails with the
 #    certificate error and leaves nothing behind, and no connect() to the gateway's plain ws
 #    port is made (strace), nor does the gateway's ws listener accept anything;
@@ -48,7 +49,10 @@ DB=$NC_HOME/.nym/clients/a/data/gateways_registrations.sqlite
 L=$("$NC_PY" -c 'import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("SELECT gateway_listener FROM remote_gateway_details").fetchone()[0])' "$DB")
 [ "$L" = "$GATEWAY_WSS_1/" ] || fail "stored listener $L"
-nc_run a
+# (under strace: no file OpenSSL wants is refused by the sandbox after start-up)
+strace -f -qq -e trace=openat -o "$T/good.trace" "$BIN/nym-client" run --id a --home "$NC_HOME" >>"$NC_DIR/a.log" 2>&1 &
+SP=$!
+NC_PID[a]=$SP # (for the cleanup on failure)
 for _ in $(seq 300); do grep -q "gateway session ready" "$NC_DIR/a.log" && break; sleep 0.1; done
 grep -q "gateway over TLS: $GATEWAY_WSS_1 (CA $NYMSUITE_CA_FILE)" "$NC_DIR/a.log" || fail "netd did not use TLS"
 grep -q "gateway session ready" "$NC_DIR/a.log" || fail "no gateway session over wss"
@@ -57,8 +61,12 @@ nc_app app a
 nc_cmd app "send self 3000 x"
 nc_event app '.event=="received"' 60 >/dev/null || fail "no message round trip over wss"
 nc_app_stop app
-nc_stop a
-[ "$NC_STATUS" = 0 ] || fail "run a: exit status $NC_STATUS"
+kill -TERM "$(pgrep -P "$SP" | head -1)" # the client under strace
+rc=0
+wait "$SP" || rc=$?
+unset "NC_PID[a]"
+[ "$rc" = 0 ] && grep -q "stopped by signal 15" "$NC_DIR/a.log" || fail "run a: exit status $rc"
+grep "EACCES" "$T/good.trace" | grep -E "localtime|ssl|cert|\.pem|\.cnf" && fail "the sandbox refused a file to TLS"
 echo "ok init --force-tls-gateway registered over $GATEWAY_WSS_1 (stored as Nym does), run over TLS, message round trip"
 
 # ---- a CA that did not issue the gateway's certificate
