@@ -14,6 +14,7 @@
 #include "nymclient.h"
 #include "tls.h"
 #include "websocket.h"
+#include "weighted_pick.h"
 
 /* Nym's choose_gateway_by_latency */
 #define PICK_CONCURRENT 20
@@ -200,26 +201,18 @@ static long pick_by_latency(struct probe *p, size_t n, char *err, size_t errcap)
 	if (r.active)
 		ev_run(r.loop, 0);
 	ev_loop_destroy(r.loop);
-	double total = 0;
+	double *weight = calloc(n ? n : 1, sizeof *weight);
 	for (size_t i = 0; i < n; i++) {
 		say_latency(&p[i]);
-		if (p[i].answered)
-			total += p[i].answered / p[i].sum_s;
+		if (weight && p[i].answered) /* 1 / average latency (at least 1 µs) */
+			weight[i] = p[i].answered / fmax(p[i].sum_s, 1e-6 * p[i].answered);
 	}
-	if (!(total > 0) || !isfinite(total)) {
+	long last = weight ? ns_weighted_pick(weight, n, random_unit()) : -1;
+	free(weight);
+	if (last < 0) {
 		snprintf(err, errcap, "failed to select valid gateway due to incomputable latency "
 		                      "(no gateway answered the pings)");
 		return -1;
-	}
-	double at = random_unit() * total;
-	long last = -1;
-	for (size_t i = 0; i < n; i++) {
-		if (!p[i].answered)
-			continue;
-		last = (long)i;
-		at -= p[i].answered / p[i].sum_s;
-		if (at < 0)
-			break;
 	}
 	char id58[64];
 	base58_encode(p[last].node->identity, 32, id58, sizeof id58);
