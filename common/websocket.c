@@ -39,6 +39,8 @@ struct ns_ws_conn {
 	struct ns_tls *tls;  /* wss://: every byte goes through it */
 	bool tls_handshaking; /* connected, TLS handshake under way */
 	char tls_why[224];    /* why the TLS handshake failed (on_close's why) */
+	uint8_t cork[16];     /* a frame header waiting to share its payload's TLS record */
+	size_t cork_len;
 	bool is_server;
 	enum conn_state state;
 	ev_io rio, wio;
@@ -708,10 +710,43 @@ static ssize_t conn_recv(ns_ws_conn *c, void *buf, size_t len)
 	return recv(c->fd, buf, len, 0);
 }
 
+/* TLS: wslay hands a frame's header (with MORE) and its payload in two calls, right after
+ * each other; written apart they would make two records (and two reads at the other end). The
+ * header waits in cork and goes out in the record of the payload's first bytes. That record
+ * holds at most TLS_RECORD bytes, so SSL_write writes all of it or nothing (and a retry
+ * rebuilds the same bytes, as OpenSSL wants). */
+#define TLS_RECORD 16384
+static ssize_t tls_send(ns_ws_conn *c, const uint8_t *data, size_t len, int more)
+{
+	if (more && c->cork_len == 0 && len <= sizeof c->cork) {
+		memcpy(c->cork, data, len);
+		c->cork_len = len;
+		return (ssize_t)len;
+	}
+	if (c->cork_len == 0)
+		return ns_tls_write(c->tls, data, len);
+	uint8_t rec[TLS_RECORD];
+	size_t take = len < sizeof rec - c->cork_len ? len : sizeof rec - c->cork_len;
+	memcpy(rec, c->cork, c->cork_len);
+	memcpy(rec + c->cork_len, data, take);
+	ssize_t w = ns_tls_write(c->tls, rec, c->cork_len + take);
+	if (w < 0)
+		return w;
+	if ((size_t)w < c->cork_len) { /* not expected of one record; keep the rest of the header */
+		memmove(c->cork, c->cork + w, c->cork_len - (size_t)w);
+		c->cork_len -= (size_t)w;
+		errno = EAGAIN;
+		return -1;
+	}
+	w -= (ssize_t)c->cork_len;
+	c->cork_len = 0;
+	return w > 0 ? w : ns_tls_write(c->tls, data, len);
+}
+
 static ssize_t conn_send(ns_ws_conn *c, const void *data, size_t len, int more)
 {
 	if (c->tls)
-		return ns_tls_write(c->tls, data, len);
+		return tls_send(c, data, len, more);
 	return send(c->fd, data, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
 }
 

@@ -860,6 +860,9 @@ static int gateway_tls(const struct nc_setup *s)
 		return -1;
 	}
 	ns_ws_set_client_tls(ctx); /* for the life of the process */
+	/* certificate checks call gmtime_r, whose first call reads /etc/localtime: now, not
+	 * behind Landlock (where it would be refused, harmlessly but at every start) */
+	tzset();
 	nc_log("netd", "gateway over TLS: %s (CA %s)", s->gateway_ws, ns_tls_ctx_ca_name(ctx));
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "topology_json.h"
 #include "tls.h"
 #include "websocket.h"
+#include "weighted_pick.h"
 
 /* Nym's choose_gateway_by_latency */
 #define PICK_CONCURRENT 20
@@ -202,26 +203,18 @@ static long pick_by_latency(struct probe *p, size_t n, char *err, size_t errcap)
 	if (r.active)
 		ev_run(r.loop, 0);
 	ev_loop_destroy(r.loop);
-	double total = 0;
+	double *weight = calloc(n ? n : 1, sizeof *weight);
 	for (size_t i = 0; i < n; i++) {
 		say_latency(&p[i]);
-		if (p[i].answered)
-			total += p[i].answered / p[i].sum_s;
+		if (weight && p[i].answered) /* 1 / average latency (at least 1 µs) */
+			weight[i] = p[i].answered / fmax(p[i].sum_s, 1e-6 * p[i].answered);
 	}
-	if (!(total > 0) || !isfinite(total)) {
+	long last = weight ? ns_weighted_pick(weight, n, random_unit()) : -1;
+	free(weight);
+	if (last < 0) {
 		snprintf(err, errcap, "failed to select valid gateway due to incomputable latency "
 		                      "(no gateway answered the pings)");
 		return -1;
-	}
-	double at = random_unit() * total;
-	long last = -1;
-	for (size_t i = 0; i < n; i++) {
-		if (!p[i].answered)
-			continue;
-		last = (long)i;
-		at -= p[i].answered / p[i].sum_s;
-		if (at < 0)
-			break;
 	}
 	char id58[64];
 	base58_encode(p[last].node->identity, 32, id58, sizeof id58);
@@ -241,7 +234,7 @@ static int usable(const struct clientconf *c, const struct ns_nymapi_node *g)
 static int pick_among(const struct nc_gateway_pick_opts *o, const struct ns_topo_node **cand,
                       size_t n, size_t *chosen, char *err, size_t errcap)
 {
-	if (!o->latency_based) {
+	if (!o->latency_based || o->want_id) { /* Nym: a wanted gateway is taken, not measured */
 		*chosen = n > 1 ? ns_random_uniform((uint32_t)n) : 0;
 		return 0;
 	}
