@@ -6,6 +6,7 @@
 #  - list-gateways (text and json: registration, identity as 32 numbers, active, typ, endpoint);
 #  - add-gateway: refuses a gateway already registered (status 1, Nym's text), registers with the
 #    other one (gateway2's registration counter), makes it active, then finds no new gateway;
+#    with --latency-based-selection it measures and takes only a gateway not yet registered;
 #  - switch-gateway (the DB in WAL mode, as Nym leaves it): back to gateway 1, and refuses an
 #    unregistered identity; run then
 #    authenticates with gateway 1's stored key (no new registration);
@@ -142,7 +143,16 @@ list_json "$GW1:false $GW2:true" || fail "list after add"
 nc add-gateway --id g --nym-apis "$NYM_API"
 [ "$RC" = 1 ] && grep -qx "An error occurred: there are no more new gateways on the network - it seems this client has already registered with all nodes it could have" "$T/o" ||
 	{ cat "$T/o" "$T/e"; fail "add-gateway with none left: status $RC"; }
-echo "ok add-gateway: registers with the new gateway and makes it active; refuses known ones"
+# latency-based: init measures both gateways; add-gateway measures only the one left
+nc init --id l --nym-apis "$NYM_API" --latency-based-selection
+[ "$RC" = 0 ] || { cat "$T/o" "$T/e"; fail "init --latency-based-selection: status $RC"; }
+FIRST=$(sed -n 's/^Gateway ID: //p' "$T/o")
+nc add-gateway --id l --nym-apis "$NYM_API" --latency-based-selection
+[ "$RC" = 0 ] || { cat "$T/o" "$T/e"; fail "add-gateway --latency-based-selection: status $RC"; }
+OTHER=$GW1
+[ "$FIRST" = "$GW1" ] && OTHER=$GW2
+grep -q "^\[ACTIVE\] remote gateway '$OTHER' " "$T/o" || { cat "$T/o" "$T/e"; fail "latency add-gateway chose a registered gateway"; }
+echo "ok add-gateway: registers with the new gateway and makes it active (uniform and latency-based); refuses known ones"
 
 # ---- switch-gateway (on the DB in WAL mode, as Nym's client leaves it)
 "$NC_PY" -c 'import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); assert db.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"; db.close()' "$DB" ||
@@ -155,6 +165,10 @@ nc switch-gateway --id g --gateway-id "$UNKNOWN"
 nc switch-gateway --id g --gateway-id "$GW1"
 [ "$RC" = 0 ] && [ ! -s "$T/o" ] || { cat "$T/o" "$T/e"; fail "switch-gateway: status $RC"; }
 list_json "$GW1:true $GW2:false" || fail "list after switch"
+# the counters once gateway1 has rewritten its stats file after everything above
+touch "$T/mark"
+sleep 0.01
+for _ in $(seq 100); do [ "$T/net/run/gateway1.stats" -nt "$T/mark" ] && break; sleep 0.1; done
 REG1=$(stat_of registrations)
 AUTH1=$(stat_of authentications)
 nc_run g
