@@ -454,8 +454,8 @@ static int write_migrations(sqlite3 *db, char *err, size_t errcap)
 	return 0;
 }
 
-static int write_gateway(sqlite3 *db, const struct ns_gwreg *r, const char *id, int set_active,
-                         char *err, size_t errcap)
+static int write_gateway(sqlite3 *db, const struct ns_gwreg *r, const char *id, char *err,
+                         size_t errcap)
 {
 	char ts[40], legacy[64];
 	sqlite3_stmt *st;
@@ -484,8 +484,6 @@ static int write_gateway(sqlite3 *db, const struct ns_gwreg *r, const char *id, 
 	}
 	ns_memzero(legacy, sizeof legacy);
 	int rc = bind_exec(db, st, "remote_gateway_details", err, errcap);
-	if (rc == 0 && !set_active)
-		return 0;
 	if (rc == 0 && prepare(db, "UPDATE active_gateway SET active_gateway_id_bs58 = ?", &st, err,
 	                       errcap) == 0) {
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -508,7 +506,7 @@ static int fill_db(sqlite3 *db, const struct ns_gwreg *r, char *err, size_t errc
 	}
 	int rc = write_migrations(db, err, errcap);
 	if (rc == 0)
-		rc = write_gateway(db, r, id, 1, err, errcap);
+		rc = write_gateway(db, r, id, err, errcap);
 	if (rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		db_err(db, "commit", err, errcap);
 		rc = NS_GWREG_EIO;
@@ -714,6 +712,19 @@ static int registered(sqlite3 *db, const char *id, char *err, size_t errcap)
 	return step == SQLITE_ROW;
 }
 
+/* Nym's UPDATE active_gateway (id NULL: no active gateway). */
+static int set_active_id(sqlite3 *db, const char *id, char *err, size_t errcap)
+{
+	sqlite3_stmt *st;
+	if (prepare(db, "UPDATE active_gateway SET active_gateway_id_bs58 = ?", &st, err, errcap) < 0)
+		return NS_GWREG_EIO;
+	if (id)
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 1);
+	return bind_exec(db, st, "active_gateway", err, errcap);
+}
+
 static int finish(sqlite3 *db, int rc, char *err, size_t errcap)
 {
 	if (rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
@@ -745,13 +756,20 @@ int ns_gwreg_add(const char *path, const struct ns_gwreg *r, int set_active, cha
 		sqlite3_close(db);
 		return rc;
 	}
+	char active[128] = "";
 	rc = registered(db, id, err, errcap);
 	if (rc == 1) {
 		set_err(err, errcap, "this client has already registered with gateway %s", id);
 		rc = NS_GWREG_EEXIST;
-	} else if (rc == 0) {
-		rc = write_gateway(db, r, id, set_active, err, errcap);
+	} else if (rc == 0 && !set_active) {
+		rc = active_id(db, active, sizeof active, err, errcap);
+		if (rc == NS_GWREG_ENOACTIVE)
+			rc = 0;
 	}
+	if (rc == 0)
+		rc = write_gateway(db, r, id, err, errcap); /* makes it the active one */
+	if (rc == 0 && !set_active) /* the previous one is the active one again */
+		rc = set_active_id(db, active[0] ? active : NULL, err, errcap);
 	return finish(db, rc, err, errcap);
 }
 
@@ -760,7 +778,6 @@ int ns_gwreg_set_active(const char *path, const uint8_t gateway_id[32], char *er
 {
 	char id[64];
 	sqlite3 *db;
-	sqlite3_stmt *st;
 	base58_encode(gateway_id, 32, id, sizeof id);
 	int rc = open_existing(path, 1, &db, err, errcap);
 	if (rc < 0)
@@ -775,12 +792,7 @@ int ns_gwreg_set_active(const char *path, const uint8_t gateway_id[32], char *er
 		set_err(err, errcap, "gateway %s does not exist in the storage", id);
 		rc = NS_GWREG_ENOTREG;
 	} else if (rc == 1) {
-		rc = prepare(db, "UPDATE active_gateway SET active_gateway_id_bs58 = ?", &st, err,
-		             errcap);
-		if (rc == 0) {
-			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-			rc = bind_exec(db, st, "active_gateway", err, errcap);
-		}
+		rc = set_active_id(db, id, err, errcap);
 	}
 	return finish(db, rc, err, errcap);
 }
