@@ -797,29 +797,60 @@ int ns_gwreg_set_active(const char *path, const uint8_t gateway_id[32], char *er
 	return finish(db, rc, err, errcap);
 }
 
-/* Reads n digits at *p (advanced); -1 if not n digits. */
+/* Reads n digits at *p (advanced past them only when all are digits); -1 if not n digits. */
 static int digits(const char **p, int n)
 {
 	int v = 0;
-	for (int i = 0; i < n; i++, (*p)++) {
-		if (**p < '0' || **p > '9')
+	for (int i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
 			return -1;
-		v = v * 10 + (**p - '0');
+		v = v * 10 + ((*p)[i] - '0');
 	}
+	*p += n;
 	return v;
+}
+
+/* n digits after the separator sep (both consumed), or -1 (nothing read past a mismatch). */
+static int field(const char **p, char sep, int n)
+{
+	if (**p != sep)
+		return -1;
+	++*p;
+	return digits(p, n);
+}
+
+/* The offset after the time: "Z", "+HH:MM" or "+HH:MM:00" (optionally after a space). */
+static int offset(const char **p, char *sign, int *oh, int *om)
+{
+	*sign = '+';
+	*oh = *om = 0;
+	if (**p == ' ')
+		++*p;
+	if (**p == 'Z') {
+		++*p;
+		return 0;
+	}
+	if (**p != '+' && **p != '-')
+		return -1;
+	*sign = *(*p)++;
+	*oh = digits(p, 2);
+	*om = *oh < 0 ? -1 : field(p, ':', 2);
+	if (*oh < 0 || *oh > 23 || *om < 0 || *om > 59)
+		return -1;
+	return **p == ':' && field(p, ':', 2) != 0 ? -1 : 0;
 }
 
 int ns_gwreg_time_text(const char *s, int display, char *out, size_t cap)
 {
 	const char *p = s;
-	char frac[16] = "0";
-	int y = digits(&p, 4), mo = (*p++ == '-') ? digits(&p, 2) : -1;
-	int d = (*p++ == '-') ? digits(&p, 2) : -1;
+	char frac[16] = "0", sign;
+	int y = digits(&p, 4), mo = y < 0 ? -1 : field(&p, '-', 2);
+	int d = mo < 0 ? -1 : field(&p, '-', 2);
 	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || (*p != 'T' && *p != ' '))
 		return -1;
 	p++;
-	int h = digits(&p, 2), mi = (*p++ == ':') ? digits(&p, 2) : -1;
-	int se = (*p++ == ':') ? digits(&p, 2) : -1;
+	int h = digits(&p, 2), mi = h < 0 ? -1 : field(&p, ':', 2);
+	int se = mi < 0 ? -1 : field(&p, ':', 2);
 	if (h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60)
 		return -1;
 	if (*p == '.') {
@@ -832,24 +863,8 @@ int ns_gwreg_time_text(const char *s, int display, char *out, size_t cap)
 		while (n > 1 && frac[n - 1] == '0')
 			frac[--n] = 0;
 	}
-	char sign = '+';
-	int oh = 0, om = 0;
-	if (*p == ' ')
-		p++;
-	if (*p == 'Z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p++;
-		oh = digits(&p, 2);
-		om = (*p++ == ':') ? digits(&p, 2) : -1;
-		if (oh < 0 || oh > 23 || om < 0 || om > 59)
-			return -1;
-		if (*p == ':' && (p++, digits(&p, 2)) != 0)
-			return -1;
-	} else {
-		return -1;
-	}
-	if (*p)
+	int oh, om;
+	if (offset(&p, &sign, &oh, &om) < 0 || *p)
 		return -1;
 	int n = snprintf(out, cap, display ? "%04d-%02d-%02d %d:%02d:%02d.%s %c%02d:%02d:00"
 	                                   : "%04d-%02d-%02d %02d:%02d:%02d.%s %c%02d:%02d:00",

@@ -613,6 +613,20 @@ static void test_time_text(void **state)
 		if (ns_gwreg_time_text(bad[i], 0, out, sizeof out) == 0)
 			fail_msg("accepted %s", bad[i]);
 	assert_int_equal(ns_gwreg_time_text("2023-11-14T22:13:20Z", 0, out, 8), -1);
+	/* every proper prefix is refused, read from a copy of exactly its size */
+	const char *full = "2024-03-04T09:05:06.5+01:00";
+	for (size_t len = 0; len < strlen(full); len++) {
+		char *cut = malloc(len + 1);
+		assert_non_null(cut);
+		memcpy(cut, full, len);
+		cut[len] = 0;
+		int rc = ns_gwreg_time_text(cut, 0, out, sizeof out);
+		/* "...:06" (no fraction or offset) and "...06.5" lack the offset: refused too */
+		if (rc == 0)
+			fail_msg("accepted the prefix '%s'", cut);
+		free(cut);
+	}
+	assert_int_equal(ns_gwreg_time_text(full, 0, out, sizeof out), 0);
 }
 
 int main(void)
