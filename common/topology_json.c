@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -763,4 +764,28 @@ char *ns_topojson_from_nym(const char *json, size_t len)
 	cJSON_Delete(in);
 	cJSON_Delete(out);
 	return text;
+}
+
+int ns_topo_load_file(const char *path, struct ns_topo *out, char *err, size_t errcap)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = malloc(NS_TOPOJSON_MAX_INPUT + 1);
+	size_t len = f && text ? fread(text, 1, NS_TOPOJSON_MAX_INPUT + 1, f) : 0;
+	int rc = NS_TOPOJSON_ERR_JSON;
+	if (!f || !text)
+		snprintf(err, errcap, "%s", !text ? "out of memory" : strerror(errno));
+	else if (ferror(f) || len > NS_TOPOJSON_MAX_INPUT)
+		snprintf(err, errcap, "%s", ferror(f) ? "read error" : "file too large");
+	else {
+		char *rewritten = ns_topojson_from_nym(text, len);
+		rc = rewritten ? ns_topo_parse(rewritten, strlen(rewritten), out)
+		               : ns_topo_parse(text, len, out);
+		free(rewritten);
+		if (rc < 0)
+			snprintf(err, errcap, "not a topology file we can read (error %d)", rc);
+	}
+	if (f)
+		fclose(f);
+	free(text);
+	return rc < 0 ? rc : 0;
 }

@@ -116,6 +116,10 @@ void ns_topo_free(struct ns_topo *t);
  * NULL: not that form (a missing or mistyped member, a key that is not 32 bytes) or out of
  * memory. */
 char *ns_topojson_from_nym(const char *json, size_t len);
+/* A --custom-mixnet file (Nym's form, else the WasmFriendly one) into *out: 0, or a negative
+ * code with the reason in err (cannot be read, larger than NS_TOPOJSON_MAX_INPUT, not a
+ * topology: ns_topo_parse's code). */
+int ns_topo_load_file(const char *path, struct ns_topo *out, char *err, size_t errcap);
 
 /* NymNodeRoutingAddress of "ip:port" / "[v6]:port": 4|port BE|ipv4 or 6|port BE|ipv6,
  * zero padded to 32 bytes. Returns the encoded length (7 or 19) or -1. */

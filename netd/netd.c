@@ -807,7 +807,7 @@ static int start_engines(const struct nc_setup *s)
 	ev_timer_init(&g_n.pool_timer, on_pool_timer, 1.0, 1.0);
 	ev_timer_start(g_n.loop, &g_n.pool_timer);
 	const struct clientconf_debug *d = &s->conf.debug;
-	if (!d->disable_refreshing && d->topology_refresh_rate_ns) {
+	if (!d->disable_refreshing && d->topology_refresh_rate_ns && !s->custom_mixnet[0]) {
 		double every = (double)d->topology_refresh_rate_ns / 1e9;
 		ev_timer_init(&g_n.topo_timer, on_topo_timer, every, every);
 		ev_timer_start(g_n.loop, &g_n.topo_timer);
@@ -827,23 +827,30 @@ static int first_topology(const struct nc_setup *s)
 		return -1;
 	}
 	ns_apis_init(&g_n.api, &s->conf);
-	if (nc_api_keyrot(&g_n.api, &kr, err, sizeof err) < 0) {
+	const char *from = s->custom_mixnet[0] ? s->custom_mixnet : ns_apis_url(&g_n.api);
+	if (s->custom_mixnet[0]) {
+		if (ns_topo_load_file(s->custom_mixnet, &topo, err, sizeof err) < 0) {
+			nc_log("netd", "custom topology %s: %s", s->custom_mixnet, err);
+			return -1;
+		}
+	} else if (nc_api_keyrot(&g_n.api, &kr, err, sizeof err) < 0) {
 		nc_log("netd", "key rotation info: %s", err);
 		return -1;
-	}
-	if (fetch_topology(&topo) < 0)
+	} else if (fetch_topology(&topo) < 0) {
 		return -1;
+	}
 	int rc = -1;
 	if (!nym_topology_gateway(&topo.topology, s->gateway_identity))
-		nc_log("netd", "our gateway is not in the topology from %s", ns_apis_url(&g_n.api));
+		nc_log("netd", "our gateway is not in the topology from %s", from);
 	else if (use_topology(&topo) < 0)
 		nc_log("netd", "the topology has too many nodes");
 	else
 		rc = 0;
 	ns_topo_free(&topo);
 	if (rc == 0)
-		nc_log("netd", "topology generation 1 from %s: %zu nodes (CA %s)", ns_apis_url(&g_n.api),
-		       g_n.topo_nodes, nc_http_ca_name());
+		nc_log("netd", "topology generation 1 from %s%s: %zu nodes (CA %s)", from,
+		       s->custom_mixnet[0] ? " (fixed: --custom-mixnet)" : "", g_n.topo_nodes,
+		       nc_http_ca_name());
 	return rc;
 }
 

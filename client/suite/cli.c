@@ -23,6 +23,7 @@
 #include "nymclient.h"
 #include "privsep.h"
 #include "safefile.h"
+#include "topology_json.h"
 #include "nymsphinx/ack.h"
 
 const struct nc_kind *nc_kind;
@@ -212,10 +213,6 @@ static int apply_overrides(struct clientconf *c, int init, char *err, size_t cap
 		return snprintf(err, cap, "--%s is not supported by nymsuite (an experiment of Nym's "
 		                          "that changes the packet format)",
 		                args->count[NC_O_OUTFOX] ? "outfox" : "medium-toggle"), -1;
-	if (!init && args->value[NC_O_CUSTOM_MIXNET])
-		return snprintf(err, cap, "--custom-mixnet at run is not supported by nymsuite yet "
-		                          "(netd takes the topology from the nym-api); it is used at "
-		                          "init and add-gateway"), -1;
 	apply_traffic_modes(&c->debug);
 	return nc_kind->configure ? nc_kind->configure(c, init, args, err, cap) : 0;
 }
@@ -392,6 +389,28 @@ static void nym_client_report(const struct clientconf *c, const char *address, c
 
 /* ---- run */
 
+/* run --custom-mixnet: netd's fixed topology (checked here first, for Nym's message). */
+static int custom_topology(struct nc_setup *s)
+{
+	const char *path = args->value[NC_O_CUSTOM_MIXNET];
+	char err[512] = "";
+	struct ns_topo topo;
+	if (!path)
+		return 0;
+	char *full = realpath(path, NULL);
+	if (!full || strlen(full) >= sizeof s->custom_mixnet)
+		snprintf(err, sizeof err, "%s", full ? "path too long" : strerror(errno));
+	else if (ns_topo_load_file(full, &topo, err, sizeof err) == 0)
+		ns_topo_free(&topo);
+	if (!err[0])
+		snprintf(s->custom_mixnet, sizeof s->custom_mixnet, "%s", full);
+	free(full);
+	if (err[0])
+		return fail("failed to load custom topology using path '%s'. detailed message: %s",
+		            path, err);
+	return 0;
+}
+
 static int cmd_run(void)
 {
 	static struct nc_setup s;
@@ -408,6 +427,8 @@ static int cmd_run(void)
 		return fail("%s", err);
 	if (nc_kind->conf == CC_KIND_CLIENT && !s.conf.socket_websocket && !s.conf.api_socket[0])
 		return fail("Attempted to start the client in invalid socket mode");
+	if (custom_topology(&s) < 0)
+		return 1;
 	if (nc_start_checks(&s) < 0)
 		return 1;
 	if (nc_run_gateway(&s, err, sizeof err) < 0)

@@ -284,18 +284,6 @@ struct pool {
 	char source[CLIENTCONF_PATH_MAX + 32];
 };
 
-/* Nym's own serde form of NymTopology (what Nym's clients read), else the WasmFriendly form
- * (what our localnet and Nym's wasm clients write). */
-static int parse_topology_file(const char *text, size_t len, struct ns_topo *out)
-{
-	char *rewritten = ns_topojson_from_nym(text, len);
-	if (!rewritten)
-		return ns_topo_parse(text, len, out);
-	int rc = ns_topo_parse(rewritten, strlen(rewritten), out);
-	free(rewritten);
-	return rc;
-}
-
 static int pool_load(const struct clientconf *c, const struct nc_gateway_pick_opts *o,
                      struct pool *p, char *err, size_t errcap)
 {
@@ -313,23 +301,12 @@ static int pool_load(const struct clientconf *c, const struct nc_gateway_pick_op
 	}
 	p->from_file = 1;
 	snprintf(p->source, sizeof p->source, "%s", o->custom_mixnet);
-	FILE *f = fopen(o->custom_mixnet, "rb");
-	char *text = malloc(NS_TOPOJSON_MAX_INPUT + 1);
-	size_t len = f && text ? fread(text, 1, NS_TOPOJSON_MAX_INPUT + 1, f) : 0;
-	int rc = -1;
-	if (!f || !text)
+	if (ns_topo_load_file(o->custom_mixnet, &p->topo, why, sizeof why) < 0) {
 		snprintf(err, errcap, "failed to load custom topology using path '%s'. detailed "
-		         "message: %s", o->custom_mixnet, !text ? "out of memory" : strerror(errno));
-	else if (len > NS_TOPOJSON_MAX_INPUT || ferror(f))
-		snprintf(err, errcap, "failed to load custom topology using path '%s'. detailed "
-		         "message: %s", o->custom_mixnet, ferror(f) ? "read error" : "file too large");
-	else if ((rc = parse_topology_file(text, len, &p->topo)) < 0)
-		snprintf(err, errcap, "failed to load custom topology using path '%s'. detailed "
-		         "message: not a topology file we can read (error %d)", o->custom_mixnet, rc);
-	if (f)
-		fclose(f);
-	free(text);
-	return rc < 0 ? -1 : 0;
+		         "message: %s", o->custom_mixnet, why);
+		return -1;
+	}
+	return 0;
 }
 
 static void pool_free(struct pool *p)

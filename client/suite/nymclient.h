@@ -75,6 +75,9 @@ struct nc_setup {
 	int fds[NC_PAIRS][2];
 	int sandbox_debug;
 	int test_keyd_socket; /* test hook: keyd calls socket() once sandboxed (must die) */
+	/* run --custom-mixnet: the fixed topology netd reads before its sandbox instead of the
+	 * nym-api's (no key-rotation fetch, no refresh: Nym's hardcoded topology); "" = nym-api */
+	char custom_mixnet[CLIENTCONF_PATH_MAX];
 };
 
 /* proc.c */

@@ -11,7 +11,8 @@
 #    unregistered identity; run then
 #    authenticates with gateway 1's stored key (no new registration);
 #  - --custom-mixnet: init and add-gateway take their gateways from the topology file (ours and
-#    Nym's serde form of it);
+#    Nym's serde form of it); run takes its fixed topology from it and never asks the config's
+#    nym-api (a dead one: without the file, run fails on it);
 #  - the environment: NYM_API is ignored without CONFIGURED, used with it, and read from a
 #    -c file (which never replaces a variable already set), as Nym's setup_env.
 # Exit 0 = pass.
@@ -201,12 +202,27 @@ P
 nc add-gateway --id m --custom-mixnet "$T/nym-topology.json"
 [ "$RC" = 0 ] && grep -q "^\[ACTIVE\] remote gateway '$GW1' registered at: " "$T/o" ||
 	{ cat "$T/o" "$T/e"; fail "add-gateway --custom-mixnet (Nym's form): status $RC"; }
+# run --custom-mixnet: the file's topology, fixed; the config's (dead) nym-api never asked
+CONFIGURED=true NYM_API=http://127.0.0.1:9/dead-api/ "$BIN/nym-client" init --id r --home "$H" \
+	--custom-mixnet "$T/nym-topology.json" --gateway "$GW1" >/dev/null 2>&1 || fail "init r"
+nc_run r --custom-mixnet "$T/nym-topology.json" --port 0
+for _ in $(seq 300); do grep -q "gateway session ready" "$NC_DIR/r.log" 2>/dev/null && break; sleep 0.1; done
+grep -q "gateway session ready" "$NC_DIR/r.log" || fail "run --custom-mixnet: no gateway session"
+grep -q "topology generation 1 from $(realpath "$T/nym-topology.json") (fixed: --custom-mixnet)" "$NC_DIR/r.log" ||
+	fail "run --custom-mixnet: not the file's topology"
+nc_stop r
+RC=0
+timeout 120 "$BIN/nym-client" run --id r --home "$H" --port 0 >"$T/r2.out" 2>&1 || RC=$?
+[ "$RC" != 0 ] && grep -q "key rotation info: " "$T/r2.out" || { cat "$T/r2.out"; fail "run without the file used no nym-api? status $RC"; }
 echo '{"not": "a topology"}' >"$T/bad.json"
 nc init --id m2 --custom-mixnet "$T/bad.json"
 [ "$RC" = 1 ] && grep -q "^An error occurred: failed to load custom topology using path '$T/bad.json'" "$T/o" ||
 	{ cat "$T/o" "$T/e"; fail "a bad topology file: status $RC"; }
 [ ! -e "$H/.nym/clients/m2/config" ] || fail "a failed init left its config folder"
-echo "ok --custom-mixnet at init and add-gateway (our topology file and Nym's form); a bad file refused with Nym's text"
+nc run --id r --custom-mixnet "$T/bad.json" --port 0
+[ "$RC" = 1 ] && grep -q "^An error occurred: failed to load custom topology using path '$T/bad.json'" "$T/o" ||
+	{ cat "$T/o" "$T/e"; fail "run with a bad topology file: status $RC"; }
+echo "ok --custom-mixnet at init, add-gateway and run (our topology file and Nym's form; run never asks the nym-api); a bad file refused with Nym's text"
 
 # ---- the environment (init with --custom-mixnet never asks a nym-api: the URL is only written)
 # conf ID KEY: client.KEY of ID's config.toml, as a Python list

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base58.h"
 #include "crypto.h"
@@ -458,6 +459,47 @@ static void test_nym_form_rejects(void **state)
 	assert_null(ns_topojson_from_nym(big, sizeof big));
 }
 
+
+static void write_file(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	fclose(f);
+}
+
+static void test_load_file(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_topology_json.XXXXXX", path[64], err[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/t.json", dir);
+	struct ns_netinfo info = vinfo();
+	char *wasm = ns_topojson_wasm_topology(vnet.conf, 4, &info, 0), *nym = to_nym_form(wasm, 1);
+	struct ns_topo t;
+	const char *forms[] = { wasm, nym };
+	for (int i = 0; i < 2; i++) { /* both forms */
+		write_file(path, forms[i], strlen(forms[i]));
+		assert_int_equal(ns_topo_load_file(path, &t, err, sizeof err), 0);
+		assert_int_equal(t.n_nodes, 4);
+		ns_topo_free(&t);
+	}
+	write_file(path, "{}", 2);
+	assert_true(ns_topo_load_file(path, &t, err, sizeof err) < 0);
+	assert_non_null(strstr(err, "not a topology file"));
+	static char big[NS_TOPOJSON_MAX_INPUT + 1];
+	memset(big, ' ', sizeof big);
+	write_file(path, big, sizeof big);
+	assert_true(ns_topo_load_file(path, &t, err, sizeof err) < 0);
+	assert_string_equal(err, "file too large");
+	unlink(path);
+	assert_true(ns_topo_load_file(path, &t, err, sizeof err) < 0);
+	assert_string_equal(err, "No such file or directory");
+	rmdir(dir);
+	free(nym);
+	free(wasm);
+}
+
 int main(void)
 {
 	ns_crypto_init();
@@ -470,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_parser_rejects),
 		cmocka_unit_test(test_nym_form),
 		cmocka_unit_test(test_nym_form_rejects),
+		cmocka_unit_test(test_load_file),
 	};
 	return cmocka_run_group_tests(tests, load_vectors, NULL);
 }
