@@ -827,7 +827,6 @@ static int first_topology(const struct nc_setup *s)
 		return -1;
 	}
 	ns_apis_init(&g_n.api, &s->conf);
-	const char *from = s->custom_mixnet[0] ? s->custom_mixnet : ns_apis_url(&g_n.api);
 	if (s->custom_mixnet[0]) {
 		if (ns_topo_load_file(s->custom_mixnet, &topo, err, sizeof err) < 0) {
 			nc_log("netd", "custom topology %s: %s", s->custom_mixnet, err);
@@ -839,6 +838,8 @@ static int first_topology(const struct nc_setup *s)
 	} else if (fetch_topology(&topo) < 0) {
 		return -1;
 	}
+	/* the nym-api that answered (the fetch moves past dead ones) */
+	const char *from = s->custom_mixnet[0] ? s->custom_mixnet : ns_apis_url(&g_n.api);
 	int rc = -1;
 	if (!nym_topology_gateway(&topo.topology, s->gateway_identity))
 		nc_log("netd", "our gateway is not in the topology from %s", from);
