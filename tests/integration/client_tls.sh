@@ -38,6 +38,8 @@ init_gateway() {
 	echo "$id ${url%/}"
 }
 WSS_PORT=${GATEWAY_WSS_1##*:}
+# (LeakSanitizer cannot run under ptrace: off for the runs under strace of a sanitizer build)
+NOLEAK=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 WS_PORT=${GATEWAY_WS_1##*:}
 for _ in $(seq 50); do [ -s "$T/net/run/gateway1.stats" ] && break; sleep 0.1; done
 
@@ -50,7 +52,7 @@ L=$("$NC_PY" -c 'import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("SELECT gateway_listener FROM remote_gateway_details").fetchone()[0])' "$DB")
 [ "$L" = "$GATEWAY_WSS_1/" ] || fail "stored listener $L"
 # (under strace: no file OpenSSL wants is refused by the sandbox after start-up)
-strace -f -qq -e trace=openat -o "$T/good.trace" "$BIN/nym-client" run --id a --home "$NC_HOME" >>"$NC_DIR/a.log" 2>&1 &
+ASAN_OPTIONS=$NOLEAK strace -f -qq -e trace=openat -o "$T/good.trace" "$BIN/nym-client" run --id a --home "$NC_HOME" >>"$NC_DIR/a.log" 2>&1 &
 SP=$!
 NC_PID[a]=$SP # (for the cleanup on failure)
 for _ in $(seq 300); do grep -q "gateway session ready" "$NC_DIR/a.log" && break; sleep 0.1; done
@@ -78,7 +80,7 @@ ACC0=$(stat_of ws_accepted)
 for flag in --force-tls-gateway ""; do
 	rc=0
 	# shellcheck disable=SC2086
-	NYMSUITE_CA_FILE=$T/other.pem strace -f -qq -e trace=connect -o "$T/init.trace" \
+	NYMSUITE_CA_FILE=$T/other.pem ASAN_OPTIONS=$NOLEAK strace -f -qq -e trace=connect -o "$T/init.trace" \
 		"$BIN/nym-client" init --id bad --home "$NC_HOME" --nym-apis "$NYM_API" $flag >"$T/bad.init" 2>&1 || rc=$?
 	[ "$rc" != 0 ] || { cat "$T/bad.init"; fail "init trusting another CA succeeded ($flag)"; }
 	grep -q "TLS certificate of localhost refused: unable to get local issuer certificate" "$T/bad.init" ||
@@ -91,7 +93,7 @@ sleep 1.5 # gateway1 writes its stats every second
 [ "$(stat_of ws_accepted)" = "$ACC0" ] || fail "the gateway's ws listener accepted a connection ($ACC0 -> $(stat_of ws_accepted))"
 echo "ok another CA: init refused with the certificate error, nothing left, wss tried, no ws:// connection"
 
-NYMSUITE_CA_FILE=$T/other.pem strace -f -qq -e trace=connect -o "$T/run.trace" \
+NYMSUITE_CA_FILE=$T/other.pem ASAN_OPTIONS=$NOLEAK strace -f -qq -e trace=connect -o "$T/run.trace" \
 	"$BIN/nym-client" run --id a --home "$NC_HOME" >"$NC_DIR/a-badca.log" 2>&1 &
 NC_PID[a]=$!
 for _ in $(seq 300); do
