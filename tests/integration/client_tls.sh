@@ -9,6 +9,7 @@
 #  - with a CA file of another CA, init (forced or not: the gateway announces wss) fails with the
 #    certificate error and leaves nothing behind, and no connect() to the gateway's plain ws
 #    port is made (strace), nor does the gateway's ws listener accept anything;
+#  - a gateway whose certificate another CA issued: init refused, its ws listener saw nothing;
 #  - run of the registered client with the other CA: netd logs the refused certificate once
 #    (repeats counted, not logged), keeps retrying over wss only, never connects to ws://;
 #  - a certificate of the trusted CA for another name (gateway.invalid) is refused, and so is a
@@ -107,6 +108,28 @@ n=$(grep -c "TLS certificate of localhost refused" "$NC_DIR/a-badca.log" || true
 grep -q "gateway session ready" "$NC_DIR/a-badca.log" && fail "a session came up with an untrusted certificate"
 connects "$T/run.trace" | grep -qx "$WS_PORT" && fail "run fell back to ws://"
 echo "ok another CA at run: refused, logged once, retried over wss only"
+
+# ---- the gateway's certificate (for localhost) issued by another CA, the client trusting the localnet's
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/foreign.key" -out "$T/foreign.csr" \
+	-subj "/CN=localhost" >/dev/null 2>&1 || fail "openssl: csr"
+printf 'subjectAltName=DNS:localhost\n' >"$T/foreign.ext"
+openssl x509 -req -in "$T/foreign.csr" -CA "$T/other.pem" -CAkey "$T/other.key" -CAcreateserial \
+	-out "$T/foreign.pem" -days 2 -extfile "$T/foreign.ext" >/dev/null 2>&1 || fail "openssl: sign"
+cp "$T/foreign.pem" "$T/net/tls/gateway.pem"
+cp "$T/foreign.key" "$T/net/tls/gateway.key"
+nc_localnet_edit gateway1 's/^hostname = .*/hostname = "localhost"/' # restarts it with that certificate
+for _ in $(seq 50); do [ -n "$(stat_of ws_accepted 2>/dev/null)" ] && break; sleep 0.1; done
+sleep 1.2 # the start-up probes counted
+ACC0=$(stat_of ws_accepted)
+[ -n "$ACC0" ] || fail "no ws_accepted in gateway1's stats"
+rc=0
+"$BIN/nym-client" init --id foreign --home "$NC_HOME" --nym-apis "$NYM_API" >"$T/foreign.init" 2>&1 || rc=$?
+[ "$rc" != 0 ] || { cat "$T/foreign.init"; fail "init accepted a certificate of another CA"; }
+grep -q "TLS certificate of localhost refused: unable to get local issuer certificate" "$T/foreign.init" ||
+	{ cat "$T/foreign.init"; fail "no certificate error"; }
+sleep 1.5
+[ "$(stat_of ws_accepted)" = "$ACC0" ] || fail "the gateway's ws listener accepted a connection"
+echo "ok a gateway certificate from another CA: init refused, the gateway's ws listener saw nothing"
 
 # ---- a certificate of the right CA for another name (gateway.invalid), gateway announced as localhost
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/wrong.key" -out "$T/wrong.csr" \
