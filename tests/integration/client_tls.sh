@@ -23,6 +23,21 @@ set -euo pipefail
 . "$(dirname "$0")/lib/nymclient.bash"
 LOCALNET_ARGS="--tls --no-network-requester"
 nc_setup client-tls
+# A client run under strace (pid of strace in SP): SIGTERM to strace would leave the client
+# running, so the client itself is stopped; also on the way out.
+SP=
+stop_traced() {
+	[ -n "$SP" ] || return 0
+	local c
+	c=$(pgrep -P "$SP" | head -1) || true
+	[ -z "$c" ] || kill -TERM "$c" 2>/dev/null || true
+	TRACED_STATUS=0
+	wait "$SP" || TRACED_STATUS=$?
+	SP=
+	unset "NC_PID[a]"
+}
+on_exit() { local rc=$?; stop_traced; (exit "$rc"); nc_cleanup; }
+trap on_exit EXIT
 command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null || fail "strace is needed (make deps)"
 command -v openssl >/dev/null || fail "openssl is needed (make deps)"
 [ -n "${GATEWAY_WSS_1:-}" ] || fail "the localnet announces no wss listener"
@@ -55,7 +70,6 @@ print(sqlite3.connect(sys.argv[1]).execute("SELECT gateway_listener FROM remote_
 # (under strace: no file OpenSSL wants is refused by the sandbox after start-up)
 ASAN_OPTIONS=$NOLEAK strace -f -qq -e trace=openat -o "$T/good.trace" "$BIN/nym-client" run --id a --home "$NC_HOME" >>"$NC_DIR/a.log" 2>&1 &
 SP=$!
-NC_PID[a]=$SP # (for the cleanup on failure)
 for _ in $(seq 300); do grep -q "gateway session ready" "$NC_DIR/a.log" && break; sleep 0.1; done
 grep -q "gateway over TLS: $GATEWAY_WSS_1 (CA $NYMSUITE_CA_FILE)" "$NC_DIR/a.log" || fail "netd did not use TLS"
 grep -q "gateway session ready" "$NC_DIR/a.log" || fail "no gateway session over wss"
@@ -64,11 +78,9 @@ nc_app app a
 nc_cmd app "send self 3000 x"
 nc_event app '.event=="received"' 60 >/dev/null || fail "no message round trip over wss"
 nc_app_stop app
-kill -TERM "$(pgrep -P "$SP" | head -1)" # the client under strace
-rc=0
-wait "$SP" || rc=$?
-unset "NC_PID[a]"
-[ "$rc" = 0 ] && grep -q "stopped by signal 15" "$NC_DIR/a.log" || fail "run a: exit status $rc"
+stop_traced
+[ "$TRACED_STATUS" = 0 ] && grep -q "stopped by signal 15" "$NC_DIR/a.log" ||
+	fail "run a: exit status $TRACED_STATUS"
 grep "EACCES" "$T/good.trace" | grep -E "localtime|ssl|cert|\.pem|\.cnf" && fail "the sandbox refused a file to TLS"
 echo "ok init --force-tls-gateway registered over $GATEWAY_WSS_1 (stored as Nym does), run over TLS, message round trip"
 
@@ -96,13 +108,13 @@ echo "ok another CA: init refused with the certificate error, nothing left, wss 
 
 NYMSUITE_CA_FILE=$T/other.pem ASAN_OPTIONS=$NOLEAK strace -f -qq -e trace=connect -o "$T/run.trace" \
 	"$BIN/nym-client" run --id a --home "$NC_HOME" >"$NC_DIR/a-badca.log" 2>&1 &
-NC_PID[a]=$!
+SP=$!
 for _ in $(seq 300); do
 	[ "$(grep -c "sin_port=htons($WSS_PORT)" "$T/run.trace" 2>/dev/null)" -ge 3 ] && break
 	sleep 0.1
 done
 [ "$(grep -c "sin_port=htons($WSS_PORT)" "$T/run.trace")" -ge 3 ] || fail "netd did not retry over wss"
-nc_stop a
+stop_traced
 n=$(grep -c "TLS certificate of localhost refused" "$NC_DIR/a-badca.log" || true)
 [ "$n" = 1 ] || { cat "$NC_DIR/a-badca.log"; fail "the certificate failure was logged $n times (want once)"; }
 grep -q "gateway session ready" "$NC_DIR/a-badca.log" && fail "a session came up with an untrusted certificate"
