@@ -429,6 +429,7 @@ static int cmd_run(void)
 		return fail("Attempted to start the client in invalid socket mode");
 	if (custom_topology(&s) < 0)
 		return 1;
+	nc_log_setup(&s.conf);
 	if (nc_start_checks(&s) < 0)
 		return 1;
 	if (nc_run_gateway(&s, err, sizeof err) < 0)
@@ -701,6 +702,7 @@ int nc_cli_main(const struct nc_kind *kind, int argc, char **argv)
 	if (!k.init_report)
 		k.init_report = nym_client_report;
 	nc_kind = &k;
+	ns_log_init(kind->program, NULL, NS_LOG_DEFAULT, 0); /* until the role or the config says */
 	/* a role the supervisor started (proc.c): never returns through exit(), whose atexit
 	 * handlers (LeakSanitizer's ptrace among them) the sandbox would refuse */
 	if (argc >= 7 && !strcmp(argv[1], "--test-probe")) /* tests/attack/ only (probe.c) */
@@ -711,6 +713,7 @@ int nc_cli_main(const struct nc_kind *kind, int argc, char **argv)
 		fflush(NULL);
 		_exit(nc_child_main(argv[2], argv[3]) & 0xff);
 	}
+	nc_log_setup(NULL);
 	nc_table_build(nc_kind, &table);
 	if (argc == 2 && !strcmp(argv[1], "--nymsuite-man-page")) { /* the build's man page */
 		nc_man_print(stdout, &table);
