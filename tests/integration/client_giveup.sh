@@ -21,7 +21,7 @@ set -euo pipefail
 nc_setup client-giveup
 grep -q '^drop_rate = ' "$T/net/nodes/mix2.toml" || fail "mix2's descriptor has no drop_rate line"
 nc_localnet_edit mix2 's/^drop_rate = .*/drop_rate = 1.0/'
-node_ctl() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$T/net/run/$1.stats"; }
+node_stat() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$T/net/run/$1.stats"; }
 
 # ctl ID ROLE FIELD: a number of nymctl stats (ROLE apid or netd)
 ctl() {
