@@ -107,6 +107,24 @@ char *ns_topojson_rewarded_set(const struct ns_nodeconf *nodes, size_t n, const 
 	return finish(root, ok, 0);
 }
 
+/* A gateway's entry as announced (nodeconf.h: announce_ws_port, hostname, clients_wss_port). */
+static unsigned announced_ws_port(const struct ns_nodeconf *c)
+{
+	return c->announce_ws_port ? c->announce_ws_port : c->clients_ws_port;
+}
+
+static int add_hostname(cJSON *e, const struct ns_nodeconf *c)
+{
+	return (c->hostname[0] ? cJSON_AddStringToObject(e, "hostname", c->hostname)
+	                       : cJSON_AddNullToObject(e, "hostname")) != NULL;
+}
+
+static int add_wss_port(cJSON *e, const char *key, const struct ns_nodeconf *c)
+{
+	return (c->clients_wss_port ? cJSON_AddNumberToObject(e, key, c->clients_wss_port)
+	                            : cJSON_AddNullToObject(e, key)) != NULL;
+}
+
 static cJSON *wasm_node(const struct ns_nodeconf *c)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -120,9 +138,8 @@ static cJSON *wasm_node(const struct ns_nodeconf *c)
 		cJSON *e = cJSON_AddObjectToObject(o, "entry");
 		cJSON *ips = e ? cJSON_AddArrayToObject(e, "ip_addresses") : NULL;
 		ok &= ips && cJSON_AddItemToArray(ips, cJSON_CreateString(c->host));
-		ok &= e && cJSON_AddNumberToObject(e, "clients_ws_port", c->clients_ws_port) != NULL;
-		ok &= e && cJSON_AddNullToObject(e, "hostname") != NULL;
-		ok &= e && cJSON_AddNullToObject(e, "clients_wss_port") != NULL;
+		ok &= e && cJSON_AddNumberToObject(e, "clients_ws_port", announced_ws_port(c)) != NULL;
+		ok &= e && add_hostname(e, c) && add_wss_port(e, "clients_wss_port", c);
 	} else
 		ok &= cJSON_AddNullToObject(o, "entry") != NULL;
 	ok &= add_b58(o, "identityKey", c->identity_key) != NULL;
@@ -194,9 +211,9 @@ static cJSON *skimmed_node(const struct ns_nodeconf *c)
 	      cJSON_AddBoolToObject(r, "exit_nr", gw) && cJSON_AddBoolToObject(r, "exit_ipr", gw);
 	if (gw) {
 		cJSON *e = cJSON_AddObjectToObject(o, "entry");
-		ok &= e && cJSON_AddNullToObject(e, "hostname") &&
-		      cJSON_AddNumberToObject(e, "ws_port", c->clients_ws_port) &&
-		      cJSON_AddNullToObject(e, "wss_port");
+		ok &= e && add_hostname(e, c) &&
+		      cJSON_AddNumberToObject(e, "ws_port", announced_ws_port(c)) &&
+		      add_wss_port(e, "wss_port", c);
 	} else
 		ok &= cJSON_AddNullToObject(o, "entry") != NULL;
 	ok &= cJSON_AddStringToObject(o, "performance", "1") != NULL;

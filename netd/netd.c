@@ -28,7 +28,9 @@
 #include "sandbox.h"
 #include "topology_json.h"
 #include "traffic.h"
+#include "tls.h"
 #include "traffic_ev.h"
+#include "websocket.h"
 
 #define RETX_MAX 4096
 #define POOL_MAX 16  /* sealed cover frames kept per kind */
@@ -69,6 +71,9 @@ struct netd {
 	ev_tstamp topo_at;
 	void *ws;                 /* the gateway websocket (transport handle) */
 	unsigned protocol_sent;   /* last GW_PROTOCOL value, 0 = none this connection */
+	int fail_err;             /* the gateway failure logged last, and how often it came again */
+	char fail_text[128];
+	unsigned fail_repeats;
 	uint64_t handshake_failures;
 	uint64_t cover_sent;
 	uint64_t forgotten; /* FORGET_FRAGMENTs that released a slot or a pending ack */
@@ -629,6 +634,15 @@ static void report_protocol(const struct ns_gwc_status *st)
 	g_n.protocol_sent = st->negotiated_protocol;
 }
 
+static void log_repeats(void)
+{
+	if (g_n.fail_repeats)
+		nc_warn("netd", "(the last gateway failure repeated %u more times)", g_n.fail_repeats);
+	g_n.fail_repeats = 0;
+	g_n.fail_err = 0;
+	g_n.fail_text[0] = 0;
+}
+
 static void gw_state(struct ns_gwc *c, enum ns_gwc_state s, void *user)
 {
 	(void)user;
@@ -636,11 +650,22 @@ static void gw_state(struct ns_gwc *c, enum ns_gwc_state s, void *user)
 	ns_gwc_get_status(c, &st);
 	if (s == NS_GWC_CLAIMING || s == NS_GWC_READY)
 		report_protocol(&st);
-	if (s == NS_GWC_READY)
+	if (s == NS_GWC_READY) {
+		log_repeats();
 		nc_log("netd", "gateway session ready (protocol %u)", st.negotiated_protocol);
-	else if (s == NS_GWC_BACKOFF || s == NS_GWC_FAILED)
+	} else if (s == NS_GWC_BACKOFF || s == NS_GWC_FAILED) {
+		/* the same failure again (a refused certificate at every reconnection): once */
+		if (s == NS_GWC_BACKOFF && st.last_error == g_n.fail_err &&
+		    !strcmp(st.last_error_text, g_n.fail_text)) {
+			g_n.fail_repeats++;
+			return;
+		}
+		log_repeats();
+		g_n.fail_err = st.last_error;
+		snprintf(g_n.fail_text, sizeof g_n.fail_text, "%s", st.last_error_text);
 		nc_warn("netd", "gateway %s: %s (%s)", ns_gwc_state_name(s), ns_gwc_strerror(st.last_error),
 		       st.last_error_text);
+	}
 	if (s == NS_GWC_FAILED) {
 		nc_error("netd", "the gateway session failed for good");
 		_exit(1); /* never exit(): its atexit handlers make calls the sandbox refuses */
@@ -882,6 +907,26 @@ static int first_topology(const struct nc_setup *s)
 	return rc;
 }
 
+/* Before the sandbox, for a wss:// gateway: libssl and the CA certificates into memory (no file
+ * is read later); every reconnection verifies the certificate against them. */
+static int gateway_tls(const struct nc_setup *s)
+{
+	if (strncmp(s->gateway_ws, "wss://", 6))
+		return 0;
+	char err[300] = "";
+	struct ns_tls_ctx *ctx = ns_tls_client_ctx_new(NULL, err, sizeof err);
+	if (!ctx) {
+		nc_error("netd", "gateway %s: %s", s->gateway_ws, err);
+		return -1;
+	}
+	ns_ws_set_client_tls(ctx); /* for the life of the process */
+	/* certificate checks call gmtime_r, whose first call reads /etc/localtime: now, not
+	 * behind Landlock (where it would be refused, harmlessly but at every start) */
+	tzset();
+	nc_log("netd", "gateway over TLS: %s (CA %s)", s->gateway_ws, ns_tls_ctx_ca_name(ctx));
+	return 0;
+}
+
 /* A network requester's exit policy from upstream_exit_policy_url, fetched once inside the
  * sandbox (the URL's port is among netd's Landlock ports) and handed to the front. */
 static void send_exit_policy(const struct nc_setup *s)
@@ -915,7 +960,7 @@ int nc_netd_main(void *setup)
 	ns_ipc_conn_start(&g_n.keyd, g_n.loop, keep[0], NS_IPC_NETD, NS_IPC_KEYD, netd_handlers, nc_ipc_fatal, NULL);
 	ns_ipc_conn_start(&g_n.apid, g_n.loop, keep[1], NS_IPC_NETD, NS_IPC_APID, netd_handlers, nc_ipc_fatal, NULL);
 	ns_ipc_conn_start(&g_n.sup, g_n.loop, keep[2], NS_IPC_NETD, NS_IPC_SUPERVISOR, netd_handlers, nc_ipc_fatal, NULL);
-	if (first_topology(s) < 0)
+	if (first_topology(s) < 0 || gateway_tls(s) < 0)
 		return 1;
 	if (start_engines(s) < 0) {
 		nc_error("netd", "cannot start the gateway session");

@@ -14,6 +14,7 @@
 
 #include "base58.h"
 #include "crypto.h"
+#include "gateway_select.h"
 #include "init_register.h"
 #include "nymclient.h"
 #include "privsep.h"
@@ -43,6 +44,7 @@ struct args {
 	long port;
 	int sandbox_debug, test_keyd_socket;
 	int no_cover, fastmode; /* Nym's hidden traffic-mode flags (run only, never written) */
+	int latency_based, force_tls; /* init: gateway choice (gateway_select.h) */
 };
 
 static int usage(void)
@@ -87,6 +89,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->test_keyd_socket = 1;
 			continue;
 		}
+		if (!strcmp(o, "--latency-based-selection") || !strcmp(o, "--force-tls-gateway")) {
+			*(o[2] == 'l' ? &a->latency_based : &a->force_tls) = 1;
+			continue;
+		}
 		if (!strcmp(o, "--no-cover") || !strcmp(o, "--fastmode")) {
 			*(o[2] == 'n' ? &a->no_cover : &a->fastmode) = 1;
 			continue;
@@ -128,54 +134,8 @@ int nc_gateway_load(const struct clientconf_dirs *d, uint8_t identity[32], char 
 		return -1;
 	id[strcspn(id, "\r\n")] = 0;
 	ws[strcspn(ws, "\r\n")] = 0;
-	return base58_decode(id, identity, 32) == 32 && !strncmp(ws, "ws://", 5) ? 0 : -1;
-}
-
-/* The gateway's websocket listener: ws://IP:PORT (IPv4 preferred; we speak no wss yet). */
-static void listener_url(const struct ns_topo_node *g, char *ws, size_t cap)
-{
-	snprintf(ws, cap, strchr(g->entry_ip, ':') ? "ws://[%s]:%u" : "ws://%s:%u", g->entry_ip,
-	         (unsigned)g->clients_ws_port);
-}
-
-/* Nym's init: candidates are the entry gateways (E3) with performance >= the minimum and a
- * client listener; --gateway must be one of them, else one is drawn uniformly. */
-static int choose_gateway(const struct clientconf *c, const char *want, uint8_t identity[32],
-                          char *ws, size_t cap)
-{
-	uint8_t wanted[32];
-	if (want && base58_decode(want, wanted, sizeof wanted) != 32) {
-		say("bad gateway identity %s\n", want);
-		return -1;
-	}
-	char err[512] = "";
-	struct ns_apis api;
-	struct ns_nymapi_page gw;
-	ns_apis_init(&api, c);
-	if (nc_api_gateways(&api, &gw, err, sizeof err) < 0) {
-		say("cannot get the gateways from the nym-api: %s\n", err);
-		return -1;
-	}
-	size_t *cand = calloc(gw.n_nodes ? gw.n_nodes : 1, sizeof *cand), n = 0;
-	for (size_t i = 0; cand && i < gw.n_nodes; i++) {
-		const struct ns_nymapi_node *g = &gw.nodes[i];
-		if (g->performance >= c->debug.minimum_gateway_performance && g->n.has_entry &&
-		    g->n.clients_ws_port && (!want || !memcmp(g->n.identity, wanted, 32)))
-			cand[n++] = i;
-	}
-	int rc = -1;
-	if (n > 0) {
-		const struct ns_topo_node *g = &gw.nodes[cand[n > 1 ? ns_random_uniform((uint32_t)n) : 0]].n;
-		memcpy(identity, g->identity, 32);
-		listener_url(g, ws, cap);
-		rc = 0;
-	} else {
-		say("no usable gateway%s%s among the %zu entry gateways of %s\n",
-		        want ? " " : "", want ? want : "", gw.n_nodes, ns_apis_url(&api));
-	}
-	free(cand);
-	ns_nymapi_page_free(&gw);
-	return rc;
+	return base58_decode(id, identity, 32) == 32 &&
+	       (!strncmp(ws, "ws://", 5) || !strncmp(ws, "wss://", 6)) ? 0 : -1;
 }
 
 /* --nym-apis: comma-separated, as Nym's CLI (value_delimiter ','). */
@@ -250,10 +210,14 @@ static int cmd_init(const struct args *a)
 		return 1;
 	struct nym_recipient addr;
 	char ws[CLIENTCONF_URL_MAX], id58[64], path[CLIENTCONF_PATH_MAX + 64], text[700];
-	int chosen = choose_gateway(&c, a->gateway, addr.gateway, ws, sizeof ws);
+	struct nc_gateway_pick_opts pick = { .want_id = a->gateway, .latency_based = a->latency_based,
+		                             .force_tls = a->force_tls };
+	int chosen = nc_gateway_pick(&c, &pick, addr.gateway, ws, sizeof ws, err, sizeof err);
 	nc_http_cleanup();
-	if (chosen < 0)
+	if (chosen < 0) {
+		say("%s\n", err);
 		return 1;
+	}
 	if (clientconf_make_dirs(&d) < 0) {
 		say("cannot create %s: %s\n", d.base, strerror(errno));
 		return 1;

@@ -16,6 +16,8 @@
 #include "gwclient.h"
 #include "gwregdb.h"
 #include "init_register.h"
+#include "tls.h"
+#include "websocket.h"
 
 #define REGISTER_TIMEOUT_S 60.0
 
@@ -80,11 +82,17 @@ static int handshake(struct reg *r, const char *ws, struct ns_gw_key *key)
 		                                    .on_registered = reg_on_registered };
 	struct ns_gwc_config cfg = { .url = ws, .registered = 0, .max_attempts = 1 };
 	ev_timer timeout;
+	struct ns_tls_ctx *tls = NULL;
+	if (!strncmp(ws, "wss://", 6) && !(tls = ns_tls_client_ctx_new(NULL, r->why, sizeof r->why)))
+		return -1;
+	ns_ws_set_client_tls(tls);
 	struct ns_gwc *gw = ns_gwc_new(r->loop, &cfg, ns_gwc_default_ops(), &r->keys,
 	                               ns_gwc_ws_transport(), NULL, &cb, r);
 	if (!gw || ns_gwc_start(gw) < 0) {
 		snprintf(r->why, sizeof r->why, "cannot start a connection to %s", ws);
 		ns_gwc_free(gw);
+		ns_ws_set_client_tls(NULL);
+		ns_tls_ctx_free(tls);
 		return -1;
 	}
 	ev_timer_init(&timeout, reg_on_timeout, REGISTER_TIMEOUT_S, 0.);
@@ -94,6 +102,8 @@ static int handshake(struct reg *r, const char *ws, struct ns_gw_key *key)
 		ev_run(r->loop, 0);
 	ev_timer_stop(r->loop, &timeout);
 	ns_gwc_free(gw);
+	ns_ws_set_client_tls(NULL);
+	ns_tls_ctx_free(tls);
 	if (r->done < 0 || !r->keys.have_key)
 		return -1;
 	*key = r->keys.key;
@@ -185,16 +195,17 @@ int nc_run_gateway(struct nc_setup *s)
 		fprintf(stderr, "nym-client: cannot use %s: %s\n", path, err);
 		return -1;
 	}
-	if (strncmp(r.listener, "ws://", 5)) {
-		fprintf(stderr, "nym-client: gateway listener %s: only ws:// is supported yet\n",
+	ns_ws_url u;
+	if (ns_ws_parse_url(r.listener, &u) < 0) {
+		fprintf(stderr, "nym-client: gateway listener %s: not a ws:// or wss:// URL we can use\n",
 		        r.listener);
 		return -1;
 	}
 	memcpy(s->gateway_identity, r.gateway_id, 32);
 	s->gateway_key_stored = r.has_key;
 	snprintf(s->gateway_ws, sizeof s->gateway_ws, "%s", r.listener);
-	/* Nym's "ws://IP:PORT/" is our "ws://IP:PORT" (an empty path either way) */
-	char *path_start = strchr(s->gateway_ws + 5, '/');
+	/* Nym's "ws[s]://HOST:PORT/" is our "ws[s]://HOST:PORT" (an empty path either way) */
+	char *path_start = strchr(strstr(s->gateway_ws, "://") + 3, '/');
 	if (path_start && !path_start[1])
 		*path_start = 0;
 	return 0;

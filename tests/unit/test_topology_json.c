@@ -14,6 +14,7 @@
 
 #include "base58.h"
 #include "crypto.h"
+#include "nymapi.h"
 #include "topology_json.h"
 #include "unit/util.h"
 
@@ -218,6 +219,38 @@ static void test_skimmed_shapes(void **state)
 	free(s);
 }
 
+/* A gateway with announced listeners (nodeconf's hostname, announce_ws_port, clients_wss_port)
+ * is announced so in both formats, and read back by the client's parsers. */
+static void test_announced_listeners(void **state)
+{
+	(void)state;
+	struct ns_netinfo info = vinfo();
+	struct ns_nodeconf conf[4];
+	memcpy(conf, vnet.conf, sizeof conf);
+	snprintf(conf[3].hostname, sizeof conf[3].hostname, "gw.example");
+	conf[3].announce_ws_port = 9100;
+	conf[3].clients_wss_port = 9443;
+	char *json = ns_topojson_wasm_topology(conf, 4, &info, 1);
+	struct ns_topo t;
+	assert_int_equal(ns_topo_parse(json, strlen(json), &t), 0);
+	assert_string_equal(t.nodes[3].hostname, "gw.example");
+	assert_int_equal(t.nodes[3].clients_ws_port, 9100);
+	assert_true(t.nodes[3].has_wss_port);
+	assert_int_equal(t.nodes[3].clients_wss_port, 9443);
+	ns_topo_free(&t);
+	free(json);
+	char *s = ns_topojson_skimmed(conf, 4, &info, NS_FILTER_ENTRY_GATEWAYS, 0);
+	struct ns_nymapi_page page;
+	assert_int_equal(ns_nymapi_parse_page(s, strlen(s), &page), 0);
+	assert_int_equal(page.n_nodes, 1);
+	assert_string_equal(page.nodes[0].n.hostname, "gw.example");
+	assert_int_equal(page.nodes[0].n.clients_ws_port, 9100);
+	assert_true(page.nodes[0].n.has_wss_port);
+	assert_int_equal(page.nodes[0].n.clients_wss_port, 9443);
+	ns_nymapi_page_free(&page);
+	free(s);
+}
+
 static void test_routing_address(void **state)
 {
 	(void)state;
@@ -315,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_vector_network_round_trip),
 		cmocka_unit_test(test_rewarded_set_and_key_rotation_exact),
 		cmocka_unit_test(test_skimmed_shapes),
+		cmocka_unit_test(test_announced_listeners),
 		cmocka_unit_test(test_routing_address),
 		cmocka_unit_test(test_parser_rejects),
 	};

@@ -76,6 +76,8 @@ socks_up() {
 	localnet_start
 	# shellcheck disable=SC1091
 	. "$T/net/env"
+	# a --tls localnet: its clients trust the throwaway CA
+	[ -z "${NYMSUITE_CA_FILE:-}" ] || export NYMSUITE_CA_FILE
 	if [ -n "${NETWORK_REQUESTER:-}" ] && [ -z "${OWN_NR:-}" ]; then
 		NR_ADDR=$NETWORK_REQUESTER
 	else
