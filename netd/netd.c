@@ -462,6 +462,17 @@ static void hook_retransmit(void *ctx, const uint8_t frag_id[5], uint32_t so_far
 	nc_send(&g_n.apid, &m);
 }
 
+/* The fragment's ack timer fired at its retransmission limit: the traffic table forgot it (as
+ * Nym forgets the pending ack, quietly), and the front, which keeps the fragment until its
+ * ack, must drop it too or it would be kept, and persisted at the stop, for ever. */
+static void hook_abandoned(void *ctx, const uint8_t frag_id[5])
+{
+	(void)ctx;
+	struct ns_ipc_msg m = { .type = NS_IPC_T_GAVE_UP_FRAGMENT };
+	m.u.GAVE_UP_FRAGMENT.frag_id = NS_IPC_BYTES(frag_id, 5);
+	nc_send(&g_n.apid, &m);
+}
+
 static void hook_dropped(void *ctx, const struct ns_lane *lane, void *packet, enum ns_drop_reason why)
 {
 	(void)ctx, (void)lane;
@@ -704,12 +715,12 @@ static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, 
 	int n = snprintf(text, sizeof text,
 	                 "gateway_state=%s\nreconnects=%u\nreal_sent=%llu\nacks=%llu\nretransmissions=%llu\n"
 	                 "queued=%zu\nframes_in=%llu\ncover_sent=%llu\npending_acks=%zu\n"
-	                 "retransmit_slots=%zu\n",
+	                 "retransmit_slots=%zu\ngave_up=%llu\n",
 	                 ns_gwc_state_name(st.state), st.reconnects, (unsigned long long)ts.real_sent,
 	                 (unsigned long long)ts.acks_received,
 	                 (unsigned long long)ts.retransmit_requests, ts.queued,
 	                 (unsigned long long)g_n.frames_in, (unsigned long long)g_n.cover_sent,
-	                 ts.pending_acks, g_n.n_retx);
+	                 ts.pending_acks, g_n.n_retx, (unsigned long long)ts.abandoned);
 	struct ns_ipc_msg r = { .type = NS_IPC_T_STATS_REPLY };
 	r.u.STATS_REPLY.request_id = m->u.STATS_REQUEST.request_id;
 	r.u.STATS_REPLY.text = NS_IPC_BYTES(text, (size_t)n);
@@ -765,7 +776,8 @@ static int status_json(char *out, size_t cap)
 	                "\"frames_received\":%llu,\"topology_generation\":%llu,\"topology_nodes\":%zu,"
 	                "\"topology_age_s\":%llu,\"topology_refresh_failures\":%llu,\"nym_api\":\"%s\","
 	                "\"protocol\":%u,\"gateway_protocol\":%u,\"handshake_failures\":%llu,"
-	                "\"pending_acks\":%zu,\"retransmit_slots\":%zu,\"forgotten\":%llu}",
+	                "\"pending_acks\":%zu,\"retransmit_slots\":%zu,\"forgotten\":%llu,"
+	                "\"gave_up\":%llu}",
 	                id58, gw_url, ns_gwc_state(g_n.gw) == NS_GWC_READY ? "true" : "false",
 	                ns_gwc_state_name(st.state), st.reconnects, (unsigned long long)ts.real_sent,
 	                (unsigned long long)g_n.cover_sent, (unsigned long long)ts.acks_received,
@@ -775,7 +787,7 @@ static int status_json(char *out, size_t cap)
 	                (unsigned long long)(age > 0 ? age : 0), (unsigned long long)g_n.topo_failures, api,
 	                st.negotiated_protocol, st.gateway_protocol,
 	                (unsigned long long)g_n.handshake_failures, ts.pending_acks, g_n.n_retx,
-	                (unsigned long long)g_n.forgotten);
+	                (unsigned long long)g_n.forgotten, (unsigned long long)ts.abandoned);
 }
 
 static void on_status_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
@@ -839,7 +851,8 @@ static int start_engines(const struct nc_setup *s)
 	traffic_config(&s->conf.debug, &tc);
 	struct ns_traffic_hooks h = { .now_ns = ns_traffic_monotonic_ns, .send_real = hook_send_real,
 		                      .send_cover = hook_send_cover, .retransmit = hook_retransmit,
-		                      .dropped = hook_dropped, .schedule_changed = hook_schedule };
+		                      .dropped = hook_dropped, .abandoned = hook_abandoned,
+		                      .schedule_changed = hook_schedule };
 	g_n.traffic = ns_traffic_new(&tc, &h);
 	struct ns_gwc_config gc = { .url = s->gateway_ws, .registered = registered(s),
 		                    .max_attempts = UINT32_MAX };
