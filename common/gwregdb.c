@@ -1,5 +1,6 @@
 #include "gwregdb.h"
 #include "safefile.h"
+#include "sqlwipe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -89,76 +90,6 @@ const char *ns_gwreg_strerror(int rc)
 	case NS_GWREG_EUNSUPPORTED: return "custom gateway (not supported)";
 	}
 	return "unknown error";
-}
-
-/* ---------------------------------------------------------------- wiping allocator */
-
-#define HDR 16 /* keeps the block 16-byte aligned; holds its size */
-
-static void *wipe_malloc(int n)
-{
-	if (n <= 0)
-		return NULL;
-	uint8_t *p = malloc((size_t)n + HDR);
-	if (!p)
-		return NULL;
-	memcpy(p, &n, sizeof n);
-	return p + HDR;
-}
-
-static int wipe_size(void *p)
-{
-	int n = 0;
-	if (p)
-		memcpy(&n, (uint8_t *)p - HDR, sizeof n);
-	return n;
-}
-
-static void wipe_free(void *p)
-{
-	if (!p)
-		return;
-	ns_memzero(p, (size_t)wipe_size(p));
-	free((uint8_t *)p - HDR);
-}
-
-static void *wipe_realloc(void *p, int n)
-{
-	void *q = wipe_malloc(n);
-	if (q && p) {
-		int old = wipe_size(p);
-		memcpy(q, p, (size_t)(old < n ? old : n));
-		wipe_free(p);
-	}
-	return q;
-}
-
-static int wipe_roundup(int n)
-{
-	return (n + 7) & ~7;
-}
-
-static int wipe_init(void *app)
-{
-	(void)app;
-	return SQLITE_OK;
-}
-
-static void wipe_shutdown(void *app)
-{
-	(void)app;
-}
-
-/* Before SQLite's first use in this process (later it refuses, and stays as it was). */
-static void sqlite_setup(void)
-{
-	static int done;
-	static const sqlite3_mem_methods m = { wipe_malloc, wipe_free, wipe_realloc, wipe_size,
-		                               wipe_roundup, wipe_init, wipe_shutdown, NULL };
-	if (done)
-		return;
-	done = 1;
-	sqlite3_config(SQLITE_CONFIG_MALLOC, &m);
 }
 
 /* ---------------------------------------------------------------- codecs */
@@ -385,7 +316,7 @@ int ns_gwreg_load_active(const char *path, int with_key, struct ns_gwreg *out, c
 		        S_ISLNK(sb.st_mode) ? " (a symbolic link)" : "");
 		return NS_GWREG_EIO;
 	}
-	sqlite_setup();
+	ns_sqlwipe_setup();
 	sqlite3 *db = NULL;
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc == SQLITE_OK) {
@@ -542,7 +473,7 @@ static int build_tmp(const char *tmp, const struct ns_gwreg *r, char *err, size_
 		return NS_GWREG_EIO;
 	}
 	close(fd);
-	sqlite_setup();
+	ns_sqlwipe_setup();
 	sqlite3 *db = NULL;
 	int rc = sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc == SQLITE_OK) {
