@@ -25,7 +25,7 @@
 
 /* Bumped whenever the catalogue changes; READY carries it so the supervisor can refuse a
  * child built from another catalogue. */
-#define NS_IPC_CATALOGUE_VERSION 6
+#define NS_IPC_CATALOGUE_VERSION 7
 
 /* ---- limits */
 #define NS_IPC_MAX_DATAGRAM   65536                  /* receive buffer and hard cap */
@@ -120,6 +120,9 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 #define NS_IPC_F_QUEUED_END(F, T) \
 	F(T, U64, persisted, 0, NS_IPC_U32_MAX) \
 	F(T, U64, dropped, 0, NS_IPC_U32_MAX)
+
+#define NS_IPC_F_REPLY_STORE_SAVED(F, T) \
+	F(T, U64, bytes, 1, NS_IPC_U32_MAX)
 
 #define NS_IPC_F_GW_HANDSHAKE_START(F, T) \
 	F(T, BIN, gateway_identity, 32, 32) \
@@ -273,6 +276,7 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 	X(42, SURBS_RECEIVED,     NS_IPC_M_APID,     NS_IPC_M_KEYD,     SURB)      \
 	X(43, SURBS_LOW,          NS_IPC_M_KEYD,     NS_IPC_M_APID,     NONE)      \
 	X(44, SELF_ADDRESS,       NS_IPC_M_KEYD,     NS_IPC_M_APID,     NONE)      \
+	X(45, REPLY_STORE_SAVED,  NS_IPC_M_KEYD,     NS_IPC_M_SUP,      NONE)      \
 	X(50, TOPOLOGY_BEGIN,     NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
 	X(51, TOPOLOGY_NODE,      NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
 	X(52, TOPOLOGY_END,       NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \

@@ -272,7 +272,7 @@ struct loader {
 	unsigned budget;
 	const struct ns_rs_limits *lim;
 	struct ns_rs_data *d;
-	size_t bytes_cap;
+	size_t bytes_cap, image_len;
 	char *err;
 	size_t errcap;
 };
@@ -567,7 +567,10 @@ static int read_surbs(struct loader *l, const struct sender_id *ids)
 	int rc = count_rows(l, "SELECT count(*) FROM reply_surb", l->lim->max_surbs, "reply SURBs", &n);
 	if (rc < 0 || n == 0)
 		return rc;
+	/* the SURBs' bytes are in the file: never more than its length */
 	l->bytes_cap = n * NYM_REPLY_SURB_MAX_LEN;
+	if (l->bytes_cap > l->image_len)
+		l->bytes_cap = l->image_len;
 	if (!(d->surbs = calloc(n, sizeof *d->surbs)) || !(d->bytes = malloc(l->bytes_cap)))
 		return NS_RS_ENOMEM;
 	if ((rc = prepare(l, "SELECT reply_surb_sender_id, reply_surb, encoded_key_rotation FROM"
@@ -678,8 +681,8 @@ int ns_rs_load(const uint8_t *image, size_t len, int64_t now, const struct ns_rs
 		set_err(err, errcap, "%zu bytes: we load at most %u", len, NS_RS_FILE_MAX);
 		return NS_RS_ELIMIT;
 	}
-	struct loader l = { .budget = STEP_BUDGET_K, .lim = lim, .d = out, .err = err,
-		            .errcap = errcap };
+	struct loader l = { .budget = STEP_BUDGET_K, .lim = lim, .d = out, .image_len = len,
+		            .err = err, .errcap = errcap };
 	int rc = open_image(&l, image, len);
 	if (rc == 0)
 		rc = load_rows(&l, now);

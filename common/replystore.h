@@ -34,7 +34,7 @@
 
 #define NS_RS_DB_NAME "persistent_reply_store.sqlite"
 #define NS_RS_MIGRATIONS 4
-#define NS_RS_FILE_MAX (96u << 20)
+#define NS_RS_FILE_MAX (64u << 20)
 #define NS_RS_KEY_LEN 16
 #define NS_RS_DIGEST_LEN 32
 #define NS_RS_TAG_LEN 16

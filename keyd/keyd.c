@@ -71,6 +71,7 @@ struct keyd {
 	uint64_t gw_protocol;
 	struct nc_rkeys *reply_keys;
 	struct nc_surbs *surbs;
+	struct nc_store *store;
 	ev_timer reply_tick, request_timer;
 };
 
@@ -924,9 +925,34 @@ static int load_keys(const struct nc_setup *s)
 	g_k.prep = nc_prep_new(g_k.identity_pk, enc, ack, g_k.gateway);
 	ns_memzero(enc, sizeof enc);
 	ns_memzero(ack, sizeof ack);
-	if (!g_k.prep || gateway_key_load(s) < 0)
+	if (!g_k.prep || gateway_key_load(s) < 0 || reply_state_new(&c->debug) < 0)
 		return -1;
-	return reply_state_new(&c->debug);
+	g_k.store = nc_store_open(s, g_k.reply_keys, g_k.surbs);
+	return 0;
+}
+
+/* apid or netd gone (the suite is stopping: apid goes first at a SIGTERM): the loop ends and
+ * the reply store is saved before keyd exits. Anything else is fatal at once. */
+static void keyd_ipc_fatal(struct ns_ipc_conn *c, int err, void *ctx)
+{
+	if (c == &g_k.sup || (err != NS_IPC_EEOF && err != NS_IPC_EIO))
+		nc_ipc_fatal(c, err, ctx);
+	nc_log("keyd", "IPC with %s ended: stopping", ns_ipc_role_name(c->peer));
+	ev_break(g_k.loop, EVBREAK_ALL);
+}
+
+/* The reply store's image into its file, and its length to the supervisor, which renames
+ * the file into place. */
+static void save_reply_store(void)
+{
+	uint64_t saved = nc_store_save(g_k.store, g_k.reply_keys, g_k.surbs);
+	g_k.store = NULL;
+	if (!saved)
+		return;
+	struct ns_ipc_msg m = { .type = NS_IPC_T_REPLY_STORE_SAVED };
+	m.u.REPLY_STORE_SAVED.bytes = saved;
+	if (ns_ipc_conn_send(&g_k.sup, &m) < 0)
+		nc_log("keyd", "cannot tell the supervisor that the reply store was saved");
 }
 
 int nc_keyd_main(void *setup)
@@ -942,8 +968,8 @@ int nc_keyd_main(void *setup)
 	g_k.loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK);
 	if (!g_k.loop)
 		return 1;
-	ns_ipc_conn_start(&g_k.netd, g_k.loop, keep[0], NS_IPC_KEYD, NS_IPC_NETD, keyd_handlers, nc_ipc_fatal, NULL);
-	ns_ipc_conn_start(&g_k.apid, g_k.loop, keep[1], NS_IPC_KEYD, NS_IPC_APID, keyd_handlers, nc_ipc_fatal, NULL);
+	ns_ipc_conn_start(&g_k.netd, g_k.loop, keep[0], NS_IPC_KEYD, NS_IPC_NETD, keyd_handlers, keyd_ipc_fatal, NULL);
+	ns_ipc_conn_start(&g_k.apid, g_k.loop, keep[1], NS_IPC_KEYD, NS_IPC_APID, keyd_handlers, keyd_ipc_fatal, NULL);
 	ns_ipc_conn_start(&g_k.sup, g_k.loop, keep[2], NS_IPC_KEYD, NS_IPC_SUPERVISOR, keyd_handlers, nc_ipc_fatal, NULL);
 	/* acks and pushed frames from netd first, in batches: apid's bulk of builds must not
 	 * delay the acks past netd's ack timers (that would cause retransmissions) */
@@ -968,7 +994,8 @@ int nc_keyd_main(void *setup)
 	a.u.SELF_ADDRESS.address = NS_IPC_BYTES(self, 96);
 	nc_send(&g_k.apid, &a);
 	ev_run(g_k.loop, 0);
-	ns_ipc_conn_flush(&g_k.sup); /* the last answers to the supervisor (stats, unsent fragments) */
+	save_reply_store();
+	ns_ipc_conn_flush(&g_k.sup); /* the last answers to the supervisor (stats, the store) */
 	hs_clear();
 	ns_gw_key_clear(&g_k.key);
 	ns_memzero(g_k.seed, sizeof g_k.seed);

@@ -580,3 +580,31 @@ size_t nc_surbs_queued_total(const struct nc_surbs *s)
 {
 	return s->queued;
 }
+
+/* ---- for the reply store (keyd_store.c) */
+
+void nc_rkeys_each(const struct nc_rkeys *k,
+                   void (*fn)(void *ctx, const uint8_t digest[32], const uint8_t key[16],
+                              uint64_t sent_ns),
+                   void *ctx)
+{
+	for (size_t i = 0; i < k->used; i++) {
+		const struct rkey *e = &k->ring[(k->head + i) % k->cap];
+		if (e->live)
+			fn(ctx, e->digest, e->key, e->sent_ns);
+	}
+}
+
+uint64_t nc_surbs_tag_received_ns(const struct nc_surbs *s, size_t i)
+{
+	return i < s->n_tags ? s->tags[i]->last_received_ns : 0;
+}
+
+void nc_surbs_tag_each(const struct nc_surbs *s, size_t i,
+                       void (*fn)(void *ctx, const uint8_t *surb, size_t len), void *ctx)
+{
+	if (i >= s->n_tags)
+		return;
+	for (const struct surb *x = s->tags[i]->head; x; x = x->next)
+		fn(ctx, x->bytes, x->len);
+}

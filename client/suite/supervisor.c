@@ -22,10 +22,12 @@
  * as asked but fragments were lost (disk full, apid's list incomplete, reply fragments that
  * cannot outlive keyd). The reason is the last line logged. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,6 +77,7 @@ struct sup {
 	char reason[256], lost[320];
 	const struct nc_setup *setup;
 	struct handover ho;
+	uint64_t store_saved; /* bytes keyd wrote into the reply store's .new file */
 };
 
 static struct sup g_sup;
@@ -431,8 +434,60 @@ static void resend_unsent(void)
 	free(buf);
 }
 
+/* ---- the reply store: keyd wrote a complete image into <path>.new (a descriptor it opened
+ * before its sandbox); we only rename it into place, never reading it. */
+
+static void on_reply_store_saved(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)ctx;
+	g_sup.store_saved = m->u.REPLY_STORE_SAVED.bytes;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char dir[CLIENTCONF_PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = 0;
+	int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Once keyd is gone: its image replaces the store if it is there whole, else it goes and
+ * the store stays as keyd found it (marked in use: the next start drops its SURBs and keys,
+ * as Nym after a crash). */
+static void commit_reply_store(void)
+{
+	const char *path = g_sup.setup->conf.reply_surb_database;
+	char newpath[CLIENTCONF_PATH_MAX + 8], side[CLIENTCONF_PATH_MAX + 8];
+	struct stat sb;
+	if (!path[0])
+		return;
+	snprintf(newpath, sizeof newpath, "%s%s", path, NC_STORE_NEW_SUFFIX);
+	int whole = g_sup.store_saved && lstat(newpath, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	            (uint64_t)sb.st_size == g_sup.store_saved;
+	if (!whole || rename(newpath, path) < 0) {
+		if (unlink(newpath) == 0 || g_sup.store_saved)
+			nc_log("supervisor", "the reply store was not saved: the reply SURBs and keys of "
+			       "this run are lost");
+		return;
+	}
+	snprintf(side, sizeof side, "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", path);
+	unlink(side);
+	fsync_dir_of(path);
+	nc_log("supervisor", "reply store saved (%llu bytes)", (unsigned long long)g_sup.store_saved);
+}
+
 static const ns_ipc_handler sup_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_READY] = on_ready,
+	[NS_IPC_T_REPLY_STORE_SAVED] = on_reply_store_saved,
 	[NS_IPC_T_STATS_REPLY] = on_stats,
 	[NS_IPC_T_QUEUED_FRAGMENT] = on_queued_fragment,
 	[NS_IPC_T_QUEUED_END] = on_queued_end,
@@ -580,6 +635,7 @@ int nc_supervisor_run(struct nc_setup *s)
 	g_sup.phase = PH_HANDOVER;
 	handover_apid();
 	stop_children();
+	commit_reply_store();
 	nc_remove_apid_sockets(s); /* the front runs as its own uid: it cannot remove them itself */
 	return exit_status();
 }
