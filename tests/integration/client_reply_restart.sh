@@ -4,13 +4,17 @@
 #  - A sendAnonymous to B with 20 reply SURBs; B is stopped (SIGTERM) and its store holds A's
 #    SURBs under A's sender tag, in Nym's schema (the tables, sqlx's 4 migration rows,
 #    client_in_use 0, mode 0600, no .new file left);
-#  - B runs again (its log counts the SURBs loaded; the file is marked in use while it runs),
-#    replies through the stored SURBs with the old sender tag, and A receives the reply;
+#  - Nym's client and ours on one data folder: a store built the way Nym's client builds it
+#    (its four migrations run one by one on a WAL-mode file, sqlx's rows, timestamps with
+#    nanoseconds) has the schema ours wrote (sqlite3 .schema, whitespace folded) and, filled
+#    with the rows of B's store, replaces it;
+#  - B runs again on that store (its log counts the SURBs loaded; the file is marked in use
+#    while it runs), replies through the SURBs with the old sender tag, and A receives it;
 #  - the reverse: A sends anonymously again, A is restarted before B replies, and A still
 #    decrypts the reply (its reply keys came back from its store);
 #  - a store that was in use when its client died (SIGKILL) is not trusted: the next start
 #    drops its SURBs and keys, as Nym does, and says so.
-# The stores are read with Python's sqlite3 module. Exit 0 = pass.
+# The stores are read with Python's sqlite3 module and the sqlite3 CLI. Exit 0 = pass.
 set -euo pipefail
 # shellcheck source=tests/integration/lib/nymclient.bash
 . "$(dirname "$0")/lib/nymclient.bash"
@@ -91,6 +95,92 @@ N=$(q "$DB" "SELECT count(*) FROM reply_surb")
 [ "$N" -ge 15 ] || fail "b: $N SURBs stored (20 sent)"
 [ "$(q "$DB" "SELECT count(*) FROM reply_surb_sender")" = 1 ] || fail "b: one sender expected"
 echo "ok B stopped: its store holds $N of A's SURBs (Nym's schema, 4 migrations, mode 0600)"
+
+# ---- Nym's way: the migrations on a WAL file, then B's rows as Nym's client writes them
+cat >"$T/nymstore.py" <<'EOF'
+import sqlite3, sys, datetime
+ours, path = sys.argv[1:]
+steps = [
+    """CREATE TABLE IF NOT EXISTS _sqlx_migrations (
+    version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+    installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL,
+    checksum BLOB NOT NULL, execution_time BIGINT NOT NULL);""",
+    """CREATE TABLE status (flush_in_progress INTEGER NOT NULL,
+    previous_flush_timestamp INTEGER NOT NULL, client_in_use INTEGER NOT NULL);
+CREATE TABLE reply_surb_storage_metadata (min_reply_surb_threshold INTEGER NOT NULL,
+    max_reply_surb_threshold INTEGER NOT NULL);
+CREATE TABLE sender_tag (recipient BLOB NOT NULL UNIQUE, tag BLOB NOT NULL UNIQUE);
+CREATE TABLE reply_key (key_digest BLOB NOT NULL UNIQUE, reply_key BLOB NOT NULL UNIQUE,
+    sent_at_timestamp INTEGER NOT NULL);
+CREATE TABLE reply_surb_sender (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    last_sent_timestamp INTEGER NOT NULL, tag BLOB NOT NULL UNIQUE);
+CREATE TABLE reply_surb (reply_surb_sender_id INTEGER NOT NULL, reply_surb BLOB NOT NULL,
+    FOREIGN KEY (reply_surb_sender_id) REFERENCES reply_surb_sender (id));""",
+    "ALTER TABLE reply_surb ADD COLUMN encoded_key_rotation TINYINT NOT NULL DEFAULT 0;",
+    """CREATE TABLE status_new (flush_in_progress INTEGER NOT NULL,
+    previous_flush TIMESTAMP WITHOUT TIME ZONE NOT NULL, client_in_use INTEGER NOT NULL);
+INSERT INTO status_new SELECT flush_in_progress, datetime(previous_flush_timestamp, 'unixepoch'),
+    client_in_use FROM status;
+DROP TABLE status;
+ALTER TABLE status_new RENAME TO status;
+CREATE TABLE reply_key_new (key_digest BLOB NOT NULL UNIQUE, reply_key BLOB NOT NULL UNIQUE,
+    sent_at TIMESTAMP WITHOUT TIME ZONE NOT NULL);
+INSERT INTO reply_key_new SELECT key_digest, reply_key, datetime(sent_at_timestamp, 'unixepoch')
+    FROM reply_key;
+DROP TABLE reply_key;
+ALTER TABLE reply_key_new RENAME TO reply_key;
+CREATE TABLE reply_surb_sender_new (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    last_sent TIMESTAMP WITHOUT TIME ZONE NOT NULL, tag BLOB NOT NULL UNIQUE);
+INSERT INTO reply_surb_sender_new SELECT id, datetime(last_sent_timestamp, 'unixepoch'), tag
+    FROM reply_surb_sender;
+CREATE TABLE reply_surb_new (reply_surb_sender_id INTEGER NOT NULL, reply_surb BLOB NOT NULL,
+    encoded_key_rotation TINYINT NOT NULL,
+    FOREIGN KEY (reply_surb_sender_id) REFERENCES reply_surb_sender_new (id));
+INSERT INTO reply_surb_new SELECT * FROM reply_surb;
+DROP TABLE reply_surb;
+ALTER TABLE reply_surb_new RENAME TO reply_surb;
+DROP TABLE reply_surb_sender;
+ALTER TABLE reply_surb_sender_new RENAME TO reply_surb_sender;""",
+    "DROP TABLE sender_tag;",
+]
+src = sqlite3.connect(f"file:{ours}?mode=ro", uri=True)
+db = sqlite3.connect(path, isolation_level=None)
+db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+db.execute("PRAGMA journal_mode = WAL")
+db.executescript(steps[0])
+migrations = src.execute("SELECT version, description, checksum FROM _sqlx_migrations"
+                         " ORDER BY version").fetchall()
+for step, (version, desc, checksum) in zip(steps[1:], migrations):
+    db.executescript(step)
+    db.execute("INSERT INTO _sqlx_migrations (version, description, success, checksum,"
+               " execution_time) VALUES (?, ?, TRUE, ?, 1234)", (version, desc, checksum))
+
+def nym_time(text):  # what sqlx writes for an OffsetDateTime: RFC 3339 with nanoseconds
+    t = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    return t.strftime("%Y-%m-%dT%H:%M:%S.123456789Z")
+
+(flush,) = src.execute("SELECT previous_flush FROM status").fetchone()
+db.execute("INSERT INTO status VALUES (0, ?, 0)", (nym_time(flush),))
+db.execute("INSERT INTO reply_surb_storage_metadata VALUES (10, 200)")
+for d, k, t in src.execute("SELECT key_digest, reply_key, sent_at FROM reply_key"):
+    db.execute("INSERT INTO reply_key VALUES (?, ?, ?)", (d, k, nym_time(t)))
+for sid, t, tag in src.execute("SELECT id, last_sent, tag FROM reply_surb_sender"):
+    new = db.execute("INSERT INTO reply_surb_sender (tag, last_sent) VALUES (?, ?)",
+                     (tag, nym_time(t))).lastrowid
+    for surb, rot in src.execute("SELECT reply_surb, encoded_key_rotation FROM reply_surb"
+                                 " WHERE reply_surb_sender_id = ?", (sid,)):
+        db.execute("INSERT INTO reply_surb VALUES (?, ?, ?)", (new, surb, rot))
+db.close()
+EOF
+NYMDB=$T/nym-store.sqlite
+"$NC_PY" "$T/nymstore.py" "$DB" "$NYMDB" || fail "cannot build a store the Rust way"
+fold() { sqlite3 -readonly "$1" .schema | tr -s ' \n\t' ' ' | sed -e 's/ *\([(),]\) */\1/g'; }
+[ "$(fold "$DB")" = "$(fold "$NYMDB")" ] ||
+	{ diff <(sqlite3 -readonly "$DB" .schema) <(sqlite3 -readonly "$NYMDB" .schema); fail "schema differs from Nym's migrations"; }
+[ "$(q "$NYMDB" "PRAGMA journal_mode")" = wal ] || fail "the Rust-way store is not in WAL mode"
+cp "$NYMDB" "$DB"
+rm -f "$NYMDB" "$NYMDB-wal" "$NYMDB-shm"
+echo "ok ours has the schema of Nym's four migrations; B's store replaced by one built the Rust way"
 
 # ---- 2. B again: replies through the stored SURBs
 nc_run b
