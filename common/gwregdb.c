@@ -521,3 +521,136 @@ int ns_gwreg_create(const char *path, const struct ns_gwreg *r, char *err, size_
 	}
 	return rc;
 }
+
+/* ---------------------------------------------------------------- images in memory */
+
+struct ns_gwreg_img {
+	sqlite3 *db;
+};
+
+static const char sqlite_magic[16] = "SQLite format 3";
+
+static int img_load(struct ns_gwreg_img *img, const uint8_t *old, size_t len, char *err,
+                    size_t errcap)
+{
+	sqlite3_stmt *st;
+	if (len < 100 || memcmp(old, sqlite_magic, sizeof sqlite_magic)) {
+		set_err(err, errcap, "not a SQLite database");
+		return NS_GWREG_ECORRUPT;
+	}
+	uint8_t *copy = sqlite3_malloc64(len);
+	if (!copy)
+		return NS_GWREG_EIO;
+	memcpy(copy, old, len);
+	if (copy[18] == 2 && copy[19] == 2) /* WAL mode: the same pages, without the log */
+		copy[18] = copy[19] = 1;
+	if (sqlite3_deserialize(img->db, "main", copy, (sqlite3_int64)len, (sqlite3_int64)len,
+	                        SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE) !=
+	    SQLITE_OK)
+		return db_err(img->db, "image", err, errcap);
+	if (sqlite3_prepare_v2(img->db, "SELECT count(*) FROM active_gateway, registered_gateway,"
+	                                " remote_gateway_details, custom_gateway_details", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return db_err(img->db, "schema", err, errcap);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int img_create(struct ns_gwreg_img *img, char *err, size_t errcap)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(img->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
+		set_err(err, errcap, "schema: %s", msg ? msg : "?");
+		sqlite3_free(msg);
+		return NS_GWREG_EIO;
+	}
+	int rc = write_migrations(img->db, err, errcap);
+	if (rc == 0 && sqlite3_exec(img->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = db_err(img->db, "commit", err, errcap);
+	return rc;
+}
+
+struct ns_gwreg_img *ns_gwreg_img_new(const uint8_t *old, size_t len, char *err, size_t errcap)
+{
+	ns_sqlwipe_setup();
+	struct ns_gwreg_img *img = calloc(1, sizeof *img);
+	if (!img || sqlite3_open_v2(":memory:", &img->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	                            NULL) != SQLITE_OK) {
+		set_err(err, errcap, "out of memory");
+		ns_gwreg_img_free(img);
+		return NULL;
+	}
+	/* the file's own schema runs no code of the file's making */
+	sqlite3_db_config(img->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(img->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(img->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
+	sqlite3_exec(img->db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
+	if ((old ? img_load(img, old, len, err, errcap) : img_create(img, err, errcap)) < 0) {
+		ns_gwreg_img_free(img);
+		return NULL;
+	}
+	return img;
+}
+
+static int img_exec_id(sqlite3 *db, const char *sql, const char *id, char *err, size_t errcap)
+{
+	sqlite3_stmt *st;
+	if (prepare(db, sql, &st, err, errcap) < 0)
+		return NS_GWREG_EIO;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return bind_exec(db, st, "registration", err, errcap);
+}
+
+int ns_gwreg_img_finish(struct ns_gwreg_img *img, const struct ns_gwreg *r, uint8_t **out,
+                        size_t *out_len, char *err, size_t errcap)
+{
+	char id[64];
+	if (!img || !r || !out || !out_len || ns_gwreg_listener_check(r->listener) < 0)
+		return NS_GWREG_EARG;
+	*out = NULL;
+	*out_len = 0;
+	base58_encode(r->gateway_id, 32, id, sizeof id);
+	int rc = sqlite3_exec(img->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : NS_GWREG_EIO;
+	if (rc == 0)
+		rc = img_exec_id(img->db, "DELETE FROM remote_gateway_details WHERE gateway_id_bs58 = ?",
+		                 id, err, errcap);
+	if (rc == 0)
+		rc = img_exec_id(img->db, "DELETE FROM custom_gateway_details WHERE gateway_id_bs58 = ?",
+		                 id, err, errcap);
+	if (rc == 0)
+		rc = img_exec_id(img->db, "DELETE FROM registered_gateway WHERE gateway_id_bs58 = ?",
+		                 id, err, errcap);
+	if (rc == 0)
+		rc = write_gateway(img->db, r, id, err, errcap);
+	if (rc == 0 && sqlite3_exec(img->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = db_err(img->db, "commit", err, errcap);
+	if (rc < 0) {
+		sqlite3_exec(img->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	sqlite3_int64 n = 0;
+	uint8_t *img_bytes = sqlite3_serialize(img->db, "main", &n, 0);
+	if (!img_bytes || n <= 0) {
+		set_err(err, errcap, "sqlite3_serialize: out of memory");
+		return NS_GWREG_EIO;
+	}
+	*out = img_bytes;
+	*out_len = (size_t)n;
+	return 0;
+}
+
+void ns_gwreg_img_free(struct ns_gwreg_img *img)
+{
+	if (!img)
+		return;
+	sqlite3_close(img->db);
+	free(img);
+}
+
+void ns_gwreg_image_free(uint8_t *image, size_t len)
+{
+	if (!image)
+		return;
+	ns_memzero(image, len);
+	sqlite3_free(image);
+}

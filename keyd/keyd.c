@@ -949,8 +949,9 @@ static void save_reply_store(void)
 	g_k.store = NULL;
 	if (!saved)
 		return;
-	struct ns_ipc_msg m = { .type = NS_IPC_T_REPLY_STORE_SAVED };
-	m.u.REPLY_STORE_SAVED.bytes = saved;
+	struct ns_ipc_msg m = { .type = NS_IPC_T_FILE_SAVED };
+	m.u.FILE_SAVED.file = NS_IPC_FILE_REPLY_STORE;
+	m.u.FILE_SAVED.bytes = saved;
 	if (ns_ipc_conn_send(&g_k.sup, &m) < 0)
 		nc_log("keyd", "cannot tell the supervisor that the reply store was saved");
 }

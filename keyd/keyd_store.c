@@ -7,7 +7,7 @@
  * rewritten marked in use (client_in_use = 1, so a crash leaves a store the next start
  * empties, as Nym's) and <path>.new is created (0600, O_EXCL) for the shutdown.
  * At the end, sandboxed: the whole state goes into <path>.new as one complete image, fsync'd;
- * the supervisor renames it into place once keyd reported its length (REPLY_STORE_SAVED). */
+ * the supervisor renames it into place once keyd reported its length (FILE_SAVED). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

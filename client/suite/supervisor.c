@@ -36,6 +36,7 @@
 
 #include "clientlocal.h"
 #include "crypto.h"
+#include "init_register.h"
 #include "ipc.h"
 #include "nymclient.h"
 #include "safefile.h"
@@ -77,7 +78,7 @@ struct sup {
 	char reason[256], lost[320];
 	const struct nc_setup *setup;
 	struct handover ho;
-	uint64_t store_saved; /* bytes keyd wrote into the reply store's .new file */
+	uint64_t saved[2]; /* bytes keyd wrote into each file's .new (FILE_SAVED) */
 };
 
 static struct sup g_sup;
@@ -434,18 +435,19 @@ static void resend_unsent(void)
 	free(buf);
 }
 
-/* ---- the reply store: keyd wrote a complete image into <path>.new (a descriptor it opened
- * before its sandbox); we only rename it into place, never reading it. */
+/* ---- keyd's files (the reply store, the gateways DB): keyd wrote a complete image into
+ * <path>.new (a descriptor it opened before its sandbox); we only rename it into place, never
+ * reading it. */
 
-static void on_reply_store_saved(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+static void on_file_saved(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c, (void)ctx;
-	g_sup.store_saved = m->u.REPLY_STORE_SAVED.bytes;
+	g_sup.saved[m->u.FILE_SAVED.file] = m->u.FILE_SAVED.bytes;
 }
 
 static int fsync_dir_of(const char *path)
 {
-	char dir[CLIENTCONF_PATH_MAX];
+	char dir[CLIENTCONF_PATH_MAX + 64];
 	snprintf(dir, sizeof dir, "%s", path);
 	char *slash = strrchr(dir, '/');
 	if (slash)
@@ -458,23 +460,19 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
-/* Once keyd is gone: its image replaces the store if it is there whole, else it goes and
- * the store stays as keyd found it (marked in use: the next start drops its SURBs and keys,
- * as Nym after a crash). */
-static void commit_reply_store(void)
+/* Once keyd is gone: its image replaces the file if it is there whole (then SQLite's side
+ * files of the old one go too: a stale -wal would be replayed onto the new file); else the
+ * image goes and the file stays as keyd left it. */
+static void commit_file(const char *path, uint64_t saved, const char *what)
 {
-	const char *path = g_sup.setup->conf.reply_surb_database;
-	char newpath[CLIENTCONF_PATH_MAX + 8], side[CLIENTCONF_PATH_MAX + 8];
+	char newpath[CLIENTCONF_PATH_MAX + 72], side[CLIENTCONF_PATH_MAX + 72];
 	struct stat sb;
-	if (!path[0])
-		return;
 	snprintf(newpath, sizeof newpath, "%s%s", path, NC_STORE_NEW_SUFFIX);
-	int whole = g_sup.store_saved && lstat(newpath, &sb) == 0 && S_ISREG(sb.st_mode) &&
-	            (uint64_t)sb.st_size == g_sup.store_saved;
+	int whole = saved && lstat(newpath, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	            (uint64_t)sb.st_size == saved;
 	if (!whole || rename(newpath, path) < 0) {
-		if (unlink(newpath) == 0 || g_sup.store_saved)
-			nc_log("supervisor", "the reply store was not saved: the reply SURBs and keys of "
-			       "this run are lost");
+		if (unlink(newpath) == 0 && saved)
+			nc_log("supervisor", "%s was not saved (its new image is incomplete)", what);
 		return;
 	}
 	snprintf(side, sizeof side, "%s-wal", path);
@@ -482,12 +480,25 @@ static void commit_reply_store(void)
 	snprintf(side, sizeof side, "%s-shm", path);
 	unlink(side);
 	fsync_dir_of(path);
-	nc_log("supervisor", "reply store saved (%llu bytes)", (unsigned long long)g_sup.store_saved);
+	nc_log("supervisor", "%s saved (%llu bytes)", what, (unsigned long long)saved);
+}
+
+static void commit_keyd_files(void)
+{
+	char gw[CLIENTCONF_PATH_MAX + 64];
+	const struct nc_setup *s = g_sup.setup;
+	if (s->conf.reply_surb_database[0])
+		commit_file(s->conf.reply_surb_database, g_sup.saved[NS_IPC_FILE_REPLY_STORE],
+		            "reply store");
+	else if (g_sup.saved[NS_IPC_FILE_REPLY_STORE])
+		nc_log("supervisor", "reply store: keyd saved one without a path");
+	nc_gwreg_path(&s->conf, &s->dirs, gw, sizeof gw);
+	commit_file(gw, g_sup.saved[NS_IPC_FILE_GATEWAYS], "gateways registrations");
 }
 
 static const ns_ipc_handler sup_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_READY] = on_ready,
-	[NS_IPC_T_REPLY_STORE_SAVED] = on_reply_store_saved,
+	[NS_IPC_T_FILE_SAVED] = on_file_saved,
 	[NS_IPC_T_STATS_REPLY] = on_stats,
 	[NS_IPC_T_QUEUED_FRAGMENT] = on_queued_fragment,
 	[NS_IPC_T_QUEUED_END] = on_queued_end,
@@ -635,7 +646,7 @@ int nc_supervisor_run(struct nc_setup *s)
 	g_sup.phase = PH_HANDOVER;
 	handover_apid();
 	stop_children();
-	commit_reply_store();
+	commit_keyd_files();
 	nc_remove_apid_sockets(s); /* the front runs as its own uid: it cannot remove them itself */
 	return exit_status();
 }
