@@ -72,6 +72,10 @@ struct keyd {
 	struct nc_rkeys *reply_keys;
 	struct nc_surbs *surbs;
 	struct nc_store *store;
+	/* Nym's gateways DB, rewritten at the end after a registration during the run */
+	struct ns_gwreg_img *gwreg_img;
+	int gwreg_fd, reregistered;
+	char gwreg_listener[NS_GWREG_LISTENER_MAX];
 	ev_timer reply_tick, request_timer;
 };
 
@@ -135,8 +139,8 @@ static int mtime_after(const struct timespec *a, const struct timespec *b)
 /* Nym's registration DB (written at `init`, by us or by Nym's client) against the record
  * file: a non-empty record file newer than the DB wins, whatever it holds; otherwise the
  * DB's key does, and is appended to the record file unless it is already its last key
- * (netd looks at that file, and it is what keyd can still write once sandboxed: sqlite
- * cannot run there, so a re-registration during `run` is kept in the record file only).
+ * (netd looks at that file, and keyd appends to it at once when it registers during `run`;
+ * the DB gets such a key only at the stop: save_gateways).
  * rec_before: the record file as it was before key_records_load (st_size 0 if absent). */
 static int key_db_merge(const struct nc_setup *s, const struct stat *rec_before)
 {
@@ -167,6 +171,83 @@ static int key_db_merge(const struct nc_setup *s, const struct stat *rec_before)
 	}
 	ns_gw_key_clear(&r.key);
 	return 0;
+}
+
+#define GWREG_FILE_MAX (4u << 20)
+
+/* Before the sandbox: the gateways DB's bytes (if there is one) in memory, and <path>.new
+ * opened, so that a registration during the run reaches the DB too (written at the end:
+ * save_gateways). Nothing is lost if this fails: the record file has the key. */
+static void gwreg_prepare(const struct nc_setup *s)
+{
+	char path[CLIENTCONF_PATH_MAX + 64], newpath[CLIENTCONF_PATH_MAX + 72];
+	char err[NS_SF_ERR_MAX] = "";
+	size_t len = 0;
+	g_k.gwreg_fd = -1;
+	nc_gwreg_path(&s->conf, &s->dirs, path, sizeof path);
+	char *old = ns_sf_read_all(path, GWREG_FILE_MAX, &len, 0, err, sizeof err);
+	if (!old && errno != ENOENT) {
+		nc_log("keyd", "%s: %s: a registration during this run will not be written to it",
+		       path, err);
+		return;
+	}
+	g_k.gwreg_img = ns_gwreg_img_new((const uint8_t *)old, len, err, sizeof err);
+	if (old) {
+		ns_memzero(old, len);
+		free(old);
+	}
+	snprintf(newpath, sizeof newpath, "%s%s", path, NC_STORE_NEW_SUFFIX);
+	unlink(newpath); /* a crashed run's */
+	if (g_k.gwreg_img)
+		g_k.gwreg_fd = ns_sf_create(newpath, 0600, err, sizeof err);
+	if (!g_k.gwreg_img || g_k.gwreg_fd < 0)
+		nc_log("keyd", "%s: %s: a registration during this run will not be written to it",
+		       path, err);
+	/* Nym keeps the listener as Url::to_string writes it: "ws://IP:PORT/" */
+	const char *host = strstr(s->gateway_ws, "://");
+	size_t n = strlen(s->gateway_ws);
+	if (n + 2 > sizeof g_k.gwreg_listener)
+		return; /* ns_gwreg_listener_check refuses it anyway */
+	memcpy(g_k.gwreg_listener, s->gateway_ws, n + 1);
+	if (host && !strchr(host + 3, '/'))
+		memcpy(g_k.gwreg_listener + n, "/", 2);
+}
+
+/* After a registration during the run: the gateways DB with the new key, as an image into
+ * <path>.new (the supervisor renames it). */
+static void save_gateways(void)
+{
+	char err[300] = "";
+	uint8_t *img = NULL;
+	size_t len = 0;
+	if (g_k.reregistered && g_k.gwreg_img && g_k.gwreg_fd >= 0) {
+		struct ns_gwreg r = { .has_key = 1, .key = g_k.key, .registered_at = time(NULL) };
+		memcpy(r.gateway_id, g_k.gateway, 32);
+		snprintf(r.listener, sizeof r.listener, "%s", g_k.gwreg_listener);
+		int rc = ns_gwreg_img_finish(g_k.gwreg_img, &r, &img, &len, err, sizeof err);
+		ns_gw_key_clear(&r.key);
+		if (rc < 0 && !err[0])
+			snprintf(err, sizeof err, "%s", ns_gwreg_strerror(rc));
+		if (rc == 0 && ((rc = ns_sf_write_all(g_k.gwreg_fd, img, len)) < 0 ||
+		                (rc = fsync(g_k.gwreg_fd) < 0 ? -errno : 0) < 0))
+			snprintf(err, sizeof err, "%s", strerror(-rc));
+		ns_gwreg_image_free(img, len);
+		if (rc < 0) {
+			nc_log("keyd", "the gateways DB was not updated with the new registration: %s",
+			       err);
+		} else {
+			struct ns_ipc_msg m = { .type = NS_IPC_T_FILE_SAVED };
+			m.u.FILE_SAVED.file = NS_IPC_FILE_GATEWAYS;
+			m.u.FILE_SAVED.bytes = len;
+			if (ns_ipc_conn_send(&g_k.sup, &m) < 0)
+				nc_log("keyd", "cannot tell the supervisor that the gateways DB was saved");
+		}
+	}
+	ns_gwreg_img_free(g_k.gwreg_img);
+	g_k.gwreg_img = NULL;
+	if (g_k.gwreg_fd >= 0)
+		close(g_k.gwreg_fd);
+	g_k.gwreg_fd = -1;
 }
 
 /* Record file, then the DB. */
@@ -267,6 +348,7 @@ static void on_hs_in(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ct
 	}
 	g_k.have_key = 1;
 	g_k.last_auth_ts = 0;
+	g_k.reregistered = 1;
 	key_record_store();
 	nc_log("keyd", "registered with the gateway: shared key stored");
 	struct ns_ipc_msg r = { .type = NS_IPC_T_GW_SESSION_READY };
@@ -928,6 +1010,7 @@ static int load_keys(const struct nc_setup *s)
 	if (!g_k.prep || gateway_key_load(s) < 0 || reply_state_new(&c->debug) < 0)
 		return -1;
 	g_k.store = nc_store_open(s, g_k.reply_keys, g_k.surbs);
+	gwreg_prepare(s);
 	return 0;
 }
 
@@ -996,6 +1079,7 @@ int nc_keyd_main(void *setup)
 	nc_send(&g_k.apid, &a);
 	ev_run(g_k.loop, 0);
 	save_reply_store();
+	save_gateways();
 	ns_ipc_conn_flush(&g_k.sup); /* the last answers to the supervisor (stats, the store) */
 	hs_clear();
 	ns_gw_key_clear(&g_k.key);
