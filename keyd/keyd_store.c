@@ -1,8 +1,9 @@
 /* keyd's reply store: Nym's persistent_reply_store.sqlite (common/replystore.h) holds the
  * reply keys of the SURBs we handed out, so keyd alone reads and writes it.
  *
- * Before the sandbox: the file is read (O_NOFOLLOW, a regular file of ours or root's that
- * nobody else may write, at most NS_RS_FILE_MAX bytes) and loaded with Nym's rules; a store
+ * Before the sandbox: a write-ahead log Nym's client left is folded in (fold_wal), the file is
+ * read (O_NOFOLLOW, a regular file of ours or root's that nobody else may write, at most
+ * NS_RS_FILE_MAX bytes) and loaded with Nym's rules; a store
  * Nym would refuse is renamed aside as Nym does (<path>._<unix time>.corrupted); the file is
  * rewritten marked in use (client_in_use = 1, so a crash leaves a store the next start
  * empties, as Nym's) and <path>.new is created (0600, O_EXCL) for the shutdown.
@@ -16,6 +17,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "crypto.h"
 #include "nymclient.h"
@@ -100,6 +103,30 @@ static int wal_left(const char *path)
 	return lstat(wal, &sb) == 0 && sb.st_size > 0;
 }
 
+/* Nym's client leaves its last writes in the write-ahead log when it exits without closing its
+ * pool: folded into the file first, as SQLite does when Nym's client opens it again (SQLite
+ * opens the file here, before the sandbox, only to checkpoint it). */
+static void fold_wal(const char *path)
+{
+	struct stat sb;
+	sqlite3 *db = NULL;
+	if (!wal_left(path) || lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    (sb.st_uid != geteuid() && sb.st_uid != 0) || (sb.st_mode & 022))
+		return; /* read_file refuses it */
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+		sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+		sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
+		sqlite3_busy_timeout(db, 2000);
+		rc = sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	}
+	if (rc != SQLITE_OK)
+		nc_log("keyd", "reply store %s: its write-ahead log cannot be folded in: %s", path,
+		       db ? sqlite3_errmsg(db) : "out of memory");
+	sqlite3_close(db);
+}
+
 static void set_aside(const char *path, const char *why)
 {
 	char aside[CLIENTCONF_PATH_MAX + 40];
@@ -146,6 +173,7 @@ static int load(struct nc_store *st, struct nc_rkeys *keys, struct nc_surbs *sur
 	static const struct ns_rs_limits lim = { KEYS_MAX, SENDERS_MAX, SURBS_MAX };
 	char err[NS_SF_ERR_MAX] = "";
 	size_t len = 0;
+	fold_wal(st->path);
 	uint8_t *img = read_file(st->path, &len, err, sizeof err);
 	if (!img && !strcmp(err, "out of memory"))
 		return -1;

@@ -6,8 +6,9 @@
 #    client_in_use 0, mode 0600, no .new file left);
 #  - Nym's client and ours on one data folder: a store built the way Nym's client builds it
 #    (its four migrations run one by one on a WAL-mode file, sqlx's rows, timestamps with
-#    nanoseconds) has the schema ours wrote (sqlite3 .schema, whitespace folded) and, filled
-#    with the rows of B's store, replaces it;
+#    nanoseconds, its last writes left in the -wal as when Nym's client exits) has the schema
+#    ours wrote (sqlite3 .schema, whitespace folded) and, filled with the rows of B's store,
+#    replaces it;
 #  - B runs again on that store (its log counts the SURBs loaded; the file is marked in use
 #    while it runs), replies through the SURBs with the old sender tag, and A receives it;
 #  - the reverse: A sends anonymously again, A is restarted before B replies, and A still
@@ -98,7 +99,7 @@ echo "ok B stopped: its store holds $N of A's SURBs (Nym's schema, 4 migrations,
 
 # ---- Nym's way: the migrations on a WAL file, then B's rows as Nym's client writes them
 cat >"$T/nymstore.py" <<'EOF'
-import sqlite3, sys, datetime
+import datetime, os, sqlite3, sys
 ours, path = sys.argv[1:]
 steps = [
     """CREATE TABLE IF NOT EXISTS _sqlx_migrations (
@@ -170,7 +171,8 @@ for sid, t, tag in src.execute("SELECT id, last_sent, tag FROM reply_surb_sender
     for surb, rot in src.execute("SELECT reply_surb, encoded_key_rotation FROM reply_surb"
                                  " WHERE reply_surb_sender_id = ?", (sid,)):
         db.execute("INSERT INTO reply_surb VALUES (?, ?, ?)", (new, surb, rot))
-db.close()
+# Nym's client exits without closing its pool: its last writes stay in the write-ahead log
+os._exit(0)
 EOF
 NYMDB=$T/nym-store.sqlite
 "$NC_PY" "$T/nymstore.py" "$DB" "$NYMDB" || fail "cannot build a store the Rust way"
@@ -178,9 +180,11 @@ fold() { sqlite3 -readonly "$1" .schema | tr -s ' \n\t' ' ' | sed -e 's/ *\([(),
 [ "$(fold "$DB")" = "$(fold "$NYMDB")" ] ||
 	{ diff <(sqlite3 -readonly "$DB" .schema) <(sqlite3 -readonly "$NYMDB" .schema); fail "schema differs from Nym's migrations"; }
 [ "$(q "$NYMDB" "PRAGMA journal_mode")" = wal ] || fail "the Rust-way store is not in WAL mode"
+[ -s "$NYMDB-wal" ] || fail "the Rust-way store left no write-ahead log"
 cp "$NYMDB" "$DB"
-rm -f "$NYMDB" "$NYMDB-wal" "$NYMDB-shm"
-echo "ok ours has the schema of Nym's four migrations; B's store replaced by one built the Rust way"
+cp "$NYMDB-wal" "$DB-wal"
+rm -f "$NYMDB" "$NYMDB-wal" "$NYMDB-shm" "$DB-shm"
+echo "ok ours has the schema of Nym's four migrations; B's store replaced by one built the Rust way (its last writes in the -wal)"
 
 # ---- 2. B again: replies through the stored SURBs
 nc_run b
@@ -198,6 +202,7 @@ EOF
 app reply "ws://127.0.0.1:${NC_PORT[a]}" "ws://127.0.0.1:${NC_PORT[b]}" "$TAG" "a reply after B's restart"
 grep -q "reply store: [0-9]* reply keys and [1-9][0-9]* reply SURBs of 1 senders loaded" "$T/b.log" ||
 	fail "b: its log does not count the SURBs loaded"
+[ -e "$DB-wal" ] && fail "b: the write-ahead log was left beside the store"
 [ "$(q "$DB" "SELECT client_in_use FROM status")" = 1 ] || fail "b: the store is not marked in use while B runs"
 echo "ok B restarted replied through A's stored SURBs; A received it"
 
