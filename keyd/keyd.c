@@ -185,6 +185,7 @@ static void gwreg_prepare(const struct nc_setup *s)
 	size_t len = 0;
 	g_k.gwreg_fd = -1;
 	nc_gwreg_path(&s->conf, &s->dirs, path, sizeof path);
+	nc_sqlite_fold_wal(path);
 	char *old = ns_sf_read_all(path, GWREG_FILE_MAX, &len, 0, err, sizeof err);
 	if (!old && errno != ENOENT) {
 		nc_log("keyd", "%s: %s: a registration during this run will not be written to it",

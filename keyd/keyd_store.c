@@ -1,7 +1,7 @@
 /* keyd's reply store: Nym's persistent_reply_store.sqlite (common/replystore.h) holds the
  * reply keys of the SURBs we handed out, so keyd alone reads and writes it.
  *
- * Before the sandbox: a write-ahead log Nym's client left is folded in (fold_wal), the file is
+ * Before the sandbox: a write-ahead log Nym's client left is folded in (nc_sqlite_fold_wal), the file is
  * read (O_NOFOLLOW, a regular file of ours or root's that nobody else may write, at most
  * NS_RS_FILE_MAX bytes) and loaded with Nym's rules; a store
  * Nym would refuse is renamed aside as Nym does (<path>._<unix time>.corrupted); the file is
@@ -106,7 +106,7 @@ static int wal_left(const char *path)
 /* Nym's client leaves its last writes in the write-ahead log when it exits without closing its
  * pool: folded into the file first, as SQLite does when Nym's client opens it again (SQLite
  * opens the file here, before the sandbox, only to checkpoint it). */
-static void fold_wal(const char *path)
+void nc_sqlite_fold_wal(const char *path)
 {
 	struct stat sb;
 	sqlite3 *db = NULL;
@@ -122,7 +122,7 @@ static void fold_wal(const char *path)
 		rc = sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 	}
 	if (rc != SQLITE_OK)
-		nc_log("keyd", "reply store %s: its write-ahead log cannot be folded in: %s", path,
+		nc_log("keyd", "%s: its write-ahead log cannot be folded in: %s", path,
 		       db ? sqlite3_errmsg(db) : "out of memory");
 	sqlite3_close(db);
 }
@@ -173,7 +173,7 @@ static int load(struct nc_store *st, struct nc_rkeys *keys, struct nc_surbs *sur
 	static const struct ns_rs_limits lim = { KEYS_MAX, SENDERS_MAX, SURBS_MAX };
 	char err[NS_SF_ERR_MAX] = "";
 	size_t len = 0;
-	fold_wal(st->path);
+	nc_sqlite_fold_wal(st->path);
 	uint8_t *img = read_file(st->path, &len, err, sizeof err);
 	if (!img && !strcmp(err, "out of memory"))
 		return -1;

@@ -341,6 +341,9 @@ struct nc_store *nc_store_open(const struct nc_setup *s, struct nc_rkeys *keys,
  * saved. Frees st. */
 uint64_t nc_store_save(struct nc_store *st, const struct nc_rkeys *keys,
                        const struct nc_surbs *surbs);
+/* Before keyd's sandbox: a SQLite file's write-ahead log left beside it (Nym's client exits
+ * without closing its pool) folded into the file, so that its bytes are the whole DB. */
+void nc_sqlite_fold_wal(const char *path);
 /* <path>.new, the shutdown image's name (the supervisor renames it). */
 #define NC_STORE_NEW_SUFFIX ".new"
 
