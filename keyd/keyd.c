@@ -1015,16 +1015,6 @@ static int load_keys(const struct nc_setup *s)
 	return 0;
 }
 
-/* apid or netd gone (the suite is stopping: apid goes first at a SIGTERM): the loop ends and
- * the reply store is saved before keyd exits. Anything else is fatal at once. */
-static void keyd_ipc_fatal(struct ns_ipc_conn *c, int err, void *ctx)
-{
-	if (c == &g_k.sup || (err != NS_IPC_EEOF && err != NS_IPC_EIO))
-		nc_ipc_fatal(c, err, ctx);
-	nc_log("keyd", "IPC with %s ended: stopping", ns_ipc_role_name(c->peer));
-	ev_break(g_k.loop, EVBREAK_ALL);
-}
-
 /* The reply store's image into its file, and its length to the supervisor, which renames
  * the file into place. */
 static void save_reply_store(void)
@@ -1038,6 +1028,28 @@ static void save_reply_store(void)
 	m.u.FILE_SAVED.bytes = saved;
 	if (ns_ipc_conn_send(&g_k.sup, &m) < 0)
 		nc_log("keyd", "cannot tell the supervisor that the reply store was saved");
+}
+
+/* keyd's last words: its files' images, then the last answers to the supervisor (stats, the
+ * files saved). Once only. */
+static void keyd_finish(void)
+{
+	save_reply_store();
+	save_gateways();
+	ns_ipc_conn_flush(&g_k.sup);
+}
+
+/* apid or netd gone (the suite is stopping: apid goes first at a SIGTERM), whether found by a
+ * read or by a send: keyd saves its files and exits, wherever it was. Anything else is fatal
+ * at once. */
+static void keyd_ipc_fatal(struct ns_ipc_conn *c, int err, void *ctx)
+{
+	if (c == &g_k.sup || (err != NS_IPC_EEOF && err != NS_IPC_EIO))
+		nc_ipc_fatal(c, err, ctx);
+	nc_log("keyd", "IPC with %s ended: stopping", ns_ipc_role_name(c->peer));
+	keyd_finish();
+	fflush(NULL);
+	_exit(0); /* as nc_ipc_fatal: no atexit handler in the sandbox */
 }
 
 int nc_keyd_main(void *setup)
@@ -1079,9 +1091,7 @@ int nc_keyd_main(void *setup)
 	a.u.SELF_ADDRESS.address = NS_IPC_BYTES(self, 96);
 	nc_send(&g_k.apid, &a);
 	ev_run(g_k.loop, 0);
-	save_reply_store();
-	save_gateways();
-	ns_ipc_conn_flush(&g_k.sup); /* the last answers to the supervisor (stats, the store) */
+	keyd_finish();
 	hs_clear();
 	ns_gw_key_clear(&g_k.key);
 	ns_memzero(g_k.seed, sizeof g_k.seed);

@@ -110,7 +110,7 @@ wait_stat registrations $((REG0 + 2))
 nc_stop a
 [ "$NC_STATUS" = 0 ] || fail "run a (registering): exit status $NC_STATUS"
 grep -q "gateways registrations saved" "$NC_DIR/a.log" || fail "the registration during run was not saved"
-[ -f "$DB" ] && [ ! -e "$DB.new" ] || fail "no DB after the registration during run, or a .new left"
+{ [ -f "$DB" ] && [ ! -e "$DB.new" ]; } || fail "no DB after the registration during run, or a .new left"
 [ "$(stat -c %a "$DB")" = 600 ] || fail "DB mode $(stat -c %a "$DB") after the registration"
 [ "$(q "$DB" "SELECT active_gateway_id_bs58 FROM active_gateway WHERE id = 0")" = "$GW" ] || fail "active gateway after the registration"
 [ "$(q "$DB" "SELECT gateway_listener FROM remote_gateway_details")" = "$GATEWAY_WS_1/" ] || fail "listener after the registration"

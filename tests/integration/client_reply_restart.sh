@@ -83,7 +83,7 @@ sleep 3 # the acks of the anonymous message
 nc_stop b
 [ "$NC_STATUS" = 0 ] || fail "b: exit status $NC_STATUS"
 DB=$(store b)
-[ -f "$DB" ] && [ ! -e "$DB.new" ] || fail "b: no store, or a .new file left"
+{ [ -f "$DB" ] && [ ! -e "$DB.new" ]; } || fail "b: no store, or a .new file left"
 grep -q "reply store saved" "$T/b.log" || fail "b: the supervisor did not save the store"
 [ "$(stat -c %a "$DB")" = 600 ] || fail "b: store mode $(stat -c %a "$DB")"
 [ "$(q "$DB" "SELECT flush_in_progress, client_in_use FROM status")" = "0|0" ] || fail "b: status row"

@@ -28,7 +28,9 @@ W=$(it_ready w) || it_die "the wasm client did not start"
 it_log "ours: $A"
 it_log "wasm: $W"
 
+# shellcheck disable=SC2317 # (called through it_check)
 app_got() { nc_event "$1" ".event==\"received\" and .len==$2" "${3:-30}" >/dev/null; }
+# shellcheck disable=SC2317
 wasm_got() { it_event w ".event==\"received\" and .len==$1" "${2:-30}" >/dev/null; }
 
 it_cmd w "sendanon $A 600 20 wa1"
