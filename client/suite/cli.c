@@ -333,6 +333,7 @@ static int cmd_run(const struct args *a)
 	apply_traffic_modes(&s.conf.debug, a);
 	if (nc_kind->configure && nc_kind->configure(&s.conf, 0) < 0)
 		return 1;
+	nc_log_setup(&s.conf);
 	if (nc_start_checks(&s) < 0 || nc_run_gateway(&s) < 0)
 		return 1;
 	nc_raise_fd_limit();
@@ -344,6 +345,7 @@ static int cmd_run(const struct args *a)
 int nc_cli_main(const struct nc_kind *kind, int argc, char **argv)
 {
 	nc_kind = kind;
+	ns_log_init(kind->program, NULL, NS_LOG_DEFAULT, 0); /* until the role or the config says */
 	/* a role the supervisor started (proc.c): never returns through exit(), whose atexit
 	 * handlers (LeakSanitizer's ptrace among them) the sandbox would refuse */
 	if (argc >= 7 && !strcmp(argv[1], "--test-probe")) /* tests/attack/ only (probe.c) */
@@ -354,6 +356,7 @@ int nc_cli_main(const struct nc_kind *kind, int argc, char **argv)
 		fflush(NULL);
 		_exit(nc_child_main(argv[2], argv[3]) & 0xff);
 	}
+	nc_log_setup(NULL);
 	struct args a;
 	if (parse_args(argc, argv, &a) < 0)
 		return usage();

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "clientconf.h"
+#include "log.h"
 #include "nymapi_fetch.h"
 #include "sandbox.h"
 
@@ -65,6 +66,10 @@ struct nc_setup {
 	int fds[NC_PAIRS][2];
 	int sandbox_debug;
 	int test_keyd_socket; /* test hook: keyd calls socket() once sandboxed (must die) */
+	/* the role's log level ($RUST_LOG, then [nymsuite] log_level) and output kind
+	 * (common/log.h), decided by the supervisor */
+	int log_level;
+	unsigned log_output;
 };
 
 /* proc.c */
@@ -77,8 +82,20 @@ pid_t nc_spawn_role(const char *role, const struct nc_setup *s);
 int nc_child_main(const char *role, const char *fdstr);
 /* Closes every end of setup->fds except keep[0..n). */
 void nc_close_except(struct nc_setup *s, const int *keep, size_t n);
-/* Runs what libc caches on first use while the sandbox still allows it. */
+/* A log line of role at INFO (common/log.h: "LEVEL program[role]: text"); the others at
+ * their level. */
 void nc_log(const char *role, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define nc_error(role, ...) ns_log(NS_LOG_ERROR, role, __VA_ARGS__)
+#define nc_warn(role, ...) ns_log(NS_LOG_WARN, role, __VA_ARGS__)
+#define nc_debug(role, ...) ns_log(NS_LOG_DEBUG, role, __VA_ARGS__)
+#define nc_trace(role, ...) ns_log(NS_LOG_TRACE, role, __VA_ARGS__)
+/* A warning a peer or an app can repeat: the first line, then counts (log.h). */
+#define nc_warn_limited(role, ...) ns_log_rl(NS_LOG_WARN, role, __VA_ARGS__)
+/* The program's log settings ($RUST_LOG over conf's log_level, NULL: none; the output kind
+ * of stderr), before any child starts. A malformed $RUST_LOG is reported once. */
+void nc_log_setup(const struct clientconf *conf);
+/* A child's level (for its role) and the output kind, into its setup. */
+void nc_log_for_child(const char *role, struct nc_setup *s);
 struct ns_ipc_conn;
 struct ns_ipc_msg;
 /* Sends m on a child's connection; a failed send is fatal for the process (logged with its

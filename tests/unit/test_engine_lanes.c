@@ -1,7 +1,8 @@
 /* The engine's lane depths (common/engine/engine.c): a fragment counts as queued from its
  * BUILD_PACKET until netd's FRAMES_SENT names it, and as unacknowledged until its ACK; a
  * retransmission does not queue it again, a frame netd dropped before sending is built
- * again, a malformed FRAMES_SENT changes nothing. The engine runs on real socketpairs; the
+ * again, a malformed FRAMES_SENT changes nothing; a fragment given up without its ack (a
+ * failed rebuild, a timeout after the ack) is named to netd in FORGET_FRAGMENT. The engine runs on real socketpairs; the
  * test plays keyd, netd and the supervisor. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -224,6 +225,87 @@ static void test_malformed_ignored(void **state)
 	assert_int_equal(f->n_lane_sent, 0);
 }
 
+/* The FORGET_FRAGMENTs netd has received so far; the ids in ids[] */
+static size_t read_forgets(struct fixture *f, uint8_t ids[][5], size_t max)
+{
+	static uint8_t buf[NS_IPC_MAX_DATAGRAM];
+	struct ns_ipc_msg m;
+	size_t n = 0;
+	while (ns_ipc_recv(f->netd, NS_IPC_NETD, NS_IPC_APID, buf, sizeof buf, &m, MSG_DONTWAIT) == 0) {
+		assert_int_equal(m.type, NS_IPC_T_FORGET_FRAGMENT);
+		if (n < max)
+			memcpy(ids[n], m.u.FORGET_FRAGMENT.frag_id.ptr, 5);
+		n++;
+	}
+	return n;
+}
+
+static void build_failed(struct fixture *f, const uint8_t id[5], uint64_t reason)
+{
+	struct ns_ipc_msg m = { .type = NS_IPC_T_BUILD_FAILED };
+	m.u.BUILD_FAILED.frag_id = NS_IPC_BYTES(id, 5);
+	m.u.BUILD_FAILED.reason = reason;
+	assert_int_equal(ns_ipc_send(f->keyd, NS_IPC_KEYD, NS_IPC_APID, &m), 0);
+	spin(f);
+}
+
+/* A kept fragment's timeout is answered with a rebuild, and netd is told nothing. */
+static void test_timeout_rebuilds_no_forget(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = f->n_ids;
+	uint8_t got[4][5];
+	frames_sent(f, 0, 1, false);
+	from_peer(f->netd, NS_IPC_NETD, NS_IPC_T_ACK_TIMEOUT, f->ids[0]);
+	spin(f);
+	read_builds(f);
+	assert_int_equal(f->builds, n + 1);
+	assert_int_equal(read_forgets(f, got, 4), 0);
+}
+
+/* The ack reached the engine before netd's ACK_TIMEOUT: nothing to rebuild, and netd must
+ * free the retransmission slot it took for the timeout. */
+static void test_late_timeout_forgotten(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = f->n_ids;
+	uint8_t got[4][5];
+	frames_sent(f, 0, 1, false);
+	from_peer(f->keyd, NS_IPC_KEYD, NS_IPC_T_ACK, f->ids[0]);
+	spin(f);
+	from_peer(f->netd, NS_IPC_NETD, NS_IPC_T_ACK_TIMEOUT, f->ids[0]);
+	spin(f);
+	read_builds(f);
+	assert_int_equal(f->builds, n); /* not built again */
+	assert_int_equal(read_forgets(f, got, 4), 1);
+	assert_memory_equal(got[0], f->ids[0], 5);
+}
+
+/* keyd could not rebuild a timed-out fragment: the engine drops it, and netd must drop its
+ * pending ack and slot too (else they are held for the rest of the run). The same when the
+ * fragment was acked while its rebuild was under way. */
+static void test_failed_rebuild_forgotten(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = f->n_ids;
+	uint8_t got[4][5];
+	frames_sent(f, 0, 2, false);
+	from_peer(f->netd, NS_IPC_NETD, NS_IPC_T_ACK_TIMEOUT, f->ids[0]);
+	spin(f);
+	build_failed(f, f->ids[0], NS_IPC_BUILD_UNKNOWN_GATEWAY);
+	assert_int_equal(ns_engine_lane_unacked(f->e, LANE), n - 1);
+	assert_int_equal(read_forgets(f, got, 4), 1);
+	assert_memory_equal(got[0], f->ids[0], 5);
+	from_peer(f->netd, NS_IPC_NETD, NS_IPC_T_ACK_TIMEOUT, f->ids[1]);
+	spin(f);
+	from_peer(f->keyd, NS_IPC_KEYD, NS_IPC_T_ACK, f->ids[1]);
+	spin(f);
+	build_failed(f, f->ids[1], NS_IPC_BUILD_NO_TOPOLOGY);
+	assert_int_equal(ns_engine_lane_unacked(f->e, LANE), n - 2);
+	assert_int_equal(read_forgets(f, got, 4), 1);
+	assert_memory_equal(got[0], f->ids[1], 5);
+}
+
 static void test_close_lane_moves_to_general(void **state)
 {
 	struct fixture *f = *state;
@@ -244,6 +326,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dropped_built_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_lane_moves_to_general, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_rebuilds_no_forget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_timeout_forgotten, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_rebuild_forgotten, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
