@@ -9,11 +9,15 @@
 #include "crypto.h"
 #include "nymclient.h"
 
+/* Monotonic time plus a century: the reply store's entries from before this boot (up to a
+ * century old) keep their true age on this clock. Only differences are ever used. */
+#define MONO_BASE_NS (100ull * 366 * 86400 * 1000000000ull)
+
 uint64_t nc_mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return MONO_BASE_NS + (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- reply keys: a ring in insertion order (eviction, expiry) + a chained hash index */
