@@ -1056,8 +1056,10 @@ int nc_keyd_main(void *setup)
 	g_k.loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK);
 	if (!g_k.loop)
 		return 1;
-	ns_ipc_conn_start(&g_k.netd, g_k.loop, keep[0], NS_IPC_KEYD, NS_IPC_NETD, keyd_handlers, keyd_ipc_fatal, NULL);
-	ns_ipc_conn_start(&g_k.apid, g_k.loop, keep[1], NS_IPC_KEYD, NS_IPC_APID, keyd_handlers, keyd_ipc_fatal, NULL);
+	ns_ipc_conn_start(&g_k.netd, g_k.loop, keep[0], NS_IPC_KEYD, NS_IPC_NETD, keyd_handlers,
+	                  keyd_ipc_fatal, NULL);
+	ns_ipc_conn_start(&g_k.apid, g_k.loop, keep[1], NS_IPC_KEYD, NS_IPC_APID, keyd_handlers,
+	                  keyd_ipc_fatal, NULL);
 	ns_ipc_conn_start(&g_k.sup, g_k.loop, keep[2], NS_IPC_KEYD, NS_IPC_SUPERVISOR, keyd_handlers, nc_ipc_fatal, NULL);
 	/* acks and pushed frames from netd first, in batches: apid's bulk of builds must not
 	 * delay the acks past netd's ack timers (that would cause retransmissions) */

@@ -1,12 +1,12 @@
 /* keyd's reply store: Nym's persistent_reply_store.sqlite (common/replystore.h) holds the
  * reply keys of the SURBs we handed out, so keyd alone reads and writes it.
  *
- * Before the sandbox: a write-ahead log Nym's client left is folded in (nc_sqlite_fold_wal), the file is
- * read (O_NOFOLLOW, a regular file of ours or root's that nobody else may write, at most
- * NS_RS_FILE_MAX bytes) and loaded with Nym's rules; a store
- * Nym would refuse is renamed aside as Nym does (<path>._<unix time>.corrupted); the file is
- * rewritten marked in use (client_in_use = 1, so a crash leaves a store the next start
- * empties, as Nym's) and <path>.new is created (0600, O_EXCL) for the shutdown.
+ * Before the sandbox: a write-ahead log Nym's client left is folded in (nc_sqlite_fold_wal);
+ * the file is read (O_NOFOLLOW, a regular file of ours or root's that nobody else may write,
+ * at most NS_RS_FILE_MAX bytes) and loaded with Nym's rules; a store Nym would refuse is
+ * renamed aside as Nym does (<path>._<unix time>.corrupted); the file is rewritten marked in
+ * use (client_in_use = 1, so a crash leaves a store the next start empties, as Nym's) and
+ * <path>.new is created (0600, O_EXCL) for the shutdown.
  * At the end, sandboxed: the whole state goes into <path>.new as one complete image, fsync'd;
  * the supervisor renames it into place once keyd reported its length (FILE_SAVED). */
 #include <errno.h>
