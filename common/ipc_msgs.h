@@ -222,6 +222,9 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 #define NS_IPC_F_SELF_ADDRESS(F, T) \
 	F(T, BIN, address, NYM_RECIPIENT_LEN, NYM_RECIPIENT_LEN)
 
+/* unix seconds: Nym's cutoff for the reply SURBs loaded from the store (nymapi.h) */
+#define NS_IPC_F_SURB_CUTOFF(F, T) \
+	F(T, U64, before, 1, NS_IPC_U64_MAX)
 #define NS_IPC_F_TOPOLOGY_BEGIN(F, T) \
 	F(T, U64, generation, 0, NS_IPC_U64_MAX) \
 	F(T, U64, key_rotation_id, 0, NS_IPC_U32_MAX) \
@@ -289,6 +292,7 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 	X(50, TOPOLOGY_BEGIN,     NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
 	X(51, TOPOLOGY_NODE,      NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
 	X(52, TOPOLOGY_END,       NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
+	X(53, SURB_CUTOFF,        NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
 	X(60, EXIT_POLICY_TEXT,   NS_IPC_M_SUP | NS_IPC_M_NETD, NS_IPC_M_APID, NONE) \
 	X(61, EXIT_POLICY_END,    NS_IPC_M_SUP | NS_IPC_M_NETD, NS_IPC_M_APID, NONE)
 

@@ -837,6 +837,21 @@ static void on_open_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, voi
 
 /* ---- topology */
 
+/* Nym's drop_stale_loaded_surbs: the senders not heard from since the cutoff lose their
+ * SURBs (made under keys the nodes have rotated away). */
+static void on_surb_cutoff(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)ctx;
+	int64_t wall = (int64_t)time(NULL);
+	uint64_t before = m->u.SURB_CUTOFF.before, now = nc_mono_ns();
+	if (before > (uint64_t)wall || before > INT64_MAX)
+		return;
+	uint64_t back = (uint64_t)(wall - (int64_t)before) * 1000000000ull;
+	size_t n = nc_surbs_drop_received_before(g_k.surbs, back < now ? now - back : 0);
+	if (n)
+		nc_log("keyd", "%zu reply SURBs older than the current key rotation dropped", n);
+}
+
 static void on_topo_begin(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c, (void)ctx;
@@ -941,6 +956,7 @@ static const ns_ipc_handler keyd_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_STATUS_REQUEST] = on_status_request,
 	[NS_IPC_T_GW_PROTOCOL] = on_gw_protocol,
 	[NS_IPC_T_TOPOLOGY_BEGIN] = on_topo_begin,
+	[NS_IPC_T_SURB_CUTOFF] = on_surb_cutoff,
 	[NS_IPC_T_TOPOLOGY_NODE] = on_topo_node,
 	[NS_IPC_T_TOPOLOGY_END] = on_topo_end,
 };

@@ -566,6 +566,20 @@ void nc_surbs_requests_due(struct nc_surbs *s, uint64_t now_ns,
 	}
 }
 
+size_t nc_surbs_drop_received_before(struct nc_surbs *s, uint64_t before_ns)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_tags;) {
+		if (s->tags[i]->last_received_ns < before_ns) {
+			n += s->tags[i]->n;
+			remove_tag_at(s, i); /* tag i is now another one */
+		} else {
+			i++;
+		}
+	}
+	return n;
+}
+
 size_t nc_surbs_tag_count(const struct nc_surbs *s)
 {
 	return s->n_tags;

@@ -853,6 +853,14 @@ static int first_topology(const struct nc_setup *s)
 		nc_error("netd", "key rotation info: %s", err);
 		return -1;
 	}
+	/* keyd drops the reply SURBs it loaded that the nodes can no longer open (as Nym's
+	 * client at its start, from the same key-rotation info) */
+	int64_t cutoff = ns_nymapi_surb_cutoff(&kr, (int64_t)time(NULL));
+	if (cutoff > 0) {
+		struct ns_ipc_msg c = { .type = NS_IPC_T_SURB_CUTOFF };
+		c.u.SURB_CUTOFF.before = (uint64_t)cutoff;
+		nc_send(&g_n.keyd, &c);
+	}
 	if (fetch_topology(&topo) < 0)
 		return -1;
 	int rc = -1;

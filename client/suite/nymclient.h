@@ -330,6 +330,9 @@ uint64_t nc_surbs_next_request_deadline(const struct nc_surbs *s);
  * resend (which records the new packet with nc_surbs_request_sent). */
 void nc_surbs_requests_due(struct nc_surbs *s, uint64_t now_ns,
                            void (*resend)(void *ctx, const struct nc_surb_request *r), void *ctx);
+/* Every tag whose SURBs last arrived before before_ns goes (its queue reported dropped); the
+ * number of SURBs dropped. */
+size_t nc_surbs_drop_received_before(struct nc_surbs *s, uint64_t before_ns);
 size_t nc_surbs_tag_count(const struct nc_surbs *s);
 /* Tag i (0 .. tag_count - 1) in no particular order. */
 const uint8_t *nc_surbs_tag_at(const struct nc_surbs *s, size_t i);

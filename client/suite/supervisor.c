@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -463,7 +464,7 @@ static int fsync_dir_of(const char *path)
 /* Once keyd is gone: its image replaces the file if it is there whole (then SQLite's side
  * files of the old one go too: a stale -wal would be replayed onto the new file); else the
  * image goes and the file stays as keyd left it. */
-static void commit_file(const char *path, uint64_t saved, const char *what)
+static void commit_file(const char *path, uint64_t saved, int expected, const char *what)
 {
 	char newpath[CLIENTCONF_PATH_MAX + 72], side[CLIENTCONF_PATH_MAX + 72];
 	struct stat sb;
@@ -471,8 +472,9 @@ static void commit_file(const char *path, uint64_t saved, const char *what)
 	int whole = saved && lstat(newpath, &sb) == 0 && S_ISREG(sb.st_mode) &&
 	            (uint64_t)sb.st_size == saved;
 	if (!whole || rename(newpath, path) < 0) {
-		if (unlink(newpath) == 0 && saved)
-			nc_log("supervisor", "%s was not saved (its new image is incomplete)", what);
+		if (unlink(newpath) == 0 && (saved || expected))
+			nc_log("supervisor", "%s was not saved (%s): what this run changed in it is lost",
+			       what, saved ? "its new image is incomplete" : "keyd wrote no image");
 		return;
 	}
 	snprintf(side, sizeof side, "%s-wal", path);
@@ -483,17 +485,38 @@ static void commit_file(const char *path, uint64_t saved, const char *what)
 	nc_log("supervisor", "%s saved (%llu bytes)", what, (unsigned long long)saved);
 }
 
+/* keyd is gone, but what it sent last (FILE_SAVED) may still wait in its socket: its death
+ * can be seen first, and a keyd that exits with our SHUTDOWN unread makes the kernel report
+ * ECONNRESET ahead of its last datagrams (the connection watcher then stopped). Read the
+ * socket itself up to its end. */
+static void drain_keyd(void)
+{
+	static uint8_t buf[NS_IPC_MAX_DATAGRAM];
+	struct child *k = &g_sup.kids[0];
+	for (int i = 0; i < 64 && !k->alive && k->conn.fd >= 0; i++) {
+		struct ns_ipc_msg m;
+		int rc = ns_ipc_recv(k->conn.fd, NS_IPC_SUPERVISOR, NS_IPC_KEYD, buf, sizeof buf, &m,
+		                     MSG_DONTWAIT);
+		if (rc == 0 && m.type == NS_IPC_T_FILE_SAVED)
+			on_file_saved(&k->conn, &m, NULL);
+		else if (rc == NS_IPC_EAGAIN || rc == NS_IPC_EEOF ||
+		         (rc == NS_IPC_EIO && errno != ECONNRESET))
+			return;
+	}
+}
+
 static void commit_keyd_files(void)
 {
 	char gw[CLIENTCONF_PATH_MAX + 64];
 	const struct nc_setup *s = g_sup.setup;
+	drain_keyd();
 	if (s->conf.reply_surb_database[0])
-		commit_file(s->conf.reply_surb_database, g_sup.saved[NS_IPC_FILE_REPLY_STORE],
+		commit_file(s->conf.reply_surb_database, g_sup.saved[NS_IPC_FILE_REPLY_STORE], 1,
 		            "reply store");
 	else if (g_sup.saved[NS_IPC_FILE_REPLY_STORE])
 		nc_log("supervisor", "reply store: keyd saved one without a path");
 	nc_gwreg_path(&s->conf, &s->dirs, gw, sizeof gw);
-	commit_file(gw, g_sup.saved[NS_IPC_FILE_GATEWAYS], "gateways registrations");
+	commit_file(gw, g_sup.saved[NS_IPC_FILE_GATEWAYS], 0, "gateways registrations");
 }
 
 static const ns_ipc_handler sup_handlers[NS_IPC_TYPE_LIMIT] = {
