@@ -1,5 +1,6 @@
 #include "gwregdb.h"
 #include "safefile.h"
+#include "sqlwipe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -89,76 +90,6 @@ const char *ns_gwreg_strerror(int rc)
 	case NS_GWREG_EUNSUPPORTED: return "custom gateway (not supported)";
 	}
 	return "unknown error";
-}
-
-/* ---------------------------------------------------------------- wiping allocator */
-
-#define HDR 16 /* keeps the block 16-byte aligned; holds its size */
-
-static void *wipe_malloc(int n)
-{
-	if (n <= 0)
-		return NULL;
-	uint8_t *p = malloc((size_t)n + HDR);
-	if (!p)
-		return NULL;
-	memcpy(p, &n, sizeof n);
-	return p + HDR;
-}
-
-static int wipe_size(void *p)
-{
-	int n = 0;
-	if (p)
-		memcpy(&n, (uint8_t *)p - HDR, sizeof n);
-	return n;
-}
-
-static void wipe_free(void *p)
-{
-	if (!p)
-		return;
-	ns_memzero(p, (size_t)wipe_size(p));
-	free((uint8_t *)p - HDR);
-}
-
-static void *wipe_realloc(void *p, int n)
-{
-	void *q = wipe_malloc(n);
-	if (q && p) {
-		int old = wipe_size(p);
-		memcpy(q, p, (size_t)(old < n ? old : n));
-		wipe_free(p);
-	}
-	return q;
-}
-
-static int wipe_roundup(int n)
-{
-	return (n + 7) & ~7;
-}
-
-static int wipe_init(void *app)
-{
-	(void)app;
-	return SQLITE_OK;
-}
-
-static void wipe_shutdown(void *app)
-{
-	(void)app;
-}
-
-/* Before SQLite's first use in this process (later it refuses, and stays as it was). */
-static void sqlite_setup(void)
-{
-	static int done;
-	static const sqlite3_mem_methods m = { wipe_malloc, wipe_free, wipe_realloc, wipe_size,
-		                               wipe_roundup, wipe_init, wipe_shutdown, NULL };
-	if (done)
-		return;
-	done = 1;
-	sqlite3_config(SQLITE_CONFIG_MALLOC, &m);
 }
 
 /* ---------------------------------------------------------------- codecs */
@@ -385,7 +316,7 @@ int ns_gwreg_load_active(const char *path, int with_key, struct ns_gwreg *out, c
 		        S_ISLNK(sb.st_mode) ? " (a symbolic link)" : "");
 		return NS_GWREG_EIO;
 	}
-	sqlite_setup();
+	ns_sqlwipe_setup();
 	sqlite3 *db = NULL;
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc == SQLITE_OK) {
@@ -542,7 +473,7 @@ static int build_tmp(const char *tmp, const struct ns_gwreg *r, char *err, size_
 		return NS_GWREG_EIO;
 	}
 	close(fd);
-	sqlite_setup();
+	ns_sqlwipe_setup();
 	sqlite3 *db = NULL;
 	int rc = sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc == SQLITE_OK) {
@@ -606,7 +537,7 @@ static int open_existing(const char *path, int rw, sqlite3 **db, char *err, size
 		set_err(err, errcap, "%s: not a regular file", path);
 		return NS_GWREG_EIO;
 	}
-	sqlite_setup();
+	ns_sqlwipe_setup();
 	int flags = (rw ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOFOLLOW;
 	if (sqlite3_open_v2(path, db, flags, NULL) != SQLITE_OK) {
 		int rc = db_err(*db, path, err, errcap);
@@ -870,4 +801,137 @@ int ns_gwreg_time_text(const char *s, int display, char *out, size_t cap)
 	                                   : "%04d-%02d-%02d %02d:%02d:%02d.%s %c%02d:%02d:00",
 	                 y, mo, d, h, mi, se, frac, sign, oh, om);
 	return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- images in memory */
+
+struct ns_gwreg_img {
+	sqlite3 *db;
+};
+
+static const char sqlite_magic[16] = "SQLite format 3";
+
+static int img_load(struct ns_gwreg_img *img, const uint8_t *old, size_t len, char *err,
+                    size_t errcap)
+{
+	sqlite3_stmt *st;
+	if (len < 100 || memcmp(old, sqlite_magic, sizeof sqlite_magic)) {
+		set_err(err, errcap, "not a SQLite database");
+		return NS_GWREG_ECORRUPT;
+	}
+	uint8_t *copy = sqlite3_malloc64(len);
+	if (!copy)
+		return NS_GWREG_EIO;
+	memcpy(copy, old, len);
+	if (copy[18] == 2 && copy[19] == 2) /* WAL mode: the same pages, without the log */
+		copy[18] = copy[19] = 1;
+	if (sqlite3_deserialize(img->db, "main", copy, (sqlite3_int64)len, (sqlite3_int64)len,
+	                        SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE) !=
+	    SQLITE_OK)
+		return db_err(img->db, "image", err, errcap);
+	if (sqlite3_prepare_v2(img->db, "SELECT count(*) FROM active_gateway, registered_gateway,"
+	                                " remote_gateway_details, custom_gateway_details", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return db_err(img->db, "schema", err, errcap);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int img_create(struct ns_gwreg_img *img, char *err, size_t errcap)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(img->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
+		set_err(err, errcap, "schema: %s", msg ? msg : "?");
+		sqlite3_free(msg);
+		return NS_GWREG_EIO;
+	}
+	int rc = write_migrations(img->db, err, errcap);
+	if (rc == 0 && sqlite3_exec(img->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = db_err(img->db, "commit", err, errcap);
+	return rc;
+}
+
+struct ns_gwreg_img *ns_gwreg_img_new(const uint8_t *old, size_t len, char *err, size_t errcap)
+{
+	ns_sqlwipe_setup();
+	struct ns_gwreg_img *img = calloc(1, sizeof *img);
+	if (!img || sqlite3_open_v2(":memory:", &img->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	                            NULL) != SQLITE_OK) {
+		set_err(err, errcap, "out of memory");
+		ns_gwreg_img_free(img);
+		return NULL;
+	}
+	/* the file's own schema runs no code of the file's making */
+	sqlite3_db_config(img->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(img->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(img->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
+	sqlite3_exec(img->db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
+	if ((old ? img_load(img, old, len, err, errcap) : img_create(img, err, errcap)) < 0) {
+		ns_gwreg_img_free(img);
+		return NULL;
+	}
+	return img;
+}
+
+static int img_exec_id(sqlite3 *db, const char *sql, const char *id, char *err, size_t errcap)
+{
+	sqlite3_stmt *st;
+	if (prepare(db, sql, &st, err, errcap) < 0)
+		return NS_GWREG_EIO;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	return bind_exec(db, st, "registration", err, errcap);
+}
+
+int ns_gwreg_img_finish(struct ns_gwreg_img *img, const struct ns_gwreg *r, uint8_t **out,
+                        size_t *out_len, char *err, size_t errcap)
+{
+	char id[64];
+	if (!img || !r || !out || !out_len || ns_gwreg_listener_check(r->listener) < 0)
+		return NS_GWREG_EARG;
+	*out = NULL;
+	*out_len = 0;
+	base58_encode(r->gateway_id, 32, id, sizeof id);
+	int rc = sqlite3_exec(img->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : NS_GWREG_EIO;
+	if (rc == 0)
+		rc = img_exec_id(img->db, "DELETE FROM remote_gateway_details WHERE gateway_id_bs58 = ?",
+		                 id, err, errcap);
+	if (rc == 0)
+		rc = img_exec_id(img->db, "DELETE FROM custom_gateway_details WHERE gateway_id_bs58 = ?",
+		                 id, err, errcap);
+	if (rc == 0)
+		rc = img_exec_id(img->db, "DELETE FROM registered_gateway WHERE gateway_id_bs58 = ?",
+		                 id, err, errcap);
+	if (rc == 0)
+		rc = write_gateway(img->db, r, id, err, errcap);
+	if (rc == 0 && sqlite3_exec(img->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = db_err(img->db, "commit", err, errcap);
+	if (rc < 0) {
+		sqlite3_exec(img->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	sqlite3_int64 n = 0;
+	uint8_t *img_bytes = sqlite3_serialize(img->db, "main", &n, 0);
+	if (!img_bytes || n <= 0) {
+		set_err(err, errcap, "sqlite3_serialize: out of memory");
+		return NS_GWREG_EIO;
+	}
+	*out = img_bytes;
+	*out_len = (size_t)n;
+	return 0;
+}
+
+void ns_gwreg_img_free(struct ns_gwreg_img *img)
+{
+	if (!img)
+		return;
+	sqlite3_close(img->db);
+	free(img);
+}
+
+void ns_gwreg_image_free(uint8_t *image, size_t len)
+{
+	if (!image)
+		return;
+	ns_memzero(image, len);
+	sqlite3_free(image);
 }

@@ -59,6 +59,20 @@ extern const struct ns_gwreg_migration ns_gwreg_migrations[NS_GWREG_MIGRATIONS];
  * name and renamed into place, so path is either complete or absent. */
 int ns_gwreg_create(const char *path, const struct ns_gwreg *r, char *err, size_t errcap);
 
+/* A new image of the DB in memory (no file I/O, so keyd can finish it in its sandbox): from
+ * old (the file's bytes, a WAL-mode file read as its main file) or, with old NULL, a new DB
+ * of Nym's schema and sqlx's rows. SQLite is opened here: call it before a sandbox. NULL with
+ * the reason in err (not a SQLite file, not Nym's schema, out of memory). */
+struct ns_gwreg_img;
+struct ns_gwreg_img *ns_gwreg_img_new(const uint8_t *old, size_t len, char *err, size_t errcap);
+/* r becomes the registered gateway (its rows replaced: a re-registration) and the active one;
+ * then the whole DB as *out (free with ns_gwreg_image_free, which wipes it). 0 or an
+ * ns_gwreg_err. */
+int ns_gwreg_img_finish(struct ns_gwreg_img *img, const struct ns_gwreg *r, uint8_t **out,
+                        size_t *out_len, char *err, size_t errcap);
+void ns_gwreg_img_free(struct ns_gwreg_img *img);
+void ns_gwreg_image_free(uint8_t *image, size_t len);
+
 /* Reads the active gateway (read-only; a Nym-made file is fine). with_key: also the shared
  * key (has_key = 1); else the key bytes are never read, key stays zero and has_key says
  * whether one is stored. */

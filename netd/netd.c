@@ -875,6 +875,18 @@ static int start_engines(const struct nc_setup *s)
 	return ns_gwc_start(g_n.gw);
 }
 
+/* keyd drops the reply SURBs it loaded that the nodes can no longer open (as Nym's client at
+ * its start, from the same key-rotation info) */
+static void send_surb_cutoff(const struct ns_nymapi_keyrot *kr)
+{
+	int64_t cutoff = ns_nymapi_surb_cutoff(kr, (int64_t)time(NULL));
+	if (cutoff > 0) {
+		struct ns_ipc_msg c = { .type = NS_IPC_T_SURB_CUTOFF };
+		c.u.SURB_CUTOFF.before = (uint64_t)cutoff;
+		nc_send(&g_n.keyd, &c);
+	}
+}
+
 /* Before the sandbox: libcurl and the CA bundle, key-rotation info (Nym aborts start-up
  * without it), and a routable topology holding our gateway. */
 static int first_topology(const struct nc_setup *s)
@@ -895,8 +907,10 @@ static int first_topology(const struct nc_setup *s)
 	} else if (nc_api_keyrot(&g_n.api, &kr, err, sizeof err) < 0) {
 		nc_error("netd", "key rotation info: %s", err);
 		return -1;
-	} else if (fetch_topology(&topo) < 0) {
-		return -1;
+	} else {
+		send_surb_cutoff(&kr);
+		if (fetch_topology(&topo) < 0)
+			return -1;
 	}
 	/* the nym-api that answered (the fetch moves past dead ones) */
 	const char *from = s->custom_mixnet[0] ? s->custom_mixnet : ns_apis_url(&g_n.api);

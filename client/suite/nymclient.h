@@ -343,10 +343,41 @@ uint64_t nc_surbs_next_request_deadline(const struct nc_surbs *s);
  * resend (which records the new packet with nc_surbs_request_sent). */
 void nc_surbs_requests_due(struct nc_surbs *s, uint64_t now_ns,
                            void (*resend)(void *ctx, const struct nc_surb_request *r), void *ctx);
+/* Every tag whose SURBs last arrived before before_ns goes (its queue reported dropped); the
+ * number of SURBs dropped. */
+size_t nc_surbs_drop_received_before(struct nc_surbs *s, uint64_t before_ns);
 size_t nc_surbs_tag_count(const struct nc_surbs *s);
 /* Tag i (0 .. tag_count - 1) in no particular order. */
 const uint8_t *nc_surbs_tag_at(const struct nc_surbs *s, size_t i);
 size_t nc_surbs_total(const struct nc_surbs *s);
 size_t nc_surbs_queued_total(const struct nc_surbs *s); /* reply fragments waiting */
+
+/* The reply store (keyd_store.c, common/replystore.h). Each live key with its time. */
+void nc_rkeys_each(const struct nc_rkeys *k,
+                   void (*fn)(void *ctx, const uint8_t digest[32], const uint8_t key[16],
+                              uint64_t sent_ns),
+                   void *ctx);
+/* When SURBs for tag i last arrived; its SURBs (as stored: rotation byte || SURB), oldest
+ * first. */
+uint64_t nc_surbs_tag_received_ns(const struct nc_surbs *s, size_t i);
+void nc_surbs_tag_each(const struct nc_surbs *s, size_t i,
+                       void (*fn)(void *ctx, const uint8_t *surb, size_t len), void *ctx);
+/* Before keyd's sandbox: loads storage_paths.reply_surb_database into keys and surbs (Nym's
+ * rules; a refused store is set aside as Nym does), marks the file in use (client_in_use, a
+ * new image renamed into place) and opens <path>.new for the image of the shutdown. A
+ * missing or refused store is no error: keyd starts with none. -1 only when out of memory. */
+struct nc_store;
+struct nc_store *nc_store_open(const struct nc_setup *s, struct nc_rkeys *keys,
+                               struct nc_surbs *surbs);
+/* At keyd's end (sandboxed): the whole state as a new image into <path>.new, fsync'd. The
+ * image's length (the supervisor then renames the file into place), or 0 when nothing was
+ * saved. Frees st. */
+uint64_t nc_store_save(struct nc_store *st, const struct nc_rkeys *keys,
+                       const struct nc_surbs *surbs);
+/* Before keyd's sandbox: a SQLite file's write-ahead log left beside it (Nym's client exits
+ * without closing its pool) folded into the file, so that its bytes are the whole DB. */
+void nc_sqlite_fold_wal(const char *path);
+/* <path>.new, the shutdown image's name (the supervisor renames it). */
+#define NC_STORE_NEW_SUFFIX ".new"
 
 #endif

@@ -629,6 +629,96 @@ static void test_time_text(void **state)
 	assert_int_equal(ns_gwreg_time_text(full, 0, out, sizeof out), 0);
 }
 
+static void write_file(const char *path, const uint8_t *b, size_t n)
+{
+	FILE *fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(b, 1, n, fp), n);
+	fclose(fp);
+}
+
+static uint8_t *file_bytes(const char *path, size_t *n)
+{
+	static uint8_t buf[1 << 20];
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	*n = fread(buf, 1, sizeof buf, fp);
+	fclose(fp);
+	return buf;
+}
+
+/* Images made in memory (keyd's re-registration during run): a new DB, and an existing one
+ * whose gateway is registered again (its key replaced) or another gateway added as active. */
+static void test_images(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "";
+	uint8_t *out = NULL;
+	size_t n = 0;
+	struct ns_gwreg a = sample(0), got;
+	struct ns_gwreg_img *img = ns_gwreg_img_new(NULL, 0, err, sizeof err);
+	assert_non_null(img);
+	assert_int_equal(ns_gwreg_img_finish(img, &a, &out, &n, err, sizeof err), 0);
+	ns_gwreg_img_free(img);
+	write_file(f->path, out, n);
+	ns_gwreg_image_free(out, n);
+	assert_int_equal(ns_gwreg_load_active(f->path, 1, &got, err, sizeof err), 0);
+	assert_memory_equal(got.key.bytes, a.key.bytes, 32);
+	assert_string_equal(got.listener, a.listener);
+	sqlite3 *db = open_raw(f->path);
+	char t[512];
+	query_text(db, "SELECT count(*) FROM _sqlx_migrations", t, sizeof t);
+	assert_string_equal(t, "4");
+	sqlite3_close(db);
+
+	/* the same gateway again, with a new key (legacy this time) */
+	struct ns_gwreg b = sample(1);
+	b.key.bytes[0] ^= 0xff;
+	uint8_t *old = file_bytes(f->path, &n);
+	assert_non_null(img = ns_gwreg_img_new(old, n, err, sizeof err));
+	assert_int_equal(ns_gwreg_img_finish(img, &b, &out, &n, err, sizeof err), 0);
+	ns_gwreg_img_free(img);
+	write_file(f->path, out, n);
+	ns_gwreg_image_free(out, n);
+	assert_int_equal(ns_gwreg_load_active(f->path, 1, &got, err, sizeof err), 0);
+	assert_true(got.key.legacy);
+	assert_memory_equal(got.key.bytes, b.key.bytes, 32);
+	db = open_raw(f->path);
+	query_text(db, "SELECT count(*) FROM registered_gateway", t, sizeof t);
+	assert_string_equal(t, "1");
+	sqlite3_close(db);
+
+	/* another gateway: added, and active */
+	struct ns_gwreg c = sample(0);
+	c.gateway_id[0] ^= 0x55;
+	old = file_bytes(f->path, &n);
+	assert_non_null(img = ns_gwreg_img_new(old, n, err, sizeof err));
+	assert_int_equal(ns_gwreg_img_finish(img, &c, &out, &n, err, sizeof err), 0);
+	ns_gwreg_img_free(img);
+	write_file(f->path, out, n);
+	ns_gwreg_image_free(out, n);
+	assert_int_equal(ns_gwreg_load_active(f->path, 1, &got, err, sizeof err), 0);
+	assert_memory_equal(got.gateway_id, c.gateway_id, 32);
+	db = open_raw(f->path);
+	query_text(db, "SELECT count(*) FROM registered_gateway", t, sizeof t);
+	assert_string_equal(t, "2");
+	sqlite3_close(db);
+
+	/* not a DB, or not Nym's schema: refused with a reason */
+	err[0] = 0;
+	assert_null(ns_gwreg_img_new((const uint8_t *)"garbage", 7, err, sizeof err));
+	assert_true(err[0] != 0);
+	size_t m = 0;
+	uint8_t *again = file_bytes(f->path, &m);
+	db = open_raw(f->path);
+	exec(db, "DROP TABLE active_gateway");
+	sqlite3_close(db);
+	again = file_bytes(f->path, &m);
+	err[0] = 0;
+	assert_null(ns_gwreg_img_new(again, m, err, sizeof err));
+	assert_true(err[0] != 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -644,6 +734,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_add_switch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_bad_rows, setup, teardown),
 		cmocka_unit_test(test_time_text),
+		cmocka_unit_test_setup_teardown(test_images, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
