@@ -627,14 +627,15 @@ static size_t stats_text(void *ctx, const struct ns_engine_stats *st, char *out,
 	int n = snprintf(out, cap, "messages_sent=%llu\nmessages_delivered=%llu\nunacked=%zu\n"
 	                 "anonymous_sent=%llu\nreplies_sent=%llu\nsurbs_sent=%llu\nsurbs_received=%llu\n"
 	                 "surb_requests_served=%llu\nsurbs_low=%llu\nmessages_held=%zu\n"
-	                 "messages_held_dropped=%llu\n",
+	                 "messages_held_dropped=%llu\nfragments_given_up=%llu\n",
 	                 (unsigned long long)st->messages_sent, (unsigned long long)g_a.delivered,
 	                 st->unacked, (unsigned long long)st->anonymous_sent,
 	                 (unsigned long long)st->replies_sent, (unsigned long long)st->surbs_sent,
 	                 (unsigned long long)st->surbs_received,
 	                 (unsigned long long)st->surb_requests_served,
 	                 (unsigned long long)st->surbs_low, g_a.n_held,
-	                 (unsigned long long)g_a.held_dropped);
+	                 (unsigned long long)g_a.held_dropped,
+	                 (unsigned long long)st->fragments_given_up);
 	return n < 0 || cap == 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 

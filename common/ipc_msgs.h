@@ -25,7 +25,7 @@
 
 /* Bumped whenever the catalogue changes; READY carries it so the supervisor can refuse a
  * child built from another catalogue. */
-#define NS_IPC_CATALOGUE_VERSION 7
+#define NS_IPC_CATALOGUE_VERSION 9
 
 /* ---- limits */
 #define NS_IPC_MAX_DATAGRAM   65536                  /* receive buffer and hard cap */
@@ -75,6 +75,8 @@ enum ns_ipc_secret {
 };
 
 /* Reasons in SHUTDOWN.reason */
+/* FILE_SAVED.file: which of keyd's files the image is (the supervisor renames <path>.new) */
+enum ns_ipc_saved_file { NS_IPC_FILE_REPLY_STORE = 0, NS_IPC_FILE_GATEWAYS = 1 };
 enum ns_ipc_shutdown_reason { NS_IPC_STOP_NORMAL = 0, NS_IPC_STOP_SIGNAL = 1, NS_IPC_STOP_PEER_FAILED = 2 };
 /* COVER_REQUEST.kind / COVER_FRAME.kind */
 enum ns_ipc_cover_kind { NS_IPC_COVER_STREAM = 0, NS_IPC_COVER_LOOP = 1 };
@@ -120,6 +122,11 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 #define NS_IPC_F_QUEUED_END(F, T) \
 	F(T, U64, persisted, 0, NS_IPC_U32_MAX) \
 	F(T, U64, dropped, 0, NS_IPC_U32_MAX)
+
+/* file: NS_IPC_FILE_REPLY_STORE or NS_IPC_FILE_GATEWAYS */
+#define NS_IPC_F_FILE_SAVED(F, T) \
+	F(T, U64, file, 0, 1) \
+	F(T, U64, bytes, 1, NS_IPC_U32_MAX)
 
 #define NS_IPC_F_GW_HANDSHAKE_START(F, T) \
 	F(T, BIN, gateway_identity, 32, 32) \
@@ -185,6 +192,10 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
  * came after the ack): netd frees what it keeps for it (ack timer, retransmission slot). */
 #define NS_IPC_F_FORGET_FRAGMENT(F, T) \
 	F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN)
+/* netd gave a fragment up at maximum_number_of_retransmissions (its ack timer fired once
+ * more): netd keeps nothing for it any more, and the front drops it too. */
+#define NS_IPC_F_GAVE_UP_FRAGMENT(F, T) \
+	F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN)
 
 #define NS_IPC_F_OPEN_FRAME(F, T) \
 	F(T, BIN, frame, 1, NS_IPC_FRAME_MAX)
@@ -215,6 +226,9 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 #define NS_IPC_F_SELF_ADDRESS(F, T) \
 	F(T, BIN, address, NYM_RECIPIENT_LEN, NYM_RECIPIENT_LEN)
 
+/* unix seconds: Nym's cutoff for the reply SURBs loaded from the store (nymapi.h) */
+#define NS_IPC_F_SURB_CUTOFF(F, T) \
+	F(T, U64, before, 1, NS_IPC_U64_MAX)
 #define NS_IPC_F_TOPOLOGY_BEGIN(F, T) \
 	F(T, U64, generation, 0, NS_IPC_U64_MAX) \
 	F(T, U64, key_rotation_id, 0, NS_IPC_U32_MAX) \
@@ -270,6 +284,7 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 	X(26, ACK_TIMEOUT,        NS_IPC_M_NETD,     NS_IPC_M_APID,     NONE)      \
 	X(27, FRAMES_SENT,        NS_IPC_M_NETD,     NS_IPC_M_APID,     NONE)      \
 	X(28, FORGET_FRAGMENT,    NS_IPC_M_APID,     NS_IPC_M_NETD,     NONE)      \
+	X(29, GAVE_UP_FRAGMENT,   NS_IPC_M_NETD,     NS_IPC_M_APID,     NONE)      \
 	X(30, OPEN_FRAME,         NS_IPC_M_NETD,     NS_IPC_M_KEYD,     SEALED)    \
 	X(31, ACK,                NS_IPC_M_KEYD,     NS_IPC_M_NETD | NS_IPC_M_APID, NONE) \
 	X(32, FRAGMENT,           NS_IPC_M_KEYD,     NS_IPC_M_APID,     PLAINTEXT) \
@@ -278,9 +293,11 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 	X(42, SURBS_RECEIVED,     NS_IPC_M_APID,     NS_IPC_M_KEYD,     SURB)      \
 	X(43, SURBS_LOW,          NS_IPC_M_KEYD,     NS_IPC_M_APID,     NONE)      \
 	X(44, SELF_ADDRESS,       NS_IPC_M_KEYD,     NS_IPC_M_APID,     NONE)      \
+	X(45, FILE_SAVED,         NS_IPC_M_KEYD,     NS_IPC_M_SUP,      NONE)      \
 	X(50, TOPOLOGY_BEGIN,     NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
 	X(51, TOPOLOGY_NODE,      NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
 	X(52, TOPOLOGY_END,       NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
+	X(53, SURB_CUTOFF,        NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
 	X(60, EXIT_POLICY_TEXT,   NS_IPC_M_SUP | NS_IPC_M_NETD, NS_IPC_M_APID, NONE) \
 	X(61, EXIT_POLICY_END,    NS_IPC_M_SUP | NS_IPC_M_NETD, NS_IPC_M_APID, NONE)
 

@@ -1,5 +1,6 @@
 /* nym-api response parsers and the client topology built from them; see nymapi.h. */
 #include "nymapi.h"
+#include "replystore.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -408,6 +409,8 @@ static int parse_keyrot_rest(const cJSON *root, struct ns_nymapi_keyrot *out)
 		return rc;
 	if (!valid_rfc3339(start))
 		return NS_TOPOJSON_ERR_VALUE;
+	if (ns_rs_time_text(start, strlen(start), &out->current_epoch_start) < 0)
+		out->current_epoch_start = 0; /* valid, but beyond the converter (a long fraction) */
 	if (!is_object(dur) || !is_object(prog))
 		return NS_TOPOJSON_ERR_SHAPE;
 	if ((rc = ns_json_get_uint(dur, "secs", UINT64_MAX, &out->epoch_duration_secs)) < 0 ||
@@ -433,6 +436,32 @@ int ns_nymapi_parse_keyrot(const char *json, size_t len, struct ns_nymapi_keyrot
 		rc = parse_keyrot_rest(root, out);
 	cJSON_Delete(root);
 	return rc;
+}
+
+int64_t ns_nymapi_surb_cutoff(const struct ns_nymapi_keyrot *k, int64_t now)
+{
+	typedef __int128 wide; /* nanoseconds times epoch counts, exact */
+	const wide ns = 1000000000;
+	if (!k || !k->validity_epochs || k->current_epoch_start <= 0)
+		return 0;
+	wide dur = (wide)k->epoch_duration_secs * ns + k->epoch_duration_nanos;
+	wide start = (wide)k->current_epoch_start * ns, at = (wide)now * ns;
+	if (dur <= 0)
+		return 0;
+	/* the epoch expected at now: whole epochs since the reference one (none before it) */
+	wide epochs = at > start ? (at - start) / dur : 0;
+	if (epochs > UINT32_MAX)
+		return 0;
+	wide epoch = (wide)k->current_absolute_epoch_id + epochs;
+	wide rotation = (epoch > k->initial_epoch_id ? epoch - k->initial_epoch_id : 0) /
+	                k->validity_epochs;
+	wide since_initial = k->current_absolute_epoch_id > k->initial_epoch_id
+	                             ? (wide)k->current_absolute_epoch_id - k->initial_epoch_id
+	                             : 0;
+	wide cutoff = start - since_initial * dur + rotation * k->validity_epochs * dur - dur;
+	if (cutoff <= 0 || cutoff / ns > INT64_MAX)
+		return 0;
+	return (int64_t)(cutoff / ns);
 }
 
 /* ---- the client's topology */

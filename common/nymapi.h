@@ -58,6 +58,7 @@ struct ns_nymapi_keyrot {
 	uint64_t epoch_duration_secs;
 	uint32_t epoch_duration_nanos;
 	uint32_t current_key_rotation_id;
+	int64_t current_epoch_start; /* unix seconds; 0 if its text does not convert */
 };
 
 int ns_nymapi_parse_rewarded(const char *json, size_t len, struct ns_nymapi_rewarded *out);
@@ -67,6 +68,11 @@ void ns_nymapi_page_free(struct ns_nymapi_page *p);
 /* Appends src's nodes to dst (pages of one listing); src is emptied. */
 int ns_nymapi_page_append(struct ns_nymapi_page *dst, struct ns_nymapi_page *src);
 int ns_nymapi_parse_keyrot(const char *json, size_t len, struct ns_nymapi_keyrot *out);
+/* Nym's cutoff for the reply SURBs a client loads from its store (client-core
+ * key_rotation_helpers.rs, base_client setup_persistent_reply_storage): the start of the key
+ * rotation expected at now, less one epoch; SURBs of a sender last heard from before it were
+ * made under keys the nodes no longer hold. Unix seconds, 0 when unknown. */
+int64_t ns_nymapi_surb_cutoff(const struct ns_nymapi_keyrot *k, int64_t now);
 /* 1 if two lists' metadata agree (status, absolute_epoch_id, rotation_id), as the client
  * requires of E2 and E3. */
 int ns_nymapi_meta_agree(const struct ns_nymapi_meta *a, const struct ns_nymapi_meta *b);

@@ -34,6 +34,7 @@ static const struct ns_sandbox_rule base_rules[] = {
 	ANY("recvmsg", "ns_ipc_recv: one datagram per message"),
 	ANY("sendmsg", "ns_ipc_send: one datagram per message"),
 	ANY("close", "closing descriptors the process already has"),
+	ANY("fsync", "keyd: the reply store's image on the file opened before the sandbox"),
 	ANY("getrandom", "libsodium / libgcrypt randomness (nonces, ephemeral keys, delays)"),
 	MASKED("mmap", 2, PROT_EXEC, 0, "malloc of large blocks; never executable memory"),
 	MASKED("mprotect", 2, PROT_EXEC, 0, "allocator guard pages; never making memory executable"),

@@ -71,6 +71,11 @@ struct keyd {
 	uint64_t gw_protocol;
 	struct nc_rkeys *reply_keys;
 	struct nc_surbs *surbs;
+	struct nc_store *store;
+	/* Nym's gateways DB, rewritten at the end after a registration during the run */
+	struct ns_gwreg_img *gwreg_img;
+	int gwreg_fd, reregistered;
+	char gwreg_listener[NS_GWREG_LISTENER_MAX];
 	ev_timer reply_tick, request_timer;
 };
 
@@ -131,8 +136,8 @@ static int mtime_after(const struct timespec *a, const struct timespec *b)
 /* Nym's registration DB (written at `init`, by us or by Nym's client) against the record
  * file: a non-empty record file newer than the DB wins, whatever it holds; otherwise the
  * DB's key does, and is appended to the record file unless it is already its last key
- * (netd looks at that file, and it is what keyd can still write once sandboxed: sqlite
- * cannot run there, so a re-registration during `run` is kept in the record file only).
+ * (netd looks at that file, and keyd appends to it at once when it registers during `run`;
+ * the DB gets such a key only at the stop: save_gateways).
  * rec_before: the record file as it was before key_records_load (st_size 0 if absent). */
 static int key_db_merge(const struct nc_setup *s, const struct stat *rec_before)
 {
@@ -163,6 +168,84 @@ static int key_db_merge(const struct nc_setup *s, const struct stat *rec_before)
 	}
 	ns_gw_key_clear(&r.key);
 	return 0;
+}
+
+#define GWREG_FILE_MAX (4u << 20)
+
+/* Before the sandbox: the gateways DB's bytes (if there is one) in memory, and <path>.new
+ * opened, so that a registration during the run reaches the DB too (written at the end:
+ * save_gateways). Nothing is lost if this fails: the record file has the key. */
+static void gwreg_prepare(const struct nc_setup *s)
+{
+	char path[CLIENTCONF_PATH_MAX + 64], newpath[CLIENTCONF_PATH_MAX + 72];
+	char err[NS_SF_ERR_MAX] = "";
+	size_t len = 0;
+	g_k.gwreg_fd = -1;
+	nc_gwreg_path(&s->conf, &s->dirs, path, sizeof path);
+	nc_sqlite_fold_wal(path);
+	char *old = ns_sf_read_all(path, GWREG_FILE_MAX, &len, 0, err, sizeof err);
+	if (!old && errno != ENOENT) {
+		nc_log("keyd", "%s: %s: a registration during this run will not be written to it",
+		       path, err);
+		return;
+	}
+	g_k.gwreg_img = ns_gwreg_img_new((const uint8_t *)old, len, err, sizeof err);
+	if (old) {
+		ns_memzero(old, len);
+		free(old);
+	}
+	snprintf(newpath, sizeof newpath, "%s%s", path, NC_STORE_NEW_SUFFIX);
+	unlink(newpath); /* a crashed run's */
+	if (g_k.gwreg_img)
+		g_k.gwreg_fd = ns_sf_create(newpath, 0600, err, sizeof err);
+	if (!g_k.gwreg_img || g_k.gwreg_fd < 0)
+		nc_log("keyd", "%s: %s: a registration during this run will not be written to it",
+		       path, err);
+	/* Nym keeps the listener as Url::to_string writes it: "ws://IP:PORT/" */
+	const char *host = strstr(s->gateway_ws, "://");
+	size_t n = strlen(s->gateway_ws);
+	if (n + 2 > sizeof g_k.gwreg_listener)
+		return; /* ns_gwreg_listener_check refuses it anyway */
+	memcpy(g_k.gwreg_listener, s->gateway_ws, n + 1);
+	if (host && !strchr(host + 3, '/'))
+		memcpy(g_k.gwreg_listener + n, "/", 2);
+}
+
+/* After a registration during the run: the gateways DB with the new key, as an image into
+ * <path>.new (the supervisor renames it). */
+static void save_gateways(void)
+{
+	char err[300] = "";
+	uint8_t *img = NULL;
+	size_t len = 0;
+	if (g_k.reregistered && g_k.gwreg_img && g_k.gwreg_fd >= 0) {
+		struct ns_gwreg r = { .has_key = 1, .key = g_k.key, .registered_at = time(NULL) };
+		memcpy(r.gateway_id, g_k.gateway, 32);
+		snprintf(r.listener, sizeof r.listener, "%s", g_k.gwreg_listener);
+		int rc = ns_gwreg_img_finish(g_k.gwreg_img, &r, &img, &len, err, sizeof err);
+		ns_gw_key_clear(&r.key);
+		if (rc < 0 && !err[0])
+			snprintf(err, sizeof err, "%s", ns_gwreg_strerror(rc));
+		if (rc == 0 && ((rc = ns_sf_write_all(g_k.gwreg_fd, img, len)) < 0 ||
+		                (rc = fsync(g_k.gwreg_fd) < 0 ? -errno : 0) < 0))
+			snprintf(err, sizeof err, "%s", strerror(-rc));
+		ns_gwreg_image_free(img, len);
+		if (rc < 0) {
+			nc_log("keyd", "the gateways DB was not updated with the new registration: %s",
+			       err);
+		} else {
+			struct ns_ipc_msg m = { .type = NS_IPC_T_FILE_SAVED };
+			m.u.FILE_SAVED.file = NS_IPC_FILE_GATEWAYS;
+			m.u.FILE_SAVED.bytes = len;
+			if (ns_ipc_conn_send(&g_k.sup, &m) < 0)
+				nc_log("keyd", "cannot tell the supervisor that the gateways DB was saved");
+		}
+	}
+	ns_gwreg_img_free(g_k.gwreg_img);
+	g_k.gwreg_img = NULL;
+	if (g_k.gwreg_fd >= 0)
+		close(g_k.gwreg_fd);
+	g_k.gwreg_fd = -1;
 }
 
 /* Record file, then the DB. */
@@ -263,6 +346,7 @@ static void on_hs_in(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ct
 	}
 	g_k.have_key = 1;
 	g_k.last_auth_ts = 0;
+	g_k.reregistered = 1;
 	key_record_store();
 	nc_log("keyd", "registered with the gateway: shared key stored");
 	struct ns_ipc_msg r = { .type = NS_IPC_T_GW_SESSION_READY };
@@ -753,6 +837,21 @@ static void on_open_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, voi
 
 /* ---- topology */
 
+/* Nym's drop_stale_loaded_surbs: the senders not heard from since the cutoff lose their
+ * SURBs (made under keys the nodes have rotated away). */
+static void on_surb_cutoff(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)ctx;
+	int64_t wall = (int64_t)time(NULL);
+	uint64_t before = m->u.SURB_CUTOFF.before, now = nc_mono_ns();
+	if (before > (uint64_t)wall || before > INT64_MAX)
+		return;
+	uint64_t back = (uint64_t)(wall - (int64_t)before) * 1000000000ull;
+	size_t n = nc_surbs_drop_received_before(g_k.surbs, back < now ? now - back : 0);
+	if (n)
+		nc_log("keyd", "%zu reply SURBs older than the current key rotation dropped", n);
+}
+
 static void on_topo_begin(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c, (void)ctx;
@@ -857,6 +956,7 @@ static const ns_ipc_handler keyd_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_STATUS_REQUEST] = on_status_request,
 	[NS_IPC_T_GW_PROTOCOL] = on_gw_protocol,
 	[NS_IPC_T_TOPOLOGY_BEGIN] = on_topo_begin,
+	[NS_IPC_T_SURB_CUTOFF] = on_surb_cutoff,
 	[NS_IPC_T_TOPOLOGY_NODE] = on_topo_node,
 	[NS_IPC_T_TOPOLOGY_END] = on_topo_end,
 };
@@ -915,9 +1015,48 @@ static int load_keys(const struct nc_setup *s)
 	g_k.prep = nc_prep_new(g_k.identity_pk, enc, ack, g_k.gateway);
 	ns_memzero(enc, sizeof enc);
 	ns_memzero(ack, sizeof ack);
-	if (!g_k.prep || gateway_key_load(s) < 0)
+	if (!g_k.prep || gateway_key_load(s) < 0 || reply_state_new(&c->debug) < 0)
 		return -1;
-	return reply_state_new(&c->debug);
+	g_k.store = nc_store_open(s, g_k.reply_keys, g_k.surbs);
+	gwreg_prepare(s);
+	return 0;
+}
+
+/* The reply store's image into its file, and its length to the supervisor, which renames
+ * the file into place. */
+static void save_reply_store(void)
+{
+	uint64_t saved = nc_store_save(g_k.store, g_k.reply_keys, g_k.surbs);
+	g_k.store = NULL;
+	if (!saved)
+		return;
+	struct ns_ipc_msg m = { .type = NS_IPC_T_FILE_SAVED };
+	m.u.FILE_SAVED.file = NS_IPC_FILE_REPLY_STORE;
+	m.u.FILE_SAVED.bytes = saved;
+	if (ns_ipc_conn_send(&g_k.sup, &m) < 0)
+		nc_log("keyd", "cannot tell the supervisor that the reply store was saved");
+}
+
+/* keyd's last words: its files' images, then the last answers to the supervisor (stats, the
+ * files saved). Once only. */
+static void keyd_finish(void)
+{
+	save_reply_store();
+	save_gateways();
+	ns_ipc_conn_flush(&g_k.sup);
+}
+
+/* apid or netd gone (the suite is stopping: apid goes first at a SIGTERM), whether found by a
+ * read or by a send: keyd saves its files and exits, wherever it was. Anything else is fatal
+ * at once. */
+static void keyd_ipc_fatal(struct ns_ipc_conn *c, int err, void *ctx)
+{
+	if (c == &g_k.sup || (err != NS_IPC_EEOF && err != NS_IPC_EIO))
+		nc_ipc_fatal(c, err, ctx);
+	ns_log(NS_LOG_DEBUG, "keyd", "IPC with %s ended: stopping", ns_ipc_role_name(c->peer));
+	keyd_finish();
+	fflush(NULL);
+	_exit(0); /* as nc_ipc_fatal: no atexit handler in the sandbox */
 }
 
 int nc_keyd_main(void *setup)
@@ -933,8 +1072,10 @@ int nc_keyd_main(void *setup)
 	g_k.loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK);
 	if (!g_k.loop)
 		return 1;
-	ns_ipc_conn_start(&g_k.netd, g_k.loop, keep[0], NS_IPC_KEYD, NS_IPC_NETD, keyd_handlers, nc_ipc_fatal, NULL);
-	ns_ipc_conn_start(&g_k.apid, g_k.loop, keep[1], NS_IPC_KEYD, NS_IPC_APID, keyd_handlers, nc_ipc_fatal, NULL);
+	ns_ipc_conn_start(&g_k.netd, g_k.loop, keep[0], NS_IPC_KEYD, NS_IPC_NETD, keyd_handlers,
+	                  keyd_ipc_fatal, NULL);
+	ns_ipc_conn_start(&g_k.apid, g_k.loop, keep[1], NS_IPC_KEYD, NS_IPC_APID, keyd_handlers,
+	                  keyd_ipc_fatal, NULL);
 	ns_ipc_conn_start(&g_k.sup, g_k.loop, keep[2], NS_IPC_KEYD, NS_IPC_SUPERVISOR, keyd_handlers, nc_ipc_fatal, NULL);
 	/* acks and pushed frames from netd first, in batches: apid's bulk of builds must not
 	 * delay the acks past netd's ack timers (that would cause retransmissions) */
@@ -959,7 +1100,7 @@ int nc_keyd_main(void *setup)
 	a.u.SELF_ADDRESS.address = NS_IPC_BYTES(self, 96);
 	nc_send(&g_k.apid, &a);
 	ev_run(g_k.loop, 0);
-	ns_ipc_conn_flush(&g_k.sup); /* the last answers to the supervisor (stats, unsent fragments) */
+	keyd_finish();
 	hs_clear();
 	ns_gw_key_clear(&g_k.key);
 	ns_memzero(g_k.seed, sizeof g_k.seed);

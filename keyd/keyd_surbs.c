@@ -9,11 +9,15 @@
 #include "crypto.h"
 #include "nymclient.h"
 
+/* Monotonic time plus a century: the reply store's entries from before this boot (up to a
+ * century old) keep their true age on this clock. Only differences are ever used. */
+#define MONO_BASE_NS (100ull * 366 * 86400 * 1000000000ull)
+
 uint64_t nc_mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return MONO_BASE_NS + (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- reply keys: a ring in insertion order (eviction, expiry) + a chained hash index */
@@ -562,6 +566,20 @@ void nc_surbs_requests_due(struct nc_surbs *s, uint64_t now_ns,
 	}
 }
 
+size_t nc_surbs_drop_received_before(struct nc_surbs *s, uint64_t before_ns)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_tags;) {
+		if (s->tags[i]->last_received_ns < before_ns) {
+			n += s->tags[i]->n;
+			remove_tag_at(s, i); /* tag i is now another one */
+		} else {
+			i++;
+		}
+	}
+	return n;
+}
+
 size_t nc_surbs_tag_count(const struct nc_surbs *s)
 {
 	return s->n_tags;
@@ -580,4 +598,32 @@ size_t nc_surbs_total(const struct nc_surbs *s)
 size_t nc_surbs_queued_total(const struct nc_surbs *s)
 {
 	return s->queued;
+}
+
+/* ---- for the reply store (keyd_store.c) */
+
+void nc_rkeys_each(const struct nc_rkeys *k,
+                   void (*fn)(void *ctx, const uint8_t digest[32], const uint8_t key[16],
+                              uint64_t sent_ns),
+                   void *ctx)
+{
+	for (size_t i = 0; i < k->used; i++) {
+		const struct rkey *e = &k->ring[(k->head + i) % k->cap];
+		if (e->live)
+			fn(ctx, e->digest, e->key, e->sent_ns);
+	}
+}
+
+uint64_t nc_surbs_tag_received_ns(const struct nc_surbs *s, size_t i)
+{
+	return i < s->n_tags ? s->tags[i]->last_received_ns : 0;
+}
+
+void nc_surbs_tag_each(const struct nc_surbs *s, size_t i,
+                       void (*fn)(void *ctx, const uint8_t *surb, size_t len), void *ctx)
+{
+	if (i >= s->n_tags)
+		return;
+	for (const struct surb *x = s->tags[i]->head; x; x = x->next)
+		fn(ctx, x->bytes, x->len);
 }

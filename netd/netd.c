@@ -28,7 +28,9 @@
 #include "sandbox.h"
 #include "topology_json.h"
 #include "traffic.h"
+#include "tls.h"
 #include "traffic_ev.h"
+#include "websocket.h"
 
 #define RETX_MAX 4096
 #define POOL_MAX 16  /* sealed cover frames kept per kind */
@@ -69,6 +71,9 @@ struct netd {
 	ev_tstamp topo_at;
 	void *ws;                 /* the gateway websocket (transport handle) */
 	unsigned protocol_sent;   /* last GW_PROTOCOL value, 0 = none this connection */
+	int fail_err;             /* the gateway failure logged last, and how often it came again */
+	char fail_text[128];
+	unsigned fail_repeats;
 	uint64_t handshake_failures;
 	uint64_t cover_sent;
 	uint64_t forgotten; /* FORGET_FRAGMENTs that released a slot or a pending ack */
@@ -457,6 +462,17 @@ static void hook_retransmit(void *ctx, const uint8_t frag_id[5], uint32_t so_far
 	nc_send(&g_n.apid, &m);
 }
 
+/* The fragment's ack timer fired at its retransmission limit: the traffic table forgot it (as
+ * Nym forgets the pending ack, quietly), and the front, which keeps the fragment until its
+ * ack, must drop it too or it would be kept, and persisted at the stop, for ever. */
+static void hook_abandoned(void *ctx, const uint8_t frag_id[5])
+{
+	(void)ctx;
+	struct ns_ipc_msg m = { .type = NS_IPC_T_GAVE_UP_FRAGMENT };
+	m.u.GAVE_UP_FRAGMENT.frag_id = NS_IPC_BYTES(frag_id, 5);
+	nc_send(&g_n.apid, &m);
+}
+
 static void hook_dropped(void *ctx, const struct ns_lane *lane, void *packet, enum ns_drop_reason why)
 {
 	(void)ctx, (void)lane;
@@ -618,6 +634,15 @@ static void report_protocol(const struct ns_gwc_status *st)
 	g_n.protocol_sent = st->negotiated_protocol;
 }
 
+static void log_repeats(void)
+{
+	if (g_n.fail_repeats)
+		nc_warn("netd", "(the last gateway failure repeated %u more times)", g_n.fail_repeats);
+	g_n.fail_repeats = 0;
+	g_n.fail_err = 0;
+	g_n.fail_text[0] = 0;
+}
+
 static void gw_state(struct ns_gwc *c, enum ns_gwc_state s, void *user)
 {
 	(void)user;
@@ -625,11 +650,22 @@ static void gw_state(struct ns_gwc *c, enum ns_gwc_state s, void *user)
 	ns_gwc_get_status(c, &st);
 	if (s == NS_GWC_CLAIMING || s == NS_GWC_READY)
 		report_protocol(&st);
-	if (s == NS_GWC_READY)
+	if (s == NS_GWC_READY) {
+		log_repeats();
 		nc_log("netd", "gateway session ready (protocol %u)", st.negotiated_protocol);
-	else if (s == NS_GWC_BACKOFF || s == NS_GWC_FAILED)
+	} else if (s == NS_GWC_BACKOFF || s == NS_GWC_FAILED) {
+		/* the same failure again (a refused certificate at every reconnection): once */
+		if (s == NS_GWC_BACKOFF && st.last_error == g_n.fail_err &&
+		    !strcmp(st.last_error_text, g_n.fail_text)) {
+			g_n.fail_repeats++;
+			return;
+		}
+		log_repeats();
+		g_n.fail_err = st.last_error;
+		snprintf(g_n.fail_text, sizeof g_n.fail_text, "%s", st.last_error_text);
 		nc_warn("netd", "gateway %s: %s (%s)", ns_gwc_state_name(s), ns_gwc_strerror(st.last_error),
 		       st.last_error_text);
+	}
 	if (s == NS_GWC_FAILED) {
 		nc_error("netd", "the gateway session failed for good");
 		_exit(1); /* never exit(): its atexit handlers make calls the sandbox refuses */
@@ -679,12 +715,12 @@ static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, 
 	int n = snprintf(text, sizeof text,
 	                 "gateway_state=%s\nreconnects=%u\nreal_sent=%llu\nacks=%llu\nretransmissions=%llu\n"
 	                 "queued=%zu\nframes_in=%llu\ncover_sent=%llu\npending_acks=%zu\n"
-	                 "retransmit_slots=%zu\n",
+	                 "retransmit_slots=%zu\ngave_up=%llu\n",
 	                 ns_gwc_state_name(st.state), st.reconnects, (unsigned long long)ts.real_sent,
 	                 (unsigned long long)ts.acks_received,
 	                 (unsigned long long)ts.retransmit_requests, ts.queued,
 	                 (unsigned long long)g_n.frames_in, (unsigned long long)g_n.cover_sent,
-	                 ts.pending_acks, g_n.n_retx);
+	                 ts.pending_acks, g_n.n_retx, (unsigned long long)ts.abandoned);
 	struct ns_ipc_msg r = { .type = NS_IPC_T_STATS_REPLY };
 	r.u.STATS_REPLY.request_id = m->u.STATS_REQUEST.request_id;
 	r.u.STATS_REPLY.text = NS_IPC_BYTES(text, (size_t)n);
@@ -740,7 +776,8 @@ static int status_json(char *out, size_t cap)
 	                "\"frames_received\":%llu,\"topology_generation\":%llu,\"topology_nodes\":%zu,"
 	                "\"topology_age_s\":%llu,\"topology_refresh_failures\":%llu,\"nym_api\":\"%s\","
 	                "\"protocol\":%u,\"gateway_protocol\":%u,\"handshake_failures\":%llu,"
-	                "\"pending_acks\":%zu,\"retransmit_slots\":%zu,\"forgotten\":%llu}",
+	                "\"pending_acks\":%zu,\"retransmit_slots\":%zu,\"forgotten\":%llu,"
+	                "\"gave_up\":%llu}",
 	                id58, gw_url, ns_gwc_state(g_n.gw) == NS_GWC_READY ? "true" : "false",
 	                ns_gwc_state_name(st.state), st.reconnects, (unsigned long long)ts.real_sent,
 	                (unsigned long long)g_n.cover_sent, (unsigned long long)ts.acks_received,
@@ -750,7 +787,7 @@ static int status_json(char *out, size_t cap)
 	                (unsigned long long)(age > 0 ? age : 0), (unsigned long long)g_n.topo_failures, api,
 	                st.negotiated_protocol, st.gateway_protocol,
 	                (unsigned long long)g_n.handshake_failures, ts.pending_acks, g_n.n_retx,
-	                (unsigned long long)g_n.forgotten);
+	                (unsigned long long)g_n.forgotten, (unsigned long long)ts.abandoned);
 }
 
 static void on_status_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
@@ -814,7 +851,8 @@ static int start_engines(const struct nc_setup *s)
 	traffic_config(&s->conf.debug, &tc);
 	struct ns_traffic_hooks h = { .now_ns = ns_traffic_monotonic_ns, .send_real = hook_send_real,
 		                      .send_cover = hook_send_cover, .retransmit = hook_retransmit,
-		                      .dropped = hook_dropped, .schedule_changed = hook_schedule };
+		                      .dropped = hook_dropped, .abandoned = hook_abandoned,
+		                      .schedule_changed = hook_schedule };
 	g_n.traffic = ns_traffic_new(&tc, &h);
 	struct ns_gwc_config gc = { .url = s->gateway_ws, .registered = registered(s),
 		                    .max_attempts = UINT32_MAX };
@@ -829,12 +867,24 @@ static int start_engines(const struct nc_setup *s)
 	ev_timer_init(&g_n.pool_timer, on_pool_timer, 1.0, 1.0);
 	ev_timer_start(g_n.loop, &g_n.pool_timer);
 	const struct clientconf_debug *d = &s->conf.debug;
-	if (!d->disable_refreshing && d->topology_refresh_rate_ns) {
+	if (!d->disable_refreshing && d->topology_refresh_rate_ns && !s->custom_mixnet[0]) {
 		double every = (double)d->topology_refresh_rate_ns / 1e9;
 		ev_timer_init(&g_n.topo_timer, on_topo_timer, every, every);
 		ev_timer_start(g_n.loop, &g_n.topo_timer);
 	}
 	return ns_gwc_start(g_n.gw);
+}
+
+/* keyd drops the reply SURBs it loaded that the nodes can no longer open (as Nym's client at
+ * its start, from the same key-rotation info) */
+static void send_surb_cutoff(const struct ns_nymapi_keyrot *kr)
+{
+	int64_t cutoff = ns_nymapi_surb_cutoff(kr, (int64_t)time(NULL));
+	if (cutoff > 0) {
+		struct ns_ipc_msg c = { .type = NS_IPC_T_SURB_CUTOFF };
+		c.u.SURB_CUTOFF.before = (uint64_t)cutoff;
+		nc_send(&g_n.keyd, &c);
+	}
 }
 
 /* Before the sandbox: libcurl and the CA bundle, key-rotation info (Nym aborts start-up
@@ -849,24 +899,54 @@ static int first_topology(const struct nc_setup *s)
 		return -1;
 	}
 	ns_apis_init(&g_n.api, &s->conf);
-	if (nc_api_keyrot(&g_n.api, &kr, err, sizeof err) < 0) {
+	if (s->custom_mixnet[0]) {
+		if (ns_topo_load_file(s->custom_mixnet, &topo, err, sizeof err) < 0) {
+			nc_error("netd", "custom topology %s: %s", s->custom_mixnet, err);
+			return -1;
+		}
+	} else if (nc_api_keyrot(&g_n.api, &kr, err, sizeof err) < 0) {
 		nc_error("netd", "key rotation info: %s", err);
 		return -1;
+	} else {
+		send_surb_cutoff(&kr);
+		if (fetch_topology(&topo) < 0)
+			return -1;
 	}
-	if (fetch_topology(&topo) < 0)
-		return -1;
+	/* the nym-api that answered (the fetch moves past dead ones) */
+	const char *from = s->custom_mixnet[0] ? s->custom_mixnet : ns_apis_url(&g_n.api);
 	int rc = -1;
 	if (!nym_topology_gateway(&topo.topology, s->gateway_identity))
-		nc_error("netd", "our gateway is not in the topology from %s", ns_apis_url(&g_n.api));
+		nc_error("netd", "our gateway is not in the topology from %s", from);
 	else if (use_topology(&topo) < 0)
 		nc_error("netd", "the topology has too many nodes");
 	else
 		rc = 0;
 	ns_topo_free(&topo);
 	if (rc == 0)
-		nc_log("netd", "topology generation 1 from %s: %zu nodes (CA %s)", ns_apis_url(&g_n.api),
-		       g_n.topo_nodes, nc_http_ca_name());
+		nc_log("netd", "topology generation 1 from %s%s: %zu nodes (CA %s)", from,
+		       s->custom_mixnet[0] ? " (fixed: --custom-mixnet)" : "", g_n.topo_nodes,
+		       nc_http_ca_name());
 	return rc;
+}
+
+/* Before the sandbox, for a wss:// gateway: libssl and the CA certificates into memory (no file
+ * is read later); every reconnection verifies the certificate against them. */
+static int gateway_tls(const struct nc_setup *s)
+{
+	if (strncmp(s->gateway_ws, "wss://", 6))
+		return 0;
+	char err[300] = "";
+	struct ns_tls_ctx *ctx = ns_tls_client_ctx_new(NULL, err, sizeof err);
+	if (!ctx) {
+		nc_error("netd", "gateway %s: %s", s->gateway_ws, err);
+		return -1;
+	}
+	ns_ws_set_client_tls(ctx); /* for the life of the process */
+	/* certificate checks call gmtime_r, whose first call reads /etc/localtime: now, not
+	 * behind Landlock (where it would be refused, harmlessly but at every start) */
+	tzset();
+	nc_log("netd", "gateway over TLS: %s (CA %s)", s->gateway_ws, ns_tls_ctx_ca_name(ctx));
+	return 0;
 }
 
 /* A network requester's exit policy from upstream_exit_policy_url, fetched once inside the
@@ -902,7 +982,7 @@ int nc_netd_main(void *setup)
 	ns_ipc_conn_start(&g_n.keyd, g_n.loop, keep[0], NS_IPC_NETD, NS_IPC_KEYD, netd_handlers, nc_ipc_fatal, NULL);
 	ns_ipc_conn_start(&g_n.apid, g_n.loop, keep[1], NS_IPC_NETD, NS_IPC_APID, netd_handlers, nc_ipc_fatal, NULL);
 	ns_ipc_conn_start(&g_n.sup, g_n.loop, keep[2], NS_IPC_NETD, NS_IPC_SUPERVISOR, netd_handlers, nc_ipc_fatal, NULL);
-	if (first_topology(s) < 0)
+	if (first_topology(s) < 0 || gateway_tls(s) < 0)
 		return 1;
 	if (start_engines(s) < 0) {
 		nc_error("netd", "cannot start the gateway session");

@@ -182,6 +182,7 @@ static cJSON *socksd_part(enum ns_admin_cmd cmd, const struct ns_engine *engine,
 	cJSON_AddNumberToObject(p, "messages_sent", (double)st.messages_sent);
 	cJSON_AddNumberToObject(p, "anonymous_sent", (double)st.anonymous_sent);
 	cJSON_AddNumberToObject(p, "unacked_fragments", (double)st.unacked);
+	cJSON_AddNumberToObject(p, "fragments_given_up", (double)st.fragments_given_up);
 	cJSON_AddNumberToObject(p, "surbs_sent", (double)st.surbs_sent);
 	cJSON_AddNumberToObject(p, "surb_requests_served", (double)st.surb_requests_served);
 	if (cmd == NS_ADMIN_STATUS) {

@@ -13,7 +13,11 @@
 #include "nymapi_fetch.h"
 #include "sandbox.h"
 
-/* What makes one client program: its front process and its CLI's differences. */
+struct nc_opt;
+struct nc_args;
+struct cJSON;
+/* What makes one client program: its front process and its CLI's differences (its rows of
+ * the CLI table, cli_table.h, and its handlers). */
 struct nc_kind {
 	const char *program; /* "nym-client", "nym-socks5-client", "nym-network-requester" */
 	const char *front;   /* the front role's name: "apid", "socksd", "exitd" */
@@ -21,25 +25,31 @@ struct nc_kind {
 	enum ns_sandbox_role front_sandbox;
 	/* its config.toml and folder under <home>/.nym/ (clientconf.h) */
 	enum clientconf_kind conf;
-	const char *usage_extra; /* the program's own flags for the usage text (may be NULL) */
-	/* Optional: a flag the common ones do not know, for init or run (cmd). Returns 1 if it
-	 * took the flag alone, 2 if it took val too, 0 if it is not the program's, -1 if val is
-	 * bad. */
-	int (*parse_flag)(const char *cmd, const char *flag, const char *val);
-	/* Optional: the program's settings on a fresh config at init (init = 1) or on the loaded
-	 * one at run (0). 0 or -1 (reason printed). */
-	int (*configure)(struct clientconf *c, int init);
-	/* Optional: init's closing lines to stdout after the gateway line (the config and our
-	 * address text given); NULL: "Client configuration completed." and nym-client's address
-	 * line. */
-	void (*init_report)(const struct clientconf *c, const char *address);
+	/* as Nym's crate: version, description (NULL: none), init's and run's about lines */
+	const char *version, *about, *init_about, *run_about;
+	const char *completion_name; /* the name completions are made for (NULL: program) */
+	const char *core_name;       /* Nym's CliClient NAME ("native", "socks5", ...) */
+	int has_sign;                /* the network requester's `sign` */
+	int rust_errors;             /* errors as Rust's main prints them ("Error: ..." on
+	                              * stderr), not nym-client's "An error occurred: ..." */
+	int run_quiet;               /* no "Starting client ID..." at run */
+	const struct nc_opt *opts;   /* the program's own rows, in display order */
+	size_t n_opts;
+	/* Optional: the program's flags on a fresh config at init (init = 1) or on the loaded
+	 * one at run (0). 0, or -1 with the reason in err. */
+	int (*configure)(struct clientconf *c, int init, const struct nc_args *a, char *err,
+	                 size_t errcap);
+	/* Optional: init's closing results after the common ones: as text lines to stdout
+	 * (json NULL) or as members of json. NULL: nym-client's. */
+	void (*init_report)(const struct clientconf *c, const char *address, struct cJSON *json);
 };
 /* The running program's kind: set by nc_cli_main first thing (every process has it). */
 extern const struct nc_kind *nc_kind;
 /* The first of the program's three privsep ids: privsep_uid_base + 3 x its config kind. */
 uint32_t nc_uid_base(const struct clientconf *c);
 /* cli.c: a program's main(): `--child ROLE FD` (a role started by the supervisor),
- * `--test-probe ...` (tests/attack/), `init` and `run`. */
+ * `--test-probe ...` (tests/attack/), `--nymsuite-man-page` (the build's man page), else
+ * the CLI (cli_table.h). */
 int nc_cli_main(const struct nc_kind *kind, int argc, char **argv);
 
 #define NC_KEYD_NETD 0 /* socketpair indices (supervisor.c) */
@@ -70,6 +80,9 @@ struct nc_setup {
 	 * (common/log.h), decided by the supervisor */
 	int log_level;
 	unsigned log_output;
+	/* run --custom-mixnet: the fixed topology netd reads before its sandbox instead of the
+	 * nym-api's (no key-rotation fetch, no refresh: Nym's hardcoded topology); "" = nym-api */
+	char custom_mixnet[CLIENTCONF_PATH_MAX];
 };
 
 /* proc.c */
@@ -330,10 +343,41 @@ uint64_t nc_surbs_next_request_deadline(const struct nc_surbs *s);
  * resend (which records the new packet with nc_surbs_request_sent). */
 void nc_surbs_requests_due(struct nc_surbs *s, uint64_t now_ns,
                            void (*resend)(void *ctx, const struct nc_surb_request *r), void *ctx);
+/* Every tag whose SURBs last arrived before before_ns goes (its queue reported dropped); the
+ * number of SURBs dropped. */
+size_t nc_surbs_drop_received_before(struct nc_surbs *s, uint64_t before_ns);
 size_t nc_surbs_tag_count(const struct nc_surbs *s);
 /* Tag i (0 .. tag_count - 1) in no particular order. */
 const uint8_t *nc_surbs_tag_at(const struct nc_surbs *s, size_t i);
 size_t nc_surbs_total(const struct nc_surbs *s);
 size_t nc_surbs_queued_total(const struct nc_surbs *s); /* reply fragments waiting */
+
+/* The reply store (keyd_store.c, common/replystore.h). Each live key with its time. */
+void nc_rkeys_each(const struct nc_rkeys *k,
+                   void (*fn)(void *ctx, const uint8_t digest[32], const uint8_t key[16],
+                              uint64_t sent_ns),
+                   void *ctx);
+/* When SURBs for tag i last arrived; its SURBs (as stored: rotation byte || SURB), oldest
+ * first. */
+uint64_t nc_surbs_tag_received_ns(const struct nc_surbs *s, size_t i);
+void nc_surbs_tag_each(const struct nc_surbs *s, size_t i,
+                       void (*fn)(void *ctx, const uint8_t *surb, size_t len), void *ctx);
+/* Before keyd's sandbox: loads storage_paths.reply_surb_database into keys and surbs (Nym's
+ * rules; a refused store is set aside as Nym does), marks the file in use (client_in_use, a
+ * new image renamed into place) and opens <path>.new for the image of the shutdown. A
+ * missing or refused store is no error: keyd starts with none. -1 only when out of memory. */
+struct nc_store;
+struct nc_store *nc_store_open(const struct nc_setup *s, struct nc_rkeys *keys,
+                               struct nc_surbs *surbs);
+/* At keyd's end (sandboxed): the whole state as a new image into <path>.new, fsync'd. The
+ * image's length (the supervisor then renames the file into place), or 0 when nothing was
+ * saved. Frees st. */
+uint64_t nc_store_save(struct nc_store *st, const struct nc_rkeys *keys,
+                       const struct nc_surbs *surbs);
+/* Before keyd's sandbox: a SQLite file's write-ahead log left beside it (Nym's client exits
+ * without closing its pool) folded into the file, so that its bytes are the whole DB. */
+void nc_sqlite_fold_wal(const char *path);
+/* <path>.new, the shutdown image's name (the supervisor renames it). */
+#define NC_STORE_NEW_SUFFIX ".new"
 
 #endif

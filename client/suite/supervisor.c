@@ -22,10 +22,13 @@
  * as asked but fragments were lost (disk full, apid's list incomplete, reply fragments that
  * cannot outlive keyd). The reason is the last line logged. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +37,7 @@
 
 #include "clientlocal.h"
 #include "crypto.h"
+#include "init_register.h"
 #include "ipc.h"
 #include "nymclient.h"
 #include "safefile.h"
@@ -75,6 +79,7 @@ struct sup {
 	char reason[256], lost[320];
 	const struct nc_setup *setup;
 	struct handover ho;
+	uint64_t saved[2]; /* bytes keyd wrote into each file's .new (FILE_SAVED) */
 };
 
 static struct sup g_sup;
@@ -431,8 +436,92 @@ static void resend_unsent(void)
 	free(buf);
 }
 
+/* ---- keyd's files (the reply store, the gateways DB): keyd wrote a complete image into
+ * <path>.new (a descriptor it opened before its sandbox); we only rename it into place, never
+ * reading it. */
+
+static void on_file_saved(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)ctx;
+	g_sup.saved[m->u.FILE_SAVED.file] = m->u.FILE_SAVED.bytes;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char dir[CLIENTCONF_PATH_MAX + 64];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = 0;
+	int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Once keyd is gone: its image replaces the file if it is there whole (then SQLite's side
+ * files of the old one go too: a stale -wal would be replayed onto the new file); else the
+ * image goes and the file stays as keyd left it. */
+static void commit_file(const char *path, uint64_t saved, int expected, const char *what)
+{
+	char newpath[CLIENTCONF_PATH_MAX + 72], side[CLIENTCONF_PATH_MAX + 72];
+	struct stat sb;
+	snprintf(newpath, sizeof newpath, "%s%s", path, NC_STORE_NEW_SUFFIX);
+	int whole = saved && lstat(newpath, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	            (uint64_t)sb.st_size == saved;
+	if (!whole || rename(newpath, path) < 0) {
+		if (unlink(newpath) == 0 && (saved || expected))
+			nc_log("supervisor", "%s was not saved (%s): what this run changed in it is lost",
+			       what, saved ? "its new image is incomplete" : "keyd wrote no image");
+		return;
+	}
+	snprintf(side, sizeof side, "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", path);
+	unlink(side);
+	fsync_dir_of(path);
+	nc_log("supervisor", "%s saved (%llu bytes)", what, (unsigned long long)saved);
+}
+
+/* keyd is gone, but what it sent last (FILE_SAVED) may still wait in its socket: its death
+ * can be seen first, and a keyd that exits with our SHUTDOWN unread makes the kernel report
+ * ECONNRESET ahead of its last datagrams (the connection watcher then stopped). Read the
+ * socket itself up to its end. */
+static void drain_keyd(void)
+{
+	static uint8_t buf[NS_IPC_MAX_DATAGRAM];
+	struct child *k = &g_sup.kids[0];
+	for (int i = 0; i < 64 && !k->alive && k->conn.fd >= 0; i++) {
+		struct ns_ipc_msg m;
+		int rc = ns_ipc_recv(k->conn.fd, NS_IPC_SUPERVISOR, NS_IPC_KEYD, buf, sizeof buf, &m,
+		                     MSG_DONTWAIT);
+		if (rc == 0 && m.type == NS_IPC_T_FILE_SAVED)
+			on_file_saved(&k->conn, &m, NULL);
+		else if (rc == NS_IPC_EAGAIN || rc == NS_IPC_EEOF ||
+		         (rc == NS_IPC_EIO && errno != ECONNRESET))
+			return;
+	}
+}
+
+static void commit_keyd_files(void)
+{
+	char gw[CLIENTCONF_PATH_MAX + 64];
+	const struct nc_setup *s = g_sup.setup;
+	drain_keyd();
+	if (s->conf.reply_surb_database[0])
+		commit_file(s->conf.reply_surb_database, g_sup.saved[NS_IPC_FILE_REPLY_STORE], 1,
+		            "reply store");
+	else if (g_sup.saved[NS_IPC_FILE_REPLY_STORE])
+		nc_log("supervisor", "reply store: keyd saved one without a path");
+	nc_gwreg_path(&s->conf, &s->dirs, gw, sizeof gw);
+	commit_file(gw, g_sup.saved[NS_IPC_FILE_GATEWAYS], 0, "gateways registrations");
+}
+
 static const ns_ipc_handler sup_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_READY] = on_ready,
+	[NS_IPC_T_FILE_SAVED] = on_file_saved,
 	[NS_IPC_T_STATS_REPLY] = on_stats,
 	[NS_IPC_T_QUEUED_FRAGMENT] = on_queued_fragment,
 	[NS_IPC_T_QUEUED_END] = on_queued_end,
@@ -580,6 +669,7 @@ int nc_supervisor_run(struct nc_setup *s)
 	g_sup.phase = PH_HANDOVER;
 	handover_apid();
 	stop_children();
+	commit_keyd_files();
 	nc_remove_apid_sockets(s); /* the front runs as its own uid: it cannot remove them itself */
 	return exit_status();
 }

@@ -74,6 +74,7 @@ struct ns_engine {
 	uint64_t next_request_id;
 	uint64_t anon_sent, replies_sent, surbs_made, surbs_received, surb_requests, surbs_low;
 	uint64_t no_surb_drops;
+	uint64_t given_up; /* fragments netd gave up at the retransmission limit (GAVE_UP_FRAGMENT) */
 	ev_timer log_flush; /* the counts of rate-limited log lines (common/log.h) */
 };
 
@@ -441,6 +442,7 @@ void ns_engine_stats(const struct ns_engine *e, struct ns_engine_stats *st)
 	st->surbs_received = e->surbs_received;
 	st->surb_requests_served = e->surb_requests;
 	st->surbs_low = e->surbs_low;
+	st->fragments_given_up = e->given_up;
 	for (const struct frag *f = e->frags; f; f = f->next) {
 		st->unacked++;
 		st->unacked_replies += f->reply != 0;
@@ -684,6 +686,26 @@ static void on_ack_timeout(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, vo
 		netd_forget(e, m->u.ACK_TIMEOUT.frag_id.ptr); /* acked while the timeout was on its way */
 }
 
+/* netd gave the fragment up at maximum_number_of_retransmissions. Nym then forgets its pending
+ * ack and nothing else: no word to the app, the message's other fragments go on. Kept here, it
+ * would be persisted at the stop and sent again by the next run. */
+static void on_gave_up(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c;
+	struct ns_engine *e = ctx;
+	struct frag **p = find_frag(e, m->u.GAVE_UP_FRAGMENT.frag_id.ptr);
+	if (!*p)
+		return; /* acked while netd's word was on its way */
+	uint64_t lane = (*p)->lane, msg = (*p)->msg;
+	int queued = (*p)->queued;
+	e->given_up++;
+	nc_warn_limited(front(), "a fragment of message %llu reached maximum_number_of_retransmissions "
+	                "without an ack: given up (not kept, not persisted)", (unsigned long long)msg);
+	drop_frag(e, p);
+	if (queued && e->cb->on_lane_sent)
+		e->cb->on_lane_sent(e->ctx, lane);
+}
+
 /* The owner of a message to a recipient whose gateway is not in the topology hears it with
  * the text of Nym's NymTopologyError::NonExistentNode (nym: common/topology/src/error.rs
  * l.18-19). */
@@ -799,12 +821,12 @@ size_t ns_engine_stats_format(const struct ns_engine_stats *st, char *out, size_
 {
 	int n = snprintf(out, cap, "messages_sent=%llu\nunacked=%zu\nqueued=%zu\nanonymous_sent=%llu\n"
 	                 "replies_sent=%llu\nsurbs_sent=%llu\nsurbs_received=%llu\n"
-	                 "surb_requests_served=%llu\nsurbs_low=%llu\n",
+	                 "surb_requests_served=%llu\nsurbs_low=%llu\nfragments_given_up=%llu\n",
 	                 (unsigned long long)st->messages_sent, st->unacked, st->queued,
 	                 (unsigned long long)st->anonymous_sent, (unsigned long long)st->replies_sent,
 	                 (unsigned long long)st->surbs_sent, (unsigned long long)st->surbs_received,
 	                 (unsigned long long)st->surb_requests_served,
-	                 (unsigned long long)st->surbs_low);
+	                 (unsigned long long)st->surbs_low, (unsigned long long)st->fragments_given_up);
 	return clamp_len(n, cap);
 }
 
@@ -844,6 +866,7 @@ static const ns_ipc_handler engine_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_SELF_ADDRESS] = on_self_address,
 	[NS_IPC_T_ACK] = on_ack,
 	[NS_IPC_T_ACK_TIMEOUT] = on_ack_timeout,
+	[NS_IPC_T_GAVE_UP_FRAGMENT] = on_gave_up,
 	[NS_IPC_T_FRAMES_SENT] = on_frames_sent,
 	[NS_IPC_T_BUILD_FAILED] = on_build_failed,
 	[NS_IPC_T_FRAGMENT] = on_fragment,

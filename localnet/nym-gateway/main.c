@@ -200,7 +200,8 @@ int main(int argc, char **argv)
 	if (setup(&gw, config, data_dir) < 0)
 		return 1;
 	gw.signals = ns_signals_new(gw.loop, NULL, NULL);
-	if (!gw.signals || gw_mix_start(&gw) < 0 || gw_clients_start(&gw) < 0 || start_stats(&gw) < 0)
+	if (!gw.signals || gw_mix_start(&gw) < 0 || gw_clients_start(&gw) < 0 || gw_fronts_start(&gw) < 0 ||
+	    start_stats(&gw) < 0)
 		return 1;
 	gw.last_purge = 0;
 	ev_timer_init(&gw.housekeeping, housekeeping_cb, 0.1, 0.1);

@@ -6,8 +6,11 @@
 #    legacy key) and sqlx's four migration rows;
 #  - run authenticates with that key (authentications + 1, registrations unchanged) and a
 #    message goes round; keyd's record file then holds the same key;
+#  - a registration during run (the DB and the record file gone: only our older gateway file)
+#    is written to the DB at the stop (keyd's image, the supervisor's rename): the new key,
+#    also the record file's last one, and Nym's rows;
 #  - with only Nym's files (our gateway and record files removed, the DB in WAL mode as Nym's
-#    client leaves it), run still authenticates without registering;
+#    client leaves it), run then authenticates with that key, without registering;
 #  - a DB that is not SQLite stops run with a clear error;
 #  - init against a gateway that is down fails clearly and leaves nothing behind.
 # The DB is read with the sqlite3 CLI, else Python's sqlite3 module. Exit 0 = pass.
@@ -48,7 +51,7 @@ AUTH0=$(stat_of authentications)
 
 # ---- init registers and writes the DB
 nc_init a --gateway "$GW"
-grep -q "^Registered with the gateway $GW " "$NC_DIR/a.init" || { cat "$NC_DIR/a.init"; fail "init did not register"; }
+grep -qx "Gateway ID: $GW" "$NC_DIR/a.init" || { cat "$NC_DIR/a.init"; fail "init did not register"; }
 D=$NC_HOME/.nym/clients/a/data
 DB=$D/gateways_registrations.sqlite
 [ -f "$DB" ] || fail "no $DB"
@@ -97,6 +100,32 @@ assert len(rec) >= 48 and rec[:4] == b"NSK1" and rec[8:40] == k, "first record i
 EOF
 echo "ok run: authenticated with the DB's key (authentications $AUTH0 -> $((AUTH0 + 1)), no second registration), message round trip"
 
+# ---- a registration during run (no key stored anywhere: only our older gateway file) is
+# written to the DB too: keyd's image, renamed into place by the supervisor at the stop
+mv "$DB" "$T/db.init"
+rm -f "$D/nymsuite-gateway-key.bin"
+nc_run a
+session_ready a 2
+wait_stat registrations $((REG0 + 2))
+nc_stop a
+[ "$NC_STATUS" = 0 ] || fail "run a (registering): exit status $NC_STATUS"
+grep -q "gateways registrations saved" "$NC_DIR/a.log" || fail "the registration during run was not saved"
+{ [ -f "$DB" ] && [ ! -e "$DB.new" ]; } || fail "no DB after the registration during run, or a .new left"
+[ "$(stat -c %a "$DB")" = 600 ] || fail "DB mode $(stat -c %a "$DB") after the registration"
+[ "$(q "$DB" "SELECT active_gateway_id_bs58 FROM active_gateway WHERE id = 0")" = "$GW" ] || fail "active gateway after the registration"
+[ "$(q "$DB" "SELECT gateway_listener FROM remote_gateway_details")" = "$GATEWAY_WS_1/" ] || fail "listener after the registration"
+[ "$(q "$DB" "SELECT count(*) FROM _sqlx_migrations WHERE success = 1")" = 4 ] || fail "migration rows after the registration"
+"$NC_PY" - "$DB" "$D/nymsuite-gateway-key.bin" "$T/db.init" <<'EOF' || fail "the DB does not hold the key of the registration during run"
+import sqlite3, sys
+q = "SELECT derived_aes256_gcm_siv_key FROM remote_gateway_details"
+k = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True).execute(q).fetchone()[0]
+old = sqlite3.connect(f"file:{sys.argv[3]}?mode=ro", uri=True).execute(q).fetchone()[0]
+rec = open(sys.argv[2], "rb").read()
+assert len(k) == 32 and k != old, "no new key in the DB"
+assert len(rec) >= 48 and rec[-48:-44] == b"NSK1" and rec[-40:-8] == k, "the record file's last key differs"
+EOF
+echo "ok a registration during run (registrations -> $((REG0 + 2))) is in the DB: its new key, Nym's rows"
+
 # ---- Nym's files only: no gateway file, no record file, the DB in WAL mode
 rm -f "$D/nymsuite-gateway.txt" "$D/nymsuite-gateway-key.bin"
 "$NC_PY" -c 'import sqlite3, sys
@@ -105,9 +134,9 @@ assert db.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
 db.execute("UPDATE registered_gateway SET registration_timestamp = ?", ("2025-01-02T03:04:05.123456789Z",))
 db.commit()' "$DB"
 nc_run a
-session_ready a 2
+session_ready a 3
 wait_stat authentications $((AUTH0 + 2))
-[ "$(stat_of registrations)" = $((REG0 + 1)) ] || fail "run on Nym's files registered again"
+[ "$(stat_of registrations)" = $((REG0 + 2)) ] || fail "run on Nym's files registered again"
 nc_stop a
 [ "$NC_STATUS" = 0 ] || fail "run a (Nym's files): exit status $NC_STATUS"
 [ -s "$D/nymsuite-gateway-key.bin" ] || fail "the record file was not made again from the DB"

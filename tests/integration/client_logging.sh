@@ -68,7 +68,8 @@ n=$(grep -c "no reply SURBs for" "$L" || true)
 { [ "$n" -ge 1 ] && [ "$n" -le 3 ]; } || { cat "$L"; fail "the repeated fault was logged in $n lines"; }
 grep -Eq "apid\]: [0-9]+ more like this in the last [0-9]+ s: replies to a sender tag" "$L" ||
 	{ cat "$L"; fail "no count line for the repeated fault"; }
-bad=$(grep -Ev '^(ERROR|WARN|INFO) nym-client\[(supervisor|keyd|netd|apid)\]: ' "$L" || true)
+# Nym's run prints "Starting client ID..." first, a plain line of the CLI (eprintln!), not a log line
+bad=$(grep -Ev '^(ERROR|WARN|INFO) nym-client\[(supervisor|keyd|netd|apid)\]: |^Starting client q\.\.\.$' "$L" || true)
 [ -z "$bad" ] || fail "lines not in the plain format: $bad"
 if grep -q $'\033' "$L"; then fail "colour codes off a terminal"; fi
 echo "ok default level: $(wc -l <"$L") lines for 30 messages, 1000 replies to an unknown tag and 300 bad requests"
@@ -113,7 +114,7 @@ JOURNAL_STREAM=$(stat -c '%d:%i' "$NC_DIR/q.log")
 export JOURNAL_STREAM
 run_traffic journal.log
 unset JOURNAL_STREAM
-bad=$(grep -Ev '^<[3467]>nym-client\[(supervisor|keyd|netd|apid)\]: ' "$T/journal.log" || true)
+bad=$(grep -Ev '^<[3467]>nym-client\[(supervisor|keyd|netd|apid)\]: |^Starting client q\.\.\.$' "$T/journal.log" || true)
 [ -z "$bad" ] || fail "lines without a syslog priority on the journal's stream: $bad"
 grep -q '^<6>nym-client\[netd\]: gateway session ready' "$T/journal.log" || fail "no <6> INFO line"
 grep -q '^<4>nym-client\[apid\]: replies to a sender tag' "$T/journal.log" || fail "no <4> WARN line"

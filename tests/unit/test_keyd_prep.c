@@ -113,10 +113,10 @@ static void test_make_reply_receive(void **state)
 	assert_non_null(keys);
 	nc_prep_set_reply_keys(a, keys);
 	/* no topology: no SURBs */
-	assert_true(nc_prep_make_surbs(a, keys, 3, 0, list, sizeof list) < 0);
+	assert_true(nc_prep_make_surbs(a, keys, 3, nc_mono_ns(), list, sizeof list) < 0);
 	feed_topology(a);
 	feed_topology(b);
-	long n = nc_prep_make_surbs(a, keys, 3, 0, list, sizeof list);
+	long n = nc_prep_make_surbs(a, keys, 3, nc_mono_ns(), list, sizeof list);
 	assert_int_equal(n, 4 + 3 * 460);
 	assert_int_equal(nc_surb_list_parse(list, (size_t)n, 32, &count, &each), 0);
 	assert_int_equal(count, 3);
@@ -125,9 +125,10 @@ static void test_make_reply_receive(void **state)
 	for (size_t i = 0; i < 3; i++)
 		assert_int_equal(nc_prep_surb_check(list + 4 + i * each, each), 0);
 	assert_int_equal(nc_prep_surb_check(list + 4, each - 1), -1);
-	assert_true(nc_prep_make_surbs(a, keys, 40, 0, list, 4 + 39 * 460) < 0); /* no room */
+	/* no room */
+	assert_true(nc_prep_make_surbs(a, keys, 40, nc_mono_ns(), list, 4 + 39 * 460) < 0);
 	assert_int_equal(nc_rkeys_count(keys), 3);
-	n = nc_prep_make_surbs(a, keys, 3, 0, list, sizeof list);
+	n = nc_prep_make_surbs(a, keys, 3, nc_mono_ns(), list, sizeof list);
 	assert_int_equal(nc_rkeys_count(keys), 6);
 
 	/* Bob replies through the first SURB */
@@ -175,7 +176,7 @@ static void test_surb_request(void **state)
 	uint8_t fid[5], got_id[5];
 	nc_prep_set_reply_keys(a, keys);
 	feed_topology(a);
-	long n = nc_prep_make_surbs(a, keys, 1, 0, list, sizeof list);
+	long n = nc_prep_make_surbs(a, keys, 1, nc_mono_ns(), list, sizeof list);
 	assert_int_equal(n, 4 + 460);
 	/* Bob has no topology yet */
 	assert_int_equal(nc_prep_surb_request(b, list + 4, 460, 0, 42, &pkt, fid), -1);

@@ -193,6 +193,55 @@ static void test_reserve_and_order(void **state)
 	nc_surbs_free(s);
 }
 
+/* Nym's drop_stale_loaded_surbs: the tags last heard from before the cutoff go, their queued
+ * fragments reported dropped; the others stay whole. And the store's iteration. */
+static void test_drop_before_and_iteration(void **state)
+{
+	(void)state;
+	struct dropped d = {0};
+	struct nc_surbs_conf c = nym_conf(&d);
+	struct nc_surbs *s = nc_surbs_new(&c);
+	uint8_t old[16] = { 1 }, fresh[16] = { 2 }, frag[5] = { 9, 9, 9, 9, 9 };
+	add_n(s, old, 5, 0xaa, 10 * S);
+	add_n(s, fresh, 3, 0xbb, 100 * S);
+	assert_int_equal(nc_surbs_queue(s, old, frag, 0, 0, (const uint8_t *)"x", 1), 0);
+	assert_int_equal(nc_surbs_drop_received_before(s, 10 * S), 0); /* not before: kept */
+	assert_int_equal(nc_surbs_drop_received_before(s, 50 * S), 5);
+	assert_false(nc_surbs_known(s, old));
+	assert_int_equal(d.n, 1);
+	assert_memory_equal(d.last, frag, 5);
+	assert_int_equal(nc_surbs_available(s, fresh), 3);
+	assert_int_equal(nc_surbs_tag_count(s), 1);
+	assert_int_equal(nc_surbs_tag_received_ns(s, 0), 100 * S);
+	assert_int_equal(nc_surbs_drop_received_before(s, 101 * S), 3);
+	assert_int_equal(nc_surbs_tag_count(s), 0);
+	nc_surbs_free(s);
+}
+
+static void count_key(void *ctx, const uint8_t digest[32], const uint8_t key[16], uint64_t sent)
+{
+	(void)digest, (void)key;
+	uint64_t *sum = ctx;
+	*sum += sent;
+}
+
+static void test_rkeys_each(void **state)
+{
+	(void)state;
+	uint8_t d[32], key[16], got[16];
+	uint64_t sum = 0;
+	struct nc_rkeys *k = nc_rkeys_new(8, 1000 * S);
+	for (uint32_t i = 1; i <= 3; i++) {
+		digest_of(i, d, key);
+		assert_int_equal(nc_rkeys_add(k, d, key, i * S), 0);
+	}
+	digest_of(2, d, key);
+	assert_int_equal(nc_rkeys_take(k, d, got, 5 * S), 0); /* used: no longer listed */
+	nc_rkeys_each(k, count_key, &sum);
+	assert_int_equal(sum, 4 * S);
+	nc_rkeys_free(k);
+}
+
 static void test_bounds(void **state)
 {
 	(void)state;
@@ -466,6 +515,8 @@ int main(void)
 		cmocka_unit_test(test_tick_rerequest_then_drop),
 		cmocka_unit_test(test_request_retransmission),
 		cmocka_unit_test(test_request_bounds),
+		cmocka_unit_test(test_drop_before_and_iteration),
+		cmocka_unit_test(test_rkeys_each),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -113,6 +113,30 @@ static void test_key_rotation_round_trip(void **state)
 	free(json);
 }
 
+/* Nym's own example (client-core key_rotation_helpers.rs tests): epochs of an hour, rotations
+ * of 10 epochs from epoch 80, epoch 100 starting 2025-06-30 12:00 UTC. */
+static void test_surb_cutoff(void **state)
+{
+	(void)state;
+	struct ns_nymapi_keyrot k = { .validity_epochs = 10, .initial_epoch_id = 80,
+		                      .current_absolute_epoch_id = 100, .epoch_duration_secs = 3600,
+		                      .current_epoch_start = 1751284800 /* 2025-06-30T12:00:00Z */ };
+	const int64_t h = 3600, noon = 1751284800;
+	assert_int_equal(ns_nymapi_surb_cutoff(&k, noon), noon - h);          /* rotation 2 */
+	assert_int_equal(ns_nymapi_surb_cutoff(&k, noon + h / 2), noon - h);
+	assert_int_equal(ns_nymapi_surb_cutoff(&k, noon + h + 60), noon - h);  /* epoch 101 */
+	assert_int_equal(ns_nymapi_surb_cutoff(&k, noon + 10 * h), noon + 9 * h); /* rotation 3 */
+	assert_int_equal(ns_nymapi_surb_cutoff(&k, noon - 5 * h), noon - h); /* before: epoch 100 */
+	k.current_epoch_start = 0;
+	assert_int_equal(ns_nymapi_surb_cutoff(&k, noon), 0);
+	/* what the parser keeps of current_epoch_start */
+	char *json = ns_topojson_key_rotation_info(&info);
+	assert_non_null(json);
+	assert_int_equal(ns_nymapi_parse_keyrot(json, strlen(json), &k), 0);
+	assert_int_equal(k.current_epoch_start, (int64_t)info.epoch_start);
+	free(json);
+}
+
 static void test_performance(void **state)
 {
 	(void)state;
@@ -573,6 +597,7 @@ int main(void)
 		cmocka_unit_test(test_keyrot_rejects),
 		cmocka_unit_test(test_pages_append_and_filter),
 		cmocka_unit_test(test_url),
+		cmocka_unit_test(test_surb_cutoff),
 		cmocka_unit_test(test_fetch_pages_and_failover),
 		cmocka_unit_test(test_fetch_failures),
 	};
