@@ -179,6 +179,7 @@ static void model_defaults(struct clientconf *c, enum clientconf_kind k)
 	c->kind = k;
 	clientconf_debug_defaults(&c->debug);
 	c->privsep_uid_base = CLIENTCONF_PRIVSEP_UID_BASE;
+	c->receive_batch_ns = CLIENTCONF_RECEIVE_BATCH_NS;
 	clientconf_limits_defaults(&c->limits);
 	clientconf_socks5_defaults(&c->socks5);
 	clientconf_nr_defaults(&c->nr);
@@ -475,6 +476,22 @@ static void out_limits(struct out *o, const struct clientconf_apid_limits *l)
 	out_timeout(o, "partial_timeout", l->partial_timeout_ns);
 }
 
+static void out_receive_batch(struct out *o, const struct clientconf *c)
+{
+	char line[96];
+	if (c->receive_batch_ns == CLIENTCONF_RECEIVE_BATCH_NS)
+		return;
+	out_str(o, "\n# How long netd may leave the gateway socket unread after a pushed frame, to\n"
+	           "# hand keyd the frames that come meanwhile together (0ms = off).\n");
+	if (c->receive_batch_ns % NS_PER_MS)
+		snprintf(line, sizeof line, "receive_batch_delay = \"%" PRIu64 "ns\"\n",
+		         c->receive_batch_ns);
+	else
+		snprintf(line, sizeof line, "receive_batch_delay = \"%" PRIu64 "ms\"\n",
+		         (uint64_t)(c->receive_batch_ns / NS_PER_MS));
+	out_str(o, line);
+}
+
 static void out_nymsuite(struct out *o, const struct clientconf *c)
 {
 	out_str(o, "##### nymsuite options (this client only; Nym's client ignores this table) "
@@ -492,6 +509,7 @@ static void out_nymsuite(struct out *o, const struct clientconf *c)
 		         "root.\nprivsep_uid_base = %u\n", (unsigned)c->privsep_uid_base);
 		out_str(o, line);
 	}
+	out_receive_batch(o, c);
 	out_limits(o, &c->limits);
 }
 
@@ -500,7 +518,8 @@ static int proxy_suite_is_default(const struct clientconf *c)
 	const struct clientconf_socks5 *s = &c->socks5;
 	const struct clientconf_nr *n = &c->nr;
 
-	if (c->admin_socket[0] || c->privsep_uid_base != CLIENTCONF_PRIVSEP_UID_BASE)
+	if (c->admin_socket[0] || c->privsep_uid_base != CLIENTCONF_PRIVSEP_UID_BASE ||
+	    c->receive_batch_ns != CLIENTCONF_RECEIVE_BATCH_NS)
 		return 0;
 	if (c->kind == CC_KIND_SOCKS5)
 		return !s->unix_socket[0] && s->http_connect &&
@@ -573,6 +592,7 @@ static void out_proxy_nymsuite(struct out *o, const struct clientconf *c)
 	                      ? "\n# First of the three uids (keyd, netd, socksd) run under as root.\n"
 	                      : "\n# First of the three uids (keyd, netd, exitd) run under as root.\n",
 	               "privsep_uid_base", c->privsep_uid_base, CLIENTCONF_PRIVSEP_UID_BASE);
+	out_receive_batch(o, c);
 	if (c->kind == CC_KIND_SOCKS5)
 		out_socks5_suite(o, &c->socks5);
 	else
@@ -1048,12 +1068,12 @@ static const struct allowed_keys ALLOWED[] = {
 	{KM_SOCKS5, "core.socks5.socks5_protocol_version", "type version"},
 	{KM_NR, "network_requester", "open_proxy disable_poisson_rate upstream_exit_policy_url"},
 	{KM_NR, "network_requester_debug", "standard_list_update_interval"},
-	{KM_CLIENT, "nymsuite", "api_socket admin_socket privsep_uid_base max_apps buffer_mib "
-	                        "handshake_timeout partial_timeout"},
-	{KM_SOCKS5, "nymsuite", "admin_socket privsep_uid_base unix_socket http_connect "
-	                        "max_connections"},
-	{KM_NR, "nymsuite", "admin_socket privsep_uid_base exit_policy_file max_connections "
-	                    "max_connections_per_sender buffer_mib"},
+	{KM_CLIENT, "nymsuite", "api_socket admin_socket privsep_uid_base receive_batch_delay "
+	                        "max_apps buffer_mib handshake_timeout partial_timeout"},
+	{KM_SOCKS5, "nymsuite", "admin_socket privsep_uid_base receive_batch_delay unix_socket "
+	                        "http_connect max_connections"},
+	{KM_NR, "nymsuite", "admin_socket privsep_uid_base receive_batch_delay exit_policy_file "
+	                    "max_connections max_connections_per_sender buffer_mib"},
 };
 
 static int row_matches(const struct allowed_keys *a, enum clientconf_kind k, const char *table)
@@ -1732,7 +1752,10 @@ static int read_nymsuite(struct rd *r, struct clientconf *c)
 	int rc = get_str(r, "nymsuite", "api_socket", 0, c->api_socket, sizeof c->api_socket) ||
 	         get_str(r, "nymsuite", "admin_socket", 0, c->admin_socket, sizeof c->admin_socket) ||
 	         get_uint(r, "nymsuite", "privsep_uid_base", CLIENTCONF_PRIVSEP_UID_MAX, &base) ||
+	         get_dur(r, "nymsuite", "receive_batch_delay", &c->receive_batch_ns) ||
 	         read_limits(r, &c->limits) || read_kind_suite(r, c);
+	if (!rc && c->receive_batch_ns > CLIENTCONF_RECEIVE_BATCH_MAX_NS)
+		rc = set_err(r->err, "`nymsuite.receive_batch_delay` is out of range (0..100ms)");
 	if (!rc && base < 1000)
 		rc = set_err(r->err, "`nymsuite.privsep_uid_base` must be at least 1000 (a system uid "
 		             "range)");

@@ -81,6 +81,8 @@ struct ns_ws_conn {
 
 	/* bounds on what the peer can make us hold (limits partial_timeout, read_pause_bytes, budget) */
 	ev_timer ptimer, btimer; /* partial message without progress; retry while paused by budget */
+	ev_timer htimer;         /* ns_ws_hold_reads: the end of the hold */
+	bool held;
 	bool in_data, in_msg, progress; /* current frame carries data; a message is unfinished */
 	size_t in_partial;             /* payload bytes of the unfinished message */
 	size_t charged;                /* what the budget holds for us */
@@ -596,6 +598,7 @@ static void conn_stop_watchers(ns_ws_conn *c)
 	ev_timer_stop(c->loop, &c->timer);
 	ev_timer_stop(c->loop, &c->ptimer);
 	ev_timer_stop(c->loop, &c->btimer);
+	ev_timer_stop(c->loop, &c->htimer);
 }
 
 static void conn_free_resources(ns_ws_conn *c)
@@ -928,6 +931,12 @@ static void conn_drain(ns_ws_conn *c)
 	}
 }
 
+static void release_hold(ns_ws_conn *c)
+{
+	c->held = false;
+	ev_timer_stop(c->loop, &c->htimer);
+}
+
 /* Runs wslay's reader and writer, then decides whether the connection is over. Must be called with
  * depth > 0 (inside conn_enter/conn_leave). */
 static void conn_pump(ns_ws_conn *c)
@@ -940,6 +949,8 @@ static void conn_pump(ns_ws_conn *c)
 		r = wslay_event_recv(c->ws);
 	if (c->finish_pending)
 		return;
+	if (c->held && c->pump_read >= RECV_PER_PUMP)
+		release_hold(c); /* more is waiting than one pump reads: no hold on a full socket */
 	if (r == WSLAY_ERR_CALLBACK_FAILURE && !c->eof && !c->sock_errno) {
 		/* wslay's frame parser rejected a frame header (e.g. a control frame > 125 bytes) and
 		 * queued a close without status code: send it (best effort) and end */
@@ -1045,7 +1056,7 @@ static void conn_update_watchers(ns_ws_conn *c)
 		want_write = c->hs_out_off < c->hs_out_len || (!c->is_server && c->hs_out == NULL);
 		want_read = !c->close_after_hs_out && !want_write;
 	} else {
-		want_read = wslay_event_want_read(c->ws) && conn_read_allowed(c);
+		want_read = wslay_event_want_read(c->ws) && !c->held && conn_read_allowed(c);
 		want_write = wslay_event_want_write(c->ws) || c->hs_out_off < c->hs_out_len;
 		conn_update_partial_timer(c);
 	}
@@ -1057,6 +1068,17 @@ static void conn_update_watchers(ns_ws_conn *c)
 		ev_io_start(c->loop, &c->wio);
 	else if (!want_write && ev_is_active(&c->wio))
 		ev_io_stop(c->loop, &c->wio);
+}
+
+void ns_ws_hold_reads(ns_ws_conn *c, double seconds)
+{
+	if (!c || !c->loop || c->state != ST_OPEN || c->held || !(seconds > 0))
+		return;
+	c->held = true;
+	ev_timer_set(&c->htimer, seconds, 0.);
+	ev_timer_start(c->loop, &c->htimer);
+	if (c->depth == 0)
+		conn_update_watchers(c);
 }
 
 /* ---- handshake over the socket */
@@ -1263,6 +1285,14 @@ static void conn_partial_timer_cb(struct ev_loop *loop, ev_timer *w, int revents
 	conn_leave(c);
 }
 
+static void conn_hold_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ns_ws_conn *c = w->data;
+	(void)loop, (void)revents;
+	c->held = false;
+	conn_update_watchers(c);
+}
+
 static void conn_budget_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	ns_ws_conn *c = w->data;
@@ -1291,7 +1321,9 @@ static ns_ws_conn *conn_new(struct ev_loop *loop, int fd, bool is_server, const 
 		ev_init(&c->ptimer, conn_partial_timer_cb);
 		c->ptimer.repeat = c->lim.partial_timeout;
 		ev_init(&c->btimer, conn_budget_timer_cb);
+		ev_init(&c->htimer, conn_hold_timer_cb);
 		c->rio.data = c->wio.data = c->timer.data = c->ptimer.data = c->btimer.data = c;
+		c->htimer.data = c;
 	}
 	return c;
 }

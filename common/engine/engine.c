@@ -860,6 +860,12 @@ struct ns_engine *ns_engine_start(struct ev_loop *loop, int keyd_fd, int netd_fd
 	                  on_peer_lost, e);
 	ns_ipc_conn_start(&e->sup, loop, sup_fd, NS_IPC_APID, NS_IPC_SUPERVISOR, engine_handlers,
 	                  nc_ipc_fatal, e);
+	/* keyd sends the fragments of a batch of frames together: take them in one wake-up */
+	ns_ipc_conn_set_priority(&e->keyd, 0, 32);
+	if (ns_ipc_conn_set_cork(&e->keyd, 1) != 0 || ns_ipc_conn_set_cork(&e->netd, 1) != 0) {
+		ns_engine_free(e);
+		return NULL;
+	}
 	return e;
 }
 
@@ -881,6 +887,8 @@ void ns_engine_free(struct ns_engine *e)
 	ns_ipc_conn_stop(&e->sup);
 	ns_ipc_conn_discard_queue(&e->keyd);
 	ns_ipc_conn_discard_queue(&e->netd);
+	ns_ipc_conn_set_cork(&e->keyd, 0); /* frees the (now empty) cork buffers */
+	ns_ipc_conn_set_cork(&e->netd, 0);
 	while (e->frags)
 		drop_frag(e, &e->frags);
 	for (struct surb_job *j = e->jobs, *n; j; j = n) {
