@@ -87,6 +87,7 @@ struct ns_ws_conn {
 	size_t in_partial;             /* payload bytes of the unfinished message */
 	size_t charged;                /* what the budget holds for us */
 	size_t pump_read;
+	bool drained;                  /* this pump's last recv was short: the socket is empty */
 	const char *our_why;           /* why we closed, for on_close */
 	/* shared buffers queued by ns_ws_send_shared, in wslay's order; wslay reads them through
 	 * ws_shared_read_cb as fragmented messages, so they are never copied whole */
@@ -717,13 +718,16 @@ static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 		c->feed_off += n;
 		return (ssize_t)n;
 	}
-	if (c->pump_read >= RECV_PER_PUMP || !conn_may_read(c)) {
+	if (c->pump_read >= RECV_PER_PUMP || c->drained || !conn_may_read(c)) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
 	for (;;) {
 		ssize_t r = recv(c->fd, buf, len, 0);
 		if (r > 0) {
+			/* less than asked: nothing more is there now, so no recv just to see EAGAIN
+			 * (what comes later makes the socket readable again) */
+			c->drained = (size_t)r < len;
 			c->pump_read += (size_t)r;
 			return r;
 		}
@@ -945,6 +949,7 @@ static void conn_pump(ns_ws_conn *c)
 		return;
 	int r = 0;
 	c->pump_read = 0;
+	c->drained = false;
 	if (wslay_event_want_read(c->ws))
 		r = wslay_event_recv(c->ws);
 	if (c->finish_pending)
