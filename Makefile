@@ -54,20 +54,24 @@ PROG_EXTRA_nym-client := $(sort $(wildcard $(addsuffix /*.c,$(CLIENT_SUITE) apid
 PROG_EXTRA_nym-socks5-client := $(sort $(wildcard $(addsuffix /*.c,$(CLIENT_SUITE) socksd)))
 PROG_EXTRA_nym-network-requester := $(sort $(wildcard $(addsuffix /*.c,$(CLIENT_SUITE) exitd)))
 PROG_BIN   := $(foreach d,$(PROG_DIRS),$(BUILD)/bin/$(notdir $(d)))
+# One man page per client program, printed by the program from its CLI table.
+MAN_PAGES  := $(patsubst client/%/main.c,$(BUILD)/man/%.1,$(wildcard client/*/main.c))
+BUILDINFO  := $(BUILD)/include/nc_buildinfo.h
 
 DEB_PKGS := build-essential clang libsodium-dev libgcrypt20-dev libev-dev libmsgpack-dev \
             libseccomp-dev libcmocka-dev libcjson-dev libwslay-dev librust-blake3-dev \
-            libcurl4-openssl-dev libsqlite3-dev \
+            libcurl4-openssl-dev libssl-dev openssl libsqlite3-dev \
             pkg-config python3-websockets curl jq strace proxychains4 python3-socks
 DEP_HEADERS := /usr/include/sodium.h /usr/include/gcrypt.h /usr/include/ev.h \
                /usr/include/msgpack.h /usr/include/seccomp.h /usr/include/cmocka.h \
                /usr/include/cjson/cJSON.h /usr/include/wslay/wslay.h /usr/include/sqlite3.h \
+               /usr/include/openssl/ssl.h /usr/bin/openssl \
                /usr/include/$(shell gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)/curl/curl.h /usr/bin/jq /usr/bin/curl /usr/bin/strace \
                /usr/lib/python3/dist-packages/websockets /usr/bin/proxychains4 \
                /usr/lib/python3/dist-packages/socks.py
 
 .PHONY: all deps check unit kat asan fuzz fuzz-build fuzz-long bench clean demo deb
-all: $(LIBCOMMON) $(TEST_BIN) $(KAT_BIN) $(BENCH_BIN) $(PROG_BIN)
+all: $(LIBCOMMON) $(TEST_BIN) $(KAT_BIN) $(BENCH_BIN) $(PROG_BIN) $(MAN_PAGES)
 
 # Installs the Debian 12 packages when a header or tool is missing (needs root).
 deps:
@@ -114,6 +118,16 @@ $(BUILD)/bin/$(notdir $(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c
 	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ -o $$@ $$(LIBS)
 endef
 $(foreach d,$(PROG_DIRS),$(eval $(call prog_rule,$(d))))
+
+# build-info's values: scripts/buildinfo.sh, run as make starts, rewrites the header only when
+# they change (a new commit), so cli.o is rebuilt only then
+$(shell mkdir -p $(BUILD)/include && CC="$(CC)" scripts/buildinfo.sh $(BUILDINFO) \
+  $(if $(findstring -O0,$(OPT)),debug,release))
+$(BUILD)/obj/client/suite/cli.o: $(BUILDINFO)
+
+$(BUILD)/man/%.1: $(BUILD)/bin/%
+	@mkdir -p $(dir $@)
+	$< --nymsuite-man-page >$@
 
 unit: $(TEST_BIN)
 kat: deps $(KAT_BIN)

@@ -255,6 +255,7 @@ struct nc_app *nc_app_open(const struct nc_app_transport *t, void *conn, int bin
 		if (!g_a.apps[i].t) {
 			g_a.apps[i] = (struct nc_app){ .t = t, .conn = conn, .binary = binary };
 			g_a.n_apps++;
+			nc_debug("apid", "app %zu connected (%zu apps)", i, g_a.n_apps);
 			flush_held();
 			return &g_a.apps[i];
 		}
@@ -265,6 +266,7 @@ void nc_app_close(struct nc_app *a)
 {
 	if (a->t)
 		g_a.n_apps--;
+	nc_debug("apid", "app %zu closed (%zu apps)", (size_t)(a - g_a.apps), g_a.n_apps);
 	ns_engine_forget_owner(g_a.engine, a);
 	memset(a, 0, sizeof *a);
 }
@@ -572,7 +574,7 @@ static int ws_start(const struct nc_setup *s)
 	g_a.ws = ns_ws_server_listen(g_a.loop, s->conf.host, s->conf.listening_port, NULL, &lim,
 	                             &ws_cb, NULL, &err);
 	if (!g_a.ws) {
-		nc_log("apid", "cannot listen on %s:%u: %s", s->conf.host,
+		nc_error("apid", "cannot listen on %s:%u: %s", s->conf.host,
 		       (unsigned)s->conf.listening_port, ns_ws_strerror(err));
 		return -1;
 	}
@@ -625,14 +627,15 @@ static size_t stats_text(void *ctx, const struct ns_engine_stats *st, char *out,
 	int n = snprintf(out, cap, "messages_sent=%llu\nmessages_delivered=%llu\nunacked=%zu\n"
 	                 "anonymous_sent=%llu\nreplies_sent=%llu\nsurbs_sent=%llu\nsurbs_received=%llu\n"
 	                 "surb_requests_served=%llu\nsurbs_low=%llu\nmessages_held=%zu\n"
-	                 "messages_held_dropped=%llu\n",
+	                 "messages_held_dropped=%llu\nfragments_given_up=%llu\n",
 	                 (unsigned long long)st->messages_sent, (unsigned long long)g_a.delivered,
 	                 st->unacked, (unsigned long long)st->anonymous_sent,
 	                 (unsigned long long)st->replies_sent, (unsigned long long)st->surbs_sent,
 	                 (unsigned long long)st->surbs_received,
 	                 (unsigned long long)st->surb_requests_served,
 	                 (unsigned long long)st->surbs_low, g_a.n_held,
-	                 (unsigned long long)g_a.held_dropped);
+	                 (unsigned long long)g_a.held_dropped,
+	                 (unsigned long long)st->fragments_given_up);
 	return n < 0 || cap == 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
@@ -683,7 +686,7 @@ int nc_apid_local_start(const struct nc_setup *s)
 	if (s->conf.api_socket[0] && nc_local_api_start(g_a.loop, s->conf.api_socket) < 0)
 		return -1;
 	if (clientconf_admin_path(&s->conf, &s->dirs, admin, sizeof admin) < 0) {
-		nc_log("apid", "admin socket path too long");
+		nc_error("apid", "admin socket path too long");
 		return -1;
 	}
 	return nc_admin_start(g_a.loop, admin, g_a.engine, &nc_apid_admin_front);

@@ -56,6 +56,7 @@ static cJSON *apid_part(enum ns_admin_cmd cmd, const struct ns_engine *engine, v
 		cJSON_AddNumberToObject(p, "replies_sent", (double)st.engine.replies_sent);
 		cJSON_AddNumberToObject(p, "unacked_fragments", (double)st.engine.unacked);
 		cJSON_AddNumberToObject(p, "unacked_reply_fragments", (double)st.engine.unacked_replies);
+		cJSON_AddNumberToObject(p, "fragments_given_up", (double)st.engine.fragments_given_up);
 		add_limits(p);
 		add_lanes(p, &st.engine);
 	}

@@ -18,8 +18,7 @@
 struct nc_limits nc_lim;
 
 static struct {
-	uint64_t count[NC_EV_COUNT], unlogged[NC_EV_COUNT];
-	double last[NC_EV_COUNT];
+	uint64_t count[NC_EV_COUNT];
 } g_ev;
 
 static const char *const EV_TEXT[NC_EV_COUNT] = {
@@ -30,13 +29,6 @@ static const char *const EV_TEXT[NC_EV_COUNT] = {
 	[NC_EV_SLOW_CONSUMER] = "apps closed as slow consumers: they do not read the messages they "
 	                        "are sent and the buffer budget is full",
 };
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static size_t fd_room(void)
 {
@@ -57,7 +49,7 @@ void nc_limits_init(const struct clientconf_apid_limits *conf)
 	nc_lim.max_conns = room;
 	nc_lim.max_apps = conf->max_apps < room ? (size_t)conf->max_apps : room;
 	if (nc_lim.max_apps < conf->max_apps)
-		nc_log("apid", "max_apps %llu reduced to %zu by the file descriptor limit",
+		nc_warn("apid", "max_apps %llu reduced to %zu by the file descriptor limit",
 		       (unsigned long long)conf->max_apps, nc_lim.max_apps);
 	size_t budget = (size_t)conf->buffer_mib << 20;
 	ns_membudget_init(&nc_lim.budget, budget);
@@ -69,15 +61,10 @@ void nc_limits_init(const struct clientconf_apid_limits *conf)
 
 void nc_event(enum nc_event ev)
 {
-	double now = mono_s();
+	static struct ns_log_limit limit[NC_EV_COUNT];
 	g_ev.count[ev]++;
-	g_ev.unlogged[ev]++;
-	if (g_ev.last[ev] != 0 && now - g_ev.last[ev] < LOG_INTERVAL)
-		return;
-	nc_log("apid", "%s (%llu since the last such line, %llu in all)", EV_TEXT[ev],
-	       (unsigned long long)g_ev.unlogged[ev], (unsigned long long)g_ev.count[ev]);
-	g_ev.last[ev] = now;
-	g_ev.unlogged[ev] = 0;
+	limit[ev].window_s = LOG_INTERVAL;
+	ns_log_limited(&limit[ev], NS_LOG_WARN, "apid", "%s", EV_TEXT[ev]);
 }
 
 uint64_t nc_event_count(enum nc_event ev)

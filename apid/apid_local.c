@@ -72,7 +72,7 @@ static void conn_kill(struct lconn *c, const char *why)
 	if (c->dead)
 		return;
 	if (why)
-		nc_log("apid", "unix api: %s: connection closed", why);
+		nc_warn_limited("apid", "unix api: %s: connection closed", why);
 	c->dead = 1;
 	ev_io_stop(g_l.loop, &c->rio);
 	ev_io_stop(g_l.loop, &c->wio);
@@ -390,7 +390,7 @@ int nc_local_api_start(struct ev_loop *loop, const char *path)
 	g_l.loop = loop;
 	g_l.fd = nc_unix_listen(path, err, sizeof err);
 	if (g_l.fd < 0) {
-		nc_log("apid", "unix api: %s", err);
+		nc_error("apid", "unix api: %s", err);
 		return -1;
 	}
 	snprintf(g_l.path, sizeof g_l.path, "%s", path);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "crypto.h"
 
 /* ------------------------------------------------------------------ */
@@ -176,39 +177,6 @@ void capi_response_free(struct capi_response *resp)
 	resp->message = NULL;
 	resp->message_len = 0;
 	capi_error_free(&resp->error);
-}
-
-/* ------------------------------------------------------------------ */
-/* big-endian helpers */
-
-static uint64_t be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
 }
 
 static uint8_t *dup_bytes(const uint8_t *p, size_t n)
@@ -679,8 +647,8 @@ static int bin_send(const uint8_t *b, size_t n, struct capi_request *req, struct
 		sb_free(&e);
 		return fail_sb(err, CAPI_MALFORMED_REQUEST, &m);
 	}
-	conn = be64(b + off + 96);
-	dlen = be64(b + off + 104);
+	conn = ns_get_be64(b + off + 96);
+	dlen = ns_get_be64(b + off + 104);
 	if (dlen != n - off - 112) {
 		sb_fmt(&e, "data len has inconsistent length. specified: %" PRIu64 " got: %zu", dlen,
 		       n - off - 112);
@@ -693,7 +661,7 @@ static int bin_send(const uint8_t *b, size_t n, struct capi_request *req, struct
 	req->type = anonymous ? CAPI_REQ_SEND_ANONYMOUS : CAPI_REQ_SEND;
 	req->message_len = n - off - 112;
 	req->recipient = r;
-	req->reply_surbs = anonymous ? be32(b + 1) : 0;
+	req->reply_surbs = anonymous ? ns_get_be32(b + 1) : 0;
 	req->has_connection_id = conn != 0;
 	req->connection_id = conn;
 	return CAPI_OK;
@@ -706,8 +674,8 @@ static int bin_reply(const uint8_t *b, size_t n, struct capi_request *req, struc
 
 	if (n < 1 + 16 + 16)
 		return fail(err, CAPI_TOO_SHORT_REQUEST, "not enough data provided to recover 'reply'");
-	conn = be64(b + 17);
-	mlen = be64(b + 25);
+	conn = ns_get_be64(b + 17);
+	mlen = ns_get_be64(b + 25);
 	if (mlen != n - 33) {
 		sb_fmt(&e, "message len has inconsistent length. specified: %" PRIu64 " got: %zu",
 		       mlen, n - 33);
@@ -748,7 +716,7 @@ int capi_request_from_binary(const uint8_t *in, size_t len, struct capi_request 
 			                       : "The received get lane queue lengths has invalid length");
 		memset(req, 0, sizeof *req);
 		req->type = in[0] == 4 ? CAPI_REQ_CLOSED_CONNECTION : CAPI_REQ_GET_LANE_QUEUE_LENGTH;
-		req->connection_id = be64(in + 1);
+		req->connection_id = ns_get_be64(in + 1);
 		return CAPI_OK;
 	default: {
 		struct sbuf e = {0};
@@ -776,10 +744,10 @@ uint8_t *capi_request_to_binary(const struct capi_request *req, size_t *len)
 			return NULL;
 		o[0] = (uint8_t)req->type;
 		if (off == 5)
-			put32(o + 1, req->reply_surbs);
+			ns_put_be32(o + 1, req->reply_surbs);
 		nym_recipient_to_bytes(&req->recipient, o + off);
-		put64(o + off + 96, req->has_connection_id ? req->connection_id : 0);
-		put64(o + off + 104, req->message_len);
+		ns_put_be64(o + off + 96, req->has_connection_id ? req->connection_id : 0);
+		ns_put_be64(o + off + 104, req->message_len);
 		if (req->message_len)
 			memcpy(o + off + 112, req->message, req->message_len);
 		break;
@@ -791,8 +759,8 @@ uint8_t *capi_request_to_binary(const struct capi_request *req, size_t *len)
 			return NULL;
 		o[0] = 2;
 		memcpy(o + 1, req->sender_tag, 16);
-		put64(o + 17, req->has_connection_id ? req->connection_id : 0);
-		put64(o + 25, req->message_len);
+		ns_put_be64(o + 17, req->has_connection_id ? req->connection_id : 0);
+		ns_put_be64(o + 25, req->message_len);
 		if (req->message_len)
 			memcpy(o + 33, req->message, req->message_len);
 		break;
@@ -808,7 +776,7 @@ uint8_t *capi_request_to_binary(const struct capi_request *req, size_t *len)
 		if (!(o = malloc(9)))
 			return NULL;
 		o[0] = (uint8_t)req->type;
-		put64(o + 1, req->connection_id);
+		ns_put_be64(o + 1, req->connection_id);
 		break;
 	default:
 		return NULL;
@@ -2153,7 +2121,7 @@ uint8_t *capi_response_to_binary(const struct capi_response *resp, size_t *len)
 		o[1] = resp->has_sender_tag ? 1 : 0;
 		if (resp->has_sender_tag)
 			memcpy(o + 2, resp->sender_tag, 16);
-		put64(o + off, resp->message_len);
+		ns_put_be64(o + off, resp->message_len);
 		if (resp->message_len)
 			memcpy(o + off + 8, resp->message, resp->message_len);
 		break;
@@ -2169,8 +2137,8 @@ uint8_t *capi_response_to_binary(const struct capi_response *resp, size_t *len)
 		if (!(o = malloc(n)))
 			return NULL;
 		o[0] = 3;
-		put64(o + 1, resp->lane);
-		put64(o + 9, resp->queue_length);
+		ns_put_be64(o + 1, resp->lane);
+		ns_put_be64(o + 9, resp->queue_length);
 		break;
 	case CAPI_RESP_ERROR: {
 		size_t ml = resp->error.message ? resp->error.message_len : 0;
@@ -2181,7 +2149,7 @@ uint8_t *capi_response_to_binary(const struct capi_response *resp, size_t *len)
 			return NULL;
 		o[0] = 0;
 		o[1] = resp->error.kind;
-		put64(o + 2, ml);
+		ns_put_be64(o + 2, ml);
 		if (ml)
 			memcpy(o + 10, resp->error.message, ml);
 		break;
@@ -2267,7 +2235,7 @@ static int resp_bin_received(const uint8_t *b, size_t n, struct capi_response *r
 	}
 	if (n - i < 8)
 		return fail(err, CAPI_TOO_SHORT_RESPONSE, "not enough data provided to recover 'received'");
-	ml = be64(b + i);
+	ml = ns_get_be64(b + i);
 	if (ml != n - i - 8) {
 		sb_fmt(&e, "message len has inconsistent length. specified: %" PRIu64 " got: %zu", ml,
 		       n - i - 8);
@@ -2297,7 +2265,7 @@ static int resp_bin_error(const uint8_t *b, size_t n, struct capi_response *resp
 		sb_fmt(&e, "invalid error code %u", b[1]);
 		return fail_sb(err, CAPI_MALFORMED_RESPONSE, &e);
 	}
-	ml = be64(b + 2);
+	ml = ns_get_be64(b + 2);
 	if (ml != n - 10) {
 		sb_fmt(&e, "message len has inconsistent length. specified: %" PRIu64 " got: %zu", ml,
 		       n - 10);
@@ -2347,8 +2315,8 @@ int capi_response_from_binary(const uint8_t *in, size_t len, struct capi_respons
 			            "not enough data provided to recover 'lane_queue_length'");
 		memset(resp, 0, sizeof *resp);
 		resp->type = CAPI_RESP_LANE_QUEUE_LENGTH;
-		resp->lane = be64(in + 1);
-		resp->queue_length = be64(in + 9);
+		resp->lane = ns_get_be64(in + 1);
+		resp->queue_length = ns_get_be64(in + 9);
 		return CAPI_OK;
 	default:
 		sb_fmt(&e, "%u does not correspond to any valid response tag", in[0]);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "log.h"
 #include "safefile.h"
 #include "toml.h"
 
@@ -492,6 +493,8 @@ static void out_receive_batch(struct out *o, const struct clientconf *c)
 	out_str(o, line);
 }
 
+static void out_suite_path(struct out *o, const char *comment, const char *key, const char *val);
+
 static void out_nymsuite(struct out *o, const struct clientconf *c)
 {
 	out_str(o, "##### nymsuite options (this client only; Nym's client ignores this table) "
@@ -510,6 +513,8 @@ static void out_nymsuite(struct out *o, const struct clientconf *c)
 		out_str(o, line);
 	}
 	out_receive_batch(o, c);
+	out_suite_path(o, "\n# Log level (off, error, warn, info, debug, trace); $RUST_LOG wins.\n",
+	               "log_level", c->log_level);
 	out_limits(o, &c->limits);
 }
 
@@ -519,7 +524,7 @@ static int proxy_suite_is_default(const struct clientconf *c)
 	const struct clientconf_nr *n = &c->nr;
 
 	if (c->admin_socket[0] || c->privsep_uid_base != CLIENTCONF_PRIVSEP_UID_BASE ||
-	    c->receive_batch_ns != CLIENTCONF_RECEIVE_BATCH_NS)
+	    c->receive_batch_ns != CLIENTCONF_RECEIVE_BATCH_NS || c->log_level[0])
 		return 0;
 	if (c->kind == CC_KIND_SOCKS5)
 		return !s->unix_socket[0] && s->http_connect &&
@@ -593,6 +598,8 @@ static void out_proxy_nymsuite(struct out *o, const struct clientconf *c)
 	                      : "\n# First of the three uids (keyd, netd, exitd) run under as root.\n",
 	               "privsep_uid_base", c->privsep_uid_base, CLIENTCONF_PRIVSEP_UID_BASE);
 	out_receive_batch(o, c);
+	out_suite_path(o, "\n# Log level (off, error, warn, info, debug, trace); $RUST_LOG wins.\n",
+	               "log_level", c->log_level);
 	if (c->kind == CC_KIND_SOCKS5)
 		out_socks5_suite(o, &c->socks5);
 	else
@@ -1068,12 +1075,12 @@ static const struct allowed_keys ALLOWED[] = {
 	{KM_SOCKS5, "core.socks5.socks5_protocol_version", "type version"},
 	{KM_NR, "network_requester", "open_proxy disable_poisson_rate upstream_exit_policy_url"},
 	{KM_NR, "network_requester_debug", "standard_list_update_interval"},
-	{KM_CLIENT, "nymsuite", "api_socket admin_socket privsep_uid_base receive_batch_delay "
+	{KM_CLIENT, "nymsuite", "api_socket admin_socket privsep_uid_base log_level receive_batch_delay "
 	                        "max_apps buffer_mib handshake_timeout partial_timeout"},
-	{KM_SOCKS5, "nymsuite", "admin_socket privsep_uid_base receive_batch_delay unix_socket "
-	                        "http_connect max_connections"},
-	{KM_NR, "nymsuite", "admin_socket privsep_uid_base receive_batch_delay exit_policy_file "
-	                    "max_connections max_connections_per_sender buffer_mib"},
+	{KM_SOCKS5, "nymsuite", "admin_socket privsep_uid_base log_level receive_batch_delay "
+	                        "unix_socket http_connect max_connections"},
+	{KM_NR, "nymsuite", "admin_socket privsep_uid_base log_level receive_batch_delay "
+	                    "exit_policy_file max_connections max_connections_per_sender buffer_mib"},
 };
 
 static int row_matches(const struct allowed_keys *a, enum clientconf_kind k, const char *table)
@@ -1752,10 +1759,14 @@ static int read_nymsuite(struct rd *r, struct clientconf *c)
 	int rc = get_str(r, "nymsuite", "api_socket", 0, c->api_socket, sizeof c->api_socket) ||
 	         get_str(r, "nymsuite", "admin_socket", 0, c->admin_socket, sizeof c->admin_socket) ||
 	         get_uint(r, "nymsuite", "privsep_uid_base", CLIENTCONF_PRIVSEP_UID_MAX, &base) ||
+	         get_str(r, "nymsuite", "log_level", 0, c->log_level, sizeof c->log_level) ||
 	         get_dur(r, "nymsuite", "receive_batch_delay", &c->receive_batch_ns) ||
 	         read_limits(r, &c->limits) || read_kind_suite(r, c);
 	if (!rc && c->receive_batch_ns > CLIENTCONF_RECEIVE_BATCH_MAX_NS)
 		rc = set_err(r->err, "`nymsuite.receive_batch_delay` is out of range (0..100ms)");
+	if (!rc && c->log_level[0] && ns_log_level_parse(c->log_level, strlen(c->log_level)) < 0)
+		rc = set_err(r->err, "`nymsuite.log_level` must be one of off, error, warn, info, "
+		             "debug, trace");
 	if (!rc && base < 1000)
 		rc = set_err(r->err, "`nymsuite.privsep_uid_base` must be at least 1000 (a system uid "
 		             "range)");

@@ -9,7 +9,8 @@
  * unknown keys are refused naming the key. The base client's keys land in the same fields
  * whatever the kind (the SOCKS client nests them under [core.client] and [core.debug.*]).
  * After Nym's template we write (and read) one table of our own, [nymsuite]:
- *   every kind   admin_socket (nymctl's socket), privsep_uid_base, receive_batch_delay
+ *   every kind   admin_socket (nymctl's socket), privsep_uid_base, log_level (common/log.h;
+ *                $RUST_LOG wins), receive_batch_delay
  *   nym-client   api_socket, max_apps, buffer_mib, handshake_timeout, partial_timeout
  *   SOCKS client unix_socket (SOCKS on a 0600 Unix socket, '' = off), http_connect (true),
  *                max_connections (1024)
@@ -171,6 +172,8 @@ struct clientconf {
 	/* privsep_uid_base: started as root, keyd, netd and apid run as uid and gid base+0,
 	 * base+1, base+2 (docs/sandbox.md); rendered only when not the default */
 	uint32_t privsep_uid_base;
+	/* log_level: "error" .. "trace" or "off" (common/log.h); '' = INFO. $RUST_LOG wins. */
+	char log_level[8];
 	/* receive_batch_delay: after netd hands keyd a frame the gateway pushed, it may leave the
 	 * gateway socket unread this long and then hand keyd everything that came meanwhile at
 	 * once (fewer wake-ups per packet); a frame after a quiet spell goes at once. 0 = off */

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "bytes.h"
 #include "crypto.h"
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t cap, const char *fmt, ...)
@@ -20,20 +21,6 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t cap, con
 		va_end(ap);
 	}
 	return -1;
-}
-
-static void put_be(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
 }
 
 /* ---- framing */
@@ -52,7 +39,7 @@ void ns_lframe_dec_free(struct ns_lframe_dec *d)
 
 void ns_lframe_header(uint64_t len, uint8_t out[NS_LFRAME_HDR])
 {
-	put_be(out, len, NS_LFRAME_HDR);
+	ns_put_be64(out, len);
 }
 
 static int reserve(struct ns_lframe_dec *d, size_t need)
@@ -89,7 +76,7 @@ int ns_lframe_feed(struct ns_lframe_dec *d, const uint8_t *in, size_t len, size_
 		*used = pos;
 		if (d->hdr_have < NS_LFRAME_HDR)
 			return NS_LFRAME_MORE;
-		d->want = get_be(d->hdr, NS_LFRAME_HDR);
+		d->want = ns_get_be64(d->hdr);
 		if (d->want > d->max)
 			return NS_LFRAME_EBIG;
 	}
@@ -365,12 +352,12 @@ size_t ns_unsent_encode(const struct ns_unsent_rec *r, uint8_t *out, size_t cap)
 	uint8_t *p = out;
 	memcpy(p, "NSU", 3);
 	p[3] = NS_UNSENT_VERSION;
-	put_be(p + 4, body, 4);
+	ns_put_be32(p + 4, (uint32_t)body);
 	p += 8;
 	memcpy(p, r->frag_id, 5);
 	memcpy(p + 5, r->recipient, 96);
-	put_be(p + 101, r->lane, 8);
-	put_be(p + 109, r->len, 4);
+	ns_put_be64(p + 101, r->lane);
+	ns_put_be32(p + 109, (uint32_t)r->len);
 	memcpy(p + 113, r->fragment, r->len);
 	record_check(out, total - 8, out + total - 8);
 	return total;
@@ -392,7 +379,7 @@ size_t ns_unsent_decode(const uint8_t *buf, size_t len, struct ns_unsent_rec *r,
 		fail(err, errcap, "unknown record version %u", buf[3]);
 		return 0;
 	}
-	uint64_t body = get_be(buf + 4, 4);
+	uint64_t body = ns_get_be32(buf + 4);
 	if (body < 5 + 96 + 8 + 4 + 1 || body > 5 + 96 + 8 + 4 + NS_UNSENT_FRAG_MAX) {
 		fail(err, errcap, "bad record length %llu", (unsigned long long)body);
 		return 0;
@@ -403,7 +390,7 @@ size_t ns_unsent_decode(const uint8_t *buf, size_t len, struct ns_unsent_rec *r,
 		return 0;
 	}
 	const uint8_t *p = buf + 8;
-	uint64_t flen = get_be(p + 109, 4);
+	uint64_t flen = ns_get_be32(p + 109);
 	if (flen != body - (5 + 96 + 8 + 4)) {
 		fail(err, errcap, "fragment length %llu does not match the record",
 		     (unsigned long long)flen);
@@ -416,7 +403,7 @@ size_t ns_unsent_decode(const uint8_t *buf, size_t len, struct ns_unsent_rec *r,
 	}
 	memcpy(r->frag_id, p, 5);
 	memcpy(r->recipient, p + 5, 96);
-	r->lane = get_be(p + 101, 8);
+	r->lane = ns_get_be64(p + 101);
 	r->len = (size_t)flen;
 	r->fragment = p + 113;
 	return total;

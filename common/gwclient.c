@@ -66,6 +66,7 @@ struct ns_gwc {
 	void *ops_ctx;
 	const struct ns_gwc_transport *tr;
 	void *tr_ctx;
+	const char *connect_why; /* ns_gwc_tr_connect_failed's reason for the connect under way */
 	struct ns_gwc_callbacks cb;
 	void *user;
 
@@ -309,9 +310,10 @@ static void start_connection(struct ns_gwc *c)
 	c->st.gateway_protocol = 0;
 	c->reg_phase = REG_H1;
 	set_state(c, NS_GWC_CONNECTING);
+	c->connect_why = NULL;
 	c->h = c->tr->connect(c->tr_ctx, c, c->url);
 	if (!c->h) {
-		conn_failed(c, NS_GWC_E_CONNECT, NULL);
+		conn_failed(c, NS_GWC_E_CONNECT, c->connect_why);
 		return;
 	}
 	arm_resp(c);
@@ -774,6 +776,11 @@ static void open_done(struct ns_gwc *c, int rc, const uint8_t *msg, size_t len)
 
 /* ------------------------------------------------------------------ transport events */
 
+void ns_gwc_tr_connect_failed(struct ns_gwc *c, const char *why)
+{
+	c->connect_why = why;
+}
+
 void ns_gwc_tr_open(struct ns_gwc *c, void *h)
 {
 	if (!c || h != c->h || c->st.state != NS_GWC_CONNECTING)
@@ -1133,7 +1140,10 @@ static void *ws_connect(void *tctx, struct ns_gwc *c, const char *url)
 {
 	(void)tctx;
 	int err = 0;
-	return ns_ws_connect(ns_gwc_loop(c), url, NULL, &ws_callbacks, c, &err);
+	ns_ws_conn *w = ns_ws_connect(ns_gwc_loop(c), url, NULL, &ws_callbacks, c, &err);
+	if (!w)
+		ns_gwc_tr_connect_failed(c, ns_ws_strerror(err));
+	return w;
 }
 
 static int ws_send(void *tctx, void *h, int binary, const uint8_t *data, size_t len)

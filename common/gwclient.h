@@ -133,6 +133,8 @@ struct ns_gwc_transport {
 	 * for h may follow */
 	void (*close)(void *tctx, void *h, int graceful);
 };
+/* From inside connect, before it returns NULL: why (static text) for the status. */
+void ns_gwc_tr_connect_failed(struct ns_gwc *c, const char *why);
 void ns_gwc_tr_open(struct ns_gwc *c, void *h);
 void ns_gwc_tr_message(struct ns_gwc *c, void *h, int binary, const uint8_t *data, size_t len);
 void ns_gwc_tr_pong(struct ns_gwc *c, void *h);

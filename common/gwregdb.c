@@ -590,3 +590,284 @@ int ns_gwreg_create(const char *path, const struct ns_gwreg *r, char *err, size_
 	}
 	return rc;
 }
+
+/* ---------------------------------------------------------------- the CLI's gateway commands */
+
+/* Opens an existing DB (a regular file, no symlink), read-only or read-write. */
+static int open_existing(const char *path, int rw, sqlite3 **db, char *err, size_t errcap)
+{
+	struct stat sb;
+	*db = NULL;
+	if (lstat(path, &sb) < 0) {
+		set_err(err, errcap, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? NS_GWREG_ENOENT : NS_GWREG_EIO;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		set_err(err, errcap, "%s: not a regular file", path);
+		return NS_GWREG_EIO;
+	}
+	sqlite_setup();
+	int flags = (rw ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOFOLLOW;
+	if (sqlite3_open_v2(path, db, flags, NULL) != SQLITE_OK) {
+		int rc = db_err(*db, path, err, errcap);
+		sqlite3_close(*db);
+		*db = NULL;
+		return rc;
+	}
+	sqlite3_db_config(*db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(*db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_busy_timeout(*db, 5000);
+	return 0;
+}
+
+static int copy_text(sqlite3_stmt *st, int col, char *out, size_t cap, int may_be_null)
+{
+	const char *s;
+	if (column_text(st, col, &s) < 0 || (!s && !may_be_null) || (s && strlen(s) >= cap))
+		return -1;
+	snprintf(out, cap, "%s", s ? s : "");
+	return 0;
+}
+
+static int list_row(sqlite3_stmt *st, const char *active, struct ns_gwreg_entry *e, char *err,
+                    size_t errcap)
+{
+	char id[128];
+	memset(e, 0, sizeof *e);
+	if (copy_text(st, 0, id, sizeof id, 0) < 0 || base58_decode(id, e->gateway_id, 32) != 32 ||
+	    copy_text(st, 1, e->registered_at, sizeof e->registered_at, 0) < 0 ||
+	    copy_text(st, 2, e->type, sizeof e->type, 1) < 0 ||
+	    copy_text(st, 3, e->listener, sizeof e->listener, 1) < 0) {
+		set_err(err, errcap, "a registered_gateway row is malformed");
+		return NS_GWREG_ECORRUPT;
+	}
+	if (!e->type[0])
+		snprintf(e->type, sizeof e->type, "remote");
+	if (strcmp(e->type, "remote") && strcmp(e->type, "custom")) {
+		set_err(err, errcap, "%s is not a valid gateway type", e->type);
+		return NS_GWREG_ECORRUPT;
+	}
+	if (!strcmp(e->type, "remote") && ns_gwreg_listener_check(e->listener) < 0) {
+		set_err(err, errcap, "the listening address of gateway %s (%s) is malformed", id,
+		        e->listener);
+		return NS_GWREG_ECORRUPT;
+	}
+	if (strcmp(e->type, "remote"))
+		e->listener[0] = 0;
+	e->active = active[0] && !strcmp(active, id);
+	return 0;
+}
+
+int ns_gwreg_list(const char *path, struct ns_gwreg_entry *out, size_t cap, size_t *n,
+                  char *err, size_t errcap)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	char active[128] = "";
+	*n = 0;
+	int rc = open_existing(path, 0, &db, err, errcap);
+	if (rc < 0)
+		return rc;
+	rc = active_id(db, active, sizeof active, err, errcap);
+	if (rc == NS_GWREG_ENOACTIVE)
+		rc = 0;
+	if (rc == 0 && sqlite3_prepare_v2(db,
+	        "SELECT r.gateway_id_bs58, r.registration_timestamp, r.gateway_type,"
+	        " d.gateway_listener FROM registered_gateway r LEFT JOIN remote_gateway_details d"
+	        " ON d.gateway_id_bs58 = r.gateway_id_bs58", -1, &st, NULL) != SQLITE_OK)
+		rc = db_err(db, "registered_gateway", err, errcap);
+	while (rc == 0) {
+		int step = sqlite3_step(st);
+		if (step == SQLITE_DONE)
+			break;
+		if (step != SQLITE_ROW) {
+			rc = db_err(db, "registered_gateway", err, errcap);
+			break;
+		}
+		if (*n == cap) {
+			set_err(err, errcap, "more than %zu registered gateways", cap);
+			rc = NS_GWREG_ECORRUPT;
+			break;
+		}
+		rc = list_row(st, active, &out[*n], err, errcap);
+		if (rc == 0)
+			(*n)++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
+
+static int registered(sqlite3 *db, const char *id, char *err, size_t errcap)
+{
+	sqlite3_stmt *st;
+	if (prepare(db, "SELECT 1 FROM registered_gateway WHERE gateway_id_bs58 = ?", &st, err,
+	            errcap) < 0)
+		return NS_GWREG_EIO;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return db_err(db, "registered_gateway", err, errcap);
+	return step == SQLITE_ROW;
+}
+
+/* Nym's UPDATE active_gateway (id NULL: no active gateway). */
+static int set_active_id(sqlite3 *db, const char *id, char *err, size_t errcap)
+{
+	sqlite3_stmt *st;
+	if (prepare(db, "UPDATE active_gateway SET active_gateway_id_bs58 = ?", &st, err, errcap) < 0)
+		return NS_GWREG_EIO;
+	if (id)
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 1);
+	return bind_exec(db, st, "active_gateway", err, errcap);
+}
+
+static int finish(sqlite3 *db, int rc, char *err, size_t errcap)
+{
+	if (rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = db_err(db, "commit", err, errcap);
+	if (rc < 0)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (sqlite3_close(db) != SQLITE_OK && rc == 0) {
+		set_err(err, errcap, "cannot close the DB");
+		rc = NS_GWREG_EIO;
+	}
+	return rc;
+}
+
+int ns_gwreg_add(const char *path, const struct ns_gwreg *r, int set_active, char *err,
+                 size_t errcap)
+{
+	char id[64];
+	sqlite3 *db;
+	if (!path || !r || ns_gwreg_listener_check(r->listener) < 0) {
+		set_err(err, errcap, "bad path or listener");
+		return NS_GWREG_EARG;
+	}
+	base58_encode(r->gateway_id, 32, id, sizeof id);
+	int rc = open_existing(path, 1, &db, err, errcap);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_err(db, "begin", err, errcap);
+		sqlite3_close(db);
+		return rc;
+	}
+	char active[128] = "";
+	rc = registered(db, id, err, errcap);
+	if (rc == 1) {
+		set_err(err, errcap, "this client has already registered with gateway %s", id);
+		rc = NS_GWREG_EEXIST;
+	} else if (rc == 0 && !set_active) {
+		rc = active_id(db, active, sizeof active, err, errcap);
+		if (rc == NS_GWREG_ENOACTIVE)
+			rc = 0;
+	}
+	if (rc == 0)
+		rc = write_gateway(db, r, id, err, errcap); /* makes it the active one */
+	if (rc == 0 && !set_active) /* the previous one is the active one again */
+		rc = set_active_id(db, active[0] ? active : NULL, err, errcap);
+	return finish(db, rc, err, errcap);
+}
+
+int ns_gwreg_set_active(const char *path, const uint8_t gateway_id[32], char *err,
+                        size_t errcap)
+{
+	char id[64];
+	sqlite3 *db;
+	base58_encode(gateway_id, 32, id, sizeof id);
+	int rc = open_existing(path, 1, &db, err, errcap);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_err(db, "begin", err, errcap);
+		sqlite3_close(db);
+		return rc;
+	}
+	rc = registered(db, id, err, errcap);
+	if (rc == 0) {
+		set_err(err, errcap, "gateway %s does not exist in the storage", id);
+		rc = NS_GWREG_ENOTREG;
+	} else if (rc == 1) {
+		rc = set_active_id(db, id, err, errcap);
+	}
+	return finish(db, rc, err, errcap);
+}
+
+/* Reads n digits at *p (advanced past them only when all are digits); -1 if not n digits. */
+static int digits(const char **p, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	return v;
+}
+
+/* n digits after the separator sep (both consumed), or -1 (nothing read past a mismatch). */
+static int field(const char **p, char sep, int n)
+{
+	if (**p != sep)
+		return -1;
+	++*p;
+	return digits(p, n);
+}
+
+/* The offset after the time: "Z", "+HH:MM" or "+HH:MM:00" (optionally after a space). */
+static int offset(const char **p, char *sign, int *oh, int *om)
+{
+	*sign = '+';
+	*oh = *om = 0;
+	if (**p == ' ')
+		++*p;
+	if (**p == 'Z') {
+		++*p;
+		return 0;
+	}
+	if (**p != '+' && **p != '-')
+		return -1;
+	*sign = *(*p)++;
+	*oh = digits(p, 2);
+	*om = *oh < 0 ? -1 : field(p, ':', 2);
+	if (*oh < 0 || *oh > 23 || *om < 0 || *om > 59)
+		return -1;
+	return **p == ':' && field(p, ':', 2) != 0 ? -1 : 0;
+}
+
+int ns_gwreg_time_text(const char *s, int display, char *out, size_t cap)
+{
+	const char *p = s;
+	char frac[16] = "0", sign;
+	int y = digits(&p, 4), mo = y < 0 ? -1 : field(&p, '-', 2);
+	int d = mo < 0 ? -1 : field(&p, '-', 2);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || (*p != 'T' && *p != ' '))
+		return -1;
+	p++;
+	int h = digits(&p, 2), mi = h < 0 ? -1 : field(&p, ':', 2);
+	int se = mi < 0 ? -1 : field(&p, ':', 2);
+	if (h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60)
+		return -1;
+	if (*p == '.') {
+		size_t n = strspn(++p, "0123456789");
+		if (n == 0 || n > 9)
+			return -1;
+		memcpy(frac, p, n);
+		frac[n] = 0;
+		p += n;
+		while (n > 1 && frac[n - 1] == '0')
+			frac[--n] = 0;
+	}
+	int oh, om;
+	if (offset(&p, &sign, &oh, &om) < 0 || *p)
+		return -1;
+	int n = snprintf(out, cap, display ? "%04d-%02d-%02d %d:%02d:%02d.%s %c%02d:%02d:00"
+	                                   : "%04d-%02d-%02d %02d:%02d:%02d.%s %c%02d:%02d:00",
+	                 y, mo, d, h, mi, se, frac, sign, oh, om);
+	return n > 0 && (size_t)n < cap ? 0 : -1;
+}

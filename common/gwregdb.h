@@ -34,7 +34,8 @@ enum ns_gwreg_err {
 	NS_GWREG_EIO = -4,         /* a system or SQLite call failed */
 	NS_GWREG_EEXIST = -5,      /* create: the file exists already */
 	NS_GWREG_EARG = -6,
-	NS_GWREG_EUNSUPPORTED = -7 /* active gateway of type 'custom' (embedded clients) */
+	NS_GWREG_EUNSUPPORTED = -7, /* active gateway of type 'custom' (embedded clients) */
+	NS_GWREG_ENOTREG = -8       /* set_active: no such registered gateway */
 };
 
 struct ns_gwreg {
@@ -63,6 +64,34 @@ int ns_gwreg_create(const char *path, const struct ns_gwreg *r, char *err, size_
  * whether one is stored. */
 int ns_gwreg_load_active(const char *path, int with_key, struct ns_gwreg *out, char *err,
                          size_t errcap);
+
+/* One registration as list-gateways shows it. */
+struct ns_gwreg_entry {
+	uint8_t gateway_id[32];
+	char type[16];                        /* "remote" or "custom" */
+	char listener[NS_GWREG_LISTENER_MAX]; /* "" for a custom gateway */
+	char registered_at[48];               /* the stored timestamp text */
+	int active;
+};
+#define NS_GWREG_LIST_MAX 256
+
+/* Every registered gateway, in the DB's order, at most cap (read-only; the key columns are
+ * never read). 0 with *n, or an error code (a malformed row is NS_GWREG_ECORRUPT). */
+int ns_gwreg_list(const char *path, struct ns_gwreg_entry *out, size_t cap, size_t *n,
+                  char *err, size_t errcap);
+/* Adds r (a remote gateway not yet registered: NS_GWREG_EEXIST otherwise) to an existing DB,
+ * Nym's or ours, in one transaction; set_active also makes it the active gateway. */
+int ns_gwreg_add(const char *path, const struct ns_gwreg *r, int set_active, char *err,
+                 size_t errcap);
+/* Nym's set_active_gateway: NS_GWREG_ENOTREG when the gateway is not registered. */
+int ns_gwreg_set_active(const char *path, const uint8_t gateway_id[32], char *err,
+                        size_t errcap);
+/* A stored registration_timestamp (RFC 3339 as we write it, or sqlx's text of Nym's
+ * OffsetDateTime: "T" or " " between date and time, optional fraction, "Z" or an offset) as
+ * Rust's time crate prints it: display = 0 the serde human-readable form
+ * "2024-03-04 09:05:06.5 +00:00:00", display = 1 its Display "2024-03-04 9:05:06.5 +00:00:00".
+ * 0 or -1 (not a timestamp). */
+int ns_gwreg_time_text(const char *stored, int display, char *out, size_t cap);
 
 /* The newest modification time of path and its -wal file (where Nym's WAL mode may keep the
  * latest write). 0 or NS_GWREG_ENOENT. */

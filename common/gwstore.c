@@ -1,4 +1,5 @@
 #include "gwstore.h"
+#include "bytes.h"
 #include "safefile.h"
 
 #include <dirent.h>
@@ -30,28 +31,6 @@ struct ns_gwstore {
 
 /* ------------------------------------------------------------------ codecs */
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static void checksum(const uint8_t *in, size_t len, uint8_t out[CHECKSUM_LEN])
 {
 	uint8_t h[32];
@@ -75,9 +54,9 @@ void ns_gwstore_client_encode(const struct ns_gwstore_client *c,
 	out[4] = FORMAT_VERSION;
 	out[5] = (uint8_t)((c->key.legacy ? FLAG_LEGACY : 0) | (c->has_last_auth ? FLAG_HAS_AUTH : 0));
 	memcpy(out + 8, c->key.bytes, NS_GW_KEY_LEN);
-	put_u64(out + 40, c->has_last_auth ? c->last_auth_ts : 0);
-	put_u64(out + 48, (uint64_t)c->bandwidth);
-	put_u64(out + 56, (uint64_t)c->bandwidth_expiry);
+	ns_put_be64(out + 40, c->has_last_auth ? c->last_auth_ts : 0);
+	ns_put_be64(out + 48, (uint64_t)c->bandwidth);
+	ns_put_be64(out + 56, (uint64_t)c->bandwidth_expiry);
 	checksum(out, 64, out + 64);
 }
 
@@ -93,9 +72,9 @@ int ns_gwstore_client_decode(const uint8_t *in, size_t len, struct ns_gwstore_cl
 	c->key.legacy = (in[5] & FLAG_LEGACY) != 0;
 	memcpy(c->key.bytes, in + 8, NS_GW_KEY_LEN);
 	c->has_last_auth = (in[5] & FLAG_HAS_AUTH) != 0;
-	c->last_auth_ts = get_u64(in + 40);
-	c->bandwidth = (int64_t)get_u64(in + 48);
-	c->bandwidth_expiry = (int64_t)get_u64(in + 56);
+	c->last_auth_ts = ns_get_be64(in + 40);
+	c->bandwidth = (int64_t)ns_get_be64(in + 48);
+	c->bandwidth_expiry = (int64_t)ns_get_be64(in + 56);
 	if (!c->has_last_auth && c->last_auth_ts != 0) {
 		ns_memzero(c, sizeof *c);
 		return NS_GWSTORE_ECORRUPT;
@@ -112,8 +91,8 @@ long ns_gwstore_msg_encode(uint64_t stored_at, const uint8_t *msg, size_t len, u
 	memcpy(out, MSG_MAGIC, 4);
 	out[4] = FORMAT_VERSION;
 	out[5] = out[6] = out[7] = 0;
-	put_u64(out + 8, stored_at);
-	put_u32(out + 16, (uint32_t)len);
+	ns_put_be64(out + 8, stored_at);
+	ns_put_be32(out + 16, (uint32_t)len);
 	if (len)
 		memcpy(out + MSG_HEADER_LEN, msg, len);
 	checksum(out, MSG_HEADER_LEN + len, out + MSG_HEADER_LEN + len);
@@ -128,11 +107,11 @@ int ns_gwstore_msg_decode(const uint8_t *in, size_t len, uint64_t *stored_at, co
 	if (len < NS_GWSTORE_MSG_OVERHEAD || memcmp(in, MSG_MAGIC, 4) != 0 ||
 	    in[4] != FORMAT_VERSION || in[5] || in[6] || in[7])
 		return NS_GWSTORE_ECORRUPT;
-	uint32_t n = get_u32(in + 16);
+	uint32_t n = ns_get_be32(in + 16);
 	if (n > NS_GWSTORE_MSG_MAX || (size_t)n + NS_GWSTORE_MSG_OVERHEAD != len ||
 	    !checksum_ok(in, MSG_HEADER_LEN + n))
 		return NS_GWSTORE_ECORRUPT;
-	*stored_at = get_u64(in + 8);
+	*stored_at = ns_get_be64(in + 8);
 	*msg = in + MSG_HEADER_LEN;
 	*msg_len = n;
 	return 0;

@@ -25,7 +25,7 @@
 
 /* Bumped whenever the catalogue changes; READY carries it so the supervisor can refuse a
  * child built from another catalogue. */
-#define NS_IPC_CATALOGUE_VERSION 7
+#define NS_IPC_CATALOGUE_VERSION 9
 
 /* ---- limits */
 #define NS_IPC_MAX_DATAGRAM   65536                  /* receive buffer and hard cap */
@@ -182,6 +182,14 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 #define NS_IPC_F_FRAMES_SENT(F, T) \
 	F(T, BIN, frag_ids, NS_IPC_FRAG_ID_LEN, NS_IPC_SENT_MAX_BATCH * NS_IPC_FRAG_ID_LEN) \
 	F(T, BOOL, dropped, 0, 1)
+/* The front gave a fragment up without its ack (keyd could not rebuild it, or its ACK_TIMEOUT
+ * came after the ack): netd frees what it keeps for it (ack timer, retransmission slot). */
+#define NS_IPC_F_FORGET_FRAGMENT(F, T) \
+	F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN)
+/* netd gave a fragment up at maximum_number_of_retransmissions (its ack timer fired once
+ * more): netd keeps nothing for it any more, and the front drops it too. */
+#define NS_IPC_F_GAVE_UP_FRAGMENT(F, T) \
+	F(T, BIN, frag_id, NS_IPC_FRAG_ID_LEN, NS_IPC_FRAG_ID_LEN)
 
 #define NS_IPC_F_OPEN_FRAME(F, T) \
 	F(T, BIN, frame, 1, NS_IPC_FRAME_MAX)
@@ -237,7 +245,7 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 	F(T, U64, total, 0, NS_IPC_POLICY_TEXT_MAX) \
 	F(T, STR, error, 0, 512)
 
-/* Several messages in one datagram (catalogue version 7): messages = one or more of
+/* Several messages in one datagram (catalogue version 9): messages = one or more of
  * (u32 BE length, then one message exactly as a datagram of its own would carry it). Each
  * message inside is validated as if it had come alone on the same link (type, sender,
  * receiver, fields, so each keeps its own secret class); a BATCH inside a BATCH is refused.
@@ -275,6 +283,8 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 	X(25, COVER_FRAME,        NS_IPC_M_KEYD,     NS_IPC_M_NETD,     SEALED)    \
 	X(26, ACK_TIMEOUT,        NS_IPC_M_NETD,     NS_IPC_M_APID,     NONE)      \
 	X(27, FRAMES_SENT,        NS_IPC_M_NETD,     NS_IPC_M_APID,     NONE)      \
+	X(28, FORGET_FRAGMENT,    NS_IPC_M_APID,     NS_IPC_M_NETD,     NONE)      \
+	X(29, GAVE_UP_FRAGMENT,   NS_IPC_M_NETD,     NS_IPC_M_APID,     NONE)      \
 	X(30, OPEN_FRAME,         NS_IPC_M_NETD,     NS_IPC_M_KEYD,     SEALED)    \
 	X(31, ACK,                NS_IPC_M_KEYD,     NS_IPC_M_NETD | NS_IPC_M_APID, NONE) \
 	X(32, FRAGMENT,           NS_IPC_M_KEYD,     NS_IPC_M_APID,     PLAINTEXT) \

@@ -181,6 +181,42 @@ static int read_node_section(struct reader *r, struct ns_nodeconf *c)
 	return 0;
 }
 
+static int valid_hostname(const char *h)
+{
+	size_t n = strlen(h);
+	return n > 0 && strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.:") == n;
+}
+
+/* The optional announced listeners of a gateway and its TLS and delay fronts. */
+static int read_announce(struct reader *r, struct ns_nodeconf *c)
+{
+	int64_t v;
+	int rc;
+	if ((rc = read_str(r, "listen", "hostname", c->hostname, sizeof c->hostname, 0)) < 0)
+		return rc;
+	if (c->hostname[0] && !valid_hostname(c->hostname))
+		return set_err(r->err, NS_NODECONF_ERR_RANGE, "not a host name", "hostname");
+	if ((rc = read_uint(r, "listen", "announce_ws_port", 65535, &v, 0)) < 0)
+		return rc;
+	c->announce_ws_port = (uint16_t)v;
+	if ((rc = read_uint(r, "listen", "clients_wss_port", 65535, &v, 0)) < 0)
+		return rc;
+	c->clients_wss_port = (uint16_t)v;
+	if ((rc = read_str(r, "tls", "cert_file", c->tls_cert_file, sizeof c->tls_cert_file, 0)) < 0 ||
+	    (rc = read_str(r, "tls", "key_file", c->tls_key_file, sizeof c->tls_key_file, 0)) < 0)
+		return rc;
+	if (c->clients_wss_port && (!c->tls_cert_file[0] || !c->tls_key_file[0]))
+		return set_err(r->err, NS_NODECONF_ERR_MISSING, "a wss port needs [tls] cert_file, key_file",
+		               "clients_wss_port");
+	if ((rc = read_uint(r, "debug", "client_delay_ms", 60000, &v, 0)) < 0)
+		return rc;
+	c->client_delay_ms = (uint32_t)v;
+	if (c->client_delay_ms && !c->announce_ws_port && !c->clients_wss_port)
+		return set_err(r->err, NS_NODECONF_ERR_MISSING,
+		               "a delay needs announce_ws_port or clients_wss_port", "client_delay_ms");
+	return 0;
+}
+
 static int read_listen_section(struct reader *r, struct ns_nodeconf *c)
 {
 	int64_t v;
@@ -199,7 +235,7 @@ static int read_listen_section(struct reader *r, struct ns_nodeconf *c)
 	if (c->role == NS_ROLE_GATEWAY && v == 0)
 		return set_err(r->err, NS_NODECONF_ERR_MISSING, "gateways need it", "clients_ws_port");
 	c->clients_ws_port = (uint16_t)v;
-	return 0;
+	return read_announce(r, c);
 }
 
 static int read_keys_section(struct reader *r, struct ns_nodeconf *c)
@@ -348,6 +384,17 @@ static int build_doc(struct toml_doc *d, const struct ns_nodeconf *c)
 	bad |= toml_set_string(d, "run", "ready_file", c->ready_file);
 	bad |= toml_set_string(d, "run", "stats_file", c->stats_file);
 	bad |= toml_set_string(d, "run", "log_file", c->log_file);
+	if (c->hostname[0])
+		bad |= toml_set_string(d, "listen", "hostname", c->hostname);
+	if (c->announce_ws_port)
+		bad |= toml_set_int(d, "listen", "announce_ws_port", c->announce_ws_port);
+	if (c->clients_wss_port) {
+		bad |= toml_set_int(d, "listen", "clients_wss_port", c->clients_wss_port);
+		bad |= toml_set_string(d, "tls", "cert_file", c->tls_cert_file);
+		bad |= toml_set_string(d, "tls", "key_file", c->tls_key_file);
+	}
+	if (c->client_delay_ms)
+		bad |= toml_set_int(d, "debug", "client_delay_ms", c->client_delay_ms);
 	bad |= toml_set_float(d, "debug", "drop_rate", c->drop_rate);
 	bad |= toml_set_bool(d, "debug", "no_delay", c->no_delay);
 	return bad ? -1 : 0;

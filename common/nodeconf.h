@@ -34,6 +34,15 @@ struct ns_nodeconf {
 	char host[NS_NODECONF_HOST_MAX];          /* IP literal: 127.0.0.1 or ::1 */
 	uint16_t mix_port;
 	uint16_t clients_ws_port;                 /* gateways only */
+	/* gateways, optional: what the directory announces, as a nym-node's announce_* settings:
+	 * a host name, the ws port clients use (0: clients_ws_port) and a TLS (wss) port (0:
+	 * none). localnet runs the TLS terminator and the delaying front behind those ports. */
+	char hostname[NS_NODECONF_HOST_MAX];
+	uint16_t announce_ws_port;
+	uint16_t clients_wss_port;
+	char tls_cert_file[NS_NODECONF_PATH_MAX]; /* [tls] PEM chain and key of the wss listener */
+	char tls_key_file[NS_NODECONF_PATH_MAX];
+	uint32_t client_delay_ms;                 /* [debug] added by the fronts to client bytes */
 	uint8_t identity_key[32];                 /* ed25519 public */
 	uint8_t sphinx_key[32];                   /* x25519 public */
 	char identity_seed_file[NS_NODECONF_PATH_MAX]; /* "" when the seed is inline */

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +108,24 @@ char *ns_topojson_rewarded_set(const struct ns_nodeconf *nodes, size_t n, const 
 	return finish(root, ok, 0);
 }
 
+/* A gateway's entry as announced (nodeconf.h: announce_ws_port, hostname, clients_wss_port). */
+static unsigned announced_ws_port(const struct ns_nodeconf *c)
+{
+	return c->announce_ws_port ? c->announce_ws_port : c->clients_ws_port;
+}
+
+static int add_hostname(cJSON *e, const struct ns_nodeconf *c)
+{
+	return (c->hostname[0] ? cJSON_AddStringToObject(e, "hostname", c->hostname)
+	                       : cJSON_AddNullToObject(e, "hostname")) != NULL;
+}
+
+static int add_wss_port(cJSON *e, const char *key, const struct ns_nodeconf *c)
+{
+	return (c->clients_wss_port ? cJSON_AddNumberToObject(e, key, c->clients_wss_port)
+	                            : cJSON_AddNullToObject(e, key)) != NULL;
+}
+
 static cJSON *wasm_node(const struct ns_nodeconf *c)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -120,9 +139,8 @@ static cJSON *wasm_node(const struct ns_nodeconf *c)
 		cJSON *e = cJSON_AddObjectToObject(o, "entry");
 		cJSON *ips = e ? cJSON_AddArrayToObject(e, "ip_addresses") : NULL;
 		ok &= ips && cJSON_AddItemToArray(ips, cJSON_CreateString(c->host));
-		ok &= e && cJSON_AddNumberToObject(e, "clients_ws_port", c->clients_ws_port) != NULL;
-		ok &= e && cJSON_AddNullToObject(e, "hostname") != NULL;
-		ok &= e && cJSON_AddNullToObject(e, "clients_wss_port") != NULL;
+		ok &= e && cJSON_AddNumberToObject(e, "clients_ws_port", announced_ws_port(c)) != NULL;
+		ok &= e && add_hostname(e, c) && add_wss_port(e, "clients_wss_port", c);
 	} else
 		ok &= cJSON_AddNullToObject(o, "entry") != NULL;
 	ok &= add_b58(o, "identityKey", c->identity_key) != NULL;
@@ -194,9 +212,9 @@ static cJSON *skimmed_node(const struct ns_nodeconf *c)
 	      cJSON_AddBoolToObject(r, "exit_nr", gw) && cJSON_AddBoolToObject(r, "exit_ipr", gw);
 	if (gw) {
 		cJSON *e = cJSON_AddObjectToObject(o, "entry");
-		ok &= e && cJSON_AddNullToObject(e, "hostname") &&
-		      cJSON_AddNumberToObject(e, "ws_port", c->clients_ws_port) &&
-		      cJSON_AddNullToObject(e, "wss_port");
+		ok &= e && add_hostname(e, c) &&
+		      cJSON_AddNumberToObject(e, "ws_port", announced_ws_port(c)) &&
+		      add_wss_port(e, "wss_port", c);
 	} else
 		ok &= cJSON_AddNullToObject(o, "entry") != NULL;
 	ok &= cJSON_AddStringToObject(o, "performance", "1") != NULL;
@@ -650,4 +668,124 @@ int ns_topo_parse(const char *json, size_t len, struct ns_topo *out)
 	if (rc < 0)
 		ns_topo_free(out);
 	return rc;
+}
+
+/* ---- Nym's serde form of NymTopology (--custom-mixnet files) */
+
+/* A key as serde writes [u8; 32] / ed25519 bytes: an array of 32 integers 0..255. */
+static int key_array(const cJSON *a, uint8_t out[32])
+{
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 32)
+		return -1;
+	int i = 0;
+	for (const cJSON *b = a->child; b; b = b->next, i++) {
+		if (!cJSON_IsNumber(b) || b->valuedouble < 0 || b->valuedouble > 255 ||
+		    b->valuedouble != (double)(int)b->valuedouble)
+			return -1;
+		out[i] = (uint8_t)b->valueint;
+	}
+	return 0;
+}
+
+static cJSON *copy_member(cJSON *to, const cJSON *from, const char *name, const char *as)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(from, name);
+	cJSON *c = m ? cJSON_Duplicate(m, 1) : NULL;
+	if (!c || !cJSON_AddItemToObject(to, as, c)) {
+		cJSON_Delete(c);
+		return NULL;
+	}
+	return c;
+}
+
+static cJSON *nym_node(const cJSON *n)
+{
+	uint8_t id_key[32], sphinx[32];
+	char b58[64];
+	cJSON *o = cJSON_CreateObject();
+	const cJSON *entry = cJSON_GetObjectItemCaseSensitive(n, "entry");
+	int ok = o && cJSON_IsObject(n) &&
+	         key_array(cJSON_GetObjectItemCaseSensitive(n, "identity_key"), id_key) == 0 &&
+	         key_array(cJSON_GetObjectItemCaseSensitive(n, "sphinx_key"), sphinx) == 0 &&
+	         copy_member(o, n, "node_id", "nodeId") && copy_member(o, n, "mix_host", "mixHost");
+	if (ok && entry)
+		ok = copy_member(o, n, "entry", "entry") != NULL;
+	else if (ok)
+		ok = cJSON_AddNullToObject(o, "entry") != NULL;
+	ok = ok && base58_encode(id_key, 32, b58, sizeof b58) > 0 &&
+	     cJSON_AddStringToObject(o, "identityKey", b58) &&
+	     base58_encode(sphinx, 32, b58, sizeof b58) > 0 &&
+	     cJSON_AddStringToObject(o, "sphinxKey", b58) &&
+	     copy_member(o, n, "supported_roles", "supportedRoles");
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static cJSON *nym_nodes(const cJSON *details)
+{
+	cJSON *out = cJSON_IsObject(details) ? cJSON_CreateObject() : NULL;
+	for (const cJSON *n = details ? details->child : NULL; out && n; n = n->next) {
+		cJSON *w = nym_node(n);
+		if (!w || !n->string || !cJSON_AddItemToObject(out, n->string, w)) {
+			cJSON_Delete(w);
+			cJSON_Delete(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+char *ns_topojson_from_nym(const char *json, size_t len)
+{
+	if (!json || len > NS_TOPOJSON_MAX_INPUT)
+		return NULL;
+	cJSON *in = cJSON_ParseWithLength(json, len), *out = cJSON_CreateObject();
+	char *text = NULL;
+	int ok = cJSON_IsObject(in) && out;
+	if (ok && cJSON_GetObjectItemCaseSensitive(in, "metadata"))
+		ok = copy_member(out, in, "metadata", "metadata") != NULL;
+	else if (ok) { /* serde(default): Nym's empty metadata */
+		cJSON *m = cJSON_AddObjectToObject(out, "metadata");
+		ok = m && cJSON_AddNumberToObject(m, "key_rotation_id", 0) &&
+		     cJSON_AddNumberToObject(m, "absolute_epoch_id", 0) &&
+		     cJSON_AddStringToObject(m, "refreshed_at", "1970-01-01T00:00:00Z");
+	}
+	ok = ok && copy_member(out, in, "rewarded_set", "rewardedSet");
+	cJSON *nodes = ok ? nym_nodes(cJSON_GetObjectItemCaseSensitive(in, "node_details")) : NULL;
+	if (nodes && !cJSON_AddItemToObject(out, "nodeDetails", nodes)) {
+		cJSON_Delete(nodes);
+		nodes = NULL;
+	}
+	if (nodes)
+		text = cJSON_PrintUnformatted(out);
+	cJSON_Delete(in);
+	cJSON_Delete(out);
+	return text;
+}
+
+int ns_topo_load_file(const char *path, struct ns_topo *out, char *err, size_t errcap)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = malloc(NS_TOPOJSON_MAX_INPUT + 1);
+	size_t len = f && text ? fread(text, 1, NS_TOPOJSON_MAX_INPUT + 1, f) : 0;
+	int rc = NS_TOPOJSON_ERR_JSON;
+	if (!f || !text)
+		snprintf(err, errcap, "%s", !text ? "out of memory" : strerror(errno));
+	else if (ferror(f) || len > NS_TOPOJSON_MAX_INPUT)
+		snprintf(err, errcap, "%s", ferror(f) ? "read error" : "file too large");
+	else {
+		char *rewritten = ns_topojson_from_nym(text, len);
+		rc = rewritten ? ns_topo_parse(rewritten, strlen(rewritten), out)
+		               : ns_topo_parse(text, len, out);
+		free(rewritten);
+		if (rc < 0)
+			snprintf(err, errcap, "not a topology file we can read (error %d)", rc);
+	}
+	if (f)
+		fclose(f);
+	free(text);
+	return rc < 0 ? rc : 0;
 }

@@ -109,6 +109,18 @@ enum ns_topojson_err {
 int ns_topo_parse(const char *json, size_t len, struct ns_topo *out);
 void ns_topo_free(struct ns_topo *t);
 
+/* Nym's own serde form of NymTopology (what a --custom-mixnet file of Nym's clients holds:
+ * snake_case members, node_details keyed by node id, ed25519/x25519 keys as arrays of 32
+ * numbers, metadata optional) rewritten as WasmFriendlyNymTopology text for ns_topo_parse,
+ * which then checks every value. Members Nym's serde ignores are dropped. A malloc'd text, or
+ * NULL: not that form (a missing or mistyped member, a key that is not 32 bytes) or out of
+ * memory. */
+char *ns_topojson_from_nym(const char *json, size_t len);
+/* A --custom-mixnet file (Nym's form, else the WasmFriendly one) into *out: 0, or a negative
+ * code with the reason in err (cannot be read, larger than NS_TOPOJSON_MAX_INPUT, not a
+ * topology: ns_topo_parse's code). */
+int ns_topo_load_file(const char *path, struct ns_topo *out, char *err, size_t errcap);
+
 /* NymNodeRoutingAddress of "ip:port" / "[v6]:port": 4|port BE|ipv4 or 6|port BE|ipv6,
  * zero padded to 32 bytes. Returns the encoded length (7 or 19) or -1. */
 int ns_routing_address(const char *host_port, uint8_t out[32]);

@@ -1003,6 +1003,18 @@ int ns_traffic_retransmit_failed(struct ns_traffic *t,
 	return 0;
 }
 
+int ns_traffic_forget(struct ns_traffic *t, const uint8_t frag_id[NS_TRAFFIC_FRAG_ID_LEN])
+{
+	struct pending *p = pending_find(t, frag_id);
+
+	if (!p)
+		return 0;
+	pending_remove(t, p);
+	t->st.forgotten++;
+	notify_schedule(t);
+	return 1;
+}
+
 size_t ns_traffic_close_lane(struct ns_traffic *t, const struct ns_lane *lane)
 {
 	size_t at, n;

@@ -157,6 +157,7 @@ struct ns_traffic_stats {
 	uint64_t retransmit_requests;
 	uint64_t retransmits_queued;
 	uint64_t abandoned;
+	uint64_t forgotten;          /* ns_traffic_forget of a pending fragment */
 	uint64_t dropped;
 	size_t queued;               /* packets in all lanes */
 	size_t lanes;
@@ -203,6 +204,10 @@ int ns_traffic_retransmit_ready(struct ns_traffic *t,
 /* Rebuilding failed (e.g. no valid topology): the ack timer restarts, as in Nym. */
 int ns_traffic_retransmit_failed(struct ns_traffic *t,
                                  const uint8_t frag_id[NS_TRAFFIC_FRAG_ID_LEN]);
+/* The caller gave frag_id up (it will not be rebuilt or acked): its pending ack is
+ * forgotten, running timer or awaited rebuild alike; a copy still queued goes out untracked.
+ * 1 if it was pending, 0 if not. */
+int ns_traffic_forget(struct ns_traffic *t, const uint8_t frag_id[NS_TRAFFIC_FRAG_ID_LEN]);
 /* Drops a lane with its queued packets (hooks.dropped); returns how many. */
 size_t ns_traffic_close_lane(struct ns_traffic *t, const struct ns_lane *lane);
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <gcrypt.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sodium.h>
@@ -20,6 +21,7 @@
 #include "crypto.h"
 #include "membudget.h"
 #include "shbuf.h"
+#include "tls.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define RECV_CHUNK 16384
@@ -34,6 +36,11 @@ enum conn_state { ST_HANDSHAKE, ST_OPEN, ST_DONE };
 struct ns_ws_conn {
 	struct ev_loop *loop;
 	int fd; /* -1: detached */
+	struct ns_tls *tls;  /* wss://: every byte goes through it */
+	bool tls_handshaking; /* connected, TLS handshake under way */
+	char tls_why[224];    /* why the TLS handshake failed (on_close's why) */
+	uint8_t cork[16];     /* a frame header waiting to share its payload's TLS record */
+	size_t cork_len;
 	bool is_server;
 	enum conn_state state;
 	ev_io rio, wio;
@@ -127,7 +134,9 @@ const char *ns_ws_strerror(int err)
 	case NS_WS_E_BAD_STATUS: return "response status is not 101";
 	case NS_WS_E_BAD_ACCEPT: return "Sec-WebSocket-Accept missing or wrong";
 	case NS_WS_E_UNREQUESTED: return "response selects an extension or subprotocol never offered";
-	case NS_WS_E_URL: return "url is not ws://IP[:PORT][/path]";
+	case NS_WS_E_URL: return "url is not ws[s]://HOST[:PORT][/path]";
+	case NS_WS_E_RESOLVE: return "cannot resolve the host name";
+	case NS_WS_E_TLS: return "wss:// without a TLS context, or TLS set-up failed";
 	case NS_WS_E_SOCKET: return "socket error";
 	case NS_WS_E_NOMEM: return "out of memory";
 	case NS_WS_E_STATE: return "connection not open";
@@ -608,6 +617,8 @@ static void conn_free_resources(ns_ws_conn *c)
 	ns_outq_clear(&c->shq);
 	if (c->lim.budget)
 		ns_membudget_set(c->lim.budget, &c->charged, 0);
+	ns_tls_free(c->tls);
+	c->tls = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -694,6 +705,55 @@ static bool conn_may_read(const ns_ws_conn *c)
 	return ns_membudget_may_read(c->lim.budget, c->charged, conn_held(c));
 }
 
+/* ---- socket or TLS I/O: recv/send results and errno */
+
+static ssize_t conn_recv(ns_ws_conn *c, void *buf, size_t len)
+{
+	if (c->tls)
+		return ns_tls_read(c->tls, buf, len);
+	return recv(c->fd, buf, len, 0);
+}
+
+/* TLS: wslay hands a frame's header (with MORE) and its payload in two calls, right after
+ * each other; written apart they would make two records (and two reads at the other end). The
+ * header waits in cork and goes out in the record of the payload's first bytes. That record
+ * holds at most TLS_RECORD bytes, so SSL_write writes all of it or nothing (and a retry
+ * rebuilds the same bytes, as OpenSSL wants). */
+#define TLS_RECORD 16384
+static ssize_t tls_send(ns_ws_conn *c, const uint8_t *data, size_t len, int more)
+{
+	if (more && c->cork_len == 0 && len <= sizeof c->cork) {
+		memcpy(c->cork, data, len);
+		c->cork_len = len;
+		return (ssize_t)len;
+	}
+	if (c->cork_len == 0)
+		return ns_tls_write(c->tls, data, len);
+	uint8_t rec[TLS_RECORD];
+	size_t take = len < sizeof rec - c->cork_len ? len : sizeof rec - c->cork_len;
+	memcpy(rec, c->cork, c->cork_len);
+	memcpy(rec + c->cork_len, data, take);
+	ssize_t w = ns_tls_write(c->tls, rec, c->cork_len + take);
+	if (w < 0)
+		return w;
+	if ((size_t)w < c->cork_len) { /* not expected of one record; keep the rest of the header */
+		memmove(c->cork, c->cork + w, c->cork_len - (size_t)w);
+		c->cork_len -= (size_t)w;
+		errno = EAGAIN;
+		return -1;
+	}
+	w -= (ssize_t)c->cork_len;
+	c->cork_len = 0;
+	return w > 0 ? w : ns_tls_write(c->tls, data, len);
+}
+
+static ssize_t conn_send(ns_ws_conn *c, const void *data, size_t len, int more)
+{
+	if (c->tls)
+		return tls_send(c, data, len, more);
+	return send(c->fd, data, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+}
+
 /* ---- wslay callbacks */
 
 static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
@@ -723,11 +783,12 @@ static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 		return -1;
 	}
 	for (;;) {
-		ssize_t r = recv(c->fd, buf, len, 0);
+		ssize_t r = conn_recv(c, buf, len);
 		if (r > 0) {
-			/* less than asked: nothing more is there now, so no recv just to see EAGAIN
-			 * (what comes later makes the socket readable again) */
-			c->drained = (size_t)r < len;
+			/* less than asked from a plain socket: nothing more is there now, so no recv
+			 * just to see EAGAIN (what comes later makes the socket readable again). Not
+			 * over TLS: a read returns one record, and more may be buffered. */
+			c->drained = !c->tls && (size_t)r < len;
 			c->pump_read += (size_t)r;
 			return r;
 		}
@@ -771,7 +832,7 @@ static int detached_write(ns_ws_conn *c, const uint8_t *data, size_t len)
 static int flush_hs_out(ns_ws_conn *c)
 {
 	while (c->hs_out_off < c->hs_out_len) {
-		ssize_t r = send(c->fd, c->hs_out + c->hs_out_off, c->hs_out_len - c->hs_out_off, MSG_NOSIGNAL);
+		ssize_t r = conn_send(c, c->hs_out + c->hs_out_off, c->hs_out_len - c->hs_out_off, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -801,9 +862,8 @@ static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size
 		wslay_event_set_error(ctx, hs == 0 ? WSLAY_ERR_WOULDBLOCK : WSLAY_ERR_CALLBACK_FAILURE);
 		return -1;
 	}
-	int sflags = MSG_NOSIGNAL | ((flags & WSLAY_MSG_MORE) ? MSG_MORE : 0);
 	for (;;) {
-		ssize_t r = send(c->fd, data, len, sflags);
+		ssize_t r = conn_send(c, data, len, (flags & WSLAY_MSG_MORE) != 0);
 		if (r >= 0)
 			return r;
 		if (errno == EINTR)
@@ -923,7 +983,7 @@ static void conn_drain(ns_ws_conn *c)
 {
 	uint8_t sink[RECV_CHUNK];
 	for (int i = 0; i < 64; i++) {
-		ssize_t r = recv(c->fd, sink, sizeof sink, 0);
+		ssize_t r = conn_recv(c, sink, sizeof sink);
 		if (r > 0)
 			continue;
 		if (r < 0 && errno == EINTR)
@@ -1056,7 +1116,10 @@ static void conn_update_watchers(ns_ws_conn *c)
 	if (!c->loop || c->state == ST_DONE || c->draining)
 		return;
 	bool want_read, want_write;
-	if (c->state == ST_HANDSHAKE) {
+	if (c->tls_handshaking) {
+		want_read = ns_tls_wants(c->tls) & NS_TLS_WANT_READ;
+		want_write = ns_tls_wants(c->tls) & NS_TLS_WANT_WRITE;
+	} else if (c->state == ST_HANDSHAKE) {
 		/* a client without hs_out is still connecting: writability says the connect finished */
 		want_write = c->hs_out_off < c->hs_out_len || (!c->is_server && c->hs_out == NULL);
 		want_read = !c->close_after_hs_out && !want_write;
@@ -1064,6 +1127,16 @@ static void conn_update_watchers(ns_ws_conn *c)
 		want_read = wslay_event_want_read(c->ws) && !c->held && conn_read_allowed(c);
 		want_write = wslay_event_want_write(c->ws) || c->hs_out_off < c->hs_out_len;
 		conn_update_partial_timer(c);
+	}
+	if (c->tls) {
+		/* TLS may need the other direction to go on (a record to finish, a post-handshake
+		 * message), and holds decrypted bytes the socket no longer signals */
+		unsigned tw = ns_tls_wants(c->tls);
+		bool moving = want_read || want_write;
+		want_read |= moving && (tw & NS_TLS_WANT_READ);
+		want_write |= moving && (tw & NS_TLS_WANT_WRITE);
+		if (want_read && ns_tls_pending(c->tls) > 0)
+			ev_feed_event(c->loop, &c->rio, EV_READ);
 	}
 	if (want_read && !ev_is_active(&c->rio))
 		ev_io_start(c->loop, &c->rio);
@@ -1096,7 +1169,7 @@ static int hs_read(ns_ws_conn *c, const char **why)
 		return 1;
 	ssize_t r;
 	do
-		r = recv(c->fd, c->hs_in + c->hs_in_len, cap - c->hs_in_len, 0);
+		r = conn_recv(c, c->hs_in + c->hs_in_len, cap - c->hs_in_len);
 	while (r < 0 && errno == EINTR);
 	if (r > 0) {
 		c->hs_in_len += (size_t)r;
@@ -1211,6 +1284,22 @@ static void client_handshake_read(ns_ws_conn *c)
 	conn_pump(c);
 }
 
+/* TLS handshake after the TCP connect; the upgrade request follows it. */
+static void client_tls_step(ns_ws_conn *c)
+{
+	int r = ns_tls_handshake(c->tls, c->tls_why, sizeof c->tls_why);
+	if (r < 0) {
+		c->sock_errno = EPROTO;
+		conn_finish(c, 0, c->tls_why);
+		return;
+	}
+	if (r == 0)
+		return;
+	c->tls_handshaking = false;
+	if (flush_hs_out(c) < 0)
+		conn_finish(c, 0, "socket write error during the handshake");
+}
+
 static void client_handshake_write(ns_ws_conn *c)
 {
 	if (!c->hs_out) {
@@ -1230,6 +1319,11 @@ static void client_handshake_write(ns_ws_conn *c)
 			conn_finish(c, 0, "out of memory");
 			return;
 		}
+		if (c->tls) {
+			c->tls_handshaking = true;
+			client_tls_step(c);
+			return;
+		}
 	}
 	if (flush_hs_out(c) < 0)
 		conn_finish(c, 0, "socket write error during the handshake");
@@ -1246,6 +1340,8 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 			int r = flush_hs_out(c);
 			if (r != 0)
 				conn_finish(c, 0, r > 0 ? ns_ws_strerror(c->hs_error) : "socket write error");
+		} else if (c->tls_handshaking) {
+			client_tls_step(c);
 		} else if (c->is_server) {
 			server_handshake_read(c);
 		} else if (w == &c->wio) {
@@ -1713,11 +1809,20 @@ void ns_ws_server_free(ns_ws_server *s)
 /* ------------------------------------------------------------------ client */
 
 typedef struct ws_url {
-	char host[64]; /* as written, for the Host header: "1.2.3.4" or "[::1]" */
-	char ip[64];
+	char host[NS_WS_MAX_HOST + 3]; /* as written, for the Host header: "1.2.3.4", "[::1]", "name" */
+	char name[NS_WS_MAX_HOST + 1]; /* the host without brackets: IP literal or DNS name */
+	char ip[64];                   /* the address connected to (name resolved) */
+	bool tls;
 	uint16_t port;
 	char path[NS_WS_MAX_PATH];
 } ws_url;
+
+static struct ns_tls_ctx *g_client_tls;
+
+void ns_ws_set_client_tls(struct ns_tls_ctx *ctx)
+{
+	g_client_tls = ctx;
+}
 
 static int parse_port(const char *p, size_t n, uint16_t *port)
 {
@@ -1735,52 +1840,124 @@ static int parse_port(const char *p, size_t n, uint16_t *port)
 	return 0;
 }
 
+/* A host name as RFC 1123 allows (letters, digits, '-', dots between labels). */
+static bool is_dns_name(const char *h, size_t n)
+{
+	if (n == 0 || n > NS_WS_MAX_HOST || h[0] == '.' || h[0] == '-' || h[n - 1] == '-')
+		return false;
+	size_t label = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)h[i];
+		if (ch == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') || (ch >= '0' && ch <= '9') ||
+		           ch == '-') {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+static int parse_ws_url(const char *url, ws_url *u);
+
+int ns_ws_parse_url(const char *url, ns_ws_url *out)
+{
+	ws_url u;
+	int rc = parse_ws_url(url, &u);
+	if (rc == 0) {
+		memset(out, 0, sizeof *out);
+		snprintf(out->host, sizeof out->host, "%s", u.name);
+		out->port = u.port;
+		out->tls = u.tls;
+		snprintf(out->path, sizeof out->path, "%s", u.path);
+	}
+	return rc;
+}
+
 static int parse_ws_url(const char *url, ws_url *u)
 {
 	memset(u, 0, sizeof *u);
-	if (strncmp(url, "ws://", 5) != 0)
+	size_t skip = !strncmp(url, "ws://", 5) ? 5 : !strncmp(url, "wss://", 6) ? 6 : 0;
+	if (!skip)
 		return NS_WS_E_URL;
-	const char *auth = url + 5;
-	const char *slash = strchr(auth, '/');
-	size_t auth_len = slash ? (size_t)(slash - auth) : strlen(auth);
-	const char *path = slash ? slash : "/";
-	if (strlen(path) >= sizeof u->path || strpbrk(path, " \t\r\n#"))
+	u->tls = skip == 6;
+	const char *auth = url + skip;
+	size_t auth_len = strcspn(auth, "/?#");
+	const char *path = auth[auth_len] == '/' ? auth + auth_len : auth[auth_len] ? NULL : "/";
+	if (!path || strlen(path) >= sizeof u->path || strpbrk(path, " \t\r\n#") ||
+	    memchr(auth, '@', auth_len))
 		return NS_WS_E_URL;
 	strcpy(u->path, path);
-	const char *hend, *port = NULL;
+	const char *hend;
 	if (auth_len && auth[0] == '[') {
 		hend = memchr(auth, ']', auth_len);
 		if (!hend)
 			return NS_WS_E_URL;
 		size_t iplen = (size_t)(hend - auth - 1);
-		if (iplen >= sizeof u->ip)
+		if (iplen == 0 || iplen >= sizeof u->ip)
 			return NS_WS_E_URL;
-		memcpy(u->ip, auth + 1, iplen);
+		memcpy(u->name, auth + 1, iplen);
+		struct in6_addr a6;
+		if (inet_pton(AF_INET6, u->name, &a6) != 1)
+			return NS_WS_E_URL;
 		hend++;
 	} else {
 		hend = memchr(auth, ':', auth_len);
 		if (!hend)
 			hend = auth + auth_len;
-		size_t iplen = (size_t)(hend - auth);
-		if (iplen == 0 || iplen >= sizeof u->ip)
+		size_t nlen = (size_t)(hend - auth);
+		if (!is_dns_name(auth, nlen))
 			return NS_WS_E_URL;
-		memcpy(u->ip, auth, iplen);
+		memcpy(u->name, auth, nlen);
 	}
 	size_t hostlen = (size_t)(hend - auth);
 	if (hostlen >= sizeof u->host)
 		return NS_WS_E_URL;
 	memcpy(u->host, auth, hostlen);
-	u->port = 80;
+	u->port = u->tls ? 443 : 80;
 	if (hend < auth + auth_len) {
 		if (*hend != ':')
 			return NS_WS_E_URL;
-		port = hend + 1;
+		const char *port = hend + 1;
 		if (parse_port(port, (size_t)(auth + auth_len - port), &u->port) < 0)
 			return NS_WS_E_URL;
 	}
+	return 0;
+}
+
+/* u->ip: the name itself when it is an IP literal, else its first IPv4 address (the first
+ * IPv6 one if it has none) from getaddrinfo, which blocks. */
+static int resolve_url(ws_url *u)
+{
 	sockaddr_any sa;
 	socklen_t len;
-	return make_sockaddr(u->ip, u->port, &sa, &len) < 0 ? NS_WS_E_URL : 0;
+	if (make_sockaddr(u->name, u->port, &sa, &len) == 0) {
+		size_t n = strlen(u->name); /* an IP literal: shorter than INET6_ADDRSTRLEN */
+		if (n >= sizeof u->ip)
+			return NS_WS_E_URL;
+		memcpy(u->ip, u->name, n + 1);
+		return 0;
+	}
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res;
+	if (getaddrinfo(u->name, NULL, &hints, &res) != 0)
+		return NS_WS_E_RESOLVE;
+	const struct addrinfo *pick = NULL;
+	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next)
+		if (ai->ai_family == AF_INET || (ai->ai_family == AF_INET6 && !pick))
+			if (!pick || pick->ai_family != AF_INET)
+				pick = ai;
+	const void *addr = !pick ? NULL
+	                   : pick->ai_family == AF_INET
+	                   ? (const void *)&((const struct sockaddr_in *)pick->ai_addr)->sin_addr
+	                   : (const void *)&((const struct sockaddr_in6 *)pick->ai_addr)->sin6_addr;
+	int ok = addr && inet_ntop(pick->ai_family, addr, u->ip, sizeof u->ip);
+	freeaddrinfo(res);
+	return ok ? 0 : NS_WS_E_RESOLVE;
 }
 
 static void random_key(char key[NS_WS_KEY_LEN + 1])
@@ -1815,6 +1992,10 @@ ns_ws_conn *ns_ws_connect(struct ev_loop *loop, const char *url, const ns_ws_lim
 	sockaddr_any sa;
 	socklen_t salen;
 	int e = parse_ws_url(url, &u);
+	if (e == 0 && u.tls && !g_client_tls)
+		e = NS_WS_E_TLS;
+	if (e == 0)
+		e = resolve_url(&u);
 	if (e == 0)
 		e = make_sockaddr(u.ip, u.port, &sa, &salen);
 	int fd = e ? -1 : socket(sa.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -1825,6 +2006,8 @@ ns_ws_conn *ns_ws_connect(struct ev_loop *loop, const char *url, const ns_ws_lim
 		e = NS_WS_E_NOMEM;
 	if (!e)
 		e = client_prepare(c, &u);
+	if (!e && u.tls && !(c->tls = ns_tls_new(g_client_tls, fd, u.name, c->tls_why, sizeof c->tls_why)))
+		e = NS_WS_E_TLS;
 	if (!e && connect(fd, &sa.sa, salen) < 0 && errno != EINPROGRESS)
 		e = NS_WS_E_SOCKET;
 	if (e) {

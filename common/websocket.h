@@ -49,6 +49,8 @@ enum ns_ws_error {
 	NS_WS_E_QUEUE_FULL = -20,     /* would exceed max_queued_bytes: back off until on_drain */
 	NS_WS_E_ARG = -21,            /* bad argument, e.g. ping payload > 125 bytes */
 	NS_WS_E_BODY = -22,           /* request carries a body (Content-Length/Transfer-Encoding) */
+	NS_WS_E_RESOLVE = -23,        /* the URL's host name does not resolve */
+	NS_WS_E_TLS = -24,            /* wss:// but no TLS context set, or the session failed to start */
 };
 const char *ns_ws_strerror(int err);
 
@@ -110,8 +112,15 @@ void ns_ws_server_set_max_connections(ns_ws_server *s, size_t n);
 void ns_ws_server_free(ns_ws_server *s);
 
 /* ---- client ---- */
-/* Connects to url = "ws://IP[:PORT][/path]" (IPv4 literal or [IPv6]; no TLS). on_open follows once the
- * 101 answer checked out, on_close (code 0) if it did not. Returns NULL on immediate errors. */
+/* Connects to url = "ws[s]://HOST[:PORT][/path]": HOST an IPv4 literal, [IPv6], or a DNS name
+ * resolved with getaddrinfo (blocking; its first IPv4 address, else its first IPv6 one). wss://
+ * runs TLS (common/tls.h) with the context given to ns_ws_set_client_tls: the certificate must
+ * be valid for HOST; a TLS failure ends the connection like a failed connect (on_close code 0,
+ * why naming the TLS check that failed, valid during the call). on_open follows once the 101
+ * answer checked out, on_close (code 0) if it did not. Returns NULL on immediate errors. */
+struct ns_tls_ctx;
+/* The TLS client context of every later wss:// connection (NULL: wss:// is refused). */
+void ns_ws_set_client_tls(struct ns_tls_ctx *ctx);
 ns_ws_conn *ns_ws_connect(struct ev_loop *loop, const char *url, const ns_ws_limits *limits,
                           const ns_ws_callbacks *cb, void *user, int *err);
 
@@ -156,6 +165,17 @@ int ns_ws_last_errno(const ns_ws_conn *c);   /* errno of the socket error that e
 #define NS_WS_KEY_LEN 24    /* base64 of 16 random bytes */
 #define NS_WS_ACCEPT_LEN 28 /* base64 of a SHA-1 */
 #define NS_WS_MAX_PATH 1024
+#define NS_WS_MAX_HOST 253  /* a DNS name's longest text form */
+
+/* A client URL's parts as ns_ws_connect reads them (no resolution). host: the IP literal
+ * without brackets or the DNS name; port: the URL's or 80 / 443. 0 or NS_WS_E_URL. */
+typedef struct ns_ws_url {
+	char host[NS_WS_MAX_HOST + 1];
+	uint16_t port;
+	int tls;
+	char path[NS_WS_MAX_PATH];
+} ns_ws_url;
+int ns_ws_parse_url(const char *url, ns_ws_url *out);
 
 typedef struct ns_ws_request {
 	char path[NS_WS_MAX_PATH];

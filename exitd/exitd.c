@@ -41,8 +41,6 @@ static struct {
 	size_t text_len;
 	bool policy_loaded, have_self, announced;
 	int failed;
-	ev_tstamp logged_at[XD_LOG_KINDS];
-	uint64_t suppressed[XD_LOG_KINDS];
 	char self[NYM_RECIPIENT_STR_MAX];
 } g_x;
 
@@ -68,23 +66,12 @@ const char *xd_policy_upstream(void)
 
 void xd_log_limited(enum xd_limited kind, const char *fmt, ...)
 {
-	char line[512];
-	ev_tstamp now = ev_now(g_x.loop);
-	if (g_x.logged_at[kind] != 0 && now - g_x.logged_at[kind] < LOG_EVERY) {
-		g_x.suppressed[kind]++;
-		return;
-	}
+	static struct ns_log_limit limit[XD_LOG_KINDS];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	limit[kind].window_s = LOG_EVERY;
+	ns_log_vlimited(&limit[kind], NS_LOG_WARN, "exitd", fmt, ap);
 	va_end(ap);
-	if (g_x.suppressed[kind])
-		nc_log("exitd", "%s (and %llu more like it since the last line)", line,
-		       (unsigned long long)g_x.suppressed[kind]);
-	else
-		nc_log("exitd", "%s", line);
-	g_x.logged_at[kind] = now;
-	g_x.suppressed[kind] = 0;
 }
 
 /* ---- responses */
@@ -133,7 +120,7 @@ static void announce(void)
 
 static void fail(const char *why)
 {
-	nc_log("exitd", "cannot start: %s", why);
+	nc_error("exitd", "cannot start: %s", why);
 	g_x.failed = 1;
 	ev_break(g_x.loop, EVBREAK_ALL);
 }
@@ -188,7 +175,7 @@ static void on_front_message(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, 
 	(void)ctx;
 	char why[600];
 	if (!policy_from_expected(c)) {
-		nc_log("exitd", "%s from %s not expected (ignored)", ns_ipc_type_name(m->type),
+		nc_warn("exitd", "%s from %s not expected (ignored)", ns_ipc_type_name(m->type),
 		       ns_ipc_role_name(c->peer));
 		return;
 	}

@@ -47,6 +47,7 @@ static void add_counters(cJSON *p, const struct ns_engine *engine)
 	cJSON_AddNumberToObject(p, "messages_sent", (double)st.messages_sent);
 	cJSON_AddNumberToObject(p, "replies_sent", (double)st.replies_sent);
 	cJSON_AddNumberToObject(p, "unacked_fragments", (double)st.unacked);
+	cJSON_AddNumberToObject(p, "fragments_given_up", (double)st.fragments_given_up);
 	cJSON_AddNumberToObject(p, "surbs_low", (double)st.surbs_low);
 }
 

@@ -17,6 +17,7 @@
 
 #include "clientapi.h"
 #include "exitd.h"
+#include "log.h"
 #include "proxy/nr_target.h"
 #include "proxy/ordered_buf.h"
 #include "proxy/runner.h"
@@ -91,6 +92,7 @@ size_t xd_bytes_buffered(void)
 
 static void conn_free(struct conn *c)
 {
+	ns_log(NS_LOG_DEBUG, "exitd", "connection %llu closed", (unsigned long long)c->id);
 	for (struct conn **p = &g_c.list; *p; p = &(*p)->next)
 		if (*p == c) {
 			*p = c->next;
@@ -175,6 +177,7 @@ static void connect_failed(struct conn *c);
 static void opened(struct conn *c)
 {
 	xd_count.connections_opened++;
+	ns_log(NS_LOG_DEBUG, "exitd", "connection %llu open", (unsigned long long)c->id);
 	c->state = ST_OPEN;
 	ev_io_stop(g_c.loop, &c->wio);
 	if (ns_runner_attach(c->runner, c->fd, NULL, 0) < 0) {

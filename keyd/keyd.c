@@ -15,6 +15,7 @@
 
 #include <ev.h>
 
+#include "bytes.h"
 #include "crypto.h"
 #include "gateway/auth.h"
 #include "gateway/frames.h"
@@ -36,7 +37,6 @@
 #define REPLY_QUEUE_MAX 1024    /* reply fragments waiting per tag */
 /* All tags together (~2 KB each: 32 MiB); tags are made by strangers' anonymous messages. */
 #define REPLY_QUEUE_TOTAL_MAX 16384
-#define REFUSAL_LOG_EVERY_NS (10 * 1000000000ull)
 #define REPLY_TICK_S 5.0        /* Nym's reply controller inspects stale data every 5 s */
 
 struct pending_build {
@@ -63,7 +63,7 @@ struct keyd {
 	uint64_t built, opened, acks, fragments, cover;
 	uint64_t replies_built, replies_received, surbs_made, surbs_stored, surb_requests_sent;
 	uint64_t reply_drops, hs_failures;
-	uint64_t replies_refused, refusals_logged, last_refusal_log_ns;
+	uint64_t replies_refused;
 	uint64_t loop_delay_ns, packet_delay_ns;
 	double ack_wait_multiplier;
 	uint64_t ack_wait_addition_ns;
@@ -78,7 +78,7 @@ static struct keyd g_k;
 
 static void die_ipc(const char *what)
 {
-	nc_log("keyd", "%s", what);
+	nc_error("keyd", "%s", what);
 	_exit(1); /* never exit(): its atexit handlers make calls the sandbox refuses */
 }
 
@@ -90,8 +90,7 @@ static void key_record_encode(uint8_t rec[KEY_REC_LEN])
 	memcpy(rec, KEY_REC_MAGIC, 4);
 	rec[4] = (uint8_t)g_k.key.legacy;
 	memcpy(rec + 8, g_k.key.bytes, NS_GW_KEY_LEN);
-	for (int i = 0; i < 8; i++)
-		rec[40 + i] = (uint8_t)(g_k.last_auth_ts >> (56 - 8 * i));
+	ns_put_be64(rec + 40, g_k.last_auth_ts);
 }
 
 static void key_record_store(void)
@@ -99,7 +98,7 @@ static void key_record_store(void)
 	uint8_t rec[KEY_REC_LEN];
 	key_record_encode(rec);
 	if (write(g_k.key_fd, rec, sizeof rec) != (ssize_t)sizeof rec)
-		nc_log("keyd", "cannot store the gateway key: %s", strerror(errno));
+		nc_error("keyd", "cannot store the gateway key: %s", strerror(errno));
 	ns_memzero(rec, sizeof rec);
 }
 
@@ -108,7 +107,7 @@ static int key_records_load(const char *path)
 	char err[NS_SF_ERR_MAX];
 	g_k.key_fd = ns_sf_open_append(path, 0600, 1, err, sizeof err);
 	if (g_k.key_fd < 0) {
-		nc_log("keyd", "%s", err);
+		nc_error("keyd", "%s", err);
 		return -1;
 	}
 	uint8_t rec[KEY_REC_LEN];
@@ -117,9 +116,7 @@ static int key_records_load(const char *path)
 			continue;
 		g_k.key.legacy = rec[4];
 		memcpy(g_k.key.bytes, rec + 8, NS_GW_KEY_LEN);
-		g_k.last_auth_ts = 0;
-		for (int i = 0; i < 8; i++)
-			g_k.last_auth_ts = (g_k.last_auth_ts << 8) | rec[40 + i];
+		g_k.last_auth_ts = ns_get_be64(rec + 40);
 		g_k.have_key = 1;
 	}
 	ns_memzero(rec, sizeof rec);
@@ -149,11 +146,11 @@ static int key_db_merge(const struct nc_setup *s, const struct stat *rec_before)
 		return 0;
 	int rc = ns_gwreg_load_active(path, 1, &r, err, sizeof err);
 	if (rc < 0) {
-		nc_log("keyd", "%s: %s", path, err);
+		nc_error("keyd", "%s: %s", path, err);
 		return g_k.have_key ? 0 : -1;
 	}
 	if (memcmp(r.gateway_id, g_k.gateway, 32)) {
-		nc_log("keyd", "%s: its active gateway is not the one we run with", path);
+		nc_error("keyd", "%s: its active gateway is not the one we run with", path);
 		ns_gw_key_clear(&r.key);
 		return g_k.have_key ? 0 : -1;
 	}
@@ -177,7 +174,7 @@ static int gateway_key_load(const struct nc_setup *s)
 	if (stat(path, &before) < 0)
 		before.st_size = 0;
 	if (key_records_load(path) < 0) {
-		nc_log("keyd", "cannot open %s: %s", path, strerror(errno));
+		nc_error("keyd", "cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return key_db_merge(s, &before);
@@ -206,7 +203,7 @@ static void flush_pending(void);
 
 static void hs_failed(const char *reason)
 {
-	nc_log("keyd", "gateway session: %s", reason);
+	nc_warn("keyd", "gateway session: %s", reason);
 	struct ns_ipc_msg m = { .type = NS_IPC_T_GW_HANDSHAKE_FAILED };
 	m.u.GW_HANDSHAKE_FAILED.reason = NS_IPC_BYTES(reason, strlen(reason));
 	nc_send(&g_k.netd, &m);
@@ -509,7 +506,7 @@ static int send_request_packet(const uint8_t tag[16], uint32_t amount, uint32_t 
 	                                            &p, frag_id);
 	ns_memzero(surb, sizeof surb);
 	if (rc == 0 && send_sealed(&p, untracked, 0) < 0) {
-		nc_log("keyd", "cannot build a SURB request");
+		nc_warn("keyd", "cannot build a SURB request");
 		rc = -1;
 	}
 	uint64_t wait = ack_wait_ns(rc == 0 ? p.total_delay_ns : g_k.packet_delay_ns * 3);
@@ -588,19 +585,12 @@ static void flush_all_replies(void)
 	}
 }
 
-/* A reply fragment that does not fit in the waiting queues is refused: one log line per
- * 10 s at most, with the count since the last one. */
+/* A reply fragment that does not fit in the waiting queues is refused (rate-limited line). */
 static void reply_refused(void)
 {
-	uint64_t now = nc_mono_ns();
 	g_k.replies_refused++;
-	if (g_k.last_refusal_log_ns && now - g_k.last_refusal_log_ns < REFUSAL_LOG_EVERY_NS)
-		return;
-	nc_log("keyd", "reply fragments waiting for SURBs are at their bound (%zu in all): "
-	       "%llu refused", nc_surbs_queued_total(g_k.surbs),
-	       (unsigned long long)(g_k.replies_refused - g_k.refusals_logged));
-	g_k.refusals_logged = g_k.replies_refused;
-	g_k.last_refusal_log_ns = now;
+	nc_warn_limited("keyd", "reply fragments waiting for SURBs are at their bound (%zu in all): "
+	                "refused", nc_surbs_queued_total(g_k.surbs));
 }
 
 static void on_build_reply(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
@@ -628,7 +618,7 @@ static void on_surbs_received(struct ns_ipc_conn *c, const struct ns_ipc_msg *m,
 	const uint8_t *tag = r->sender_tag.ptr;
 	size_t count = 0, each = 0, stored = 0;
 	if (nc_surb_list_parse(r->surbs.ptr, r->surbs.len, NS_IPC_SURBS_MAX_COUNT, &count, &each) < 0) {
-		nc_log("keyd", "SURBS_RECEIVED: malformed SURB list dropped");
+		nc_warn_limited("keyd", "SURBS_RECEIVED: malformed SURB list dropped");
 		return;
 	}
 	uint64_t now = nc_mono_ns();
@@ -643,7 +633,7 @@ static void on_surbs_received(struct ns_ipc_conn *c, const struct ns_ipc_msg *m,
 	}
 	ns_memzero(rec, sizeof rec);
 	if (stored < count)
-		nc_log("keyd", "SURBS_RECEIVED: %zu of %zu SURBs unusable", count - stored, count);
+		nc_warn_limited("keyd", "SURBS_RECEIVED: %zu of %zu SURBs unusable", count - stored, count);
 	if (!stored)
 		return;
 	g_k.surbs_stored += stored;
@@ -692,6 +682,7 @@ static void on_reply_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	uint64_t now = nc_mono_ns();
 	nc_rkeys_expire(g_k.reply_keys, now);
 	nc_surbs_tick(g_k.surbs, now, rerequest, NULL);
+	ns_log_flush(0);
 }
 
 /* Sealed loop cover frames for netd's pools; none until the session and topology exist
@@ -734,7 +725,7 @@ static void on_open_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, voi
 	uint8_t frag_id[5];
 	if (!g_k.have_key || ns_gw_pushed_message_decode(&g_k.key, f->ptr, f->len, msg, sizeof msg,
 	                                                 &n) < 0) {
-		nc_log("keyd", "a pushed frame does not open: dropped");
+		nc_warn_limited("keyd", "a pushed frame does not open: dropped");
 		return;
 	}
 	g_k.opened++;
@@ -891,7 +882,7 @@ static int reply_state_new(const struct clientconf_debug *d)
 	g_k.reply_keys = nc_rkeys_new(REPLY_KEYS_MAX, d->maximum_reply_key_age_ns);
 	g_k.surbs = nc_surbs_new(&sc);
 	if (!g_k.reply_keys || !g_k.surbs) {
-		nc_log("keyd", "out of memory");
+		nc_error("keyd", "out of memory");
 		return -1;
 	}
 	nc_prep_set_reply_keys(g_k.prep, g_k.reply_keys);
@@ -907,13 +898,13 @@ static int load_keys(const struct nc_setup *s)
 	    clientconf_read_key(c->public_identity_key_file, CC_KEY_PUBLIC_IDENTITY, pub, err) < 0 ||
 	    clientconf_read_key(c->private_encryption_key_file, CC_KEY_PRIVATE_ENCRYPTION, enc, err) < 0 ||
 	    clientconf_read_key(c->ack_key_file, CC_KEY_ACK, ack, err) < 0) {
-		nc_log("keyd", "cannot load the keys: %s", err);
+		nc_error("keyd", "cannot load the keys: %s", err);
 		return -1;
 	}
 	ns_ed25519_from_seed(g_k.identity_pk, sk, g_k.seed);
 	ns_memzero(sk, sizeof sk);
 	if (memcmp(pub, g_k.identity_pk, 32)) {
-		nc_log("keyd", "public_identity does not match private_identity");
+		nc_error("keyd", "public_identity does not match private_identity");
 		return -1;
 	}
 	memcpy(g_k.gateway, s->gateway_identity, 32);
@@ -963,7 +954,7 @@ int nc_keyd_main(void *setup)
 	nc_send(&g_k.sup, &m);
 	if (s->test_keyd_socket) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0); /* the filter must kill us here */
-		nc_log("keyd", "socket() after the sandbox returned %d: the filter is not working", fd);
+		nc_error("keyd", "socket() after the sandbox returned %d: the filter is not working", fd);
 		return 1;
 	}
 	uint8_t self[96];

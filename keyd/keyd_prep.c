@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "crypto.h"
 #include "nymclient.h"
 #include "nymsphinx/cover.h"
@@ -204,21 +205,13 @@ size_t nc_prep_topology_nodes(const struct nc_prep *p)
 	return n;
 }
 
-static void put_u32be(uint8_t *o, uint32_t v)
-{
-	o[0] = (uint8_t)(v >> 24);
-	o[1] = (uint8_t)(v >> 16);
-	o[2] = (uint8_t)(v >> 8);
-	o[3] = (uint8_t)v;
-}
-
 static long surbs_write(struct nc_rkeys *keys, const struct nym_reply_surb *s, size_t count,
                         uint64_t now_ns, uint8_t *out, size_t cap)
 {
 	size_t each = nym_reply_surb_len(&s[0]), off = 4;
 	if (count > (cap - 4) / each)
 		return -1;
-	put_u32be(out, (uint32_t)count);
+	ns_put_be32(out, (uint32_t)count);
 	for (size_t i = 0; i < count; i++) {
 		uint8_t digest[NYM_SURB_KEY_DIGEST_LEN];
 		if (nym_reply_surb_len(&s[i]) != each ||

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bytes.h"
 #include "crypto.h"
 #include "nymclient.h"
 
@@ -160,7 +161,7 @@ int nc_surb_list_parse(const uint8_t *in, size_t len, size_t max_count, size_t *
 {
 	if (len < 4)
 		return -1;
-	size_t n = (size_t)in[0] << 24 | (size_t)in[1] << 16 | (size_t)in[2] << 8 | in[3];
+	size_t n = ns_get_be32(in);
 	size_t rest = len - 4;
 	if (n > max_count || (n == 0 && rest) || (n && (rest == 0 || rest % n)))
 		return -1;

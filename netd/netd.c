@@ -28,6 +28,7 @@
 #include "sandbox.h"
 #include "topology_json.h"
 #include "traffic.h"
+#include "tls.h"
 #include "traffic_ev.h"
 #include "websocket.h"
 
@@ -70,8 +71,12 @@ struct netd {
 	ev_tstamp topo_at;
 	void *ws;                 /* the gateway websocket (transport handle) */
 	unsigned protocol_sent;   /* last GW_PROTOCOL value, 0 = none this connection */
+	int fail_err;             /* the gateway failure logged last, and how often it came again */
+	char fail_text[128];
+	unsigned fail_repeats;
 	uint64_t handshake_failures;
 	uint64_t cover_sent;
+	uint64_t forgotten; /* FORGET_FRAGMENTs that released a slot or a pending ack */
 	uint8_t retx[RETX_MAX][5];
 	size_t n_retx;
 	uint64_t frames_in, frames_out;
@@ -125,7 +130,7 @@ static int fetch_topology(struct ns_topo *t)
 {
 	char err[512] = "";
 	if (nc_api_topology(&g_n.api, t, err, sizeof err) < 0) {
-		nc_log("netd", "topology: %s", err);
+		nc_warn("netd", "topology: %s", err);
 		return -1;
 	}
 	return 0;
@@ -160,10 +165,10 @@ static void refresh_done(void)
 	struct ns_fetch *f = &g_n.refresh;
 	if (f->done == 1) {
 		if (use_topology(&f->topo) < 0)
-			nc_log("netd", "the topology has too many nodes: kept the old one");
+			nc_warn("netd", "the topology has too many nodes: kept the old one");
 	} else {
 		g_n.topo_failures++;
-		nc_log("netd", "topology refresh failed: kept generation %llu (%s)",
+		nc_warn("netd", "topology refresh failed: kept generation %llu (%s)",
 		       (unsigned long long)g_n.topo_generation, f->err);
 	}
 	ns_fetch_free(f);
@@ -211,7 +216,7 @@ static int start_op(enum op_kind k, uint64_t id)
 static void finish_op(enum op_kind k, const uint8_t *out, size_t len)
 {
 	if (g_n.op != k) {
-		nc_log("netd", "keyd answered an operation that was not asked: ignored");
+		nc_warn("netd", "keyd answered an operation that was not asked: ignored");
 		return;
 	}
 	g_n.op = OP_NONE;
@@ -287,6 +292,7 @@ static int op_open(void *ctx, struct ns_gwc *c, uint64_t id, const uint8_t *fram
 		struct ns_ipc_msg m = { .type = NS_IPC_T_OPEN_FRAME };
 		m.u.OPEN_FRAME.frame = NS_IPC_BYTES(frame, len);
 		nc_send(&g_n.keyd, &m);
+		nc_trace("netd", "frame of %zu bytes from the gateway", len);
 		g_n.frames_in++;
 		hold_gateway_reads();
 	}
@@ -383,8 +389,9 @@ static int hook_send_real(void *ctx, const struct ns_lane *lane, void *packet)
 	if (rc == NS_GWC_E_QUEUE_FULL)
 		return NS_TRAFFIC_BUSY;
 	if (rc < 0)
-		nc_log("netd", "gateway queue: %s", ns_gwc_strerror(rc));
+		nc_warn("netd", "gateway queue: %s", ns_gwc_strerror(rc));
 	left_queue(f->frag_id, 0);
+	nc_trace("netd", "real frame of %zu bytes to the gateway", f->len);
 	free(f);
 	g_n.frames_out++;
 	return 0;
@@ -404,10 +411,37 @@ static void pool_refill(int kind)
 	g_n.pool_asked[kind] = POOL_MAX - g_n.pool_len[kind];
 }
 
+/* Once a minute at most, and only when real traffic moved: one line of what moved (the
+ * counters of STATS); the counts of rate-limited lines every second. */
+static void log_tick(double now)
+{
+	/* the first four are what counts as something happening; the cover stream always runs */
+	static const char *const names[] = { "real_sent", "acks", "retransmissions", "reconnects",
+		                             "frames_in", "cover_sent" };
+	static uint64_t last[6];
+	static double next;
+	char line[256];
+	ns_log_flush(0);
+	if (now < next)
+		return;
+	struct ns_gwc_status st;
+	struct ns_traffic_stats ts;
+	ns_gwc_get_status(g_n.gw, &st);
+	ns_traffic_get_stats(g_n.traffic, &ts);
+	uint64_t v[6] = { ts.real_sent, ts.acks_received, ts.retransmit_requests, st.reconnects,
+		          g_n.frames_in, g_n.cover_sent };
+	if (next != 0 && ns_log_summary_line(names, v, last, 6, 4, line, sizeof line))
+		nc_log("netd", "in the last %.0f s: %s", NS_LOG_SUMMARY_S, line);
+	else if (next == 0)
+		memcpy(last, v, sizeof v);
+	next = now + NS_LOG_SUMMARY_S;
+}
+
 /* keyd sends nothing while it has no session or topology: ask again now and then. */
 static void on_pool_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop, (void)w, (void)revents;
+	log_tick(ev_now(loop));
 	for (int k = 0; k < 2; k++) {
 		g_n.pool_asked[k] = 0;
 		pool_refill(k);
@@ -445,6 +479,17 @@ static void hook_retransmit(void *ctx, const uint8_t frag_id[5], uint32_t so_far
 	nc_send(&g_n.apid, &m);
 }
 
+/* The fragment's ack timer fired at its retransmission limit: the traffic table forgot it (as
+ * Nym forgets the pending ack, quietly), and the front, which keeps the fragment until its
+ * ack, must drop it too or it would be kept, and persisted at the stop, for ever. */
+static void hook_abandoned(void *ctx, const uint8_t frag_id[5])
+{
+	(void)ctx;
+	struct ns_ipc_msg m = { .type = NS_IPC_T_GAVE_UP_FRAGMENT };
+	m.u.GAVE_UP_FRAGMENT.frag_id = NS_IPC_BYTES(frag_id, 5);
+	nc_send(&g_n.apid, &m);
+}
+
 static void hook_dropped(void *ctx, const struct ns_lane *lane, void *packet, enum ns_drop_reason why)
 {
 	(void)ctx, (void)lane;
@@ -478,7 +523,7 @@ static void on_sealed_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 	const struct ns_ipc_SEALED_FRAME *s = &m->u.SEALED_FRAME;
 	struct out_frame *f = malloc(sizeof *f + s->frame.len);
 	if (!f) {
-		nc_log("netd", "out of memory");
+		nc_error("netd", "out of memory");
 		_exit(1); /* never exit(): its atexit handlers make calls the sandbox refuses */
 	}
 	memcpy(f->frag_id, s->frag_id.ptr, 5);
@@ -499,7 +544,7 @@ static void on_sealed_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 	}
 	/* UNKNOWN: its ack came while the rebuilt frame was on its way; nothing to send */
 	if (rc < 0 && rc != NS_TRAFFIC_E_UNKNOWN)
-		nc_log("netd", "traffic queue refused a frame (%d): dropped", rc);
+		nc_warn_limited("netd", "traffic queue refused a frame (%d): dropped", rc);
 	if (rc < 0)
 		free(f);
 	ns_traffic_ev_rearm(&g_n.tev);
@@ -509,6 +554,18 @@ static void on_ack(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
 {
 	(void)c, (void)ctx;
 	ns_traffic_ack(g_n.traffic, m->u.ACK.frag_id.ptr);
+	ns_traffic_ev_rearm(&g_n.tev);
+}
+
+/* The front gave the fragment up: without this its pending ack (waiting for a rebuild that
+ * never comes) and its retransmission slot would be held for the rest of the run, and a full
+ * slot table stops every retransmission. */
+static void on_forget_fragment(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c, (void)ctx;
+	const uint8_t *id = m->u.FORGET_FRAGMENT.frag_id.ptr;
+	int slot = take_retx(id), pending = ns_traffic_forget(g_n.traffic, id);
+	g_n.forgotten += slot || pending;
 	ns_traffic_ev_rearm(&g_n.tev);
 }
 
@@ -522,7 +579,7 @@ static void on_cover_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, vo
 		return; /* more than we asked for: drop it */
 	struct out_frame *f = malloc(sizeof *f + m->u.COVER_FRAME.frame.len);
 	if (!f) {
-		nc_log("netd", "out of memory");
+		nc_error("netd", "out of memory");
 		_exit(1); /* never exit(): its atexit handlers make calls the sandbox refuses */
 	}
 	memset(f->frag_id, 0, 5);
@@ -571,7 +628,7 @@ static void on_handshake_failed(struct ns_ipc_conn *c, const struct ns_ipc_msg *
 	const struct ns_ipc_bytes *r = &m->u.GW_HANDSHAKE_FAILED.reason;
 	char why[300];
 	snprintf(why, sizeof why, "keyd: %.*s", (int)r->len, (const char *)r->ptr);
-	nc_log("netd", "gateway handshake failed (%s): dropping the connection", why);
+	nc_warn("netd", "gateway handshake failed (%s): dropping the connection", why);
 	g_n.handshake_failures++;
 	g_n.op = OP_NONE;
 	enum ns_gwc_state st = ns_gwc_state(g_n.gw);
@@ -594,6 +651,15 @@ static void report_protocol(const struct ns_gwc_status *st)
 	g_n.protocol_sent = st->negotiated_protocol;
 }
 
+static void log_repeats(void)
+{
+	if (g_n.fail_repeats)
+		nc_warn("netd", "(the last gateway failure repeated %u more times)", g_n.fail_repeats);
+	g_n.fail_repeats = 0;
+	g_n.fail_err = 0;
+	g_n.fail_text[0] = 0;
+}
+
 static void gw_state(struct ns_gwc *c, enum ns_gwc_state s, void *user)
 {
 	(void)user;
@@ -601,13 +667,24 @@ static void gw_state(struct ns_gwc *c, enum ns_gwc_state s, void *user)
 	ns_gwc_get_status(c, &st);
 	if (s == NS_GWC_CLAIMING || s == NS_GWC_READY)
 		report_protocol(&st);
-	if (s == NS_GWC_READY)
+	if (s == NS_GWC_READY) {
+		log_repeats();
 		nc_log("netd", "gateway session ready (protocol %u)", st.negotiated_protocol);
-	else if (s == NS_GWC_BACKOFF || s == NS_GWC_FAILED)
-		nc_log("netd", "gateway %s: %s (%s)", ns_gwc_state_name(s), ns_gwc_strerror(st.last_error),
+	} else if (s == NS_GWC_BACKOFF || s == NS_GWC_FAILED) {
+		/* the same failure again (a refused certificate at every reconnection): once */
+		if (s == NS_GWC_BACKOFF && st.last_error == g_n.fail_err &&
+		    !strcmp(st.last_error_text, g_n.fail_text)) {
+			g_n.fail_repeats++;
+			return;
+		}
+		log_repeats();
+		g_n.fail_err = st.last_error;
+		snprintf(g_n.fail_text, sizeof g_n.fail_text, "%s", st.last_error_text);
+		nc_warn("netd", "gateway %s: %s (%s)", ns_gwc_state_name(s), ns_gwc_strerror(st.last_error),
 		       st.last_error_text);
+	}
 	if (s == NS_GWC_FAILED) {
-		nc_log("netd", "the gateway session failed for good");
+		nc_error("netd", "the gateway session failed for good");
 		_exit(1); /* never exit(): its atexit handlers make calls the sandbox refuses */
 	}
 }
@@ -628,7 +705,7 @@ static void gw_writable(struct ns_gwc *c, void *user)
 static void gw_sealed_dropped(struct ns_gwc *c, uint64_t id, void *user)
 {
 	(void)c, (void)user;
-	nc_log("netd", "sealed frame %llu is void for this gateway session: dropped",
+	nc_debug("netd", "sealed frame %llu is void for this gateway session: dropped",
 	       (unsigned long long)id);
 }
 
@@ -654,11 +731,13 @@ static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, 
 	char text[512];
 	int n = snprintf(text, sizeof text,
 	                 "gateway_state=%s\nreconnects=%u\nreal_sent=%llu\nacks=%llu\nretransmissions=%llu\n"
-	                 "queued=%zu\nframes_in=%llu\ncover_sent=%llu\n",
+	                 "queued=%zu\nframes_in=%llu\ncover_sent=%llu\npending_acks=%zu\n"
+	                 "retransmit_slots=%zu\ngave_up=%llu\n",
 	                 ns_gwc_state_name(st.state), st.reconnects, (unsigned long long)ts.real_sent,
 	                 (unsigned long long)ts.acks_received,
 	                 (unsigned long long)ts.retransmit_requests, ts.queued,
-	                 (unsigned long long)g_n.frames_in, (unsigned long long)g_n.cover_sent);
+	                 (unsigned long long)g_n.frames_in, (unsigned long long)g_n.cover_sent,
+	                 ts.pending_acks, g_n.n_retx, (unsigned long long)ts.abandoned);
 	struct ns_ipc_msg r = { .type = NS_IPC_T_STATS_REPLY };
 	r.u.STATS_REPLY.request_id = m->u.STATS_REQUEST.request_id;
 	r.u.STATS_REPLY.text = NS_IPC_BYTES(text, (size_t)n);
@@ -713,7 +792,9 @@ static int status_json(char *out, size_t cap)
 	                "\"queued_real\":%zu,\"queued_per_lane_max\":%zu,\"gateway_queued\":%zu,"
 	                "\"frames_received\":%llu,\"topology_generation\":%llu,\"topology_nodes\":%zu,"
 	                "\"topology_age_s\":%llu,\"topology_refresh_failures\":%llu,\"nym_api\":\"%s\","
-	                "\"protocol\":%u,\"gateway_protocol\":%u,\"handshake_failures\":%llu}",
+	                "\"protocol\":%u,\"gateway_protocol\":%u,\"handshake_failures\":%llu,"
+	                "\"pending_acks\":%zu,\"retransmit_slots\":%zu,\"forgotten\":%llu,"
+	                "\"gave_up\":%llu}",
 	                id58, gw_url, ns_gwc_state(g_n.gw) == NS_GWC_READY ? "true" : "false",
 	                ns_gwc_state_name(st.state), st.reconnects, (unsigned long long)ts.real_sent,
 	                (unsigned long long)g_n.cover_sent, (unsigned long long)ts.acks_received,
@@ -722,7 +803,8 @@ static int status_json(char *out, size_t cap)
 	                (unsigned long long)g_n.topo_generation, g_n.topo_nodes,
 	                (unsigned long long)(age > 0 ? age : 0), (unsigned long long)g_n.topo_failures, api,
 	                st.negotiated_protocol, st.gateway_protocol,
-	                (unsigned long long)g_n.handshake_failures);
+	                (unsigned long long)g_n.handshake_failures, ts.pending_acks, g_n.n_retx,
+	                (unsigned long long)g_n.forgotten, (unsigned long long)ts.abandoned);
 }
 
 static void on_status_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
@@ -747,6 +829,7 @@ static const ns_ipc_handler netd_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_SEALED_FRAME] = on_sealed_frame,
 	[NS_IPC_T_COVER_FRAME] = on_cover_frame,
 	[NS_IPC_T_ACK] = on_ack,
+	[NS_IPC_T_FORGET_FRAGMENT] = on_forget_fragment,
 	[NS_IPC_T_GW_HANDSHAKE_FAILED] = on_handshake_failed,
 	[NS_IPC_T_STATUS_REQUEST] = on_status_request,
 };
@@ -785,7 +868,8 @@ static int start_engines(const struct nc_setup *s)
 	traffic_config(&s->conf.debug, &tc);
 	struct ns_traffic_hooks h = { .now_ns = ns_traffic_monotonic_ns, .send_real = hook_send_real,
 		                      .send_cover = hook_send_cover, .retransmit = hook_retransmit,
-		                      .dropped = hook_dropped, .schedule_changed = hook_schedule };
+		                      .dropped = hook_dropped, .abandoned = hook_abandoned,
+		                      .schedule_changed = hook_schedule };
 	g_n.traffic = ns_traffic_new(&tc, &h);
 	struct ns_gwc_config gc = { .url = s->gateway_ws, .registered = registered(s),
 		                    .max_attempts = UINT32_MAX };
@@ -800,7 +884,7 @@ static int start_engines(const struct nc_setup *s)
 	ev_timer_init(&g_n.pool_timer, on_pool_timer, 1.0, 1.0);
 	ev_timer_start(g_n.loop, &g_n.pool_timer);
 	const struct clientconf_debug *d = &s->conf.debug;
-	if (!d->disable_refreshing && d->topology_refresh_rate_ns) {
+	if (!d->disable_refreshing && d->topology_refresh_rate_ns && !s->custom_mixnet[0]) {
 		double every = (double)d->topology_refresh_rate_ns / 1e9;
 		ev_timer_init(&g_n.topo_timer, on_topo_timer, every, every);
 		ev_timer_start(g_n.loop, &g_n.topo_timer);
@@ -820,24 +904,52 @@ static int first_topology(const struct nc_setup *s)
 		return -1;
 	}
 	ns_apis_init(&g_n.api, &s->conf);
-	if (nc_api_keyrot(&g_n.api, &kr, err, sizeof err) < 0) {
-		nc_log("netd", "key rotation info: %s", err);
+	if (s->custom_mixnet[0]) {
+		if (ns_topo_load_file(s->custom_mixnet, &topo, err, sizeof err) < 0) {
+			nc_error("netd", "custom topology %s: %s", s->custom_mixnet, err);
+			return -1;
+		}
+	} else if (nc_api_keyrot(&g_n.api, &kr, err, sizeof err) < 0) {
+		nc_error("netd", "key rotation info: %s", err);
+		return -1;
+	} else if (fetch_topology(&topo) < 0) {
 		return -1;
 	}
-	if (fetch_topology(&topo) < 0)
-		return -1;
+	/* the nym-api that answered (the fetch moves past dead ones) */
+	const char *from = s->custom_mixnet[0] ? s->custom_mixnet : ns_apis_url(&g_n.api);
 	int rc = -1;
 	if (!nym_topology_gateway(&topo.topology, s->gateway_identity))
-		nc_log("netd", "our gateway is not in the topology from %s", ns_apis_url(&g_n.api));
+		nc_error("netd", "our gateway is not in the topology from %s", from);
 	else if (use_topology(&topo) < 0)
-		nc_log("netd", "the topology has too many nodes");
+		nc_error("netd", "the topology has too many nodes");
 	else
 		rc = 0;
 	ns_topo_free(&topo);
 	if (rc == 0)
-		nc_log("netd", "topology generation 1 from %s: %zu nodes (CA %s)", ns_apis_url(&g_n.api),
-		       g_n.topo_nodes, nc_http_ca_name());
+		nc_log("netd", "topology generation 1 from %s%s: %zu nodes (CA %s)", from,
+		       s->custom_mixnet[0] ? " (fixed: --custom-mixnet)" : "", g_n.topo_nodes,
+		       nc_http_ca_name());
 	return rc;
+}
+
+/* Before the sandbox, for a wss:// gateway: libssl and the CA certificates into memory (no file
+ * is read later); every reconnection verifies the certificate against them. */
+static int gateway_tls(const struct nc_setup *s)
+{
+	if (strncmp(s->gateway_ws, "wss://", 6))
+		return 0;
+	char err[300] = "";
+	struct ns_tls_ctx *ctx = ns_tls_client_ctx_new(NULL, err, sizeof err);
+	if (!ctx) {
+		nc_error("netd", "gateway %s: %s", s->gateway_ws, err);
+		return -1;
+	}
+	ns_ws_set_client_tls(ctx); /* for the life of the process */
+	/* certificate checks call gmtime_r, whose first call reads /etc/localtime: now, not
+	 * behind Landlock (where it would be refused, harmlessly but at every start) */
+	tzset();
+	nc_log("netd", "gateway over TLS: %s (CA %s)", s->gateway_ws, ns_tls_ctx_ca_name(ctx));
+	return 0;
 }
 
 /* A network requester's exit policy from upstream_exit_policy_url, fetched once inside the
@@ -855,7 +967,7 @@ static void send_exit_policy(const struct nc_setup *s)
 	else
 		nc_log("netd", "exit policy from %s: %zu bytes", url, len);
 	if (nc_exit_policy_send(&g_n.apid, text, len, text ? NULL : why) < 0)
-		nc_log("netd", "cannot hand the exit policy to %s", nc_kind->front);
+		nc_error("netd", "cannot hand the exit policy to %s", nc_kind->front);
 	free(text);
 }
 
@@ -876,10 +988,10 @@ int nc_netd_main(void *setup)
 	/* the frames of one read from the gateway go to keyd as one BATCH datagram */
 	if (ns_ipc_conn_set_cork(&g_n.keyd, 1) != 0 || ns_ipc_conn_set_cork(&g_n.apid, 1) != 0)
 		return 1;
-	if (first_topology(s) < 0)
+	if (first_topology(s) < 0 || gateway_tls(s) < 0)
 		return 1;
 	if (start_engines(s) < 0) {
-		nc_log("netd", "cannot start the gateway session");
+		nc_error("netd", "cannot start the gateway session");
 		return 1;
 	}
 	if (nc_confine(NS_SANDBOX_NETD, s, 0) < 0)

@@ -44,22 +44,10 @@ static struct {
 
 void sd_log_limited(struct sd_ratelog *r, const char *fmt, ...)
 {
-	char line[512];
-	ev_tstamp now = ev_now(sd_loop);
-	if (r->last && now - r->last < 10.0) {
-		r->suppressed++;
-		return;
-	}
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	ns_log_vlimited(&r->limit, NS_LOG_WARN, "socksd", fmt, ap);
 	va_end(ap);
-	if (r->suppressed)
-		nc_log("socksd", "%s (and %llu more like it)", line, (unsigned long long)r->suppressed);
-	else
-		nc_log("socksd", "%s", line);
-	r->last = now;
-	r->suppressed = 0;
 }
 
 /* ---- listeners */
@@ -133,7 +121,7 @@ static int listeners_start(const struct clientconf_socks5 *s)
 	         v6 ? "]" : "", (unsigned)s->bind_port);
 	int fd = tcp_listen(s->bind_host, s->bind_port, err, sizeof err);
 	if (fd < 0)
-		nc_log("socksd", "Failed to bind to address: %s: %s", g_sd.bind_text, err);
+		nc_error("socksd", "Failed to bind to address: %s: %s", g_sd.bind_text, err);
 	else {
 		listener_start(&g_sd.tcp, fd);
 		nc_log("socksd", "Listening on %s", g_sd.bind_text);
@@ -142,7 +130,7 @@ static int listeners_start(const struct clientconf_socks5 *s)
 		return 0;
 	fd = nc_unix_listen(s->unix_socket, err, sizeof err);
 	if (fd < 0) {
-		nc_log("socksd", "unix socket: %s", err);
+		nc_error("socksd", "unix socket: %s", err);
 		return -1;
 	}
 	listener_start(&g_sd.local, fd);
@@ -194,6 +182,7 @@ static cJSON *socksd_part(enum ns_admin_cmd cmd, const struct ns_engine *engine,
 	cJSON_AddNumberToObject(p, "messages_sent", (double)st.messages_sent);
 	cJSON_AddNumberToObject(p, "anonymous_sent", (double)st.anonymous_sent);
 	cJSON_AddNumberToObject(p, "unacked_fragments", (double)st.unacked);
+	cJSON_AddNumberToObject(p, "fragments_given_up", (double)st.fragments_given_up);
 	cJSON_AddNumberToObject(p, "surbs_sent", (double)st.surbs_sent);
 	cJSON_AddNumberToObject(p, "surb_requests_served", (double)st.surb_requests_served);
 	if (cmd == NS_ADMIN_STATUS) {
@@ -277,7 +266,7 @@ static int admin_start(const struct nc_setup *s)
 {
 	char admin[CLIENTCONF_PATH_MAX];
 	if (clientconf_admin_path(&s->conf, &s->dirs, admin, sizeof admin) < 0) {
-		nc_log("socksd", "admin socket path too long");
+		nc_error("socksd", "admin socket path too long");
 		return -1;
 	}
 	return nc_admin_start(sd_loop, admin, sd_engine, &admin_front);

@@ -10,6 +10,7 @@
 #include <ev.h>
 
 #include "proxy/nr_proto.h"
+#include "log.h"
 #include "proxy/socks_proto.h"
 
 struct ns_engine;
@@ -58,8 +59,7 @@ extern struct ns_engine *sd_engine;
 extern struct sd_conf sd_conf;
 /* One log line, at most every 10 s per *last (the count of the others in between). */
 struct sd_ratelog {
-	ev_tstamp last;
-	uint64_t suppressed;
+	struct ns_log_limit limit; /* (static storage: common/log.h) */
 };
 void sd_log_limited(struct sd_ratelog *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

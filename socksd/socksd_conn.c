@@ -52,6 +52,7 @@ static uint64_t fresh_id(void)
 
 static void conn_close(struct sd_conn *c)
 {
+	nc_debug("socksd", "connection %llu closed", (unsigned long long)c->id);
 	ev_io_stop(sd_loop, &c->rio);
 	ev_io_stop(sd_loop, &c->wio);
 	ev_timer_stop(sd_loop, &c->handshake);
@@ -123,7 +124,7 @@ void sd_conn_network_data(struct sd_conn *c, uint64_t seq, const uint8_t *data, 
                           bool closed)
 {
 	if (seq == 0 && closed && len == 0 && ns_runner_in_next_seq(c->runner) == 0) {
-		nc_log("socksd", "connection %llu to %s: the network requester could not connect",
+		nc_debug("socksd", "connection %llu to %s: the network requester could not connect",
 		       (unsigned long long)c->id, c->remote);
 		conn_close(c);
 		return;
@@ -138,7 +139,7 @@ void sd_conn_network_data(struct sd_conn *c, uint64_t seq, const uint8_t *data, 
 	}
 	if (rc < 0 && !c->obuf_logged) {
 		c->obuf_logged = true;
-		nc_log("socksd", "connection %llu: piece %llu refused: %s", (unsigned long long)c->id,
+		nc_debug("socksd", "connection %llu: piece %llu refused: %s", (unsigned long long)c->id,
 		       (unsigned long long)seq, nr_obuf_err_text(rc));
 	}
 }
@@ -188,7 +189,7 @@ static void runner_ended(void *ctx, enum ns_runner_end why)
 {
 	struct sd_conn *c = ctx;
 	if (why == NS_RUNNER_END_TTL)
-		nc_log("socksd", "connection %llu: nothing from the network requester for %.0f s: "
+		nc_debug("socksd", "connection %llu: nothing from the network requester for %.0f s: "
 		       "closed", (unsigned long long)c->id, ns_runner_conf_nym().mix_ttl);
 	conn_close(c);
 }
@@ -311,6 +312,7 @@ void sd_conn_accept(int fd)
 	}
 	c->fd = fd;
 	c->id = fresh_id();
+	nc_debug("socksd", "connection %llu accepted", (unsigned long long)c->id);
 	c->opened = ev_now(sd_loop);
 	ns_socks_parser_init(&c->parser, 0);
 	ev_io_init(&c->rio, on_readable, c->fd, EV_READ);

@@ -222,7 +222,7 @@ static void on_wait_expired(struct ev_loop *loop, ev_timer *w, int revents)
 	struct aconn *c = w->data;
 	for (int i = 0; i < 2; i++)
 		if (!c->reply[i])
-			nc_log(g_ad.front->role, "admin: %s did not answer STATUS_REQUEST within %.0f s",
+			nc_warn(g_ad.front->role, "admin: %s did not answer STATUS_REQUEST within %.0f s",
 			       PEER_NAME[i], ADMIN_WAIT);
 	answer(c);
 	answered_late(c);
@@ -237,7 +237,7 @@ void nc_admin_on_status_reply(struct ns_ipc_conn *ipc, const struct ns_ipc_msg *
 		if (!c->busy || c->request_id != m->u.STATUS_REPLY.request_id || c->reply[who])
 			continue;
 		if (!ns_admin_is_flat_object((const char *)j->ptr, j->len)) {
-			nc_log(g_ad.front->role, "admin: %s's status is not a flat JSON object (ignored)",
+			nc_warn(g_ad.front->role, "admin: %s's status is not a flat JSON object (ignored)",
 			       PEER_NAME[who]);
 			return;
 		}
@@ -264,7 +264,7 @@ static void start_request(struct aconn *c, enum ns_admin_cmd cmd)
 	m.u.STATUS_REQUEST.request_id = c->request_id;
 	for (int i = 0; i < 2; i++)
 		if (ns_ipc_conn_send(g_ad.peer[i], &m) < 0)
-			nc_log(g_ad.front->role, "admin: cannot ask %s for its status", PEER_NAME[i]);
+			nc_warn(g_ad.front->role, "admin: cannot ask %s for its status", PEER_NAME[i]);
 	ev_timer_set(&c->wait, ADMIN_WAIT, 0.);
 	ev_timer_start(g_ad.loop, &c->wait);
 }
@@ -377,7 +377,7 @@ int nc_admin_start(struct ev_loop *loop, const char *path, struct ns_engine *eng
 	g_ad.peer[1] = ns_engine_peer(engine, NS_ENGINE_NETD);
 	g_ad.fd = nc_unix_listen(path, err, sizeof err);
 	if (g_ad.fd < 0) {
-		nc_log(front->role, "admin socket: %s", err);
+		nc_error(front->role, "admin socket: %s", err);
 		return -1;
 	}
 	snprintf(g_ad.path, sizeof g_ad.path, "%s", path);

@@ -72,13 +72,13 @@ int nc_confine(enum ns_sandbox_role role, const struct nc_setup *s, unsigned fla
 	pid_t parent = getppid();
 	int dropped = ns_privsep_drop(nc_uid_base(&s->conf), role, err, sizeof err);
 	if (dropped < 0) {
-		nc_log(name, "cannot drop privileges: %s", err);
+		nc_error(name, "cannot drop privileges: %s", err);
 		return -1;
 	}
 	/* the uid change cleared the parent-death signal proc.c set: again, and the supervisor
 	 * must not have gone in between */
 	if (dropped && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)) {
-		nc_log(name, "the supervisor went away during start-up");
+		nc_error(name, "the supervisor went away during start-up");
 		return -1;
 	}
 	uint16_t ports[3 + CLIENTCONF_MAX_URLS];
@@ -95,20 +95,20 @@ int nc_confine(enum ns_sandbox_role role, const struct nc_setup *s, unsigned fla
 	}
 	int abi = ns_landlock_apply(&spec, err, sizeof err);
 	if (abi < 0) {
-		nc_log(name, "cannot apply Landlock: %s", err);
+		nc_error(name, "cannot apply Landlock: %s", err);
 		return -1;
 	}
 	unsigned sb_flags = 0;
 	if (abi == 0 && (role == NS_SANDBOX_NETD || role == NS_SANDBOX_EXITD)) {
 		sb_flags |= NS_SB_NO_FILES;
-		nc_log(name, "warning: no Landlock in this kernel: no file can be opened, so host-name "
+		nc_warn(name, "warning: no Landlock in this kernel: no file can be opened, so host-name "
 		       "look-ups after start-up use only what glibc cached");
 	}
 	unsigned uid = (unsigned)getuid(); /* getuid is not in the filter */
 	if (!(flags & NC_CONFINE_NO_SECCOMP)) {
 		int rc = ns_sandbox_apply_flags(role, s->sandbox_debug, sb_flags);
 		if (rc < 0) {
-			nc_log(name, "cannot apply the sandbox: %s", strerror(-rc));
+			nc_error(name, "cannot apply the sandbox: %s", strerror(-rc));
 			return -1;
 		}
 	}

@@ -16,6 +16,8 @@
 #include "gwclient.h"
 #include "gwregdb.h"
 #include "init_register.h"
+#include "tls.h"
+#include "websocket.h"
 
 #define REGISTER_TIMEOUT_S 60.0
 
@@ -80,11 +82,17 @@ static int handshake(struct reg *r, const char *ws, struct ns_gw_key *key)
 		                                    .on_registered = reg_on_registered };
 	struct ns_gwc_config cfg = { .url = ws, .registered = 0, .max_attempts = 1 };
 	ev_timer timeout;
+	struct ns_tls_ctx *tls = NULL;
+	if (!strncmp(ws, "wss://", 6) && !(tls = ns_tls_client_ctx_new(NULL, r->why, sizeof r->why)))
+		return -1;
+	ns_ws_set_client_tls(tls);
 	struct ns_gwc *gw = ns_gwc_new(r->loop, &cfg, ns_gwc_default_ops(), &r->keys,
 	                               ns_gwc_ws_transport(), NULL, &cb, r);
 	if (!gw || ns_gwc_start(gw) < 0) {
 		snprintf(r->why, sizeof r->why, "cannot start a connection to %s", ws);
 		ns_gwc_free(gw);
+		ns_ws_set_client_tls(NULL);
+		ns_tls_ctx_free(tls);
 		return -1;
 	}
 	ev_timer_init(&timeout, reg_on_timeout, REGISTER_TIMEOUT_S, 0.);
@@ -94,6 +102,8 @@ static int handshake(struct reg *r, const char *ws, struct ns_gw_key *key)
 		ev_run(r->loop, 0);
 	ev_timer_stop(r->loop, &timeout);
 	ns_gwc_free(gw);
+	ns_ws_set_client_tls(NULL);
+	ns_tls_ctx_free(tls);
 	if (r->done < 0 || !r->keys.have_key)
 		return -1;
 	*key = r->keys.key;
@@ -108,42 +118,54 @@ static void nym_listener(const char *ws, char *out, size_t cap)
 	snprintf(out, cap, "%s%s", ws, has_path ? "" : "/");
 }
 
-int nc_init_register(const struct clientconf *c, const struct clientconf_dirs *d,
-                     const uint8_t gateway[32], const char *ws, char *err, size_t errcap)
+int nc_gateway_register(const struct clientconf *c, const uint8_t gateway[32], const char *ws,
+                        struct ns_gwreg *row, char *err, size_t errcap)
 {
-	char cerr[CLIENTCONF_ERR_MAX] = "", path[CLIENTCONF_PATH_MAX + 64];
+	char cerr[CLIENTCONF_ERR_MAX] = "";
 	struct reg r = { 0 };
-	struct ns_gwreg row = { 0 };
+	memset(row, 0, sizeof *row);
 	if (clientconf_read_key(c->private_identity_key_file, CC_KEY_PRIVATE_IDENTITY,
 	                        r.keys.identity_seed, cerr) < 0) {
 		snprintf(err, errcap, "cannot read the identity key: %s", cerr);
 		return -1;
 	}
 	memcpy(r.keys.gateway_identity, gateway, 32);
-	/* a DB left by an init that died before config.toml belongs to keys just replaced */
-	nc_gwreg_path(c, d, path, sizeof path);
-	unlink(path);
 	r.loop = ev_loop_new(EVFLAG_AUTO);
-	int rc = r.loop ? handshake(&r, ws, &row.key) : -1;
+	int rc = r.loop ? handshake(&r, ws, &row->key) : -1;
 	if (r.loop)
 		ev_loop_destroy(r.loop);
 	ns_gwc_keys_clear(&r.keys);
 	if (rc < 0) {
 		snprintf(err, errcap, "the gateway did not register us: %s",
 		         r.why[0] ? r.why : "out of memory");
-		ns_gw_key_clear(&row.key);
+		ns_gw_key_clear(&row->key);
 		return -1;
 	}
-	memcpy(row.gateway_id, gateway, 32);
-	nym_listener(ws, row.listener, sizeof row.listener);
-	row.has_key = 1;
-	row.registered_at = (int64_t)time(NULL);
-	rc = ns_gwreg_create(path, &row, cerr, sizeof cerr);
+	memcpy(row->gateway_id, gateway, 32);
+	nym_listener(ws, row->listener, sizeof row->listener);
+	row->has_key = 1;
+	row->registered_at = (int64_t)time(NULL);
+	return 0;
+}
+
+int nc_init_register(const struct clientconf *c, const struct clientconf_dirs *d,
+                     const uint8_t gateway[32], const char *ws, int64_t *registered_at,
+                     char *err, size_t errcap)
+{
+	char cerr[CLIENTCONF_ERR_MAX] = "", path[CLIENTCONF_PATH_MAX + 64];
+	struct ns_gwreg row;
+	/* a DB left by an init that died before config.toml belongs to keys just replaced */
+	nc_gwreg_path(c, d, path, sizeof path);
+	unlink(path);
+	if (nc_gateway_register(c, gateway, ws, &row, err, errcap) < 0)
+		return -1;
+	int rc = ns_gwreg_create(path, &row, cerr, sizeof cerr);
 	ns_gw_key_clear(&row.key);
 	if (rc < 0) {
 		snprintf(err, errcap, "cannot write %s: %s", path, cerr);
 		return -1;
 	}
+	*registered_at = row.registered_at;
 	return 0;
 }
 
@@ -167,7 +189,7 @@ void nc_init_abandon(const struct clientconf *c, const struct clientconf_dirs *d
 
 /* ---- run */
 
-int nc_run_gateway(struct nc_setup *s)
+int nc_run_gateway(struct nc_setup *s, char *why, size_t whycap)
 {
 	char path[CLIENTCONF_PATH_MAX + 64], err[300] = "";
 	struct ns_gwreg r;
@@ -177,24 +199,25 @@ int nc_run_gateway(struct nc_setup *s)
 		if (nc_gateway_load(&s->dirs, s->gateway_identity, s->gateway_ws,
 		                    sizeof s->gateway_ws) == 0)
 			return 0;
-		fprintf(stderr, "nym-client: no gateway registered: neither %s nor %s/%s\n", path,
+		snprintf(why, whycap, "no gateway registered: neither %s nor %s/%s", path,
 		        s->dirs.data_dir, NC_GATEWAY_FILE);
 		return -1;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "nym-client: cannot use %s: %s\n", path, err);
+		snprintf(why, whycap, "cannot use %s: %s", path, err);
 		return -1;
 	}
-	if (strncmp(r.listener, "ws://", 5)) {
-		fprintf(stderr, "nym-client: gateway listener %s: only ws:// is supported yet\n",
+	ns_ws_url u;
+	if (ns_ws_parse_url(r.listener, &u) < 0) {
+		snprintf(why, whycap, "gateway listener %s: not a ws:// or wss:// URL we can use",
 		        r.listener);
 		return -1;
 	}
 	memcpy(s->gateway_identity, r.gateway_id, 32);
 	s->gateway_key_stored = r.has_key;
 	snprintf(s->gateway_ws, sizeof s->gateway_ws, "%s", r.listener);
-	/* Nym's "ws://IP:PORT/" is our "ws://IP:PORT" (an empty path either way) */
-	char *path_start = strchr(s->gateway_ws + 5, '/');
+	/* Nym's "ws[s]://HOST:PORT/" is our "ws[s]://HOST:PORT" (an empty path either way) */
+	char *path_start = strchr(strstr(s->gateway_ws, "://") + 3, '/');
 	if (path_start && !path_start[1])
 		*path_start = 0;
 	return 0;

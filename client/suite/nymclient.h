@@ -9,10 +9,15 @@
 #include <sys/types.h>
 
 #include "clientconf.h"
+#include "log.h"
 #include "nymapi_fetch.h"
 #include "sandbox.h"
 
-/* What makes one client program: its front process and its CLI's differences. */
+struct nc_opt;
+struct nc_args;
+struct cJSON;
+/* What makes one client program: its front process and its CLI's differences (its rows of
+ * the CLI table, cli_table.h, and its handlers). */
 struct nc_kind {
 	const char *program; /* "nym-client", "nym-socks5-client", "nym-network-requester" */
 	const char *front;   /* the front role's name: "apid", "socksd", "exitd" */
@@ -20,25 +25,31 @@ struct nc_kind {
 	enum ns_sandbox_role front_sandbox;
 	/* its config.toml and folder under <home>/.nym/ (clientconf.h) */
 	enum clientconf_kind conf;
-	const char *usage_extra; /* the program's own flags for the usage text (may be NULL) */
-	/* Optional: a flag the common ones do not know, for init or run (cmd). Returns 1 if it
-	 * took the flag alone, 2 if it took val too, 0 if it is not the program's, -1 if val is
-	 * bad. */
-	int (*parse_flag)(const char *cmd, const char *flag, const char *val);
-	/* Optional: the program's settings on a fresh config at init (init = 1) or on the loaded
-	 * one at run (0). 0 or -1 (reason printed). */
-	int (*configure)(struct clientconf *c, int init);
-	/* Optional: init's closing lines to stdout after the gateway line (the config and our
-	 * address text given); NULL: "Client configuration completed." and nym-client's address
-	 * line. */
-	void (*init_report)(const struct clientconf *c, const char *address);
+	/* as Nym's crate: version, description (NULL: none), init's and run's about lines */
+	const char *version, *about, *init_about, *run_about;
+	const char *completion_name; /* the name completions are made for (NULL: program) */
+	const char *core_name;       /* Nym's CliClient NAME ("native", "socks5", ...) */
+	int has_sign;                /* the network requester's `sign` */
+	int rust_errors;             /* errors as Rust's main prints them ("Error: ..." on
+	                              * stderr), not nym-client's "An error occurred: ..." */
+	int run_quiet;               /* no "Starting client ID..." at run */
+	const struct nc_opt *opts;   /* the program's own rows, in display order */
+	size_t n_opts;
+	/* Optional: the program's flags on a fresh config at init (init = 1) or on the loaded
+	 * one at run (0). 0, or -1 with the reason in err. */
+	int (*configure)(struct clientconf *c, int init, const struct nc_args *a, char *err,
+	                 size_t errcap);
+	/* Optional: init's closing results after the common ones: as text lines to stdout
+	 * (json NULL) or as members of json. NULL: nym-client's. */
+	void (*init_report)(const struct clientconf *c, const char *address, struct cJSON *json);
 };
 /* The running program's kind: set by nc_cli_main first thing (every process has it). */
 extern const struct nc_kind *nc_kind;
 /* The first of the program's three privsep ids: privsep_uid_base + 3 x its config kind. */
 uint32_t nc_uid_base(const struct clientconf *c);
 /* cli.c: a program's main(): `--child ROLE FD` (a role started by the supervisor),
- * `--test-probe ...` (tests/attack/), `init` and `run`. */
+ * `--test-probe ...` (tests/attack/), `--nymsuite-man-page` (the build's man page), else
+ * the CLI (cli_table.h). */
 int nc_cli_main(const struct nc_kind *kind, int argc, char **argv);
 
 #define NC_KEYD_NETD 0 /* socketpair indices (supervisor.c) */
@@ -65,6 +76,13 @@ struct nc_setup {
 	int fds[NC_PAIRS][2];
 	int sandbox_debug;
 	int test_keyd_socket; /* test hook: keyd calls socket() once sandboxed (must die) */
+	/* the role's log level ($RUST_LOG, then [nymsuite] log_level) and output kind
+	 * (common/log.h), decided by the supervisor */
+	int log_level;
+	unsigned log_output;
+	/* run --custom-mixnet: the fixed topology netd reads before its sandbox instead of the
+	 * nym-api's (no key-rotation fetch, no refresh: Nym's hardcoded topology); "" = nym-api */
+	char custom_mixnet[CLIENTCONF_PATH_MAX];
 };
 
 /* proc.c */
@@ -77,8 +95,20 @@ pid_t nc_spawn_role(const char *role, const struct nc_setup *s);
 int nc_child_main(const char *role, const char *fdstr);
 /* Closes every end of setup->fds except keep[0..n). */
 void nc_close_except(struct nc_setup *s, const int *keep, size_t n);
-/* Runs what libc caches on first use while the sandbox still allows it. */
+/* A log line of role at INFO (common/log.h: "LEVEL program[role]: text"); the others at
+ * their level. */
 void nc_log(const char *role, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define nc_error(role, ...) ns_log(NS_LOG_ERROR, role, __VA_ARGS__)
+#define nc_warn(role, ...) ns_log(NS_LOG_WARN, role, __VA_ARGS__)
+#define nc_debug(role, ...) ns_log(NS_LOG_DEBUG, role, __VA_ARGS__)
+#define nc_trace(role, ...) ns_log(NS_LOG_TRACE, role, __VA_ARGS__)
+/* A warning a peer or an app can repeat: the first line, then counts (log.h). */
+#define nc_warn_limited(role, ...) ns_log_rl(NS_LOG_WARN, role, __VA_ARGS__)
+/* The program's log settings ($RUST_LOG over conf's log_level, NULL: none; the output kind
+ * of stderr), before any child starts. A malformed $RUST_LOG is reported once. */
+void nc_log_setup(const struct clientconf *conf);
+/* A child's level (for its role) and the output kind, into its setup. */
+void nc_log_for_child(const char *role, struct nc_setup *s);
 struct ns_ipc_conn;
 struct ns_ipc_msg;
 /* Sends m on a child's connection; a failed send is fatal for the process (logged with its

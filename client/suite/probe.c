@@ -119,7 +119,8 @@ int nc_probe_main(int argc, char **argv)
 	while (r < 3 && strcmp(roles[r], role))
 		r++;
 	if (r == 3 || clientconf_dirs_kind(nc_kind->conf, argv[3], argv[2], &s.dirs) < 0 ||
-	    clientconf_load_kind(nc_kind->conf, s.dirs.config_file, &s.conf, err) < 0 || nc_run_gateway(&s) < 0) {
+	    clientconf_load_kind(nc_kind->conf, s.dirs.config_file, &s.conf, err) < 0 ||
+	    nc_run_gateway(&s, err, sizeof err) < 0) {
 		fprintf(stderr, "probe: bad role or client: %s\n", err);
 		return 2;
 	}

@@ -40,10 +40,11 @@ static void exec_role(const char *role, const struct nc_setup *s)
 	blob.magic = SETUP_MAGIC;
 	blob.size = sizeof blob.setup;
 	blob.setup = *s;
+	nc_log_for_child(role, &blob.setup);
 	int fd = memfd_create("nymsuite-setup", MFD_ALLOW_SEALING);
 	if (fd < 0 || ns_sf_write_all(fd, &blob, sizeof blob) < 0 || lseek(fd, 0, SEEK_SET) != 0 ||
 	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
-		nc_log(role, "cannot pass the setup: %s", strerror(errno));
+		nc_error(role, "cannot pass the setup: %s", strerror(errno));
 		_exit(126);
 	}
 	for (int i = 0; i < NC_PAIRS; i++)
@@ -55,7 +56,7 @@ static void exec_role(const char *role, const struct nc_setup *s)
 	snprintf(fdstr, sizeof fdstr, "%d", fd);
 	char *argv[] = { name, "--child", (char *)role, fdstr, NULL };
 	execv("/proc/self/exe", argv);
-	nc_log(role, "cannot exec /proc/self/exe: %s", strerror(errno));
+	nc_error(role, "cannot exec /proc/self/exe: %s", strerror(errno));
 	_exit(127);
 }
 
@@ -108,10 +109,11 @@ pid_t nc_spawn_role(const char *role, const struct nc_setup *s)
 int nc_child_main(const char *role, const char *fdstr)
 {
 	static struct setup_blob blob;
+	ns_log_init(nc_kind->program, role, NS_LOG_DEFAULT, 0);
 	/* exec made us dumpable again: before any key is read, no process of our uid may
 	 * ptrace us or read /proc/PID/mem */
 	if (ns_privsep_nodump() < 0) {
-		nc_log(role, "prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+		nc_error(role, "prctl(PR_SET_DUMPABLE): %s", strerror(errno));
 		return 1;
 	}
 	char *end;
@@ -129,7 +131,7 @@ int nc_child_main(const char *role, const char *fdstr)
 	}
 	close((int)fd);
 	if (got != sizeof blob || blob.magic != SETUP_MAGIC || blob.size != sizeof blob.setup) {
-		nc_log(role, "bad setup from the supervisor");
+		nc_error(role, "bad setup from the supervisor");
 		return 1;
 	}
 	const struct { const char *name; int (*main)(void *); } roles[] = {
@@ -143,9 +145,11 @@ int nc_child_main(const char *role, const char *fdstr)
 				for (int j = 0; j < 2; j++)
 					if (blob.setup.fds[p][j] >= 0)
 						fcntl(blob.setup.fds[p][j], F_SETFD, FD_CLOEXEC);
+			ns_log_init(nc_kind->program, role, blob.setup.log_level,
+			            blob.setup.log_output);
 			return roles[i].main(&blob.setup);
 		}
-	nc_log(role, "unknown role");
+	nc_error(role, "unknown role");
 	return 2;
 }
 
@@ -200,7 +204,7 @@ void nc_send(struct ns_ipc_conn *c, const struct ns_ipc_msg *m)
 	if (rc == NS_IPC_EEOF && c->on_fatal)
 		c->on_fatal(c, rc, c->ctx);
 	if (rc < 0) {
-		nc_log(ns_ipc_role_name(c->self), "send %s: %s", ns_ipc_type_name(m->type),
+		nc_error(ns_ipc_role_name(c->self), "send %s: %s", ns_ipc_type_name(m->type),
 		       ns_ipc_strerror(rc));
 		if (c->on_fatal) /* the role's own last words (the front hands its queue over) */
 			c->on_fatal(c, rc, c->ctx);
@@ -213,7 +217,9 @@ void nc_ipc_fatal(struct ns_ipc_conn *c, int err, void *ctx)
 {
 	(void)ctx;
 	err = peer_gone(err, errno);
-	nc_log(ns_ipc_role_name(c->self), "IPC with %s failed: %s", ns_ipc_role_name(c->peer),
+	/* a peer gone is the stop's cascade (a death is the supervisor's to report) */
+	ns_log(err == NS_IPC_EEOF ? NS_LOG_DEBUG : NS_LOG_ERROR, ns_ipc_role_name(c->self),
+	       "IPC with %s failed: %s", ns_ipc_role_name(c->peer),
 	       ns_ipc_strerror(err));
 	/* _exit: the atexit handlers (libcurl's, LeakSanitizer's) make system calls the sandbox
 	 * kills for (netd was seen dying of SIGSYS at a stop) */
@@ -223,11 +229,37 @@ void nc_ipc_fatal(struct ns_ipc_conn *c, int err, void *ctx)
 
 void nc_log(const char *role, const char *fmt, ...)
 {
-	char line[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	ns_logv(NS_LOG_INFO, role, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s[%s]: %s\n", nc_kind ? nc_kind->program : "nymsuite", role, line);
 }
 
+static int conf_log_level(const struct clientconf *conf)
+{
+	if (!conf || !conf->log_level[0])
+		return -1;
+	return ns_log_level_parse(conf->log_level, strlen(conf->log_level));
+}
+
+void nc_log_setup(const struct clientconf *conf)
+{
+	static int warned;
+	unsigned output = ns_log_detect_output();
+	/* a malformed $RUST_LOG is told by the first call only */
+	int level = warned ? ns_log_filter_level(getenv(NS_LOG_ENV), nc_kind->program, "supervisor",
+	                                         conf_log_level(conf) < 0 ? NS_LOG_DEFAULT
+	                                                                  : conf_log_level(conf),
+	                                         NULL, 0)
+	                   : ns_log_level_from_env(nc_kind->program, "supervisor", conf_log_level(conf));
+	warned = 1;
+	ns_log_init(nc_kind->program, "supervisor", level, output);
+}
+
+void nc_log_for_child(const char *role, struct nc_setup *s)
+{
+	int conf = conf_log_level(&s->conf);
+	s->log_level = ns_log_filter_level(getenv(NS_LOG_ENV), nc_kind->program, role,
+	                                   conf < 0 ? NS_LOG_DEFAULT : conf, NULL, 0);
+	s->log_output = ns_log_output();
+}

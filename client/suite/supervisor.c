@@ -109,7 +109,7 @@ static void set_failure(int severity, const char *why)
 
 static void note_lost(const char *why)
 {
-	nc_log("supervisor", "%s", why);
+	nc_warn("supervisor", "%s", why);
 	if (!g_sup.lost[0])
 		snprintf(g_sup.lost, sizeof g_sup.lost, "%s", why);
 }
@@ -398,11 +398,11 @@ static void set_corrupt_aside(const uint8_t *buf, size_t good, const char *why, 
 	snprintf(aside, sizeof aside, "%s.corrupt-%lld", o.path, (long long)time(NULL));
 	if (rename(o.path, aside) < 0)
 		unlink(o.path);
-	nc_log("supervisor", "%s is corrupt at byte %zu (%s): %zu fragments resent, the file "
+	nc_warn("supervisor", "%s is corrupt at byte %zu (%s): %zu fragments resent, the file "
 	       "was renamed to %s", o.path, good, why, sent, aside);
 	if (good && (nc_unsent_write_raw(&o, buf, good) < 0 || nc_unsent_commit(&o, 1, &res) < 0)) {
 		nc_unsent_abandon(&o);
-		nc_log("supervisor", "cannot keep its %zu valid bytes in a new file: %s", good,
+		nc_error("supervisor", "cannot keep its %zu valid bytes in a new file: %s", good,
 		       strerror(-o.err));
 	}
 }
@@ -491,7 +491,7 @@ static int spawn_all(struct nc_setup *s)
 		k->pair = roles[i].pair;
 		k->pid = nc_spawn_role(k->name, s);
 		if (k->pid < 0) {
-			nc_log("supervisor", "fork %s: %s", k->name, strerror(errno));
+			nc_error("supervisor", "fork %s: %s", k->name, strerror(errno));
 			return -1;
 		}
 		k->alive = 1;
@@ -527,16 +527,16 @@ static void send_policy_file(const struct nc_setup *s)
 		snprintf(err, sizeof err, "cannot read the exit policy file %s: %s", path,
 		         why[0] ? why : strerror(errno));
 	if (nc_exit_policy_send(&g_sup.kids[NC_APID].conn, text, len, text ? NULL : err) < 0)
-		nc_log("supervisor", "cannot hand the exit policy to %s", nc_kind->front);
+		nc_error("supervisor", "cannot hand the exit policy to %s", nc_kind->front);
 	free(text);
 }
 
 static int exit_status(void)
 {
 	if (g_sup.failed)
-		nc_log("supervisor", "FAILED: %s%s%s", g_sup.reason, g_sup.lost[0] ? "; " : "", g_sup.lost);
+		nc_error("supervisor", "FAILED: %s%s%s", g_sup.reason, g_sup.lost[0] ? "; " : "", g_sup.lost);
 	else if (g_sup.lost[0])
-		nc_log("supervisor", "%s, but fragments were lost: %s", g_sup.reason, g_sup.lost);
+		nc_warn("supervisor", "%s, but fragments were lost: %s", g_sup.reason, g_sup.lost);
 	else
 		nc_log("supervisor", "%s", g_sup.reason);
 	return g_sup.failed ? 1 : g_sup.lost[0] ? 3 : 0;
@@ -546,7 +546,7 @@ int nc_supervisor_run(struct nc_setup *s)
 {
 	for (int i = 0; i < NC_PAIRS; i++)
 		if (ns_ipc_socketpair(s->fds[i]) < 0) {
-			nc_log("supervisor", "socketpair: %s", strerror(errno));
+			nc_error("supervisor", "socketpair: %s", strerror(errno));
 			return 1;
 		}
 	g_sup.setup = s;

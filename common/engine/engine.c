@@ -73,7 +73,9 @@ struct ns_engine {
 	struct surb_job *jobs;
 	uint64_t next_request_id;
 	uint64_t anon_sent, replies_sent, surbs_made, surbs_received, surb_requests, surbs_low;
-	uint64_t no_surb_drops, no_surb_logged, no_surb_log_ms;
+	uint64_t no_surb_drops;
+	uint64_t given_up; /* fragments netd gave up at the retransmission limit (GAVE_UP_FRAGMENT) */
+	ev_timer log_flush; /* the counts of rate-limited log lines (common/log.h) */
 };
 
 /* The front's name in log lines: apid, socksd or exitd. */
@@ -190,6 +192,8 @@ static int queue_message(struct ns_engine *e, enum nym_message_type type, const 
 		nym_frag_id_encode(&list.ids[i], f->id);
 		keep_frag(e, f);
 	}
+	nc_debug(front(), "message %llu: %zu bytes in %zu fragments on lane %llu",
+	         (unsigned long long)d->msg_id, inner_len, list.count, (unsigned long long)d->lane);
 	nym_fragment_list_free(&list);
 	e->sent_msgs++;
 	return 0;
@@ -265,7 +269,7 @@ static void job_finish(struct ns_engine *e, struct surb_job *j)
 	if (!j->failed && job_send(e, j) < 0)
 		j->failed = 1;
 	if (j->failed) {
-		nc_log(front(), "%s to a recipient dropped: keyd made no reply SURBs",
+		nc_warn(front(), "%s to a recipient dropped: keyd made no reply SURBs",
 		       j->additional ? "additional reply SURBs" : "an anonymous message");
 		if (!j->additional && j->owner && e->cb->on_send_failed)
 			e->cb->on_send_failed(e->ctx, j->owner, j->msg_id,
@@ -438,6 +442,7 @@ void ns_engine_stats(const struct ns_engine *e, struct ns_engine_stats *st)
 	st->surbs_received = e->surbs_received;
 	st->surb_requests_served = e->surb_requests;
 	st->surbs_low = e->surbs_low;
+	st->fragments_given_up = e->given_up;
 	for (const struct frag *f = e->frags; f; f = f->next) {
 		st->unacked++;
 		st->unacked_replies += f->reply != 0;
@@ -475,7 +480,7 @@ static void hand_surbs_to_keyd(struct ns_engine *e, const uint8_t tag[NYM_SENDER
 static void serve_surb_request(struct ns_engine *e, const uint8_t recipient[96], uint32_t amount)
 {
 	if (!tag_for(e, recipient, 0)) {
-		nc_log(front(), "a client asked for reply SURBs though we never sent it an anonymous message: ignored");
+		nc_warn_limited(front(), "a client asked for reply SURBs though we never sent it an anonymous message: ignored");
 		return;
 	}
 	if (amount > NS_MAX_SURB_REQUEST)
@@ -496,11 +501,13 @@ static void handle_message(struct ns_engine *e, const uint8_t *padded, size_t le
 	struct ns_rx rx;
 	int rc = ns_rx_classify(padded, len, &rx);
 	if (rc < 0) {
-		nc_log(front(), "a malformed reassembled message was dropped (%d)", rc);
+		nc_warn_limited(front(), "a malformed reassembled message was dropped (%d)", rc);
 		return;
 	}
 	if (rx.has_tag && rx.surbs.count)
 		hand_surbs_to_keyd(e, rx.tag, &rx.surbs, rx.key_rotation);
+	nc_debug(front(), "message of %zu bytes received%s", rx.msg_len,
+	         rx.has_tag ? " with a sender tag" : "");
 	if (rx.action == NS_RX_DELIVER)
 		e->cb->on_message(e->ctx, rx.msg, rx.msg_len, rx.has_tag ? rx.tag : NULL);
 	else if (rx.action == NS_RX_SURB_REQUEST)
@@ -561,7 +568,7 @@ static void on_surbs(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ct
 	const struct ns_ipc_SURBS *s = &m->u.SURBS;
 	struct surb_job **p = job_of(e, s->request_id);
 	if (!*p) {
-		nc_log(front(), "SURBS for an unknown request %llu: ignored",
+		nc_warn(front(), "SURBS for an unknown request %llu: ignored",
 		       (unsigned long long)s->request_id);
 		return;
 	}
@@ -569,7 +576,7 @@ static void on_surbs(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ct
 	struct ns_surb_list l;
 	int rc = ns_surb_list_parse(s->surbs.ptr, s->surbs.len, NS_IPC_SURBS_MAX_COUNT, &l);
 	if (rc < 0) {
-		nc_log(front(), "keyd sent a malformed SURB list (%d)", rc);
+		nc_error(front(), "keyd sent a malformed SURB list (%d)", rc);
 		j->failed = 1;
 	} else {
 		job_add(j, s->request_id - j->first_id, &l);
@@ -650,13 +657,22 @@ static void on_frames_sent(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, vo
 	const struct ns_ipc_bytes *ids = &m->u.FRAMES_SENT.frag_ids;
 	struct lane_set ls = { .n = 0 };
 	if (ids->len % 5) {
-		nc_log(front(), "netd sent a malformed FRAMES_SENT (%zu bytes): ignored", ids->len);
+		nc_error(front(), "netd sent a malformed FRAMES_SENT (%zu bytes): ignored", ids->len);
 		return;
 	}
 	for (size_t i = 0; i < ids->len; i += 5)
 		frame_left_queue(e, ids->ptr + i, m->u.FRAMES_SENT.dropped, &ls);
 	for (size_t i = 0; i < ls.n && e->cb->on_lane_sent; i++)
 		e->cb->on_lane_sent(e->ctx, ls.lane[i]);
+}
+
+/* netd holds a fragment's pending ack, and after its ACK_TIMEOUT a retransmission slot, until
+ * the ack or the rebuilt frame reaches it; a fragment given up here never brings either. */
+static void netd_forget(struct ns_engine *e, const uint8_t id[5])
+{
+	struct ns_ipc_msg m = { .type = NS_IPC_T_FORGET_FRAGMENT };
+	m.u.FORGET_FRAGMENT.frag_id = NS_IPC_BYTES(id, 5);
+	nc_send(&e->netd, &m);
 }
 
 static void on_ack_timeout(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
@@ -666,6 +682,28 @@ static void on_ack_timeout(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, vo
 	struct frag *f = *find_frag(e, m->u.ACK_TIMEOUT.frag_id.ptr);
 	if (f)
 		build(e, f); /* new route, new SURB-ack; Nym's Retransmission lane: not queued on f's */
+	else
+		netd_forget(e, m->u.ACK_TIMEOUT.frag_id.ptr); /* acked while the timeout was on its way */
+}
+
+/* netd gave the fragment up at maximum_number_of_retransmissions. Nym then forgets its pending
+ * ack and nothing else: no word to the app, the message's other fragments go on. Kept here, it
+ * would be persisted at the stop and sent again by the next run. */
+static void on_gave_up(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c;
+	struct ns_engine *e = ctx;
+	struct frag **p = find_frag(e, m->u.GAVE_UP_FRAGMENT.frag_id.ptr);
+	if (!*p)
+		return; /* acked while netd's word was on its way */
+	uint64_t lane = (*p)->lane, msg = (*p)->msg;
+	int queued = (*p)->queued;
+	e->given_up++;
+	nc_warn_limited(front(), "a fragment of message %llu reached maximum_number_of_retransmissions "
+	                "without an ack: given up (not kept, not persisted)", (unsigned long long)msg);
+	drop_frag(e, p);
+	if (queued && e->cb->on_lane_sent)
+		e->cb->on_lane_sent(e->ctx, lane);
 }
 
 /* The owner of a message to a recipient whose gateway is not in the topology hears it with
@@ -684,14 +722,10 @@ static void tell_unknown_gateway(struct ns_engine *e, const struct frag *f)
  * line per 10 s at most, with the count since the last. */
 static void log_no_surb(struct ns_engine *e)
 {
-	uint64_t now = now_ms();
+	static struct ns_log_limit limit;
 	e->no_surb_drops++;
-	if (e->no_surb_log_ms && now - e->no_surb_log_ms < 10000)
-		return;
-	nc_log(front(), "replies to a sender tag keyd holds no reply SURBs for, or cannot queue: "
-	       "%llu fragment(s) dropped", (unsigned long long)(e->no_surb_drops - e->no_surb_logged));
-	e->no_surb_logged = e->no_surb_drops;
-	e->no_surb_log_ms = now;
+	ns_log_limited(&limit, NS_LOG_WARN, front(), "replies to a sender tag keyd holds no reply "
+	               "SURBs for, or cannot queue: fragment dropped");
 }
 
 static void on_build_failed(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
@@ -705,10 +739,12 @@ static void on_build_failed(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 	else if (reason == NS_IPC_BUILD_UNKNOWN_GATEWAY && *p && (*p)->owner)
 		tell_unknown_gateway(e, *p);
 	else
-		nc_log(front(), "keyd could not build a packet (reason %llu): fragment dropped",
+		nc_warn(front(), "keyd could not build a packet (reason %llu): fragment dropped",
 		       (unsigned long long)reason);
 	if (*p)
 		drop_frag(e, p);
+	/* a rebuild after ACK_TIMEOUT (the fragment may be gone already: acked meanwhile) */
+	netd_forget(e, m->u.BUILD_FAILED.frag_id.ptr);
 }
 
 /* ---- persistence hand-over */
@@ -748,7 +784,7 @@ static void on_resend(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *c
 	struct frag_dest d = { .recipient = q->recipient.ptr, .lane = q->lane };
 	struct frag *f = frag_new(&d, q->fragment.ptr, q->fragment.len);
 	if (!f) {
-		nc_log(front(), "out of memory: a persisted fragment is lost");
+		nc_error(front(), "out of memory: a persisted fragment is lost");
 		return;
 	}
 	memcpy(f->id, q->frag_id.ptr, 5);
@@ -760,7 +796,7 @@ static void on_resend(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *c
 static void on_peer_lost(struct ns_ipc_conn *c, int err, void *ctx)
 {
 	struct ns_engine *e = ctx;
-	nc_log(front(), "IPC with %s failed: %s; handing the unacknowledged fragments over",
+	nc_error(front(), "IPC with %s failed: %s; handing the unacknowledged fragments over",
 	       ns_ipc_role_name(c->peer), ns_ipc_strerror(err));
 	persist(e);
 	ns_ipc_conn_flush(&e->sup);
@@ -785,12 +821,12 @@ size_t ns_engine_stats_format(const struct ns_engine_stats *st, char *out, size_
 {
 	int n = snprintf(out, cap, "messages_sent=%llu\nunacked=%zu\nqueued=%zu\nanonymous_sent=%llu\n"
 	                 "replies_sent=%llu\nsurbs_sent=%llu\nsurbs_received=%llu\n"
-	                 "surb_requests_served=%llu\nsurbs_low=%llu\n",
+	                 "surb_requests_served=%llu\nsurbs_low=%llu\nfragments_given_up=%llu\n",
 	                 (unsigned long long)st->messages_sent, st->unacked, st->queued,
 	                 (unsigned long long)st->anonymous_sent, (unsigned long long)st->replies_sent,
 	                 (unsigned long long)st->surbs_sent, (unsigned long long)st->surbs_received,
 	                 (unsigned long long)st->surb_requests_served,
-	                 (unsigned long long)st->surbs_low);
+	                 (unsigned long long)st->surbs_low, (unsigned long long)st->fragments_given_up);
 	return clamp_len(n, cap);
 }
 
@@ -821,7 +857,7 @@ static void on_front_message(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, 
 	if (e->cb->on_front_message)
 		e->cb->on_front_message(c, m, e->ctx);
 	else
-		nc_log(nc_kind->front, "%s is not for this program (ignored)", ns_ipc_type_name(m->type));
+		nc_warn(nc_kind->front, "%s is not for this program (ignored)", ns_ipc_type_name(m->type));
 }
 
 static const ns_ipc_handler engine_handlers[NS_IPC_TYPE_LIMIT] = {
@@ -830,6 +866,7 @@ static const ns_ipc_handler engine_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_SELF_ADDRESS] = on_self_address,
 	[NS_IPC_T_ACK] = on_ack,
 	[NS_IPC_T_ACK_TIMEOUT] = on_ack_timeout,
+	[NS_IPC_T_GAVE_UP_FRAGMENT] = on_gave_up,
 	[NS_IPC_T_FRAMES_SENT] = on_frames_sent,
 	[NS_IPC_T_BUILD_FAILED] = on_build_failed,
 	[NS_IPC_T_FRAGMENT] = on_fragment,
@@ -842,6 +879,12 @@ static const ns_ipc_handler engine_handlers[NS_IPC_TYPE_LIMIT] = {
 };
 
 /* ---- life */
+
+static void on_log_flush(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+	ns_log_flush(0);
+}
 
 struct ns_engine *ns_engine_start(struct ev_loop *loop, int keyd_fd, int netd_fd, int sup_fd,
                                   const struct ns_engine_cb *cb, void *ctx)
@@ -860,6 +903,9 @@ struct ns_engine *ns_engine_start(struct ev_loop *loop, int keyd_fd, int netd_fd
 	                  on_peer_lost, e);
 	ns_ipc_conn_start(&e->sup, loop, sup_fd, NS_IPC_APID, NS_IPC_SUPERVISOR, engine_handlers,
 	                  nc_ipc_fatal, e);
+	ev_timer_init(&e->log_flush, on_log_flush, NS_LOG_WINDOW_S / 2, NS_LOG_WINDOW_S / 2);
+	ev_timer_start(loop, &e->log_flush);
+	ev_unref(loop); /* the flush alone keeps the loop from nothing */
 	/* keyd sends the fragments of a batch of frames together: take them in one wake-up */
 	ns_ipc_conn_set_priority(&e->keyd, 0, 32);
 	if (ns_ipc_conn_set_cork(&e->keyd, 1) != 0 || ns_ipc_conn_set_cork(&e->netd, 1) != 0) {
@@ -882,6 +928,8 @@ void ns_engine_free(struct ns_engine *e)
 	if (!e)
 		return;
 	ns_ipc_conn_flush(&e->sup); /* the last answers to the supervisor (stats, unsent fragments) */
+	ev_ref(e->loop);
+	ev_timer_stop(e->loop, &e->log_flush);
 	ns_ipc_conn_stop(&e->keyd);
 	ns_ipc_conn_stop(&e->netd);
 	ns_ipc_conn_stop(&e->sup);

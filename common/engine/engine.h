@@ -1,6 +1,7 @@
 /* The client engine every front process runs (apid, socksd, exitd): it speaks to keyd, netd
  * and the supervisor for the front and holds no key. It pads and splits outgoing messages,
- * keeps each fragment until its ack (rebuilt on ACK_TIMEOUT, under a new route), sends
+ * keeps each fragment until its ack (rebuilt on ACK_TIMEOUT, under a new route; dropped when
+ * netd gives it up at maximum_number_of_retransmissions), sends
  * anonymous messages with reply SURBs keyd makes, sends replies through the SURBs keyd holds
  * for a sender tag (keyd queues them and asks the sender for more when they run short),
  * reassembles what keyd decrypts, hands SURBs it finds to keyd, serves SURB requests, hands
@@ -31,6 +32,7 @@ struct ns_engine_stats {
 	size_t queued; /* fragments not yet handed to the gateway */
 	uint64_t messages_sent, anonymous_sent, replies_sent;
 	uint64_t surbs_sent, surbs_received, surb_requests_served, surbs_low;
+	uint64_t fragments_given_up; /* netd's GAVE_UP_FRAGMENT: dropped unacked, not persisted */
 	size_t n_lanes; /* lanes with unacknowledged fragments (the first NS_ENGINE_LANES_MAX) */
 	uint64_t lane[NS_ENGINE_LANES_MAX];
 	size_t lane_depth[NS_ENGINE_LANES_MAX];   /* queued: ns_engine_lane_depth */

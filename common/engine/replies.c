@@ -2,6 +2,7 @@
  * classification of reassembled messages (see replies.h). */
 #include <string.h>
 
+#include "bytes.h"
 #include "engine/replies.h"
 #include "crypto.h"
 #include "nymsphinx/message.h"
@@ -16,19 +17,6 @@ int ns_surb_version(size_t surb_len)
 		return 0;
 	size_t hops = (surb_len - NYM_REPLY_SURB_BASE_LEN) / SPHINX_PAYLOAD_SEED_LEN;
 	return hops >= 1 && hops <= SPHINX_MAX_HOPS ? 2 : 0;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
 }
 
 /* One serialized SURB of the structure its length announces. */
@@ -49,7 +37,7 @@ int ns_surb_list_parse(const uint8_t *in, size_t len, size_t max_count, struct n
 	memset(out, 0, sizeof *out);
 	if (len < NS_SURB_LIST_HEADER)
 		return NS_REPLIES_ERR_SHORT;
-	size_t count = get_u32(in), body = len - NS_SURB_LIST_HEADER;
+	size_t count = ns_get_be32(in), body = len - NS_SURB_LIST_HEADER;
 	if (count > max_count)
 		return NS_REPLIES_ERR_COUNT;
 	if (count == 0)
@@ -77,7 +65,7 @@ size_t ns_surb_list_encode(const uint8_t *surbs, size_t count, size_t surb_len, 
 	size_t need = NS_SURB_LIST_HEADER + count * surb_len;
 	if (need > cap)
 		return 0;
-	put_u32(out, (uint32_t)count);
+	ns_put_be32(out, (uint32_t)count);
 	if (count)
 		memcpy(out + NS_SURB_LIST_HEADER, surbs, count * surb_len);
 	return need;
@@ -104,7 +92,7 @@ long ns_repliable_build(const uint8_t tag[NYM_SENDER_TAG_LEN], int data, const u
 	p += NYM_SENDER_TAG_LEN;
 	if (version == 1) {
 		*p++ = data ? NYM_REPLIABLE_DATA_V1 : NYM_REPLIABLE_ADDITIONAL_SURBS_V1;
-		put_u32(p, (uint32_t)count);
+		ns_put_be32(p, (uint32_t)count);
 	} else {
 		*p++ = data ? NYM_REPLIABLE_DATA_V2 : NYM_REPLIABLE_ADDITIONAL_SURBS_V2;
 		p[0] = (uint8_t)(count >> 8);

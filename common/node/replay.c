@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "crypto.h"
 #include "node/node.h"
 
@@ -21,10 +22,7 @@ static uint64_t bucket_hash(const struct ns_replay_set *s, const uint8_t *tag)
 {
 	uint8_t h[8];
 	ns_blake2b(h, sizeof h, tag, TAG_LEN, s->hash_key, sizeof s->hash_key);
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | h[i];
-	return v;
+	return ns_get_be64(h);
 }
 
 /* Slot holding tag, or the empty slot where it would go. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base58.h"
+#include "bytes.h"
 #include "crypto.h"
 
 #define IP_TYPE_V4 4
@@ -74,7 +75,7 @@ long nym_node_address_decode(const uint8_t *in, size_t len, struct nym_node_addr
 		return NYM_ADDR_ERR_SHORT;
 	memset(a, 0, sizeof(*a));
 	a->ip_version = in[0];
-	a->port = (uint16_t)((in[1] << 8) | in[2]);
+	a->port = ns_get_be16(in + 1);
 	memcpy(a->ip, in + 3, ip_octets_len(in[0]));
 	return (long)need;
 }

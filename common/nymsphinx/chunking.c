@@ -4,22 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "crypto.h"
 
 #define FLAG_BIT 0x80000000u
-
-static void put_u32_be(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32_be(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
 
 /* ------------------------------------------------------------------ headers ---- */
 
@@ -61,13 +49,13 @@ long nym_frag_header_encode(const struct nym_frag_header *h, uint8_t *out, size_
 	n = nym_frag_header_len(h);
 	if (!out || cap < n)
 		return NYM_CHUNK_ERR_ARG;
-	put_u32_be(out, (uint32_t)h->set_id | FLAG_BIT);
+	ns_put_be32(out, (uint32_t)h->set_id | FLAG_BIT);
 	out[4] = h->total;
 	out[5] = h->current;
 	if (header_is_linked(h)) {
 		int32_t link = h->prev_set_id ? h->prev_set_id : h->next_set_id;
 
-		put_u32_be(out + 6, (uint32_t)link | FLAG_BIT);
+		ns_put_be32(out + 6, (uint32_t)link | FLAG_BIT);
 	} else {
 		out[6] = 0;
 	}
@@ -84,7 +72,7 @@ long nym_frag_header_decode(const uint8_t *in, size_t len, struct nym_frag_heade
 		return NYM_CHUNK_ERR_ARG;
 	if (len < NYM_FRAG_HEADER_UNLINKED_LEN)
 		return NYM_CHUNK_ERR_SHORT;
-	word = get_u32_be(in);
+	word = ns_get_be32(in);
 	if (!(word & FLAG_BIT))
 		return NYM_CHUNK_ERR_HEADER;
 	tmp.set_id = (int32_t)(word & ~FLAG_BIT);
@@ -97,7 +85,7 @@ long nym_frag_header_decode(const uint8_t *in, size_t len, struct nym_frag_heade
 
 		if (len < NYM_FRAG_HEADER_LINKED_LEN)
 			return NYM_CHUNK_ERR_SHORT;
-		word = get_u32_be(in + 6);
+		word = ns_get_be32(in + 6);
 		if (!(word & FLAG_BIT))
 			return NYM_CHUNK_ERR_HEADER;
 		link = (int32_t)(word & ~FLAG_BIT);
@@ -174,7 +162,7 @@ int nym_fragment_check_len(const struct nym_fragment *f, size_t ppp)
 
 void nym_frag_id_encode(const struct nym_frag_id *id, uint8_t out[NYM_FRAG_ID_LEN])
 {
-	put_u32_be(out, (uint32_t)id->set_id);
+	ns_put_be32(out, (uint32_t)id->set_id);
 	out[4] = id->position;
 }
 
@@ -184,7 +172,7 @@ int nym_frag_id_decode(const uint8_t in[NYM_FRAG_ID_LEN], struct nym_frag_id *id
 
 	if (!in || !id)
 		return NYM_CHUNK_ERR_ARG;
-	set_id = (int32_t)get_u32_be(in);
+	set_id = (int32_t)ns_get_be32(in);
 	if (set_id < 0)
 		return NYM_CHUNK_ERR_FRAG_ID;
 	id->set_id = set_id;

@@ -3,24 +3,12 @@
 
 #include <string.h>
 
+#include "bytes.h"
 #include "crypto.h"
 #include "nymsphinx/address.h"
 #include "nymsphinx/params.h"
 
 static const uint8_t ZERO_IV[NS_AES_IV_LEN];
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 void nym_surb_key_generate(uint8_t key[NYM_SURB_KEY_LEN]) { ns_random(key, NYM_SURB_KEY_LEN); }
 
@@ -159,7 +147,7 @@ static long parse_surb_list(const uint8_t *in, size_t len, struct nym_repliable_
 	if (is_v1(m->content_tag)) {
 		if (len < 4)
 			return NYM_REPLY_ERR_SHORT;
-		m->num_surbs = get_u32(in);
+		m->num_surbs = ns_get_be32(in);
 		m->surb_hops = 4;
 		m->key_rotation = NYM_KEY_ROTATION_UNKNOWN;
 		m->surb_len = NYM_REPLY_SURB_V1_LEN;
@@ -273,7 +261,7 @@ long nym_repliable_encode(const uint8_t sender_tag[NYM_SENDER_TAG_SIZE], uint8_t
 	out[NYM_SENDER_TAG_SIZE] = content_tag;
 	off = NYM_SENDER_TAG_SIZE + 1;
 	if (is_v1(content_tag)) {
-		put_u32(out + off, (uint32_t)n_surbs);
+		ns_put_be32(out + off, (uint32_t)n_surbs);
 	} else {
 		out[off] = (uint8_t)(n_surbs >> 8);
 		out[off + 1] = (uint8_t)n_surbs;
@@ -321,7 +309,7 @@ int nym_reply_msg_parse(const uint8_t *in, size_t len, struct nym_reply_msg *m)
 	if (nym_recipient_from_bytes(in, &r) != 0)
 		return NYM_REPLY_ERR_RECIPIENT;
 	memcpy(m->recipient, in, NYM_RECIPIENT_LEN);
-	m->amount = get_u32(in + NYM_RECIPIENT_LEN);
+	m->amount = ns_get_be32(in + NYM_RECIPIENT_LEN);
 	return NYM_REPLY_OK;
 }
 
@@ -341,6 +329,6 @@ long nym_reply_msg_encode(const struct nym_reply_msg *m, uint8_t *out, size_t ca
 		return NYM_REPLY_ERR_ARG;
 	out[0] = NYM_REPLY_SURB_REQUEST;
 	memcpy(out + 1, m->recipient, NYM_RECIPIENT_LEN);
-	put_u32(out + 1 + NYM_RECIPIENT_LEN, m->amount);
+	ns_put_be32(out + 1 + NYM_RECIPIENT_LEN, m->amount);
 	return 1 + NYM_SURB_REQUEST_LEN;
 }

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "bytes.h"
 #include "clientapi.h"
 #include "jsonget.h"
 #include "nymsphinx/address.h"
@@ -68,15 +69,6 @@ static const uint8_t *take(struct reader *r, size_t n)
 	p = r->p + r->off;
 	r->off += n;
 	return p;
-}
-
-static uint64_t be_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
 }
 
 static uint64_t be_uint(const uint8_t *p, size_t n)
@@ -849,7 +841,7 @@ static int decode_connect(struct reader *r, struct nr_request *req)
 	if (!(addr = take(r, (size_t)be_uint(len, 2))))
 		return NR_E_ADDR;
 	req->kind = NR_REQ_CONNECT;
-	req->conn_id = be_u64(id);
+	req->conn_id = ns_get_be64(id);
 	req->addr = addr;
 	req->addr_len = (size_t)be_uint(len, 2);
 	return decode_return_address(r, req);
@@ -862,9 +854,9 @@ static int decode_send(struct reader *r, struct nr_request *req)
 	if (!h)
 		return NR_E_SOCKET_DATA;
 	req->kind = NR_REQ_SEND;
-	req->conn_id = be_u64(h);
+	req->conn_id = ns_get_be64(h);
 	req->local_closed = h[8] != 0;
-	req->seq = be_u64(h + 9);
+	req->seq = ns_get_be64(h + 9);
 	req->data = r->p + r->off;
 	req->data_len = left(r);
 	return 0;
@@ -966,8 +958,8 @@ static int decode_network_data(struct reader *r, struct nr_response *resp)
 		return NR_E_SOCKET_DATA;
 	resp->kind = NR_RESP_NETWORK_DATA;
 	resp->closed = h[0] != 0;
-	resp->conn_id = be_u64(h + 1);
-	resp->seq = be_u64(h + 9);
+	resp->conn_id = ns_get_be64(h + 1);
+	resp->seq = ns_get_be64(h + 9);
 	resp->data = r->p + r->off;
 	resp->data_len = left(r);
 	return 0;
@@ -982,7 +974,7 @@ static int decode_connection_error(struct reader *r, struct nr_response *resp)
 	if (!capi_utf8_valid(r->p + r->off, left(r)))
 		return NR_E_UTF8;
 	resp->kind = NR_RESP_CONNECTION_ERROR;
-	resp->conn_id = be_u64(id);
+	resp->conn_id = ns_get_be64(id);
 	resp->text = (const char *)(r->p + r->off);
 	resp->text_len = left(r);
 	return 0;

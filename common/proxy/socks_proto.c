@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "clientapi.h"
 
 enum parse_state {
@@ -357,7 +358,7 @@ static enum byte_result v5_byte(struct ns_socks_parser *p, uint8_t b)
 	default: /* ST_V5_PORT */
 		if (!collect(p, b))
 			return BYTE_MORE;
-		p->req.port = (uint16_t)((p->field[0] << 8) | p->field[1]);
+		p->req.port = ns_get_be16(p->field);
 		return finish(p);
 	}
 }
@@ -366,7 +367,7 @@ static enum byte_result v5_byte(struct ns_socks_parser *p, uint8_t b)
 
 static void v4_head_done(struct ns_socks_parser *p)
 {
-	p->req.port = (uint16_t)((p->field[1] << 8) | p->field[2]);
+	p->req.port = ns_get_be16(p->field + 1);
 	p->req.addr_type = NS_SOCKS_ADDR_IPV4;
 	memcpy(p->req.addr, p->field + 3, 4);
 	p->req.addr_len = 4;

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "bytes.h"
 #include "crypto.h"
 
 #define PRG_LEN        (SPHINX_ROUTING_STEP * (SPHINX_MAX_HOPS + 1)) /* 360 */
@@ -30,14 +31,6 @@ static void put_version(uint8_t out[3], uint16_t version)
 	out[0] = 0;
 	out[1] = (uint8_t)(version >> 8);
 	out[2] = (uint8_t)version;
-}
-
-static void put_u64_be(uint8_t out[8], uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		out[i] = (uint8_t)v;
-		v >>= 8;
-	}
 }
 
 static void xor_into(uint8_t *dst, const uint8_t *src, size_t n)
@@ -111,7 +104,7 @@ static void forward_routing(const struct sphinx_header_params *p, struct build_s
 	b[0] = SPHINX_FLAG_FORWARD;
 	put_version(b + 1, p->version);
 	memcpy(b + 4, p->route[i + 1].address, SPHINX_NODE_ADDR_LEN);
-	put_u64_be(b + 36, p->delays_ns != NULL ? p->delays_ns[i] : 0);
+	ns_put_be64(b + 36, p->delays_ns != NULL ? p->delays_ns[i] : 0);
 	memcpy(b + 44, st->gamma, SPHINX_MAC_LEN);
 	xor_into(b, st->hop[i].keystream, SPHINX_BETA_LEN);
 	header_mac(st->gamma, st->hop[i].expanded, b);

@@ -4,19 +4,12 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "crypto.h"
 #include "lioness.h"
 
 #define PRG_LEN (SPHINX_ROUTING_STEP * (SPHINX_MAX_HOPS + 1)) /* 360 */
 #define LEGACY_BLIND_TRIES 128
-
-static uint64_t get_u64_be(const uint8_t in[8])
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | in[i];
-	return v;
-}
 
 static int known_version(uint16_t v)
 {
@@ -148,7 +141,7 @@ static int process_routing(const uint8_t alpha[32], const uint8_t plain[PRG_LEN]
 		return SPHINX_OK;
 	}
 	memcpy(res->next_address, plain + 4, SPHINX_NODE_ADDR_LEN);
-	res->delay_ns = get_u64_be(plain + 36);
+	res->delay_ns = ns_get_be64(plain + 36);
 	return next_header(alpha, plain, res, out_header);
 }
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "http_request.h"
+#include "log.h"
 #include "loopback.h"
 #include "nodeconf.h"
 #include "safefile.h"
@@ -88,14 +89,10 @@ struct conn {
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_(const char *fmt, ...)
 {
-	char when[21];
-	ns_rfc3339(time(NULL), when);
-	fprintf(stderr, "%s nym-directory: ", when);
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ns_logv(NS_LOG_INFO, NULL, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* ---------------------------------------------------------------- response bodies */
@@ -542,6 +539,8 @@ int main(int argc, char **argv)
 {
 	const char *listen_addr = NULL, *ready_file = NULL;
 	struct server s = { 0 };
+	ns_log_init("nym-directory", NULL, ns_log_level_from_env("nym-directory", NULL, -1),
+	            ns_log_detect_output() | NS_LOG_TIME);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;

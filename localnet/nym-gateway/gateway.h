@@ -76,6 +76,8 @@ void gw_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* clients.c */
 int gw_clients_start(struct gw *gw);
+/* front.c: the TLS and delaying fronts of the client listener (nodeconf.h), if configured. */
+int gw_fronts_start(struct gw *gw);
 void gw_clients_stop(struct gw *gw);
 /* Delivers one message to a client's live session. 1 pushed, 0 no live session (or its
  * queue is backed up: the caller stores), -1 on an encryption error. */

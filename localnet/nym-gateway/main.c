@@ -17,22 +17,13 @@
 
 #include "crypto.h"
 #include "gateway.h"
+#include "log.h"
 
 void gw_log(const char *fmt, ...)
 {
-	char when[32];
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
 	va_list ap;
 	va_start(ap, fmt);
-	flockfile(stdout);
-	printf("%s.%03ldZ nym-gateway: ", when, ts.tv_nsec / 1000000);
-	vprintf(fmt, ap);
-	putchar('\n');
-	funlockfile(stdout);
+	ns_logv(NS_LOG_INFO, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -185,6 +176,8 @@ static int setup(struct gw *gw, const char *config, const char *data_dir)
 int main(int argc, char **argv)
 {
 	const char *config = NULL, *data_dir = NULL;
+	ns_log_init("nym-gateway", NULL, ns_log_level_from_env("nym-gateway", NULL, -1),
+	            ns_log_detect_output() | NS_LOG_TIME);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			config = argv[++i];
@@ -207,7 +200,8 @@ int main(int argc, char **argv)
 	if (setup(&gw, config, data_dir) < 0)
 		return 1;
 	gw.signals = ns_signals_new(gw.loop, NULL, NULL);
-	if (!gw.signals || gw_mix_start(&gw) < 0 || gw_clients_start(&gw) < 0 || start_stats(&gw) < 0)
+	if (!gw.signals || gw_mix_start(&gw) < 0 || gw_clients_start(&gw) < 0 || gw_fronts_start(&gw) < 0 ||
+	    start_stats(&gw) < 0)
 		return 1;
 	gw.last_purge = 0;
 	ev_timer_init(&gw.housekeeping, housekeeping_cb, 0.1, 0.1);

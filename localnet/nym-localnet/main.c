@@ -24,6 +24,7 @@
 #include "loopback.h"
 #include "netreq.h"
 #include "nodeconf.h"
+#include "tlsgen.h"
 #include "topology_json.h"
 
 #define HOST "127.0.0.1"
@@ -42,6 +43,10 @@ struct options {
 	uint32_t key_rotation_id;
 	uint32_t epoch;
 	int timeout_s;
+	int tls;                   /* every gateway gets a TLS (wss) listener */
+	const char *tls_cert_name; /* the DNS name in the gateways' certificate */
+	int n_delays;              /* --gateway-delays: gateway k's added client delay */
+	unsigned delays[32];
 };
 
 /* The process table of a running network: the directory then every node. */
@@ -200,6 +205,23 @@ static void fill_node(struct ns_nodeconf *c, const char *dir, const struct optio
 	gen_keys(dir, c);
 }
 
+/* --tls: a wss listener announced as wss://localhost:PORT; --gateway-delays: a delaying front
+ * announced as the ws port (nodeconf.h). */
+static void gateway_fronts(struct ns_nodeconf *c, const char *dir, const struct options *o,
+                           size_t k, int *fds, size_t *n_fds)
+{
+	if (o->tls) {
+		snprintf(c->hostname, sizeof c->hostname, "%s", LN_TLS_HOSTNAME);
+		c->clients_wss_port = take_port(fds, n_fds);
+		path_join(c->tls_cert_file, dir, "tls/gateway.pem");
+		path_join(c->tls_key_file, dir, "tls/gateway.key");
+	}
+	if (o->n_delays) {
+		c->announce_ws_port = take_port(fds, n_fds);
+		c->client_delay_ms = k < (size_t)o->n_delays ? o->delays[k] : 0;
+	}
+}
+
 static void cmd_gen(const struct options *o)
 {
 	const char *dir = o->dir;
@@ -211,7 +233,10 @@ static void cmd_gen(const struct options *o)
 		make_dir(path, strcmp(subdirs[i], "keys") == 0 ? 0700 : 0755);
 	}
 	size_t n_mix = (size_t)o->mix_per_layer * 3, n = n_mix + (size_t)o->gateways;
-	int fds[2 * MAX_NODES + 1];
+	char err[512];
+	if (o->tls && ln_tls_generate(dir, o->tls_cert_name, err, sizeof err) < 0)
+		die("%s", err);
+	int fds[4 * MAX_NODES + 1];
 	size_t n_fds = 0;
 	struct netfile nf = { .key_rotation_id = o->key_rotation_id, .epoch = o->epoch };
 	nf.directory_port = take_port(fds, &n_fds);
@@ -229,6 +254,7 @@ static void cmd_gen(const struct options *o)
 			c->role = NS_ROLE_GATEWAY;
 			snprintf(c->name, sizeof c->name, "gateway%zu", i - n_mix + 1);
 			c->clients_ws_port = take_port(fds, &n_fds);
+			gateway_fronts(c, dir, o, i - n_mix, fds, &n_fds);
 		}
 		c->mix_port = take_port(fds, &n_fds);
 		fill_node(c, dir, o, &nf);
@@ -291,7 +317,7 @@ static void write_env(const char *dir, const struct ns_nodeconf *nodes, size_t n
 	PUT("NYM_LOCALNET_DIR=%s\n", dir);
 	PUT("NYM_TOPOLOGY=%s/topology.json\n", dir);
 	PUT("GATEWAY_IDS=\"");
-	int k = 0;
+	int k = 0, tls = 0;
 	for (size_t i = 0; i < n; i++) {
 		char id[64];
 		if (nodes[i].role != NS_ROLE_GATEWAY)
@@ -310,7 +336,15 @@ static void write_env(const char *dir, const struct ns_nodeconf *nodes, size_t n
 		PUT("GATEWAY_ID_%d=%s\n", k, id);
 		PUT("GATEWAY_WS_%d=ws://%s:%u\n", k, nodes[i].host, nodes[i].clients_ws_port);
 		PUT("GATEWAY_MIX_%d=%s:%u\n", k, nodes[i].host, nodes[i].mix_port);
+		if (nodes[i].clients_wss_port && nodes[i].hostname[0])
+			PUT("GATEWAY_WSS_%d=wss://%s:%u\n", k, nodes[i].hostname, nodes[i].clients_wss_port);
+		if (nodes[i].announce_ws_port)
+			PUT("GATEWAY_WS_ANNOUNCED_%d=ws://%s:%u\n", k, nodes[i].host,
+			    nodes[i].announce_ws_port);
+		tls |= nodes[i].clients_wss_port != 0;
 	}
+	if (tls)
+		PUT("NYMSUITE_CA_FILE=%s/tls/ca.pem\n", dir);
 	PUT("GATEWAY_COUNT=%d\n", k);
 	if (nr_address)
 		PUT("NETWORK_REQUESTER=%s\n", nr_address);
@@ -481,8 +515,11 @@ static int is_healthy(const char *dir, const struct proc *p, uint16_t directory_
 		return ns_loopback_probe(HOST, directory_port, 200);
 	if (!ns_loopback_probe(p->conf->host, p->conf->mix_port, 200))
 		return 0;
-	return p->conf->role != NS_ROLE_GATEWAY ||
-	       ns_loopback_probe(p->conf->host, p->conf->clients_ws_port, 200);
+	const struct ns_nodeconf *c = p->conf;
+	return c->role != NS_ROLE_GATEWAY ||
+	       (ns_loopback_probe(c->host, c->clients_ws_port, 200) &&
+	        (!c->clients_wss_port || ns_loopback_probe(c->host, c->clients_wss_port, 200)) &&
+	        (!c->announce_ws_port || ns_loopback_probe(c->host, c->announce_ws_port, 200)));
 }
 
 static void print_log_tail(const char *dir, const char *name)
@@ -662,6 +699,10 @@ static void cmd_up(const struct options *o, int explicit_shape)
 		if (access(procs[i].binary, X_OK) < 0)
 			die("missing binary %s (needed for %s; not built yet?)", procs[i].binary, procs[i].name);
 	write_topology(dir, nodes, n, &nf);
+	/* the network requester trusts the throwaway CA of the wss gateways */
+	path_join(path, dir, "tls/ca.pem");
+	if (file_exists(path) && setenv("NYMSUITE_CA_FILE", path, 1) < 0)
+		die("setenv: %s", strerror(errno));
 	size_t n_nodes = np - (nf.network_requester ? 1 : 0); /* the directory and the nodes */
 	for (size_t i = 0; i < n_nodes; i++)
 		start_proc(dir, &procs[i], nf.directory_port);
@@ -772,6 +813,7 @@ static void usage(void)
 	        "usage: nym-localnet up|gen --dir DIR [--mixnodes-per-layer N] [--gateways M]\n"
 	        "                    [--drop-rate P] [--no-delay] [--key-rotation-id R] [--epoch E]\n"
 	        "                    [--no-network-requester] [--timeout SECONDS]\n"
+	        "                    [--tls [--tls-cert-name NAME]] [--gateway-delays MS,MS,...]\n"
 	        "       nym-localnet status|down --dir DIR\n");
 	exit(2);
 }
@@ -786,18 +828,40 @@ static long parse_long(const char *s, long min, long max)
 	return v;
 }
 
+/* "MS,MS,...": one added delay per gateway, in id order. */
+static void parse_delays(const char *v, struct options *o)
+{
+	o->n_delays = 0;
+	for (const char *p = v; *p;) {
+		char num[16];
+		size_t len = strcspn(p, ",");
+		if (len == 0 || len >= sizeof num || o->n_delays == 32)
+			usage();
+		memcpy(num, p, len);
+		num[len] = 0;
+		o->delays[o->n_delays++] = (unsigned)parse_long(num, 0, 60000);
+		p += len + (p[len] == ',');
+	}
+	if (o->n_delays == 0)
+		usage();
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
 		usage();
 	const char *cmd = argv[1];
 	struct options o = { .mix_per_layer = 1, .gateways = 1, .key_rotation_id = 3, .epoch = 100,
-		             .timeout_s = 20 };
+		             .timeout_s = 20, .tls_cert_name = LN_TLS_HOSTNAME };
 	int explicit_shape = 0;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--no-delay") == 0) {
 			o.no_delay = 1;
+			continue;
+		}
+		if (strcmp(a, "--tls") == 0) {
+			o.tls = 1, explicit_shape = 1;
 			continue;
 		}
 		if (strcmp(a, "--no-network-requester") == 0) {
@@ -817,6 +881,10 @@ int main(int argc, char **argv)
 			o.key_rotation_id = (uint32_t)parse_long(v, 0, UINT32_MAX);
 		else if (strcmp(a, "--epoch") == 0)
 			o.epoch = (uint32_t)parse_long(v, 0, UINT32_MAX);
+		else if (strcmp(a, "--tls-cert-name") == 0)
+			o.tls_cert_name = v, explicit_shape = 1;
+		else if (strcmp(a, "--gateway-delays") == 0)
+			parse_delays(v, &o), explicit_shape = 1;
 		else if (strcmp(a, "--timeout") == 0)
 			o.timeout_s = (int)parse_long(v, 1, 3600);
 		else if (strcmp(a, "--drop-rate") == 0) {

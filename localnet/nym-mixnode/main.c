@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "crypto.h"
+#include "log.h"
 #include "loopback.h"
 #include "node/node.h"
 #include "nodeconf.h"
@@ -62,16 +63,9 @@ static const char *g_name = "nym-mixnode";
 static void logline(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logline(const char *fmt, ...)
 {
-	char ts[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "%s %s: ", ts, g_name);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	ns_logv(NS_LOG_INFO, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -357,6 +351,9 @@ int main(int argc, char **argv)
 	const char *config = NULL;
 	double drop = -1;
 	int no_delay = 0;
+	int log_level = ns_log_level_from_env(g_name, NULL, -1);
+	unsigned log_output = ns_log_detect_output() | NS_LOG_TIME;
+	ns_log_init(g_name, NULL, log_level, log_output);
 	if (parse_args(argc, argv, &config, &drop, &no_delay) != 0)
 		return usage();
 	if (ns_crypto_init() != 0)
@@ -368,6 +365,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	g_name = m.conf.name;
+	ns_log_init(g_name, NULL, log_level, log_output);
 	if (m.conf.role != NS_ROLE_MIXNODE) {
 		logline("%s is not a mix node descriptor", config);
 		return 1;

@@ -58,7 +58,7 @@ ws1008=$(jq '[.slow_outcomes | to_entries[] | select(.key | test("close 1008")) 
 echo "ok every slow app closed ($ws1008 websocket apps saw close 1008 with the reason)"
 n=$(apid_stat slow_consumers_closed)
 [ "$n" -ge $((N_BIN + N_JSON + N_UNIX)) ] || fail "slow_consumers_closed is $n"
-n=$(grep -c "apps closed as slow consumers" "$T/client.log" || true)
+n=$(grep -v "more like this in the last" "$T/client.log" | grep -c "apps closed as slow consumers" || true)
 [ "$n" = 1 ] || fail "the closes were logged in $n lines, not 1"
 echo "ok counted (slow_consumers_closed $(apid_stat slow_consumers_closed)) and logged once"
 $ATK serve ws "$PORT" 5 | grep -q '"served"' || fail "no app served afterwards"

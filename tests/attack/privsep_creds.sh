@@ -9,6 +9,8 @@
 set -euo pipefail
 # shellcheck source=tests/integration/lib/nymclient.bash
 . "$(dirname "$0")/../integration/lib/nymclient.bash"
+# shellcheck source=tests/attack/lib/creds.bash
+. "$(dirname "$0")/lib/creds.bash"
 [ "$(id -u)" = 0 ] || { echo "skip: needs root"; exit 0; }
 command -v setpriv >/dev/null || { echo "missing setpriv (util-linux)"; exit 1; }
 nc_setup privsep-creds
@@ -25,7 +27,6 @@ pids() {
 	line=$(grep -m1 'started keyd' "$log")
 	read -r KEYD NETD APID < <(sed -n 's/.*started keyd \([0-9]*\), netd \([0-9]*\), apid \([0-9]*\).*/\1 \2 \3/p' <<<"$line")
 }
-field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status"; }
 # as UID, try to read one byte of keyd's memory at its heap; 0 if it could
 read_mem() {
 	local addr
@@ -46,16 +47,7 @@ nc_run r
 pids r
 i=0
 for pid in "$KEYD" "$NETD" "$APID"; do
-	want=$((BASE + i))
-	uids=$(field "$pid" Uid | tr -s '\t ' ' '); gids=$(field "$pid" Gid | tr -s '\t ' ' ')
-	[ "$uids" = "$want $want $want $want" ] || fail "child $i (pid $pid): Uid $uids, want $want"
-	[ "$gids" = "$want $want $want $want" ] || fail "child $i (pid $pid): Gid $gids, want $want"
-	[ -z "$(field "$pid" Groups)" ] || fail "child $i: supplementary groups $(field "$pid" Groups)"
-	for c in CapEff CapPrm CapBnd CapInh CapAmb; do
-		[ "$(field "$pid" $c)" = 0000000000000000 ] || fail "child $i: $c $(field "$pid" $c)"
-	done
-	[ "$(field "$pid" NoNewPrivs)" = 1 ] || fail "child $i: NoNewPrivs $(field "$pid" NoNewPrivs)"
-	[ "$(field "$pid" Seccomp)" = 2 ] || fail "child $i: Seccomp $(field "$pid" Seccomp)"
+	check_creds "child $i" "$pid" $((BASE + i))
 	i=$((i + 1))
 done
 echo "ok as root: keyd, netd, apid run as uid/gid $BASE, $((BASE + 1)), $((BASE + 2)), no capability (effective, permitted, bounding, inheritable, ambient), NoNewPrivs 1, Seccomp 2"

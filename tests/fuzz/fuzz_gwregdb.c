@@ -2,7 +2,8 @@
  * hold). Input: one flag byte, then the fields gateway id, gateway type, listener and legacy
  * key separated by NUL bytes, the rest being the AES-256 key BLOB. Properties: a decoded row
  * re-encodes to exactly its columns (base58 identity and legacy key, listener text, key
- * bytes); a refused row leaves no key behind; timestamps are always RFC 3339 or refused. */
+ * bytes); a refused row leaves no key behind; timestamps are always RFC 3339 or refused; a
+ * stored timestamp's shown form reads back to itself. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -69,11 +70,29 @@ static void check_timestamp(const uint8_t *data, size_t size)
 		abort();
 }
 
+/* A stored timestamp as list-gateways shows it: either refused, or text that reads back the
+ * same (the form is its own fixed point). */
+static void check_time_text(const uint8_t *data, size_t size)
+{
+	char out[64], again[64];
+	size_t n = size < 63 ? size : 63;
+	char *in = malloc(n + 1); /* exactly the text: a read past its end is caught */
+	if (!in)
+		abort();
+	memcpy(in, data, n);
+	in[n] = 0;
+	if (ns_gwreg_time_text(in, 0, out, sizeof out) == 0 &&
+	    (ns_gwreg_time_text(out, 0, again, sizeof again) != 0 || strcmp(out, again)))
+		abort();
+	free(in);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
 	check_timestamp(data, size);
+	check_time_text(data, size);
 	uint8_t flags = data[0];
 	char *buf = malloc(size + 1);
 	const char *f[FIELDS];

@@ -2,11 +2,15 @@
  * Mode 0 (first byte even): the input is raw JSON; anything accepted must be self-consistent
  * (layer nodes are in their sets and in nodeDetails, addresses re-derive from mixHost).
  * Mode 1: the input describes a network (ids, ports, keys); its topology JSON, built with
- * the project's own builder, must parse back to exactly those values. */
+ * the project's own builder, must parse back to exactly those values.
+ * Mode 2 (first byte & 6 == 6): the input is Nym's serde form of NymTopology (--custom-mixnet
+ * files); a rewrite holds the three WasmFriendly members and parses consistently. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "topology_json.h"
 
@@ -100,11 +104,29 @@ static void generated_mode(const uint8_t *data, size_t size)
 	free(json);
 }
 
+/* Nym's serde form (--custom-mixnet): a rewrite is JSON with exactly the three members of
+ * the WasmFriendly form, and whatever the parser makes of it is consistent. */
+static void nym_mode(const uint8_t *data, size_t size)
+{
+	char *w = ns_topojson_from_nym((const char *)data, size);
+	if (!w)
+		return;
+	cJSON *j = cJSON_Parse(w);
+	if (!j || cJSON_GetArraySize(j) != 3 || !cJSON_GetObjectItem(j, "metadata") ||
+	    !cJSON_GetObjectItem(j, "rewardedSet") || !cJSON_IsObject(cJSON_GetObjectItem(j, "nodeDetails")))
+		abort();
+	cJSON_Delete(j);
+	raw_mode((const uint8_t *)w, strlen(w));
+	free(w);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return 0;
-	if (data[0] & 1)
+	if ((data[0] & 6) == 6)
+		nym_mode(data + 1, size - 1);
+	else if (data[0] & 1)
 		generated_mode(data + 1, size - 1);
 	else
 		raw_mode(data + 1, size - 1);

@@ -5,7 +5,8 @@
 # afterwards the inputs that found new coverage are merged into the kept corpus (libFuzzer
 # -merge=1, so it stays minimal). Prints one line per target with its execution count and
 # ends with a table; a crash keeps its reproducer under $FUZZ_BUILD/long/NAME/ and fails (a
-# target stopped from outside is STOPPED, with the count it reached).
+# target stopped from outside is STOPPED, with the count it reached). A target's extra libFuzzer
+# flags, if any, are in tests/fuzz/NAME.options (one line, e.g. -max_len=512).
 set -u
 FUZZ_BUILD=${FUZZ_BUILD:-build/fuzz}
 FUZZ_RUNS=${FUZZ_RUNS:-10000000}
@@ -15,11 +16,12 @@ mkdir -p "$OUT"
 
 one() { # NAME: run it, merge its finds, write OUT/NAME.result "NAME RUNS SECONDS STATUS"
 	local n=$1 f=$FUZZ_BUILD/$1 seeds=tests/fuzz/seeds/$1 kept=tests/fuzz/corpus/$1
-	local work=$OUT/$n/work start rc runs
+	local work=$OUT/$n/work start rc runs opts=
+	[ -f "tests/fuzz/$n.options" ] && read -r opts <"tests/fuzz/$n.options"
 	mkdir -p "$work" "$kept"
 	[ -d "$seeds" ] || seeds=
 	start=$(date +%s)
-	(cd "$OUT/$n" && "$OLDPWD/$f" -runs="$FUZZ_RUNS" -print_final_stats=1 -artifact_prefix=./ \
+	(cd "$OUT/$n" && "$OLDPWD/$f" -runs="$FUZZ_RUNS" -print_final_stats=1 -artifact_prefix=./ $opts \
 		work "$OLDPWD/$kept" ${seeds:+"$OLDPWD/$seeds"}) >"$OUT/$n.log" 2>&1
 	rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$OUT/$n.log" | tail -1)

@@ -48,7 +48,7 @@ AUTH0=$(stat_of authentications)
 
 # ---- init registers and writes the DB
 nc_init a --gateway "$GW"
-grep -q "^Registered with the gateway $GW " "$NC_DIR/a.init" || { cat "$NC_DIR/a.init"; fail "init did not register"; }
+grep -qx "Gateway ID: $GW" "$NC_DIR/a.init" || { cat "$NC_DIR/a.init"; fail "init did not register"; }
 D=$NC_HOME/.nym/clients/a/data
 DB=$D/gateways_registrations.sqlite
 [ -f "$DB" ] || fail "no $DB"

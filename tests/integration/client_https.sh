@@ -92,7 +92,7 @@ free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1",
 PORT=$(free_port)
 NYMSUITE_CA_FILE=$P/ca.pem "$BIN/nym-client" init --id t --home "$H" --nym-apis "$API" --port "$PORT" \
 	>"$T/init.out" 2>&1 || { cat "$T/init.out"; fail "init over https"; }
-ADDR=$(sed -n 's/^The address of this client is: //p' "$T/init.out")
+ADDR=$(sed -n 's/^Address of this client: //p' "$T/init.out")
 [ -n "$ADDR" ] || { cat "$T/init.out"; fail "init printed no address"; }
 grep -qx '/v2/unstable/nym-nodes/skimmed/entry-gateways?page=0' "$T/proxy.log" ||
 	{ cat "$T/proxy.log"; fail "init did not ask the entry-gateways endpoint"; }
@@ -114,7 +114,7 @@ refused() { # ID EXPECTED-TEXT ENV... -- ARGS...
 	[ "$rc" != 0 ] || { cat "$T/$id.out"; fail "$id: accepted"; }
 	grep -q -- "$want" "$T/$id.out" || { cat "$T/$id.out"; fail "$id: no '$want' in the error"; }
 	[ ! -e "$H/.nym/clients/$id/config/config.toml" ] || fail "$id: a config was written"
-	echo "   $id: $(head -1 "$T/$id.out")"
+	echo "   $id: $(grep -v -m1 '^Initialising client...$' "$T/$id.out")"
 }
 refused wrongca "SSL certificate problem" NYMSUITE_CA_FILE="$P/other.pem" \
 	"$BIN/nym-client" init --id wrongca --home "$H" --nym-apis "$API"
@@ -124,7 +124,7 @@ refused noca "cannot read the CA file" NYMSUITE_CA_FILE="$P/missing.pem" \
 	"$BIN/nym-client" init --id noca --home "$H" --nym-apis "$API"
 refused down "cannot get the gateways from the nym-api" NYMSUITE_CA_FILE="$P/ca.pem" \
 	"$BIN/nym-client" init --id down --home "$H" --nym-apis "https://127.0.0.1:$(free_port)/"
-refused nogw "no usable gateway" NYMSUITE_CA_FILE="$P/ca.pem" \
+refused nogw "no gateway with id: 11111111111111111111111111111111" NYMSUITE_CA_FILE="$P/ca.pem" \
 	"$BIN/nym-client" init --id nogw --home "$H" --nym-apis "$API" --gateway 11111111111111111111111111111111
 refused notfound "HTTP status 404" NYMSUITE_CA_FILE="$P/ca.pem" \
 	"$BIN/nym-client" init --id notfound --home "$H" --nym-apis "${API}no/such/prefix/"

@@ -32,7 +32,7 @@ aligned() { # every line "key:<spaces> value", all values in one column
 
 "$BIN/nym-client" init --id c --home "$H" --nym-apis "$NYM_API" --port $(( 20000 + RANDOM % 20000 )) \
 	>"$T/init.out" 2>&1 || { cat "$T/init.out"; fail "init"; }
-ADDR=$(sed -n 's/^The address of this client is: //p' "$T/init.out")
+ADDR=$(sed -n 's/^Address of this client: //p' "$T/init.out")
 
 # errors before the client runs
 rc=0; ctl status >"$T/e1" 2>&1 || rc=$?

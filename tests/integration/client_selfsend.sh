@@ -31,9 +31,9 @@ H=$T/home
 
 "$BIN/nym-client" init --id t --home "$H" --nym-apis "$NYM_API" --port "$PORT" >"$T/init.out" 2>&1 ||
 	{ cat "$T/init.out"; fail "init"; }
-ADDR=$(sed -n 's/^The address of this client is: //p' "$T/init.out")
+ADDR=$(sed -n 's/^Address of this client: //p' "$T/init.out")
 [ -n "$ADDR" ] || { cat "$T/init.out"; fail "init printed no address"; }
-grep -q "^Registered with the gateway " "$T/init.out" || { cat "$T/init.out"; fail "init did not register"; }
+grep -q "^Gateway ID: " "$T/init.out" || { cat "$T/init.out"; fail "init did not register"; }
 [ -f "$H/.nym/clients/t/config/config.toml" ] || fail "no config.toml"
 [ "$(stat -c %a "$H/.nym/clients/t/data/private_identity.pem")" = 600 ] || fail "key file mode"
 "$BIN/nym-client" init --id t --home "$H" --nym-apis "$NYM_API" >/dev/null 2>&1 && fail "second init accepted"

@@ -18,7 +18,7 @@ SOCK=$D/nym-client.sock
 
 "$BIN/nym-client" init --id u --home "$H" --nym-apis "$NYM_API" --port "$PORT" >"$T/init.out" 2>&1 ||
 	{ cat "$T/init.out"; fail "init"; }
-ADDR=$(sed -n 's/^The address of this client is: //p' "$T/init.out")
+ADDR=$(sed -n 's/^Address of this client: //p' "$T/init.out")
 grep -qx "api_socket = \"$SOCK\"" "$CONF" || { cat "$CONF"; fail "init did not write api_socket"; }
 grep -qx "admin_socket = \"$D/nymctl.sock\"" "$CONF" || fail "init did not write admin_socket"
 

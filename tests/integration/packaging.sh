@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # packaging: `packaging/build-deb` makes a Debian package from this build; its files, modes and
 # Depends: are checked; for every client program of the tree (client/NAME/) the package holds
-# the binary, packaging/NAME@.service and the README; `systemd-analyze verify` accepts each unit;
+# the binary, packaging/NAME@.service, the README and the man page (which man renders); `systemd-analyze verify` accepts each unit;
 # each unit's first-start init (ExecStartPre) does what its comment says; every unit sets
 # LimitNOFILE and scores an exposure of at most 2.0 in `systemd-analyze security`, and the score
 # of each is printed. Exit 0 = pass.
@@ -19,6 +19,7 @@ dpkg-deb -c "$DEB" >"$T/contents"
 want="./usr/bin/nymctl ./usr/bin/nym-gateway ./usr/share/doc/nymsuite/SECURITY.md"
 for c in $CLIENTS; do
 	want="$want ./usr/bin/$c ./lib/systemd/system/$c@.service ./usr/share/doc/nymsuite/$c.md"
+	want="$want ./usr/share/man/man1/$c.1.gz"
 done
 for f in $want; do
 	grep -q " $f\$" "$T/contents" || { cat "$T/contents"; fail "package lacks $f"; }
@@ -35,6 +36,12 @@ echo "ok package $(basename "$DEB"): $(wc -l <"$T/contents") entries; clients: $
 
 mkdir "$T/root"
 dpkg-deb -x "$DEB" "$T/root"
+if command -v man >/dev/null; then
+	for c in $CLIENTS; do
+		MANWIDTH=100 man -l "$T/root/usr/share/man/man1/$c.1.gz" 2>/dev/null | grep -q "list-gateways" ||
+			fail "man does not render $c's page"
+	done
+fi
 units=("$T"/root/lib/systemd/system/*.service)
 [ -e "${units[0]}" ] || fail "the package installs no unit"
 # a unit in packaging/ whose program is not in this tree (yet) cannot be packaged: its own text

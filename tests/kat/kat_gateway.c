@@ -1,6 +1,15 @@
 /* Known answers for the client <-> gateway protocol: the registration handshake,
- * authenticateV2, binary frames and verbatim text frames of the real client's session,
- * and each packet's gateway frame. */
+ * authenticateV2, binary frames and verbatim text frames of the real client's gateway
+ * sessions, and each packet's gateway frame.
+ *
+ * `gateway` is one session (an object) or several (an array of them). A session's key comes
+ * from its `registration` (the handshake, checked) or, for a session that authenticates with
+ * the key an earlier registration stored, from `stored_key`; a session of frames alone needs
+ * neither (each frame names its key). Each session's authenticateV2 (`authenticate_v2`, one
+ * object or an array, each with the `conn` of its text frame when there are several) is
+ * checked against that session's key, and each authenticateV2 text frame against the record
+ * of its own connection. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,15 +86,13 @@ static void check_signature(struct kat *k, const cJSON *r, const char *field, co
 static void check_registration(struct kat *k, const cJSON *root, const cJSON *r, struct reg *g)
 {
 	uint8_t c_eph[32], g_eph[32], salt[16], g_nonce[12], c_nonce[12], out[NS_GW_HS_MAX_LEN];
-	uint8_t xc[32], xg[32], gw_b58[64];
+	uint8_t xc[32], xg[32];
 	struct ns_gw_hs client, gateway;
 	struct ns_gw_key ck, gk;
-	const cJSON *cl = kat_get(root, "client");
-	const char *gw_text;
 	size_t n = 0;
-	long bl;
 	int rc;
 
+	(void)root;
 	if (hex32(k, r, "client_identity_seed", g->client_seed) || hex32(k, r, "gateway_identity_seed", g->gateway_seed) ||
 	    hex32(k, r, "client_ephemeral_secret", c_eph) || hex32(k, r, "gateway_ephemeral_secret", g_eph) ||
 	    kat_hex(k, r, "hkdf_salt", salt, 16) != 16 || kat_hex(k, r, "gateway_nonce", g_nonce, 12) != 12 ||
@@ -131,9 +138,8 @@ static void check_registration(struct kat *k, const cJSON *root, const cJSON *r,
 		if (memcmp(ck.bytes, gk.bytes, 32) != 0 || ck.legacy || gk.legacy)
 			kat_fail(k, "client and gateway keys differ");
 		kat_expect_hex(k, r, "shared_key_32", ck.bytes, 32);
-		kat_expect_hex(k, cl, "gateway_shared_key_hex", ck.bytes, 32);
 		g->key = ck;
-		g->ok = k->item_failures == 0;
+		g->ok = 1; /* (the caller looks at the failures of the session) */
 	} else {
 		kat_fail(k, "handshake did not complete");
 	}
@@ -141,12 +147,6 @@ static void check_registration(struct kat *k, const cJSON *root, const cJSON *r,
 	memcpy(xg, g->h2, 32);
 	check_signature(k, r, "gateway_signature_over_xg_xc", g->gateway_seed, xg, xc, g, g->h2 + 32, g_nonce);
 	check_signature(k, r, "client_signature_over_xc_xg", g->client_seed, xc, xg, g, g->h3, c_nonce);
-
-	/* the gateway identity the client holds, in base58 */
-	gw_text = kat_str(k, cl, "gateway_identity_bs58");
-	bl = gw_text != NULL ? base58_decode(gw_text, gw_b58, sizeof gw_b58) : -1;
-	if (bl != 32 || memcmp(gw_b58, g->gateway_pk, 32) != 0)
-		kat_fail(k, "client.gateway_identity_bs58 is not the gateway identity");
 	ns_gw_hs_clear(&client);
 	ns_gw_hs_clear(&gateway);
 }
@@ -255,6 +255,26 @@ static void check_hs_data(struct kat *k, const struct reg *g, int from_client, i
 	(*count)++;
 }
 
+/* The authenticate_v2 record of connection conn: the one with that `conn`, else the only
+ * record when none names its connection. */
+static const cJSON *auth_of_conn(const cJSON *auths, uint64_t conn)
+{
+	const cJSON *a, *only = NULL;
+	int n = 0, named = 0;
+	if (cJSON_IsObject(auths))
+		return auths;
+	cJSON_ArrayForEach(a, auths) {
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(a, "conn");
+		n++, only = a;
+		if (c) {
+			named = 1;
+			if (cJSON_IsNumber(c) && c->valuedouble == (double)conn)
+				return a;
+		}
+	}
+	return n == 1 && !named ? only : NULL;
+}
+
 static void check_text(struct kat *k, const cJSON *t, const struct reg *g, const cJSON *auth,
                        int *client_hs, int *gateway_hs)
 {
@@ -294,8 +314,14 @@ static void check_text(struct kat *k, const cJSON *t, const struct reg *g, const
 			         field ? field : "-", text);
 			return;
 		}
-		if (req.type == NS_GW_REQ_AUTHENTICATE_V2)
-			kat_expect_str(k, auth, "request_json", text);
+		if (req.type == NS_GW_REQ_AUTHENTICATE_V2) {
+			const cJSON *mine = auth_of_conn(auth, conn);
+			if (mine)
+				kat_expect_str(k, mine, "request_json", text);
+			else
+				kat_fail(k, "authenticateV2 on connection %llu: no authenticate_v2 record of "
+				         "that connection in its session", (unsigned long long)conn);
+		}
 		rc = ns_gw_request_encode(&req, &re, NULL);
 		ns_gw_request_free(&req);
 	} else {
@@ -315,27 +341,103 @@ static void check_text(struct kat *k, const cJSON *t, const struct reg *g, const
 	free(re);
 }
 
-void kat_gateway(struct kat *k, const cJSON *root, const cJSON *gw)
+/* A session that authenticates with a stored key: the identities and the key as given. */
+static int load_stored_key(struct kat *k, const cJSON *sk, struct reg *g)
 {
-	struct reg g;
-	const cJSON *it, *auth = kat_get(gw, "authenticate_v2");
-	int client_hs = 0, gateway_hs = 0;
+	uint8_t sk64[64], pk[32];
+	if (hex32(k, sk, "client_identity_seed", g->client_seed) ||
+	    hex32(k, sk, "gateway_identity_public", g->gateway_pk) ||
+	    hex32(k, sk, "shared_key_32", g->key.bytes))
+		return -1;
+	ns_ed25519_from_seed(pk, sk64, g->client_seed);
+	memcpy(g->client_pk, pk, 32);
+	kat_expect_hex(k, sk, "client_identity_public", pk, 32);
+	ns_memzero(sk64, sizeof sk64);
+	g->ok = 1;
+	return 0;
+}
 
-	memset(&g, 0, sizeof g);
+/* One session; its key (for the client's identities) into g when it has one. */
+static void check_session(struct kat *k, const cJSON *root, const cJSON *gw, struct reg *g)
+{
+	const cJSON *it, *auth = kat_get(gw, "authenticate_v2"), *reg = kat_get(gw, "registration");
+	const cJSON *stored = kat_get(gw, "stored_key");
+	int client_hs = 0, gateway_hs = 0, failed = k->item_failures;
+
+	memset(g, 0, sizeof *g);
 	kat_note(gw, "description");
-	check_registration(k, root, kat_get(gw, "registration"), &g);
-	if (!g.ok) {
-		kat_fail(k, "registration failed; later checks skipped");
+	if (reg) {
+		check_registration(k, root, reg, g);
+		g->ok = g->ok && k->item_failures == failed;
+	} else if (stored) {
+		load_stored_key(k, stored, g);
+	}
+	if ((reg || stored) && !g->ok) {
+		kat_fail(k, "the session's key is wrong; its later checks skipped");
 		return;
 	}
-	check_auth_v2(k, auth, &g);
+	if (auth && !g->ok)
+		kat_fail(k, "authenticate_v2 in a session with neither registration nor stored_key");
+	else if (cJSON_IsArray(auth))
+		cJSON_ArrayForEach(it, auth) {
+			if (cJSON_GetObjectItemCaseSensitive(it, "conn")) {
+				uint64_t conn;
+				kat_u64(k, it, "conn", &conn);
+			}
+			check_auth_v2(k, it, g);
+		}
+	else if (auth)
+		check_auth_v2(k, auth, g);
 	cJSON_ArrayForEach(it, kat_get(gw, "frames"))
 		check_frame(k, it);
 	cJSON_ArrayForEach(it, kat_get(gw, "text_frames"))
-		check_text(k, it, &g, auth, &client_hs, &gateway_hs);
-	if (client_hs != 2 || gateway_hs != 2)
-		kat_fail(k, "text frames carry %d client and %d gateway handshake payloads", client_hs, gateway_hs);
-	ns_gw_key_clear(&g.key);
+		check_text(k, it, g, auth, &client_hs, &gateway_hs);
+	/* a registration comes with its four handshake messages; other sessions carry none */
+	int want = reg ? 2 : 0;
+	if (client_hs != want || gateway_hs != want)
+		kat_fail(k, "text frames carry %d client and %d gateway handshake payloads, want %d",
+		         client_hs, gateway_hs, want);
+}
+
+void kat_gateway(struct kat *k, const cJSON *root, const cJSON *gw)
+{
+	static struct reg g[16];
+	const cJSON *cl = kat_get(root, "client"), *it;
+	size_t n = 0;
+	uint8_t want_key[32], gw_b58[64];
+	int key_found = 0, id_found = 0;
+
+	if (cJSON_IsArray(gw)) {
+		cJSON_ArrayForEach(it, gw) {
+			if (n == sizeof g / sizeof g[0]) {
+				kat_fail(k, "more than %zu gateway sessions", n);
+				break;
+			}
+			int before = k->item_failures;
+			check_session(k, root, it, &g[n++]);
+			if (k->item_failures > before && before == 0) /* name the session first failing */
+				snprintf(k->first_error + strlen(k->first_error),
+				         sizeof k->first_error - strlen(k->first_error), " (session %zu)",
+				         n - 1);
+		}
+	} else {
+		check_session(k, root, gw, &g[n++]);
+	}
+	/* the client's gateway and key (client.*): those of one of the sessions */
+	const char *gw_text = kat_str(k, cl, "gateway_identity_bs58");
+	long bl = gw_text ? base58_decode(gw_text, gw_b58, sizeof gw_b58) : -1;
+	int have_key = kat_hex(k, cl, "gateway_shared_key_hex", want_key, 32) == 32;
+	for (size_t i = 0; i < n; i++) {
+		if (!g[i].ok)
+			continue;
+		key_found |= have_key && !memcmp(g[i].key.bytes, want_key, 32);
+		id_found |= bl == 32 && !memcmp(gw_b58, g[i].gateway_pk, 32);
+		ns_gw_key_clear(&g[i].key);
+	}
+	if (!key_found)
+		kat_fail(k, "client.gateway_shared_key_hex is the key of no session");
+	if (!id_found)
+		kat_fail(k, "client.gateway_identity_bs58 is the gateway of no session");
 }
 
 static const char *kind_name(uint8_t kind)
@@ -344,13 +446,22 @@ static const char *kind_name(uint8_t kind)
 	       : kind == NS_GW_BIN_FORWARD_SPHINX_V2 ? "ForwardSphinxV2" : "?";
 }
 
-static void check_mix_packet(struct kat *k, const cJSON *mp, const struct nym_mix_packet *p)
+static void check_mix_packet(struct kat *k, const cJSON *mp, uint8_t kind,
+                             const struct nym_mix_packet *p)
 {
 	uint8_t addr[NYM_NODE_ADDR_MAX_UNPADDED];
 	char host[NYM_NODE_ADDR_STR_MAX];
 	long n;
 	kat_expect_u64(k, mp, "packet_type", p->packet_type);
-	kat_expect_u64(k, mp, "key_rotation", p->key_rotation);
+	/* null: the frame carried none (ForwardSphinx, kind 1); then we read Unknown */
+	if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(mp, "key_rotation"))) {
+		kat_note(mp, "key_rotation");
+		if (kind != NS_GW_BIN_FORWARD_SPHINX || p->key_rotation != NYM_KEY_ROTATION_UNKNOWN)
+			kat_fail(k, "key_rotation null, but the %s frame carries rotation %u",
+			         kind_name(kind), p->key_rotation);
+	} else {
+		kat_expect_u64(k, mp, "key_rotation", p->key_rotation);
+	}
 	n = nym_node_address_encode(&p->next_hop, addr, sizeof addr);
 	if (n > 0)
 		kat_expect_hex(k, mp, "first_hop_address", addr, (size_t)n);
@@ -396,7 +507,7 @@ void kat_packet_gateway_frame(struct kat *k, const cJSON *root, const cJSON *pkt
 	}
 	kat_expect_u64(k, gf, "kind", req.kind);
 	kat_expect_str(k, gf, "kind_name", kind_name(req.kind));
-	check_mix_packet(k, mp, &req.packet);
+	check_mix_packet(k, mp, req.kind, &req.packet);
 out:
 	free(frame);
 	free(pt);

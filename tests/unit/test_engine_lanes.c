@@ -1,8 +1,11 @@
 /* The engine's lane depths (common/engine/engine.c): a fragment counts as queued from its
  * BUILD_PACKET until netd's FRAMES_SENT names it, and as unacknowledged until its ACK; a
  * retransmission does not queue it again, a frame netd dropped before sending is built
- * again, a malformed FRAMES_SENT changes nothing. The engine runs on real socketpairs; the
- * test plays keyd, netd and the supervisor. */
+ * again, a malformed FRAMES_SENT changes nothing; a fragment given up without its ack (a
+ * failed rebuild, a timeout after the ack) is named to netd in FORGET_FRAGMENT; a fragment netd
+ * gave up at its retransmission limit (GAVE_UP_FRAGMENT) is dropped, counted, logged once per
+ * window and not handed over at the stop. The engine runs on real socketpairs; the test plays
+ * keyd, netd and the supervisor. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -19,6 +22,7 @@
 
 #include "engine/engine.h"
 #include "ipc.h"
+#include "log.h"
 #include "nymclient.h"
 
 /* What the engine needs from client/suite, which the unit tests do not link. */
@@ -235,6 +239,217 @@ static void test_malformed_ignored(void **state)
 	assert_int_equal(f->n_lane_sent, 0);
 }
 
+/* The FORGET_FRAGMENTs netd has received so far; the ids in ids[] */
+static size_t read_forgets(struct fixture *f, uint8_t ids[][5], size_t max)
+{
+	static uint8_t buf[NS_IPC_MAX_DATAGRAM];
+	struct ns_ipc_msg m;
+	size_t n = 0;
+	while (ns_ipc_recv(f->netd, NS_IPC_NETD, NS_IPC_APID, buf, sizeof buf, &m, MSG_DONTWAIT) == 0) {
+		assert_int_equal(m.type, NS_IPC_T_FORGET_FRAGMENT);
+		if (n < max)
+			memcpy(ids[n], m.u.FORGET_FRAGMENT.frag_id.ptr, 5);
+		n++;
+	}
+	return n;
+}
+
+static void build_failed(struct fixture *f, const uint8_t id[5], uint64_t reason)
+{
+	struct ns_ipc_msg m = { .type = NS_IPC_T_BUILD_FAILED };
+	m.u.BUILD_FAILED.frag_id = NS_IPC_BYTES(id, 5);
+	m.u.BUILD_FAILED.reason = reason;
+	assert_int_equal(ns_ipc_send(f->keyd, NS_IPC_KEYD, NS_IPC_APID, &m), 0);
+	spin(f);
+}
+
+/* A kept fragment's timeout is answered with a rebuild, and netd is told nothing. */
+static void test_timeout_rebuilds_no_forget(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = f->n_ids;
+	uint8_t got[4][5];
+	frames_sent(f, 0, 1, false);
+	from_peer(f->netd, NS_IPC_NETD, NS_IPC_T_ACK_TIMEOUT, f->ids[0]);
+	spin(f);
+	read_builds(f);
+	assert_int_equal(f->builds, n + 1);
+	assert_int_equal(read_forgets(f, got, 4), 0);
+}
+
+/* The ack reached the engine before netd's ACK_TIMEOUT: nothing to rebuild, and netd must
+ * free the retransmission slot it took for the timeout. */
+static void test_late_timeout_forgotten(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = f->n_ids;
+	uint8_t got[4][5];
+	frames_sent(f, 0, 1, false);
+	from_peer(f->keyd, NS_IPC_KEYD, NS_IPC_T_ACK, f->ids[0]);
+	spin(f);
+	from_peer(f->netd, NS_IPC_NETD, NS_IPC_T_ACK_TIMEOUT, f->ids[0]);
+	spin(f);
+	read_builds(f);
+	assert_int_equal(f->builds, n); /* not built again */
+	assert_int_equal(read_forgets(f, got, 4), 1);
+	assert_memory_equal(got[0], f->ids[0], 5);
+}
+
+/* keyd could not rebuild a timed-out fragment: the engine drops it, and netd must drop its
+ * pending ack and slot too (else they are held for the rest of the run). The same when the
+ * fragment was acked while its rebuild was under way. */
+static void test_failed_rebuild_forgotten(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = f->n_ids;
+	uint8_t got[4][5];
+	frames_sent(f, 0, 2, false);
+	from_peer(f->netd, NS_IPC_NETD, NS_IPC_T_ACK_TIMEOUT, f->ids[0]);
+	spin(f);
+	build_failed(f, f->ids[0], NS_IPC_BUILD_UNKNOWN_GATEWAY);
+	assert_int_equal(ns_engine_lane_unacked(f->e, LANE), n - 1);
+	assert_int_equal(read_forgets(f, got, 4), 1);
+	assert_memory_equal(got[0], f->ids[0], 5);
+	from_peer(f->netd, NS_IPC_NETD, NS_IPC_T_ACK_TIMEOUT, f->ids[1]);
+	spin(f);
+	from_peer(f->keyd, NS_IPC_KEYD, NS_IPC_T_ACK, f->ids[1]);
+	spin(f);
+	build_failed(f, f->ids[1], NS_IPC_BUILD_NO_TOPOLOGY);
+	assert_int_equal(ns_engine_lane_unacked(f->e, LANE), n - 2);
+	assert_int_equal(read_forgets(f, got, 4), 1);
+	assert_memory_equal(got[0], f->ids[1], 5);
+}
+
+static void gave_up(struct fixture *f, const uint8_t id[5])
+{
+	struct ns_ipc_msg m = { .type = NS_IPC_T_GAVE_UP_FRAGMENT };
+	m.u.GAVE_UP_FRAGMENT.frag_id = NS_IPC_BYTES(id, 5);
+	assert_int_equal(ns_ipc_send(f->netd, NS_IPC_NETD, NS_IPC_APID, &m), 0);
+	spin(f);
+}
+
+/* What the engine hands the supervisor at SHUTDOWN: the QUEUED_FRAGMENT ids in ids[], the
+ * count; *end_persisted from QUEUED_END. */
+static size_t handover(struct fixture *f, uint8_t ids[][5], size_t max, uint64_t *end_persisted)
+{
+	static uint8_t buf[NS_IPC_MAX_DATAGRAM];
+	struct ns_ipc_msg m = { .type = NS_IPC_T_SHUTDOWN };
+	size_t n = 0;
+	assert_int_equal(ns_ipc_send(f->sup, NS_IPC_SUPERVISOR, NS_IPC_APID, &m), 0);
+	spin(f);
+	*end_persisted = UINT64_MAX;
+	while (ns_ipc_recv(f->sup, NS_IPC_SUPERVISOR, NS_IPC_APID, buf, sizeof buf, &m, MSG_DONTWAIT) == 0) {
+		if (m.type == NS_IPC_T_QUEUED_END) {
+			*end_persisted = m.u.QUEUED_END.persisted;
+			break;
+		}
+		assert_int_equal(m.type, NS_IPC_T_QUEUED_FRAGMENT);
+		if (n < max)
+			memcpy(ids[n], m.u.QUEUED_FRAGMENT.frag_id.ptr, 5);
+		n++;
+	}
+	return n;
+}
+
+static int id_in(const uint8_t id[5], uint8_t ids[][5], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(ids[i], id, 5))
+			return 1;
+	return 0;
+}
+
+static unsigned g_gave_up_lines;
+static char g_last_line[256];
+static double g_clock = 1000.0;
+
+static void count_gave_up_line(const char *line, void *ctx)
+{
+	(void)ctx;
+	if (!strstr(line, "maximum_number_of_retransmissions"))
+		return;
+	g_gave_up_lines++;
+	snprintf(g_last_line, sizeof g_last_line, "%s", line);
+}
+
+static double fixed_clock(void)
+{
+	return g_clock;
+}
+
+/* netd gave two fragments up at the retransmission limit: the engine drops them (nothing
+ * rebuilt, no FORGET_FRAGMENT: netd forgot them itself), counts them, logs one line for both
+ * (the second is a repeat inside the window) and hands only the others to the supervisor at
+ * the stop; before the fix they stayed unacknowledged and were persisted. */
+static void test_gave_up_dropped_not_persisted(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = f->n_ids;
+	uint8_t got[MAX_IDS][5];
+	uint64_t persisted;
+	struct ns_engine_stats st;
+	ns_log_set_sink(count_gave_up_line, NULL);
+	ns_log_set_clock(fixed_clock);
+	frames_sent(f, 0, n, false);
+	gave_up(f, f->ids[0]);
+	gave_up(f, f->ids[2]);
+	assert_int_equal(g_gave_up_lines, 1);
+	g_clock += NS_LOG_WINDOW_S + 1;
+	ns_log_flush(0); /* the window's end: its count line */
+	assert_int_equal(g_gave_up_lines, 2);
+	assert_non_null(strstr(g_last_line, "1 more like this"));
+	ns_log_set_sink(NULL, NULL);
+	ns_log_set_clock(NULL);
+	read_builds(f);
+	assert_int_equal(f->builds, n); /* not built again */
+	assert_int_equal(read_forgets(f, got, MAX_IDS), 0);
+	assert_int_equal(ns_engine_unacked(f->e), n - 2);
+	assert_int_equal(ns_engine_lane_unacked(f->e, LANE), n - 2);
+	ns_engine_stats(f->e, &st);
+	assert_int_equal(st.fragments_given_up, 2);
+	char text[1024];
+	ns_engine_stats_format(&st, text, sizeof text);
+	assert_non_null(strstr(text, "\nfragments_given_up=2\n"));
+	/* its ACK after all, or its ACK_TIMEOUT late: nothing left to do, nothing counted */
+	from_peer(f->keyd, NS_IPC_KEYD, NS_IPC_T_ACK, f->ids[0]);
+	spin(f);
+	from_peer(f->netd, NS_IPC_NETD, NS_IPC_T_ACK_TIMEOUT, f->ids[2]);
+	spin(f);
+	read_builds(f);
+	assert_int_equal(f->builds, n);
+	assert_int_equal(read_forgets(f, got, MAX_IDS), 1); /* the late timeout's own release */
+	assert_int_equal(handover(f, got, MAX_IDS, &persisted), n - 2);
+	assert_int_equal(persisted, n - 2);
+	assert_false(id_in(f->ids[0], got, n - 2));
+	assert_false(id_in(f->ids[2], got, n - 2));
+	assert_true(id_in(f->ids[1], got, n - 2));
+}
+
+/* A GAVE_UP_FRAGMENT for a fragment already acked (the ack crossed netd's word) or unknown
+ * changes nothing and is not counted; a queued fragment given up leaves its lane's depth. */
+static void test_gave_up_unknown_or_queued(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = f->n_ids;
+	struct ns_engine_stats st;
+	static const uint8_t unknown[5] = { 9, 9, 9, 9, 9 };
+	frames_sent(f, 0, 1, false);
+	from_peer(f->keyd, NS_IPC_KEYD, NS_IPC_T_ACK, f->ids[0]);
+	spin(f);
+	gave_up(f, f->ids[0]);
+	gave_up(f, unknown);
+	ns_engine_stats(f->e, &st);
+	assert_int_equal(st.fragments_given_up, 0);
+	assert_int_equal(ns_engine_unacked(f->e), n - 1);
+	f->n_lane_sent = 0;
+	gave_up(f, f->ids[1]); /* still queued: the lane's depth goes down, as when sent */
+	assert_int_equal(ns_engine_lane_depth(f->e, LANE), n - 2);
+	assert_int_equal(f->n_lane_sent, 1);
+	assert_int_equal(f->lane_sent[0], LANE);
+	ns_engine_stats(f->e, &st);
+	assert_int_equal(st.fragments_given_up, 1);
+}
+
 static void test_close_lane_moves_to_general(void **state)
 {
 	struct fixture *f = *state;
@@ -255,6 +470,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dropped_built_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_lane_moves_to_general, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_rebuilds_no_forget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_timeout_forgotten, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_rebuild_forgotten, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gave_up_dropped_not_persisted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gave_up_unknown_or_queued, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -512,6 +512,123 @@ static void test_row_decode(void **state)
 	assert_int_equal(ns_gwreg_timestamp(0, ts, 5), -1);
 }
 
+
+/* ---- list-gateways / add-gateway / switch-gateway */
+
+static void test_list_add_switch(void **state)
+{
+	struct fx *f = *state;
+	struct ns_gwreg a = sample(0), b = sample(0), back;
+	struct ns_gwreg_entry e[4];
+	size_t n = 0;
+	char err[256] = "";
+	b.gateway_id[0] ^= 0xff;
+	snprintf(b.listener, sizeof b.listener, "wss://gw.example:9001/");
+	b.registered_at = 1700000100;
+	assert_int_equal(ns_gwreg_list(f->path, e, 4, &n, err, sizeof err), NS_GWREG_ENOENT);
+	assert_int_equal(ns_gwreg_create(f->path, &a, err, sizeof err), 0);
+	/* added without becoming active */
+	assert_int_equal(ns_gwreg_add(f->path, &b, 0, err, sizeof err), 0);
+	assert_int_equal(ns_gwreg_list(f->path, e, 4, &n, err, sizeof err), 0);
+	assert_int_equal(n, 2);
+	assert_memory_equal(e[0].gateway_id, a.gateway_id, 32);
+	assert_int_equal(e[0].active, 1);
+	assert_string_equal(e[0].type, "remote");
+	assert_string_equal(e[0].registered_at, "2023-11-14T22:13:20Z");
+	assert_memory_equal(e[1].gateway_id, b.gateway_id, 32);
+	assert_int_equal(e[1].active, 0);
+	assert_string_equal(e[1].listener, "wss://gw.example:9001/");
+	/* a second add of the same gateway is refused, with Nym's text */
+	assert_int_equal(ns_gwreg_add(f->path, &b, 1, err, sizeof err), NS_GWREG_EEXIST);
+	assert_non_null(strstr(err, "this client has already registered with gateway"));
+	/* switch: the key of the new active gateway is the one stored for it */
+	assert_int_equal(ns_gwreg_set_active(f->path, b.gateway_id, err, sizeof err), 0);
+	assert_int_equal(ns_gwreg_load_active(f->path, 1, &back, err, sizeof err), 0);
+	assert_memory_equal(back.gateway_id, b.gateway_id, 32);
+	assert_memory_equal(back.key.bytes, b.key.bytes, 32);
+	assert_string_equal(back.listener, b.listener);
+	/* an unknown gateway cannot be made active; the active one stays */
+	uint8_t unknown[32] = { 9 };
+	assert_int_equal(ns_gwreg_set_active(f->path, unknown, err, sizeof err), NS_GWREG_ENOTREG);
+	assert_non_null(strstr(err, "does not exist in the storage"));
+	assert_int_equal(ns_gwreg_list(f->path, e, 4, &n, err, sizeof err), 0);
+	assert_int_equal(e[0].active + 2 * e[1].active, 2);
+	/* added and made active at once */
+	struct ns_gwreg c = sample(1);
+	c.gateway_id[1] ^= 0x55;
+	assert_int_equal(ns_gwreg_add(f->path, &c, 1, err, sizeof err), 0);
+	assert_int_equal(ns_gwreg_load_active(f->path, 1, &back, err, sizeof err), 0);
+	assert_memory_equal(back.gateway_id, c.gateway_id, 32);
+	assert_int_equal(back.key.legacy, 1);
+	/* the list's bound */
+	assert_int_equal(ns_gwreg_list(f->path, e, 2, &n, err, sizeof err), NS_GWREG_ECORRUPT);
+}
+
+static void test_list_bad_rows(void **state)
+{
+	struct fx *f = *state;
+	struct ns_gwreg a = sample(0);
+	struct ns_gwreg_entry e[4];
+	size_t n;
+	char err[256] = "";
+	assert_int_equal(ns_gwreg_create(f->path, &a, err, sizeof err), 0);
+	sqlite3 *db = open_raw(f->path);
+	exec(db, "UPDATE remote_gateway_details SET gateway_listener = 'http://x/'");
+	sqlite3_close(db);
+	assert_int_equal(ns_gwreg_list(f->path, e, 4, &n, err, sizeof err), NS_GWREG_ECORRUPT);
+	assert_non_null(strstr(err, "is malformed"));
+	db = open_raw(f->path);
+	exec(db, "UPDATE remote_gateway_details SET gateway_listener = 'ws://1.2.3.4:5/';"
+	         "UPDATE registered_gateway SET gateway_id_bs58 = 'not-base58!'");
+	sqlite3_close(db);
+	assert_int_equal(ns_gwreg_list(f->path, e, 4, &n, err, sizeof err), NS_GWREG_ECORRUPT);
+	unlink(f->path);
+	FILE *junk = fopen(f->path, "w");
+	assert_non_null(junk);
+	fputs("not a database, not at all, but long enough to look like one maybe", junk);
+	fclose(junk);
+	assert_true(ns_gwreg_list(f->path, e, 4, &n, err, sizeof err) < 0);
+	assert_true(ns_gwreg_set_active(f->path, a.gateway_id, err, sizeof err) < 0);
+}
+
+static void test_time_text(void **state)
+{
+	(void)state;
+	char out[64];
+	assert_int_equal(ns_gwreg_time_text("2023-11-14T22:13:20Z", 0, out, sizeof out), 0);
+	assert_string_equal(out, "2023-11-14 22:13:20.0 +00:00:00");
+	assert_int_equal(ns_gwreg_time_text("2024-03-04T09:05:06.500Z", 1, out, sizeof out), 0);
+	assert_string_equal(out, "2024-03-04 9:05:06.5 +00:00:00");
+	assert_int_equal(ns_gwreg_time_text("2024-03-04 09:05:06.123456789 -05:30", 0, out,
+	                                    sizeof out), 0);
+	assert_string_equal(out, "2024-03-04 09:05:06.123456789 -05:30:00");
+	assert_int_equal(ns_gwreg_time_text("2024-03-04 09:05:06.1+01:00:00", 0, out, sizeof out),
+	                 0);
+	assert_string_equal(out, "2024-03-04 09:05:06.1 +01:00:00");
+	const char *bad[] = { "", "2024-13-01T00:00:00Z", "2024-01-01T24:00:00Z",
+		              "2024-01-01T00:00:00", "2024-01-01T00:00:00.Z",
+		              "2024-01-01T00:00:00.1234567890Z", "2024-01-01T00:00:00Zjunk",
+		              "2024-01-01X00:00:00Z", "2024-01-01T00:00:00+01:00:30", "x" };
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		if (ns_gwreg_time_text(bad[i], 0, out, sizeof out) == 0)
+			fail_msg("accepted %s", bad[i]);
+	assert_int_equal(ns_gwreg_time_text("2023-11-14T22:13:20Z", 0, out, 8), -1);
+	/* every proper prefix is refused, read from a copy of exactly its size */
+	const char *full = "2024-03-04T09:05:06.5+01:00";
+	for (size_t len = 0; len < strlen(full); len++) {
+		char *cut = malloc(len + 1);
+		assert_non_null(cut);
+		memcpy(cut, full, len);
+		cut[len] = 0;
+		int rc = ns_gwreg_time_text(cut, 0, out, sizeof out);
+		/* "...:06" (no fraction or offset) and "...06.5" lack the offset: refused too */
+		if (rc == 0)
+			fail_msg("accepted the prefix '%s'", cut);
+		free(cut);
+	}
+	assert_int_equal(ns_gwreg_time_text(full, 0, out, sizeof out), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -524,6 +641,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent, setup, teardown),
 		cmocka_unit_test(test_row_decode),
+		cmocka_unit_test_setup_teardown(test_list_add_switch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_bad_rows, setup, teardown),
+		cmocka_unit_test(test_time_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

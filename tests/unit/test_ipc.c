@@ -157,6 +157,14 @@ static void test_accept_table(void **state)
 	assert_int_equal(ns_ipc_accepts(NS_IPC_NETD, NS_IPC_KEYD, NS_IPC_T_ACK), 0);
 	assert_int_equal(ns_ipc_accepts(NS_IPC_APID, NS_IPC_KEYD, NS_IPC_T_ACK), 0);
 	assert_int_equal(ns_ipc_accepts(NS_IPC_APID, NS_IPC_NETD, NS_IPC_T_ACK_TIMEOUT), 0);
+	assert_int_equal(ns_ipc_accepts(NS_IPC_NETD, NS_IPC_APID, NS_IPC_T_FORGET_FRAGMENT), 0);
+	assert_int_equal(ns_ipc_accepts(NS_IPC_NETD, NS_IPC_KEYD, NS_IPC_T_FORGET_FRAGMENT), NS_IPC_ESENDER);
+	assert_int_equal(ns_ipc_accepts(NS_IPC_KEYD, NS_IPC_APID, NS_IPC_T_FORGET_FRAGMENT), NS_IPC_ERECEIVER);
+	assert_int_equal(ns_ipc_accepts(NS_IPC_APID, NS_IPC_NETD, NS_IPC_T_GAVE_UP_FRAGMENT), 0);
+	assert_int_equal(ns_ipc_accepts(NS_IPC_APID, NS_IPC_KEYD, NS_IPC_T_GAVE_UP_FRAGMENT), NS_IPC_ESENDER);
+	assert_int_equal(ns_ipc_accepts(NS_IPC_APID, NS_IPC_SUPERVISOR, NS_IPC_T_GAVE_UP_FRAGMENT), NS_IPC_ESENDER);
+	assert_int_equal(ns_ipc_accepts(NS_IPC_NETD, NS_IPC_APID, NS_IPC_T_GAVE_UP_FRAGMENT), NS_IPC_ERECEIVER);
+	assert_int_equal(ns_ipc_accepts(NS_IPC_KEYD, NS_IPC_NETD, NS_IPC_T_GAVE_UP_FRAGMENT), NS_IPC_ERECEIVER);
 	assert_int_equal(ns_ipc_accepts(NS_IPC_KEYD, NS_IPC_SUPERVISOR, NS_IPC_T_SHUTDOWN), 0);
 	assert_int_equal(ns_ipc_accepts(NS_IPC_KEYD, NS_IPC_KEYD, NS_IPC_T_SHUTDOWN), NS_IPC_ESENDER);
 	assert_int_equal(ns_ipc_accepts(NS_IPC_SUPERVISOR, NS_IPC_KEYD, NS_IPC_T_SHUTDOWN), NS_IPC_ERECEIVER);
@@ -331,6 +339,38 @@ static void test_reject_wrong_peer(void **state)
 	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_NETD, sent, sizeof sent), 0);
 	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_KEYD, sent, sizeof sent), NS_IPC_ESENDER);
 	assert_int_equal(decode_as(NS_IPC_KEYD, NS_IPC_NETD, sent, sizeof sent), NS_IPC_ERECEIVER);
+	/* FORGET_FRAGMENT [28, id]: only the front gives a fragment up, only netd hears it */
+	static const uint8_t fgt[] = { 0x92, 0x1c, 0xc4, 0x05, 1, 2, 3, 4, 5 };
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_APID, fgt, sizeof fgt), 0);
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_KEYD, fgt, sizeof fgt), NS_IPC_ESENDER);
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_SUPERVISOR, fgt, sizeof fgt), NS_IPC_ESENDER);
+	assert_int_equal(decode_as(NS_IPC_KEYD, NS_IPC_APID, fgt, sizeof fgt), NS_IPC_ERECEIVER);
+	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_NETD, fgt, sizeof fgt), NS_IPC_ERECEIVER);
+	/* one id exactly: four or six bytes, or a list, are refused */
+	static const uint8_t fgt4[] = { 0x92, 0x1c, 0xc4, 0x04, 1, 2, 3, 4 };
+	static const uint8_t fgt6[] = { 0x92, 0x1c, 0xc4, 0x06, 1, 2, 3, 4, 5, 6 };
+	assert_int_not_equal(decode_as(NS_IPC_NETD, NS_IPC_APID, fgt4, sizeof fgt4), 0);
+	assert_int_not_equal(decode_as(NS_IPC_NETD, NS_IPC_APID, fgt6, sizeof fgt6), 0);
+	/* GAVE_UP_FRAGMENT [29, id]: only netd gives a fragment up at the retransmission limit,
+	 * only the front hears it */
+	static const uint8_t gup[] = { 0x92, 0x1d, 0xc4, 0x05, 1, 2, 3, 4, 5 };
+	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_NETD, gup, sizeof gup), 0);
+	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_KEYD, gup, sizeof gup), NS_IPC_ESENDER);
+	assert_int_equal(decode_as(NS_IPC_APID, NS_IPC_SUPERVISOR, gup, sizeof gup), NS_IPC_ESENDER);
+	assert_int_equal(decode_as(NS_IPC_NETD, NS_IPC_APID, gup, sizeof gup), NS_IPC_ERECEIVER);
+	assert_int_equal(decode_as(NS_IPC_KEYD, NS_IPC_NETD, gup, sizeof gup), NS_IPC_ERECEIVER);
+	assert_int_equal(decode_as(NS_IPC_SUPERVISOR, NS_IPC_NETD, gup, sizeof gup), NS_IPC_ERECEIVER);
+	/* one id exactly: four or six bytes, a str, a missing or an extra field are refused */
+	static const uint8_t gup4[] = { 0x92, 0x1d, 0xc4, 0x04, 1, 2, 3, 4 };
+	static const uint8_t gup6[] = { 0x92, 0x1d, 0xc4, 0x06, 1, 2, 3, 4, 5, 6 };
+	static const uint8_t gupstr[] = { 0x92, 0x1d, 0xa5, 1, 2, 3, 4, 5 };
+	static const uint8_t gup0[] = { 0x91, 0x1d };
+	static const uint8_t gup2[] = { 0x93, 0x1d, 0xc4, 0x05, 1, 2, 3, 4, 5, 0x00 };
+	assert_int_not_equal(decode_as(NS_IPC_APID, NS_IPC_NETD, gup4, sizeof gup4), 0);
+	assert_int_not_equal(decode_as(NS_IPC_APID, NS_IPC_NETD, gup6, sizeof gup6), 0);
+	assert_int_not_equal(decode_as(NS_IPC_APID, NS_IPC_NETD, gupstr, sizeof gupstr), 0);
+	assert_int_not_equal(decode_as(NS_IPC_APID, NS_IPC_NETD, gup0, sizeof gup0), 0);
+	assert_int_not_equal(decode_as(NS_IPC_APID, NS_IPC_NETD, gup2, sizeof gup2), 0);
 }
 
 static void test_reject_field_count(void **state)

@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base58.h"
 #include "crypto.h"
+#include "nymapi.h"
 #include "topology_json.h"
 #include "unit/util.h"
 
@@ -218,6 +220,38 @@ static void test_skimmed_shapes(void **state)
 	free(s);
 }
 
+/* A gateway with announced listeners (nodeconf's hostname, announce_ws_port, clients_wss_port)
+ * is announced so in both formats, and read back by the client's parsers. */
+static void test_announced_listeners(void **state)
+{
+	(void)state;
+	struct ns_netinfo info = vinfo();
+	struct ns_nodeconf conf[4];
+	memcpy(conf, vnet.conf, sizeof conf);
+	snprintf(conf[3].hostname, sizeof conf[3].hostname, "gw.example");
+	conf[3].announce_ws_port = 9100;
+	conf[3].clients_wss_port = 9443;
+	char *json = ns_topojson_wasm_topology(conf, 4, &info, 1);
+	struct ns_topo t;
+	assert_int_equal(ns_topo_parse(json, strlen(json), &t), 0);
+	assert_string_equal(t.nodes[3].hostname, "gw.example");
+	assert_int_equal(t.nodes[3].clients_ws_port, 9100);
+	assert_true(t.nodes[3].has_wss_port);
+	assert_int_equal(t.nodes[3].clients_wss_port, 9443);
+	ns_topo_free(&t);
+	free(json);
+	char *s = ns_topojson_skimmed(conf, 4, &info, NS_FILTER_ENTRY_GATEWAYS, 0);
+	struct ns_nymapi_page page;
+	assert_int_equal(ns_nymapi_parse_page(s, strlen(s), &page), 0);
+	assert_int_equal(page.n_nodes, 1);
+	assert_string_equal(page.nodes[0].n.hostname, "gw.example");
+	assert_int_equal(page.nodes[0].n.clients_ws_port, 9100);
+	assert_true(page.nodes[0].n.has_wss_port);
+	assert_int_equal(page.nodes[0].n.clients_wss_port, 9443);
+	ns_nymapi_page_free(&page);
+	free(s);
+}
+
 static void test_routing_address(void **state)
 {
 	(void)state;
@@ -308,6 +342,164 @@ static void test_parser_rejects(void **state)
 	free(json);
 }
 
+
+/* ---- Nym's serde form of NymTopology (--custom-mixnet) */
+
+/* The test's own rewrite of a WasmFriendlyNymTopology into Nym's form (keys as arrays). */
+static char *to_nym_form(const char *wasm, int with_metadata)
+{
+	cJSON *w = cJSON_Parse(wasm), *out = cJSON_CreateObject(), *nodes = cJSON_CreateObject();
+	if (with_metadata)
+		cJSON_AddItemToObject(out, "metadata",
+		                      cJSON_Duplicate(cJSON_GetObjectItem(w, "metadata"), 1));
+	cJSON_AddItemToObject(out, "rewarded_set",
+	                      cJSON_Duplicate(cJSON_GetObjectItem(w, "rewardedSet"), 1));
+	for (cJSON *n = cJSON_GetObjectItem(w, "nodeDetails")->child; n; n = n->next) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddItemToObject(o, "node_id", cJSON_Duplicate(cJSON_GetObjectItem(n, "nodeId"), 1));
+		cJSON_AddItemToObject(o, "mix_host", cJSON_Duplicate(cJSON_GetObjectItem(n, "mixHost"), 1));
+		cJSON_AddItemToObject(o, "entry", cJSON_Duplicate(cJSON_GetObjectItem(n, "entry"), 1));
+		const char *names[2][2] = { { "identityKey", "identity_key" }, { "sphinxKey", "sphinx_key" } };
+		for (int k = 0; k < 2; k++) {
+			uint8_t b[32];
+			assert_int_equal(base58_decode(cJSON_GetObjectItem(n, names[k][0])->valuestring, b, 32), 32);
+			cJSON *a = cJSON_CreateArray();
+			for (int i = 0; i < 32; i++)
+				cJSON_AddItemToArray(a, cJSON_CreateNumber(b[i]));
+			cJSON_AddItemToObject(o, names[k][1], a);
+		}
+		cJSON_AddItemToObject(o, "supported_roles",
+		                      cJSON_Duplicate(cJSON_GetObjectItem(n, "supportedRoles"), 1));
+		cJSON_AddStringToObject(o, "ignored_by_serde", "x");
+		cJSON_AddItemToObject(nodes, n->string, o);
+	}
+	cJSON_AddItemToObject(out, "node_details", nodes);
+	char *text = cJSON_PrintUnformatted(out);
+	cJSON_Delete(w);
+	cJSON_Delete(out);
+	return text;
+}
+
+static void test_nym_form(void **state)
+{
+	(void)state;
+	struct ns_netinfo info = vinfo();
+	char *wasm = ns_topojson_wasm_topology(vnet.conf, 4, &info, 0);
+	struct ns_topo want, got;
+	assert_int_equal(ns_topo_parse(wasm, strlen(wasm), &want), 0);
+	char *nym = to_nym_form(wasm, 1);
+	char *back = ns_topojson_from_nym(nym, strlen(nym));
+	assert_non_null(back);
+	assert_int_equal(ns_topo_parse(back, strlen(back), &got), 0);
+	assert_int_equal(got.n_nodes, want.n_nodes);
+	assert_int_equal(got.key_rotation_id, want.key_rotation_id);
+	for (size_t i = 0; i < want.n_nodes; i++) {
+		assert_int_equal(got.nodes[i].node_id, want.nodes[i].node_id);
+		assert_memory_equal(got.nodes[i].identity, want.nodes[i].identity, 32);
+		assert_memory_equal(got.nodes[i].sphinx_key, want.nodes[i].sphinx_key, 32);
+		assert_int_equal(got.nodes[i].has_entry, want.nodes[i].has_entry);
+		assert_int_equal(got.nodes[i].clients_ws_port, want.nodes[i].clients_ws_port);
+		assert_int_equal(got.nodes[i].mixnet_entry, want.nodes[i].mixnet_entry);
+	}
+	ns_topo_free(&got);
+	free(back);
+	free(nym);
+	/* metadata is optional in Nym's form */
+	nym = to_nym_form(wasm, 0);
+	back = ns_topojson_from_nym(nym, strlen(nym));
+	assert_non_null(back);
+	assert_non_null(strstr(back, "\"key_rotation_id\":0"));
+	free(back);
+	free(nym);
+	/* our own form is not Nym's */
+	assert_null(ns_topojson_from_nym(wasm, strlen(wasm)));
+	ns_topo_free(&want);
+	free(wasm);
+}
+
+/* One replacement in Nym's form of the test network: converted (want_ok) or refused. */
+static void expect_nym(const char *from, const char *to, int want_ok)
+{
+	struct ns_netinfo info = vinfo();
+	char *wasm = ns_topojson_wasm_topology(vnet.conf, 4, &info, 0);
+	char *nym = to_nym_form(wasm, 1);
+	char *at = strstr(nym, from);
+	if (!at)
+		fail_msg("'%s' not in %s", from, nym);
+	size_t n = strlen(nym) + strlen(to) + 1;
+	char *buf = malloc(n);
+	snprintf(buf, n, "%.*s%s%s", (int)(at - nym), nym, to, at + strlen(from));
+	char *out = ns_topojson_from_nym(buf, strlen(buf));
+	if ((out != NULL) != want_ok)
+		fail_msg("%s: %s", want_ok ? "refused" : "accepted", buf);
+	free(out);
+	free(buf);
+	free(nym);
+	free(wasm);
+}
+
+static void test_nym_form_rejects(void **state)
+{
+	(void)state;
+	expect_nym("\"identity_key\":[", "\"identity_key\":[300,", 0);
+	expect_nym("\"identity_key\":[", "\"identity_key\":[1,", 0);       /* 33 numbers */
+	expect_nym("\"sphinx_key\":[", "\"sphinx_key\":[1.5,", 0);
+	expect_nym("\"sphinx_key\":[", "\"sphinx_key\":[-1,", 0);
+	expect_nym("\"identity_key\":[", "\"identity_key\":\"abc\",\"x\":[", 0);
+	expect_nym("\"rewarded_set\"", "\"rewarded_sets\"", 0);
+	expect_nym("\"node_details\":{", "\"node_details\":[{", 0);
+	expect_nym("\"node_id\"", "\"nodeid\"", 0);
+	expect_nym("\"supported_roles\"", "\"roles\"", 0);
+	expect_nym("{\"metadata\"", "{\"future\":1,\"metadata\"", 1); /* serde ignores it */
+	assert_null(ns_topojson_from_nym("not json", 8));
+	assert_null(ns_topojson_from_nym("[]", 2));
+	assert_null(ns_topojson_from_nym(NULL, 0));
+	static char big[NS_TOPOJSON_MAX_INPUT + 1];
+	memset(big, ' ', sizeof big);
+	assert_null(ns_topojson_from_nym(big, sizeof big));
+}
+
+
+static void write_file(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	fclose(f);
+}
+
+static void test_load_file(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_topology_json.XXXXXX", path[64], err[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/t.json", dir);
+	struct ns_netinfo info = vinfo();
+	char *wasm = ns_topojson_wasm_topology(vnet.conf, 4, &info, 0), *nym = to_nym_form(wasm, 1);
+	struct ns_topo t;
+	const char *forms[] = { wasm, nym };
+	for (int i = 0; i < 2; i++) { /* both forms */
+		write_file(path, forms[i], strlen(forms[i]));
+		assert_int_equal(ns_topo_load_file(path, &t, err, sizeof err), 0);
+		assert_int_equal(t.n_nodes, 4);
+		ns_topo_free(&t);
+	}
+	write_file(path, "{}", 2);
+	assert_true(ns_topo_load_file(path, &t, err, sizeof err) < 0);
+	assert_non_null(strstr(err, "not a topology file"));
+	static char big[NS_TOPOJSON_MAX_INPUT + 1];
+	memset(big, ' ', sizeof big);
+	write_file(path, big, sizeof big);
+	assert_true(ns_topo_load_file(path, &t, err, sizeof err) < 0);
+	assert_string_equal(err, "file too large");
+	unlink(path);
+	assert_true(ns_topo_load_file(path, &t, err, sizeof err) < 0);
+	assert_string_equal(err, "No such file or directory");
+	rmdir(dir);
+	free(nym);
+	free(wasm);
+}
+
 int main(void)
 {
 	ns_crypto_init();
@@ -315,8 +507,12 @@ int main(void)
 		cmocka_unit_test(test_vector_network_round_trip),
 		cmocka_unit_test(test_rewarded_set_and_key_rotation_exact),
 		cmocka_unit_test(test_skimmed_shapes),
+		cmocka_unit_test(test_announced_listeners),
 		cmocka_unit_test(test_routing_address),
 		cmocka_unit_test(test_parser_rejects),
+		cmocka_unit_test(test_nym_form),
+		cmocka_unit_test(test_nym_form_rejects),
+		cmocka_unit_test(test_load_file),
 	};
 	return cmocka_run_group_tests(tests, load_vectors, NULL);
 }

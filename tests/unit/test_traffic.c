@@ -571,6 +571,55 @@ static void test_retransmit_failed_restarts_timer(void **state)
 	ns_traffic_free(f.t);
 }
 
+/* A fragment whose rebuild never comes (the owner gave it up) stays pending, with no timer,
+ * for ever; ns_traffic_forget releases it, and a forgotten fragment still queued goes out
+ * without a timer. */
+static void test_forget(void **state)
+{
+	struct fake f = { 0 };
+	struct ns_traffic_item it[2] = { item(7, 0x03030303, 0), item(8, 0x04040404, 0) };
+	struct ns_traffic_stats st;
+
+	(void)state;
+	no_cover_engine(&f);
+	assert_int_equal(ns_traffic_enqueue(f.t, &GENERAL, it, 1), 0);
+	ns_traffic_run(f.t);
+	f.now += 1500 * MS;
+	ns_traffic_run(f.t);
+	assert_int_equal(f.nretx, 1);
+	f.now += 3600 * SEC;
+	ns_traffic_run(f.t);
+	ns_traffic_get_stats(f.t, &st);
+	assert_int_equal(st.pending_acks, 1); /* held while the rebuild is awaited */
+	assert_int_equal(st.timers_running, 0);
+	assert_int_equal(ns_traffic_forget(f.t, it[0].frag_id), 1);
+	assert_int_equal(ns_traffic_forget(f.t, it[0].frag_id), 0);
+	assert_int_equal(ns_traffic_retransmit_ready(f.t, it[0].frag_id, (void *)9, 0),
+	                 NS_TRAFFIC_E_UNKNOWN);
+	ns_traffic_get_stats(f.t, &st);
+	assert_int_equal(st.pending_acks, 0);
+	assert_int_equal(st.forgotten, 1);
+
+	/* forgotten while its timer runs, and while still queued */
+	assert_int_equal(ns_traffic_enqueue(f.t, &GENERAL, &it[1], 1), 0);
+	assert_int_equal(ns_traffic_forget(f.t, it[1].frag_id), 1);
+	ns_traffic_run(f.t);
+	assert_int_equal(f.nreal, 2);
+	ns_traffic_get_stats(f.t, &st);
+	assert_int_equal(st.pending_acks, 0);
+	assert_int_equal(st.timers_running, 0);
+	assert_int_equal(ns_traffic_enqueue(f.t, &GENERAL, &it[1], 1), 0);
+	ns_traffic_run(f.t);
+	ns_traffic_get_stats(f.t, &st);
+	assert_int_equal(st.timers_running, 1);
+	assert_int_equal(ns_traffic_forget(f.t, it[1].frag_id), 1);
+	f.now += 3600 * SEC;
+	ns_traffic_run(f.t);
+	assert_int_equal(f.nretx, 1);
+	assert_int_equal(ns_traffic_next_deadline(f.t), UINT64_MAX);
+	ns_traffic_free(f.t);
+}
+
 static struct ns_traffic *paced_engine(struct fake *f, struct ns_traffic_config *c)
 {
 	ns_traffic_config_default(c);
@@ -998,6 +1047,7 @@ int main(void)
 		cmocka_unit_test(test_ack_between_request_and_rebuild),
 		cmocka_unit_test(test_retransmission_limits),
 		cmocka_unit_test(test_retransmit_failed_restarts_timer),
+		cmocka_unit_test(test_forget),
 		cmocka_unit_test(test_lanes_small_first),
 		cmocka_unit_test(test_lanes_uniform_when_small),
 		cmocka_unit_test(test_lanes_big_oldest_set),

@@ -1011,9 +1011,10 @@ static void test_connect_bad_urls(void **state)
 	(void)state;
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	static const char *bad[] = {
-		"http://127.0.0.1:80/", "wss://127.0.0.1/", "ws://localhost:9000/", "ws://127.0.0.1:0/",
-		"ws://127.0.0.1:65536/", "ws://127.0.0.1:/", "ws://[::1/", "ws://127.0.0.1:9x/", "ws:///",
-		"ws://127.0.0.1/a b",
+		"http://127.0.0.1:80/", "ws://127.0.0.1:0/", "ws://127.0.0.1:65536/", "ws://127.0.0.1:/",
+		"ws://[::1/", "ws://127.0.0.1:9x/", "ws:///", "ws://127.0.0.1/a b", "ws://user@127.0.0.1/",
+		"ws://exa mple:80/", "ws://-gw.example/", "ws://gw..example/", "ws://gw_1.example/",
+		"ws://[127.0.0.1]/", "ws://[]/", "ws://127.0.0.1?x", "wss://", "WS://127.0.0.1/",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int err = 0;
@@ -1021,7 +1022,37 @@ static void test_connect_bad_urls(void **state)
 		if (err != NS_WS_E_URL)
 			fail_msg("%s: got %d", bad[i], err);
 	}
+	int err = 0; /* wss:// without a TLS context: refused, never sent as plain ws:// */
+	assert_null(ns_ws_connect(loop, "wss://127.0.0.1:9/", NULL, &rec_cb, NULL, &err));
+	assert_int_equal(err, NS_WS_E_TLS);
 	ev_loop_destroy(loop);
+}
+
+static void test_parse_url_parts(void **state)
+{
+	(void)state;
+	ns_ws_url u;
+	assert_int_equal(ns_ws_parse_url("wss://gw1.example.net:9001", &u), 0);
+	assert_string_equal(u.host, "gw1.example.net");
+	assert_int_equal(u.port, 9001);
+	assert_true(u.tls);
+	assert_string_equal(u.path, "/");
+	assert_int_equal(ns_ws_parse_url("wss://localhost/", &u), 0);
+	assert_int_equal(u.port, 443);
+	assert_int_equal(ns_ws_parse_url("ws://[::1]:9000/x/y", &u), 0);
+	assert_string_equal(u.host, "::1");
+	assert_false(u.tls);
+	assert_int_equal(u.port, 9000);
+	assert_string_equal(u.path, "/x/y");
+	assert_int_equal(ns_ws_parse_url("ws://127.0.0.1", &u), 0);
+	assert_int_equal(u.port, 80);
+	char longname[300];
+	memset(longname, 'a', sizeof longname);
+	memcpy(longname, "ws://", 5);
+	longname[sizeof longname - 1] = 0;
+	assert_int_equal(ns_ws_parse_url(longname, &u), NS_WS_E_URL); /* label > 63, name > 253 */
+	assert_int_equal(ns_ws_parse_url("ws://a.b.c:", &u), NS_WS_E_URL);
+	assert_int_equal(ns_ws_parse_url("wss://[::1]x/", &u), NS_WS_E_URL);
 }
 
 int main(void)
@@ -1050,6 +1081,7 @@ int main(void)
 		cmocka_unit_test(test_loopback_timeouts_and_peer_loss),
 		cmocka_unit_test(test_loopback_backpressure),
 		cmocka_unit_test(test_connect_bad_urls),
+		cmocka_unit_test(test_parse_url_parts),
 		cmocka_unit_test(test_close_codes_sendable),
 		cmocka_unit_test(test_budget_charges_partial_messages),
 		cmocka_unit_test(test_membudget_rules),

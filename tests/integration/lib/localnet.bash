@@ -18,6 +18,8 @@ localnet_up() {
 	"$BIN/nym-localnet" up --dir "$T/net" ${LOCALNET_ARGS:-} >/dev/null || fail "localnet did not start"
 	# shellcheck disable=SC1091
 	. "$T/net/env"
+	# a --tls localnet: its clients trust the throwaway CA
+	[ -z "${NYMSUITE_CA_FILE:-}" ] || export NYMSUITE_CA_FILE
 }
 
 localnet_cleanup() {

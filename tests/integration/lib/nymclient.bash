@@ -94,7 +94,7 @@ nc_init() {
 	"$BIN/nym-client" init --id "$id" --home "$NC_HOME" --nym-apis "$NYM_API" --port "$port" "$@" \
 		>"$NC_DIR/$id.init" 2>&1 || { cat "$NC_DIR/$id.init"; fail "nym-client init --id $id"; }
 	NC_PORT[$id]=$port
-	NC_ADDR[$id]=$(sed -n 's/^The address of this client is: //p' "$NC_DIR/$id.init")
+	NC_ADDR[$id]=$(sed -n 's/^Address of this client: //p' "$NC_DIR/$id.init")
 	[ -n "${NC_ADDR[$id]}" ] || { cat "$NC_DIR/$id.init"; fail "init of $id printed no address"; }
 }
 

@@ -38,7 +38,7 @@ nr_start() {
 			nr_configure "$H/.nym/service-providers/network-requester/nr/config/config.toml"
 		fi
 	fi
-	NR_ADDR=$(sed -n 's/^The address of this client is: //p' "$T/nr.init")
+	NR_ADDR=$(sed -n 's/^Address of this network-requester: //p' "$T/nr.init")
 	"$BIN/nym-network-requester" run --id nr --home "$H" ${NR_RUN_FLAGS:-} >>"$T/nr.log" 2>&1 &
 	NRPID=$!
 	SPIDS="${SPIDS:-} $NRPID"
@@ -76,6 +76,8 @@ socks_up() {
 	localnet_start
 	# shellcheck disable=SC1091
 	. "$T/net/env"
+	# a --tls localnet: its clients trust the throwaway CA
+	[ -z "${NYMSUITE_CA_FILE:-}" ] || export NYMSUITE_CA_FILE
 	if [ -n "${NETWORK_REQUESTER:-}" ] && [ -z "${OWN_NR:-}" ]; then
 		NR_ADDR=$NETWORK_REQUESTER
 	else
