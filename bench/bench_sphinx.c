@@ -16,6 +16,12 @@
 #define PACKET_LEN (SPHINX_HEADER_LEN + PAYLOAD)
 #define LIONESS_R  (PAYLOAD - 32) /* the half Lioness streams and hashes */
 #define PRG_LEN    360
+/* What a client receives per regular packet: the gateway strips the SURB-ack (405 B) from the
+ * 2048 B plaintext and pushes the rest, 32 B ephemeral key + 1611 B e2e ciphertext, sealed
+ * under the gateway link key. */
+#define RX_MSG     (2048 - 405)
+#define RX_E2E_CT  (RX_MSG - 32)
+_Static_assert(RX_MSG == 1643 && RX_E2E_CT == 1611, "the item names below");
 #define FINAL_PRG  (SPHINX_BETA_LEN - SPHINX_ROUTING_STEP * (HOPS - 1)) /* 120 */
 
 #define ROUNDS        25    /* each round runs every item CHUNKS times, interleaved */
@@ -41,6 +47,8 @@ static struct {
 	uint8_t packet[HOPS + 1][PACKET_LEN]; /* packet[i] is what hop i receives */
 	uint8_t scratch[PACKET_LEN];
 	struct sphinx_processed res;
+	uint8_t e2e_key[16], link_key[32], iv[16], nonce[12];
+	uint8_t rx[RX_MSG], rx_out[RX_MSG], sealed[RX_MSG + 16];
 	int failed;
 } g;
 
@@ -92,6 +100,33 @@ static void op_blake2b(void)
 		g.failed = 1;
 }
 
+/* ---- client receive: the gateway link and the e2e payload (the X25519 is P_X25519) ---- */
+static void op_e2e_hkdf(void)
+{
+	if (ns_hkdf_blake3(g.e2e_key, 16, NULL, 0, g.out32, 32, NULL, 0) != 0)
+		g.failed = 1;
+}
+
+static void op_e2e_ctr(void)
+{
+	if (ns_aes128_ctr64be(g.rx_out, g.rx, RX_E2E_CT, g.e2e_key, g.iv) != 0)
+		g.failed = 1;
+}
+
+static void op_link_ctr(void)
+{
+	if (ns_aes128_ctr64be(g.rx_out, g.rx, RX_MSG, g.link_key, g.iv) != 0)
+		g.failed = 1;
+}
+
+static void op_link_hmac(void) { ns_hmac_blake3(g.out32, g.link_key + 16, 16, g.rx, RX_MSG); }
+
+static void op_link_gcmsiv(void)
+{
+	if (ns_gcmsiv_open(g.rx_out, g.sealed, sizeof g.sealed, NULL, 0, g.link_key, g.nonce) != 0)
+		g.failed = 1;
+}
+
 static void op_create(void)
 {
 	if (sphinx_build_packet(&g.params, g.msg, MSG_LEN, PAYLOAD, g.scratch) != SPHINX_OK)
@@ -122,6 +157,7 @@ struct bench_item {
 
 enum {
 	P_X25519, P_X25519_BASE, P_HKDF288, P_HKDF192, P_HMAC300, P_KS360, P_KS120, P_CHACHA, P_BLAKE2B,
+	R_E2E_HKDF, R_E2E_CTR, R_LINK_CTR, R_LINK_HMAC, R_LINK_GCMSIV,
 	S_CREATE, S_PROCESS, S_FINAL, N_ITEMS
 };
 
@@ -135,6 +171,11 @@ static struct bench_item items[N_ITEMS] = {
 	[P_KS120] = {"AES-128-CTR keystream 120 B", op_keystream_final},
 	[P_CHACHA] = {"ChaCha20 over 2033 B", op_chacha},
 	[P_BLAKE2B] = {"BLAKE2b-256 keyed over 2033 B", op_blake2b},
+	[R_E2E_HKDF] = {"HKDF-BLAKE3 -> 16 B (e2e payload key)", op_e2e_hkdf},
+	[R_E2E_CTR] = {"AES-128-CTR over 1611 B (e2e payload)", op_e2e_ctr},
+	[R_LINK_CTR] = {"AES-128-CTR over 1643 B (legacy link)", op_link_ctr},
+	[R_LINK_HMAC] = {"HMAC-BLAKE3 over 1643 B (legacy link)", op_link_hmac},
+	[R_LINK_GCMSIV] = {"AES-256-GCM-SIV open 1643 B (link)", op_link_gcmsiv},
 	[S_CREATE] = {"sphinx create", op_create},
 	[S_PROCESS] = {"sphinx process", op_process_forward},
 	[S_FINAL] = {"sphinx process (final hop)", op_process_final},
@@ -212,6 +253,12 @@ static void setup(void)
 	ns_random(g.hash_key, sizeof g.hash_key);
 	ns_random(g.half, sizeof g.half);
 	ns_random(g.out32, sizeof g.out32);
+	ns_random(g.link_key, sizeof g.link_key);
+	ns_random(g.iv, sizeof g.iv);
+	ns_random(g.nonce, sizeof g.nonce);
+	ns_random(g.rx, sizeof g.rx);
+	if (ns_gcmsiv_seal(g.sealed, g.rx, RX_MSG, NULL, 0, g.link_key, g.nonce) != 0)
+		g.failed = 1;
 }
 
 /* Builds one packet and walks it through every hop; fills g.packet[0..HOPS]. */
@@ -297,6 +344,23 @@ static void print_line(const char *label, int item, int which)
 	       label, 1e9 / m, 1e9 / b, b / m, m / 1e3, b / 1e3, lo, hi);
 }
 
+/* What a client must do per regular packet it receives (the gateway did the Sphinx final
+ * hop): open the gateway link frame, then the e2e payload (X25519 with the packet's ephemeral
+ * key, the HKDF, AES-CTR). Which link cipher depends on the registration (legacy keys:
+ * AES-128-CTR + HMAC-BLAKE3; current: AES-256-GCM-SIV). */
+static void report_receive(const double *ns)
+{
+	double e2e = ns[P_X25519] + ns[R_E2E_HKDF] + ns[R_E2E_CTR];
+	double legacy = ns[R_LINK_CTR] + ns[R_LINK_HMAC];
+	printf("\nclient receive, per regular packet (%d B pushed by the gateway)\n", RX_MSG);
+	printf("client receive e2e open     : %6.2f us/pkt (1 X25519 + HKDF-BLAKE3 16 B + AES-128-CTR %d B)\n",
+	       e2e / 1e3, RX_E2E_CT);
+	printf("client receive link legacy  : %6.2f us/pkt (AES-128-CTR + HMAC-BLAKE3 over %d B)\n",
+	       legacy / 1e3, RX_MSG);
+	printf("client receive link gcm-siv : %6.2f us/pkt (AES-256-GCM-SIV open of %d B)\n",
+	       ns[R_LINK_GCMSIV] / 1e3, RX_MSG);
+}
+
 static void report(void)
 {
 	double ns[N_ITEMS];
@@ -305,7 +369,7 @@ static void report(void)
 		ns[i] = items[i].mean_ns;
 	printf("primitives (%d rounds x %d interleaved chunks of ~%.0f ms; CPU time, one thread):\n",
 	       ROUNDS, CHUNKS, CHUNK_SECONDS * 1e3);
-	for (int i = P_X25519; i <= P_BLAKE2B; i++)
+	for (int i = P_X25519; i <= R_LINK_GCMSIV; i++)
 		printf("  %-38s %9.2f us  %10.0f /s\n", items[i].name, ns[i] / 1e3, 1e9 / ns[i]);
 	printf("  %-38s %9.2f us  (2 ChaCha20 + 2 BLAKE2b over P-32 = %d B)\n", "= Lioness layer",
 	       lioness_ns(ns) / 1e3, LIONESS_R);
@@ -320,6 +384,7 @@ static void report(void)
 	       create_mults(), create_mults() + 1, HOPS, HOPS - 1, FINAL_PRG);
 	printf("        process = 2 X25519 (shared secret, blinding) + HKDF 288 + HMAC 300 +\n"
 	       "                  keystream 360 + Lioness + HKDF 192 (final hop: 1 X25519)\n");
+	report_receive(ns);
 }
 
 int main(void)

@@ -501,8 +501,14 @@ def parse_sphinx(text):
     base = re.search(r"X25519 base-point mult\s+([\d.]+) us", text)
     if not (m and var and base):
         raise BenchError("cannot read bench_sphinx's output")
-    return {"create_us": float(m.group(1)), "bound_us": float(m.group(2)),
-            "x25519_var_us": float(var.group(1)), "x25519_base_us": float(base.group(1))}
+    out = {"create_us": float(m.group(1)), "bound_us": float(m.group(2)),
+           "x25519_var_us": float(var.group(1)), "x25519_base_us": float(base.group(1))}
+    # a client's work per packet it receives (gateway link open, e2e open); socks_download
+    for key, label in (("rx_e2e_us", "e2e open"), ("rx_link_legacy_us", "link legacy"),
+                       ("rx_link_gcmsiv_us", "link gcm-siv")):
+        r = re.search(rf"client receive {label}\s*:\s*([\d.]+) us/pkt", text)
+        out[key] = float(r.group(1)) if r else None
+    return out
 
 
 # ----------------------------------------------------------------------------- measurements

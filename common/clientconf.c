@@ -180,6 +180,7 @@ static void model_defaults(struct clientconf *c, enum clientconf_kind k)
 	c->kind = k;
 	clientconf_debug_defaults(&c->debug);
 	c->privsep_uid_base = CLIENTCONF_PRIVSEP_UID_BASE;
+	c->receive_batch_ns = CLIENTCONF_RECEIVE_BATCH_NS;
 	clientconf_limits_defaults(&c->limits);
 	clientconf_socks5_defaults(&c->socks5);
 	clientconf_nr_defaults(&c->nr);
@@ -476,6 +477,22 @@ static void out_limits(struct out *o, const struct clientconf_apid_limits *l)
 	out_timeout(o, "partial_timeout", l->partial_timeout_ns);
 }
 
+static void out_receive_batch(struct out *o, const struct clientconf *c)
+{
+	char line[96];
+	if (c->receive_batch_ns == CLIENTCONF_RECEIVE_BATCH_NS)
+		return;
+	out_str(o, "\n# How long netd may leave the gateway socket unread after a pushed frame, to\n"
+	           "# hand keyd the frames that come meanwhile together (0ms = off).\n");
+	if (c->receive_batch_ns % NS_PER_MS)
+		snprintf(line, sizeof line, "receive_batch_delay = \"%" PRIu64 "ns\"\n",
+		         c->receive_batch_ns);
+	else
+		snprintf(line, sizeof line, "receive_batch_delay = \"%" PRIu64 "ms\"\n",
+		         (uint64_t)(c->receive_batch_ns / NS_PER_MS));
+	out_str(o, line);
+}
+
 static void out_suite_path(struct out *o, const char *comment, const char *key, const char *val);
 
 static void out_nymsuite(struct out *o, const struct clientconf *c)
@@ -495,6 +512,7 @@ static void out_nymsuite(struct out *o, const struct clientconf *c)
 		         "root.\nprivsep_uid_base = %u\n", (unsigned)c->privsep_uid_base);
 		out_str(o, line);
 	}
+	out_receive_batch(o, c);
 	out_suite_path(o, "\n# Log level (off, error, warn, info, debug, trace); $RUST_LOG wins.\n",
 	               "log_level", c->log_level);
 	out_limits(o, &c->limits);
@@ -506,7 +524,7 @@ static int proxy_suite_is_default(const struct clientconf *c)
 	const struct clientconf_nr *n = &c->nr;
 
 	if (c->admin_socket[0] || c->privsep_uid_base != CLIENTCONF_PRIVSEP_UID_BASE ||
-	    c->log_level[0])
+	    c->receive_batch_ns != CLIENTCONF_RECEIVE_BATCH_NS || c->log_level[0])
 		return 0;
 	if (c->kind == CC_KIND_SOCKS5)
 		return !s->unix_socket[0] && s->http_connect &&
@@ -579,6 +597,7 @@ static void out_proxy_nymsuite(struct out *o, const struct clientconf *c)
 	                      ? "\n# First of the three uids (keyd, netd, socksd) run under as root.\n"
 	                      : "\n# First of the three uids (keyd, netd, exitd) run under as root.\n",
 	               "privsep_uid_base", c->privsep_uid_base, CLIENTCONF_PRIVSEP_UID_BASE);
+	out_receive_batch(o, c);
 	out_suite_path(o, "\n# Log level (off, error, warn, info, debug, trace); $RUST_LOG wins.\n",
 	               "log_level", c->log_level);
 	if (c->kind == CC_KIND_SOCKS5)
@@ -1056,12 +1075,12 @@ static const struct allowed_keys ALLOWED[] = {
 	{KM_SOCKS5, "core.socks5.socks5_protocol_version", "type version"},
 	{KM_NR, "network_requester", "open_proxy disable_poisson_rate upstream_exit_policy_url"},
 	{KM_NR, "network_requester_debug", "standard_list_update_interval"},
-	{KM_CLIENT, "nymsuite", "api_socket admin_socket privsep_uid_base log_level max_apps buffer_mib "
-	                        "handshake_timeout partial_timeout"},
-	{KM_SOCKS5, "nymsuite", "admin_socket privsep_uid_base log_level unix_socket http_connect "
-	                        "max_connections"},
-	{KM_NR, "nymsuite", "admin_socket privsep_uid_base log_level exit_policy_file max_connections "
-	                    "max_connections_per_sender buffer_mib"},
+	{KM_CLIENT, "nymsuite", "api_socket admin_socket privsep_uid_base log_level receive_batch_delay "
+	                        "max_apps buffer_mib handshake_timeout partial_timeout"},
+	{KM_SOCKS5, "nymsuite", "admin_socket privsep_uid_base log_level receive_batch_delay "
+	                        "unix_socket http_connect max_connections"},
+	{KM_NR, "nymsuite", "admin_socket privsep_uid_base log_level receive_batch_delay "
+	                    "exit_policy_file max_connections max_connections_per_sender buffer_mib"},
 };
 
 static int row_matches(const struct allowed_keys *a, enum clientconf_kind k, const char *table)
@@ -1741,7 +1760,10 @@ static int read_nymsuite(struct rd *r, struct clientconf *c)
 	         get_str(r, "nymsuite", "admin_socket", 0, c->admin_socket, sizeof c->admin_socket) ||
 	         get_uint(r, "nymsuite", "privsep_uid_base", CLIENTCONF_PRIVSEP_UID_MAX, &base) ||
 	         get_str(r, "nymsuite", "log_level", 0, c->log_level, sizeof c->log_level) ||
+	         get_dur(r, "nymsuite", "receive_batch_delay", &c->receive_batch_ns) ||
 	         read_limits(r, &c->limits) || read_kind_suite(r, c);
+	if (!rc && c->receive_batch_ns > CLIENTCONF_RECEIVE_BATCH_MAX_NS)
+		rc = set_err(r->err, "`nymsuite.receive_batch_delay` is out of range (0..100ms)");
 	if (!rc && c->log_level[0] && ns_log_level_parse(c->log_level, strlen(c->log_level)) < 0)
 		rc = set_err(r->err, "`nymsuite.log_level` must be one of off, error, warn, info, "
 		             "debug, trace");

@@ -10,7 +10,7 @@
  * whatever the kind (the SOCKS client nests them under [core.client] and [core.debug.*]).
  * After Nym's template we write (and read) one table of our own, [nymsuite]:
  *   every kind   admin_socket (nymctl's socket), privsep_uid_base, log_level (common/log.h;
- *                $RUST_LOG wins)
+ *                $RUST_LOG wins), receive_batch_delay
  *   nym-client   api_socket, max_apps, buffer_mib, handshake_timeout, partial_timeout
  *   SOCKS client unix_socket (SOCKS on a 0600 Unix socket, '' = off), http_connect (true),
  *                max_connections (1024)
@@ -174,6 +174,10 @@ struct clientconf {
 	uint32_t privsep_uid_base;
 	/* log_level: "error" .. "trace" or "off" (common/log.h); '' = INFO. $RUST_LOG wins. */
 	char log_level[8];
+	/* receive_batch_delay: after netd hands keyd a frame the gateway pushed, it may leave the
+	 * gateway socket unread this long and then hand keyd everything that came meanwhile at
+	 * once (fewer wake-ups per packet); a frame after a quiet spell goes at once. 0 = off */
+	uint64_t receive_batch_ns;
 	struct clientconf_apid_limits {
 		uint64_t max_apps;             /* websocket + Unix-socket apps held at once */
 		uint64_t buffer_mib;           /* apid's global budget for connection buffers */
@@ -197,6 +201,9 @@ void clientconf_limits_defaults(struct clientconf_apid_limits *l);
  * process of one program shares no uid with another's. */
 #define CLIENTCONF_PRIVSEP_UID_BASE 1853423616u
 #define CLIENTCONF_PRIVSEP_UID_MAX 4294967286u
+
+#define CLIENTCONF_RECEIVE_BATCH_NS 5000000ull       /* 5 ms */
+#define CLIENTCONF_RECEIVE_BATCH_MAX_NS 100000000ull  /* 100 ms */
 
 #define CLIENTCONF_API_SOCKET "nym-client.sock"
 #define CLIENTCONF_ADMIN_SOCKET "nymctl.sock"

@@ -45,6 +45,11 @@ struct ns_ipc_conn {
 	uint64_t received, sent;
 	int last_error;
 	unsigned batch;                 /* datagrams handled per readable event (default 1) */
+	int corked;                     /* ns_ipc_conn_set_cork */
+	ev_prepare flush_w;             /* a corked conn's messages go out before the loop waits */
+	uint8_t *cork;                  /* the corked messages, a BATCH in the making */
+	size_t cork_len, cork_count;
+	uint64_t datagrams;             /* datagrams sent (a BATCH is one; sent counts messages) */
 	struct ns_ipc_outq *outq, **outq_tail;
 	size_t outq_bytes, outq_count, outq_peak;
 	uint8_t buf[NS_IPC_MAX_DATAGRAM];
@@ -61,9 +66,20 @@ int ns_ipc_conn_send(struct ns_ipc_conn *c, const struct ns_ipc_msg *m);
 /* Gives this conn's reads libev priority pri (EV_MINPRI..EV_MAXPRI) and handles up to batch
  * datagrams per readable event: keyd serves netd's acks before apid's bulk of builds. */
 void ns_ipc_conn_set_priority(struct ns_ipc_conn *c, int pri, unsigned batch);
+/* Corked (on != 0): ns_ipc_conn_send encodes each message into a BATCH in the making (a
+ * buffer of NS_IPC_BATCH_MAX allocated here), which goes out as one datagram when the loop has
+ * handled the events of this wake-up and is about to wait again (an ev_prepare), or when the
+ * next message does not fit (a lone message goes as itself). A process that handles N input
+ * messages in one wake-up then sends its N outputs in one datagram, and the peer wakes and
+ * reads once. What the socket cannot take waits in the queue for writability as before (same
+ * bound, same order). Send errors found in the prepare watcher go to on_fatal. Uncorking
+ * sends what the cork holds and frees the buffer. 0, NS_IPC_EARG (no loop) or the error of
+ * that send (NS_IPC_EQUEUE: no memory for the buffer). The receiving conn opens a BATCH and
+ * hands each message inside to its handler, in order, as if it had come alone. */
+int ns_ipc_conn_set_cork(struct ns_ipc_conn *c, int on);
 /* Sends every queued datagram, blocking (before a process exits). */
 int ns_ipc_conn_flush(struct ns_ipc_conn *c);
-/* Drops the queued datagrams. */
+/* Drops the queued datagrams (and the corked messages). */
 void ns_ipc_conn_discard_queue(struct ns_ipc_conn *c);
 
 #endif

@@ -1,4 +1,5 @@
 /* IPC encoding and strict validation: see ipc_codec.h and ipc_msgs.h. */
+#include "bytes.h"
 #include "ipc_codec.h"
 
 #include <stdlib.h>
@@ -139,8 +140,9 @@ int ns_ipc_catalogue_check(void)
 		for (int r = 0; r < NS_IPC_ROLE_COUNT; r++)
 			if ((t->receivers & (1u << r)) && !ns_ipc_secret_allowed(t->secret, (enum ns_ipc_role)r))
 				return (int)t->type;
+		/* BATCH runs on every link; everything else has one direction */
 		if (t->max_size > NS_IPC_MAX_DATAGRAM || t->senders == 0 || t->receivers == 0 ||
-		    (t->senders & t->receivers) != 0)
+		    ((t->senders & t->receivers) != 0 && t->type != NS_IPC_T_BATCH))
 			return (int)t->type;
 	}
 	return 0;
@@ -434,4 +436,28 @@ int ns_ipc_decode(enum ns_ipc_role self, enum ns_ipc_role peer, const uint8_t *b
 	if (rc != 0)
 		memset(out, 0, sizeof *out);
 	return rc;
+}
+
+int ns_ipc_batch_next(enum ns_ipc_role self, enum ns_ipc_role peer, const struct ns_ipc_msg *batch,
+                      size_t *off, struct ns_ipc_msg *out)
+{
+	if (!batch || !off || !out || batch->type != NS_IPC_T_BATCH)
+		return NS_IPC_EARG;
+	const struct ns_ipc_bytes *b = &batch->u.BATCH.messages;
+	if (*off >= b->len)
+		return 0;
+	if (b->len - *off < 4)
+		return NS_IPC_ETRUNCATED;
+	size_t n = ns_get_be32(b->ptr + *off);
+	if (n > b->len - *off - 4)
+		return NS_IPC_ETRUNCATED;
+	int rc = ns_ipc_decode(self, peer, b->ptr + *off + 4, n, out);
+	if (rc == 0 && out->type == NS_IPC_T_BATCH) {
+		memset(out, 0, sizeof *out);
+		rc = NS_IPC_EFORMAT;
+	}
+	if (rc != 0)
+		return rc;
+	*off += 4 + n;
+	return 1;
 }

@@ -85,4 +85,11 @@ int ns_ipc_encode(const struct ns_ipc_msg *m, uint8_t *out, size_t cap, size_t *
 int ns_ipc_decode(enum ns_ipc_role self, enum ns_ipc_role peer, const uint8_t *buf, size_t len,
                   struct ns_ipc_msg *out);
 
+/* The messages inside a BATCH (batch, as decoded), one per call, each decoded as received by
+ * self from peer: 1 and *out (byte fields point into the batch's datagram), 0 after the last,
+ * or an error (a length past the end NS_IPC_ETRUNCATED, a BATCH inside NS_IPC_EFORMAT, else
+ * ns_ipc_decode's). *off starts at 0. */
+int ns_ipc_batch_next(enum ns_ipc_role self, enum ns_ipc_role peer, const struct ns_ipc_msg *batch,
+                      size_t *off, struct ns_ipc_msg *out);
+
 #endif

@@ -25,7 +25,7 @@
 
 /* Bumped whenever the catalogue changes; READY carries it so the supervisor can refuse a
  * child built from another catalogue. */
-#define NS_IPC_CATALOGUE_VERSION 9
+#define NS_IPC_CATALOGUE_VERSION 10
 
 /* ---- limits */
 #define NS_IPC_MAX_DATAGRAM   65536                  /* receive buffer and hard cap */
@@ -42,6 +42,7 @@
 #define NS_IPC_TOPO_MAX_NODES 4096
 #define NS_IPC_POLICY_CHUNK_MAX 32768                /* EXIT_POLICY_TEXT: bytes per chunk */
 #define NS_IPC_POLICY_TEXT_MAX (4u << 20)            /* the whole policy (NS_EXIT_POLICY_MAX_TEXT) */
+#define NS_IPC_BATCH_MAX      (NS_IPC_MAX_DATAGRAM - 16) /* BATCH: bytes of messages */
 #define NS_IPC_U32_MAX        UINT64_C(0xFFFFFFFF)
 #define NS_IPC_U64_MAX        UINT64_MAX
 
@@ -254,6 +255,15 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 	F(T, U64, total, 0, NS_IPC_POLICY_TEXT_MAX) \
 	F(T, STR, error, 0, 512)
 
+/* Several messages in one datagram (catalogue version 9): messages = one or more of
+ * (u32 BE length, then one message exactly as a datagram of its own would carry it). Each
+ * message inside is validated as if it had come alone on the same link (type, sender,
+ * receiver, fields, so each keeps its own secret class); a BATCH inside a BATCH is refused.
+ * The container adds no bytes of its own (class none). A corked conn (ns_ipc_conn_set_cork)
+ * sends what one turn of its loop queued this way: its peer wakes and reads once. */
+#define NS_IPC_F_BATCH(F, T) \
+	F(T, BIN, messages, 5, NS_IPC_BATCH_MAX)
+
 /* ---- the catalogue: X(number, NAME, senders, receivers, secret class)
  * A type with several senders or receivers is accepted on any link between one of its
  * senders and one of its receivers. Numbers are wire values: never reuse one. */
@@ -299,7 +309,8 @@ enum ns_ipc_topo_role { NS_IPC_TOPO_LAYER1 = 1, NS_IPC_TOPO_LAYER2 = 2, NS_IPC_T
 	X(52, TOPOLOGY_END,       NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
 	X(53, SURB_CUTOFF,        NS_IPC_M_NETD,     NS_IPC_M_KEYD,     NONE)      \
 	X(60, EXIT_POLICY_TEXT,   NS_IPC_M_SUP | NS_IPC_M_NETD, NS_IPC_M_APID, NONE) \
-	X(61, EXIT_POLICY_END,    NS_IPC_M_SUP | NS_IPC_M_NETD, NS_IPC_M_APID, NONE)
+	X(61, EXIT_POLICY_END,    NS_IPC_M_SUP | NS_IPC_M_NETD, NS_IPC_M_APID, NONE) \
+	X(62, BATCH,              NS_IPC_M_CHILDREN, NS_IPC_M_CHILDREN, NONE)
 
 #define NS_IPC_TYPE_LIMIT 64 /* every type number is below this (handler tables) */
 

@@ -88,10 +88,13 @@ struct ns_ws_conn {
 
 	/* bounds on what the peer can make us hold (limits partial_timeout, read_pause_bytes, budget) */
 	ev_timer ptimer, btimer; /* partial message without progress; retry while paused by budget */
+	ev_timer htimer;         /* ns_ws_hold_reads: the end of the hold */
+	bool held;
 	bool in_data, in_msg, progress; /* current frame carries data; a message is unfinished */
 	size_t in_partial;             /* payload bytes of the unfinished message */
 	size_t charged;                /* what the budget holds for us */
 	size_t pump_read;
+	bool drained;                  /* this pump's last recv was short: the socket is empty */
 	const char *our_why;           /* why we closed, for on_close */
 	/* shared buffers queued by ns_ws_send_shared, in wslay's order; wslay reads them through
 	 * ws_shared_read_cb as fragmented messages, so they are never copied whole */
@@ -605,6 +608,7 @@ static void conn_stop_watchers(ns_ws_conn *c)
 	ev_timer_stop(c->loop, &c->timer);
 	ev_timer_stop(c->loop, &c->ptimer);
 	ev_timer_stop(c->loop, &c->btimer);
+	ev_timer_stop(c->loop, &c->htimer);
 }
 
 static void conn_free_resources(ns_ws_conn *c)
@@ -774,13 +778,17 @@ static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 		c->feed_off += n;
 		return (ssize_t)n;
 	}
-	if (c->pump_read >= RECV_PER_PUMP || !conn_may_read(c)) {
+	if (c->pump_read >= RECV_PER_PUMP || c->drained || !conn_may_read(c)) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
 	for (;;) {
 		ssize_t r = conn_recv(c, buf, len);
 		if (r > 0) {
+			/* less than asked from a plain socket: nothing more is there now, so no recv
+			 * just to see EAGAIN (what comes later makes the socket readable again). Not
+			 * over TLS: a read returns one record, and more may be buffered. */
+			c->drained = !c->tls && (size_t)r < len;
 			c->pump_read += (size_t)r;
 			return r;
 		}
@@ -987,6 +995,12 @@ static void conn_drain(ns_ws_conn *c)
 	}
 }
 
+static void release_hold(ns_ws_conn *c)
+{
+	c->held = false;
+	ev_timer_stop(c->loop, &c->htimer);
+}
+
 /* Runs wslay's reader and writer, then decides whether the connection is over. Must be called with
  * depth > 0 (inside conn_enter/conn_leave). */
 static void conn_pump(ns_ws_conn *c)
@@ -995,10 +1009,13 @@ static void conn_pump(ns_ws_conn *c)
 		return;
 	int r = 0;
 	c->pump_read = 0;
+	c->drained = false;
 	if (wslay_event_want_read(c->ws))
 		r = wslay_event_recv(c->ws);
 	if (c->finish_pending)
 		return;
+	if (c->held && c->pump_read >= RECV_PER_PUMP)
+		release_hold(c); /* more is waiting than one pump reads: no hold on a full socket */
 	if (r == WSLAY_ERR_CALLBACK_FAILURE && !c->eof && !c->sock_errno) {
 		/* wslay's frame parser rejected a frame header (e.g. a control frame > 125 bytes) and
 		 * queued a close without status code: send it (best effort) and end */
@@ -1107,7 +1124,7 @@ static void conn_update_watchers(ns_ws_conn *c)
 		want_write = c->hs_out_off < c->hs_out_len || (!c->is_server && c->hs_out == NULL);
 		want_read = !c->close_after_hs_out && !want_write;
 	} else {
-		want_read = wslay_event_want_read(c->ws) && conn_read_allowed(c);
+		want_read = wslay_event_want_read(c->ws) && !c->held && conn_read_allowed(c);
 		want_write = wslay_event_want_write(c->ws) || c->hs_out_off < c->hs_out_len;
 		conn_update_partial_timer(c);
 	}
@@ -1129,6 +1146,17 @@ static void conn_update_watchers(ns_ws_conn *c)
 		ev_io_start(c->loop, &c->wio);
 	else if (!want_write && ev_is_active(&c->wio))
 		ev_io_stop(c->loop, &c->wio);
+}
+
+void ns_ws_hold_reads(ns_ws_conn *c, double seconds)
+{
+	if (!c || !c->loop || c->state != ST_OPEN || c->held || !(seconds > 0))
+		return;
+	c->held = true;
+	ev_timer_set(&c->htimer, seconds, 0.);
+	ev_timer_start(c->loop, &c->htimer);
+	if (c->depth == 0)
+		conn_update_watchers(c);
 }
 
 /* ---- handshake over the socket */
@@ -1358,6 +1386,14 @@ static void conn_partial_timer_cb(struct ev_loop *loop, ev_timer *w, int revents
 	conn_leave(c);
 }
 
+static void conn_hold_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ns_ws_conn *c = w->data;
+	(void)loop, (void)revents;
+	c->held = false;
+	conn_update_watchers(c);
+}
+
 static void conn_budget_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	ns_ws_conn *c = w->data;
@@ -1386,7 +1422,9 @@ static ns_ws_conn *conn_new(struct ev_loop *loop, int fd, bool is_server, const 
 		ev_init(&c->ptimer, conn_partial_timer_cb);
 		c->ptimer.repeat = c->lim.partial_timeout;
 		ev_init(&c->btimer, conn_budget_timer_cb);
+		ev_init(&c->htimer, conn_hold_timer_cb);
 		c->rio.data = c->wio.data = c->timer.data = c->ptimer.data = c->btimer.data = c;
+		c->htimer.data = c;
 	}
 	return c;
 }

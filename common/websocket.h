@@ -148,6 +148,11 @@ int ns_ws_close_discard(ns_ws_conn *c, uint16_t code, const char *reason);
 void ns_ws_abort(ns_ws_conn *c);
 /* Bytes accepted by ns_ws_send/send_shared/ping/close and not yet written to the socket. */
 size_t ns_ws_queued_bytes(const ns_ws_conn *c);
+/* Stops reading from the socket for `seconds` (an open connection with a loop; no effect while
+ * a hold runs): what arrives meanwhile waits in the kernel and is read together when the hold
+ * ends. Called from a message callback, the rest of that read still comes in; a read that
+ * fills a whole pump (RECV_PER_PUMP) ends the hold, so a busy socket is never held. */
+void ns_ws_hold_reads(ns_ws_conn *c, double seconds);
 /* The same, and in *oldest_shared the seq of the oldest shared buffer queued (UINT64_MAX: none). */
 size_t ns_ws_backlog(const ns_ws_conn *c, uint64_t *oldest_shared);
 int ns_ws_is_open(const ns_ws_conn *c);

@@ -832,7 +832,7 @@ static void on_open_frame(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, voi
 		g_k.fragments++;
 		g_k.replies_received += kind == 3;
 	}
-	ns_memzero(plain, sizeof plain);
+	ns_memzero(plain, n); /* nym_receive writes at most the message's length */
 }
 
 /* ---- topology */
@@ -1080,6 +1080,10 @@ int nc_keyd_main(void *setup)
 	/* acks and pushed frames from netd first, in batches: apid's bulk of builds must not
 	 * delay the acks past netd's ack timers (that would cause retransmissions) */
 	ns_ipc_conn_set_priority(&g_k.netd, EV_MAXPRI, 32);
+	/* what one wake-up produces (the FRAGMENTs of a batch of opened frames, acks) leaves as
+	 * one BATCH datagram (docs/ipc.md, corked connections) */
+	if (ns_ipc_conn_set_cork(&g_k.netd, 1) != 0 || ns_ipc_conn_set_cork(&g_k.apid, 1) != 0)
+		return 1;
 	ev_timer_init(&g_k.reply_tick, on_reply_tick, REPLY_TICK_S, REPLY_TICK_S);
 	ev_timer_start(g_k.loop, &g_k.reply_tick);
 	ev_timer_init(&g_k.request_timer, on_request_timer, 0.0, 0.0);

@@ -80,6 +80,7 @@ struct netd {
 	uint8_t retx[RETX_MAX][5];
 	size_t n_retx;
 	uint64_t frames_in, frames_out;
+	ev_tstamp last_frame_at; /* the last frame the gateway pushed (receive batching) */
 	struct sent_batch sent[2]; /* [dropped]: ids for the next FRAMES_SENT */
 	ev_prepare sent_flush;
 };
@@ -269,6 +270,21 @@ static int op_auth(void *ctx, struct ns_gwc *c, uint64_t id, int v2, uint8_t pro
 	return start_op(OP_AUTH, id);
 }
 
+/* Receive batching ([nymsuite] receive_batch_delay, T): while frames stream in (this one came
+ * less than 2T after the last), the gateway socket is left unread for T after a frame; the
+ * frames that come meanwhile are then read together and go to keyd as one BATCH datagram (the
+ * keyd conn is corked), so netd, keyd and the front wake once for them. A frame after a quiet
+ * spell goes at once and starts no hold: an idle or slow client adds no delay and no wake-up
+ * (a hold that catches nothing costs one). The frames of the same read still come in now. */
+static void hold_gateway_reads(void)
+{
+	double t = (double)g_n.s->conf.receive_batch_ns / 1e9, now = ev_now(g_n.loop);
+	int streaming = now - g_n.last_frame_at < 2 * t;
+	g_n.last_frame_at = now;
+	if (t > 0 && streaming && g_n.ws)
+		ns_ws_hold_reads(g_n.ws, t);
+}
+
 static int op_open(void *ctx, struct ns_gwc *c, uint64_t id, const uint8_t *frame, size_t len)
 {
 	(void)ctx;
@@ -278,6 +294,7 @@ static int op_open(void *ctx, struct ns_gwc *c, uint64_t id, const uint8_t *fram
 		nc_send(&g_n.keyd, &m);
 		nc_trace("netd", "frame of %zu bytes from the gateway", len);
 		g_n.frames_in++;
+		hold_gateway_reads();
 	}
 	ns_gwc_op_done(c, id, 0, NULL, 0); /* keyd opens it; nothing comes back here */
 	return 0;
@@ -982,6 +999,9 @@ int nc_netd_main(void *setup)
 	ns_ipc_conn_start(&g_n.keyd, g_n.loop, keep[0], NS_IPC_NETD, NS_IPC_KEYD, netd_handlers, nc_ipc_fatal, NULL);
 	ns_ipc_conn_start(&g_n.apid, g_n.loop, keep[1], NS_IPC_NETD, NS_IPC_APID, netd_handlers, nc_ipc_fatal, NULL);
 	ns_ipc_conn_start(&g_n.sup, g_n.loop, keep[2], NS_IPC_NETD, NS_IPC_SUPERVISOR, netd_handlers, nc_ipc_fatal, NULL);
+	/* the frames of one read from the gateway go to keyd as one BATCH datagram */
+	if (ns_ipc_conn_set_cork(&g_n.keyd, 1) != 0 || ns_ipc_conn_set_cork(&g_n.apid, 1) != 0)
+		return 1;
 	if (first_topology(s) < 0 || gateway_tls(s) < 0)
 		return 1;
 	if (start_engines(s) < 0) {

@@ -906,6 +906,12 @@ struct ns_engine *ns_engine_start(struct ev_loop *loop, int keyd_fd, int netd_fd
 	ev_timer_init(&e->log_flush, on_log_flush, NS_LOG_WINDOW_S / 2, NS_LOG_WINDOW_S / 2);
 	ev_timer_start(loop, &e->log_flush);
 	ev_unref(loop); /* the flush alone keeps the loop from nothing */
+	/* keyd sends the fragments of a batch of frames together: take them in one wake-up */
+	ns_ipc_conn_set_priority(&e->keyd, 0, 32);
+	if (ns_ipc_conn_set_cork(&e->keyd, 1) != 0 || ns_ipc_conn_set_cork(&e->netd, 1) != 0) {
+		ns_engine_free(e);
+		return NULL;
+	}
 	return e;
 }
 
@@ -929,6 +935,8 @@ void ns_engine_free(struct ns_engine *e)
 	ns_ipc_conn_stop(&e->sup);
 	ns_ipc_conn_discard_queue(&e->keyd);
 	ns_ipc_conn_discard_queue(&e->netd);
+	ns_ipc_conn_set_cork(&e->keyd, 0); /* frees the (now empty) cork buffers */
+	ns_ipc_conn_set_cork(&e->netd, 0);
 	while (e->frags)
 		drop_frag(e, &e->frags);
 	for (struct surb_job *j = e->jobs, *n; j; j = n) {

@@ -4,7 +4,9 @@
  *    then every other pair fails with exactly ns_ipc_accepts()'s error;
  *  - a decoded message re-encodes to the identical datagram (the accepted form is canonical),
  *    within the type's size limit, with every byte field pointing inside the datagram;
- *  - a failure is one of the documented error codes. */
+ *  - a failure is one of the documented error codes;
+ *  - a BATCH: each message inside decodes only where the accept table allows it, re-encodes to
+ *    its exact bytes, and is never a BATCH; the walk ends or fails with a decoder error. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,33 @@ static void check_success(enum ns_ipc_role self, enum ns_ipc_role peer,
 	check_fields_inside(t, m, data, size);
 }
 
+static int decoder_error(int rc)
+{
+	return rc < 0 && rc >= NS_IPC_ESHORT && rc != NS_IPC_ESPACE && rc != NS_IPC_EIO &&
+	       rc != NS_IPC_EEOF && rc != NS_IPC_EAGAIN && rc != NS_IPC_ECONTROL &&
+	       rc != NS_IPC_ENOHANDLER && rc != NS_IPC_ESHORT;
+}
+
+static void walk_batch(enum ns_ipc_role self, enum ns_ipc_role peer, const struct ns_ipc_msg *b)
+{
+	static uint8_t inner_out[NS_IPC_MAX_DATAGRAM];
+	struct ns_ipc_msg m;
+	size_t off = 0, at = 0;
+	int rc;
+	while ((rc = ns_ipc_batch_next(self, peer, b, &off, &m)) == 1) {
+		const uint8_t *p = b->u.BATCH.messages.ptr + at + 4;
+		size_t len = off - at - 4, n = 0;
+		if (m.type == NS_IPC_T_BATCH || ns_ipc_accepts(self, peer, (uint64_t)m.type) != 0)
+			abort();
+		if (ns_ipc_encode(&m, inner_out, sizeof inner_out, &n) != 0 || n != len ||
+		    memcmp(inner_out, p, n) != 0)
+			abort();
+		at = off;
+	}
+	if (rc != 0 && !decoder_error(rc))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int decoded_type = -1;
@@ -57,12 +86,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			results[self][peer] = rc;
 			if (rc == 0) {
 				check_success((enum ns_ipc_role)self, (enum ns_ipc_role)peer, &m, data, size);
+				if (m.type == NS_IPC_T_BATCH)
+					walk_batch((enum ns_ipc_role)self, (enum ns_ipc_role)peer, &m);
 				if (decoded_type >= 0 && decoded_type != (int)m.type)
 					abort();
 				decoded_type = (int)m.type;
-			} else if (rc > 0 || rc < NS_IPC_ESHORT || rc == NS_IPC_ESPACE || rc == NS_IPC_EIO ||
-				   rc == NS_IPC_EEOF || rc == NS_IPC_EAGAIN || rc == NS_IPC_ECONTROL ||
-				   rc == NS_IPC_ENOHANDLER || rc == NS_IPC_ESHORT) {
+			} else if (!decoder_error(rc)) {
 				abort(); /* not a decoder error */
 			}
 		}

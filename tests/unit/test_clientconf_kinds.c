@@ -139,6 +139,7 @@ static void round_trip(const struct clientconf *c, int whole)
 	assert_int_equal(back.nr.buffer_mib, c->nr.buffer_mib);
 	assert_string_equal(back.admin_socket, c->admin_socket);
 	assert_int_equal(back.privsep_uid_base, c->privsep_uid_base);
+	assert_true(back.receive_batch_ns == c->receive_batch_ns);
 	t2 = clientconf_render(&back, NULL);
 	assert_string_equal(t2, t);
 	free(t);
@@ -269,9 +270,10 @@ static void test_socks5_keys(void **state)
 	edited(b, "client = false\nstats = false\n",
 	       "client = true\nstats = false\n\n[nymsuite]\nunix_socket = '/run/s.sock'\n"
 	       "http_connect = false\nmax_connections = 10\nadmin_socket = '/run/a.sock'\n"
-	       "privsep_uid_base = 100000\n",
+	       "privsep_uid_base = 100000\nreceive_batch_delay = '2500us'\n",
 	       a, sizeof a);
 	parse_ok(CC_KIND_SOCKS5, a, &c);
+	assert_true(c.receive_batch_ns == 2500000ull);
 	assert_true(c.socks5.send_anonymously);
 	assert_true(c.socks5.provider_interface_version.legacy);
 	assert_false(c.socks5.socks5_protocol_version.legacy);
@@ -303,6 +305,7 @@ static void test_socks5_keys(void **state)
 		assert_non_null(strstr(t, "\nhttp_connect = false\n"));
 		assert_non_null(strstr(t, "\nmax_connections = 10\n"));
 		assert_non_null(strstr(t, "\nprivsep_uid_base = 100000\n"));
+		assert_non_null(strstr(t, "\nreceive_batch_delay = \"2500000ns\"\n"));
 		/* keys outside the template are not written, as in Nym */
 		assert_null(strstr(t, "\n[core.socks5.socks5_debug]"));
 		free(t);
@@ -470,6 +473,12 @@ static const struct bad_case REFUSED[] = {
 	 "`nymsuite.http_connect` has the wrong type"},
 	{S5, S5, "stats = false\n", "stats = false\n[nymsuite]\nprivsep_uid_base = 5\n",
 	 "`nymsuite.privsep_uid_base` must be at least 1000"},
+	{S5, S5, "stats = false\n", "stats = false\n[nymsuite]\nreceive_batch_delay = '101ms'\n",
+	 "`nymsuite.receive_batch_delay` is out of range (0..100ms)"},
+	{NR, NR, "[debug]\n", "[nymsuite]\nreceive_batch_delay = 5\n[debug]\n",
+	 "`nymsuite.receive_batch_delay` has the wrong type"},
+	{NR, NR, "[debug]\n", "[nymsuite]\nreceive_batch_delay = '5 parsecs'\n[debug]\n",
+	 "`nymsuite.receive_batch_delay`: invalid duration"},
 	{NR, NR, "open_proxy = false", "open_proxy = 'yes'",
 	 "`network_requester.open_proxy` has the wrong type"},
 	{NR, NR, "'https://nymtech.net/.wellknown/network-requester/exit-policy.txt'",

@@ -258,7 +258,7 @@ static void roundtrip_type(const struct ns_ipc_type_info *t, int at_max, uint8_t
 		if (!(t->senders & (1u << s)))
 			continue;
 		for (int r = 0; r < NS_IPC_ROLE_COUNT; r++) {
-			if (!(t->receivers & (1u << r)))
+			if (!(t->receivers & (1u << r)) || r == s) /* BATCH: every link, none to itself */
 				continue;
 			int sv[2];
 			pair(sv);
@@ -298,8 +298,8 @@ static void test_roundtrip_every_type(void **state)
 		roundtrip_type(ns_ipc_catalogue_entry(i), 1, pool, pool_len, &links);
 	}
 	/* 3+3+3+3 supervisor links; ACK, STATUS_REQUEST, STATUS_REPLY, EXIT_POLICY_TEXT and
-	 * EXIT_POLICY_END two each; the rest one */
-	assert_int_equal(links, 2 * (12 + 2 + 2 + 2 + 2 + 2 + (int)(ns_ipc_catalogue_size() - 9)));
+	 * EXIT_POLICY_END two each; BATCH the 6 links between children; the rest one */
+	assert_int_equal(links, 2 * (12 + 2 + 2 + 2 + 2 + 2 + 6 + (int)(ns_ipc_catalogue_size() - 10)));
 	free(pool);
 }
 
@@ -711,6 +711,207 @@ static void test_conn_send_queues(void **state)
 	ev_loop_destroy(loop);
 }
 
+/* ---- BATCH: several messages in one datagram */
+
+/* Appends one message, encoded as its own datagram would be, with its u32 BE length. */
+static size_t batch_add(uint8_t *b, size_t at, const struct ns_ipc_msg *m)
+{
+	size_t n;
+	assert_int_equal(ns_ipc_encode(m, b + at + 4, NS_IPC_BATCH_MAX - at - 4, &n), 0);
+	b[at] = (uint8_t)(n >> 24), b[at + 1] = (uint8_t)(n >> 16);
+	b[at + 2] = (uint8_t)(n >> 8), b[at + 3] = (uint8_t)n;
+	return at + 4 + n;
+}
+
+static int batch_walk(const uint8_t *b, size_t len, int *count)
+{
+	struct ns_ipc_msg batch = { .type = NS_IPC_T_BATCH }, m;
+	batch.u.BATCH.messages = NS_IPC_BYTES(b, len);
+	size_t off = 0;
+	int rc;
+	*count = 0;
+	while ((rc = ns_ipc_batch_next(NS_IPC_KEYD, NS_IPC_NETD, &batch, &off, &m)) == 1) {
+		assert_int_equal(m.type, NS_IPC_T_OPEN_FRAME);
+		assert_int_equal(m.u.OPEN_FRAME.frame.len, 100 + (size_t)*count);
+		(*count)++;
+	}
+	return rc;
+}
+
+static void test_batch_next(void **state)
+{
+	(void)state;
+	static uint8_t b[NS_IPC_BATCH_MAX], frame[200];
+	struct ns_ipc_msg m = { .type = NS_IPC_T_OPEN_FRAME };
+	size_t at = 0;
+	int count;
+	for (int i = 0; i < 3; i++) {
+		m.u.OPEN_FRAME.frame = NS_IPC_BYTES(frame, 100 + (size_t)i);
+		at = batch_add(b, at, &m);
+	}
+	assert_int_equal(batch_walk(b, at, &count), 0);
+	assert_int_equal(count, 3);
+	/* a length prefix cut short, a length past the end */
+	assert_int_equal(batch_walk(b, at + 3, &count), NS_IPC_ETRUNCATED);
+	assert_int_equal(count, 3);
+	assert_int_equal(batch_walk(b, at - 1, &count), NS_IPC_ETRUNCATED);
+	assert_int_equal(count, 2);
+	/* an empty message, garbage, a BATCH inside, a type keyd never gets, one not from netd */
+	memset(b + at, 0, 4);
+	assert_int_equal(batch_walk(b, at + 4, &count), NS_IPC_ETRUNCATED);
+	static const uint8_t junk[] = { 0, 0, 0, 2, 0xc0, 0xc0 };
+	memcpy(b + at, junk, sizeof junk);
+	assert_int_equal(batch_walk(b, at + sizeof junk, &count), NS_IPC_EFORMAT);
+	struct ns_ipc_msg inner = { .type = NS_IPC_T_BATCH };
+	inner.u.BATCH.messages = NS_IPC_BYTES(b, 5 + 100 + 4);
+	assert_int_equal(batch_walk(b, batch_add(b, at, &inner), &count), NS_IPC_EFORMAT);
+	assert_int_equal(count, 3);
+	uint8_t fid[5] = { 1, 2, 3, 4, 5 };
+	struct ns_ipc_msg sealed = { .type = NS_IPC_T_SEALED_FRAME };
+	sealed.u.SEALED_FRAME.frag_id = NS_IPC_BYTES(fid, 5);
+	sealed.u.SEALED_FRAME.frame = NS_IPC_BYTES(frame, 10);
+	assert_int_equal(batch_walk(b, batch_add(b, at, &sealed), &count), NS_IPC_ERECEIVER);
+	struct ns_ipc_msg build = { .type = NS_IPC_T_MAKE_SURBS };
+	build.u.MAKE_SURBS.count = 1;
+	build.u.MAKE_SURBS.packet_size = 1;
+	assert_int_equal(batch_walk(b, batch_add(b, at, &build), &count), NS_IPC_ESENDER);
+	/* not a BATCH at all */
+	size_t off = 0;
+	assert_int_equal(ns_ipc_batch_next(NS_IPC_KEYD, NS_IPC_NETD, &m, &off, &inner), NS_IPC_EARG);
+}
+
+struct cork_state {
+	uint32_t next, calls;
+};
+
+static void on_build_in_order(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	(void)c;
+	struct cork_state *k = ctx;
+	const uint8_t *p = m->u.BUILD_PACKET.frag_id.ptr;
+	assert_int_equal(((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3],
+	                 k->next);
+	k->next++;
+	k->calls++;
+}
+
+/* A corked conn sends nothing until its loop turns, then what it queued as BATCH datagrams
+ * (as many messages as fit one), in order; a lone message goes as itself; the receiving conn
+ * hands each message to its handler. */
+static void test_cork_batches(void **state)
+{
+	(void)state;
+	static uint8_t frag[30000], to[96], rbuf[NS_IPC_MAX_DATAGRAM];
+	static ns_ipc_handler handlers[NS_IPC_TYPE_LIMIT];
+	static struct ns_ipc_conn tx, rx;
+	handlers[NS_IPC_T_BUILD_PACKET] = on_build_in_order;
+	struct cork_state got = { 0, 0 };
+	int sv[2];
+	pair(sv);
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	assert_non_null(loop);
+	assert_int_equal(ns_ipc_conn_start(&tx, loop, sv[0], NS_IPC_APID, NS_IPC_KEYD, handlers,
+	                                   on_fatal_unexpected, NULL), 0);
+	ns_ipc_conn_set_cork(&tx, 1);
+	struct ns_ipc_msg m, r;
+	uint8_t id[5];
+	/* 10 small ones: one BATCH */
+	for (uint32_t i = 0; i < 10; i++) {
+		fill_build(&m, i, frag, id, to);
+		m.u.BUILD_PACKET.fragment.len = 100;
+		assert_int_equal(ns_ipc_conn_send(&tx, &m), 0);
+	}
+	assert_int_equal(ns_ipc_recv(sv[1], NS_IPC_KEYD, NS_IPC_APID, rbuf, sizeof rbuf, &r, MSG_DONTWAIT),
+	                 NS_IPC_EAGAIN);
+	ev_run(loop, EVRUN_NOWAIT);
+	assert_int_equal(tx.datagrams, 1);
+	assert_int_equal(tx.sent, 10);
+	assert_int_equal(ns_ipc_recv(sv[1], NS_IPC_KEYD, NS_IPC_APID, rbuf, sizeof rbuf, &r, MSG_DONTWAIT), 0);
+	assert_int_equal(r.type, NS_IPC_T_BATCH);
+	size_t off = 0;
+	struct ns_ipc_msg in;
+	for (uint32_t i = 0; i < 10; i++) {
+		assert_int_equal(ns_ipc_batch_next(NS_IPC_KEYD, NS_IPC_APID, &r, &off, &in), 1);
+		assert_int_equal(in.type, NS_IPC_T_BUILD_PACKET);
+		assert_int_equal(in.u.BUILD_PACKET.frag_id.ptr[3], i);
+	}
+	assert_int_equal(ns_ipc_batch_next(NS_IPC_KEYD, NS_IPC_APID, &r, &off, &in), 0);
+	/* one alone goes as itself */
+	fill_build(&m, 10, frag, id, to);
+	assert_int_equal(ns_ipc_conn_send(&tx, &m), 0);
+	ev_run(loop, EVRUN_NOWAIT);
+	assert_int_equal(ns_ipc_recv(sv[1], NS_IPC_KEYD, NS_IPC_APID, rbuf, sizeof rbuf, &r, MSG_DONTWAIT), 0);
+	assert_int_equal(r.type, NS_IPC_T_BUILD_PACKET);
+	/* 200 of 30 KB (more than the socket takes) to a conn on the other end: two per BATCH,
+	 * the rest waits for writability, all arrive in order at the handler */
+	assert_int_equal(ns_ipc_conn_start(&rx, loop, sv[1], NS_IPC_KEYD, NS_IPC_APID, handlers,
+	                                   on_fatal_unexpected, &got), 0);
+	got.next = 11;
+	uint64_t d0 = tx.datagrams;
+	for (uint32_t i = 11; i < 211; i++) {
+		fill_build(&m, i, frag, id, to);
+		assert_int_equal(ns_ipc_conn_send(&tx, &m), 0);
+	}
+	for (int i = 0; i < 10000 && got.next < 211; i++)
+		ev_run(loop, EVRUN_NOWAIT);
+	assert_int_equal(got.next, 211);
+	assert_int_equal(tx.datagrams - d0, 100);
+	assert_int_equal(tx.outq_count, 0);
+	/* uncorked: one datagram per message again */
+	ns_ipc_conn_set_cork(&tx, 0);
+	fill_build(&m, 211, frag, id, to);
+	assert_int_equal(ns_ipc_conn_send(&tx, &m), 0);
+	assert_int_equal(tx.datagrams - d0, 101);
+	ns_ipc_conn_stop(&tx);
+	ns_ipc_conn_stop(&rx);
+	close(sv[0]);
+	close(sv[1]);
+	ev_loop_destroy(loop);
+}
+
+/* A bad message inside a BATCH is fatal like a bad datagram, after the ones before it. */
+static void test_batch_glue_fatal(void **state)
+{
+	(void)state;
+	static uint8_t b[NS_IPC_BATCH_MAX], frame[200], dgram[NS_IPC_MAX_DATAGRAM];
+	static ns_ipc_handler handlers[NS_IPC_TYPE_LIMIT];
+	static struct ns_ipc_conn conn;
+	handlers[NS_IPC_T_OPEN_FRAME] = on_open_frame;
+	struct glue_state g;
+	memset(&g, 0, sizeof g);
+	struct ns_ipc_msg m = { .type = NS_IPC_T_OPEN_FRAME };
+	size_t at = 0;
+	for (int i = 0; i < 2; i++) {
+		m.u.OPEN_FRAME.frame = NS_IPC_BYTES(frame, 100 + (size_t)i);
+		at = batch_add(b, at, &m);
+	}
+	uint8_t fid[5] = { 0 };
+	struct ns_ipc_msg sealed = { .type = NS_IPC_T_SEALED_FRAME };
+	sealed.u.SEALED_FRAME.frag_id = NS_IPC_BYTES(fid, 5);
+	sealed.u.SEALED_FRAME.frame = NS_IPC_BYTES(frame, 10);
+	at = batch_add(b, at, &sealed);
+	at = batch_add(b, at, &m);
+	struct ns_ipc_msg batch = { .type = NS_IPC_T_BATCH };
+	batch.u.BATCH.messages = NS_IPC_BYTES(b, at);
+	size_t n;
+	assert_int_equal(ns_ipc_encode(&batch, dgram, sizeof dgram, &n), 0);
+	int sv[2];
+	pair(sv);
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	assert_int_equal(ns_ipc_conn_start(&conn, loop, sv[1], NS_IPC_KEYD, NS_IPC_NETD, handlers,
+	                                   on_fatal, &g), 0);
+	assert_int_equal(send(sv[0], dgram, n, 0), (ssize_t)n);
+	for (int i = 0; i < 10 && g.fatal_calls == 0; i++)
+		ev_run(loop, EVRUN_NOWAIT);
+	assert_int_equal(g.frames, 2);
+	assert_int_equal(g.fatal_calls, 1);
+	assert_int_equal(g.fatal_err, NS_IPC_ERECEIVER);
+	assert_false(ev_is_active(&conn.io));
+	close(sv[0]);
+	close(sv[1]);
+	ev_loop_destroy(loop);
+}
+
 /* docs/ipc.md lists every type with its number (run from the source tree). */
 static void test_doc_lists_catalogue(void **state)
 {
@@ -758,6 +959,9 @@ int main(void)
 		cmocka_unit_test(test_recv_oversize_eof_control),
 		cmocka_unit_test(test_libev_glue),
 		cmocka_unit_test(test_conn_send_queues),
+		cmocka_unit_test(test_batch_next),
+		cmocka_unit_test(test_cork_batches),
+		cmocka_unit_test(test_batch_glue_fatal),
 		cmocka_unit_test(test_doc_lists_catalogue),
 		cmocka_unit_test(test_strerror),
 	};

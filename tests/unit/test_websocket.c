@@ -238,6 +238,7 @@ struct recorder {
 	struct ns_shbuf *share; /* sent with ns_ws_send_shared on every message, inside the callback */
 	bool discard;           /* then ns_ws_close_discard(1008) at once */
 	bool abort;             /* or ns_ws_abort */
+	double hold;            /* ns_ws_hold_reads(hold) on every message */
 	size_t refs_after;      /* share->refs after that */
 	ns_ws_conn *conn; /* the last opened */
 };
@@ -270,6 +271,8 @@ static void rec_message(ns_ws_conn *c, enum ns_ws_msg_type type, const uint8_t *
 		r->refs_after = r->share->refs;
 	if (r->abort)
 		ns_ws_abort(c);
+	if (r->hold > 0)
+		ns_ws_hold_reads(c, r->hold);
 }
 
 static void rec_close(ns_ws_conn *c, int code, const char *why, void *user)
@@ -961,6 +964,48 @@ static void test_loopback_backpressure(void **state)
 	loopback_stop(&lb);
 }
 
+/* ns_ws_hold_reads: what arrives during a hold is read when it ends; a hold called from a
+ * message callback lets the rest of that read in, and a read that fills a whole pump ends the
+ * hold at once (a busy socket is never held). */
+static void test_loopback_hold_reads(void **state)
+{
+	(void)state;
+	struct loopback lb;
+	loopback_start(&lb, NULL);
+	ns_ws_conn *c = loopback_connect(&lb, "/", NULL, &lb.cli);
+	assert_true(run_until(lb.loop, &lb.cli.opens, 1, 5));
+	lb.cli.hold = 2.0;
+	assert_int_equal(ns_ws_send(c, NS_WS_TEXT, (const uint8_t *)"a", 1), 0);
+	assert_true(run_until(lb.loop, &lb.cli.messages, 1, 5)); /* the echo; a hold starts */
+	assert_int_equal(ns_ws_send(c, NS_WS_TEXT, (const uint8_t *)"b", 1), 0);
+	assert_true(run_until(lb.loop, &lb.srv.messages, 2, 5)); /* echoed, but held */
+	for (int i = 0; i < 20; i++)
+		ev_run(lb.loop, EVRUN_NOWAIT);
+	assert_int_equal(lb.cli.messages, 1);
+	assert_true(run_until(lb.loop, &lb.cli.messages, 2, 10)); /* the hold ended */
+	assert_memory_equal(lb.cli.last, "b", 1);
+
+	/* 80 KiB wait in the socket during a hold; when it ends, one pump reads 64 KiB (each
+	 * message holding for 60 s), which ends that hold at once: the rest comes in too */
+	assert_int_equal(ns_ws_send(c, NS_WS_TEXT, (const uint8_t *)"c", 1), 0);
+	assert_true(run_until(lb.loop, &lb.cli.messages, 3, 5)); /* held for 2 s again */
+	static uint8_t chunk[8192];
+	memset(chunk, 0x5a, sizeof chunk);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(ns_ws_send(c, NS_WS_BINARY, chunk, sizeof chunk), 0);
+	assert_true(run_until(lb.loop, &lb.srv.messages, 3 + 10, 5));
+	for (int i = 0; i < 1000 && ns_ws_queued_bytes(lb.srv.conn) > 0; i++) {
+		ev_run(lb.loop, EVRUN_NOWAIT);
+		usleep(1000);
+	}
+	assert_int_equal(ns_ws_queued_bytes(lb.srv.conn), 0);
+	assert_int_equal(lb.cli.messages, 3);
+	lb.cli.hold = 60.0;
+	assert_true(run_until(lb.loop, &lb.cli.messages, 3 + 10, 20));
+	ns_ws_abort(c);
+	loopback_stop(&lb);
+}
+
 static void test_connect_bad_urls(void **state)
 {
 	(void)state;
@@ -1032,6 +1077,7 @@ int main(void)
 		cmocka_unit_test(test_loopback_close_after_queued_message),
 		cmocka_unit_test(test_loopback_oversize_rejected),
 		cmocka_unit_test(test_loopback_bad_peers_dont_hurt_others),
+		cmocka_unit_test(test_loopback_hold_reads),
 		cmocka_unit_test(test_loopback_timeouts_and_peer_loss),
 		cmocka_unit_test(test_loopback_backpressure),
 		cmocka_unit_test(test_connect_bad_urls),
