@@ -19,7 +19,7 @@
 /* SHA-384 of the migration files of nym@b4046a89 (common/client-core/gateways-storage/
  * fs_gateways_migrations/<version>_<description with '_'>.sql), computed once from the real
  * files: sqlx compares them with the ones compiled into the Rust client. */
-const struct ns_gwreg_migration ns_gwreg_migrations[NS_GWREG_MIGRATIONS] = {
+const struct ns_sqlx_migration ns_gwreg_migrations[NS_GWREG_MIGRATIONS] = {
 	{ 20240304120000LL, "create initial tables",
 	  { 0xc9, 0x75, 0x5a, 0x49, 0xde, 0x5d, 0xc5, 0x9f, 0xc2, 0x84, 0x32, 0xe1,
 	    0x06, 0x76, 0xba, 0x9f, 0x70, 0xbc, 0xfe, 0x6c, 0xc9, 0xc3, 0x8d, 0x00,
@@ -47,9 +47,7 @@ const struct ns_gwreg_migration ns_gwreg_migrations[NS_GWREG_MIGRATIONS] = {
 static const char schema_sql[] =
 	"PRAGMA auto_vacuum = INCREMENTAL;"
 	"BEGIN;"
-	"CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,"
-	" installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL,"
-	" checksum BLOB NOT NULL, execution_time BIGINT NOT NULL);"
+	NS_SQLX_MIGRATIONS_TABLE
 	"CREATE TABLE active_gateway (id INTEGER PRIMARY KEY CHECK (id = 0),"
 	" active_gateway_id_bs58 TEXT REFERENCES registered_gateway (gateway_id_bs58));"
 	"CREATE TABLE registered_gateway (gateway_id_bs58 TEXT NOT NULL UNIQUE PRIMARY KEY,"
@@ -370,19 +368,9 @@ static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, char *err, s
 
 static int write_migrations(sqlite3 *db, char *err, size_t errcap)
 {
-	for (size_t i = 0; i < NS_GWREG_MIGRATIONS; i++) {
-		const struct ns_gwreg_migration *m = &ns_gwreg_migrations[i];
-		sqlite3_stmt *st;
-		if (prepare(db, "INSERT INTO _sqlx_migrations (version, description, success, checksum,"
-		                " execution_time) VALUES (?, ?, TRUE, ?, 0)", &st, err, errcap) < 0)
-			return NS_GWREG_EIO;
-		sqlite3_bind_int64(st, 1, m->version);
-		sqlite3_bind_text(st, 2, m->description, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 3, m->checksum, sizeof m->checksum, SQLITE_STATIC);
-		if (bind_exec(db, st, "_sqlx_migrations", err, errcap) < 0)
-			return NS_GWREG_EIO;
-	}
-	return 0;
+	return ns_sqlx_record(db, ns_gwreg_migrations, NS_GWREG_MIGRATIONS, err, errcap) < 0
+	               ? NS_GWREG_EIO
+	               : 0;
 }
 
 static int write_gateway(sqlite3 *db, const struct ns_gwreg *r, const char *id, char *err,
@@ -909,14 +897,10 @@ int ns_gwreg_img_finish(struct ns_gwreg_img *img, const struct ns_gwreg *r, uint
 		sqlite3_exec(img->db, "ROLLBACK", NULL, NULL, NULL);
 		return rc;
 	}
-	sqlite3_int64 n = 0;
-	uint8_t *img_bytes = sqlite3_serialize(img->db, "main", &n, 0);
-	if (!img_bytes || n <= 0) {
+	if (ns_sqlx_image(img->db, out, out_len) < 0) {
 		set_err(err, errcap, "sqlite3_serialize: out of memory");
 		return NS_GWREG_EIO;
 	}
-	*out = img_bytes;
-	*out_len = (size_t)n;
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "gateway/shared_key.h"
+#include "sqlx.h"
 
 #define NS_GWREG_DB_NAME "gateways_registrations.sqlite"
 #define NS_GWREG_LISTENER_MAX 256
@@ -46,13 +47,8 @@ struct ns_gwreg {
 	int64_t registered_at;     /* unix seconds (written by create; 0 when read) */
 };
 
-/* One migration as sqlx records it (what create writes into _sqlx_migrations). */
-struct ns_gwreg_migration {
-	int64_t version;
-	const char *description;
-	uint8_t checksum[48];
-};
-extern const struct ns_gwreg_migration ns_gwreg_migrations[NS_GWREG_MIGRATIONS];
+/* The migrations as sqlx records them (what create writes into _sqlx_migrations). */
+extern const struct ns_sqlx_migration ns_gwreg_migrations[NS_GWREG_MIGRATIONS];
 
 /* Creates path, which must not exist, mode 0600: the schema, the migration rows, r as the
  * one registered (remote) gateway and as the active one. The file is built under a temporary

@@ -16,7 +16,7 @@
 
 /* SHA-384 of nym@b4046a89's common/client-core/surb-storage/fs_surbs_migrations (each .sql file),
  * computed once from the real files (sqlx compares them with the ones built into Nym). */
-const struct ns_rs_migration ns_rs_migrations[NS_RS_MIGRATIONS] = {
+const struct ns_sqlx_migration ns_rs_migrations[NS_RS_MIGRATIONS] = {
 	{ 20221130120000LL, "create initial tables",
 	  { 0x96, 0xf2, 0xfb, 0x6a, 0x7d, 0x89, 0xd7, 0x5b, 0x81, 0x4b, 0xc6, 0xbe,
 	    0x81, 0x3a, 0x9d, 0x2e, 0x66, 0x1c, 0x3b, 0x78, 0xe3, 0x34, 0xc6, 0xf4,
@@ -46,9 +46,7 @@ static const char schema_sql[] =
 	"PRAGMA auto_vacuum = INCREMENTAL;"
 	"PRAGMA temp_store = MEMORY;"
 	"BEGIN;"
-	"CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,"
-	" installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL,"
-	" checksum BLOB NOT NULL, execution_time BIGINT NOT NULL);"
+	NS_SQLX_MIGRATIONS_TABLE
 	/* 20221130120000 */
 	"CREATE TABLE status (flush_in_progress INTEGER NOT NULL,"
 	" previous_flush_timestamp INTEGER NOT NULL, client_in_use INTEGER NOT NULL);"
@@ -728,27 +726,8 @@ static int exec(sqlite3 *db, const char *sql, char *err, size_t errcap)
 
 static int write_migrations(sqlite3 *db, char *err, size_t errcap)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "INSERT INTO _sqlx_migrations (version, description, success,"
-	                           " checksum, execution_time) VALUES (?, ?, TRUE, ?, 0)", -1, &st,
-	                       NULL) != SQLITE_OK) {
-		set_err(err, errcap, "%s", sqlite3_errmsg(db));
-		return NS_RS_EDB;
-	}
-	int rc = 0;
-	for (size_t i = 0; i < NS_RS_MIGRATIONS && rc == 0; i++) {
-		const struct ns_rs_migration *m = &ns_rs_migrations[i];
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, m->version);
-		sqlite3_bind_text(st, 2, m->description, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 3, m->checksum, sizeof m->checksum, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			set_err(err, errcap, "_sqlx_migrations: %s", sqlite3_errmsg(db));
-			rc = NS_RS_EDB;
-		}
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return ns_sqlx_record(db, ns_rs_migrations, NS_RS_MIGRATIONS, err, errcap) < 0 ? NS_RS_EDB
+	                                                                               : 0;
 }
 
 struct ns_rs_writer *ns_rs_writer_new(char *err, size_t errcap)
@@ -873,14 +852,10 @@ int ns_rs_writer_finish(struct ns_rs_writer *w, uint32_t min_threshold, uint32_t
 		rc = exec(w->db, "COMMIT", err, errcap);
 	if (rc < 0)
 		return rc;
-	sqlite3_int64 n = 0;
-	uint8_t *img = sqlite3_serialize(w->db, "main", &n, 0);
-	if (!img || n <= 0) {
+	if (ns_sqlx_image(w->db, image, len) < 0) {
 		set_err(err, errcap, "sqlite3_serialize: out of memory");
 		return NS_RS_ENOMEM;
 	}
-	*image = img;
-	*len = (size_t)n;
 	return 0;
 }
 

@@ -32,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sqlx.h"
+
 #define NS_RS_DB_NAME "persistent_reply_store.sqlite"
 #define NS_RS_MIGRATIONS 4
 #define NS_RS_FILE_MAX (64u << 20)
@@ -51,12 +53,7 @@ enum ns_rs_err {
 };
 const char *ns_rs_strerror(int rc);
 
-struct ns_rs_migration {
-	int64_t version;
-	const char *description;
-	uint8_t checksum[48];
-};
-extern const struct ns_rs_migration ns_rs_migrations[NS_RS_MIGRATIONS];
+extern const struct ns_sqlx_migration ns_rs_migrations[NS_RS_MIGRATIONS];
 
 struct ns_rs_limits {
 	size_t max_keys, max_senders, max_surbs;
