@@ -657,6 +657,21 @@ static int finish(sqlite3 *db, int rc, char *err, size_t errcap)
 	return rc;
 }
 
+/* An existing DB opened read-write inside a write transaction (BEGIN IMMEDIATE). */
+static int open_for_write(const char *path, sqlite3 **db, char *err, size_t errcap)
+{
+	int rc = open_existing(path, 1, db, err, errcap);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_exec(*db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_err(*db, "begin", err, errcap);
+		sqlite3_close(*db);
+		*db = NULL;
+		return rc;
+	}
+	return 0;
+}
+
 int ns_gwreg_add(const char *path, const struct ns_gwreg *r, int set_active, char *err,
                  size_t errcap)
 {
@@ -667,14 +682,9 @@ int ns_gwreg_add(const char *path, const struct ns_gwreg *r, int set_active, cha
 		return NS_GWREG_EARG;
 	}
 	base58_encode(r->gateway_id, 32, id, sizeof id);
-	int rc = open_existing(path, 1, &db, err, errcap);
+	int rc = open_for_write(path, &db, err, errcap);
 	if (rc < 0)
 		return rc;
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = db_err(db, "begin", err, errcap);
-		sqlite3_close(db);
-		return rc;
-	}
 	char active[128] = "";
 	rc = registered(db, id, err, errcap);
 	if (rc == 1) {
@@ -698,14 +708,9 @@ int ns_gwreg_set_active(const char *path, const uint8_t gateway_id[32], char *er
 	char id[64];
 	sqlite3 *db;
 	base58_encode(gateway_id, 32, id, sizeof id);
-	int rc = open_existing(path, 1, &db, err, errcap);
+	int rc = open_for_write(path, &db, err, errcap);
 	if (rc < 0)
 		return rc;
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = db_err(db, "begin", err, errcap);
-		sqlite3_close(db);
-		return rc;
-	}
 	rc = registered(db, id, err, errcap);
 	if (rc == 0) {
 		set_err(err, errcap, "gateway %s does not exist in the storage", id);
