@@ -92,7 +92,7 @@ static int note_about(cJSON *root, const char *what)
 /* The packet's kind-2 frame sealed again as kind 1 (same key, nonce and mix packet). */
 static int reframe_v1(cJSON *pkt)
 {
-	static uint8_t frame[4096], pt[4096], out[4096];
+	static uint8_t frame[4096], pt[4096], out[4096], plain[4096];
 	cJSON *gf = cJSON_GetObjectItemCaseSensitive(pkt, "gateway_frame");
 	cJSON *mp = cJSON_GetObjectItemCaseSensitive(pkt, "mix_packet");
 	struct ns_gw_key key = { 0 };
@@ -110,8 +110,9 @@ static int reframe_v1(cJSON *pkt)
 	if (ns_gw_binary_request_encode_det(&key, NS_GW_BIN_FORWARD_SPHINX, &req.packet, nonce, out,
 	                                    sizeof out, &n) != 0)
 		return fail("cannot seal a kind-1 frame");
-	long plen = nym_mix_packet_encode_v1(&req.packet, pt, sizeof pt);
-	if (plen < 0 || set_hex(gf, "frame", out, n) || set_hex(gf, "plaintext", pt, (size_t)plen) ||
+	/* req.packet points into pt: encode into another buffer */
+	long plen = nym_mix_packet_encode_v1(&req.packet, plain, sizeof plain);
+	if (plen < 0 || set_hex(gf, "frame", out, n) || set_hex(gf, "plaintext", plain, (size_t)plen) ||
 	    !cJSON_ReplaceItemInObjectCaseSensitive(gf, "kind", cJSON_CreateNumber(1)) ||
 	    set_str(gf, "kind_name", "ForwardSphinx") ||
 	    !cJSON_ReplaceItemInObjectCaseSensitive(mp, "key_rotation", cJSON_CreateNull()))

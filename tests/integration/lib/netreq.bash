@@ -38,12 +38,14 @@ nr_set() {
 }
 
 nr_run() {
-	local id=$1 log=$T/nr-$1.log
+	local id=$1 log=$T/nr-$1.log before
 	shift
+	# the log is appended to across runs: wait for this run's line, not an earlier run's
+	before=$(grep -cs 'All systems go' "$log" || true)
 	"$BIN/nym-network-requester" run --id "$id" --home "$T/nrhome" "$@" >>"$log" 2>&1 &
 	NC_PID["nr-$id"]=$!
 	for _ in $(seq 300); do
-		grep -qs 'All systems go' "$log" && break
+		[ "$(grep -cs 'All systems go' "$log" || true)" -gt "${before:-0}" ] && break
 		kill -0 "${NC_PID["nr-$id"]}" 2>/dev/null || { tail -20 "$log"; fail "network requester $id exited"; }
 		sleep 0.1
 	done
