@@ -219,12 +219,14 @@ check: deps
 	$(MAKE) $(JOBS) fuzz-build
 	BUILD=$(BUILD) VECTORS=$(VECTORS) FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) tests/run.sh
 
-# The unit and known-answer tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+# The whole suite with the native code under AddressSanitizer + UndefinedBehaviorSanitizer.
+# The wasm module is not instrumented: the wasm tests use the one of the normal build.
 asan: deps
 	$(MAKE) $(JOBS) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all
-	BUILD=build/asan VECTORS=$(VECTORS) NO_FUZZ=1 tests/run.sh
+	$(MAKE) wasm
+	BUILD=build/asan WASM_DIR=$(CURDIR)/$(WASM) VECTORS=$(VECTORS) NO_FUZZ=1 tests/run.sh
 
 # libFuzzer targets: common/ rebuilt with clang + sanitizers + coverage.
 FUZZ_BUILD ?= build/fuzz

@@ -14,7 +14,8 @@ set -euo pipefail
 NODE_NOFETCH=--no-experimental-fetch
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-W=$ROOT/$BUILD/wasm
+# the wasm module (make asan points at the normal build's: wasm is not instrumented)
+W=${WASM_DIR:-$ROOT/$BUILD/wasm}
 VECTORS=$ROOT/tests/vectors/real-client-packets.json
 fail() { echo "FAIL: $*"; exit 1; }
 
