@@ -1,6 +1,8 @@
 /* sqlx's bookkeeping and database images: see sqlx.h. */
 #include "sqlx.h"
 
+#include <sqlite3.h>
+
 #include <stdio.h>
 
 int ns_sqlx_record(sqlite3 *db, const struct ns_sqlx_migration *m, size_t n, char *err,

@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
+/* SQLite's handle (sqlite3.h); not included here, so that the headers naming the migration
+ * tables stay free of SQLite for the portable (wasm) build */
+struct sqlite3;
 
 /* sqlx's bookkeeping table, as sqlx creates it (one SQL statement, with its ';'). */
 #define NS_SQLX_MIGRATIONS_TABLE                                                              \
@@ -24,11 +26,11 @@ struct ns_sqlx_migration {
 
 /* Inserts the n migrations' rows (success, execution time 0). 0, or -1 with SQLite's reason
  * in err. */
-int ns_sqlx_record(sqlite3 *db, const struct ns_sqlx_migration *m, size_t n, char *err,
+int ns_sqlx_record(struct sqlite3 *db, const struct ns_sqlx_migration *m, size_t n, char *err,
                    size_t errcap);
 
 /* The whole "main" database as one sqlite3_malloc'ed buffer (free it with sqlite3_free after
  * wiping). 0, or -1: out of memory. */
-int ns_sqlx_image(sqlite3 *db, uint8_t **out, size_t *out_len);
+int ns_sqlx_image(struct sqlite3 *db, uint8_t **out, size_t *out_len);
 
 #endif
