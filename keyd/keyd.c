@@ -40,6 +40,7 @@ struct keyd {
 	struct ns_ipc_conn netd, apid, sup;
 	struct nc_keyd *ops;
 	struct nc_keyd_keys keys;
+	uint8_t gateway[32]; /* the gateway's identity (keys is zeroed once the operations hold it) */
 	int key_fd;
 	struct nc_store *store;
 	/* Nym's gateways DB, rewritten at the end after a registration during the run */
@@ -193,7 +194,7 @@ static void save_gateways(void)
 	size_t len = 0;
 	struct ns_gwreg r = { .has_key = 1, .registered_at = time(NULL) };
 	if (nc_keyd_registered(g_k.ops, &r.key) && g_k.gwreg_img && g_k.gwreg_fd >= 0) {
-		memcpy(r.gateway_id, g_k.keys.gateway, 32);
+		memcpy(r.gateway_id, g_k.gateway, 32);
 		snprintf(r.listener, sizeof r.listener, "%s", g_k.gwreg_listener);
 		int rc = ns_gwreg_img_finish(g_k.gwreg_img, &r, &img, &len, err, sizeof err);
 		ns_gw_key_clear(&r.key);
@@ -327,6 +328,7 @@ static int load_keys(const struct nc_setup *s)
 		return -1;
 	}
 	memcpy(k->gateway, s->gateway_identity, 32);
+	memcpy(g_k.gateway, s->gateway_identity, 32);
 	if (gateway_key_load(s) < 0)
 		return -1;
 	struct ns_ipc_host host = { .send = host_send, .timer_start = host_timer_start,
