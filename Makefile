@@ -246,6 +246,15 @@ fuzz-build: deps
 	  $(FUZZ_BUILD)/libnymcommon.a $(FUZZ_BIN); fi
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libnymcommon.a
 	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(LIBS)
+# the wasm glue's feed of keyd's operations and the engine, built natively with the fuzzer
+WASM_FEED_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(WASM_KEYD) wasm/c/nsw_api.c \
+                 wasm/c/nsw_outbox.c wasm/c/nsw_engine.c wasm/c/nsw_keyd.c)
+$(FUZZ_BUILD)/fuzz_wasm_feed: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_wasm_feed.o $(WASM_FEED_OBJ) \
+  $(FUZZ_BUILD)/libnymcommon.a
+	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(LIBS)
+$(BUILD)/obj/wasm/c/%.o $(BUILD)/obj/tests/fuzz/fuzz_wasm_feed.o: CPPFLAGS += -Ikeyd -Iwasm/c
+$(BUILD)/obj/keyd/keyd_ops.o: CPPFLAGS += -Ikeyd
+
 fuzz: fuzz-build
 	@for f in $(FUZZ_BIN); do \
 	  n=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
