@@ -239,6 +239,24 @@ try { keyd.feed(ROLE.NETD, ipcEncode(NM, ROLE.APID, ROLE.KEYD, { type: 'MAKE_SUR
 catch { refused = true; }
 check('keyd refuses a MAKE_SURBS from netd', refused);
 
+// ---- 4. the JSON bridge refuses what does not fit the catalogue
+const refuses = (self, peer, msg) => { try { ipcEncode(NM, self, peer, msg); return false; } catch { return true; } };
+check('json: an unknown type', refuses(ROLE.NETD, ROLE.KEYD, { type: 'NO_SUCH' }));
+check('json: a missing field', refuses(ROLE.NETD, ROLE.KEYD, { type: 'OPEN_FRAME' }));
+check('json: odd hex', refuses(ROLE.NETD, ROLE.KEYD, { type: 'OPEN_FRAME', frame: 'abc' }));
+check('json: not hex', refuses(ROLE.NETD, ROLE.KEYD, { type: 'OPEN_FRAME', frame: 'zz' }));
+check('json: a string for a number', refuses(ROLE.NETD, ROLE.KEYD, { type: 'GW_PROTOCOL', protocol: '5' }));
+check('json: out of the field\'s range', refuses(ROLE.NETD, ROLE.KEYD, { type: 'GW_PROTOCOL', protocol: 256 }));
+check('json: a negative number', refuses(ROLE.NETD, ROLE.KEYD, { type: 'GW_PROTOCOL', protocol: -1 }));
+check('json: a wrong length', refuses(ROLE.NETD, ROLE.APID, { type: 'ACK', frag_id: '0102' }));
+check('json: a sender the catalogue does not allow', refuses(ROLE.APID, ROLE.KEYD, { type: 'OPEN_FRAME', frame: '00' }));
+check('json: not JSON', (() => { try { ipcEncode(NM, ROLE.NETD, ROLE.KEYD, undefined); return false; } catch { return true; } })());
+let undecodable = false;
+try { ipcDecode(NM, ROLE.KEYD, ROLE.NETD, new Uint8Array([0x93, 0xc1, 0, 0])); } catch { undecodable = true; }
+check('json: a datagram that does not decode', undecodable);
+const rt = ipcDecode(NM, ROLE.KEYD, ROLE.NETD, ipcEncode(NM, ROLE.NETD, ROLE.KEYD, { type: 'GW_PROTOCOL', protocol: 4 }));
+check('json: round trip', rt.length === 1 && rt[0].type === 'GW_PROTOCOL' && rt[0].protocol === 4, JSON.stringify(rt));
+
 console.log(`100 KB: ${frames1} frames built, routed, opened and acked in ${ms1.toFixed(0)} ms`);
 keyd.free();
 engine.free();
