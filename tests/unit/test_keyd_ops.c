@@ -212,11 +212,9 @@ static void run(void)
 {
 	while (W.head < W.tail) {
 		struct item *it = &W.q[W.head++];
-		struct ns_ipc_msg m, in;
-		size_t off = 0;
+		struct ns_ipc_msg m;
 		assert_int_equal(ns_ipc_decode(it->to, it->from, it->data, it->len, &m), 0);
 		assert_int_not_equal(m.type, NS_IPC_T_BATCH); /* these hosts never cork */
-		(void)in, (void)off;
 		if (it->to == NS_IPC_KEYD)
 			assert_int_equal(nc_keyd_deliver(W.keyd, it->from, &m), 0);
 		else if (it->to == NS_IPC_APID)
