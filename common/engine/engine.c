@@ -1,19 +1,19 @@
 /* The client engine (engine.h): what a front process does with keyd, netd and the
- * supervisor, whatever it serves. Never holds a key: keyd builds every packet. */
+ * supervisor, whatever it serves. Never holds a key: keyd builds every packet. Portable: its
+ * messages go out through the host's send (ipc_host.h) and come in through ns_engine_deliver;
+ * the native process glue is engine_ev.c, the browser's wasm/c/nsw_engine.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-
-#include <ev.h>
 
 #include "base58.h"
 #include "crypto.h"
 #include "engine/engine.h"
 #include "engine/replies.h"
-#include "ipc.h"
-#include "nymclient.h"
+#include "ipc_codec.h"
+#include "ipc_host.h"
+#include "log.h"
 #include "nymsphinx/chunking.h"
 #include "nymsphinx/message.h"
 
@@ -59,8 +59,8 @@ struct surb_job {
 };
 
 struct ns_engine {
-	struct ev_loop *loop;
-	struct ns_ipc_conn keyd, netd, sup;
+	struct ns_ipc_host host;
+	const char *name; /* the front's name in log lines */
 	const struct ns_engine_cb *cb;
 	void *ctx;
 	uint8_t self[96];
@@ -75,13 +75,16 @@ struct ns_engine {
 	uint64_t anon_sent, replies_sent, surbs_made, surbs_received, surb_requests, surbs_low;
 	uint64_t no_surb_drops;
 	uint64_t given_up; /* fragments netd gave up at the retransmission limit (GAVE_UP_FRAGMENT) */
-	ev_timer log_flush; /* the counts of rate-limited log lines (common/log.h) */
 };
 
-/* The front's name in log lines: apid, socksd or exitd. */
-static const char *front(void)
+/* A message to a peer; a failed send is logged here, and what follows is the host's call
+ * (natively the process exits). */
+static void to_peer(struct ns_engine *e, enum ns_ipc_role peer, const struct ns_ipc_msg *m)
 {
-	return nc_kind ? nc_kind->front : "front";
+	int rc = e->host.send(e->host.ctx, peer, m);
+	if (rc < 0)
+		ns_log(NS_LOG_ERROR, e->name, "send %s to %s: %s", ns_ipc_type_name(m->type),
+		       ns_ipc_role_name(peer), ns_ipc_strerror(rc));
 }
 
 static uint64_t now_ms(void)
@@ -101,7 +104,7 @@ static void build_reply(struct ns_engine *e, const struct frag *f)
 	m.u.BUILD_REPLY.sender_tag = NS_IPC_BYTES(f->sender_tag, NYM_SENDER_TAG_LEN);
 	m.u.BUILD_REPLY.lane = f->lane;
 	m.u.BUILD_REPLY.packet_size = NYM_PACKET_REGULAR;
-	nc_send(&e->keyd, &m);
+	to_peer(e, NS_IPC_KEYD, &m);
 }
 
 static void build(struct ns_engine *e, const struct frag *f)
@@ -116,7 +119,7 @@ static void build(struct ns_engine *e, const struct frag *f)
 	m.u.BUILD_PACKET.recipient = NS_IPC_BYTES(f->recipient, 96);
 	m.u.BUILD_PACKET.lane = f->lane;
 	m.u.BUILD_PACKET.packet_size = NYM_PACKET_REGULAR;
-	nc_send(&e->keyd, &m);
+	to_peer(e, NS_IPC_KEYD, &m);
 }
 
 static struct frag **find_frag(struct ns_engine *e, const uint8_t id[5])
@@ -192,7 +195,7 @@ static int queue_message(struct ns_engine *e, enum nym_message_type type, const 
 		nym_frag_id_encode(&list.ids[i], f->id);
 		keep_frag(e, f);
 	}
-	nc_debug(front(), "message %llu: %zu bytes in %zu fragments on lane %llu",
+	ns_log(NS_LOG_DEBUG, e->name, "message %llu: %zu bytes in %zu fragments on lane %llu",
 	         (unsigned long long)d->msg_id, inner_len, list.count, (unsigned long long)d->lane);
 	nym_fragment_list_free(&list);
 	e->sent_msgs++;
@@ -269,7 +272,7 @@ static void job_finish(struct ns_engine *e, struct surb_job *j)
 	if (!j->failed && job_send(e, j) < 0)
 		j->failed = 1;
 	if (j->failed) {
-		nc_warn(front(), "%s to a recipient dropped: keyd made no reply SURBs",
+		ns_log(NS_LOG_WARN, e->name, "%s to a recipient dropped: keyd made no reply SURBs",
 		       j->additional ? "additional reply SURBs" : "an anonymous message");
 		if (!j->additional && j->owner && e->cb->on_send_failed)
 			e->cb->on_send_failed(e->ctx, j->owner, j->msg_id,
@@ -301,7 +304,7 @@ static void job_start(struct ns_engine *e, struct surb_job *j)
 		m.u.MAKE_SURBS.request_id = j->first_id + i;
 		m.u.MAKE_SURBS.count = left < NS_IPC_SURBS_MAX_COUNT ? left : NS_IPC_SURBS_MAX_COUNT;
 		m.u.MAKE_SURBS.packet_size = NYM_PACKET_REGULAR;
-		nc_send(&e->keyd, &m);
+		to_peer(e, NS_IPC_KEYD, &m);
 	}
 }
 
@@ -414,11 +417,6 @@ int ns_engine_self_address(const struct ns_engine *e, uint8_t out[NS_ENGINE_ADDR
 	return 0;
 }
 
-struct ns_ipc_conn *ns_engine_peer(struct ns_engine *e, enum ns_engine_peer which)
-{
-	return which == NS_ENGINE_KEYD ? &e->keyd : which == NS_ENGINE_NETD ? &e->netd : &e->sup;
-}
-
 static void count_lane(struct ns_engine_stats *st, const struct frag *f)
 {
 	size_t i = 0;
@@ -468,7 +466,7 @@ static void hand_surbs_to_keyd(struct ns_engine *e, const uint8_t tag[NYM_SENDER
 		m.u.SURBS_RECEIVED.sender_tag = NS_IPC_BYTES(tag, NYM_SENDER_TAG_LEN);
 		m.u.SURBS_RECEIVED.surbs = NS_IPC_BYTES(body, len);
 		m.u.SURBS_RECEIVED.key_rotation = key_rotation <= NYM_KEY_ROTATION_EVEN ? key_rotation : 0;
-		nc_send(&e->keyd, &m);
+		to_peer(e, NS_IPC_KEYD, &m);
 		ns_memzero(body, len);
 	}
 	e->surbs_received += l->count;
@@ -480,7 +478,7 @@ static void hand_surbs_to_keyd(struct ns_engine *e, const uint8_t tag[NYM_SENDER
 static void serve_surb_request(struct ns_engine *e, const uint8_t recipient[96], uint32_t amount)
 {
 	if (!tag_for(e, recipient, 0)) {
-		nc_warn_limited(front(), "a client asked for reply SURBs though we never sent it an anonymous message: ignored");
+		ns_log_rl(NS_LOG_WARN, e->name, "a client asked for reply SURBs though we never sent it an anonymous message: ignored");
 		return;
 	}
 	if (amount > NS_MAX_SURB_REQUEST)
@@ -501,12 +499,12 @@ static void handle_message(struct ns_engine *e, const uint8_t *padded, size_t le
 	struct ns_rx rx;
 	int rc = ns_rx_classify(padded, len, &rx);
 	if (rc < 0) {
-		nc_warn_limited(front(), "a malformed reassembled message was dropped (%d)", rc);
+		ns_log_rl(NS_LOG_WARN, e->name, "a malformed reassembled message was dropped (%d)", rc);
 		return;
 	}
 	if (rx.has_tag && rx.surbs.count)
 		hand_surbs_to_keyd(e, rx.tag, &rx.surbs, rx.key_rotation);
-	nc_debug(front(), "message of %zu bytes received%s", rx.msg_len,
+	ns_log(NS_LOG_DEBUG, e->name, "message of %zu bytes received%s", rx.msg_len,
 	         rx.has_tag ? " with a sender tag" : "");
 	if (rx.action == NS_RX_DELIVER)
 		e->cb->on_message(e->ctx, rx.msg, rx.msg_len, rx.has_tag ? rx.tag : NULL);
@@ -516,10 +514,9 @@ static void handle_message(struct ns_engine *e, const uint8_t *padded, size_t le
 
 /* Fragments of messages and of replies (origin) share one reassembler, as in Nym; the
  * reassembled message's type byte says what it is. */
-static void on_fragment(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+static void on_fragment(struct ns_engine *e, enum ns_ipc_role from, const struct ns_ipc_msg *m)
 {
-	(void)c;
-	struct ns_engine *e = ctx;
+	(void)from;
 	const struct ns_ipc_bytes *f = &m->u.FRAGMENT.fragment;
 	struct nym_reasm_message out;
 	int rc = nym_reasm_insert(e->reasm, f->ptr, f->len, 0, now_ms(), &out);
@@ -561,14 +558,13 @@ static void job_add(struct surb_job *j, uint64_t batch, const struct ns_surb_lis
 	j->have += l->count;
 }
 
-static void on_surbs(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+static void on_surbs(struct ns_engine *e, enum ns_ipc_role from, const struct ns_ipc_msg *m)
 {
-	(void)c;
-	struct ns_engine *e = ctx;
+	(void)from;
 	const struct ns_ipc_SURBS *s = &m->u.SURBS;
 	struct surb_job **p = job_of(e, s->request_id);
 	if (!*p) {
-		nc_warn(front(), "SURBS for an unknown request %llu: ignored",
+		ns_log(NS_LOG_WARN, e->name, "SURBS for an unknown request %llu: ignored",
 		       (unsigned long long)s->request_id);
 		return;
 	}
@@ -576,7 +572,7 @@ static void on_surbs(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ct
 	struct ns_surb_list l;
 	int rc = ns_surb_list_parse(s->surbs.ptr, s->surbs.len, NS_IPC_SURBS_MAX_COUNT, &l);
 	if (rc < 0) {
-		nc_error(front(), "keyd sent a malformed SURB list (%d)", rc);
+		ns_log(NS_LOG_ERROR, e->name, "keyd sent a malformed SURB list (%d)", rc);
 		j->failed = 1;
 	} else {
 		job_add(j, s->request_id - j->first_id, &l);
@@ -588,29 +584,26 @@ static void on_surbs(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ct
 	job_finish(e, j);
 }
 
-static void on_surbs_low(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+static void on_surbs_low(struct ns_engine *e, enum ns_ipc_role from, const struct ns_ipc_msg *m)
 {
-	(void)c, (void)m;
-	struct ns_engine *e = ctx;
+	(void)from, (void)m;
 	e->surbs_low++;
 }
 
 /* ---- acks and failures from keyd and netd */
 
-static void on_self_address(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+static void on_self_address(struct ns_engine *e, enum ns_ipc_role from, const struct ns_ipc_msg *m)
 {
-	(void)c;
-	struct ns_engine *e = ctx;
+	(void)from;
 	memcpy(e->self, m->u.SELF_ADDRESS.address.ptr, 96);
 	e->have_self = 1;
 	if (e->cb->on_self_address)
 		e->cb->on_self_address(e->ctx, e->self);
 }
 
-static void on_ack(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+static void on_ack(struct ns_engine *e, enum ns_ipc_role from, const struct ns_ipc_msg *m)
 {
-	(void)c;
-	struct ns_engine *e = ctx;
+	(void)from;
 	struct frag **p = find_frag(e, m->u.ACK.frag_id.ptr);
 	if (*p)
 		drop_frag(e, p);
@@ -650,14 +643,13 @@ static void frame_left_queue(struct ns_engine *e, const uint8_t id[5], int dropp
 	}
 }
 
-static void on_frames_sent(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+static void on_frames_sent(struct ns_engine *e, enum ns_ipc_role from, const struct ns_ipc_msg *m)
 {
-	(void)c;
-	struct ns_engine *e = ctx;
+	(void)from;
 	const struct ns_ipc_bytes *ids = &m->u.FRAMES_SENT.frag_ids;
 	struct lane_set ls = { .n = 0 };
 	if (ids->len % 5) {
-		nc_error(front(), "netd sent a malformed FRAMES_SENT (%zu bytes): ignored", ids->len);
+		ns_log(NS_LOG_ERROR, e->name, "netd sent a malformed FRAMES_SENT (%zu bytes): ignored", ids->len);
 		return;
 	}
 	for (size_t i = 0; i < ids->len; i += 5)
@@ -672,13 +664,12 @@ static void netd_forget(struct ns_engine *e, const uint8_t id[5])
 {
 	struct ns_ipc_msg m = { .type = NS_IPC_T_FORGET_FRAGMENT };
 	m.u.FORGET_FRAGMENT.frag_id = NS_IPC_BYTES(id, 5);
-	nc_send(&e->netd, &m);
+	to_peer(e, NS_IPC_NETD, &m);
 }
 
-static void on_ack_timeout(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+static void on_ack_timeout(struct ns_engine *e, enum ns_ipc_role from, const struct ns_ipc_msg *m)
 {
-	(void)c;
-	struct ns_engine *e = ctx;
+	(void)from;
 	struct frag *f = *find_frag(e, m->u.ACK_TIMEOUT.frag_id.ptr);
 	if (f)
 		build(e, f); /* new route, new SURB-ack; Nym's Retransmission lane: not queued on f's */
@@ -689,17 +680,16 @@ static void on_ack_timeout(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, vo
 /* netd gave the fragment up at maximum_number_of_retransmissions. Nym then forgets its pending
  * ack and nothing else: no word to the app, the message's other fragments go on. Kept here, it
  * would be persisted at the stop and sent again by the next run. */
-static void on_gave_up(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+static void on_gave_up(struct ns_engine *e, enum ns_ipc_role from, const struct ns_ipc_msg *m)
 {
-	(void)c;
-	struct ns_engine *e = ctx;
+	(void)from;
 	struct frag **p = find_frag(e, m->u.GAVE_UP_FRAGMENT.frag_id.ptr);
 	if (!*p)
 		return; /* acked while netd's word was on its way */
 	uint64_t lane = (*p)->lane, msg = (*p)->msg;
 	int queued = (*p)->queued;
 	e->given_up++;
-	nc_warn_limited(front(), "a fragment of message %llu reached maximum_number_of_retransmissions "
+	ns_log_rl(NS_LOG_WARN, e->name, "a fragment of message %llu reached maximum_number_of_retransmissions "
 	                "without an ack: given up (not kept, not persisted)", (unsigned long long)msg);
 	drop_frag(e, p);
 	if (queued && e->cb->on_lane_sent)
@@ -724,14 +714,13 @@ static void log_no_surb(struct ns_engine *e)
 {
 	static struct ns_log_limit limit;
 	e->no_surb_drops++;
-	ns_log_limited(&limit, NS_LOG_WARN, front(), "replies to a sender tag keyd holds no reply "
+	ns_log_limited(&limit, NS_LOG_WARN, e->name, "replies to a sender tag keyd holds no reply "
 	               "SURBs for, or cannot queue: fragment dropped");
 }
 
-static void on_build_failed(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+static void on_build_failed(struct ns_engine *e, enum ns_ipc_role from, const struct ns_ipc_msg *m)
 {
-	(void)c;
-	struct ns_engine *e = ctx;
+	(void)from;
 	uint64_t reason = m->u.BUILD_FAILED.reason;
 	struct frag **p = find_frag(e, m->u.BUILD_FAILED.frag_id.ptr);
 	if (reason == NS_IPC_BUILD_NO_SURB)
@@ -739,7 +728,7 @@ static void on_build_failed(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, v
 	else if (reason == NS_IPC_BUILD_UNKNOWN_GATEWAY && *p && (*p)->owner)
 		tell_unknown_gateway(e, *p);
 	else
-		nc_warn(front(), "keyd could not build a packet (reason %llu): fragment dropped",
+		ns_log(NS_LOG_WARN, e->name, "keyd could not build a packet (reason %llu): fragment dropped",
 		       (unsigned long long)reason);
 	if (*p)
 		drop_frag(e, p);
@@ -764,50 +753,40 @@ static void persist(struct ns_engine *e)
 		m.u.QUEUED_FRAGMENT.fragment = NS_IPC_BYTES(f->data, f->len);
 		m.u.QUEUED_FRAGMENT.recipient = NS_IPC_BYTES(f->recipient, 96);
 		m.u.QUEUED_FRAGMENT.lane = f->lane;
-		nc_send(&e->sup, &m);
+		to_peer(e, NS_IPC_SUPERVISOR, &m);
 		persisted++;
 	}
 	struct ns_ipc_msg end = { .type = NS_IPC_T_QUEUED_END };
 	end.u.QUEUED_END.persisted = persisted;
 	end.u.QUEUED_END.dropped = dropped;
-	nc_send(&e->sup, &end);
+	to_peer(e, NS_IPC_SUPERVISOR, &end);
 }
 
 /* RESEND_FRAGMENT: a fragment persisted by the last run, kept and rebuilt under its old id. */
-static void on_resend(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+static void on_resend(struct ns_engine *e, enum ns_ipc_role from, const struct ns_ipc_msg *m)
 {
-	(void)c;
-	struct ns_engine *e = ctx;
+	(void)from;
 	const struct ns_ipc_RESEND_FRAGMENT *q = &m->u.RESEND_FRAGMENT;
 	if (*find_frag(e, q->frag_id.ptr))
 		return; /* the same record twice */
 	struct frag_dest d = { .recipient = q->recipient.ptr, .lane = q->lane };
 	struct frag *f = frag_new(&d, q->fragment.ptr, q->fragment.len);
 	if (!f) {
-		nc_error(front(), "out of memory: a persisted fragment is lost");
+		ns_log(NS_LOG_ERROR, e->name, "out of memory: a persisted fragment is lost");
 		return;
 	}
 	memcpy(f->id, q->frag_id.ptr, 5);
 	keep_frag(e, f);
 }
 
-/* keyd or netd went away: the suite is stopping. Hand the queue to the supervisor now, on
- * our own (it takes a list at any time), since nothing can be sent or acked any more. */
-static void on_peer_lost(struct ns_ipc_conn *c, int err, void *ctx)
+void ns_engine_hand_over(struct ns_engine *e)
 {
-	struct ns_engine *e = ctx;
-	nc_error(front(), "IPC with %s failed: %s; handing the unacknowledged fragments over",
-	       ns_ipc_role_name(c->peer), ns_ipc_strerror(err));
 	persist(e);
-	ns_ipc_conn_flush(&e->sup);
-	fflush(NULL);
-	_exit(err == NS_IPC_EEOF ? 0 : 1);
 }
 
-static void on_shutdown(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+static void on_shutdown(struct ns_engine *e, enum ns_ipc_role from, const struct ns_ipc_msg *m)
 {
-	(void)c, (void)m;
-	struct ns_engine *e = ctx;
+	(void)from, (void)m;
 	persist(e);
 	e->cb->on_shutdown(e->ctx);
 }
@@ -830,9 +809,9 @@ size_t ns_engine_stats_format(const struct ns_engine_stats *st, char *out, size_
 	return clamp_len(n, cap);
 }
 
-static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+static void on_stats_request(struct ns_engine *e, enum ns_ipc_role from, const struct ns_ipc_msg *m)
 {
-	struct ns_engine *e = ctx;
+	(void)from;
 	struct ns_engine_stats st;
 	char text[1024];
 	ns_engine_stats(e, &st);
@@ -841,26 +820,13 @@ static void on_stats_request(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, 
 	struct ns_ipc_msg r = { .type = NS_IPC_T_STATS_REPLY };
 	r.u.STATS_REPLY.request_id = m->u.STATS_REQUEST.request_id;
 	r.u.STATS_REPLY.text = NS_IPC_BYTES(text, len < sizeof text ? len : sizeof text - 1);
-	nc_send(c, &r);
+	to_peer(e, from, &r);
 }
 
-static void on_status_reply(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
-{
-	struct ns_engine *e = ctx;
-	if (e->cb->on_status_reply)
-		e->cb->on_status_reply(c, m, e->ctx);
-}
+typedef void (*engine_handler)(struct ns_engine *e, enum ns_ipc_role from,
+                               const struct ns_ipc_msg *m);
 
-static void on_front_message(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
-{
-	struct ns_engine *e = ctx;
-	if (e->cb->on_front_message)
-		e->cb->on_front_message(c, m, e->ctx);
-	else
-		nc_warn(nc_kind->front, "%s is not for this program (ignored)", ns_ipc_type_name(m->type));
-}
-
-static const ns_ipc_handler engine_handlers[NS_IPC_TYPE_LIMIT] = {
+static const engine_handler engine_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_SHUTDOWN] = on_shutdown,
 	[NS_IPC_T_STATS_REQUEST] = on_stats_request,
 	[NS_IPC_T_SELF_ADDRESS] = on_self_address,
@@ -872,47 +838,44 @@ static const ns_ipc_handler engine_handlers[NS_IPC_TYPE_LIMIT] = {
 	[NS_IPC_T_FRAGMENT] = on_fragment,
 	[NS_IPC_T_SURBS] = on_surbs,
 	[NS_IPC_T_SURBS_LOW] = on_surbs_low,
-	[NS_IPC_T_STATUS_REPLY] = on_status_reply,
 	[NS_IPC_T_RESEND_FRAGMENT] = on_resend,
-	[NS_IPC_T_EXIT_POLICY_TEXT] = on_front_message,
-	[NS_IPC_T_EXIT_POLICY_END] = on_front_message,
 };
+
+int ns_engine_handles(uint64_t type)
+{
+	return type < NS_IPC_TYPE_LIMIT && engine_handlers[type];
+}
+
+void ns_engine_deliver(struct ns_engine *e, enum ns_ipc_role from, const struct ns_ipc_msg *m)
+{
+	engine_handler h = m->type < NS_IPC_TYPE_LIMIT ? engine_handlers[m->type] : NULL;
+	if (h)
+		h(e, from, m);
+	else
+		ns_log(NS_LOG_WARN, e->name, "%s is not for this program (ignored)",
+		       ns_ipc_type_name(m->type));
+}
 
 /* ---- life */
 
-static void on_log_flush(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop, (void)w, (void)revents;
-	ns_log_flush(0);
-}
-
-struct ns_engine *ns_engine_start(struct ev_loop *loop, int keyd_fd, int netd_fd, int sup_fd,
-                                  const struct ns_engine_cb *cb, void *ctx)
+struct ns_engine *ns_engine_new(const struct ns_ipc_host *host, const char *name,
+                                const struct ns_engine_cb *cb, void *ctx)
 {
 	struct ns_engine *e = calloc(1, sizeof *e);
 	if (!e || !(e->reasm = nym_reasm_new(NULL))) {
 		free(e);
 		return NULL;
 	}
-	e->loop = loop;
+	e->host = *host;
+	e->name = name;
 	e->cb = cb;
 	e->ctx = ctx;
-	ns_ipc_conn_start(&e->keyd, loop, keyd_fd, NS_IPC_APID, NS_IPC_KEYD, engine_handlers,
-	                  on_peer_lost, e);
-	ns_ipc_conn_start(&e->netd, loop, netd_fd, NS_IPC_APID, NS_IPC_NETD, engine_handlers,
-	                  on_peer_lost, e);
-	ns_ipc_conn_start(&e->sup, loop, sup_fd, NS_IPC_APID, NS_IPC_SUPERVISOR, engine_handlers,
-	                  nc_ipc_fatal, e);
-	ev_timer_init(&e->log_flush, on_log_flush, NS_LOG_WINDOW_S / 2, NS_LOG_WINDOW_S / 2);
-	ev_timer_start(loop, &e->log_flush);
-	ev_unref(loop); /* the flush alone keeps the loop from nothing */
-	/* keyd sends the fragments of a batch of frames together: take them in one wake-up */
-	ns_ipc_conn_set_priority(&e->keyd, 0, 32);
-	if (ns_ipc_conn_set_cork(&e->keyd, 1) != 0 || ns_ipc_conn_set_cork(&e->netd, 1) != 0) {
-		ns_engine_free(e);
-		return NULL;
-	}
 	return e;
+}
+
+const struct ns_ipc_host *ns_engine_host(const struct ns_engine *e)
+{
+	return &e->host;
 }
 
 void ns_engine_ready(struct ns_engine *e)
@@ -920,23 +883,13 @@ void ns_engine_ready(struct ns_engine *e)
 	struct ns_ipc_msg m = { .type = NS_IPC_T_READY };
 	m.u.READY.catalogue_version = NS_IPC_CATALOGUE_VERSION;
 	m.u.READY.sandboxed = true;
-	nc_send(&e->sup, &m);
+	to_peer(e, NS_IPC_SUPERVISOR, &m);
 }
 
-void ns_engine_free(struct ns_engine *e)
+void ns_engine_destroy(struct ns_engine *e)
 {
 	if (!e)
 		return;
-	ns_ipc_conn_flush(&e->sup); /* the last answers to the supervisor (stats, unsent fragments) */
-	ev_ref(e->loop);
-	ev_timer_stop(e->loop, &e->log_flush);
-	ns_ipc_conn_stop(&e->keyd);
-	ns_ipc_conn_stop(&e->netd);
-	ns_ipc_conn_stop(&e->sup);
-	ns_ipc_conn_discard_queue(&e->keyd);
-	ns_ipc_conn_discard_queue(&e->netd);
-	ns_ipc_conn_set_cork(&e->keyd, 0); /* frees the (now empty) cork buffers */
-	ns_ipc_conn_set_cork(&e->netd, 0);
 	while (e->frags)
 		drop_frag(e, &e->frags);
 	for (struct surb_job *j = e->jobs, *n; j; j = n) {

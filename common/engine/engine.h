@@ -9,16 +9,21 @@
  *
  * One engine per process, on the front's loop. IPC lanes: 0 = General, n > 0 =
  * ConnectionId(n - 1). Owners: an opaque pointer per message (an app, a connection) told
- * through on_send_failed while it lives; ns_engine_forget_owner when it goes. */
+ * through on_send_failed while it lives; ns_engine_forget_owner when it goes.
+ *
+ * The engine itself (engine.c) is portable: it sends through a host (ipc_host.h) and is fed
+ * decoded messages (ns_engine_deliver). Natively, ns_engine_start (engine_ev.c) is that host:
+ * the front's three socketpair ends on its libev loop; in the browser, wasm/c/nsw_engine.c. */
 #ifndef NS_ENGINE_H
 #define NS_ENGINE_H
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipc_host.h"
+
 struct ev_loop;
 struct ns_engine;
 struct ns_ipc_conn;
-struct ns_ipc_msg;
 
 #define NS_ENGINE_ADDRESS_LEN 96 /* a Nym recipient: identity || encryption key || gateway */
 #define NS_ENGINE_TAG_LEN 16     /* a sender tag */
@@ -50,12 +55,14 @@ struct ns_engine_cb {
 	/* SHUTDOWN from the supervisor: the engine has handed its queue over already. The front
 	 * stops its listeners and breaks the loop. */
 	void (*on_shutdown)(void *ctx);
-	/* Optional: a STATUS_REPLY from keyd or netd (the front asked with ns_engine_peer). */
+	/* Optional, native only (engine_ev.c): a STATUS_REPLY from keyd or netd (the front asked
+	 * with ns_engine_peer). */
 	void (*on_status_reply)(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx);
 	/* Optional: the whole STATS answer ("name=value\n" lines) from the engine's counters and
 	 * the front's own; returns the bytes written (< cap). NULL: ns_engine_stats_format. */
 	size_t (*stats_text)(void *ctx, const struct ns_engine_stats *st, char *out, size_t cap);
-	/* Optional: a message for the front itself that the engine does not handle
+	/* Optional, native only (engine_ev.c): a message for the front itself that the engine
+	 * does not handle
 	 * (EXIT_POLICY_TEXT / EXIT_POLICY_END for exitd); without it such a message is logged
 	 * and ignored. */
 	void (*on_front_message)(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx);
@@ -64,12 +71,30 @@ struct ns_engine_cb {
 	void (*on_lane_sent)(void *ctx, uint64_t lane);
 };
 
-/* Starts the three IPC connections (the front's ends of its socketpairs with keyd, netd and
- * the supervisor). cb is kept by reference. NULL on failure (out of memory). */
-struct ns_engine *ns_engine_start(struct ev_loop *loop, int keyd_fd, int netd_fd, int sup_fd,
-                                  const struct ns_engine_cb *cb, void *ctx);
+/* ---- the portable engine (engine.c) */
+/* An engine whose messages to keyd, netd and the supervisor go through host (copied); name
+ * (kept by reference) names it in log lines, cb is kept by reference. NULL: out of memory. */
+struct ns_engine *ns_engine_new(const struct ns_ipc_host *host, const char *name,
+                                const struct ns_engine_cb *cb, void *ctx);
+/* A message from keyd, netd or the supervisor, decoded (a BATCH's messages one by one).
+ * STATUS_REPLY and the front's own types are not the engine's (engine_ev.c serves them). */
+void ns_engine_deliver(struct ns_engine *e, enum ns_ipc_role from, const struct ns_ipc_msg *m);
+/* 1 if ns_engine_deliver handles this type (others are logged and ignored). */
+int ns_engine_handles(uint64_t type);
+/* Every unacknowledged normal fragment to the supervisor (QUEUED_FRAGMENT), then QUEUED_END:
+ * what SHUTDOWN does, and what the host does when keyd or netd is gone. */
+void ns_engine_hand_over(struct ns_engine *e);
+const struct ns_ipc_host *ns_engine_host(const struct ns_engine *e);
+/* Frees the engine's state (not the host's). */
+void ns_engine_destroy(struct ns_engine *e);
 /* READY to the supervisor, once the front is confined. */
 void ns_engine_ready(struct ns_engine *e);
+
+/* ---- the native host (engine_ev.c) */
+/* Starts the three IPC connections (the front's ends of its socketpairs with keyd, netd and
+ * the supervisor) on loop, and an engine on them. cb is kept by reference. NULL on failure. */
+struct ns_engine *ns_engine_start(struct ev_loop *loop, int keyd_fd, int netd_fd, int sup_fd,
+                                  const struct ns_engine_cb *cb, void *ctx);
 /* Flushes what waits for the supervisor, stops the connections, frees everything. */
 void ns_engine_free(struct ns_engine *e);
 
@@ -102,7 +127,7 @@ void ns_engine_forget_owner(struct ns_engine *e, void *owner);
 int ns_engine_self_address(const struct ns_engine *e, uint8_t out[NS_ENGINE_ADDRESS_LEN]);
 
 enum ns_engine_peer { NS_ENGINE_KEYD, NS_ENGINE_NETD, NS_ENGINE_SUP };
-/* The connection to a peer (for the front's own requests, e.g. STATUS_REQUEST). */
+/* Native: the connection to a peer (for the front's own requests, e.g. STATUS_REQUEST). */
 struct ns_ipc_conn *ns_engine_peer(struct ns_engine *e, enum ns_engine_peer which);
 
 void ns_engine_stats(const struct ns_engine *e, struct ns_engine_stats *st);

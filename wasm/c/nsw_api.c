@@ -9,7 +9,10 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "gateway/frames.h"
 #include "ipc_codec.h"
+#include "nymsphinx/ack.h"
+#include "nymsphinx/address.h"
 #include "sphinx/sphinx.h"
 
 static uint64_t le64(const uint8_t *p)
@@ -140,3 +143,60 @@ NSW_EXPORT int nsw_ipc_recode(unsigned self, unsigned peer, const uint8_t *buf, 
 NSW_EXPORT const char *nsw_ipc_type_name(unsigned type) { return ns_ipc_type_name(type); }
 NSW_EXPORT const char *nsw_ipc_strerror(int err) { return ns_ipc_strerror(err); }
 NSW_EXPORT unsigned nsw_ipc_catalogue_version(void) { return NS_IPC_CATALOGUE_VERSION; }
+NSW_EXPORT unsigned nsw_ipc_max_datagram(void) { return NS_IPC_MAX_DATAGRAM; }
+NSW_EXPORT unsigned nsw_sphinx_header_len(void) { return SPHINX_HEADER_LEN; }
+
+static struct ns_gw_key gw_key_of(const uint8_t bytes[32], unsigned legacy)
+{
+	struct ns_gw_key k = { .legacy = legacy != 0 };
+	memcpy(k.bytes, bytes, NS_GW_KEY_LEN);
+	return k;
+}
+
+NSW_EXPORT int nsw_gw_open_request(const uint8_t key[32], unsigned legacy, const uint8_t *frame,
+                                   size_t len, uint8_t *out, size_t cap,
+                                   uint8_t info[NSW_GW_REQUEST_INFO_LEN])
+{
+	struct ns_gw_key k = gw_key_of(key, legacy);
+	struct ns_gw_binary_request req;
+	uint8_t *pt = malloc(len ? len : 1);
+	int rc = pt ? ns_gw_binary_request_decode(&k, frame, len, pt, len, &req) : -1;
+	if (rc >= 0 && (req.packet.packet_len > cap ||
+	                nym_node_address_encode_padded(&req.packet.next_hop, info) < 0))
+		rc = -1;
+	if (rc >= 0) {
+		memcpy(out, req.packet.packet, req.packet.packet_len);
+		info[32] = req.packet.packet_type;
+		info[33] = req.packet.key_rotation;
+		rc = (int)req.packet.packet_len;
+	}
+	if (pt) {
+		ns_memzero(pt, len);
+		free(pt);
+	}
+	ns_gw_key_clear(&k);
+	return rc;
+}
+
+NSW_EXPORT int nsw_gw_push(const uint8_t key[32], unsigned legacy, const uint8_t *msg, size_t len,
+                           uint8_t *out, size_t cap)
+{
+	struct ns_gw_key k = gw_key_of(key, legacy);
+	size_t n = 0;
+	int rc = ns_gw_pushed_message_encode(&k, msg, len, out, cap, &n);
+	ns_gw_key_clear(&k);
+	return rc < 0 ? rc : (int)n;
+}
+
+NSW_EXPORT int nsw_surb_ack_split(const uint8_t *plaintext, size_t len, uint8_t first_hop[32],
+                                  uint32_t out[4])
+{
+	const uint8_t *ack = NULL, *rest = NULL;
+	size_t rest_len = 0;
+	int rc = nym_surb_ack_split(plaintext, len, first_hop, &ack, &rest, &rest_len);
+	if (rc < 0)
+		return rc;
+	out[0] = (uint32_t)(ack - plaintext), out[1] = NYM_ACK_PACKET_LEN;
+	out[2] = (uint32_t)(rest - plaintext), out[3] = (uint32_t)rest_len;
+	return 0;
+}

@@ -51,5 +51,60 @@ int nsw_ipc_recode(unsigned self, unsigned peer, const uint8_t *buf, size_t len,
 const char *nsw_ipc_type_name(unsigned type);
 const char *nsw_ipc_strerror(int err);
 unsigned nsw_ipc_catalogue_version(void);
+unsigned nsw_ipc_max_datagram(void);
+unsigned nsw_sphinx_header_len(void);
+
+/* nsw_ipcjson.c: IPC datagrams to and from JSON, by the catalogue */
+char *nsw_ipc_json_decode(unsigned self, unsigned peer, const uint8_t *buf, size_t len, int *err);
+int nsw_ipc_json_encode(unsigned self, unsigned peer, const char *json, uint8_t *out, size_t cap);
+
+/* The gateway's side (for stand-ins in tests): a client's ForwardSphinx frame opened under
+ * the shared key (legacy: 0 or 1): the Sphinx packet into out (its length returned, or a
+ * negative error) and info = first hop (32, zero padded) || packet type || key rotation. */
+#define NSW_GW_REQUEST_INFO_LEN 34
+int nsw_gw_open_request(const uint8_t key[32], unsigned legacy, const uint8_t *frame, size_t len,
+                        uint8_t *out, size_t cap, uint8_t info[NSW_GW_REQUEST_INFO_LEN]);
+/* A PushedMixMessage frame for msg: its length, or a negative error. */
+int nsw_gw_push(const uint8_t key[32], unsigned legacy, const uint8_t *msg, size_t len,
+                uint8_t *out, size_t cap);
+/* A final hop's plaintext split into the SURB-ack and the client's part: first_hop (32),
+ * out = {ack packet offset, ack packet length, rest offset, rest length}; 0 or negative. */
+int nsw_surb_ack_split(const uint8_t *plaintext, size_t len, uint8_t first_hop[32],
+                       uint32_t out[4]);
+
+/* nsw_outbox.c: the events an engine or keyd state has for JS (nsw_outbox.h) */
+struct nsw_event;
+unsigned nsw_event_kind(const struct nsw_event *ev);
+unsigned nsw_event_arg(const struct nsw_event *ev, unsigned i);
+const uint8_t *nsw_event_data(const struct nsw_event *ev);
+size_t nsw_event_len(const struct nsw_event *ev);
+void nsw_event_free(struct nsw_event *ev);
+
+/* nsw_engine.c: the client engine for the page */
+struct nsw_engine;
+struct nsw_engine *nsw_engine_new(void);
+int nsw_engine_feed(struct nsw_engine *g, unsigned from, const uint8_t *buf, size_t len);
+long nsw_engine_send(struct nsw_engine *g, const uint8_t to[96], const uint8_t *msg, size_t len,
+                     unsigned lane);
+long nsw_engine_send_anonymous(struct nsw_engine *g, const uint8_t to[96], const uint8_t *msg,
+                               size_t len, unsigned reply_surbs, unsigned lane);
+int nsw_engine_reply(struct nsw_engine *g, const uint8_t tag[16], const uint8_t *msg, size_t len,
+                     unsigned lane);
+size_t nsw_engine_unacked(const struct nsw_engine *g);
+size_t nsw_engine_stats(const struct nsw_engine *g, char *out, size_t cap);
+struct nsw_event *nsw_engine_next(struct nsw_engine *g);
+void nsw_engine_free(struct nsw_engine *g);
+
+/* nsw_keyd.c: keyd's operations for the key Worker */
+#define NSW_KEYD_KEYS_LEN 153
+#define NSW_KEYD_EPROTOCOL (-100)
+struct nsw_keyd;
+struct nsw_keyd *nsw_keyd_new(const uint8_t keys[NSW_KEYD_KEYS_LEN]);
+void nsw_keyd_start(struct nsw_keyd *g);
+int nsw_keyd_feed(struct nsw_keyd *g, unsigned from, const uint8_t *buf, size_t len);
+const char *nsw_keyd_error(const struct nsw_keyd *g);
+void nsw_keyd_timer(struct nsw_keyd *g, unsigned id);
+struct nsw_event *nsw_keyd_next(struct nsw_keyd *g);
+void nsw_keyd_free(struct nsw_keyd *g);
 
 #endif

@@ -1,0 +1,127 @@
+/* The event queue between a wasm-hosted machine and its JavaScript host (nsw_outbox.h), and
+ * the event accessors JS reads them with. */
+#include "nsw_outbox.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "nsw_api.h"
+
+void nsw_outbox_init(struct nsw_outbox *o, enum ns_ipc_role self)
+{
+	memset(o, 0, sizeof *o);
+	o->tail = &o->head;
+	o->self = self;
+}
+
+int nsw_outbox_push(struct nsw_outbox *o, uint32_t kind, uint32_t a0, uint32_t a1, uint32_t a2,
+                    const uint8_t *d1, size_t l1, const uint8_t *d2, size_t l2)
+{
+	struct nsw_event *ev = o->count < NSW_OUTBOX_MAX ? malloc(sizeof *ev + l1 + l2) : NULL;
+	if (!ev) {
+		o->failed = 1;
+		return -1;
+	}
+	ev->next = NULL;
+	ev->kind = kind;
+	ev->arg[0] = a0, ev->arg[1] = a1, ev->arg[2] = a2;
+	ev->len = l1 + l2;
+	if (l1)
+		memcpy(ev->data, d1, l1);
+	if (l2)
+		memcpy(ev->data + l1, d2, l2);
+	*o->tail = ev;
+	o->tail = &ev->next;
+	o->count++;
+	return 0;
+}
+
+struct nsw_event *nsw_outbox_pop(struct nsw_outbox *o)
+{
+	struct nsw_event *ev = o->head;
+	if (!ev)
+		return NULL;
+	o->head = ev->next;
+	if (!o->head)
+		o->tail = &o->head;
+	o->count--;
+	ev->next = NULL;
+	return ev;
+}
+
+void nsw_outbox_clear(struct nsw_outbox *o)
+{
+	struct nsw_event *ev;
+	while ((ev = nsw_outbox_pop(o)))
+		nsw_event_free(ev);
+}
+
+static int outbox_send(void *ctx, enum ns_ipc_role peer, const struct ns_ipc_msg *m)
+{
+	static uint8_t buf[NS_IPC_MAX_DATAGRAM];
+	struct nsw_outbox *o = ctx;
+	size_t len = 0;
+	int rc = ns_ipc_accepts(peer, o->self, (uint64_t)m->type);
+	if (rc == 0)
+		rc = ns_ipc_encode(m, buf, sizeof buf, &len);
+	if (rc == 0 && nsw_outbox_push(o, NSW_EV_DATAGRAM, (uint32_t)peer, 0, 0, buf, len, NULL, 0) < 0)
+		rc = NS_IPC_EQUEUE;
+	ns_memzero(buf, len); /* keyd's datagrams to netd carry sealed frames only, but be tidy */
+	return rc;
+}
+
+static uint32_t ms_of(uint64_t ns)
+{
+	uint64_t ms = (ns + 999999) / 1000000;
+	return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+}
+
+static void outbox_timer_start(void *ctx, unsigned id, uint64_t after_ns, uint64_t repeat_ns)
+{
+	nsw_outbox_push(ctx, NSW_EV_TIMER_START, id, ms_of(after_ns), ms_of(repeat_ns), NULL, 0,
+	                NULL, 0);
+}
+
+static void outbox_timer_stop(void *ctx, unsigned id)
+{
+	nsw_outbox_push(ctx, NSW_EV_TIMER_STOP, id, 0, 0, NULL, 0, NULL, 0);
+}
+
+struct ns_ipc_host nsw_outbox_host(struct nsw_outbox *o)
+{
+	return (struct ns_ipc_host){ .send = outbox_send, .timer_start = outbox_timer_start,
+		                     .timer_stop = outbox_timer_stop, .ctx = o };
+}
+
+int nsw_feed(enum ns_ipc_role self, unsigned peer, const uint8_t *buf, size_t len,
+             int (*deliver)(void *ctx, enum ns_ipc_role from, const struct ns_ipc_msg *m),
+             void *ctx)
+{
+	struct ns_ipc_msg m, in;
+	size_t off = 0;
+	int rc;
+	if (peer >= NS_IPC_ROLE_COUNT)
+		return NS_IPC_EARG;
+	if ((rc = ns_ipc_decode(self, (enum ns_ipc_role)peer, buf, len, &m)) != 0)
+		return rc;
+	if (m.type != NS_IPC_T_BATCH)
+		return deliver(ctx, (enum ns_ipc_role)peer, &m);
+	while ((rc = ns_ipc_batch_next(self, (enum ns_ipc_role)peer, &m, &off, &in)) == 1)
+		if ((rc = deliver(ctx, (enum ns_ipc_role)peer, &in)) < 0)
+			return rc;
+	return rc;
+}
+
+NSW_EXPORT unsigned nsw_event_kind(const struct nsw_event *ev) { return ev->kind; }
+NSW_EXPORT unsigned nsw_event_arg(const struct nsw_event *ev, unsigned i) { return i < 3 ? ev->arg[i] : 0; }
+NSW_EXPORT const uint8_t *nsw_event_data(const struct nsw_event *ev) { return ev->data; }
+NSW_EXPORT size_t nsw_event_len(const struct nsw_event *ev) { return ev->len; }
+
+NSW_EXPORT void nsw_event_free(struct nsw_event *ev)
+{
+	if (!ev)
+		return;
+	ns_memzero(ev->data, ev->len); /* received messages are the app's plaintext */
+	free(ev);
+}
