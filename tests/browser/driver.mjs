@@ -153,8 +153,8 @@ export async function openHarness({ log: logFile = null, profileDir = null, csp 
 		};
 		const c = {
 			name, kind, page, call,
-			load: () => call('load'),
-			start: (opts) => call('start', opts),
+			load: (timeoutMs) => call('load', timeoutMs),
+			start: (opts, timeoutMs) => call('start', opts, timeoutMs),
 			selfAddress: () => call('selfAddress'),
 			send: (a) => call('send', a),
 			rawSend: (a) => call('rawSend', a),
@@ -209,6 +209,21 @@ export function localnetStartOptions({ clientId, nymApi, gateway, cover = false,
 				ignoreIngressEpochRole: true, ignoreEgressEpochRole: true },
 		},
 	};
+}
+
+// The tightest policy both clients run under (tests/browser/README.md): nothing by default;
+// scripts and Workers from the page's origin, and wasm compilation; fetch/WebSocket only to the
+// page's origin (our package fetches its .wasm), the directory and the gateway.
+export function tightCsp({ nymApi, gatewayWs }) {
+	const origin = (u) => new URL(u).origin;
+	return "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; " +
+		`connect-src 'self' ${origin(nymApi)} ${wsOrigin(gatewayWs)}; ` +
+		"base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+}
+
+function wsOrigin(u) {
+	const x = new URL(u);
+	return `${x.protocol}//${x.host}`;
 }
 
 // ---------------------------------------------------------------- by hand: JSON lines on stdin

@@ -38,6 +38,13 @@ function value(v) {
 	throw new Error('a message is {text} or {b64}');
 }
 
+function within(promise, ms, what) {
+	let timer;
+	return Promise.race([promise, new Promise((ok, fail) => {
+		timer = setTimeout(() => fail(new Error(`${what}: nothing within ${ms} ms`)), ms);
+	})]).finally(() => clearTimeout(timer));
+}
+
 export function installHarness(adapterFactory) {
 	const records = [];
 	const violations = [];
@@ -83,9 +90,10 @@ export function installHarness(adapterFactory) {
 
 	globalThis.nymHarness = {
 		ready: true,
-		async load() {
+		// the SDK's createNymMixnetClient() never settles when its Worker fails to start
+		async load(timeoutMs = 60000) {
 			const t0 = now();
-			adapter = await adapterFactory();
+			adapter = await within(adapterFactory(), timeoutMs, 'createNymMixnetClient()');
 			adapter.onMessage(record);
 			return { loadMs: now() - t0, name: adapter.name, canReply: adapter.canReply };
 		},
@@ -93,10 +101,7 @@ export function installHarness(adapterFactory) {
 		// after timeoutMs
 		async start(opts, timeoutMs = 90000) {
 			const t0 = now();
-			let timer;
-			await Promise.race([need().start(opts), new Promise((ok, fail) => {
-				timer = setTimeout(() => fail(new Error(`not Connected within ${timeoutMs} ms`)), timeoutMs);
-			})]).finally(() => clearTimeout(timer));
+			await within(need().start(opts), timeoutMs, 'Connected');
 			const startMs = now() - t0;
 			return { address: await adapter.selfAddress(), startMs };
 		},
