@@ -3,7 +3,8 @@
 // the client on each page (pages/harness.mjs: one adapter shape for the real SDK and for ours).
 //
 // As a module (the tests and the benchmark):
-//   const h = await openHarness({log, profileDir, csp, nymApi, gateways})
+//   const h = await openHarness({log, profileDir, csp, port})   port: the server's (0: any);
+//                                     the same port again = the same origin, the same IndexedDB
 //   const a = await h.client('sdk' | 'ours', {name})   a page; a.call(method, ...args) runs
 //                                     globalThis.nymHarness[method](...args) in it
 //   await a.start(opts) / a.send(...) / a.waitReceived(n, ms) / a.received() ... (shortcuts)
@@ -57,7 +58,7 @@ export async function loadPlaywright() {
 const CSP_CONSOLE = /Content Security Policy|Refused to (load|execute|connect|create|compile|evaluate|apply|frame)/i;
 
 export async function openHarness({ log: logFile = null, profileDir = null, csp = DEFAULT_CSP,
-	headless = true, chromiumArgs = [], quiet = false } = {}) {
+	headless = true, chromiumArgs = [], quiet = false, port = 0 } = {}) {
 	const chromium = await loadPlaywright();
 	const cache = cacheDir();
 	const sdkDir = join(cache, 'node_modules/@nymproject/sdk');
@@ -77,6 +78,7 @@ export async function openHarness({ log: logFile = null, profileDir = null, csp 
 		// the SDK starts new Worker('web-worker-0.js') against the page's URL
 		aliases: { '/web-worker-0.js': join(sdkDir, 'web-worker-0.js') },
 		csp,
+		port,
 		log: (o) => log(`server ${JSON.stringify(o)}`),
 	});
 	log(`server ${server.url} csp: ${server.policy}`);

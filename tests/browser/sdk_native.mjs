@@ -4,16 +4,21 @@
 //   node --experimental-websocket sdk_native.mjs --nym-api URL --gateway ID --gateway-ws WS_URL
 //        --nc-ws ws://127.0.0.1:P
 //        [--log FILE] [--client sdk|ours]
-// --client ours runs the same checks with our package in the page (tests/browser/ours.mjs uses it).
+// --client ours runs the same checks with our package in the page (ours.mjs runs them too).
 // Every message is sent, then awaited, then checked, one at a time: the mixnet may reorder.
 import { openHarness, localnetStartOptions, tightCsp } from './driver.mjs';
 import { NymClientApp } from './nymclient-ws.mjs';
 import { Checks, b64, parseArgs, payload, sdkEncode, sha256, textOf } from './checks.mjs';
+import { installPortRecorders, scanForKeys } from './porttap.mjs';
+
+// 32 bytes of the 300-byte self-send: they must show up in what the page posts to its Workers
+// (the positive control of porttap.mjs's recorders and scan)
+export const NEEDLE = () => payload(300, 'self-bin').subarray(100, 132).toString('hex');
 
 const WAIT_MS = 90000;
 
 // Sends with the page's client, waits until the native app has one more message, returns it.
-async function toNative(c, nc, what, sendFn) {
+export async function toNative(c, nc, what, sendFn) {
 	const n = nc.received.length;
 	await sendFn();
 	const w = await nc.waitReceived(n + 1, WAIT_MS);
@@ -23,7 +28,7 @@ async function toNative(c, nc, what, sendFn) {
 
 // Runs sendFn (the native app sends), waits for `count` more records in the page, returns them
 // with their bytes.
-async function toPage(c, a, what, count, sendFn) {
+export async function toPage(c, a, what, count, sendFn) {
 	const before = (await a.received()).length;
 	await sendFn();
 	const w = await a.waitReceived(before + count, WAIT_MS);
@@ -33,8 +38,8 @@ async function toPage(c, a, what, count, sendFn) {
 	return recs;
 }
 
-export async function runSdkNative({ c, h, kind, nymApi, gateway, ncWs }) {
-	const a = await h.client(kind, { name: kind });
+export async function runSdkNative({ c, h, kind, nymApi, gateway, ncWs, initScript = null }) {
+	const a = await h.client(kind, { name: kind, initScript });
 	const loaded = await a.load();
 	c.log(`${kind}: createNymMixnetClient() in ${loaded.loadMs.toFixed(0)} ms`);
 	const started = await a.start(localnetStartOptions({ clientId: `browser-${kind}-${process.pid}`, nymApi, gateway }));
@@ -154,8 +159,7 @@ export async function runSdkNative({ c, h, kind, nymApi, gateway, ncWs }) {
 		}
 	}
 	c.eq('our nym-client: no error frame', nc.errors, []);
-	nc.close();
-	return a;
+	return { a, nc, S, N };
 }
 
 async function main() {
@@ -166,7 +170,12 @@ async function main() {
 	let h;
 	try {
 		h = await openHarness({ log: o.log ?? null, csp: tightCsp({ nymApi: o['nym-api'], gatewayWs: o['gateway-ws'] }) });
-		await runSdkNative({ c, h, kind, nymApi: o['nym-api'], gateway: o.gateway, ncWs: o['nc-ws'] });
+		const { a, nc } = await runSdkNative({ c, h, kind, nymApi: o['nym-api'], gateway: o.gateway,
+			ncWs: o['nc-ws'], initScript: installPortRecorders });
+		nc.close();
+		const scan = await a.page.evaluate(scanForKeys, [NEEDLE()]);
+		c.check(`the page's port recorder finds 32 bytes of a message the page sent (${scan.pageRecords} messages, ${scan.pageBytes} B recorded)`,
+			scan.found.some((f) => f.log === 'page' && f.dir === 'out'), JSON.stringify(scan).slice(0, 300));
 	} catch (e) {
 		c.check(`no error: ${e.message}`, false);
 	} finally {

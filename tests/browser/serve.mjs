@@ -1,5 +1,6 @@
 // tests/browser/serve.mjs: the static server of the browser tests and benchmark.
-// Binds 127.0.0.1 on a kernel-chosen port, serves the page folder at / and each package folder
+// Binds 127.0.0.1 on a kernel-chosen port (or a given one: the page's origin, and so its
+// IndexedDB, includes the port), serves the page folder at / and each package folder
 // under its own prefix, writes the import map into the pages and sends one Content-Security-Policy
 // with every response (pages and Worker scripts alike: a dedicated Worker loaded from a URL gets
 // the policy of its own script's response, not the page's). Violations are reported back to
@@ -59,7 +60,7 @@ function addScriptHash(csp, hash) {
 }
 
 export async function startServer({ pages, mounts = {}, map = {}, csp = DEFAULT_CSP, aliases = {},
-	log = () => {} } = {}) {
+	port: wantPort = 0, log = () => {} } = {}) {
 	const root = resolve(pages);
 	const mountRoots = Object.entries(mounts).map(([prefix, dir]) => [
 		'/' + prefix.replace(/^\/+|\/+$/g, '') + '/', resolve(dir)]);
@@ -124,7 +125,7 @@ export async function startServer({ pages, mounts = {}, map = {}, csp = DEFAULT_
 	});
 	await new Promise((ok, fail) => {
 		server.once('error', fail);
-		server.listen(0, '127.0.0.1', ok);
+		server.listen(wantPort, '127.0.0.1', ok);
 	});
 	const { port } = server.address();
 	return {
