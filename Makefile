@@ -277,6 +277,7 @@ fuzz-long: fuzz-build
 # The C benchmarks, then our nym-client against the real wasm client (bench/client_vs_wasm) and
 # a download through our SOCKS client and NR against curl and the real mix-fetch
 # (bench/socks_download); both reuse bench_sphinx's output of this run for their CPU bounds.
+# Then the browser clients in Chromium: our package against the real @nymproject/sdk (bench/browser.sh).
 bench: deps
 	$(MAKE) $(JOBS) all
 	@mkdir -p $(BUILD)/bench/out
@@ -284,6 +285,8 @@ bench: deps
 	  [ $${PIPESTATUS[0]} = 0 ] || exit 1; done
 	BUILD=$(BUILD) bench/client_vs_wasm --sphinx-out $(BUILD)/bench/out/bench_sphinx.txt
 	BUILD=$(BUILD) bench/socks_download --sphinx-out $(BUILD)/bench/out/bench_sphinx.txt
+	$(MAKE) wasm
+	BUILD=$(BUILD) bench/browser.sh
 
 # The Debian package (packaging/build-deb): build/nymsuite_VERSION_ARCH.deb
 deb: all
