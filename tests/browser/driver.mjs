@@ -32,10 +32,11 @@ export function cacheDir() {
 	return join(process.env.NYMSUITE_CACHE || join(homedir(), '.cache/nymsuite'), 'browser');
 }
 
-// build/wasm/package of this tree (or $NYMSUITE_PACKAGE)
+// build/wasm/package of this tree ($NYMSUITE_PACKAGE, else $WASM_DIR/package as make asan passes it)
 export function ourPackageDir() {
-	const build = process.env.BUILD || 'build';
-	return process.env.NYMSUITE_PACKAGE || resolve(ROOT, build, 'wasm/package');
+	if (process.env.NYMSUITE_PACKAGE) return resolve(process.env.NYMSUITE_PACKAGE);
+	if (process.env.WASM_DIR) return resolve(process.env.WASM_DIR, 'package');
+	return resolve(ROOT, process.env.BUILD || 'build', 'wasm/package');
 }
 
 export function ourPackageBuilt() {

@@ -12,7 +12,8 @@ set -u
 # shellcheck source=tests/integration/lib/nymclient.bash
 . "$(dirname "$0")/lib/nymclient.bash"
 B=$ROOT/tests/browser
-PKG=${NYMSUITE_PACKAGE:-$ROOT/$BUILD/wasm/package}
+# (make asan passes the normal build's wasm folder in WASM_DIR)
+PKG=${NYMSUITE_PACKAGE:-${WASM_DIR:-$ROOT/$BUILD/wasm}/package}
 [ -f "$PKG/index.js" ] || { echo "FAIL: package not built: $PKG/index.js missing (make wasm)"; exit 1; }
 [ -x /usr/bin/chromium ] || { echo "FAIL: /usr/bin/chromium missing (make deps installs Debian's chromium)"; exit 1; }
 command -v node >/dev/null || { echo "FAIL: node missing (make deps)"; exit 1; }
