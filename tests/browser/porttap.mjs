@@ -64,6 +64,8 @@ export function installPortRecorders() {
 		constructor(...a) {
 			super(...a);
 			this.addEventListener('message', (e) => note('in', 'worker', e.data));
+			// a Worker script that fails to load or throws shows only here: into the test's log
+			this.addEventListener('error', (e) => console.error(`[harness] Worker ${a[0]}: error ${e.message ?? ''} ${e.filename ?? ''}:${e.lineno ?? ''}`));
 		}
 	};
 }
