@@ -14,7 +14,7 @@
 import { mkdirSync } from 'node:fs';
 import { openHarness, localnetStartOptions, ourPackageBuilt, ourPackageDir, tightCsp } from './driver.mjs';
 import { Checks, b64, parseArgs, payload, sdkEncode, sha256, textOf } from './checks.mjs';
-import { NEEDLE, runSdkNative, toNative, toPage } from './sdk_native.mjs';
+import { NEEDLES, runSdkNative, toNative, toPage } from './sdk_native.mjs';
 import { installPortRecorders, scanForKeys } from './porttap.mjs';
 
 const WAIT_MS = 90000;
@@ -91,6 +91,19 @@ async function oursAndSdk(c, h, o, ours, S) {
 }
 
 async function portCheck(c, ours) {
+	// what the recorders saw, and the control: the plaintext of a message the page sent crosses to
+	// the key Worker (these need nothing but the tap)
+	const ctl = await ours.page.evaluate(scanForKeys, NEEDLES());
+	c.log(`port tap: ${ctl.tapRecords} datagrams (${JSON.stringify(ctl.perPort)}); page recorder: ${ctl.pageRecords} messages, ${ctl.pageBytes} bytes`);
+	for (const p of ['page-key', 'page-net', 'key-net'])
+		c.check(`the package's tap (__nymsuitePortTap) reported datagrams on the ${p} port`,
+			Object.keys(ctl.perPort).some((k) => k.startsWith(`${p} `)));
+	c.check('the page recorder saw the page talk to its Workers', ctl.pageRecords > 0);
+	c.check('control: 32 bytes of a sent message are found in what the page posted (page recorder)',
+		ctl.found.some((f) => f.log === 'page' && f.dir === 'out'), JSON.stringify(ctl.found.slice(0, 5)));
+	c.check('control: 32 bytes of a sent message are found on the page-key port (the package\'s tap)',
+		ctl.found.some((f) => f.log === 'tap' && f.port === 'page-key'), JSON.stringify(ctl.found.slice(0, 5)));
+
 	const keyWorker = ours.page.workers().find((w) => /key[-_]?worker/i.test(w.url()));
 	if (!c.check('the key Worker is running', !!keyWorker, ours.page.workers().map((w) => w.url()).join(', '))) return;
 	let keys;
@@ -108,18 +121,9 @@ async function portCheck(c, ours) {
 	if (!c.check('the key Worker answers __nymsuiteTestKeys() (the test hook of tests/README.md)', Array.isArray(keys))) return;
 	c.check(`${keys.length} secrets of 32 bytes from the key Worker`, keys.length >= 3 && keys.every((k) => /^[0-9a-f]{64}$/.test(k)), JSON.stringify(keys.map((k) => k.length)));
 	const res = await ours.page.evaluate(scanForKeys, keys);
-	c.log(`port tap: ${res.tapRecords} datagrams (${JSON.stringify(res.perPort)}); page recorder: ${res.pageRecords} messages, ${res.pageBytes} bytes`);
-	for (const p of ['page-key', 'page-net', 'key-net'])
-		c.check(`the package's tap reported datagrams on the ${p} port`, Object.keys(res.perPort).some((k) => k.startsWith(`${p} `)));
-	c.check('the page recorder saw the page talk to its Workers', res.pageRecords > 0);
 	const where = [...new Set(res.found.map((f) => `${f.log} ${f.port ?? `${f.dir} ${f.via}`} ${f.from ?? ''} key ${f.key}${f.as ? ` as ${f.as}` : ''}`))];
 	c.check('no secret of the key Worker in any datagram or message that crossed a port', res.found.length === 0,
 		`${res.found.length} finds: ${where.join('; ')}`);
-	// the control: the plaintext of a message the page sent crosses to the key Worker
-	const ctl = await ours.page.evaluate(scanForKeys, [NEEDLE()]);
-	c.check('control: 32 bytes of a sent message are found on the page-key port (tap) and in the page recorder',
-		ctl.found.some((f) => f.log === 'tap' && f.port === 'page-key') && ctl.found.some((f) => f.log === 'page' && f.dir === 'out'),
-		JSON.stringify(ctl.found.slice(0, 5)));
 }
 
 async function persistence(c, o, profile, log) {

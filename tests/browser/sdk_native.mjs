@@ -11,9 +11,10 @@ import { NymClientApp } from './nymclient-ws.mjs';
 import { Checks, b64, parseArgs, payload, sdkEncode, sha256, textOf } from './checks.mjs';
 import { installPortRecorders, scanForKeys } from './porttap.mjs';
 
-// 32 bytes of the 300-byte self-send: they must show up in what the page posts to its Workers
-// (the positive control of porttap.mjs's recorders and scan)
-export const NEEDLE = () => payload(300, 'self-bin').subarray(100, 132).toString('hex');
+// 32-byte windows of the 300-byte self-send: they must show up in what the page posts to its
+// Workers (the positive control of porttap.mjs's recorders and scan). Several: a client that cuts
+// the message into fragments may cut one window in two.
+export const NEEDLES = () => [0, 64, 128, 192, 256].map((o) => payload(300, 'self-bin').subarray(o, o + 32).toString('hex'));
 
 const WAIT_MS = 90000;
 
@@ -173,7 +174,7 @@ async function main() {
 		const { a, nc } = await runSdkNative({ c, h, kind, nymApi: o['nym-api'], gateway: o.gateway,
 			ncWs: o['nc-ws'], initScript: installPortRecorders });
 		nc.close();
-		const scan = await a.page.evaluate(scanForKeys, [NEEDLE()]);
+		const scan = await a.page.evaluate(scanForKeys, NEEDLES());
 		c.check(`the page's port recorder finds 32 bytes of a message the page sent (${scan.pageRecords} messages, ${scan.pageBytes} B recorded)`,
 			scan.found.some((f) => f.log === 'page' && f.dir === 'out'), JSON.stringify(scan).slice(0, 300));
 	} catch (e) {
