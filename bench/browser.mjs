@@ -245,7 +245,7 @@ async function selfSendPhase(a, o, pids, n, size, what, log) {
 	const secs = (last - sent.t0) / 1000;
 	const cpu = cpuDelta(c0, c1);
 	log(`${a.kind} ${what}: ${n} msgs in ${secs.toFixed(3)} s, ${packets} packets, CPU ms: ${JSON.stringify(cpu)}`);
-	return { msgsPerS: n / secs, mbPerS: (n * size) / 1e6 / secs, packets, cpu, cpuPerPacket: cpu.client / packets,
+	return { msgsPerS: n / secs, mbPerS: (n * size) / 1e6 / secs, packets, cpu, cpuPerPacket: cpu.client / packets, cpuPerMsg: cpu.client / n,
 		cpuAllPerPacket: cpu.all / packets, sendCallMs: sent.t1 - sent.t0 };
 }
 
@@ -321,11 +321,13 @@ function table(results) {
 		[`self-send 1 KiB x ${results.smallN}: MB/s`, (r) => r.small.mbPerS, 'higher'],
 		['  CPU ms per packet (page + Workers)', (r) => r.small.cpuPerPacket, 'lower'],
 		['  CPU ms per packet (whole browser)', (r) => r.small.cpuAllPerPacket, 'lower'],
+		['  CPU ms per message (page + Workers)', (r) => r.small.cpuPerMsg, 'lower'],
 		['  packets at the gateway', (r) => r.small.packets, ''],
 		[`self-send 1 MiB x ${results.bigN}: messages/s`, (r) => r.big.msgsPerS, 'higher'],
 		[`self-send 1 MiB x ${results.bigN}: MB/s`, (r) => r.big.mbPerS, 'higher'],
 		['  CPU ms per packet (page + Workers)', (r) => r.big.cpuPerPacket, 'lower'],
 		['  CPU ms per packet (whole browser)', (r) => r.big.cpuAllPerPacket, 'lower'],
+		['  CPU ms per message (page + Workers)', (r) => r.big.cpuPerMsg, 'lower'],
 		['  packets at the gateway', (r) => r.big.packets, ''],
 		['2 MB message: first packet at the gateway, ms after send()', (r) => r.first.firstMs, 'lower'],
 		['2 MB message: whole self-send, ms', (r) => r.first.wholeMs, 'lower'],
