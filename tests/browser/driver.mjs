@@ -244,6 +244,7 @@ async function cli(argv) {
 		else if (a === '--help' || a === '-h') {
 			process.stdout.write('node driver.mjs [--client NAME=sdk|ours]... [--log FILE] [--profile DIR] [--csp POLICY] < commands\n' +
 				'  a command: {"client": NAME, "call": METHOD, "args": [...]} (pages/harness.mjs names the methods)\n' +
+				'  {"client": NAME, "call": "start", "localnet": {clientId, nymApi, gateway}} starts with the tests\' options\n' +
 				'  also {"call": "violations"}, {"call": "options", "args": [{clientId, nymApi, gateway}]}, {"call": "quit"}\n');
 			return 0;
 		} else { process.stderr.write(`driver.mjs: unknown option ${a}\n`); return 2; }
@@ -267,7 +268,9 @@ async function cli(argv) {
 				if (cmd.call === 'options') { out({ call: 'options', result: localnetStartOptions(cmd.args[0]) }); continue; }
 				const c = cs[cmd.client];
 				if (!c) throw new Error(`no client ${cmd.client}`);
-				out({ client: cmd.client, call: cmd.call, result: await c.call(cmd.call, ...(cmd.args ?? [])) });
+				// {"call": "start", "localnet": {clientId, nymApi, gateway}}: the tests' start options
+				const as = cmd.localnet ? [localnetStartOptions(cmd.localnet)] : (cmd.args ?? []);
+				out({ client: cmd.client, call: cmd.call, result: await c.call(cmd.call, ...as) });
 			} catch (e) {
 				out({ client: cmd.client, call: cmd.call, error: e.message });
 			}
