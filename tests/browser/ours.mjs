@@ -15,7 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { openHarness, localnetStartOptions, ourPackageBuilt, ourPackageDir, tightCsp } from './driver.mjs';
 import { Checks, b64, parseArgs, payload, sdkEncode, sha256, textOf } from './checks.mjs';
 import { NEEDLES, runSdkNative, toNative, toPage } from './sdk_native.mjs';
-import { installPortRecorders, scanForKeys } from './porttap.mjs';
+import { askSecretIn, installPortRecorders, recordedItems, scanForKeys } from './porttap.mjs';
 
 const WAIT_MS = 90000;
 
@@ -118,7 +118,19 @@ async function portCheck(c, ours) {
 		keys = null;
 		c.log(`__nymsuiteTestKeys: ${e.message.split('\n')[0]}`);
 	}
-	if (!c.check('the key Worker answers __nymsuiteTestKeys() (the test hook of tests/README.md)', Array.isArray(keys))) return;
+	if (!Array.isArray(keys)) {
+		// the other hook: the key Worker says which recorded items hold one of its secrets
+		const items = await ours.page.evaluate(recordedItems);
+		let hits = null;
+		try { hits = await keyWorker.evaluate(askSecretIn, items); } catch (e) { c.log(`__nymsuiteSecretIn: ${e.message.split('\n')[0]}`); }
+		if (!c.check('the key Worker answers __nymsuiteTestKeys() or __nymsuiteSecretIn() (the test hooks of tests/README.md)', Array.isArray(hits))) return;
+		c.log(`__nymsuiteSecretIn asked about ${items.length} recorded items`);
+		const ctlItem = [{ where: 'control', b64: Buffer.from(NEEDLES()[0], 'hex').toString('base64') }];
+		c.check('__nymsuiteSecretIn: a message\'s bytes are not taken for a secret', (await keyWorker.evaluate(askSecretIn, ctlItem)).length === 0);
+		c.check('no secret of the key Worker in any datagram or message that crossed a port (the key Worker\'s own check)',
+			hits.length === 0, hits.slice(0, 10).map((k) => items[k].where).join('; '));
+		return;
+	}
 	c.check(`${keys.length} secrets of 32 bytes from the key Worker`, keys.length >= 3 && keys.every((k) => /^[0-9a-f]{64}$/.test(k)), JSON.stringify(keys.map((k) => k.length)));
 	const res = await ours.page.evaluate(scanForKeys, keys);
 	const where = [...new Set(res.found.map((f) => `${f.log} ${f.port ?? `${f.dir} ${f.via}`} ${f.from ?? ''} key ${f.key}${f.as ? ` as ${f.as}` : ''}`))];

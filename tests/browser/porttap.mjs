@@ -112,3 +112,40 @@ export function scanForKeys(keysHex) {
 	});
 	return { found, tapRecords: tap.length, perPort, pageRecords: page.length, pageBytes };
 }
+
+// Runs in the page: everything both logs hold, as {where, b64} (bytes) or {where, text}, for a
+// key Worker that answers __nymsuiteSecretIn(x) instead of handing out its keys.
+export function recordedItems() {
+	const b64 = (bytes) => {
+		let s = '';
+		for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+		return btoa(s);
+	};
+	const items = [];
+	(globalThis.__harnessTapLog ?? []).forEach((r, i) => {
+		if (r.bytes) items.push({ where: `tap ${r.port} from ${r.from} #${i}`, b64: b64(r.bytes) });
+	});
+	(globalThis.__harnessPageLog ?? []).forEach((r, i) => {
+		for (const b of r.bytes) items.push({ where: `page ${r.dir} ${r.via} #${i}`, b64: b64(b) });
+		for (const t of r.strings) items.push({ where: `page ${r.dir} ${r.via} #${i} text`, text: t });
+	});
+	return items;
+}
+
+// Runs in the key Worker (through the debugger): which items hold a secret, by the package's own
+// check. Returns the indexes, or null when the Worker has no such hook.
+export function askSecretIn(items) {
+	const check = globalThis.__nymsuiteSecretIn;
+	if (typeof check !== 'function') return null;
+	const out = [];
+	items.forEach((it, k) => {
+		let x = it.text;
+		if (it.b64 !== undefined) {
+			const bin = atob(it.b64);
+			x = new Uint8Array(bin.length);
+			for (let i = 0; i < bin.length; i++) x[i] = bin.charCodeAt(i);
+		}
+		if (check(x)) out.push(k);
+	});
+	return out;
+}
