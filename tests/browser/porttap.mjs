@@ -10,9 +10,11 @@
 // 2. an independent one that needs nothing from the package: every postMessage the page makes on a
 //    MessagePort or a Worker, and every message the page receives on one (MessageChannel and
 //    Worker are wrapped), with all bytes and strings found in the message.
-// The test then asks the key Worker for the client's secrets (globalThis.__nymsuiteTestKeys() in
-// the key Worker's own scope, reachable only by the debugger: playwright's worker.evaluate) and
-// scans both records in the page for each 32-byte key, as bytes and as hex, base64 and base58 text.
+// The test then asks the key Worker, in its own scope (reachable only by the debugger:
+// playwright's worker.evaluate), either which recorded items hold a secret
+// (globalThis.__nymsuiteSecretIn(x): the keys never leave the Worker) or for the secrets
+// (globalThis.__nymsuiteTestKeys()) and scans both records in the page for each 32-byte key, as
+// bytes and as hex, base64 and base58 text.
 
 // Runs in the page (page.addInitScript): keep it self-contained.
 export function installPortRecorders() {
