@@ -155,7 +155,7 @@ EMCC       := NODE_PATH=/usr/share/nodejs emcc
 # until it is named here.
 WASM_DIRS  := common/sphinx common/nymsphinx common/gateway
 WASM_MODS  := crypto lioness base58 ipc_codec jsonget topology_json nymapi nymapi_fetch traffic \
-              engine/replies engine/engine log clientconf_debug
+              engine/replies engine/engine log clientconf_debug sdk_payload
 # keyd's operations without its process (keyd.c, keyd_store.c: files, libev, the sandbox)
 WASM_KEYD  := keyd/keyd_ops.c keyd/keyd_prep.c keyd/keyd_surbs.c
 WASM_SRC   := $(sort $(wildcard $(addsuffix /*.c,$(WASM_DIRS))) $(patsubst %,common/%.c,$(WASM_MODS)) \

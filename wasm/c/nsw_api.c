@@ -13,6 +13,7 @@
 #include "ipc_codec.h"
 #include "nymsphinx/ack.h"
 #include "nymsphinx/address.h"
+#include "sdk_payload.h"
 #include "sphinx/sphinx.h"
 
 static uint64_t le64(const uint8_t *p)
@@ -199,4 +200,52 @@ NSW_EXPORT int nsw_surb_ack_split(const uint8_t *plaintext, size_t len, uint8_t 
 	out[0] = (uint32_t)(ack - plaintext), out[1] = NYM_ACK_PACKET_LEN;
 	out[2] = (uint32_t)(rest - plaintext), out[3] = (uint32_t)rest_len;
 	return 0;
+}
+
+static struct ns_sdkp_str sdk_str(const uint8_t *p, size_t len, unsigned has)
+{
+	return (struct ns_sdkp_str){ p, len, has != 0 };
+}
+
+NSW_EXPORT long nsw_sdk_encoded_len(const uint8_t *mime, size_t mime_len, const uint8_t *headers,
+                                    size_t headers_len, unsigned has_headers, size_t payload_len)
+{
+	return ns_sdkp_encoded_len(sdk_str(mime, mime_len, 1),
+	                           sdk_str(headers, headers_len, has_headers), payload_len);
+}
+
+NSW_EXPORT long nsw_sdk_encode(const uint8_t *mime, size_t mime_len, const uint8_t *headers,
+                               size_t headers_len, unsigned has_headers, const uint8_t *payload,
+                               size_t payload_len, uint8_t *out, size_t cap)
+{
+	return ns_sdkp_encode(sdk_str(mime, mime_len, 1), sdk_str(headers, headers_len, has_headers),
+	                      payload, payload_len, out, cap);
+}
+
+NSW_EXPORT uint8_t *nsw_sdk_decode(const uint8_t *msg, size_t len, uint32_t info[5], int *err)
+{
+	struct ns_sdkp_decoded d;
+	*err = ns_sdkp_decode(msg, len, &d);
+	if (*err < 0)
+		return NULL;
+	uint8_t *out = malloc(d.mime_len + d.headers_len + 1);
+	if (!out) {
+		*err = NS_SDKP_ENOMEM;
+	} else {
+		memcpy(out, d.mime, d.mime_len);
+		if (d.headers)
+			memcpy(out + d.mime_len, d.headers, d.headers_len);
+		info[0] = (uint32_t)d.mime_len, info[1] = d.headers != NULL;
+		info[2] = (uint32_t)d.headers_len;
+		info[3] = (uint32_t)d.payload_off, info[4] = (uint32_t)d.payload_len;
+	}
+	ns_sdkp_decoded_free(&d);
+	return out;
+}
+
+NSW_EXPORT const char *nsw_sdk_strerror(int err) { return ns_sdkp_strerror(err); }
+
+NSW_EXPORT size_t nsw_utf8_lossy(const uint8_t *in, size_t len, uint8_t *out)
+{
+	return ns_utf8_lossy(in, len, out);
 }

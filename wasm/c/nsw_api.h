@@ -72,6 +72,22 @@ int nsw_gw_push(const uint8_t key[32], unsigned legacy, const uint8_t *msg, size
 int nsw_surb_ack_split(const uint8_t *plaintext, size_t len, uint8_t first_hop[32],
                        uint32_t out[4]);
 
+/* The SDK's payload encoding (common/sdk_payload.h), for the page's send and receive.
+ * has_headers 0: headers is null. The whole message's length, or a negative NS_SDKP_E*. */
+long nsw_sdk_encoded_len(const uint8_t *mime, size_t mime_len, const uint8_t *headers,
+                         size_t headers_len, unsigned has_headers, size_t payload_len);
+long nsw_sdk_encode(const uint8_t *mime, size_t mime_len, const uint8_t *headers,
+                    size_t headers_len, unsigned has_headers, const uint8_t *payload,
+                    size_t payload_len, uint8_t *out, size_t cap);
+/* A received message's fields: a fresh buffer (free with nsw_free(p, info[0] + info[2]))
+ * holding the unescaped mime type then the headers; info = {mime_len, has_headers,
+ * headers_len, payload_off, payload_len}. NULL and *err (a negative NS_SDKP_E*) when the SDK
+ * would not decode it either. */
+uint8_t *nsw_sdk_decode(const uint8_t *msg, size_t len, uint32_t info[5], int *err);
+const char *nsw_sdk_strerror(int err);
+/* from_utf8_lossy: out holds 3 * len bytes; the length written. */
+size_t nsw_utf8_lossy(const uint8_t *in, size_t len, uint8_t *out);
+
 /* nsw_outbox.c: the events an engine or keyd state has for JS (nsw_outbox.h) */
 struct nsw_event;
 unsigned nsw_event_kind(const struct nsw_event *ev);

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The browser package's parts that run without a browser, under node against `make wasm`'s
+# module: the SDK payload codec (tests/wasm/sdk_payload_test.mjs).
+# A missing wasm build is a failure, not a skip. Exit 0 = pass.
+set -euo pipefail
+BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+W=${WASM_DIR:-$ROOT/$BUILD/wasm}
+fail() { echo "FAIL: $*"; exit 1; }
+
+command -v node >/dev/null || fail "node is missing"
+for f in nymsuite.mjs nymsuite.wasm; do
+	[ -e "$W/$f" ] || fail "missing $W/$f (run make wasm)"
+done
+
+# count: at least this many checks, all passed
+run() {
+	local script=$1 min=$2 out n
+	out=$(node "$ROOT/tests/wasm/$script" "$W") || { echo "$out"; fail "$script"; }
+	echo "$script: $(tail -1 <<<"$out")"
+	n=$(sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p' <<<"$out")
+	[ "${n:-0}" -ge "$min" ] || fail "$script ran only ${n:-0} checks"
+}
+
+echo "== the SDK payload codec"
+run sdk_payload_test.mjs 5000
+echo "PASS"
