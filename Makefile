@@ -113,6 +113,14 @@ $(BUILD)/tests/test_keyd_ops: $(BUILD)/obj/tests/unit/test_keyd_ops.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)
 $(BUILD)/obj/tests/unit/test_keyd_ops.o: CPPFLAGS += -Ikeyd
+# the key Worker's sealed store and keyd glue (wasm/c/), built natively
+$(BUILD)/tests/test_nsw_keystore: $(BUILD)/obj/tests/unit/test_nsw_keystore.o \
+  $(patsubst %.c,$(BUILD)/obj/%.o,keyd/keyd_ops.c keyd/keyd_prep.c keyd/keyd_surbs.c \
+  wasm/c/nsw_keystore.c wasm/c/nsw_keyd.c \
+  wasm/c/nsw_outbox.c wasm/c/nsw_api.c) $(TEST_UTIL_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)
+$(BUILD)/obj/tests/unit/test_nsw_keystore.o: CPPFLAGS += -Ikeyd -Iwasm/c
 
 $(KAT_BIN): $(KAT_OBJ) $(TEST_UTIL_OBJ) $(LIBCOMMON)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)
@@ -250,11 +258,14 @@ $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libnym
 	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(LIBS)
 # the wasm glue's feed of keyd's operations and the engine, built natively with the fuzzer
 WASM_FEED_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(WASM_KEYD) wasm/c/nsw_api.c \
-                 wasm/c/nsw_outbox.c wasm/c/nsw_engine.c wasm/c/nsw_keyd.c)
+                 wasm/c/nsw_outbox.c wasm/c/nsw_engine.c wasm/c/nsw_keyd.c wasm/c/nsw_keystore.c)
 $(FUZZ_BUILD)/fuzz_wasm_feed: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_wasm_feed.o $(WASM_FEED_OBJ) \
   $(FUZZ_BUILD)/libnymcommon.a
 	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(LIBS)
-$(BUILD)/obj/wasm/c/%.o $(BUILD)/obj/tests/fuzz/fuzz_wasm_feed.o: CPPFLAGS += -Ikeyd -Iwasm/c
+$(FUZZ_BUILD)/fuzz_nsw_keystore: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_nsw_keystore.o $(WASM_FEED_OBJ) \
+  $(FUZZ_BUILD)/libnymcommon.a
+	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(LIBS)
+$(BUILD)/obj/wasm/c/%.o $(BUILD)/obj/tests/fuzz/fuzz_wasm_feed.o $(BUILD)/obj/tests/fuzz/fuzz_nsw_keystore.o: CPPFLAGS += -Ikeyd -Iwasm/c
 $(BUILD)/obj/keyd/keyd_ops.o: CPPFLAGS += -Ikeyd
 
 fuzz: fuzz-build

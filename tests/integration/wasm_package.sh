@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The browser package's parts that run without a browser, under node against `make wasm`'s
-# module: the SDK payload codec (tests/wasm/sdk_payload_test.mjs).
+# module: the SDK payload codec (tests/wasm/sdk_payload_test.mjs), the key Worker's sealed
+# key store and keyd started from it (tests/wasm/keystore_test.mjs).
 # A missing wasm build is a failure, not a skip. Exit 0 = pass.
 set -euo pipefail
 BUILD=${BUILD:-build}
@@ -24,4 +25,6 @@ run() {
 
 echo "== the SDK payload codec"
 run sdk_payload_test.mjs 5000
+echo "== the sealed key store"
+run keystore_test.mjs 25
 echo "PASS"

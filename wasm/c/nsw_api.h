@@ -123,4 +123,28 @@ void nsw_keyd_timer(struct nsw_keyd *g, unsigned id);
 struct nsw_event *nsw_keyd_next(struct nsw_keyd *g);
 void nsw_keyd_free(struct nsw_keyd *g);
 
+/* nsw_keystore.c: the key Worker's sealed key store (format in nsw_keystore.h). pass NULL:
+ * no passphrase. Errors are negative NSW_KS_E* (nsw_keystore_strerror). */
+struct nsw_keystore;
+struct nsw_keystore *nsw_keystore_create(const uint8_t *client_id, size_t id_len,
+                                         const uint8_t *pass, size_t pass_len,
+                                         const uint8_t gateway[32], const uint8_t *url,
+                                         size_t url_len, int *err);
+struct nsw_keystore *nsw_keystore_open(const uint8_t *sealed, size_t len, const uint8_t *client_id,
+                                       size_t id_len, const uint8_t *pass, size_t pass_len,
+                                       int *err);
+size_t nsw_keystore_sealed_len(const struct nsw_keystore *ks);
+long nsw_keystore_seal(struct nsw_keystore *ks, uint8_t *out, size_t cap);
+void nsw_keystore_gateway(const struct nsw_keystore *ks, uint8_t out[32]);
+const char *nsw_keystore_url(const struct nsw_keystore *ks);
+void nsw_keystore_address(const struct nsw_keystore *ks, uint8_t out[96]);
+int nsw_keystore_registered(const struct nsw_keystore *ks);
+const char *nsw_keystore_strerror(int err);
+void nsw_keystore_free(struct nsw_keystore *ks);
+/* keyd from an open store (owned by the state from then on, also on failure) or straight
+ * from a sealed record; key changes come out as NSW_EV_KEYS_SEALED events. */
+struct nsw_keyd *nsw_keyd_new_store(struct nsw_keystore *store);
+struct nsw_keyd *nsw_keyd_new_sealed(const uint8_t *sealed, size_t len, const uint8_t *client_id,
+                                     size_t id_len, const uint8_t *pass, size_t pass_len, int *err);
+
 #endif
