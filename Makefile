@@ -71,7 +71,7 @@ DEP_HEADERS := /usr/include/sodium.h /usr/include/gcrypt.h /usr/include/ev.h \
                /usr/lib/python3/dist-packages/websockets /usr/bin/proxychains4 \
                /usr/lib/python3/dist-packages/socks.py
 
-.PHONY: all deps wasm wasm-deps check unit kat asan fuzz fuzz-build fuzz-long bench clean demo deb
+.PHONY: all deps wasm wasm-deps wasm-package check unit kat asan fuzz fuzz-build fuzz-long bench clean demo deb
 all: $(LIBCOMMON) $(TEST_BIN) $(KAT_BIN) $(BENCH_BIN) $(PROG_BIN) $(MAN_PAGES)
 
 # Installs the Debian 12 packages when a header or tool is missing (needs root).
@@ -184,6 +184,17 @@ WASM_KAT_OBJ := $(patsubst %.c,$(WASM)/obj/%.o,$(WASM_KAT_SRC))
 
 wasm: deps wasm-deps
 	$(MAKE) $(JOBS) $(WASM)/nymsuite.mjs $(WASM)/kat.js $(WASM)/probe.js $(WASM)/probe-native
+	$(MAKE) wasm-package
+
+# The npm package (wasm/package/ + wasm/js/hosts.mjs + the module) assembled in
+# $(WASM)/package and packed offline into $(WASM)/nymsuite-sdk-VERSION.tgz (npm's own cache
+# kept in the build folder; the package has no dependency, so nothing is fetched).
+WASM_PKG := $(WASM)/package
+wasm-package: $(WASM)/nymsuite.mjs
+	rm -rf $(WASM_PKG) && mkdir -p $(WASM_PKG)
+	cp wasm/package/* wasm/js/hosts.mjs $(WASM)/nymsuite.mjs $(WASM)/nymsuite.wasm $(WASM_PKG)/
+	rm -f $(WASM)/nymsuite-sdk-*.tgz
+	cd $(WASM) && npm pack --offline --ignore-scripts --cache "$(CURDIR)/$(WASM)/npm-cache" ./package
 
 # Installs emscripten and the tools the libraries' builds use, and adds the deb-src entry
 # derived from the system's own (apt-get source needs it). Needs root when something is missing.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The browser package's parts that run without a browser, under node against `make wasm`'s
 # module: the SDK payload codec (tests/wasm/sdk_payload_test.mjs), the key Worker's sealed
-# key store and keyd started from it (tests/wasm/keystore_test.mjs).
+# key store and keyd started from it (tests/wasm/keystore_test.mjs), and the npm package
+# `make wasm` packs (tests/wasm/package_check.mjs). The whole package in a browser is the
+# browser suite's (tests/browser/).
 # A missing wasm build is a failure, not a skip. Exit 0 = pass.
 set -euo pipefail
 BUILD=${BUILD:-build}
@@ -27,4 +29,6 @@ echo "== the SDK payload codec"
 run sdk_payload_test.mjs 5000
 echo "== the sealed key store"
 run keystore_test.mjs 25
+echo "== the npm package"
+run package_check.mjs 50
 echo "PASS"

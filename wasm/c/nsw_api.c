@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base58.h"
 #include "crypto.h"
 #include "gateway/frames.h"
 #include "ipc_codec.h"
@@ -248,4 +249,38 @@ NSW_EXPORT const char *nsw_sdk_strerror(int err) { return ns_sdkp_strerror(err);
 NSW_EXPORT size_t nsw_utf8_lossy(const uint8_t *in, size_t len, uint8_t *out)
 {
 	return ns_utf8_lossy(in, len, out);
+}
+
+/* Addresses and sender tags as the SDK's strings (identity.encryption@gateway, base58). */
+NSW_EXPORT int nsw_recipient_parse(const char *text, uint8_t out[96])
+{
+	struct nym_recipient r;
+	int rc = nym_recipient_from_string(text, &r);
+	if (rc == 0)
+		nym_recipient_to_bytes(&r, out);
+	return rc;
+}
+
+NSW_EXPORT long nsw_recipient_format(const uint8_t in[96], char *out, size_t cap)
+{
+	struct nym_recipient r;
+	memcpy(r.identity, in, 32);
+	memcpy(r.encryption_key, in + 32, 32);
+	memcpy(r.gateway, in + 64, 32);
+	return nym_recipient_to_string(&r, out, cap);
+}
+
+NSW_EXPORT long nsw_sender_tag_format(const uint8_t tag[16], char *out, size_t cap)
+{
+	return nym_sender_tag_to_string(tag, out, cap);
+}
+
+NSW_EXPORT int nsw_sender_tag_parse(const char *text, uint8_t tag[16])
+{
+	return nym_sender_tag_from_string(text, tag);
+}
+
+NSW_EXPORT long nsw_base58_encode(const uint8_t *in, size_t len, char *out, size_t cap)
+{
+	return base58_encode(in, len, out, cap);
 }

@@ -88,6 +88,15 @@ const char *nsw_sdk_strerror(int err);
 /* from_utf8_lossy: out holds 3 * len bytes; the length written. */
 size_t nsw_utf8_lossy(const uint8_t *in, size_t len, uint8_t *out);
 
+/* Addresses (96 bytes <-> "identity.encryption@gateway") and sender tags (16 bytes <->
+ * base58) as the SDK's strings; base58 of any bytes (a gateway identity). Parse: 0 or a
+ * negative nym_addr_err; format: the length written (NUL-terminated), or negative. */
+int nsw_recipient_parse(const char *text, uint8_t out[96]);
+long nsw_recipient_format(const uint8_t in[96], char *out, size_t cap);
+long nsw_sender_tag_format(const uint8_t tag[16], char *out, size_t cap);
+int nsw_sender_tag_parse(const char *text, uint8_t tag[16]);
+long nsw_base58_encode(const uint8_t *in, size_t len, char *out, size_t cap);
+
 /* nsw_outbox.c: the events an engine or keyd state has for JS (nsw_outbox.h) */
 struct nsw_event;
 unsigned nsw_event_kind(const struct nsw_event *ev);
