@@ -2,8 +2,10 @@
 # The browser package's parts that run without a browser, under node against `make wasm`'s
 # module: the SDK payload codec (tests/wasm/sdk_payload_test.mjs), the key Worker's sealed
 # key store and keyd started from it (tests/wasm/keystore_test.mjs), and the npm package
-# `make wasm` packs (tests/wasm/package_check.mjs). The whole package in a browser is the
-# browser suite's (tests/browser/).
+# `make wasm` packs (tests/wasm/package_check.mjs), and the package's page and key Worker run
+# unchanged in node worker threads against a stand-in of the net Worker and the network
+# (tests/wasm/package_node_test.mjs). The whole package in a browser, with the real net Worker,
+# is the browser suite's (tests/browser/).
 # A missing wasm build is a failure, not a skip. Exit 0 = pass.
 set -euo pipefail
 BUILD=${BUILD:-build}
@@ -31,4 +33,6 @@ echo "== the sealed key store"
 run keystore_test.mjs 25
 echo "== the npm package"
 run package_check.mjs 50
+echo "== the package's page and key Worker in node"
+run package_node_test.mjs 33
 echo "PASS"

@@ -11,6 +11,7 @@
 #include "base58.h"
 #include "crypto.h"
 #include "gateway/frames.h"
+#include "gateway/handshake.h"
 #include "ipc_codec.h"
 #include "nymsphinx/ack.h"
 #include "nymsphinx/address.h"
@@ -283,4 +284,56 @@ NSW_EXPORT int nsw_sender_tag_parse(const char *text, uint8_t tag[16])
 NSW_EXPORT long nsw_base58_encode(const uint8_t *in, size_t len, char *out, size_t cap)
 {
 	return base58_encode(in, len, out, cap);
+}
+
+/* The gateway's side of the registration handshake (for stand-ins in tests): a state for
+ * the gateway with this identity seed; each step consumes the client's H1 or H3 and writes
+ * H2 or H4 (its length, or negative); the key once done (its legacy flag, or negative). */
+struct nsw_gw_hs {
+	struct ns_gw_hs hs;
+	int answered_h1;
+};
+
+NSW_EXPORT struct nsw_gw_hs *nsw_gw_hs_gateway_new(const uint8_t identity_seed[32])
+{
+	struct nsw_gw_hs *g = calloc(1, sizeof *g);
+	if (g)
+		ns_gw_hs_gateway_begin(&g->hs, identity_seed);
+	return g;
+}
+
+NSW_EXPORT long nsw_gw_hs_gateway_step(struct nsw_gw_hs *g, const uint8_t *in, size_t len,
+                                       uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+	int rc = g->answered_h1 ? ns_gw_hs_gateway_h4(&g->hs, in, len, out, cap, &n)
+	                        : ns_gw_hs_gateway_h2(&g->hs, in, len, out, cap, &n);
+	g->answered_h1 = 1;
+	return rc < 0 ? rc : (long)n;
+}
+
+NSW_EXPORT int nsw_gw_hs_gateway_key(const struct nsw_gw_hs *g, uint8_t out[32])
+{
+	struct ns_gw_key k;
+	if (ns_gw_hs_key(&g->hs, &k) < 0)
+		return -1;
+	memcpy(out, k.bytes, 32);
+	int legacy = k.legacy;
+	ns_gw_key_clear(&k);
+	return legacy;
+}
+
+NSW_EXPORT void nsw_gw_hs_free(struct nsw_gw_hs *g)
+{
+	if (!g)
+		return;
+	ns_gw_hs_clear(&g->hs);
+	free(g);
+}
+
+NSW_EXPORT void nsw_ed25519_public(const uint8_t seed[32], uint8_t out[32])
+{
+	uint8_t sk[64];
+	ns_ed25519_from_seed(out, sk, seed);
+	ns_memzero(sk, sizeof sk);
 }

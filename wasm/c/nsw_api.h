@@ -97,6 +97,16 @@ long nsw_sender_tag_format(const uint8_t tag[16], char *out, size_t cap);
 int nsw_sender_tag_parse(const char *text, uint8_t tag[16]);
 long nsw_base58_encode(const uint8_t *in, size_t len, char *out, size_t cap);
 
+/* The gateway's side of the registration handshake, for stand-ins: each step consumes H1
+ * then H3 and writes H2 then H4 (length or negative); the key once done (legacy flag, or -1). */
+struct nsw_gw_hs;
+struct nsw_gw_hs *nsw_gw_hs_gateway_new(const uint8_t identity_seed[32]);
+long nsw_gw_hs_gateway_step(struct nsw_gw_hs *g, const uint8_t *in, size_t len, uint8_t *out,
+                            size_t cap);
+int nsw_gw_hs_gateway_key(const struct nsw_gw_hs *g, uint8_t out[32]);
+void nsw_gw_hs_free(struct nsw_gw_hs *g);
+void nsw_ed25519_public(const uint8_t seed[32], uint8_t out[32]);
+
 /* nsw_outbox.c: the events an engine or keyd state has for JS (nsw_outbox.h) */
 struct nsw_event;
 unsigned nsw_event_kind(const struct nsw_event *ev);
