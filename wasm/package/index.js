@@ -135,7 +135,8 @@ class NymsuiteClient {
   }
 
   #workerEvent(name, m) {
-    if (m.cmd === 'state' && m.name === 'ready') this.#netReady();
+    // gwclient's state names: 'ready' once the gateway session is authenticated
+    if (m.cmd === 'state' && (m.name === 'ready' || m.name === 'connected')) this.#netReady();
     else if (m.cmd === 'log') console[m.level === 'error' ? 'error' : m.level === 'warn' ? 'warn' : 'debug'](`${LOG} ${name}: ${m.line}`);
     else if (m.cmd === 'error') console.error(`${LOG} ${name}: ${m.message}`);
   }
