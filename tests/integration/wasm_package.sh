@@ -34,5 +34,5 @@ run keystore_test.mjs 25
 echo "== the npm package"
 run package_check.mjs 50
 echo "== the package's page and key Worker in node"
-run package_node_test.mjs 33
+run package_node_test.mjs 40
 echo "PASS"

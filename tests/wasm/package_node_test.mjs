@@ -16,7 +16,11 @@
 //     mime type refused, stats() from the three contexts;
 //  3. stop, a new client (new Workers: a reload): the same address, authentication instead of
 //     registration, no gateway chosen again;
-//  4. a third client with a wrong passphrase: no Connected, the error logged.
+//  4. a third client with a wrong passphrase: no Connected, the error logged;
+//  5. a client without a passphrase, every datagram crossing the page's two ports recorded
+//     (both directions): after a registration and messages both ways, none contains the
+//     identity seed, x25519 secret, ack key or gateway shared key, which the test reads from
+//     the stored record (no passphrase: its key is public, 32 zero bytes).
 //   node tests/wasm/package_node_test.mjs WASM_DIR     prints "N passed, N failed"
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,6 +85,20 @@ globalThis.Worker = class extends EventTarget {
 const errors = [];
 const consoleError = console.error;
 console.error = (...a) => { errors.push(a.map((x) => (x instanceof Error ? x.message : String(x))).join(' ')); };
+
+// every datagram on the page's ends of its ports (the page keeps port1 of each channel)
+const crossing = [];
+const RealChannel = globalThis.MessageChannel;
+globalThis.MessageChannel = class {
+  constructor() {
+    const c = new RealChannel();
+    const p = c.port1, post = p.postMessage.bind(p);
+    p.postMessage = (buf, transfer) => { crossing.push(new Uint8Array(buf).slice()); post(buf, transfer); };
+    Object.defineProperty(p, 'onmessage', { set(f) { p.addEventListener('message', (ev) => { crossing.push(new Uint8Array(ev.data).slice()); f(ev); }); p.start?.(); } });
+    this.port1 = p;
+    this.port2 = c.port2;
+  }
+};
 
 const { createNymMixnetClient, MimeTypes } = await import(pathToFileURL(path.join(pkg, 'index.js')));
 const netEvents = () => (existsSync(path.join(work, 'net-events.json'))
@@ -174,6 +192,34 @@ try {
   check('4: the failure is logged', await until(() => errors.slice(errs).some((e) => /Failed to start/.test(e) && /do not open/.test(e))), errors.slice(errs).join(' | '));
   await sleep(300);
   check('4: no Connected', d.seen.connected.length === 0);
+
+  // ---- 5. no key crosses the page's ports
+  const { default: createNymsuite } = await import(pathToFileURL(path.join(pkg, 'nymsuite.mjs')));
+  const T = await createNymsuite();
+  T._nsw_init();
+  crossing.length = 0;
+  const e = await client({ clientId: 'pkg-open' });
+  check('5: Connected', await until(() => e.seen.connected.length === 1), errors.join(' | '));
+  const addr5 = e.seen.connected[0]?.args.address;
+  await e.nym.client.send({ payload: { message: 'x'.repeat(5000), mimeType: 'text/plain' }, recipient: addr5 });
+  check('5: received', await until(() => e.seen.text.length === 1));
+  await e.nym.client.reply({ senderTag: e.seen.text[0]?.args.senderTag, payload: { message: 'y', mimeType: 'text/plain' } });
+  check('5: reply received', await until(() => e.seen.text.length === 2));
+  await e.nym.client.stop();
+  const rec = storedRecord('pkg-open');
+  check('5: stored without a passphrase (mode 0)', rec?.[5] === 0);
+  const aad = new Uint8Array([...rec.slice(0, 42), ...new TextEncoder().encode('pkg-open')]);
+  const ct = rec.slice(42), nonce = rec.slice(30, 42), zero = new Uint8Array(32);
+  const buf = (b) => { const p = T._nsw_alloc(b.length); T.HEAPU8.set(b, p); return p; };
+  const [pc, pa, pk, pn, po] = [buf(ct), buf(aad), buf(zero), buf(nonce), T._nsw_alloc(ct.length)];
+  const n = T._nsw_gcmsiv_open(po, pc, ct.length, pa, aad.length, pk, pn);
+  const plain = T.HEAPU8.slice(po, po + Math.max(n, 0));
+  check('5: the record opens with the public key', n === ct.length - 16);
+  check('5: a gateway key is stored', plain[112] === 1);
+  const secrets = [plain.slice(0, 32), plain.slice(32, 64), plain.slice(64, 80), plain.slice(113, 145)];
+  const has = (d, k) => Buffer.from(d).includes(Buffer.from(k));
+  check('5: datagrams crossed the page\'s ports', crossing.length > 20, String(crossing.length));
+  check('5: none carries a key', crossing.every((d) => secrets.every((k) => !has(d, k))));
 } catch (e) {
   check('no exception', false, String(e?.stack ?? e));
 } finally {

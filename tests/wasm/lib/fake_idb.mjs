@@ -1,13 +1,14 @@
 // The few IndexedDB calls key-worker.js makes (open with an upgrade, one object store, get and
 // put in a transaction), kept in a JSON file; Uint8Arrays are stored as hex. Test-only.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 const enc = (v) => JSON.stringify(v, (k, x) => (x instanceof Uint8Array ? { $hex: Buffer.from(x).toString('hex') } : x));
 const dec = (s) => JSON.parse(s, (k, x) => (x && typeof x === 'object' && '$hex' in x ? new Uint8Array(Buffer.from(x.$hex, 'hex')) : x));
 
 export function fakeIndexedDB(file) {
   const load = () => (existsSync(file) ? dec(readFileSync(file, 'utf8')) : {});
-  const save = (all) => writeFileSync(file, enc(all));
+  // whole files only: the test reads it from another thread
+  const save = (all) => { writeFileSync(`${file}.tmp`, enc(all)); renameSync(`${file}.tmp`, file); };
   const later = (fn) => setTimeout(fn, 0);
   return {
     open(name) {
