@@ -20,7 +20,8 @@
 //  5. a client without a passphrase, every datagram crossing the page's two ports recorded
 //     (both directions): after a registration and messages both ways, none contains the
 //     identity seed, x25519 secret, ack key or gateway shared key, which the test reads from
-//     the stored record (no passphrase: its key is public, 32 zero bytes).
+//     the stored record (no passphrase: its key is public, 32 zero bytes); the same client
+//     object stopped and started again connects with the same address.
 //   node tests/wasm/package_node_test.mjs WASM_DIR     prints "N passed, N failed"
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -205,6 +206,14 @@ try {
   check('5: received', await until(() => e.seen.text.length === 1));
   await e.nym.client.reply({ senderTag: e.seen.text[0]?.args.senderTag, payload: { message: 'y', mimeType: 'text/plain' } });
   check('5: reply received', await until(() => e.seen.text.length === 2));
+  await e.nym.client.stop();
+  // the same client object started again (its Workers stay across a stop)
+  const connectedBefore = e.seen.connected.length;
+  await e.nym.client.start({ clientId: 'pkg-open', nymApiUrl: 'http://127.0.0.1:9/api' });
+  check('5: started again after stop: Connected, same address', await until(() => e.seen.connected.length === connectedBefore + 1) &&
+    e.seen.connected.at(-1).args.address === addr5, errors.slice(-3).join(' | '));
+  await e.nym.client.send({ payload: { message: 'again', mimeType: 'text/plain' }, recipient: addr5 });
+  check('5: messages flow after the restart', await until(() => e.seen.text.length === 3 && e.seen.text[2].args.payload === 'again'));
   await e.nym.client.stop();
   const rec = storedRecord('pkg-open');
   check('5: stored without a passphrase (mode 0)', rec?.[5] === 0);

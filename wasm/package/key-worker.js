@@ -109,7 +109,8 @@ function run() {
   keyd = new KeydHost(M, { store }, {
     send,
     onKeysSealed: (record) => idbPut(clientId, record),
-    onShutdown: () => stopKeyd(),
+    // not from inside the call that drains keyd's events: free it once that call returned
+    onShutdown: () => queueMicrotask(stopKeyd),
   });
   store = 0; // keyd owns it now
   keyd.start();
