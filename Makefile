@@ -71,7 +71,7 @@ DEP_HEADERS := /usr/include/sodium.h /usr/include/gcrypt.h /usr/include/ev.h \
                /usr/lib/python3/dist-packages/websockets /usr/bin/proxychains4 \
                /usr/lib/python3/dist-packages/socks.py
 
-.PHONY: all deps wasm wasm-deps check unit kat asan fuzz fuzz-build fuzz-long bench clean demo deb
+.PHONY: all deps wasm wasm-deps wasm-package check unit kat asan fuzz fuzz-build fuzz-long bench clean demo deb
 all: $(LIBCOMMON) $(TEST_BIN) $(KAT_BIN) $(BENCH_BIN) $(PROG_BIN) $(MAN_PAGES)
 
 # Installs the Debian 12 packages when a header or tool is missing (needs root).
@@ -113,6 +113,14 @@ $(BUILD)/tests/test_keyd_ops: $(BUILD)/obj/tests/unit/test_keyd_ops.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)
 $(BUILD)/obj/tests/unit/test_keyd_ops.o: CPPFLAGS += -Ikeyd
+# the key Worker's sealed store and keyd glue (wasm/c/), built natively
+$(BUILD)/tests/test_nsw_keystore: $(BUILD)/obj/tests/unit/test_nsw_keystore.o \
+  $(patsubst %.c,$(BUILD)/obj/%.o,keyd/keyd_ops.c keyd/keyd_prep.c keyd/keyd_surbs.c \
+  wasm/c/nsw_keystore.c wasm/c/nsw_keyd.c \
+  wasm/c/nsw_outbox.c wasm/c/nsw_api.c) $(TEST_UTIL_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)
+$(BUILD)/obj/tests/unit/test_nsw_keystore.o: CPPFLAGS += -Ikeyd -Iwasm/c
 
 $(KAT_BIN): $(KAT_OBJ) $(TEST_UTIL_OBJ) $(LIBCOMMON)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)
@@ -155,7 +163,7 @@ EMCC       := NODE_PATH=/usr/share/nodejs emcc
 # until it is named here.
 WASM_DIRS  := common/sphinx common/nymsphinx common/gateway
 WASM_MODS  := crypto lioness base58 ipc_codec jsonget topology_json nymapi nymapi_fetch traffic \
-              engine/replies engine/engine log clientconf_debug
+              engine/replies engine/engine log clientconf_debug sdk_payload
 # keyd's operations without its process (keyd.c, keyd_store.c: files, libev, the sandbox)
 WASM_KEYD  := keyd/keyd_ops.c keyd/keyd_prep.c keyd/keyd_surbs.c
 WASM_SRC   := $(sort $(wildcard $(addsuffix /*.c,$(WASM_DIRS))) $(patsubst %,common/%.c,$(WASM_MODS)) \
@@ -176,6 +184,17 @@ WASM_KAT_OBJ := $(patsubst %.c,$(WASM)/obj/%.o,$(WASM_KAT_SRC))
 
 wasm: deps wasm-deps
 	$(MAKE) $(JOBS) $(WASM)/nymsuite.mjs $(WASM)/kat.js $(WASM)/probe.js $(WASM)/probe-native
+	$(MAKE) wasm-package
+
+# The npm package (wasm/package/ + wasm/js/hosts.mjs + the module) assembled in
+# $(WASM)/package and packed offline into $(WASM)/nymsuite-sdk-VERSION.tgz (npm's own cache
+# kept in the build folder; the package has no dependency, so nothing is fetched).
+WASM_PKG := $(WASM)/package
+wasm-package: $(WASM)/nymsuite.mjs
+	rm -rf $(WASM_PKG) && mkdir -p $(WASM_PKG)
+	cp wasm/package/* wasm/js/hosts.mjs $(WASM)/nymsuite.mjs $(WASM)/nymsuite.wasm $(WASM_PKG)/
+	rm -f $(WASM)/nymsuite-sdk-*.tgz
+	cd $(WASM) && npm pack --offline --ignore-scripts --cache "$(CURDIR)/$(WASM)/npm-cache" ./package
 
 # Installs emscripten and the tools the libraries' builds use, and adds the deb-src entry
 # derived from the system's own (apt-get source needs it). Needs root when something is missing.
@@ -250,11 +269,14 @@ $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libnym
 	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(LIBS)
 # the wasm glue's feed of keyd's operations and the engine, built natively with the fuzzer
 WASM_FEED_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(WASM_KEYD) wasm/c/nsw_api.c \
-                 wasm/c/nsw_outbox.c wasm/c/nsw_engine.c wasm/c/nsw_keyd.c)
+                 wasm/c/nsw_outbox.c wasm/c/nsw_engine.c wasm/c/nsw_keyd.c wasm/c/nsw_keystore.c)
 $(FUZZ_BUILD)/fuzz_wasm_feed: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_wasm_feed.o $(WASM_FEED_OBJ) \
   $(FUZZ_BUILD)/libnymcommon.a
 	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(LIBS)
-$(BUILD)/obj/wasm/c/%.o $(BUILD)/obj/tests/fuzz/fuzz_wasm_feed.o: CPPFLAGS += -Ikeyd -Iwasm/c
+$(FUZZ_BUILD)/fuzz_nsw_keystore: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_nsw_keystore.o $(WASM_FEED_OBJ) \
+  $(FUZZ_BUILD)/libnymcommon.a
+	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(LIBS)
+$(BUILD)/obj/wasm/c/%.o $(BUILD)/obj/tests/fuzz/fuzz_wasm_feed.o $(BUILD)/obj/tests/fuzz/fuzz_nsw_keystore.o: CPPFLAGS += -Ikeyd -Iwasm/c
 $(BUILD)/obj/keyd/keyd_ops.o: CPPFLAGS += -Ikeyd
 
 fuzz: fuzz-build

@@ -18,6 +18,8 @@ enum nsw_event_kind {
 	NSW_EV_SELF_ADDRESS = 5, /* data = our 96-byte address */
 	NSW_EV_SEND_FAILED = 6, /* arg0, arg1 = message id (low, high 32 bits); data = why */
 	NSW_EV_SHUTDOWN = 7,
+	NSW_EV_KEYS_SEALED = 8, /* data = the key store sealed again (a new gateway key or
+	                         * authentication timestamp): the record for IndexedDB */
 };
 
 struct nsw_event {

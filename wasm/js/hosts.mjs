@@ -7,7 +7,7 @@
 
 export const ROLE = Object.freeze({ SUPERVISOR: 0, KEYD: 1, NETD: 2, APID: 3 });
 const EV = Object.freeze({ DATAGRAM: 1, TIMER_START: 2, TIMER_STOP: 3, MESSAGE: 4,
-  SELF_ADDRESS: 5, SEND_FAILED: 6, SHUTDOWN: 7 });
+  SELF_ADDRESS: 5, SEND_FAILED: 6, SHUTDOWN: 7, KEYS_SEALED: 8 });
 export const KEYD_KEYS_LEN = 153;
 
 // Bytes into the module's memory for the duration of fn(pointer); zeroed and freed after.
@@ -32,6 +32,7 @@ function drain(M, next, state, h) {
     else if (kind === EV.SELF_ADDRESS) h.onSelfAddress?.(data);
     else if (kind === EV.SEND_FAILED) h.onSendFailed?.(a0 + a1 * 2 ** 32, new TextDecoder().decode(data));
     else if (kind === EV.SHUTDOWN) h.onShutdown?.();
+    else if (kind === EV.KEYS_SEALED) h.onKeysSealed?.(data);
   }
 }
 
@@ -85,18 +86,25 @@ export class EngineHost {
 }
 
 // keyd's operations. keys: NSW_KEYD_KEYS_LEN bytes (wasm/c/nsw_keyd.c), zeroed here once
-// copied in. cb: {send(peerRole, datagram), onShutdown()}. Timers run on setTimeout.
+// copied in (tests); or, in the key Worker, {store}: an open key store of the module
+// (wasm/package/keystore.js), which the state takes over. cb: {send(peerRole, datagram),
+// onShutdown(), onKeysSealed(record)}: with a store, every new gateway key or authentication
+// timestamp comes out sealed again, for IndexedDB. Timers run on setTimeout.
 export class KeydHost {
   constructor(M, keys, cb) {
-    if (keys.length !== KEYD_KEYS_LEN) throw new Error('keyd: wrong key blob length');
     this.M = M;
     this.cb = cb;
     this.timers = new Map();
     if (M._nsw_init() !== 0) throw new Error('nsw_init failed');
-    this.k = withBytes(M, keys, (p) => M._nsw_keyd_new(p));
-    keys.fill(0);
+    if (keys?.store) {
+      this.k = M._nsw_keyd_new_store(keys.store);
+    } else {
+      if (keys.length !== KEYD_KEYS_LEN) throw new Error('keyd: wrong key blob length');
+      this.k = withBytes(M, keys, (p) => M._nsw_keyd_new(p));
+      keys.fill(0);
+    }
     if (!this.k) throw new Error('nsw_keyd_new: out of memory');
-    this.handlers = { send: cb.send, onShutdown: cb.onShutdown,
+    this.handlers = { send: cb.send, onShutdown: cb.onShutdown, onKeysSealed: cb.onKeysSealed,
       timerStart: (id, after, repeat) => this.#timerStart(id, after, repeat),
       timerStop: (id) => this.#timerStop(id) };
   }
