@@ -113,6 +113,12 @@ $(BUILD)/tests/test_keyd_ops: $(BUILD)/obj/tests/unit/test_keyd_ops.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)
 $(BUILD)/obj/tests/unit/test_keyd_ops.o: CPPFLAGS += -Ikeyd
+# netd's operations with a scripted host (no socket, no libev)
+$(BUILD)/tests/test_netd_ops: $(BUILD)/obj/tests/unit/test_netd_ops.o $(BUILD)/obj/netd/netd_ops.o \
+  $(TEST_UTIL_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)
+$(BUILD)/obj/tests/unit/test_netd_ops.o: CPPFLAGS += -Inetd
 
 $(KAT_BIN): $(KAT_OBJ) $(TEST_UTIL_OBJ) $(LIBCOMMON)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)

@@ -46,7 +46,8 @@ struct netd_ops {
 	const char *error;
 	struct ns_gwc *gw;
 	struct ns_traffic *traffic;
-	uint64_t traffic_armed; /* the deadline the traffic timer is set for, 0 none */
+	int traffic_timer_on;
+	uint64_t traffic_armed; /* the deadline the traffic timer is set for */
 	enum op_kind op;
 	uint64_t op_id;
 	struct out_frame *pool[2][POOL_MAX]; /* [NS_IPC_COVER_STREAM / _LOOP] */
@@ -448,9 +449,10 @@ static void rearm(struct netd_ops *n)
 	if (!n->traffic || !n->started)
 		return;
 	uint64_t next = ns_traffic_next_deadline(n->traffic);
-	if (next == n->traffic_armed)
-		return;
-	n->traffic_armed = next == UINT64_MAX ? 0 : next;
+	if (n->traffic_timer_on && next == n->traffic_armed)
+		return; /* set for that already */
+	n->traffic_timer_on = next != UINT64_MAX;
+	n->traffic_armed = next;
 	if (next == UINT64_MAX) {
 		timer_stop(n, NETD_TIMER_TRAFFIC);
 		return;
@@ -461,7 +463,7 @@ static void rearm(struct netd_ops *n)
 
 static void on_traffic_timer(struct netd_ops *n)
 {
-	n->traffic_armed = 0;
+	n->traffic_timer_on = 0;
 	ns_traffic_run(n->traffic);
 	rearm(n);
 }
@@ -1193,7 +1195,7 @@ void netd_ops_stop(struct netd_ops *n)
 		                           NETD_TIMER_TOPOLOGY, NETD_TIMER_FLUSH };
 	for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++)
 		timer_stop(n, timers[i]);
-	n->traffic_armed = 0;
+	n->traffic_timer_on = 0;
 	n->flush_armed = 0;
 }
 

@@ -112,7 +112,7 @@ struct nsw_netd;
 struct nsw_netd *nsw_netd_new(void);
 int nsw_netd_set(struct nsw_netd *g, const char *name, double value);
 int nsw_netd_add_api(struct nsw_netd *g, const char *url);
-int nsw_netd_setup(struct nsw_netd *g, const uint8_t gateway[32], const char *url, int registered);
+int nsw_netd_setup(struct nsw_netd *g, const char *gateway, const char *url, int registered);
 int nsw_netd_start(struct nsw_netd *g);
 int nsw_netd_feed(struct nsw_netd *g, unsigned from, const uint8_t *buf, size_t len);
 const char *nsw_netd_error(const struct nsw_netd *g);
@@ -134,6 +134,7 @@ void nsw_gwfetch_feed(struct nsw_gwfetch *q, unsigned status, const uint8_t *bod
 int nsw_gwfetch_choose(struct nsw_gwfetch *q, int force_tls, const char *wanted,
                        uint8_t identity[32], char *url, size_t urlcap);
 const char *nsw_gwfetch_error(const struct nsw_gwfetch *q);
+const char *nsw_gwfetch_chosen(const struct nsw_gwfetch *q);
 void nsw_gwfetch_free(struct nsw_gwfetch *q);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base58.h"
 #include "clientconf.h"
 #include "gateway_pick.h"
 #include "log.h"
@@ -144,16 +145,16 @@ static const struct netd_host wasm_host = {
 	.state = host_state,
 };
 
-/* The gateway (its identity and listener URL) and whether keyd holds a shared key for it
- * (authenticate) or not (register). 0, or -1 (bad arguments, no nym-api, no memory). */
-NSW_EXPORT int nsw_netd_setup(struct nsw_netd *g, const uint8_t gateway[32], const char *url,
+/* The gateway (its base58 identity and listener URL) and whether keyd holds a shared key for
+ * it (authenticate) or not (register). 0, or -1 (bad arguments, no nym-api, no memory). */
+NSW_EXPORT int nsw_netd_setup(struct nsw_netd *g, const char *gateway, const char *url,
                               int registered)
 {
-	if (g->ops || !g->conf.n_nym_api_urls)
-		return -1;
 	struct netd_ops_config c = { .conf = &g->conf, .gateway_url = url,
 		                     .registered = registered != 0 };
-	memcpy(c.gateway_identity, gateway, 32);
+	if (g->ops || !g->conf.n_nym_api_urls ||
+	    base58_decode(gateway, c.gateway_identity, sizeof c.gateway_identity) != 32)
+		return -1;
 	struct netd_host h = wasm_host;
 	h.ipc = nsw_outbox_host(&g->out);
 	h.ctx = g;
@@ -270,6 +271,7 @@ struct nsw_gwfetch {
 	struct ns_fetch f;
 	char url[CLIENTCONF_URL_MAX + 128];
 	char err[600];
+	char chosen[64]; /* the chosen identity, base58 */
 };
 
 NSW_EXPORT struct nsw_gwfetch *nsw_gwfetch_new(const char *api_url)
@@ -314,10 +316,16 @@ NSW_EXPORT int nsw_gwfetch_choose(struct nsw_gwfetch *q, int force_tls, const ch
 		         q->f.done ? q->f.err : "not finished");
 		return -1;
 	}
-	return ns_gw_pick_uniform(&q->f.gw, q->conf.debug.minimum_gateway_performance, force_tls,
-	                          wanted && wanted[0] ? wanted : NULL, identity, url, urlcap,
-	                          q->err, sizeof q->err);
+	int rc = ns_gw_pick_uniform(&q->f.gw, q->conf.debug.minimum_gateway_performance, force_tls,
+	                            wanted && wanted[0] ? wanted : NULL, identity, url, urlcap,
+	                            q->err, sizeof q->err);
+	if (rc == 0)
+		base58_encode(identity, 32, q->chosen, sizeof q->chosen);
+	return rc;
 }
+
+/* The identity nsw_gwfetch_choose chose, in base58. */
+NSW_EXPORT const char *nsw_gwfetch_chosen(const struct nsw_gwfetch *q) { return q->chosen; }
 
 NSW_EXPORT const char *nsw_gwfetch_error(const struct nsw_gwfetch *q) { return q->err; }
 
