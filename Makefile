@@ -263,6 +263,11 @@ $(FUZZ_BUILD)/fuzz_wasm_feed: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_wasm_feed.o $(WA
   $(FUZZ_BUILD)/libnymcommon.a
 	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(LIBS)
 $(BUILD)/obj/wasm/c/%.o $(BUILD)/obj/tests/fuzz/fuzz_wasm_feed.o: CPPFLAGS += -Ikeyd -Inetd -Iwasm/c
+# netd's operations fed the gateway's frames, nym-api answers and IPC datagrams
+$(FUZZ_BUILD)/fuzz_netd_ops: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_netd_ops.o \
+  $(FUZZ_BUILD)/obj/netd/netd_ops.o $(FUZZ_BUILD)/libnymcommon.a
+	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(LIBS)
+$(BUILD)/obj/tests/fuzz/fuzz_netd_ops.o: CPPFLAGS += -Inetd
 $(BUILD)/obj/keyd/keyd_ops.o: CPPFLAGS += -Ikeyd
 
 fuzz: fuzz-build
