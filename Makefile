@@ -121,6 +121,12 @@ $(BUILD)/tests/test_nsw_keystore: $(BUILD)/obj/tests/unit/test_nsw_keystore.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)
 $(BUILD)/obj/tests/unit/test_nsw_keystore.o: CPPFLAGS += -Ikeyd -Iwasm/c
+# netd's operations with a scripted host (no socket, no libev)
+$(BUILD)/tests/test_netd_ops: $(BUILD)/obj/tests/unit/test_netd_ops.o $(BUILD)/obj/netd/netd_ops.o \
+  $(TEST_UTIL_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)
+$(BUILD)/obj/tests/unit/test_netd_ops.o: CPPFLAGS += -Inetd
 
 $(KAT_BIN): $(KAT_OBJ) $(TEST_UTIL_OBJ) $(LIBCOMMON)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)
@@ -163,15 +169,18 @@ EMCC       := NODE_PATH=/usr/share/nodejs emcc
 # until it is named here.
 WASM_DIRS  := common/sphinx common/nymsphinx common/gateway
 WASM_MODS  := crypto lioness base58 ipc_codec jsonget topology_json nymapi nymapi_fetch traffic \
-              engine/replies engine/engine log clientconf_debug sdk_payload
+              engine/replies engine/engine log clientconf_debug sdk_payload gwclient gateway_pick \
+              rstime
 # keyd's operations without its process (keyd.c, keyd_store.c: files, libev, the sandbox)
 WASM_KEYD  := keyd/keyd_ops.c keyd/keyd_prep.c keyd/keyd_surbs.c
+# netd's operations without its process (netd.c: libev, websocket/TLS, curl, the sandbox)
+WASM_NETD  := netd/netd_ops.c
 WASM_SRC   := $(sort $(wildcard $(addsuffix /*.c,$(WASM_DIRS))) $(patsubst %,common/%.c,$(WASM_MODS)) \
-              $(WASM_KEYD))
+              $(WASM_KEYD) $(WASM_NETD))
 WASM_GLUE  := $(sort $(wildcard wasm/c/*.c))
 WASM_OBJ   := $(patsubst %.c,$(WASM)/obj/%.o,$(WASM_SRC) $(WASM_GLUE))
 WASM_BLAKE3 := $(patsubst %,$(WASM)/blake3/%.o,blake3 blake3_dispatch blake3_portable)
-WASM_CFLAGS := $(CSTD) $(WARN) -O2 -D_GNU_SOURCE -Icommon -Iclient/suite -Ikeyd -Iwasm/c -I$(WASM)/include \
+WASM_CFLAGS := $(CSTD) $(WARN) -O2 -D_GNU_SOURCE -Icommon -Iclient/suite -Ikeyd -Inetd -Iwasm/c -I$(WASM)/include \
                -I$(WASM_DEPS)/prefix/include
 WASM_LDLIBS := -L$(WASM_DEPS)/prefix/lib -lsodium -lgcrypt -lgpg-error -lmsgpackc -lcjson
 # single-threaded, no ports, memory grows; node only for the tests
@@ -235,8 +244,8 @@ $(WASM)/kat.js: $(WASM_KAT_OBJ) $(filter-out $(WASM)/obj/wasm/%,$(WASM_OBJ)) $(W
 	$(EMCC) -O2 -sENVIRONMENT=node -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1 $^ $(WASM_LDLIBS) -o $@
 $(WASM)/probe.js: $(WASM)/obj/tests/wasm/probe.o $(WASM_OBJ) $(WASM_BLAKE3)
 	$(EMCC) -O2 -sENVIRONMENT=node -sALLOW_MEMORY_GROWTH=1 $^ $(WASM_LDLIBS) -o $@
-$(WASM)/probe-native: tests/wasm/probe.c $(WASM_GLUE) $(WASM_KEYD) $(LIBCOMMON)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Ikeyd -Iwasm/c $(LDFLAGS) $^ -o $@ $(LIBS)
+$(WASM)/probe-native: tests/wasm/probe.c $(WASM_GLUE) $(WASM_KEYD) $(WASM_NETD) $(LIBCOMMON)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Ikeyd -Inetd -Iwasm/c $(LDFLAGS) $^ -o $@ $(LIBS)
 
 unit: $(TEST_BIN)
 kat: deps $(KAT_BIN)
@@ -276,7 +285,13 @@ $(FUZZ_BUILD)/fuzz_wasm_feed: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_wasm_feed.o $(WA
 $(FUZZ_BUILD)/fuzz_nsw_keystore: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_nsw_keystore.o $(WASM_FEED_OBJ) \
   $(FUZZ_BUILD)/libnymcommon.a
 	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(LIBS)
-$(BUILD)/obj/wasm/c/%.o $(BUILD)/obj/tests/fuzz/fuzz_wasm_feed.o $(BUILD)/obj/tests/fuzz/fuzz_nsw_keystore.o: CPPFLAGS += -Ikeyd -Iwasm/c
+$(BUILD)/obj/wasm/c/%.o $(BUILD)/obj/tests/fuzz/fuzz_wasm_feed.o $(BUILD)/obj/tests/fuzz/fuzz_nsw_keystore.o: \
+  CPPFLAGS += -Ikeyd -Inetd -Iwasm/c
+# netd's operations fed the gateway's frames, nym-api answers and IPC datagrams
+$(FUZZ_BUILD)/fuzz_netd_ops: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_netd_ops.o \
+  $(FUZZ_BUILD)/obj/netd/netd_ops.o $(FUZZ_BUILD)/libnymcommon.a
+	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(LIBS)
+$(BUILD)/obj/tests/fuzz/fuzz_netd_ops.o: CPPFLAGS += -Inetd
 $(BUILD)/obj/keyd/keyd_ops.o: CPPFLAGS += -Ikeyd
 
 fuzz: fuzz-build

@@ -165,5 +165,34 @@ void nsw_keystore_free(struct nsw_keystore *ks);
 struct nsw_keyd *nsw_keyd_new_store(struct nsw_keystore *store);
 struct nsw_keyd *nsw_keyd_new_sealed(const uint8_t *sealed, size_t len, const uint8_t *client_id,
                                      size_t id_len, const uint8_t *pass, size_t pass_len, int *err);
+/* nsw_netd.c: netd's operations for the net Worker */
+struct nsw_netd;
+struct nsw_netd *nsw_netd_new(void);
+int nsw_netd_set(struct nsw_netd *g, const char *name, double value);
+int nsw_netd_add_api(struct nsw_netd *g, const char *url);
+int nsw_netd_setup(struct nsw_netd *g, const char *gateway, const char *url, int registered);
+int nsw_netd_start(struct nsw_netd *g);
+int nsw_netd_feed(struct nsw_netd *g, unsigned from, const uint8_t *buf, size_t len);
+const char *nsw_netd_error(const struct nsw_netd *g);
+void nsw_netd_timer(struct nsw_netd *g, unsigned id);
+void nsw_netd_ws_open(struct nsw_netd *g, unsigned conn);
+void nsw_netd_ws_message(struct nsw_netd *g, unsigned conn, int binary, const uint8_t *data,
+                         size_t len);
+void nsw_netd_ws_pong(struct nsw_netd *g, unsigned conn);
+void nsw_netd_ws_closed(struct nsw_netd *g, unsigned conn, int code, const char *why);
+void nsw_netd_http(struct nsw_netd *g, unsigned req, unsigned status, const uint8_t *body,
+                   size_t len);
+struct nsw_event *nsw_netd_next(struct nsw_netd *g);
+void nsw_netd_stop(struct nsw_netd *g);
+void nsw_netd_free(struct nsw_netd *g);
+struct nsw_gwfetch;
+struct nsw_gwfetch *nsw_gwfetch_new(const char *api_url);
+const char *nsw_gwfetch_next(struct nsw_gwfetch *q);
+void nsw_gwfetch_feed(struct nsw_gwfetch *q, unsigned status, const uint8_t *body, size_t len);
+int nsw_gwfetch_choose(struct nsw_gwfetch *q, int force_tls, const char *wanted,
+                       uint8_t identity[32], char *url, size_t urlcap);
+const char *nsw_gwfetch_error(const struct nsw_gwfetch *q);
+const char *nsw_gwfetch_chosen(const struct nsw_gwfetch *q);
+void nsw_gwfetch_free(struct nsw_gwfetch *q);
 
 #endif
