@@ -71,7 +71,7 @@ DEP_HEADERS := /usr/include/sodium.h /usr/include/gcrypt.h /usr/include/ev.h \
                /usr/lib/python3/dist-packages/websockets /usr/bin/proxychains4 \
                /usr/lib/python3/dist-packages/socks.py /usr/bin/chromium
 
-.PHONY: all deps wasm wasm-deps check unit kat asan fuzz fuzz-build fuzz-long bench clean demo deb
+.PHONY: all deps wasm wasm-deps wasm-package check unit kat asan fuzz fuzz-build fuzz-long bench clean demo deb
 all: $(LIBCOMMON) $(TEST_BIN) $(KAT_BIN) $(BENCH_BIN) $(PROG_BIN) $(MAN_PAGES)
 
 # Installs the Debian 12 packages when a header or tool is missing (needs root).
@@ -113,6 +113,20 @@ $(BUILD)/tests/test_keyd_ops: $(BUILD)/obj/tests/unit/test_keyd_ops.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)
 $(BUILD)/obj/tests/unit/test_keyd_ops.o: CPPFLAGS += -Ikeyd
+# the key Worker's sealed store and keyd glue (wasm/c/), built natively
+$(BUILD)/tests/test_nsw_keystore: $(BUILD)/obj/tests/unit/test_nsw_keystore.o \
+  $(patsubst %.c,$(BUILD)/obj/%.o,keyd/keyd_ops.c keyd/keyd_prep.c keyd/keyd_surbs.c \
+  wasm/c/nsw_keystore.c wasm/c/nsw_keyd.c \
+  wasm/c/nsw_outbox.c wasm/c/nsw_api.c) $(TEST_UTIL_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)
+$(BUILD)/obj/tests/unit/test_nsw_keystore.o: CPPFLAGS += -Ikeyd -Iwasm/c
+# netd's operations with a scripted host (no socket, no libev)
+$(BUILD)/tests/test_netd_ops: $(BUILD)/obj/tests/unit/test_netd_ops.o $(BUILD)/obj/netd/netd_ops.o \
+  $(TEST_UTIL_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)
+$(BUILD)/obj/tests/unit/test_netd_ops.o: CPPFLAGS += -Inetd
 
 $(KAT_BIN): $(KAT_OBJ) $(TEST_UTIL_OBJ) $(LIBCOMMON)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(TEST_LIBS) $(LIBS)
@@ -155,15 +169,18 @@ EMCC       := NODE_PATH=/usr/share/nodejs emcc
 # until it is named here.
 WASM_DIRS  := common/sphinx common/nymsphinx common/gateway
 WASM_MODS  := crypto lioness base58 ipc_codec jsonget topology_json nymapi nymapi_fetch traffic \
-              engine/replies engine/engine log clientconf_debug
+              engine/replies engine/engine log clientconf_debug sdk_payload gwclient gateway_pick \
+              rstime
 # keyd's operations without its process (keyd.c, keyd_store.c: files, libev, the sandbox)
 WASM_KEYD  := keyd/keyd_ops.c keyd/keyd_prep.c keyd/keyd_surbs.c
+# netd's operations without its process (netd.c: libev, websocket/TLS, curl, the sandbox)
+WASM_NETD  := netd/netd_ops.c
 WASM_SRC   := $(sort $(wildcard $(addsuffix /*.c,$(WASM_DIRS))) $(patsubst %,common/%.c,$(WASM_MODS)) \
-              $(WASM_KEYD))
+              $(WASM_KEYD) $(WASM_NETD))
 WASM_GLUE  := $(sort $(wildcard wasm/c/*.c))
 WASM_OBJ   := $(patsubst %.c,$(WASM)/obj/%.o,$(WASM_SRC) $(WASM_GLUE))
 WASM_BLAKE3 := $(patsubst %,$(WASM)/blake3/%.o,blake3 blake3_dispatch blake3_portable)
-WASM_CFLAGS := $(CSTD) $(WARN) -O2 -D_GNU_SOURCE -Icommon -Iclient/suite -Ikeyd -Iwasm/c -I$(WASM)/include \
+WASM_CFLAGS := $(CSTD) $(WARN) -O2 -D_GNU_SOURCE -Icommon -Iclient/suite -Ikeyd -Inetd -Iwasm/c -I$(WASM)/include \
                -I$(WASM_DEPS)/prefix/include
 WASM_LDLIBS := -L$(WASM_DEPS)/prefix/lib -lsodium -lgcrypt -lgpg-error -lmsgpackc -lcjson
 # single-threaded, no ports, memory grows; node only for the tests
@@ -176,6 +193,17 @@ WASM_KAT_OBJ := $(patsubst %.c,$(WASM)/obj/%.o,$(WASM_KAT_SRC))
 
 wasm: deps wasm-deps
 	$(MAKE) $(JOBS) $(WASM)/nymsuite.mjs $(WASM)/kat.js $(WASM)/probe.js $(WASM)/probe-native
+	$(MAKE) wasm-package
+
+# The npm package (wasm/package/ + wasm/js/hosts.mjs + the module) assembled in
+# $(WASM)/package and packed offline into $(WASM)/nymsuite-sdk-VERSION.tgz (npm's own cache
+# kept in the build folder; the package has no dependency, so nothing is fetched).
+WASM_PKG := $(WASM)/package
+wasm-package: $(WASM)/nymsuite.mjs
+	rm -rf $(WASM_PKG) && mkdir -p $(WASM_PKG)
+	cp wasm/package/* wasm/js/hosts.mjs $(WASM)/nymsuite.mjs $(WASM)/nymsuite.wasm $(WASM_PKG)/
+	rm -f $(WASM)/nymsuite-sdk-*.tgz
+	cd $(WASM) && npm pack --offline --ignore-scripts --cache "$(CURDIR)/$(WASM)/npm-cache" ./package
 
 # Installs emscripten and the tools the libraries' builds use, and adds the deb-src entry
 # derived from the system's own (apt-get source needs it). Needs root when something is missing.
@@ -216,8 +244,8 @@ $(WASM)/kat.js: $(WASM_KAT_OBJ) $(filter-out $(WASM)/obj/wasm/%,$(WASM_OBJ)) $(W
 	$(EMCC) -O2 -sENVIRONMENT=node -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1 $^ $(WASM_LDLIBS) -o $@
 $(WASM)/probe.js: $(WASM)/obj/tests/wasm/probe.o $(WASM_OBJ) $(WASM_BLAKE3)
 	$(EMCC) -O2 -sENVIRONMENT=node -sALLOW_MEMORY_GROWTH=1 $^ $(WASM_LDLIBS) -o $@
-$(WASM)/probe-native: tests/wasm/probe.c $(WASM_GLUE) $(WASM_KEYD) $(LIBCOMMON)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Ikeyd -Iwasm/c $(LDFLAGS) $^ -o $@ $(LIBS)
+$(WASM)/probe-native: tests/wasm/probe.c $(WASM_GLUE) $(WASM_KEYD) $(WASM_NETD) $(LIBCOMMON)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Ikeyd -Inetd -Iwasm/c $(LDFLAGS) $^ -o $@ $(LIBS)
 
 unit: $(TEST_BIN)
 kat: deps $(KAT_BIN)
@@ -250,11 +278,20 @@ $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libnym
 	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(LIBS)
 # the wasm glue's feed of keyd's operations and the engine, built natively with the fuzzer
 WASM_FEED_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(WASM_KEYD) wasm/c/nsw_api.c \
-                 wasm/c/nsw_outbox.c wasm/c/nsw_engine.c wasm/c/nsw_keyd.c)
+                 wasm/c/nsw_outbox.c wasm/c/nsw_engine.c wasm/c/nsw_keyd.c wasm/c/nsw_keystore.c)
 $(FUZZ_BUILD)/fuzz_wasm_feed: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_wasm_feed.o $(WASM_FEED_OBJ) \
   $(FUZZ_BUILD)/libnymcommon.a
 	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(LIBS)
-$(BUILD)/obj/wasm/c/%.o $(BUILD)/obj/tests/fuzz/fuzz_wasm_feed.o: CPPFLAGS += -Ikeyd -Iwasm/c
+$(FUZZ_BUILD)/fuzz_nsw_keystore: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_nsw_keystore.o $(WASM_FEED_OBJ) \
+  $(FUZZ_BUILD)/libnymcommon.a
+	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(LIBS)
+$(BUILD)/obj/wasm/c/%.o $(BUILD)/obj/tests/fuzz/fuzz_wasm_feed.o $(BUILD)/obj/tests/fuzz/fuzz_nsw_keystore.o: \
+  CPPFLAGS += -Ikeyd -Inetd -Iwasm/c
+# netd's operations fed the gateway's frames, nym-api answers and IPC datagrams
+$(FUZZ_BUILD)/fuzz_netd_ops: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_netd_ops.o \
+  $(FUZZ_BUILD)/obj/netd/netd_ops.o $(FUZZ_BUILD)/libnymcommon.a
+	clang -fsanitize=fuzzer,address,undefined $^ -o $@ $(LIBS)
+$(BUILD)/obj/tests/fuzz/fuzz_netd_ops.o: CPPFLAGS += -Inetd
 $(BUILD)/obj/keyd/keyd_ops.o: CPPFLAGS += -Ikeyd
 
 fuzz: fuzz-build

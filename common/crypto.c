@@ -28,6 +28,13 @@ void ns_random(void *buf, size_t n) { randombytes_buf(buf, n); }
 uint32_t ns_random_uniform(uint32_t upper) { return randombytes_uniform(upper); }
 int ns_ct_equal(const void *a, const void *b, size_t n) { return sodium_memcmp(a, b, n) == 0; }
 
+int ns_argon2id(uint8_t *out, size_t out_len, const uint8_t *pass, size_t pass_len,
+                const uint8_t salt[NS_ARGON2_SALT_LEN], uint32_t ops, uint32_t mem_kib)
+{
+	return crypto_pwhash(out, out_len, (const char *)pass, pass_len, salt, ops,
+	                     (size_t)mem_kib * 1024, crypto_pwhash_ALG_ARGON2ID13) == 0 ? 0 : -1;
+}
+
 void ns_x25519(uint8_t out[32], const uint8_t scalar[32], const uint8_t point[32])
 {
 	/* libsodium returns -1 for a low-order result but has written it (zeros). */

@@ -58,6 +58,12 @@ int ns_hkdf_blake3(uint8_t *out, size_t out_len, const uint8_t *salt, size_t sal
 int ns_blake2b(uint8_t *out, size_t out_len, const uint8_t *in, size_t len,
                const uint8_t *key, size_t key_len);
 
+/* Argon2id v1.3 (libsodium crypto_pwhash, parallelism 1): out_len bytes from a passphrase
+ * and a 16-byte salt, ops passes over mem_kib KiB. 0, or -1 (out of memory, a bound). */
+#define NS_ARGON2_SALT_LEN 16
+int ns_argon2id(uint8_t *out, size_t out_len, const uint8_t *pass, size_t pass_len,
+                const uint8_t salt[NS_ARGON2_SALT_LEN], uint32_t ops, uint32_t mem_kib);
+
 /* Original (DJB) ChaCha20, 8-byte all-zero nonce, counter from 0: out = in xor keystream. */
 void ns_chacha20_xor(uint8_t *out, const uint8_t *in, size_t len, const uint8_t key[32]);
 

@@ -1,7 +1,6 @@
 /* Client side of a gateway session: see gwclient.h. */
 #include "gwclient.h"
 
-#include <ev.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +12,6 @@
 #include "gateway/frames.h"
 #include "gateway/handshake.h"
 #include "gateway/requests.h"
-#include "websocket.h"
 
 #define DEF_RESPONSE_TIMEOUT 15.0
 #define DEF_PING_INTERVAL    10.0
@@ -59,7 +57,8 @@ enum ctl_op { CTL_NONE = 0, CTL_H1, CTL_H3, CTL_FINISH, CTL_AUTH };
 enum reg_phase { REG_H1 = 0, REG_WAIT_H2, REG_H3, REG_WAIT_H4, REG_FINISH, REG_WAIT_RESPONSE };
 
 struct ns_gwc {
-	struct ev_loop *loop;
+	struct ns_gwc_clock clk;
+	int t_active[NS_GWC_TIMERS];
 	struct ns_gwc_config cfg;
 	char *url;
 	const struct ns_gwc_ops *ops;
@@ -89,8 +88,7 @@ struct ns_gwc {
 	struct held *held, **held_tail;
 	size_t n_held;
 
-	ev_timer t_resp, t_backoff, t_keepalive;
-	ev_tstamp last_rx, ping_sent;
+	double last_rx, ping_sent;
 	int ping_out;
 };
 
@@ -225,11 +223,28 @@ static uint64_t new_id(struct ns_gwc *c)
 	return c->next_id;
 }
 
+static double now_s(const struct ns_gwc *c)
+{
+	return c->clk.now(c->clk.ctx);
+}
+
+static void timer_start(struct ns_gwc *c, unsigned id, double after)
+{
+	c->t_active[id] = 1;
+	c->clk.timer_start(c->clk.ctx, id, after);
+}
+
+static void timer_stop(struct ns_gwc *c, unsigned id)
+{
+	if (c->t_active[id]) {
+		c->t_active[id] = 0;
+		c->clk.timer_stop(c->clk.ctx, id);
+	}
+}
+
 static void arm_resp(struct ns_gwc *c)
 {
-	ev_timer_stop(c->loop, &c->t_resp);
-	ev_timer_set(&c->t_resp, c->cfg.response_timeout, 0.);
-	ev_timer_start(c->loop, &c->t_resp);
+	timer_start(c, NS_GWC_TIMER_RESPONSE, c->cfg.response_timeout);
 }
 
 static void held_free(struct ns_gwc *c)
@@ -262,15 +277,15 @@ static void drop_connection(struct ns_gwc *c, int graceful)
 	c->ping_out = 0;
 	c->st.resent += c->inflight.n;
 	pktq_prepend_all(&c->pending, &c->inflight);
-	ev_timer_stop(c->loop, &c->t_resp);
-	ev_timer_stop(c->loop, &c->t_keepalive);
+	timer_stop(c, NS_GWC_TIMER_RESPONSE);
+	timer_stop(c, NS_GWC_TIMER_KEEPALIVE);
 }
 
 static void fatal(struct ns_gwc *c, int err, const char *text)
 {
 	set_error(c, err, text);
 	drop_connection(c, 0);
-	ev_timer_stop(c->loop, &c->t_backoff);
+	timer_stop(c, NS_GWC_TIMER_BACKOFF);
 	set_state(c, NS_GWC_FAILED);
 }
 
@@ -299,9 +314,7 @@ static void conn_failed(struct ns_gwc *c, int err, const char *text)
 		set_state(c, NS_GWC_FAILED);
 		return;
 	}
-	ev_timer_stop(c->loop, &c->t_backoff);
-	ev_timer_set(&c->t_backoff, backoff_delay(c), 0.);
-	ev_timer_start(c->loop, &c->t_backoff);
+	timer_start(c, NS_GWC_TIMER_BACKOFF, backoff_delay(c));
 	set_state(c, NS_GWC_BACKOFF);
 }
 
@@ -406,7 +419,7 @@ static void frame_out(struct ns_gwc *c, const uint8_t *frame, size_t len)
 	/* the gateway charges the packet length (of a sealed frame: a little less than this) */
 	c->st.bandwidth -= (int64_t)p->len;
 	pktq_push(&c->inflight, p);
-	if (!ev_is_active(&c->t_resp))
+	if (!c->t_active[NS_GWC_TIMER_RESPONSE])
 		arm_resp(c);
 }
 
@@ -464,14 +477,13 @@ static void seal_done(struct ns_gwc *c, int rc, const uint8_t *frame, size_t len
 
 static void go_ready(struct ns_gwc *c)
 {
-	ev_timer_stop(c->loop, &c->t_resp);
+	timer_stop(c, NS_GWC_TIMER_RESPONSE);
 	c->st.failed_attempts = 0;
 	if (c->ever_ready)
 		c->st.reconnects++;
 	c->ever_ready = 1;
-	c->last_rx = ev_now(c->loop);
-	ev_timer_set(&c->t_keepalive, c->cfg.ping_interval, 0.);
-	ev_timer_start(c->loop, &c->t_keepalive);
+	c->last_rx = now_s(c);
+	timer_start(c, NS_GWC_TIMER_KEEPALIVE, c->cfg.ping_interval);
 	set_state(c, NS_GWC_READY);
 	if (c->inflight.n) /* cannot happen: in-flight frames are requeued on every drop */
 		arm_resp(c);
@@ -656,7 +668,7 @@ static void on_send_confirmed(struct ns_gwc *c, int64_t remaining)
 	if (c->inflight.n)
 		arm_resp(c);
 	else if (!c->claiming)
-		ev_timer_stop(c->loop, &c->t_resp);
+		timer_stop(c, NS_GWC_TIMER_RESPONSE);
 	maybe_writable(c);
 }
 
@@ -678,7 +690,7 @@ static void on_session_text(struct ns_gwc *c, const struct ns_gw_response *r)
 			return;
 		}
 		if (!c->inflight.n)
-			ev_timer_stop(c->loop, &c->t_resp);
+			timer_stop(c, NS_GWC_TIMER_RESPONSE);
 		break;
 	case NS_GW_RESP_TYPED_ERROR:
 		if (r->typed_error == NS_GW_TYPED_OUT_OF_BANDWIDTH && c->inflight.head) {
@@ -835,7 +847,7 @@ void ns_gwc_tr_message(struct ns_gwc *c, void *h, int binary, const uint8_t *dat
 {
 	if (!c || !h || h != c->h)
 		return;
-	c->last_rx = ev_now(c->loop);
+	c->last_rx = now_s(c);
 	c->ping_out = 0;
 	if (c->st.state == NS_GWC_CONNECTING) {
 		conn_failed(c, NS_GWC_E_MALFORMED, "message before open");
@@ -851,7 +863,7 @@ void ns_gwc_tr_pong(struct ns_gwc *c, void *h)
 {
 	if (!c || !h || h != c->h)
 		return;
-	c->last_rx = ev_now(c->loop);
+	c->last_rx = now_s(c);
 	c->ping_out = 0;
 }
 
@@ -884,21 +896,15 @@ void ns_gwc_op_done(struct ns_gwc *c, uint64_t id, int rc, const uint8_t *out, s
 
 /* ------------------------------------------------------------------ timers */
 
-static void resp_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void resp_timeout(struct ns_gwc *c)
 {
-	(void)loop;
-	(void)revents;
-	struct ns_gwc *c = w->data;
 	char text[64];
 	snprintf(text, sizeof text, "no answer while %s", ns_gwc_state_name(c->st.state));
 	conn_failed(c, NS_GWC_E_TIMEOUT, text);
 }
 
-static void backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void backoff_over(struct ns_gwc *c)
 {
-	(void)loop;
-	(void)revents;
-	struct ns_gwc *c = w->data;
 	if (c->st.state != NS_GWC_BACKOFF)
 		return;
 	if (c->ever_ready)
@@ -906,13 +912,11 @@ static void backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	start_connection(c);
 }
 
-static void keepalive_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void keepalive(struct ns_gwc *c)
 {
-	(void)revents;
-	struct ns_gwc *c = w->data;
 	if (c->st.state != NS_GWC_READY || !c->h)
 		return;
-	ev_tstamp now = ev_now(loop), next;
+	double now = now_s(c), next;
 	if (c->ping_out) {
 		if (now - c->ping_sent >= c->cfg.ping_timeout) {
 			conn_failed(c, NS_GWC_E_TIMEOUT, "keepalive: no pong");
@@ -930,8 +934,20 @@ static void keepalive_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	} else {
 		next = c->last_rx + c->cfg.ping_interval - now;
 	}
-	ev_timer_set(w, next > 0.001 ? next : 0.001, 0.);
-	ev_timer_start(loop, w);
+	timer_start(c, NS_GWC_TIMER_KEEPALIVE, next > 0.001 ? next : 0.001);
+}
+
+void ns_gwc_timer(struct ns_gwc *c, unsigned id)
+{
+	if (!c || id >= NS_GWC_TIMERS || !c->t_active[id])
+		return;
+	c->t_active[id] = 0;
+	if (id == NS_GWC_TIMER_RESPONSE)
+		resp_timeout(c);
+	else if (id == NS_GWC_TIMER_BACKOFF)
+		backoff_over(c);
+	else
+		keepalive(c);
 }
 
 /* ------------------------------------------------------------------ public API */
@@ -960,12 +976,12 @@ static void apply_defaults(struct ns_gwc_config *cfg)
 		cfg->auth_protocol = DEF_AUTH_PROTOCOL;
 }
 
-struct ns_gwc *ns_gwc_new(struct ev_loop *loop, const struct ns_gwc_config *cfg,
-                          const struct ns_gwc_ops *ops, void *ops_ctx,
-                          const struct ns_gwc_transport *tr, void *tr_ctx,
-                          const struct ns_gwc_callbacks *cb, void *user)
+struct ns_gwc *ns_gwc_new_clocked(const struct ns_gwc_clock *clk, const struct ns_gwc_config *cfg,
+                                  const struct ns_gwc_ops *ops, void *ops_ctx,
+                                  const struct ns_gwc_transport *tr, void *tr_ctx,
+                                  const struct ns_gwc_callbacks *cb, void *user)
 {
-	if (!loop || !cfg || !cfg->url || !ops || !ops->hs_h1 || !ops->hs_h3 || !ops->hs_finish ||
+	if (!clk || !clk->now || !clk->timer_start || !clk->timer_stop || !cfg || !cfg->url || !ops || !ops->hs_h1 || !ops->hs_h3 || !ops->hs_finish ||
 	    !ops->auth_request || !ops->open || !tr || !tr->connect || !tr->send ||
 	    !tr->ping || !tr->close)
 		return NULL;
@@ -974,7 +990,7 @@ struct ns_gwc *ns_gwc_new(struct ev_loop *loop, const struct ns_gwc_config *cfg,
 		free(c);
 		return NULL;
 	}
-	c->loop = loop;
+	c->clk = *clk;
 	c->cfg = *cfg;
 	c->cfg.url = c->url;
 	apply_defaults(&c->cfg);
@@ -989,10 +1005,6 @@ struct ns_gwc *ns_gwc_new(struct ev_loop *loop, const struct ns_gwc_config *cfg,
 	pktq_init(&c->pending);
 	pktq_init(&c->inflight);
 	c->held_tail = &c->held;
-	ev_timer_init(&c->t_resp, resp_timeout_cb, 1., 0.);
-	ev_timer_init(&c->t_backoff, backoff_cb, 1., 0.);
-	ev_timer_init(&c->t_keepalive, keepalive_cb, 1., 0.);
-	c->t_resp.data = c->t_backoff.data = c->t_keepalive.data = c;
 	c->st.state = NS_GWC_IDLE;
 	return c;
 }
@@ -1002,10 +1014,12 @@ void ns_gwc_free(struct ns_gwc *c)
 	if (!c)
 		return;
 	drop_connection(c, 0);
-	ev_timer_stop(c->loop, &c->t_backoff);
+	timer_stop(c, NS_GWC_TIMER_BACKOFF);
 	pktq_free(&c->pending);
 	pktq_free(&c->inflight);
 	free(c->url);
+	if (c->clk.release)
+		c->clk.release(c->clk.ctx);
 	free(c);
 }
 
@@ -1026,7 +1040,7 @@ void ns_gwc_stop(struct ns_gwc *c)
 	if (!c)
 		return;
 	drop_connection(c, 1);
-	ev_timer_stop(c->loop, &c->t_backoff);
+	timer_stop(c, NS_GWC_TIMER_BACKOFF);
 	set_state(c, NS_GWC_STOPPED);
 }
 
@@ -1103,76 +1117,9 @@ enum ns_gwc_state ns_gwc_state(const struct ns_gwc *c)
 	return c->st.state;
 }
 
-struct ev_loop *ns_gwc_loop(const struct ns_gwc *c)
+const struct ns_gwc_clock *ns_gwc_clock(const struct ns_gwc *c)
 {
-	return c->loop;
-}
-
-/* ------------------------------------------------------------------ websocket transport */
-
-static void ws_on_open(ns_ws_conn *w, void *user)
-{
-	ns_gwc_tr_open(user, w);
-}
-
-static void ws_on_message(ns_ws_conn *w, enum ns_ws_msg_type type, const uint8_t *data,
-                          size_t len, void *user)
-{
-	ns_gwc_tr_message(user, w, type == NS_WS_BINARY, data, len);
-}
-
-static void ws_on_close(ns_ws_conn *w, int code, const char *why, void *user)
-{
-	ns_gwc_tr_closed(user, w, code, why);
-}
-
-static void ws_on_pong(ns_ws_conn *w, const uint8_t *data, size_t len, void *user)
-{
-	(void)data;
-	(void)len;
-	ns_gwc_tr_pong(user, w);
-}
-
-static const ns_ws_callbacks ws_callbacks = { .on_open = ws_on_open, .on_message = ws_on_message,
-	                                      .on_close = ws_on_close, .on_pong = ws_on_pong };
-
-static void *ws_connect(void *tctx, struct ns_gwc *c, const char *url)
-{
-	(void)tctx;
-	int err = 0;
-	ns_ws_conn *w = ns_ws_connect(ns_gwc_loop(c), url, NULL, &ws_callbacks, c, &err);
-	if (!w)
-		ns_gwc_tr_connect_failed(c, ns_ws_strerror(err));
-	return w;
-}
-
-static int ws_send(void *tctx, void *h, int binary, const uint8_t *data, size_t len)
-{
-	(void)tctx;
-	return ns_ws_send(h, binary ? NS_WS_BINARY : NS_WS_TEXT, data, len);
-}
-
-static int ws_ping(void *tctx, void *h)
-{
-	(void)tctx;
-	uint8_t tag[8];
-	ns_random(tag, sizeof tag);
-	return ns_ws_ping(h, tag, sizeof tag);
-}
-
-static void ws_close(void *tctx, void *h, int graceful)
-{
-	(void)tctx;
-	ns_ws_set_user(h, NULL); /* the events of a dropped connection go nowhere */
-	if (!graceful || ns_ws_close(h, 1000, "") < 0)
-		ns_ws_abort(h);
-}
-
-const struct ns_gwc_transport *ns_gwc_ws_transport(void)
-{
-	static const struct ns_gwc_transport tr = { .connect = ws_connect, .send = ws_send,
-		                                    .ping = ws_ping, .close = ws_close };
-	return &tr;
+	return &c->clk;
 }
 
 /* ------------------------------------------------------------------ in-process ops */

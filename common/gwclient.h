@@ -1,5 +1,6 @@
-/* The client side of a gateway session (Nym gateway-client), as a libev state machine that
- * never holds a secret.
+/* The client side of a gateway session (Nym gateway-client), as a state machine that never
+ * holds a secret. Portable: time and timers come from a clock table (ns_gwc_new_clocked; the
+ * browser's net Worker, netd's core), ns_gwc_new is its libev host (gwclient_ev.c).
  *
  * Every secret operation (registration handshake steps, the authenticate request, sealing a
  * forward frame, opening a pushed frame) goes through a caller-supplied ops table. An op may
@@ -52,7 +53,7 @@
  * the op is done, so hs_finish may answer late.
  *
  * Callbacks may call ns_gwc_send / ns_gwc_stop / ns_gwc_get_status, never ns_gwc_free.
- * Not thread-safe: one libev loop, one thread. */
+ * Not thread-safe: one loop, one thread. */
 #ifndef NS_GWCLIENT_H
 #define NS_GWCLIENT_H
 #include <stddef.h>
@@ -139,8 +140,23 @@ void ns_gwc_tr_open(struct ns_gwc *c, void *h);
 void ns_gwc_tr_message(struct ns_gwc *c, void *h, int binary, const uint8_t *data, size_t len);
 void ns_gwc_tr_pong(struct ns_gwc *c, void *h);
 void ns_gwc_tr_closed(struct ns_gwc *c, void *h, int code, const char *why);
-/* The websocket transport (common/websocket.h) for the loop given in the config. */
+/* The websocket transport (common/websocket.h) on the loop of ns_gwc_new (gwclient_ev.c). */
 const struct ns_gwc_transport *ns_gwc_ws_transport(void);
+
+/* ---- time ---- */
+enum ns_gwc_timer { NS_GWC_TIMER_RESPONSE, NS_GWC_TIMER_BACKOFF, NS_GWC_TIMER_KEEPALIVE,
+	            NS_GWC_TIMERS };
+struct ns_gwc_clock {
+	double (*now)(void *ctx); /* monotonic seconds */
+	/* one-shot timer id (enum ns_gwc_timer) after `after` s, replacing a running one; when it
+	 * fires the host calls ns_gwc_timer */
+	void (*timer_start)(void *ctx, unsigned id, double after);
+	void (*timer_stop)(void *ctx, unsigned id);
+	void (*release)(void *ctx); /* optional: called by ns_gwc_free, last */
+	void *ctx;
+};
+/* A host timer fired. */
+void ns_gwc_timer(struct ns_gwc *c, unsigned id);
 
 /* ---- configuration and callbacks ---- */
 struct ns_gwc_callbacks {
@@ -183,7 +199,12 @@ struct ns_gwc_status {
 	uint64_t sealed_dropped;       /* pre-sealed frames void for their session */
 };
 
-/* loop, ops and transport must outlive the client. */
+/* clk (copied), ops and transport must outlive the client. */
+struct ns_gwc *ns_gwc_new_clocked(const struct ns_gwc_clock *clk, const struct ns_gwc_config *cfg,
+                                  const struct ns_gwc_ops *ops, void *ops_ctx,
+                                  const struct ns_gwc_transport *tr, void *tr_ctx,
+                                  const struct ns_gwc_callbacks *cb, void *user);
+/* On a libev loop (gwclient_ev.c); loop, ops and transport must outlive the client. */
 struct ns_gwc *ns_gwc_new(struct ev_loop *loop, const struct ns_gwc_config *cfg,
                           const struct ns_gwc_ops *ops, void *ops_ctx,
                           const struct ns_gwc_transport *tr, void *tr_ctx,
@@ -207,6 +228,8 @@ int ns_gwc_send_sealed(struct ns_gwc *c, uint8_t kind, const uint8_t *frame, siz
 uint8_t ns_gwc_forward_kind(const struct ns_gwc *c);
 void ns_gwc_get_status(const struct ns_gwc *c, struct ns_gwc_status *out);
 enum ns_gwc_state ns_gwc_state(const struct ns_gwc *c);
+const struct ns_gwc_clock *ns_gwc_clock(const struct ns_gwc *c);
+/* The loop of a client made by ns_gwc_new, else NULL. */
 struct ev_loop *ns_gwc_loop(const struct ns_gwc *c);
 
 /* ---- in-process ops over common/gateway (holds the keys) ---- */

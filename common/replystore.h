@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rstime.h"
 #include "sqlx.h"
 
 #define NS_RS_DB_NAME "persistent_reply_store.sqlite"
@@ -119,12 +120,6 @@ void ns_rs_image_free(uint8_t *image, size_t len);
 
 /* ---- codecs of outside bytes (exposed for tests and fuzzing) */
 
-/* A timestamp column as sqlx decodes OffsetDateTime. type: SQLITE_INTEGER / FLOAT / TEXT.
- * 0 and *out (unix seconds), or -1. */
-int ns_rs_time_int(int64_t v, int64_t *out);
-int ns_rs_time_real(double jd, int64_t *out);
-int ns_rs_time_text(const char *s, size_t len, int64_t *out);
-/* RFC 3339 UTC with whole seconds ("2024-03-04T12:00:00Z"): 0 or -1. */
-int ns_rs_time_format(int64_t unix_s, char *out, size_t cap);
+/* The timestamp codecs: rstime.h */
 
 #endif

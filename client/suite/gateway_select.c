@@ -10,6 +10,7 @@
 
 #include "base58.h"
 #include "crypto.h"
+#include "gateway_pick.h"
 #include "gateway_select.h"
 #include "nymapi.h"
 #include "nymclient.h"
@@ -24,24 +25,12 @@
 #define PICK_CONNECT_TIMEOUT_S 1.5 /* TCP, TLS and the websocket upgrade */
 #define PICK_PING_TIMEOUT_S 1.0
 
-/* Nym's ws_entry_address: wss://HOST:WSS_PORT when the node announces both a host name and a
- * TLS port, else ws://HOST:WS_PORT with its host name, else ws://IP:WS_PORT (its first
- * address; an IPv6 one in brackets, which Nym forgets). With must_tls only the first form.
- * 0, or -1 when the node offers no such listener. */
+/* common/gateway_pick.c's listener URL, which our websocket client must be able to parse. */
 static int listener_url(const struct ns_topo_node *g, int must_tls, char *out, size_t cap)
 {
-	int n;
-	if (g->hostname[0] && g->has_wss_port)
-		n = snprintf(out, cap, "wss://%s:%u", g->hostname, (unsigned)g->clients_wss_port);
-	else if (must_tls)
-		return -1;
-	else if (g->hostname[0])
-		n = snprintf(out, cap, "ws://%s:%u", g->hostname, (unsigned)g->clients_ws_port);
-	else
-		n = snprintf(out, cap, strchr(g->entry_ip, ':') ? "ws://[%s]:%u" : "ws://%s:%u",
-		             g->entry_ip, (unsigned)g->clients_ws_port);
 	ns_ws_url u;
-	return n > 0 && (size_t)n < cap && ns_ws_parse_url(out, &u) == 0 ? 0 : -1;
+	return ns_gw_listener_url(g, must_tls, out, cap) == 0 && ns_ws_parse_url(out, &u) == 0 ? 0
+	                                                                                     : -1;
 }
 
 /* ---- latency measurement: websocket pings to every candidate, PICK_CONCURRENT at a time */
@@ -227,8 +216,7 @@ static long pick_by_latency(struct probe *p, size_t n, char *err, size_t errcap)
 
 static int usable(const struct clientconf *c, const struct ns_nymapi_node *g)
 {
-	return g->performance >= c->debug.minimum_gateway_performance && g->n.has_entry &&
-	       g->n.clients_ws_port;
+	return ns_gw_entry_usable(g, c->debug.minimum_gateway_performance);
 }
 
 static int pick_among(const struct nc_gateway_pick_opts *o, const struct ns_topo_node **cand,

@@ -8,11 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base58.h"
 #include "crypto.h"
 #include "gateway/frames.h"
+#include "gateway/handshake.h"
 #include "ipc_codec.h"
 #include "nymsphinx/ack.h"
 #include "nymsphinx/address.h"
+#include "sdk_payload.h"
 #include "sphinx/sphinx.h"
 
 static uint64_t le64(const uint8_t *p)
@@ -199,4 +202,138 @@ NSW_EXPORT int nsw_surb_ack_split(const uint8_t *plaintext, size_t len, uint8_t 
 	out[0] = (uint32_t)(ack - plaintext), out[1] = NYM_ACK_PACKET_LEN;
 	out[2] = (uint32_t)(rest - plaintext), out[3] = (uint32_t)rest_len;
 	return 0;
+}
+
+static struct ns_sdkp_str sdk_str(const uint8_t *p, size_t len, unsigned has)
+{
+	return (struct ns_sdkp_str){ p, len, has != 0 };
+}
+
+NSW_EXPORT long nsw_sdk_encoded_len(const uint8_t *mime, size_t mime_len, const uint8_t *headers,
+                                    size_t headers_len, unsigned has_headers, size_t payload_len)
+{
+	return ns_sdkp_encoded_len(sdk_str(mime, mime_len, 1),
+	                           sdk_str(headers, headers_len, has_headers), payload_len);
+}
+
+NSW_EXPORT long nsw_sdk_encode(const uint8_t *mime, size_t mime_len, const uint8_t *headers,
+                               size_t headers_len, unsigned has_headers, const uint8_t *payload,
+                               size_t payload_len, uint8_t *out, size_t cap)
+{
+	return ns_sdkp_encode(sdk_str(mime, mime_len, 1), sdk_str(headers, headers_len, has_headers),
+	                      payload, payload_len, out, cap);
+}
+
+NSW_EXPORT uint8_t *nsw_sdk_decode(const uint8_t *msg, size_t len, uint32_t info[5], int *err)
+{
+	struct ns_sdkp_decoded d;
+	*err = ns_sdkp_decode(msg, len, &d);
+	if (*err < 0)
+		return NULL;
+	uint8_t *out = malloc(d.mime_len + d.headers_len + 1);
+	if (!out) {
+		*err = NS_SDKP_ENOMEM;
+	} else {
+		memcpy(out, d.mime, d.mime_len);
+		if (d.headers)
+			memcpy(out + d.mime_len, d.headers, d.headers_len);
+		info[0] = (uint32_t)d.mime_len, info[1] = d.headers != NULL;
+		info[2] = (uint32_t)d.headers_len;
+		info[3] = (uint32_t)d.payload_off, info[4] = (uint32_t)d.payload_len;
+	}
+	ns_sdkp_decoded_free(&d);
+	return out;
+}
+
+NSW_EXPORT const char *nsw_sdk_strerror(int err) { return ns_sdkp_strerror(err); }
+
+NSW_EXPORT size_t nsw_utf8_lossy(const uint8_t *in, size_t len, uint8_t *out)
+{
+	return ns_utf8_lossy(in, len, out);
+}
+
+/* Addresses and sender tags as the SDK's strings (identity.encryption@gateway, base58). */
+NSW_EXPORT int nsw_recipient_parse(const char *text, uint8_t out[96])
+{
+	struct nym_recipient r;
+	int rc = nym_recipient_from_string(text, &r);
+	if (rc == 0)
+		nym_recipient_to_bytes(&r, out);
+	return rc;
+}
+
+NSW_EXPORT long nsw_recipient_format(const uint8_t in[96], char *out, size_t cap)
+{
+	struct nym_recipient r;
+	memcpy(r.identity, in, 32);
+	memcpy(r.encryption_key, in + 32, 32);
+	memcpy(r.gateway, in + 64, 32);
+	return nym_recipient_to_string(&r, out, cap);
+}
+
+NSW_EXPORT long nsw_sender_tag_format(const uint8_t tag[16], char *out, size_t cap)
+{
+	return nym_sender_tag_to_string(tag, out, cap);
+}
+
+NSW_EXPORT int nsw_sender_tag_parse(const char *text, uint8_t tag[16])
+{
+	return nym_sender_tag_from_string(text, tag);
+}
+
+NSW_EXPORT long nsw_base58_encode(const uint8_t *in, size_t len, char *out, size_t cap)
+{
+	return base58_encode(in, len, out, cap);
+}
+
+/* The gateway's side of the registration handshake (for stand-ins in tests): a state for
+ * the gateway with this identity seed; each step consumes the client's H1 or H3 and writes
+ * H2 or H4 (its length, or negative); the key once done (its legacy flag, or negative). */
+struct nsw_gw_hs {
+	struct ns_gw_hs hs;
+	int answered_h1;
+};
+
+NSW_EXPORT struct nsw_gw_hs *nsw_gw_hs_gateway_new(const uint8_t identity_seed[32])
+{
+	struct nsw_gw_hs *g = calloc(1, sizeof *g);
+	if (g)
+		ns_gw_hs_gateway_begin(&g->hs, identity_seed);
+	return g;
+}
+
+NSW_EXPORT long nsw_gw_hs_gateway_step(struct nsw_gw_hs *g, const uint8_t *in, size_t len,
+                                       uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+	int rc = g->answered_h1 ? ns_gw_hs_gateway_h4(&g->hs, in, len, out, cap, &n)
+	                        : ns_gw_hs_gateway_h2(&g->hs, in, len, out, cap, &n);
+	g->answered_h1 = 1;
+	return rc < 0 ? rc : (long)n;
+}
+
+NSW_EXPORT int nsw_gw_hs_gateway_key(const struct nsw_gw_hs *g, uint8_t out[32])
+{
+	struct ns_gw_key k;
+	if (ns_gw_hs_key(&g->hs, &k) < 0)
+		return -1;
+	memcpy(out, k.bytes, 32);
+	int legacy = k.legacy;
+	ns_gw_key_clear(&k);
+	return legacy;
+}
+
+NSW_EXPORT void nsw_gw_hs_free(struct nsw_gw_hs *g)
+{
+	if (!g)
+		return;
+	ns_gw_hs_clear(&g->hs);
+	free(g);
+}
+
+NSW_EXPORT void nsw_ed25519_public(const uint8_t seed[32], uint8_t out[32])
+{
+	uint8_t sk[64];
+	ns_ed25519_from_seed(out, sk, seed);
+	ns_memzero(sk, sizeof sk);
 }

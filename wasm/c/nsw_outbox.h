@@ -18,6 +18,16 @@ enum nsw_event_kind {
 	NSW_EV_SELF_ADDRESS = 5, /* data = our 96-byte address */
 	NSW_EV_SEND_FAILED = 6, /* arg0, arg1 = message id (low, high 32 bits); data = why */
 	NSW_EV_SHUTDOWN = 7,
+	NSW_EV_KEYS_SEALED = 8, /* data = the key store sealed again (a new gateway key or
+	                         * authentication timestamp): the record for IndexedDB */
+	/* the net Worker's (nsw_netd.c); numbered apart from the key Worker's */
+	NSW_EV_WS_OPEN = 20,    /* arg0 = connection number; data = the ws:// or wss:// URL */
+	NSW_EV_WS_SEND = 21,    /* arg0 = connection, arg1 = 1 binary / 0 text; data = the frame */
+	NSW_EV_WS_PING = 22,    /* arg0 = connection */
+	NSW_EV_WS_CLOSE = 23,   /* arg0 = connection, arg1 = 1 graceful / 0 abort */
+	NSW_EV_HTTP_GET = 24,   /* arg0 = request number; data = the URL */
+	NSW_EV_STATE = 25,      /* data = state name, NUL, detail */
+	NSW_EV_LOG = 26,        /* data = one log line */
 };
 
 struct nsw_event {

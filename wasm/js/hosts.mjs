@@ -1,13 +1,15 @@
-// The JavaScript side of the wasm-hosted engine and keyd (wasm/c/nsw_engine.c, nsw_keyd.c):
+// The JavaScript side of the wasm-hosted engine, keyd and netd (wasm/c/nsw_engine.c,
+// nsw_keyd.c, nsw_netd.c):
 // each call into the module is followed by draining the events it queued (nsw_*_next), which
 // become the callbacks given here: a datagram for a peer role, a timer (setTimeout /
-// setInterval), a received message. The page runs an EngineHost, the key Worker a KeydHost;
+// setInterval), a received message. The page runs an EngineHost, the key Worker a KeydHost,
+// the net Worker a NetHost (which also runs the gateway WebSocket and the nym-api fetches);
 // what carries the datagrams between them (MessagePorts) is the caller's.
 //   M: an instantiated nymsuite module (createNymsuite()).
 
 export const ROLE = Object.freeze({ SUPERVISOR: 0, KEYD: 1, NETD: 2, APID: 3 });
 const EV = Object.freeze({ DATAGRAM: 1, TIMER_START: 2, TIMER_STOP: 3, MESSAGE: 4,
-  SELF_ADDRESS: 5, SEND_FAILED: 6, SHUTDOWN: 7 });
+  SELF_ADDRESS: 5, SEND_FAILED: 6, SHUTDOWN: 7, KEYS_SEALED: 8 });
 export const KEYD_KEYS_LEN = 153;
 
 // Bytes into the module's memory for the duration of fn(pointer); zeroed and freed after.
@@ -32,6 +34,8 @@ function drain(M, next, state, h) {
     else if (kind === EV.SELF_ADDRESS) h.onSelfAddress?.(data);
     else if (kind === EV.SEND_FAILED) h.onSendFailed?.(a0 + a1 * 2 ** 32, new TextDecoder().decode(data));
     else if (kind === EV.SHUTDOWN) h.onShutdown?.();
+    else if (kind === EV.KEYS_SEALED) h.onKeysSealed?.(data);
+    else h.other?.(kind, a0, a1, data);
   }
 }
 
@@ -85,18 +89,25 @@ export class EngineHost {
 }
 
 // keyd's operations. keys: NSW_KEYD_KEYS_LEN bytes (wasm/c/nsw_keyd.c), zeroed here once
-// copied in. cb: {send(peerRole, datagram), onShutdown()}. Timers run on setTimeout.
+// copied in (tests); or, in the key Worker, {store}: an open key store of the module
+// (wasm/package/keystore.js), which the state takes over. cb: {send(peerRole, datagram),
+// onShutdown(), onKeysSealed(record)}: with a store, every new gateway key or authentication
+// timestamp comes out sealed again, for IndexedDB. Timers run on setTimeout.
 export class KeydHost {
   constructor(M, keys, cb) {
-    if (keys.length !== KEYD_KEYS_LEN) throw new Error('keyd: wrong key blob length');
     this.M = M;
     this.cb = cb;
     this.timers = new Map();
     if (M._nsw_init() !== 0) throw new Error('nsw_init failed');
-    this.k = withBytes(M, keys, (p) => M._nsw_keyd_new(p));
-    keys.fill(0);
+    if (keys?.store) {
+      this.k = M._nsw_keyd_new_store(keys.store);
+    } else {
+      if (keys.length !== KEYD_KEYS_LEN) throw new Error('keyd: wrong key blob length');
+      this.k = withBytes(M, keys, (p) => M._nsw_keyd_new(p));
+      keys.fill(0);
+    }
     if (!this.k) throw new Error('nsw_keyd_new: out of memory');
-    this.handlers = { send: cb.send, onShutdown: cb.onShutdown,
+    this.handlers = { send: cb.send, onShutdown: cb.onShutdown, onKeysSealed: cb.onKeysSealed,
       timerStart: (id, after, repeat) => this.#timerStart(id, after, repeat),
       timerStop: (id) => this.#timerStop(id) };
   }
@@ -127,6 +138,188 @@ export class KeydHost {
     for (const id of [...this.timers.keys()]) this.#timerStop(id);
     this.M._nsw_keyd_free(this.k);
     this.k = 0;
+  }
+}
+
+// ---- the net Worker
+
+const NEV = Object.freeze({ WS_OPEN: 20, WS_SEND: 21, WS_PING: 22, WS_CLOSE: 23, HTTP_GET: 24,
+  STATE: 25, LOG: 26 });
+// The SDK's clientOverride debug settings netd takes: [section, name] (nsw_netd_set).
+const NET_OVERRIDES = [['traffic', 'disableMainPoissonPacketDistribution'],
+  ['traffic', 'averagePacketDelayMs'], ['traffic', 'messageSendingAverageDelayMs'],
+  ['coverTraffic', 'disableLoopCoverTrafficStream'],
+  ['coverTraffic', 'loopCoverTrafficAverageDelayMs'],
+  ['acknowledgements', 'averageAckDelayMs'], ['acknowledgements', 'ackWaitAdditionMs']];
+const HTTP_BODY_MAX = 64 * 1024 * 1024; // a nym-api answer larger than this is refused
+
+function withCString(M, s, fn) {
+  return withBytes(M, new TextEncoder().encode(`${s}\0`), (p) => fn(p));
+}
+
+// One GET: {status (0: no answer), body}.
+async function httpGet(url) {
+  try {
+    const r = await fetch(url);
+    const body = new Uint8Array(await r.arrayBuffer());
+    return body.length > HTTP_BODY_MAX ? { status: 0, body: new Uint8Array(0) } : { status: r.status, body };
+  } catch {
+    return { status: 0, body: new Uint8Array(0) };
+  }
+}
+
+function logLevel(line) {
+  const m = /\b(ERROR|WARN|INFO|DEBUG|TRACE)\b/.exec(line);
+  return m ? m[1].toLowerCase() : 'info';
+}
+
+// netd's operations: the gateway session over the global WebSocket (binaryType 'arraybuffer'),
+// the nym-api over fetch, timers on setTimeout. config: {nymApiUrl, gatewayIdentity (base58),
+// gatewayUrl, forceTls, registered (keyd holds a shared key for this gateway: authenticate;
+// else register), and the SDK's clientOverride debug settings, either under
+// config.clientOverride / config.debug or at the top: {traffic: {...}, coverTraffic: {...},
+// acknowledgements: {...}}}. cb: {send(peerRole, datagram), log(level, line),
+// onState(stateName, detail), onShutdown()}.
+export class NetHost {
+  constructor(M, config, cb) {
+    this.M = M;
+    this.cb = cb;
+    this.timers = new Map();
+    this.sockets = new Map();
+    if (config.forceTls && !String(config.gatewayUrl).startsWith('wss://'))
+      throw new Error('net: forceTls and a gateway that is not wss://');
+    if (M._nsw_init() !== 0) throw new Error('nsw_init failed');
+    this.n = M._nsw_netd_new();
+    if (!this.n) throw new Error('nsw_netd_new: out of memory');
+    if (withCString(M, config.nymApiUrl, (p) => M._nsw_netd_add_api(this.n, p)) < 0)
+      throw new Error('net: bad nymApiUrl');
+    for (const [section, name] of NET_OVERRIDES) {
+      const v = (config.clientOverride ?? config.debug ?? config)?.[section]?.[name];
+      if (v === undefined || v === null) continue;
+      withCString(M, name, (p) => M._nsw_netd_set(this.n, p, typeof v === 'boolean' ? Number(v) : Number(v)));
+    }
+    const rc = withCString(M, config.gatewayIdentity, (id) => withCString(M, config.gatewayUrl,
+      (url) => M._nsw_netd_setup(this.n, id, url, config.registered ? 1 : 0)));
+    if (rc !== 0) throw new Error('net: bad gateway identity or URL');
+    this.handlers = { send: cb.send, onShutdown: cb.onShutdown,
+      timerStart: (id, after, repeat) => this.#timerStart(id, after, repeat),
+      timerStop: (id) => this.#timerStop(id),
+      other: (kind, a0, a1, data) => this.#event(kind, a0, a1, data) };
+  }
+  #drain() { if (this.n) drain(this.M, this.M._nsw_netd_next, this.n, this.handlers); }
+  // Calls into the state (unless stopped) and drains what it queued.
+  #call(fn) { if (!this.n) return undefined; const r = fn(); this.#drain(); return r; }
+  #timerStop(id) {
+    const t = this.timers.get(id);
+    if (t) { clearTimeout(t); clearInterval(t); this.timers.delete(id); }
+  }
+  #timerStart(id, after, repeat) {
+    this.#timerStop(id);
+    const fire = () => this.#call(() => this.M._nsw_netd_timer(this.n, id));
+    this.timers.set(id, setTimeout(() => {
+      if (repeat) this.timers.set(id, setInterval(fire, repeat));
+      else this.timers.delete(id);
+      fire();
+    }, after));
+  }
+  #event(kind, a0, a1, data) {
+    if (kind === NEV.WS_OPEN) this.#wsOpen(a0, new TextDecoder().decode(data));
+    else if (kind === NEV.WS_SEND) this.#wsSend(a0, a1, data);
+    // The WebSocket API sends no ping: the browser answers the gateway's, and the connection
+    // counts as alive until the browser reports it closed (Nym's wasm client has no keepalive
+    // either). The ping is answered here so the session's keepalive does not fire.
+    else if (kind === NEV.WS_PING) setTimeout(() => this.#call(() => this.M._nsw_netd_ws_pong(this.n, a0)), 0);
+    else if (kind === NEV.WS_CLOSE) this.#wsClose(a0, a1);
+    else if (kind === NEV.HTTP_GET) this.#httpGet(a0, new TextDecoder().decode(data));
+    else if (kind === NEV.STATE) {
+      const z = data.indexOf(0), dec = new TextDecoder();
+      this.cb.onState?.(dec.decode(data.slice(0, z)), dec.decode(data.slice(z + 1)));
+    } else if (kind === NEV.LOG) {
+      const line = new TextDecoder().decode(data);
+      this.cb.log?.(logLevel(line), line);
+    }
+  }
+  #closed(conn, code, reason) {
+    this.sockets.delete(conn);
+    this.#call(() => withCString(this.M, reason ?? '', (p) => this.M._nsw_netd_ws_closed(this.n, conn, code, p)));
+  }
+  #wsOpen(conn, url) {
+    let ws;
+    try {
+      ws = new WebSocket(url);
+    } catch (e) {
+      setTimeout(() => this.#closed(conn, 1006, String(e?.message ?? e)), 0);
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    this.sockets.set(conn, ws);
+    ws.onopen = () => this.#call(() => this.M._nsw_netd_ws_open(this.n, conn));
+    ws.onmessage = (e) => {
+      const binary = typeof e.data !== 'string';
+      const bytes = binary ? new Uint8Array(e.data) : new TextEncoder().encode(e.data);
+      this.#call(() => withBytes(this.M, bytes, (p, n) => this.M._nsw_netd_ws_message(this.n, conn, binary ? 1 : 0, p, n)));
+    };
+    ws.onclose = (e) => this.#closed(conn, e.code, e.reason);
+    ws.onerror = () => {}; // a close event follows
+  }
+  #wsSend(conn, binary, data) {
+    const ws = this.sockets.get(conn);
+    if (!ws || ws.readyState !== 1) return; // its close event is on its way
+    ws.send(binary ? data : new TextDecoder().decode(data));
+  }
+  #wsClose(conn, graceful) {
+    const ws = this.sockets.get(conn);
+    if (!ws) return;
+    this.sockets.delete(conn);
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null; // no event of it may follow
+    try { if (graceful) ws.close(1000); else ws.close(); } catch { /* already closing */ }
+  }
+  async #httpGet(req, url) {
+    const { status, body } = await httpGet(url);
+    this.#call(() => withBytes(this.M, body, (p, n) => this.M._nsw_netd_http(this.n, req, status, p, n)));
+  }
+  // Fetches the key-rotation info and the topology, then connects to the gateway.
+  start() {
+    const rc = this.#call(() => this.M._nsw_netd_start(this.n));
+    if (rc < 0) throw new Error('net: cannot start');
+  }
+  // A datagram from keyd, the engine (APID) or the supervisor; throws when it is refused.
+  feed(fromRole, datagram) {
+    const rc = this.#call(() => withBytes(this.M, datagram, (p, n) => this.M._nsw_netd_feed(this.n, fromRole, p, n)));
+    if (rc === -100) throw new Error(`net: ${this.M.UTF8ToString(this.M._nsw_netd_error(this.n))}`);
+    if (rc < 0) throw new Error(`net: datagram from role ${fromRole} refused: ${this.M.UTF8ToString(this.M._nsw_ipc_strerror(rc))}`);
+  }
+  // Closes the gateway connection, stops every timer and frees the state.
+  stop() {
+    if (!this.n) return;
+    this.#call(() => this.M._nsw_netd_stop(this.n));
+    for (const id of [...this.timers.keys()]) this.#timerStop(id);
+    for (const conn of [...this.sockets.keys()]) this.#wsClose(conn, 1);
+    this.M._nsw_netd_free(this.n);
+    this.n = 0;
+  }
+  // The gateway of a first start, as Nym's wasm client picks it: preferredGateway when given
+  // (it must be a usable entry gateway of the nym-api), else one drawn uniformly among the
+  // nym-api's usable entry gateways (with forceTls only wss ones).
+  static async chooseGateway(M, { nymApiUrl, preferredGateway, forceTls }) {
+    if (M._nsw_init() !== 0) throw new Error('nsw_init failed');
+    const q = withCString(M, nymApiUrl, (p) => M._nsw_gwfetch_new(p));
+    if (!q) throw new Error('chooseGateway: bad nymApiUrl');
+    const cap = 1024, idp = M._nsw_alloc(32), up = M._nsw_alloc(cap);
+    try {
+      for (let u = M._nsw_gwfetch_next(q); u; u = M._nsw_gwfetch_next(q)) {
+        const { status, body } = await httpGet(M.UTF8ToString(u));
+        withBytes(M, body, (p, n) => M._nsw_gwfetch_feed(q, status, p, n));
+      }
+      const rc = withCString(M, preferredGateway ?? '', (w) => M._nsw_gwfetch_choose(q, forceTls ? 1 : 0, w, idp, up, cap));
+      if (rc !== 0) throw new Error(`chooseGateway: ${M.UTF8ToString(M._nsw_gwfetch_error(q))}`);
+      return { identity: M.UTF8ToString(M._nsw_gwfetch_chosen(q)), identityBytes: M.HEAPU8.slice(idp, idp + 32),
+        url: M.UTF8ToString(up) };
+    } finally {
+      M._nsw_free(idp, 32);
+      M._nsw_free(up, cap);
+      M._nsw_gwfetch_free(q);
+    }
   }
 }
 

@@ -1,0 +1,142 @@
+// The key Worker: keyd's operations and the sealed key store in their own module instance.
+// It holds every long-term key; nothing it posts carries one in clear: IPC datagrams (the
+// catalogue's secret rule, checked by the C encoder), sealed records for IndexedDB, and the
+// public values of its store (gateway identity and URL, our address, registered or not).
+// Commands on the Worker object (from the page): init {page, net: MessagePort}, load
+// {clientId, passphrase}, create {gatewayIdentity, gatewayUrl}, run, stop. Replies: loaded,
+// keys {gatewayIdentity, gatewayUrl, registered, address}, needGateway, error {message, code},
+// stopped. IPC datagrams go over the ports, one ArrayBuffer per postMessage.
+import createNymsuite from './nymsuite.mjs';
+import { KeydHost, ROLE } from './hosts.mjs';
+import { createStore, openStore, sealStore, storeInfo, freeStore } from './keystore.js';
+import { ipcRoleFor } from './glue.js';
+
+const DB_NAME = 'nymsuite-keys', DB_STORE = 'clients';
+
+const M = await createNymsuite();
+if (M._nsw_init() !== 0) throw new Error('nsw_init failed');
+
+let pagePort = null, netPort = null, keyd = null, store = 0;
+let clientId = null, passphrase = null;
+const early = []; // datagrams that arrive before keyd runs
+let writes = Promise.resolve(); // IndexedDB writes, in order
+
+function idb() {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(DB_NAME, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore(DB_STORE);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+async function idbOp(mode, fn) {
+  const db = await idb();
+  try {
+    return await new Promise((resolve, reject) => {
+      const tx = db.transaction(DB_STORE, mode);
+      const req = fn(tx.objectStore(DB_STORE));
+      tx.oncomplete = () => resolve(req.result);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error);
+    });
+  } finally { db.close(); }
+}
+
+const idbGet = (key) => idbOp('readonly', (s) => s.get(key));
+function idbPut(key, record) {
+  const copy = record.slice();
+  writes = writes.then(() => idbOp('readwrite', (s) => s.put({ version: 1, record: copy }, key)))
+    .catch((e) => self.postMessage({ cmd: 'error', message: `key store: cannot write IndexedDB: ${e}` }));
+  return writes;
+}
+
+function post(port, datagram) {
+  const buf = datagram.buffer.byteLength === datagram.length ? datagram.buffer : datagram.slice().buffer;
+  port.postMessage(buf, [buf]);
+}
+
+function send(role, datagram) {
+  if (role === ROLE.NETD) post(netPort, datagram);
+  else post(pagePort, datagram); // the engine (APID) and the supervisor are both the page
+}
+
+function feed(from, datagram) {
+  if (!keyd) { early.push([from, datagram]); return; }
+  try { keyd.feed(from, datagram); } catch (e) {
+    // a peer broke the protocol: the state takes nothing more (natively keyd exits)
+    self.postMessage({ cmd: 'error', message: String(e.message ?? e), fatal: true });
+    stopKeyd();
+  }
+}
+
+// From the page: the engine's datagrams (APID) or the supervisor's; the catalogue says which.
+function fromPage(ev) {
+  const d = new Uint8Array(ev.data);
+  const from = ipcRoleFor(M, d, { self: ROLE.KEYD, candidates: [ROLE.APID, ROLE.SUPERVISOR] });
+  feed(from < 0 ? ROLE.APID : from, d); // undecodable: refused as the engine's
+}
+
+function publicKeys() {
+  const info = storeInfo(M, store);
+  return { cmd: 'keys', gatewayIdentity: info.gatewayIdentity, gatewayUrl: info.gatewayUrl,
+    registered: info.registered, address: info.address };
+}
+
+function fail(e) {
+  self.postMessage({ cmd: 'error', message: String(e.message ?? e), code: e.code });
+}
+
+async function load(m) {
+  clientId = String(m.clientId);
+  passphrase = m.passphrase ?? null;
+  const row = await idbGet(clientId);
+  if (!row) { self.postMessage({ cmd: 'needGateway' }); return; }
+  store = openStore(M, new Uint8Array(row.record), { clientId, passphrase });
+  passphrase = null;
+  self.postMessage(publicKeys());
+}
+
+async function create(m) {
+  store = createStore(M, { clientId, passphrase, gatewayIdentity: new Uint8Array(m.gatewayIdentity), gatewayUrl: m.gatewayUrl });
+  passphrase = null;
+  await idbPut(clientId, sealStore(M, store));
+  self.postMessage(publicKeys());
+}
+
+function run() {
+  if (!store) throw new Error('key store: nothing loaded');
+  keyd = new KeydHost(M, { store }, {
+    send,
+    onKeysSealed: (record) => idbPut(clientId, record),
+    // not from inside the call that drains keyd's events: free it once that call returned
+    onShutdown: () => queueMicrotask(stopKeyd),
+  });
+  store = 0; // keyd owns it now
+  keyd.start();
+  for (const [from, d] of early.splice(0)) feed(from, d);
+}
+
+function stopKeyd() {
+  if (keyd) { keyd.free(); keyd = null; }
+  if (store) { freeStore(M, store); store = 0; }
+}
+
+self.onmessage = async (ev) => {
+  const m = ev.data ?? {};
+  try {
+    if (m.cmd === 'init') {
+      pagePort = m.page; netPort = m.net;
+      pagePort.onmessage = fromPage;
+      netPort.onmessage = (e) => feed(ROLE.NETD, new Uint8Array(e.data));
+    } else if (m.cmd === 'load') await load(m);
+    else if (m.cmd === 'create') await create(m);
+    else if (m.cmd === 'run') run();
+    else if (m.cmd === 'stop') {
+      stopKeyd();
+      await writes;
+      self.postMessage({ cmd: 'stopped' });
+    }
+  } catch (e) { passphrase = null; fail(e); }
+};
+self.postMessage({ cmd: 'loaded' });
