@@ -3,8 +3,10 @@
 // the client on each page (pages/harness.mjs: one adapter shape for the real SDK and for ours).
 //
 // As a module (the tests and the benchmark):
-//   const h = await openHarness({log, profileDir, csp, port})   port: the server's (0: any);
-//                                     the same port again = the same origin, the same IndexedDB
+//   const h = await openHarness({log, profileDir, csp, port, workerTap})   port: the server's (0:
+//                                     any; the same port again = the same origin, the same
+//                                     IndexedDB); workerTap: record what every Worker sends
+//                                     (porttap.mjs; needs profileDir)
 //   const a = await h.client('sdk' | 'ours', {name})   a page; a.call(method, ...args) runs
 //                                     globalThis.nymHarness[method](...args) in it
 //   await a.start(opts) / a.send(...) / a.waitReceived(n, ms) / a.received() ... (shortcuts)
@@ -21,6 +23,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DEFAULT_CSP, startServer } from './serve.mjs';
+import { WorkerTap } from './porttap.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(HERE, '../..');
@@ -59,7 +62,8 @@ export async function loadPlaywright() {
 const CSP_CONSOLE = /Content Security Policy|Refused to (load|execute|connect|create|compile|evaluate|apply|frame)/i;
 
 export async function openHarness({ log: logFile = null, profileDir = null, csp = DEFAULT_CSP,
-	headless = true, chromiumArgs = [], quiet = false, port = 0 } = {}) {
+	headless = true, chromiumArgs = [], quiet = false, port = 0, workerTap = false } = {}) {
+	if (workerTap && !profileDir) throw new HarnessError('workerTap needs a profileDir (its DevToolsActivePort)');
 	const chromium = await loadPlaywright();
 	const cache = cacheDir();
 	const sdkDir = join(cache, 'node_modules/@nymproject/sdk');
@@ -85,6 +89,7 @@ export async function openHarness({ log: logFile = null, profileDir = null, csp 
 	log(`server ${server.url} csp: ${server.policy}`);
 
 	const args = [...chromiumArgs];
+	if (workerTap && !args.some((a) => a.startsWith('--remote-debugging-port'))) args.push('--remote-debugging-port=0');
 	if (process.getuid?.() === 0) args.push('--no-sandbox');
 	// exact heap numbers in performance.memory (else rounded and delayed)
 	args.push('--enable-precise-memory-info');
@@ -104,6 +109,16 @@ export async function openHarness({ log: logFile = null, profileDir = null, csp 
 	}
 	log(`chromium ${browser ? browser.version() : '(persistent context)'} ${profileDir ? `profile ${profileDir}` : ''}`);
 
+	let tap = null;
+	if (workerTap) {
+		try {
+			tap = await WorkerTap.start(profileDir);
+		} catch (e) {
+			await context.close();
+			await server.close();
+			throw new HarnessError(`worker recorders: ${e.message}`);
+		}
+	}
 	const clients = [];
 
 	function watch(page, name) {
@@ -184,9 +199,10 @@ export async function openHarness({ log: logFile = null, profileDir = null, csp 
 	}
 
 	return {
-		server, context, browser, log, client, violations,
+		server, context, browser, log, client, violations, workerTap: tap,
 		errors: () => pageErrors.slice(),
 		async close() {
+			tap?.close();
 			try { await context.close(); } catch { /* already gone */ }
 			try { if (browser) await browser.close(); } catch { /* already gone */ }
 			await server.close();

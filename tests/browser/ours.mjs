@@ -8,14 +8,18 @@
 //    answers with client.reply({senderTag, payload})
 // 2. ours <-> the real @nymproject/sdk@1.4.1 in the same browser, both directions, text and
 //    binary, 100 KB; the SDK's (anonymous) message reaches ours with a sender tag, ours replies
-// 3. what crossed the MessagePorts (porttap.mjs): no 32-byte secret of the client in any datagram
+// 3. what crossed the MessagePorts (porttap.mjs: recorded in the page and in each Worker): no
+//    secret of the client (read from its no-passphrase record) in anything sent
 // 4. keys survive a page reload and a browser restart on the same profile: the same address
 // Fails with "package not built" when build/wasm/package/index.js is missing.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { openHarness, localnetStartOptions, ourPackageBuilt, ourPackageDir, tightCsp } from './driver.mjs';
 import { Checks, b64, parseArgs, payload, sdkEncode, sha256, textOf } from './checks.mjs';
 import { NEEDLES, runSdkNative, toNative, toPage } from './sdk_native.mjs';
-import { askSecretIn, installPortRecorders, recordedItems, scanForKeys } from './porttap.mjs';
+import { pageRecorderScript, scanForKeys } from './porttap.mjs';
 
 const WAIT_MS = 90000;
 
@@ -90,52 +94,86 @@ async function oursAndSdk(c, h, o, ours, S) {
 	await s.page.close();
 }
 
-async function portCheck(c, ours) {
-	// what the recorders saw, and the control: the plaintext of a message the page sent crosses to
-	// the key Worker (these need nothing but the tap)
-	const ctl = await ours.page.evaluate(scanForKeys, NEEDLES());
-	c.log(`port tap: ${ctl.tapRecords} datagrams (${JSON.stringify(ctl.perPort)}); page recorder: ${ctl.pageRecords} messages, ${ctl.pageBytes} bytes`);
-	for (const p of ['page-key', 'page-net', 'key-net'])
-		c.check(`the package's tap (__nymsuitePortTap) reported datagrams on the ${p} port`,
-			Object.keys(ctl.perPort).some((k) => k.startsWith(`${p} `)));
-	c.check('the page recorder saw the page talk to its Workers', ctl.pageRecords > 0);
-	c.check('control: 32 bytes of a sent message are found in what the page posted (page recorder)',
-		ctl.found.some((f) => f.log === 'page' && f.dir === 'out'), JSON.stringify(ctl.found.slice(0, 5)));
-	c.check('control: 32 bytes of a sent message are found on the page-key port (the package\'s tap)',
-		ctl.found.some((f) => f.log === 'tap' && f.port === 'page-key'), JSON.stringify(ctl.found.slice(0, 5)));
+// The client's secrets, from its stored record: without a storagePassphrase the package seals it
+// under 32 zero bytes (an integrity check only), so the test opens it with the package's own
+// AES-256-GCM-SIV (node has none) and the layout of wasm/c/nsw_keystore.h: "NSKS" | version |
+// mode | ops | mem | salt | nonce (42 bytes, with the clientId the associated data) || sealed
+// (keyd's 153 bytes: identity seed 0-31, x25519 secret 32-63, ack key 64-79, gateway identity
+// 80-111, flags 112, gateway shared key 113-144, timestamp) | url length | url || tag.
+async function secretsOf(c, page, clientId) {
+	const recHex = await page.evaluate((id) => new Promise((ok) => {
+		const req = indexedDB.open('nymsuite-keys');
+		req.onerror = () => ok(null);
+		req.onsuccess = () => {
+			try {
+				const get = req.result.transaction('clients', 'readonly').objectStore('clients').get(id);
+				get.onsuccess = () => {
+					const r = get.result?.record;
+					ok(r ? Array.from(new Uint8Array(r.buffer ?? r), (b) => b.toString(16).padStart(2, '0')).join('') : null);
+				};
+				get.onerror = () => ok(null);
+			} catch { ok(null); }
+		};
+	}), clientId);
+	if (!c.check(`the client's record is in IndexedDB (nymsuite-keys/clients/${clientId})`, !!recHex)) return null;
+	const rec = Buffer.from(recHex, 'hex');
+	if (!c.check('the record is a no-passphrase one (NSKS, mode 0)', rec.subarray(0, 4).toString() === 'NSKS' && rec[5] === 0,
+		rec.subarray(0, 6).toString('hex'))) return null;
+	const pkg = ourPackageDir();
+	// emscripten's ES-module glue under node wants CommonJS's require and __dirname
+	globalThis.require ??= createRequire(import.meta.url);
+	globalThis.__dirname ??= pkg;
+	const { default: createNymsuite } = await import(pathToFileURL(join(pkg, 'nymsuite.mjs')).href);
+	const M = await createNymsuite({ wasmBinary: readFileSync(join(pkg, 'nymsuite.wasm')) });
+	M._nsw_init();
+	const aad = Buffer.concat([rec.subarray(0, 42), Buffer.from(clientId)]);
+	const ct = rec.subarray(42);
+	const put = (b) => { const p = M._nsw_alloc(Math.max(b.length, 1)); M.HEAPU8.set(b, p); return p; };
+	const out = M._nsw_alloc(ct.length);
+	const n = M._nsw_gcmsiv_open(out, put(ct), ct.length, put(aad), aad.length, put(Buffer.alloc(32)), put(rec.subarray(30, 42)));
+	if (!c.check('the record opens (the zero key, the clientId as associated data)', n === ct.length - 16, `open gave ${n}`)) return null;
+	const plain = Buffer.from(M.HEAPU8.slice(out, out + n));
+	const secrets = [plain.subarray(0, 32), plain.subarray(32, 64), plain.subarray(64, 80)];
+	if (c.check('a gateway shared key is stored', plain[112] === 1)) secrets.push(plain.subarray(113, 145));
+	return secrets.map((k) => k.toString('hex'));
+}
 
-	const keyWorker = ours.page.workers().find((w) => /key[-_]?worker/i.test(w.url()));
-	if (!c.check('the key Worker is running', !!keyWorker, ours.page.workers().map((w) => w.url()).join(', '))) return;
-	let keys;
-	try {
-		keys = await keyWorker.evaluate(() => {
-			const ks = globalThis.__nymsuiteTestKeys?.();
-			if (!ks) return null;
-			const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-			return ks.map((k) => (typeof k === 'string' ? k : hex(k instanceof Uint8Array ? k : new Uint8Array(k))));
-		});
-	} catch (e) {
-		keys = null;
-		c.log(`__nymsuiteTestKeys: ${e.message.split('\n')[0]}`);
+async function portCheck(c, h, ours, clientId) {
+	// the page's record: traffic, and the control (a sent message's bytes cross to a Worker)
+	const ctl = await ours.page.evaluate(scanForKeys, NEEDLES());
+	c.log(`page recorder: ${ctl.records} messages, ${ctl.bytes} bytes (${JSON.stringify(ctl.via)})`);
+	c.check('control: 32 bytes of a sent message are found in what the page posted', ctl.found.some((f) => f.dir === 'out'),
+		JSON.stringify(ctl.found.slice(0, 5)));
+	// the Workers' records: in place before each Worker's first instruction
+	const tap = h.workerTap;
+	c.eq('the Worker recorders: no DevTools error', tap.errors, []);
+	const workers = ours.page.workers();
+	const keyW = workers.find((w) => /key[-_]?worker/i.test(w.url()));
+	const netW = workers.find((w) => /net[-_]?worker/i.test(w.url()));
+	if (!c.check('the key Worker and the net Worker are running', keyW && netW, workers.map((w) => w.url()).join(', '))) return;
+	for (const [name, w] of [['key', keyW], ['net', netW]]) {
+		const t = tap.workers.find((x) => x.url === w.url());
+		c.check(`the ${name} Worker's recorder went in while it waited for the debugger`, t?.waiting && t?.recorder === 'recording', JSON.stringify(t));
 	}
-	if (!Array.isArray(keys)) {
-		// the other hook: the key Worker says which recorded items hold one of its secrets
-		const items = await ours.page.evaluate(recordedItems);
-		let hits = null;
-		try { hits = await keyWorker.evaluate(askSecretIn, items); } catch (e) { c.log(`__nymsuiteSecretIn: ${e.message.split('\n')[0]}`); }
-		if (!c.check('the key Worker answers __nymsuiteTestKeys() or __nymsuiteSecretIn() (the test hooks of tests/README.md)', Array.isArray(hits))) return;
-		c.log(`__nymsuiteSecretIn asked about ${items.length} recorded items`);
-		const ctlItem = [{ where: 'control', b64: Buffer.from(NEEDLES()[0], 'hex').toString('base64') }];
-		c.check('__nymsuiteSecretIn: a message\'s bytes are not taken for a secret', (await keyWorker.evaluate(askSecretIn, ctlItem)).length === 0);
-		c.check('no secret of the key Worker in any datagram or message that crossed a port (the key Worker\'s own check)',
-			hits.length === 0, hits.slice(0, 10).map((k) => items[k].where).join('; '));
-		return;
+	const keyRec = await keyW.evaluate(scanForKeys, []);
+	const netRec = await netW.evaluate(scanForKeys, []);
+	c.log(`key Worker sent ${keyRec.records} messages (${JSON.stringify(keyRec.via)}), net Worker ${netRec.records} (${JSON.stringify(netRec.via)})`);
+	c.check('the key Worker sent on its ports (to the page and the net Worker)', (keyRec.via['out port'] ?? 0) > 0);
+	c.check('the net Worker sent on its ports', (netRec.via['out port'] ?? 0) > 0);
+	// the Workers' control: the key Worker opens what arrives, so the self-sent message's bytes
+	// go back to the page from it in clear
+	const keyCtl = await keyW.evaluate(scanForKeys, NEEDLES());
+	c.check('control: 32 bytes of the self-sent message are found in what the key Worker sent', keyCtl.found.length > 0);
+
+	const keys = await secretsOf(c, ours.page, clientId);
+	if (!keys) return;
+	for (const [where, fn] of [['the page', () => ours.page.evaluate(scanForKeys, keys)], ['the key Worker', () => keyW.evaluate(scanForKeys, keys)],
+		['the net Worker', () => netW.evaluate(scanForKeys, keys)]]) {
+		const r = await fn();
+		const at = [...new Set(r.found.map((f) => `${f.dir} ${f.via} key ${f.key}${f.as ? ' as text' : ''}`))];
+		c.check(`no secret of the client (${keys.length}: identity seed, x25519, ack key, gateway key) in anything ${where} ${where === 'the page' ? 'sent or received' : 'sent'} (${r.records} messages, ${r.bytes} B)`,
+			r.recording && r.found.length === 0, r.recording ? `${r.found.length} finds: ${at.join('; ')}` : 'no record');
 	}
-	c.check(`${keys.length} secrets of 32 bytes from the key Worker`, keys.length >= 3 && keys.every((k) => /^[0-9a-f]{64}$/.test(k)), JSON.stringify(keys.map((k) => k.length)));
-	const res = await ours.page.evaluate(scanForKeys, keys);
-	const where = [...new Set(res.found.map((f) => `${f.log} ${f.port ?? `${f.dir} ${f.via}`} ${f.from ?? ''} key ${f.key}${f.as ? ` as ${f.as}` : ''}`))];
-	c.check('no secret of the key Worker in any datagram or message that crossed a port', res.found.length === 0,
-		`${res.found.length} finds: ${where.join('; ')}`);
 }
 
 async function persistence(c, o, profile, log) {
@@ -182,15 +220,15 @@ async function main() {
 	mkdirSync(o.profile, { recursive: true });
 	let h;
 	try {
-		h = await openHarness({ log: o.log ?? null, profileDir: `${o.profile}/main`,
+		h = await openHarness({ log: o.log ?? null, profileDir: `${o.profile}/main`, workerTap: true,
 			csp: tightCsp({ nymApi: o['nym-api'], gatewayWs: o['gateway-ws'] }) });
-		const { a, nc, S } = await runSdkNative({ c, h, kind: 'ours', nymApi: o['nym-api'], gateway: o.gateway,
-			ncWs: o['nc-ws'], initScript: installPortRecorders });
+		const { a, nc, S, clientId } = await runSdkNative({ c, h, kind: 'ours', nymApi: o['nym-api'], gateway: o.gateway,
+			ncWs: o['nc-ws'], initScript: pageRecorderScript });
 		try { await a.call('stats'); c.check('client.stats() answers', true); } catch (e) { c.check('client.stats() answers', false, e.message); }
 		await nativeAnonymousAndReply(c, a, nc, S);
 		nc.close();
 		await oursAndSdk(c, h, o, a, S);
-		await portCheck(c, a);
+		await portCheck(c, h, a, clientId);
 	} catch (e) {
 		c.check(`no error: ${e.message}`, false);
 	} finally {

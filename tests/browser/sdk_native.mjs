@@ -9,7 +9,7 @@
 import { openHarness, localnetStartOptions, tightCsp } from './driver.mjs';
 import { NymClientApp } from './nymclient-ws.mjs';
 import { Checks, b64, parseArgs, payload, sdkEncode, sha256, textOf } from './checks.mjs';
-import { installPortRecorders, scanForKeys } from './porttap.mjs';
+import { pageRecorderScript, scanForKeys } from './porttap.mjs';
 
 // 32-byte windows of the 300-byte self-send: they must show up in what the page posts to its
 // Workers (the positive control of porttap.mjs's recorders and scan). Several: a client that cuts
@@ -43,7 +43,8 @@ export async function runSdkNative({ c, h, kind, nymApi, gateway, ncWs, initScri
 	const a = await h.client(kind, { name: kind, initScript });
 	const loaded = await a.load();
 	c.log(`${kind}: createNymMixnetClient() in ${loaded.loadMs.toFixed(0)} ms`);
-	const started = await a.start(localnetStartOptions({ clientId: `browser-${kind}-${process.pid}`, nymApi, gateway }));
+	const clientId = `browser-${kind}-${process.pid}`;
+	const started = await a.start(localnetStartOptions({ clientId, nymApi, gateway }));
 	c.check(`${kind} started and Connected (${started.startMs.toFixed(0)} ms), address ${started.address}`,
 		/^[1-9A-HJ-NP-Za-km-z]+\.[1-9A-HJ-NP-Za-km-z]+@[1-9A-HJ-NP-Za-km-z]+$/.test(started.address ?? ''));
 	c.check(`${kind}'s gateway is the one asked for`, started.address?.endsWith(`@${gateway}`));
@@ -160,7 +161,7 @@ export async function runSdkNative({ c, h, kind, nymApi, gateway, ncWs, initScri
 		}
 	}
 	c.eq('our nym-client: no error frame', nc.errors, []);
-	return { a, nc, S, N };
+	return { a, nc, S, N, clientId };
 }
 
 async function main() {
@@ -172,11 +173,11 @@ async function main() {
 	try {
 		h = await openHarness({ log: o.log ?? null, csp: tightCsp({ nymApi: o['nym-api'], gatewayWs: o['gateway-ws'] }) });
 		const { a, nc } = await runSdkNative({ c, h, kind, nymApi: o['nym-api'], gateway: o.gateway,
-			ncWs: o['nc-ws'], initScript: installPortRecorders });
+			ncWs: o['nc-ws'], initScript: pageRecorderScript });
 		nc.close();
 		const scan = await a.page.evaluate(scanForKeys, NEEDLES());
-		c.check(`the page's port recorder finds 32 bytes of a message the page sent (${scan.pageRecords} messages, ${scan.pageBytes} B recorded)`,
-			scan.found.some((f) => f.log === 'page' && f.dir === 'out'), JSON.stringify(scan).slice(0, 300));
+		c.check(`the page's port recorder finds 32 bytes of a message the page sent (${scan.records} messages, ${scan.bytes} B recorded)`,
+			scan.found.some((f) => f.dir === 'out'), JSON.stringify(scan).slice(0, 300));
 	} catch (e) {
 		c.check(`no error: ${e.message}`, false);
 	} finally {

@@ -4,10 +4,11 @@
 # browser_sdk_native's checks with ours in the page (self-send, <-> our native nym-client both
 # ways, 100 KB, the SDK's encoding byte for byte), native anonymous -> ours -> client.reply;
 # ours <-> the real @nymproject/sdk@1.4.1 in the same browser both ways (text, binary, 100 KB,
-# the SDK's anonymous message answered with client.reply); no 32-byte secret of the key Worker
-# in anything that crossed the MessagePorts (tests/browser/porttap.mjs); the same address after
-# a page reload and after a browser restart on the same profile; no CSP violation.
-# FAILS with "package not built" until build/wasm/package/index.js exists (make wasm).
+# the SDK's anonymous message answered with client.reply); no secret of the client (read from
+# its no-passphrase record) in anything that crossed the MessagePorts (tests/browser/porttap.mjs:
+# recorded in the page and, through the DevTools protocol, in each Worker); the same address after a page reload and after a
+# browser restart on the same profile; no CSP violation.
+# FAILS with "package not built" when build/wasm/package/index.js is missing (make wasm).
 set -u
 # shellcheck source=tests/integration/lib/nymclient.bash
 . "$(dirname "$0")/lib/nymclient.bash"
