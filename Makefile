@@ -62,14 +62,14 @@ BUILDINFO  := $(BUILD)/include/nc_buildinfo.h
 DEB_PKGS := build-essential clang libsodium-dev libgcrypt20-dev libev-dev libmsgpack-dev \
             libseccomp-dev libcmocka-dev libcjson-dev libwslay-dev librust-blake3-dev \
             libcurl4-openssl-dev libssl-dev openssl libsqlite3-dev \
-            pkg-config python3-websockets curl jq strace proxychains4 python3-socks
+            pkg-config python3-websockets curl jq strace proxychains4 python3-socks chromium
 DEP_HEADERS := /usr/include/sodium.h /usr/include/gcrypt.h /usr/include/ev.h \
                /usr/include/msgpack.h /usr/include/seccomp.h /usr/include/cmocka.h \
                /usr/include/cjson/cJSON.h /usr/include/wslay/wslay.h /usr/include/sqlite3.h \
                /usr/include/openssl/ssl.h /usr/bin/openssl \
                /usr/include/$(shell gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)/curl/curl.h /usr/bin/jq /usr/bin/curl /usr/bin/strace \
                /usr/lib/python3/dist-packages/websockets /usr/bin/proxychains4 \
-               /usr/lib/python3/dist-packages/socks.py
+               /usr/lib/python3/dist-packages/socks.py /usr/bin/chromium
 
 .PHONY: all deps wasm wasm-deps wasm-package check unit kat asan fuzz fuzz-build fuzz-long bench clean demo deb
 all: $(LIBCOMMON) $(TEST_BIN) $(KAT_BIN) $(BENCH_BIN) $(PROG_BIN) $(MAN_PAGES)
@@ -314,6 +314,7 @@ fuzz-long: fuzz-build
 # The C benchmarks, then our nym-client against the real wasm client (bench/client_vs_wasm) and
 # a download through our SOCKS client and NR against curl and the real mix-fetch
 # (bench/socks_download); both reuse bench_sphinx's output of this run for their CPU bounds.
+# Then the browser clients in Chromium: our package against the real @nymproject/sdk (bench/browser.sh).
 bench: deps
 	$(MAKE) $(JOBS) all
 	@mkdir -p $(BUILD)/bench/out
@@ -321,6 +322,8 @@ bench: deps
 	  [ $${PIPESTATUS[0]} = 0 ] || exit 1; done
 	BUILD=$(BUILD) bench/client_vs_wasm --sphinx-out $(BUILD)/bench/out/bench_sphinx.txt
 	BUILD=$(BUILD) bench/socks_download --sphinx-out $(BUILD)/bench/out/bench_sphinx.txt
+	$(MAKE) wasm
+	BUILD=$(BUILD) bench/browser.sh
 
 # The Debian package (packaging/build-deb): build/nymsuite_VERSION_ARCH.deb
 deb: all

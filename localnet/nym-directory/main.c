@@ -297,11 +297,34 @@ static int respond_error(struct conn *c, int status, const char *msg, int head_o
 	return respond(c, status, body, head_only, keep_alive);
 }
 
+/* A CORS preflight: a browser asks before a cross-origin GET with a header that is not "simple"
+ * (Nym's wasm clients send Content-Type: application/bincode on their GETs), as Nym's API allows. */
+static int respond_preflight(struct conn *c, int keep_alive)
+{
+	static const char head[] =
+		"HTTP/1.1 204 No Content\r\nAccess-Control-Allow-Origin: *\r\n"
+		"Access-Control-Allow-Methods: GET, HEAD\r\n"
+		"Access-Control-Allow-Headers: Accept, Content-Type\r\n"
+		"Access-Control-Max-Age: 600\r\nContent-Length: 0\r\n";
+	if (out_append(c, head, sizeof head - 1) < 0)
+		return -1;
+	const char *conn = keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+	if (out_append(c, conn, strlen(conn)) < 0)
+		return -1;
+	if (!keep_alive)
+		c->close_after_write = 1;
+	return 0;
+}
+
 static int handle_request(struct conn *c, const struct ns_http_request *req)
 {
 	struct server *s = c->srv;
 	s->st.requests++;
 	int head = strcmp(req->method, "HEAD") == 0;
+	if (strcmp(req->method, "OPTIONS") == 0) {
+		s->st.ok++;
+		return respond_preflight(c, req->keep_alive);
+	}
 	if (strcmp(req->method, "GET") != 0 && !head) {
 		s->st.bad_method++;
 		return respond_error(c, 405, "method not allowed", 0, req->keep_alive);

@@ -166,6 +166,12 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 [ "$(code "$API/v2/unstable/nym-nodes/skimmed?page=x")" = 400 ] || fail "bad page not 400"
 [ "$(code "$API/v2/unstable/nym-nodes/skimmed?page=4294967296")" = 400 ] || fail "page > u32 not 400"
 [ "$(code -I "$API/v1/nym-nodes/rewarded-set")" = 200 ] || fail "HEAD not 200"
+# a browser's CORS preflight (Nym's wasm clients GET with Content-Type: application/bincode)
+pre=$(curl -s -i -X OPTIONS -H 'Origin: http://127.0.0.1:1' -H 'Access-Control-Request-Method: GET' \
+	-H 'Access-Control-Request-Headers: content-type' "$API/v2/unstable/nym-nodes/skimmed/entry-gateways?page=0")
+grep -q '^HTTP/1.1 204' <<<"$pre" || fail "preflight not 204"
+grep -qi '^Access-Control-Allow-Origin: \*' <<<"$pre" || fail "preflight without Allow-Origin"
+grep -qi '^Access-Control-Allow-Headers:.*Content-Type' <<<"$pre" || fail "preflight does not allow Content-Type"
 
 $PY - "$PORT" <<'EOF' || fail "raw socket checks"
 import socket, sys, time
