@@ -628,9 +628,10 @@ def report(sph, ours, wasm, cov_ours, cov_wasm, a):
             o, w = get(ours, key, field), get(wasm, key, field)
             row(f"a. {label}: {unit}", o if ours.get(key) else stalled, w, "ours/wasm " + r(o, w))
     bound_ms = sph["bound_us"] / 1000
-    # a self-sent fragment also needs its SURB-ack header (1 base + 10 X25519) and the payload's
-    # ephemeral key (1 base + 1 at the sender, 1 at the receiver): see bench/README.md
-    extra_ms = (2 * sph["x25519_base_us"] + 12 * sph["x25519_var_us"]) / 1000
+    # a self-sent fragment also needs its SURB-ack header (1 base + 4 X25519 with the accumulated
+    # scalar, as the packet's own header) and the payload's ephemeral key (1 base + 1 at the
+    # sender, 1 at the receiver): see bench/README.md
+    extra_ms = (2 * sph["x25519_base_us"] + 6 * sph["x25519_var_us"]) / 1000
     for key, label in (("small", f"{a.small_size / 1024:g} KiB msgs"), ("big", f"{a.big_size / 1048576:g} MiB msgs")):
         po, pw = per_packet(ours, key), per_packet(wasm, key)
         n_o = ours[key]["packets"] if ours.get(key) else "-"

@@ -19,8 +19,8 @@ struct hop_secret {
 struct build_state {
 	struct hop_secret hop[SPHINX_MAX_HOPS];
 	uint8_t scalars[SPHINX_MAX_HOPS + 1][32]; /* x, b_0, b_1, ... */
+	struct sphinx_acc acc;
 	uint8_t shared[32];
-	uint8_t tmp[32];
 	uint8_t filler[SPHINX_ROUTING_STEP * (SPHINX_MAX_HOPS - 1)];
 	uint8_t beta[SPHINX_BETA_LEN];
 	uint8_t gamma[SPHINX_MAC_LEN];
@@ -47,22 +47,24 @@ static void header_mac(uint8_t gamma[SPHINX_MAC_LEN], const uint8_t *expanded, c
 }
 
 /* s_i = b_{i-1} * (... * (b_0 * (x * pk_i))), then E_i; its blinding factor becomes scalar i+1.
- * Only the keystream bytes a hop needs are generated (all 360 for forward hops: 300 for
- * beta and the filler tail; the final hop only the first m bytes). */
-static int derive_hops(const struct sphinx_header_params *p, struct build_state *st, size_t final_len)
+ * The accumulated way gets s_i with one X25519 (secrets.c). Only the keystream bytes a hop
+ * needs are generated (all 360 for forward hops: 300 for beta and the filler tail; the final
+ * hop only the first m bytes). */
+static int derive_hops(enum sphinx_secrets how, const struct sphinx_header_params *p,
+                       struct build_state *st, size_t final_len)
 {
+	if (how == SPHINX_SECRETS_ACCUMULATED)
+		sphinx_acc_start(&st->acc, st->scalars[0]);
 	for (size_t i = 0; i < p->n_hops; i++) {
 		size_t ks_len = i + 1 < p->n_hops ? PRG_LEN : final_len;
-		/* crypto_scalarmult must not write over its input point: alternate two buffers */
-		memcpy(st->shared, p->route[i].pubkey, 32);
-		for (size_t j = 0; j <= i; j++) {
-			ns_x25519(st->tmp, st->scalars[j], st->shared);
-			memcpy(st->shared, st->tmp, 32);
-		}
+		sphinx_hop_secret(st->shared, how, &st->acc, p->route[i].pubkey,
+		                  (const uint8_t(*)[32])st->scalars, i + 1);
 		if (sphinx_expand_secret(st->shared, st->hop[i].expanded) != SPHINX_OK ||
 		    ns_aes128_ctr_keystream(st->hop[i].keystream, ks_len, st->hop[i].expanded) != 0)
 			return SPHINX_ERR_CRYPTO;
 		memcpy(st->scalars[i + 1], st->hop[i].expanded + 224, 32);
+		if (how == SPHINX_SECRETS_ACCUMULATED && i + 1 < p->n_hops)
+			sphinx_acc_mul(&st->acc, st->scalars[i + 1]);
 	}
 	return SPHINX_OK;
 }
@@ -137,11 +139,18 @@ static int check_params(const struct sphinx_header_params *p)
 int sphinx_build_header(const struct sphinx_header_params *p, uint8_t header[SPHINX_HEADER_LEN],
                         struct sphinx_hop_keys *keys)
 {
+	return sphinx_build_header_using(SPHINX_SECRETS_ACCUMULATED, p, header, keys);
+}
+
+int sphinx_build_header_using(enum sphinx_secrets how, const struct sphinx_header_params *p,
+                              uint8_t header[SPHINX_HEADER_LEN], struct sphinx_hop_keys *keys)
+{
 	struct build_state st;
 	size_t m;
 	int rc = check_params(p);
 
-	if (rc != SPHINX_OK || header == NULL)
+	if (rc != SPHINX_OK || header == NULL ||
+	    (how != SPHINX_SECRETS_ACCUMULATED && how != SPHINX_SECRETS_CHAIN))
 		return rc != SPHINX_OK ? rc : SPHINX_ERR_ARG;
 	m = SPHINX_BETA_LEN - SPHINX_ROUTING_STEP * (p->n_hops - 1);
 	if (p->initial_secret != NULL)
@@ -149,7 +158,7 @@ int sphinx_build_header(const struct sphinx_header_params *p, uint8_t header[SPH
 	else
 		ns_random(st.scalars[0], 32);
 
-	rc = derive_hops(p, &st, m);
+	rc = derive_hops(how, p, &st, m);
 	if (rc == SPHINX_OK) {
 		make_filler(&st, p->n_hops);
 		final_routing(p, &st, m);
@@ -168,6 +177,12 @@ int sphinx_build_header(const struct sphinx_header_params *p, uint8_t header[SPH
 int sphinx_build_packet(const struct sphinx_header_params *p, const uint8_t *msg, size_t msg_len,
                         size_t payload_size, uint8_t *out)
 {
+	return sphinx_build_packet_using(SPHINX_SECRETS_ACCUMULATED, p, msg, msg_len, payload_size, out);
+}
+
+int sphinx_build_packet_using(enum sphinx_secrets how, const struct sphinx_header_params *p,
+                              const uint8_t *msg, size_t msg_len, size_t payload_size, uint8_t *out)
+{
 	struct sphinx_hop_keys keys[SPHINX_MAX_HOPS];
 	uint8_t payload_keys[SPHINX_MAX_HOPS][SPHINX_PAYLOAD_KEY_LEN];
 	int rc;
@@ -175,7 +190,7 @@ int sphinx_build_packet(const struct sphinx_header_params *p, const uint8_t *msg
 	if (out == NULL || (msg == NULL && msg_len > 0) || payload_size <= SPHINX_MIN_PAYLOAD ||
 	    msg_len > payload_size - SPHINX_PAYLOAD_OVERHEAD)
 		return SPHINX_ERR_ARG;
-	rc = sphinx_build_header(p, out, keys);
+	rc = sphinx_build_header_using(how, p, out, keys);
 	if (rc == SPHINX_OK) {
 		for (size_t i = 0; i < p->n_hops; i++)
 			memcpy(payload_keys[i], keys[i].payload_key, SPHINX_PAYLOAD_KEY_LEN);

@@ -67,14 +67,41 @@ struct sphinx_hop_keys {
 	uint8_t payload_seed[SPHINX_PAYLOAD_SEED_LEN]; /* meaningful for version >= 259 */
 };
 
+/* How a header's per-hop shared secrets are computed; the bytes are the same either way
+ * (secrets.c says why). */
+enum sphinx_secrets {
+	SPHINX_SECRETS_ACCUMULATED = 0, /* default: one X25519 per hop by the accumulated scalar */
+	SPHINX_SECRETS_CHAIN,           /* sphinx-packet's way: hop i applies x, b_0..b_{i-1} in
+	                                   turn; kept as the reference and the benchmark baseline */
+};
+
 /* Builds a header. keys (may be NULL) receives n_hops entries in route order. */
 int sphinx_build_header(const struct sphinx_header_params *p, uint8_t header[SPHINX_HEADER_LEN],
                         struct sphinx_hop_keys *keys);
+int sphinx_build_header_using(enum sphinx_secrets how, const struct sphinx_header_params *p,
+                              uint8_t header[SPHINX_HEADER_LEN], struct sphinx_hop_keys *keys);
+
+/* The builder's accumulated scalar: t = clamp(x) * clamp(b_0) * ... / 8 mod l (secret). */
+struct sphinx_acc {
+	uint8_t t[32];
+};
+void sphinx_acc_start(struct sphinx_acc *acc, const uint8_t x[32]);
+void sphinx_acc_mul(struct sphinx_acc *acc, const uint8_t b[32]);
+/* s = X25519(scalars[n-1], ... X25519(scalars[0], pk)); acc must hold the product of the same
+ * n scalars. Returns 1 if it ran the chain (SPHINX_SECRETS_CHAIN, a key off the curve, or no
+ * clamped representative), 0 if it did one X25519. An all-zero s (small-order key) is written
+ * as the chain writes it. Exposed for tests and the fuzzer. */
+int sphinx_hop_secret(uint8_t out[32], enum sphinx_secrets how, const struct sphinx_acc *acc,
+                      const uint8_t pk[32], const uint8_t (*scalars)[32], size_t n);
+/* 1 if the X25519 u-coordinate lies on Curve25519 (not its twist); cached per thread. */
+int sphinx_key_on_curve(const uint8_t key[32]);
 
 /* Builds header || payload into out (SPHINX_HEADER_LEN + payload_size bytes).
  * msg_len must be <= payload_size - SPHINX_PAYLOAD_OVERHEAD. */
 int sphinx_build_packet(const struct sphinx_header_params *p, const uint8_t *msg, size_t msg_len,
                         size_t payload_size, uint8_t *out);
+int sphinx_build_packet_using(enum sphinx_secrets how, const struct sphinx_header_params *p,
+                              const uint8_t *msg, size_t msg_len, size_t payload_size, uint8_t *out);
 
 /* Lioness-layers a message for the given per-hop 192-byte keys (route order):
  * block = 16 zeros || msg || 0x01 || zeros, encrypted with keys[n-1] first, keys[0] last. */
