@@ -18,7 +18,7 @@ PY=/usr/bin/python3
 command -v openssl >/dev/null || { echo "missing openssl"; exit 1; }
 "$PY" -c 'import websockets' 2>/dev/null || { echo "missing python3-websockets"; exit 1; }
 
-CPID= PROXY=
+CPID='' PROXY=''
 stop_client() {
 	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null || true
 	CPID=
