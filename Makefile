@@ -322,6 +322,7 @@ bench: deps
 	  [ $${PIPESTATUS[0]} = 0 ] || exit 1; done
 	BUILD=$(BUILD) bench/client_vs_wasm --sphinx-out $(BUILD)/bench/out/bench_sphinx.txt
 	BUILD=$(BUILD) bench/socks_download --sphinx-out $(BUILD)/bench/out/bench_sphinx.txt
+	BUILD=$(BUILD) bench/idle_memory
 	$(MAKE) wasm
 	BUILD=$(BUILD) bench/browser.sh
 

@@ -41,7 +41,8 @@ static const struct ns_sandbox_rule base_rules[] = {
 	ANY("munmap", "free of large blocks"),
 	ANY("mremap", "realloc of large blocks"),
 	ANY("brk", "malloc heap"),
-	ANY("madvise", "allocator returning memory to the kernel"),
+	ANY("madvise", "allocator returning memory to the kernel; netd dropping libcurl's "
+	               "read-only pages between fetches"),
 	ANY("epoll_wait", "libev epoll backend"),
 	ANY("epoll_pwait", "libev epoll backend"),
 	ANY("epoll_ctl", "libev starting/stopping watchers"),

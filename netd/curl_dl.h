@@ -47,6 +47,20 @@ extern struct nc_curl_api nc_curl;
  * executable code). 0, or -1 with the reason in err. */
 int nc_curl_load(char *err, size_t errcap);
 
+/* Between fetches netd needs none of the pages of libcurl and the libraries it brought
+ * (OpenSSL, GnuTLS, Kerberos, LDAP, nghttp2 ...), but dlclose cannot unmap them: OpenSSL pins
+ * itself (RTLD_NODELETE), and a library loaded after the sandbox would need executable
+ * mappings, which the filter refuses. nc_curl_record_pages (after the libraries are
+ * initialised, before the sandbox: it reads /proc/self/smaps) notes the ranges of those
+ * libraries that are not writable and were never written (no private copy of a page: text,
+ * read-only data); nc_curl_release_pages drops them from the process with
+ * MADV_DONTNEED (the next use faults them back in from the file, as after the kernel reclaimed
+ * them) and gives free heap back (malloc_trim). Returns the bytes of the ranges; 0 when
+ * NC_CURL_KEEP_PAGES_ENV is set (the benchmark's baseline). */
+#define NC_CURL_KEEP_PAGES_ENV "NYMSUITE_NETD_KEEP_LIBRARY_PAGES"
+void nc_curl_record_pages(void);
+size_t nc_curl_release_pages(void);
+
 /* curl.h defines these three as function-like macros of themselves */
 #undef curl_easy_setopt
 #undef curl_easy_getinfo

@@ -16,6 +16,7 @@
 #include <ev.h>
 
 #include "crypto.h"
+#include "curl_dl.h"
 #include "ipc.h"
 #include "netd_ops.h"
 #include "nymclient.h"
@@ -34,9 +35,13 @@ struct netd {
 	ev_prepare flush; /* NETD_TIMER_FLUSH: before the loop sleeps */
 	ns_ws_conn *ws;   /* the gateway websocket, connection number ws_conn */
 	unsigned ws_conn;
+	ev_timer release; /* libcurl's pages out of memory once the fetches have stopped */
 };
 
 static struct netd g_n;
+
+/* seconds without an HTTP answer before libcurl's pages are released */
+#define NETD_RELEASE_AFTER_S 2.
 
 /* ---- IPC and timers */
 
@@ -218,6 +223,14 @@ static void on_http_answer(void *ctx, const char *url, const char *body, size_t 
 {
 	(void)url;
 	netd_ops_http_response(g_n.ops, (unsigned)(uintptr_t)ctx, body ? 200 : 0, body, len, err);
+	ev_timer_again(g_n.loop, &g_n.release); /* a refresh is several GETs: after the last */
+}
+
+static void on_release(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+	ev_timer_stop(g_n.loop, &g_n.release);
+	nc_curl_release_pages();
 }
 
 static int host_http_get(void *ctx, unsigned req, const char *url, char *err, size_t errcap)
@@ -341,6 +354,8 @@ static int start_ops(const struct nc_setup *s)
 	for (unsigned i = 0; i < NETD_TIMER_LIMIT; i++)
 		ev_timer_init(&g_n.timers[i], on_timer, 1., 0.);
 	ev_prepare_init(&g_n.flush, on_flush);
+	ev_init(&g_n.release, on_release);
+	g_n.release.repeat = NETD_RELEASE_AFTER_S;
 	return 0;
 }
 
@@ -368,14 +383,20 @@ int nc_netd_main(void *setup)
 		nc_error("netd", "cannot start the gateway session");
 		return 1;
 	}
+	size_t released = nc_curl_release_pages();
+	if (released)
+		nc_log("netd", "libcurl and its libraries: %zu KiB of text and read-only data released "
+		                "until the next fetch", released / 1024);
 	if (nc_confine(NS_SANDBOX_NETD, s, 0) < 0)
 		return 1;
 	struct ns_ipc_msg m = { .type = NS_IPC_T_READY };
 	m.u.READY.catalogue_version = NS_IPC_CATALOGUE_VERSION;
 	m.u.READY.sandboxed = true;
 	nc_send(&g_n.sup, &m);
-	if (nc_exit_policy_source(&s->conf) == NC_POLICY_URL)
+	if (nc_exit_policy_source(&s->conf) == NC_POLICY_URL) {
 		send_exit_policy(s);
+		nc_curl_release_pages();
+	}
 	ev_run(g_n.loop, 0);
 	ns_ipc_conn_flush(&g_n.sup); /* the last answers to the supervisor (stats, unsent fragments) */
 	netd_ops_stop(g_n.ops);

@@ -101,6 +101,7 @@ int nc_http_init(char *err, size_t errcap)
 		snprintf(err, errcap, "libcurl initialisation failed");
 		return -1;
 	}
+	nc_curl_record_pages();
 	return 0;
 }
 
