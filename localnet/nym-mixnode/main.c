@@ -5,9 +5,9 @@
  * to 10 s as nym-node's maximum_forward_packet_delay), then forwards it as a version-7 frame
  * with the received packet type and key-rotation tag to the next hop, which must be a node
  * of the topology on loopback (gateway.md §2.1, §3). Counters go to the stats file every
- * second; SIGTERM exits 0. --workers N (default: the online cores, at most 64) runs N event
- * loops on N threads; with more than one, the main thread accepts connections and hands
- * them to the workers in turn, and the workers share the keys and the replay sets. */
+ * second; SIGTERM exits 0. --workers N|auto (default 1; auto = the online cores; at most 64)
+ * runs N event loops on N threads; with more than one, the main thread accepts connections
+ * and hands them to the workers in turn, and the workers share the keys and the replay sets. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -534,11 +534,11 @@ static void teardown(struct mixnode *m)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: nym-mixnode --config FILE [--drop-rate P] [--no-delay] [--workers N]\n");
+	fprintf(stderr, "usage: nym-mixnode --config FILE [--drop-rate P] [--no-delay] [--workers N|auto]\n");
 	return 2;
 }
 
-static unsigned default_workers(void)
+static unsigned online_cores(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
@@ -568,6 +568,8 @@ static int parse_one(int argc, char **argv, int *i, struct args *a)
 		a->drop = strtod(v, &end);
 		if (*end || end == v || !(a->drop >= 0 && a->drop <= 1))
 			return -1;
+	} else if (strcmp(k, "--workers") == 0 && strcmp(v, "auto") == 0) {
+		a->workers = online_cores();
 	} else if (strcmp(k, "--workers") == 0) {
 		unsigned long n = strtoul(v, &end, 10);
 		if (*end || end == v || n < 1 || n > MAX_WORKERS)
@@ -612,7 +614,7 @@ int main(int argc, char **argv)
 	}
 	m.drop_rate = a.drop >= 0 ? a.drop : m.conf.drop_rate;
 	m.no_delay = a.no_delay || m.conf.no_delay;
-	m.n_workers = a.workers ? a.workers : default_workers();
+	m.n_workers = a.workers ? a.workers : 1;
 	int rc = setup(&m);
 	if (rc == 0) {
 		ev_run(m.loop, 0);
