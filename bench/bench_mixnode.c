@@ -6,7 +6,9 @@
  * of bench_sphinx (the per-packet forward-hop primitives, timed here on the same sizes and
  * interleaved in time with the node's work, as bench_sphinx does). Prints numbers only; exits
  * non-zero only on a functional error (a packet lost or forwarded wrong). */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <limits.h>
 #include <signal.h>
@@ -170,11 +172,12 @@ static pid_t spawn(char *const argv[], int quiet)
 	return pid;
 }
 
-/* CPU time of a process in seconds: /proc/PID/schedstat (ns), else utime+stime ticks. */
-static double proc_cpu(pid_t pid)
+/* CPU time of one task in seconds: /proc/PID/task/TID/schedstat (ns), else utime+stime
+ * ticks of that task. */
+static double task_cpu(pid_t pid, const char *tid)
 {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+	char path[96];
+	snprintf(path, sizeof path, "/proc/%d/task/%s/schedstat", (int)pid, tid);
 	FILE *f = fopen(path, "r");
 	unsigned long long ns;
 	if (f) {
@@ -183,7 +186,7 @@ static double proc_cpu(pid_t pid)
 		if (ok)
 			return (double)ns * 1e-9;
 	}
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	snprintf(path, sizeof path, "/proc/%d/task/%s/stat", (int)pid, tid);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -196,6 +199,23 @@ static double proc_cpu(pid_t pid)
 	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU time of a process in seconds: the sum over its threads. */
+static double proc_cpu(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	double sum = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			sum += task_cpu(pid, e->d_name);
+	closedir(d);
+	return sum;
 }
 
 static int read_conf(const char *name, struct ns_nodeconf *c)
@@ -291,6 +311,8 @@ static int accept_node(int listen_fd)
 }
 
 struct setup {
+	char mixnode[PATH_MAX], conf[PATH_MAX + 32];
+	uint16_t port1;
 	pid_t node;
 	int listen_fd, in_fd, out_fd;
 	uint8_t secret2[32];
@@ -299,12 +321,29 @@ struct setup {
 	uint8_t (*frames)[NYM_FRAME_HEADER_LEGACY_LEN + PACKET_LEN];
 };
 
+static pid_t spawn_node(struct setup *s, unsigned workers)
+{
+	char w[16];
+	snprintf(w, sizeof w, "%u", workers);
+	char *argv[] = { s->mixnode, "--config", s->conf, "--workers", w, NULL };
+	return spawn(argv, 1);
+}
+
+static void stop_node(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGTERM);
+		waitpid(*pid, NULL, 0);
+	}
+	*pid = -1;
+}
+
 static int start_network(struct setup *s)
 {
-	char localnet[PATH_MAX], mixnode[PATH_MAX], dir[PATH_MAX + 8], conf[PATH_MAX + 32];
+	char localnet[PATH_MAX], dir[PATH_MAX + 8];
 	snprintf(g_dir, sizeof g_dir, "/tmp/bench-mixnode.XXXXXX");
 	if (!mkdtemp(g_dir) || bin_path("nym-localnet", localnet, sizeof localnet) != 0 ||
-	    bin_path("nym-mixnode", mixnode, sizeof mixnode) != 0) {
+	    bin_path("nym-mixnode", s->mixnode, sizeof s->mixnode) != 0) {
 		fprintf(stderr, "bench_mixnode: nym-localnet / nym-mixnode not built next to the bench\n");
 		return -1;
 	}
@@ -326,9 +365,9 @@ static int start_network(struct setup *s)
 	s->listen_fd = ns_loopback_listen(hp);
 	if (s->listen_fd < 0)
 		return -1;
-	snprintf(conf, sizeof conf, "%s/nodes/mix1.toml", dir);
-	char *argv[] = { mixnode, "--config", conf, NULL };
-	s->node = spawn(argv, 1);
+	snprintf(s->conf, sizeof s->conf, "%s/nodes/mix1.toml", dir);
+	s->port1 = c1.mix_port;
+	s->node = spawn_node(s, 1);
 	s->out_fd = connect_port(c1.mix_port);
 	if (s->node < 0 || s->out_fd < 0)
 		return -1;
@@ -381,10 +420,7 @@ static void init_buffers(void)
 
 static void stop(struct setup *s)
 {
-	if (s->node > 0) {
-		kill(s->node, SIGTERM);
-		waitpid(s->node, NULL, 0);
-	}
+	stop_node(&s->node);
 	if (s->out_fd >= 0)
 		close(s->out_fd);
 	if (s->in_fd >= 0)
@@ -455,6 +491,182 @@ static int run(struct setup *s)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- workers: 1 vs 2 */
+
+#define TP_RUNS      3      /* alternating 1-worker and 2-worker nodes */
+#define TP_ROUNDS    5
+#define TP_PER_ROUND 1000   /* per round, split over the sender connections */
+#define TP_CONNS     2
+#define TP_MAX_IN    8      /* the node's connections to us: one per worker */
+
+struct tp_run {
+	int out[TP_CONNS], in[TP_MAX_IN], n_in;
+	struct nym_frame_decoder dec[TP_MAX_IN];
+	const uint8_t *next[TP_CONNS];
+	size_t left[TP_CONNS];
+	long got;
+	int checked;
+};
+
+static double mono_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int tp_accept(struct setup *s, struct tp_run *t)
+{
+	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+	if (t->n_in == TP_MAX_IN || nym_frame_decoder_init(&t->dec[t->n_in]) != 0) {
+		close(fd);
+		return -1;
+	}
+	t->in[t->n_in++] = fd;
+	return 0;
+}
+
+static int tp_frame(struct setup *s, struct tp_run *t, const struct nym_frame *f)
+{
+	if (f->packet_len != PACKET_LEN)
+		return -1;
+	if (!t->checked) {
+		t->checked = 1;
+		if (sphinx_process(s->secret2, f->packet, f->packet_len, g.scratch, &g.res) != 0 ||
+		    g.res.flag != SPHINX_FLAG_FINAL || memcmp(g.res.destination, s->dest, 32) != 0)
+			return -1;
+	}
+	t->got++;
+	return 0;
+}
+
+static int tp_read(struct setup *s, struct tp_run *t, int i)
+{
+	static uint8_t buf[65536];
+	ssize_t r = recv(t->in[i], buf, sizeof buf, 0);
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (r <= 0)
+		return -1;
+	for (size_t off = 0; off < (size_t)r;) {
+		size_t used;
+		struct nym_frame f;
+		int rc = nym_frame_decoder_push(&t->dec[i], buf + off, (size_t)r - off, &used, &f);
+		off += used;
+		if (rc < 0 || (rc == 1 && tp_frame(s, t, &f) != 0))
+			return -1;
+	}
+	return 0;
+}
+
+static int tp_write(struct tp_run *t, int c)
+{
+	ssize_t w = send(t->out[c], t->next[c], t->left[c], MSG_NOSIGNAL);
+	if (w < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	t->next[c] += w;
+	t->left[c] -= (size_t)w;
+	return 0;
+}
+
+/* One poll over the senders with bytes left, the listening socket and the node's
+ * connections. -1 on an error or 10 s without progress. */
+static int tp_step(struct setup *s, struct tp_run *t)
+{
+	struct pollfd p[1 + TP_CONNS + TP_MAX_IN];
+	int n = 0;
+	p[n++] = (struct pollfd){ s->listen_fd, POLLIN, 0 };
+	for (int c = 0; c < TP_CONNS; c++)
+		p[n++] = (struct pollfd){ t->left[c] ? t->out[c] : -1, POLLOUT, 0 };
+	for (int i = 0; i < t->n_in; i++)
+		p[n++] = (struct pollfd){ t->in[i], POLLIN, 0 };
+	if (poll(p, (nfds_t)n, 10000) <= 0)
+		return -1;
+	int rc = p[0].revents ? tp_accept(s, t) : 0;
+	for (int c = 0; c < TP_CONNS && rc == 0; c++)
+		if (p[1 + c].revents)
+			rc = tp_write(t, c);
+	for (int i = 0; i < t->n_in && rc == 0 && 1 + TP_CONNS + i < n; i++)
+		if (p[1 + TP_CONNS + i].revents)
+			rc = tp_read(s, t, i);
+	return rc;
+}
+
+static int tp_round(struct setup *s, struct tp_run *t, int r)
+{
+	long per_conn = TP_PER_ROUND / TP_CONNS, want = t->got + TP_PER_ROUND;
+	for (int c = 0; c < TP_CONNS; c++) {
+		t->next[c] = s->frames[(long)r * TP_PER_ROUND + c * per_conn];
+		t->left[c] = (size_t)per_conn * sizeof s->frames[0];
+	}
+	while (t->got < want)
+		if (tp_step(s, t) != 0)
+			return -1;
+	return 0;
+}
+
+static void tp_close(struct tp_run *t)
+{
+	for (int c = 0; c < TP_CONNS; c++)
+		if (t->out[c] >= 0)
+			close(t->out[c]);
+	for (int i = 0; i < t->n_in; i++) {
+		close(t->in[i]);
+		nym_frame_decoder_free(&t->dec[i]);
+	}
+}
+
+/* A fresh node with `workers` workers (so a fresh replay set), TP_ROUNDS rounds; adds the
+ * wall time from the first write to the last packet back, and the node's CPU time. */
+static int tp_measure(struct setup *s, unsigned workers, double *wall, double *cpu)
+{
+	struct tp_run t = { .n_in = 0 };
+	int rc = 0;
+	pid_t node = spawn_node(s, workers);
+	for (int c = 0; c < TP_CONNS; c++) {
+		t.out[c] = node > 0 ? connect_port(s->port1) : -1;
+		if (t.out[c] < 0 || fcntl(t.out[c], F_SETFL, O_NONBLOCK) != 0)
+			rc = -1;
+	}
+	usleep(50000); /* the node hands the connections to its workers */
+	double c0 = proc_cpu(node), w0 = mono_now();
+	for (int r = 0; r < TP_ROUNDS && rc == 0; r++)
+		rc = tp_round(s, &t, r);
+	*wall += mono_now() - w0;
+	usleep(2000);
+	*cpu += proc_cpu(node) - c0;
+	stop_node(&node);
+	tp_close(&t);
+	return rc;
+}
+
+static int run_workers(struct setup *s)
+{
+	double wall[2] = { 0, 0 }, cpu[2] = { 0, 0 };
+	stop_node(&s->node); /* the per-core node of the first part */
+	for (int run = 0; run < TP_RUNS; run++)
+		for (unsigned w = 1; w <= 2; w++)
+			if (tp_measure(s, w, &wall[w - 1], &cpu[w - 1]) != 0) {
+				fprintf(stderr, "bench_mixnode: %u workers: a packet was lost or forwarded wrong\n", w);
+				return -1;
+			}
+	double n = (double)TP_RUNS * TP_ROUNDS * TP_PER_ROUND, load[1] = { -1 };
+	if (getloadavg(load, 1) != 1)
+		load[0] = -1;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	printf("\nnym-mixnode --workers 1 vs 2: %d sender connections, delays off, %d alternating runs x %d packets each\n"
+	       "rate = packets per wall-clock second (first write to last packet back), this program on the same cores\n",
+	       TP_CONNS, TP_RUNS, TP_ROUNDS * TP_PER_ROUND);
+	for (int w = 0; w < 2; w++)
+		printf("mixnode %d worker%s         : %6.0f pkt/s   (node CPU %.1f us/pkt, %.2f cores busy on average)\n",
+		       w + 1, w ? "s" : " ", n / wall[w], cpu[w] * 1e6 / n, cpu[w] / wall[w]);
+	printf("ratio 2 workers / 1 worker: %.2f   (target >= 1.7 with 2 cores)   online cores: %ld   load average: %.2f\n",
+	       wall[0] / wall[1], cores, load[0]);
+	return 0;
+}
+
 int main(void)
 {
 	struct setup s = { .node = -1, .listen_fd = -1, .in_fd = -1, .out_fd = -1 };
@@ -468,6 +680,8 @@ int main(void)
 	if (rc == 0) {
 		calibrate();
 		rc = run(&s);
+		if (rc == 0)
+			rc = run_workers(&s);
 	} else {
 		fprintf(stderr, "bench_mixnode: setup failed\n");
 	}

@@ -27,6 +27,8 @@ struct ns_listener {
 	ev_io accept_io;
 	ev_timer pause;             /* accept paused after EMFILE */
 	struct ns_listener_cbs cbs;
+	void (*handoff)(void *ctx, int fd);   /* set: accepted fds go there, not to add_conn */
+	void *handoff_ctx;
 	size_t max_conns, n_conns;
 	struct in_conn *conns;
 	uint8_t buf[READ_CHUNK];
@@ -160,14 +162,26 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			}
 			return;
 		}
-		add_conn(l, fd, (struct sockaddr *)&ss);
+		if (l->handoff)
+			l->handoff(l->handoff_ctx, fd);
+		else
+			add_conn(l, fd, (struct sockaddr *)&ss);
 	}
+}
+
+void ns_listener_adopt(struct ns_listener *l, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+		ss.ss_family = AF_UNSPEC;
+	add_conn(l, fd, (struct sockaddr *)&ss);
 }
 
 struct ns_listener *ns_listener_new(struct ev_loop *loop, int listen_fd,
                                     const struct ns_listener_cbs *cbs, size_t max_conns)
 {
-	if (!loop || listen_fd < 0 || !cbs || !cbs->on_frame)
+	if (!loop || listen_fd < -1 || !cbs || !cbs->on_frame)
 		return NULL;
 	struct ns_listener *l = calloc(1, sizeof *l);
 	if (!l)
@@ -176,11 +190,32 @@ struct ns_listener *ns_listener_new(struct ev_loop *loop, int listen_fd,
 	l->fd = listen_fd;
 	l->cbs = *cbs;
 	l->max_conns = max_conns ? max_conns : DEFAULT_CONNS;
-	ev_io_init(&l->accept_io, on_accept, listen_fd, EV_READ);
+	ev_io_init(&l->accept_io, on_accept, listen_fd < 0 ? 0 : listen_fd, EV_READ);
 	l->accept_io.data = l;
 	ev_timer_init(&l->pause, on_pause_over, 0.1, 0.0);
 	l->pause.data = l;
-	ev_io_start(loop, &l->accept_io);
+	if (listen_fd >= 0)
+		ev_io_start(loop, &l->accept_io);
+	return l;
+}
+
+static int refuse_frame(void *ctx, const char *peer, const struct nym_frame *f, uint64_t now)
+{
+	(void)ctx, (void)peer, (void)f, (void)now;
+	return NS_NODE_ERR_ARG;
+}
+
+struct ns_listener *ns_listener_new_handoff(struct ev_loop *loop, int listen_fd,
+                                            void (*handoff)(void *ctx, int fd), void *ctx)
+{
+	struct ns_listener_cbs cbs = { .on_frame = refuse_frame };
+	if (listen_fd < 0 || !handoff)
+		return NULL;
+	struct ns_listener *l = ns_listener_new(loop, listen_fd, &cbs, 0);
+	if (l) {
+		l->handoff = handoff;
+		l->handoff_ctx = ctx;
+	}
 	return l;
 }
 
@@ -200,6 +235,7 @@ void ns_listener_free(struct ns_listener *l)
 		unlink_conn(l, c);
 		destroy_conn(c);
 	}
-	close(l->fd);
+	if (l->fd >= 0)
+		close(l->fd);
 	free(l);
 }

@@ -9,7 +9,8 @@
  *     (Nym defaults: connect timeout 1.5 s, after n >= 1 counted failures wait
  *     min(10 s * 2^n, 300 s), 2000 queued frames per destination).
  *   - ns_delayq: packets held until a deadline (one ev_timer over a min-heap).
- *   - ns_replay_set: bounded exact set of 32-byte sphinx replay tags (one per key epoch).
+ *   - ns_replay_set: bounded exact set of 32-byte sphinx replay tags (one per key epoch),
+ *     safe to share between threads.
  *   - ns_keyring: sphinx processing with key choice by the frame's rotation tag and
  *     replay protection (gateway.md §3.5 steps 1-2).
  *   - ns_hop_filter: forward only to node addresses of the topology (gateway.md §2.1).
@@ -88,7 +89,9 @@ struct ns_replay_set;
 enum ns_replay_result { NS_REPLAY_NEW = 0, NS_REPLAY_SEEN = 1 };
 
 /* Exact set of up to cap tags (cap > 0). Buckets come from a keyed hash with a random key,
- * so senders cannot aim collisions. NULL on bad arguments / OOM. */
+ * so senders cannot aim collisions. Every call but _free may run from several threads at
+ * once (one mutex): of two inserts of one tag, exactly one returns NS_REPLAY_NEW.
+ * NULL on bad arguments / OOM. */
 struct ns_replay_set *ns_replay_set_new(size_t cap);
 /* NS_REPLAY_NEW (inserted), NS_REPLAY_SEEN, or NS_NODE_ERR_FULL when the tag is new but the
  * set holds cap tags (callers drop such packets: fail closed). */
@@ -164,11 +167,19 @@ struct ns_listener_cbs {
 	void *ctx;
 };
 
-/* Serves listen_fd (non-blocking, listening; the listener owns and closes it). At most
- * max_conns inbound connections at once (0 = 1024); more are accepted and closed at once
- * with NS_NODE_ERR_LIMIT. NULL on bad arguments / OOM. */
+/* Serves listen_fd (non-blocking, listening; the listener owns and closes it), or, with
+ * listen_fd -1, only the connections given to ns_listener_adopt. At most max_conns inbound
+ * connections at once (0 = 1024); more are accepted and closed at once with
+ * NS_NODE_ERR_LIMIT. NULL on bad arguments / OOM. */
 struct ns_listener *ns_listener_new(struct ev_loop *loop, int listen_fd,
                                     const struct ns_listener_cbs *cbs, size_t max_conns);
+/* Serves fd, an accepted non-blocking connection (the listener owns it from now on, also
+ * when it refuses it: NS_NODE_ERR_LIMIT through on_close). Call from the loop's thread. */
+void ns_listener_adopt(struct ns_listener *l, int fd);
+/* Accepts on listen_fd (owned, as above) and gives every accepted non-blocking connection
+ * to handoff, which owns it from then on (the mix node's workers). NULL on bad arguments. */
+struct ns_listener *ns_listener_new_handoff(struct ev_loop *loop, int listen_fd,
+                                            void (*handoff)(void *ctx, int fd), void *ctx);
 size_t ns_listener_conn_count(const struct ns_listener *l);
 /* Stops watching, closes every connection (no on_close calls) and the listening socket. */
 void ns_listener_free(struct ns_listener *l);

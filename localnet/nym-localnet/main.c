@@ -45,6 +45,7 @@ struct options {
 	int timeout_s;
 	int tls;                   /* every gateway gets a TLS (wss) listener */
 	const char *tls_cert_name; /* the DNS name in the gateways' certificate */
+	const char *mix_workers;   /* --mixnode-workers: passed to every nym-mixnode (NULL: not) */
 	int n_delays;              /* --gateway-delays: gateway k's added client delay */
 	unsigned delays[32];
 };
@@ -56,6 +57,7 @@ struct proc {
 	char config[PATH_LEN];
 	const struct ns_nodeconf *conf; /* NULL for the directory and the network requester */
 	int is_nr;                      /* the network requester, started last */
+	const char *workers;            /* a mix node's --workers value, or NULL */
 	pid_t pid;
 };
 
@@ -485,7 +487,9 @@ static pid_t spawn(const char *dir, const struct proc *p, uint16_t directory_por
 		char home[PATH_LEN];
 		ln_nr_home(dir, home, sizeof home);
 		execl(p->binary, p->binary, "run", "--id", LN_NR_ID, "--home", home, (char *)NULL);
-	} else if (p->conf)
+	} else if (p->conf && p->workers)
+		execl(p->binary, p->binary, "--config", p->config, "--workers", p->workers, (char *)NULL);
+	else if (p->conf)
 		execl(p->binary, p->binary, "--config", p->config, (char *)NULL);
 	else
 		execl(p->binary, p->binary, "--listen", listen_arg, "--nodes", p->config, "--ready-file",
@@ -690,6 +694,9 @@ static void cmd_up(const struct options *o, int explicit_shape)
 	struct proc procs[MAX_NODES + 2];
 	memset(procs, 0, sizeof procs);
 	size_t np = build_proc_table(dir, nodes, n, nf.network_requester, procs);
+	for (size_t i = 0; i < np; i++)
+		if (procs[i].conf && procs[i].conf->role == NS_ROLE_MIXNODE)
+			procs[i].workers = o->mix_workers;
 	if (network_running(dir, procs, np)) {
 		printf("already running\n");
 		free(nodes);
@@ -814,6 +821,7 @@ static void usage(void)
 	        "                    [--drop-rate P] [--no-delay] [--key-rotation-id R] [--epoch E]\n"
 	        "                    [--no-network-requester] [--timeout SECONDS]\n"
 	        "                    [--tls [--tls-cert-name NAME]] [--gateway-delays MS,MS,...]\n"
+	        "                    [--mixnode-workers N|auto] (up only)\n"
 	        "       nym-localnet status|down --dir DIR\n");
 	exit(2);
 }
@@ -885,6 +893,8 @@ int main(int argc, char **argv)
 			o.tls_cert_name = v, explicit_shape = 1;
 		else if (strcmp(a, "--gateway-delays") == 0)
 			parse_delays(v, &o), explicit_shape = 1;
+		else if (strcmp(a, "--mixnode-workers") == 0)
+			o.mix_workers = strcmp(v, "auto") == 0 ? v : (parse_long(v, 1, 64), v);
 		else if (strcmp(a, "--timeout") == 0)
 			o.timeout_s = (int)parse_long(v, 1, 3600);
 		else if (strcmp(a, "--drop-rate") == 0) {

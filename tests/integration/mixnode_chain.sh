@@ -22,7 +22,7 @@ sink_val() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" "$T/sink.json"; }
 
 "$BIN/nym-localnet" gen --dir "$T/net" --no-delay >/dev/null
 for n in mix1 mix2 mix3; do
-	"$BIN/nym-mixnode" --config "$T/net/nodes/$n.toml" >"$T/$n.log" 2>&1 &
+	"$BIN/nym-mixnode" --config "$T/net/nodes/$n.toml" --workers 2 >"$T/$n.log" 2>&1 &
 	PIDS+=($!)
 done
 "$BIN/nym-inject" sink --config "$T/net/nodes/gateway1.toml" --report "$T/sink.json" >"$T/sink.log" 2>&1 &

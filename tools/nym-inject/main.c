@@ -3,13 +3,16 @@
  *   nym-inject send --topology FILE [--to HOST:PORT] [--count N] [--delay-ms D]
  *                   [--size regular|ack|extended8|extended16|extended32] [--frame-version 7|8]
  *                   [--rotation 0|1|2] [--repeat K] [--garbage-after K] [--pace-us U]
- *                   [--first-seq S]
+ *                   [--first-seq S] [--spread C]
  *       Builds N packets for the route layer1[0] -> layer2[0] -> layer3[0] -> gateway[0] of
  *       the topology (each mix hop delayed D ms, default 0), message "nym-inject seq=S+I
  *       sent_ns=T delay_ns=S", and sends them framed to --to (default: the layer-1 node).
  *       --repeat K sends every packet K times (replays). --garbage-after K opens two
  *       connections A and B, sends K packets on A, then garbage on A, checks the node
- *       closes A, then sends the rest on B. Exit 0 when everything was written.
+ *       closes A, then sends the rest on B. --spread C (1..8) opens C connections and writes
+ *       copy k of every packet on connection k mod C (with --repeat C: replays that arrive
+ *       on different connections, so on different workers of the node). Exit 0 when
+ *       everything was written.
  *   nym-inject raw --to HOST:PORT --hex HEX
  *       Sends raw bytes and waits (5 s) for the node to close the connection: exit 0 if it did.
  *   nym-inject sink --config NODE.toml [--report FILE] [--expect N] [--timeout S]
@@ -41,6 +44,7 @@ struct opts {
 	unsigned count, repeat, garbage_after, expect, timeout_s, pace_us, first_seq;
 	double delay_ms;
 	int size_tag, frame_version, rotation;
+	unsigned spread;
 };
 
 static int die(const char *msg)
@@ -174,8 +178,8 @@ static long build_frame(const struct opts *o, const struct route_info *r, unsign
 	return nym_frame_encode(&h, packet, plen, out, cap);
 }
 
-static int send_packets(int fd, const struct opts *o, const struct route_info *r, unsigned from,
-                        unsigned to)
+static int send_packets_on(const int *fds, unsigned n_fds, const struct opts *o,
+                           const struct route_info *r, unsigned from, unsigned to)
 {
 	static uint8_t frame[NYM_FRAME_MAX_LEN];
 	for (unsigned i = from; i < to; i++) {
@@ -183,12 +187,48 @@ static int send_packets(int fd, const struct opts *o, const struct route_info *r
 		if (n < 0)
 			return die("cannot build packet");
 		for (unsigned k = 0; k < o->repeat; k++)
-			if (write_all(fd, frame, (size_t)n) != 0)
+			if (write_all(fds[k % n_fds], frame, (size_t)n) != 0)
 				return die("write failed");
 		if (o->pace_us)
 			usleep(o->pace_us);
 	}
 	return 0;
+}
+
+static int send_packets(int fd, const struct opts *o, const struct route_info *r, unsigned from,
+                        unsigned to)
+{
+	return send_packets_on(&fd, 1, o, r, from, to);
+}
+
+/* Ends a connection after the node read everything. */
+static void finish(int fd)
+{
+	shutdown(fd, SHUT_WR);
+	wait_closed(fd, 200);
+	close(fd);
+}
+
+#define MAX_SPREAD 8
+
+static int send_spread(const char *to, const struct opts *o, const struct route_info *r)
+{
+	int fds[MAX_SPREAD];
+	unsigned n = 0, k = o->spread;
+	int rc = 0;
+	if (k > MAX_SPREAD)
+		return die("--spread takes 1..8");
+	for (; n < k && rc == 0; n++) {
+		fds[n] = connect_to(to);
+		if (fds[n] < 0)
+			rc = die("cannot connect");
+	}
+	if (rc == 0)
+		rc = send_packets_on(fds, k, o, r, 0, o->count);
+	for (unsigned i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			finish(fds[i]);
+	return rc;
 }
 
 static int cmd_send(const struct opts *o)
@@ -204,6 +244,8 @@ static int cmd_send(const struct opts *o)
 		return die("topology has no full route");
 	ns_topo_free(&t);
 	const char *to = o->to ? o->to : r.first_host;
+	if (o->spread)
+		return send_spread(to, o, &r);
 	int a = connect_to(to);
 	if (a < 0)
 		return die("cannot connect");
@@ -224,10 +266,7 @@ static int cmd_send(const struct opts *o)
 		if (b >= 0)
 			close(b);
 	}
-	/* let the node read everything before the close */
-	shutdown(a, SHUT_WR);
-	wait_closed(a, 200);
-	close(a);
+	finish(a); /* let the node read everything before the close */
 	return rc;
 }
 
@@ -422,6 +461,7 @@ static int parse_opt(struct opts *o, const char *k, const char *v)
 	else if (!strcmp(k, "--garbage-after")) return parse_uint(v, &o->garbage_after);
 	else if (!strcmp(k, "--expect")) return parse_uint(v, &o->expect);
 	else if (!strcmp(k, "--timeout")) return parse_uint(v, &o->timeout_s);
+	else if (!strcmp(k, "--spread")) return parse_uint(v, &o->spread);
 	else if (!strcmp(k, "--pace-us")) return parse_uint(v, &o->pace_us);
 	else if (!strcmp(k, "--delay-ms")) { o->delay_ms = atof(v); return o->delay_ms >= 0 ? 0 : -1; }
 	else if (!strcmp(k, "--size")) { o->size_tag = nym_packet_size_from_name(v); return o->size_tag > 0 ? 0 : -1; }
