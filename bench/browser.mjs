@@ -65,7 +65,7 @@ function browserPids(profile) {
 // ns of CPU per group: the renderers' main threads (the pages), their dedicated Workers, the rest of the renderer, the
 // other processes (browser: the WebSocket and fetch I/O of the network service, gpu, zygote)
 function cpuSnapshot(pids) {
-	const g = { main: 0, workers: 0, rendererOther: 0, otherProcs: 0, threads: {} };
+	const g = { main: 0, workers: 0, rendererOther: 0, otherProcs: 0, threads: {}, tids: {} };
 	for (const [pid, type] of pids) {
 		let tids;
 		try { tids = readdirSync(`/proc/${pid}/task`); } catch { continue; }
@@ -77,7 +77,7 @@ function cpuSnapshot(pids) {
 			} catch { continue; }
 			// a renderer's main thread keeps the process's name; the page's JavaScript runs there
 			if (type === 'renderer' && tid === String(pid)) g.main += ns;
-			else if (type === 'renderer' && comm.startsWith('DedicatedWorker')) g.workers += ns;
+			else if (type === 'renderer' && comm.startsWith('DedicatedWorker')) g.workers += ns, g.tids[tid] = ns;
 			else if (type === 'renderer') g.rendererOther += ns;
 			else g.otherProcs += ns;
 			const k = `${type}/${comm}`;
@@ -90,6 +90,9 @@ function cpuSnapshot(pids) {
 function cpuDelta(a, b) {
 	const d = {};
 	for (const k of ['main', 'workers', 'rendererOther', 'otherProcs']) d[k] = (b[k] - a[k]) / 1e6; // ms
+	// each Worker thread on its own (ours: the key Worker and the net Worker; the SDK: one)
+	d.perWorker = Object.keys(b.tids).map((t) => (b.tids[t] - (a.tids[t] ?? 0)) / 1e6).filter((ms) => ms > 0.5)
+		.sort((x, y) => y - x);
 	d.client = d.main + d.workers;
 	d.renderer = d.client + d.rendererOther;
 	d.all = d.renderer + d.otherProcs;
@@ -245,8 +248,11 @@ async function selfSendPhase(a, o, pids, n, size, what, log) {
 	const secs = (last - sent.t0) / 1000;
 	const cpu = cpuDelta(c0, c1);
 	log(`${a.kind} ${what}: ${n} msgs in ${secs.toFixed(3)} s, ${packets} packets, CPU ms: ${JSON.stringify(cpu)}`);
+	let counters = null;
+	try { counters = await a.call('stats'); } catch { /* the SDK has none */ }
+	if (counters) log(`${a.kind} ${what}: client.stats() ${JSON.stringify(counters)}`);
 	return { msgsPerS: n / secs, mbPerS: (n * size) / 1e6 / secs, packets, cpu, cpuPerPacket: cpu.client / packets, cpuPerMsg: cpu.client / n,
-		cpuAllPerPacket: cpu.all / packets, sendCallMs: sent.t1 - sent.t0 };
+		cpuAllPerPacket: cpu.all / packets, sendCallMs: sent.t1 - sent.t0, counters };
 }
 
 async function firstPacketPhase(a, o, gwPid, tmp, log) {

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# nym-client under a burst, as the browser benchmark sends: 300 anonymous 1 KiB messages with
+# 10 reply SURBs each, sent back to back to its own address, Sphinx delays, ack delays and cover
+# off on a localnet without delays, so the only waits are our own processes' queues. Every
+# message must arrive once, and no fragment may be sent again: every ack comes back, and an ack
+# that waits behind keyd's packet building is no lost packet (Nym's ack timer measures the
+# network, not the sender's own backlog). Exit 0 = pass.
+set -euo pipefail
+LOCALNET_ARGS="--no-delay --no-network-requester"
+# shellcheck source=tests/integration/lib/nymclient.bash
+. "$(dirname "$0")/lib/nymclient.bash"
+nc_setup client-burst
+N=${BURST:-300}
+
+nc_init t
+nc_debug t traffic average_packet_delay '{ secs = 0, nanos = 0 }'
+nc_debug t acknowledgements average_ack_delay "'0ms'"
+nc_run t --no-cover
+nc_app app t
+ADDR=$(nc_ready app) || fail "the app did not start"
+[ "$ADDR" = "${NC_ADDR[t]}" ] || fail "selfAddress differs from init's address"
+
+for i in $(seq "$N"); do echo "sendanon self 1024 10 b$i"; done | while read -r l; do nc_cmd app "$l"; done
+nc_cmd app "wait $N 300000"
+W=$(nc_event app ".event==\"wait\" and .want==$N" 320) || fail "no answer to wait"
+[ "$(jq -r .ok <<<"$W")" = true ] || fail "only $(jq -r .received <<<"$W") of $N messages arrived"
+echo "ok a burst of $N x 1 KiB with 10 reply SURBs each arrived"
+sleep 3 # the last acks
+nc_app_stop app
+nc_stop t
+[ "$NC_STATUS" = 0 ] || fail "nym-client: exit status $NC_STATUS after SIGTERM"
+echo "ok $(grep -o 'stats netd: .*' "$NC_DIR/t.log" | tail -1)"
+retx=$(nc_stat t netd retransmissions)
+[ -n "$retx" ] || fail "no netd stats line"
+[ "$retx" = 0 ] || fail "$retx fragments were sent again in the burst (every ack came back)"
+echo PASS
