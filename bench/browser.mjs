@@ -6,7 +6,7 @@
 //        [--big N] [--log FILE] [--json FILE]
 import { spawn } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, localnetStartOptions, openHarness, ourPackageBuilt, ourPackageDir, tightCsp } from '../tests/browser/driver.mjs';
@@ -159,6 +159,41 @@ class Cdp {
 		return out;
 	}
 
+	// --cpu-profile: V8's sampling profiler in the page and each Worker of origin
+	async profileStart(origin) {
+		const { targetInfos } = await this.send('Target.getTargets');
+		this.profiled = [];
+		for (const t of targetInfos.filter((x) => (x.type === 'page' || x.type === 'worker') && x.url.startsWith(origin))) {
+			const { sessionId } = await this.send('Target.attachToTarget', { targetId: t.targetId, flatten: true });
+			await this.send('Profiler.enable', {}, sessionId);
+			await this.send('Profiler.setSamplingInterval', { interval: 200 }, sessionId);
+			await this.send('Profiler.start', {}, sessionId);
+			this.profiled.push({ sessionId, url: t.url.slice(origin.length) });
+		}
+	}
+
+	// per context: ms of self time per function (samples x their time deltas), the top ones
+	async profileStop(top = 25) {
+		const out = [];
+		for (const { sessionId, url } of this.profiled ?? []) {
+			const { profile } = await this.send('Profiler.stop', {}, sessionId);
+			await this.send('Target.detachFromTarget', { sessionId });
+			const name = new Map(profile.nodes.map((n) => [n.id, n.callFrame.functionName || `(${n.callFrame.url.split('/').pop() || 'anonymous'})`]));
+			const self = new Map();
+			let total = 0;
+			profile.samples.forEach((id, i) => {
+				const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+				const f = name.get(id);
+				self.set(f, (self.get(f) ?? 0) + ms);
+				if (f !== '(idle)' && f !== '(program)') total += ms;
+			});
+			const fns = [...self].filter(([f]) => f !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top)
+				.map(([f, ms]) => ({ f, ms: Number(ms.toFixed(1)) }));
+			out.push({ url, busyMs: Number(total.toFixed(1)), fns });
+		}
+		return out;
+	}
+
 	close() { try { this.ws.close(); } catch { /* gone */ } }
 }
 
@@ -299,7 +334,13 @@ async function runKind(kind, o, e, log) {
 		r.heap = await cdp.heap(h.server.url);
 		r.pss = rendererPss(pidsNow);
 		log(`${kind}: heap ${JSON.stringify(r.heap)}`);
+		if (o['cpu-profile'] && kind === 'ours') await cdp.profileStart(h.server.url);
 		r.small = await selfSendPhase(a, o, pidsNow, Number(o.small), 1024, `${o.small} x 1 KiB`, log);
+		if (o['cpu-profile'] && kind === 'ours') {
+			const prof = await cdp.profileStop();
+			writeFileSync(o['cpu-profile'], JSON.stringify(prof, null, 1));
+			for (const p of prof) log(`profile ${p.url}: busy ${p.busyMs} ms; ${p.fns.slice(0, 12).map((x) => `${x.f} ${x.ms}`).join(', ')}`);
+		}
 		r.big = await selfSendPhase(a, o, pidsNow, Number(o.big), 1 << 20, `${o.big} x 1 MiB`, log);
 		r.first = await firstPacketPhase(a, o, Number(readFileSync(join(o.net, 'run/gateway1.pid'), 'utf8')), tmp, log);
 		r.heapAfter = await cdp.heap(h.server.url);
