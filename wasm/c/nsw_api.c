@@ -7,9 +7,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <sodium.h>
 
 #include "base58.h"
 #include "crypto.h"
@@ -35,49 +32,7 @@ static void put_le64(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-#ifdef __EMSCRIPTEN__
-/* libsodium 1.0.18 built by emscripten draws randomness one byte per call into JavaScript
- * (crypto.getRandomValues on a 4-byte array each time): 14 % of the key Worker's CPU under a
- * burst. The same source, asked once per 256 bytes (emscripten's getentropy fills the whole
- * buffer with crypto.getRandomValues), installed through libsodium's own hook. */
-static const char *getentropy_name(void) { return "getentropy"; }
-
-static void getentropy_buf(void *const buf, const size_t size)
-{
-	unsigned char *p = buf;
-	for (size_t left = size; left > 0;) {
-		size_t n = left < 256 ? left : 256;
-		if (getentropy(p, n) != 0)
-			abort(); /* no randomness: nothing safe to do */
-		p += n;
-		left -= n;
-	}
-}
-
-static uint32_t getentropy_u32(void)
-{
-	uint32_t v;
-	getentropy_buf(&v, sizeof v);
-	return v;
-}
-
-static struct randombytes_implementation getentropy_impl = {
-	.implementation_name = getentropy_name,
-	.random = getentropy_u32,
-	.buf = getentropy_buf,
-};
-#endif
-
-NSW_EXPORT int nsw_init(void)
-{
-#ifdef __EMSCRIPTEN__
-	static int installed;
-	if (!installed && randombytes_set_implementation(&getentropy_impl) != 0)
-		return -1;
-	installed = 1;
-#endif
-	return ns_crypto_init();
-}
+NSW_EXPORT int nsw_init(void) { return ns_crypto_init(); }
 NSW_EXPORT void *nsw_alloc(size_t n) { return malloc(n ? n : 1); }
 
 NSW_EXPORT void nsw_free(void *p, size_t n)
