@@ -45,7 +45,7 @@ int nsw_outbox_push(struct nsw_outbox *o, uint32_t kind, uint32_t a0, uint32_t a
  * BATCH_MAX_MESSAGES (a batch of packet builds is one task of the key Worker, and the first
  * sealed frame of a burst leaves only when it is done). BATCH: [BATCH, bin(u32 BE length,
  * message ...)]. */
-#define BATCH_MAX_MESSAGES 16
+#define BATCH_MAX_MESSAGES 8
 
 static int same_batch(const struct nsw_event *e, uint32_t peer)
 {
