@@ -6,7 +6,7 @@
 //        [--big N] [--log FILE] [--json FILE]
 import { spawn } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, localnetStartOptions, openHarness, ourPackageBuilt, ourPackageDir, tightCsp } from '../tests/browser/driver.mjs';
@@ -65,7 +65,7 @@ function browserPids(profile) {
 // ns of CPU per group: the renderers' main threads (the pages), their dedicated Workers, the rest of the renderer, the
 // other processes (browser: the WebSocket and fetch I/O of the network service, gpu, zygote)
 function cpuSnapshot(pids) {
-	const g = { main: 0, workers: 0, rendererOther: 0, otherProcs: 0, threads: {} };
+	const g = { main: 0, workers: 0, rendererOther: 0, otherProcs: 0, threads: {}, tids: {} };
 	for (const [pid, type] of pids) {
 		let tids;
 		try { tids = readdirSync(`/proc/${pid}/task`); } catch { continue; }
@@ -77,7 +77,7 @@ function cpuSnapshot(pids) {
 			} catch { continue; }
 			// a renderer's main thread keeps the process's name; the page's JavaScript runs there
 			if (type === 'renderer' && tid === String(pid)) g.main += ns;
-			else if (type === 'renderer' && comm.startsWith('DedicatedWorker')) g.workers += ns;
+			else if (type === 'renderer' && comm.startsWith('DedicatedWorker')) g.workers += ns, g.tids[tid] = ns;
 			else if (type === 'renderer') g.rendererOther += ns;
 			else g.otherProcs += ns;
 			const k = `${type}/${comm}`;
@@ -90,6 +90,9 @@ function cpuSnapshot(pids) {
 function cpuDelta(a, b) {
 	const d = {};
 	for (const k of ['main', 'workers', 'rendererOther', 'otherProcs']) d[k] = (b[k] - a[k]) / 1e6; // ms
+	// each Worker thread on its own (ours: the key Worker and the net Worker; the SDK: one)
+	d.perWorker = Object.keys(b.tids).map((t) => (b.tids[t] - (a.tids[t] ?? 0)) / 1e6).filter((ms) => ms > 0.5)
+		.sort((x, y) => y - x);
 	d.client = d.main + d.workers;
 	d.renderer = d.client + d.rendererOther;
 	d.all = d.renderer + d.otherProcs;
@@ -152,6 +155,41 @@ class Cdp {
 			out.used += h.usedSize;
 			out.backing += h.backingStorageSize ?? 0;
 			out.targets.push({ type: t.type, url: t.url.slice(origin.length), used: h.usedSize, backing: h.backingStorageSize ?? 0 });
+		}
+		return out;
+	}
+
+	// --cpu-profile: V8's sampling profiler in the page and each Worker of origin
+	async profileStart(origin) {
+		const { targetInfos } = await this.send('Target.getTargets');
+		this.profiled = [];
+		for (const t of targetInfos.filter((x) => (x.type === 'page' || x.type === 'worker') && x.url.startsWith(origin))) {
+			const { sessionId } = await this.send('Target.attachToTarget', { targetId: t.targetId, flatten: true });
+			await this.send('Profiler.enable', {}, sessionId);
+			await this.send('Profiler.setSamplingInterval', { interval: 200 }, sessionId);
+			await this.send('Profiler.start', {}, sessionId);
+			this.profiled.push({ sessionId, url: t.url.slice(origin.length) });
+		}
+	}
+
+	// per context: ms of self time per function (samples x their time deltas), the top ones
+	async profileStop(top = 25) {
+		const out = [];
+		for (const { sessionId, url } of this.profiled ?? []) {
+			const { profile } = await this.send('Profiler.stop', {}, sessionId);
+			await this.send('Target.detachFromTarget', { sessionId });
+			const name = new Map(profile.nodes.map((n) => [n.id, n.callFrame.functionName || `(${n.callFrame.url.split('/').pop() || 'anonymous'})`]));
+			const self = new Map();
+			let total = 0;
+			profile.samples.forEach((id, i) => {
+				const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+				const f = name.get(id);
+				self.set(f, (self.get(f) ?? 0) + ms);
+				if (f !== '(idle)' && f !== '(program)') total += ms;
+			});
+			const fns = [...self].filter(([f]) => f !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top)
+				.map(([f, ms]) => ({ f, ms: Number(ms.toFixed(1)) }));
+			out.push({ url, busyMs: Number(total.toFixed(1)), fns });
 		}
 		return out;
 	}
@@ -245,8 +283,11 @@ async function selfSendPhase(a, o, pids, n, size, what, log) {
 	const secs = (last - sent.t0) / 1000;
 	const cpu = cpuDelta(c0, c1);
 	log(`${a.kind} ${what}: ${n} msgs in ${secs.toFixed(3)} s, ${packets} packets, CPU ms: ${JSON.stringify(cpu)}`);
+	let counters = null;
+	try { counters = await a.call('stats'); } catch { /* the SDK has none */ }
+	if (counters) log(`${a.kind} ${what}: client.stats() ${JSON.stringify(counters)}`);
 	return { msgsPerS: n / secs, mbPerS: (n * size) / 1e6 / secs, packets, cpu, cpuPerPacket: cpu.client / packets, cpuPerMsg: cpu.client / n,
-		cpuAllPerPacket: cpu.all / packets, sendCallMs: sent.t1 - sent.t0 };
+		cpuAllPerPacket: cpu.all / packets, sendCallMs: sent.t1 - sent.t0, counters };
 }
 
 async function firstPacketPhase(a, o, gwPid, tmp, log) {
@@ -293,7 +334,13 @@ async function runKind(kind, o, e, log) {
 		r.heap = await cdp.heap(h.server.url);
 		r.pss = rendererPss(pidsNow);
 		log(`${kind}: heap ${JSON.stringify(r.heap)}`);
+		if (o['cpu-profile'] && kind === 'ours') await cdp.profileStart(h.server.url);
 		r.small = await selfSendPhase(a, o, pidsNow, Number(o.small), 1024, `${o.small} x 1 KiB`, log);
+		if (o['cpu-profile'] && kind === 'ours') {
+			const prof = await cdp.profileStop();
+			writeFileSync(o['cpu-profile'], JSON.stringify(prof, null, 1));
+			for (const p of prof) log(`profile ${p.url}: busy ${p.busyMs} ms; ${p.fns.slice(0, 12).map((x) => `${x.f} ${x.ms}`).join(', ')}`);
+		}
 		r.big = await selfSendPhase(a, o, pidsNow, Number(o.big), 1 << 20, `${o.big} x 1 MiB`, log);
 		r.first = await firstPacketPhase(a, o, Number(readFileSync(join(o.net, 'run/gateway1.pid'), 'utf8')), tmp, log);
 		r.heapAfter = await cdp.heap(h.server.url);

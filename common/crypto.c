@@ -5,6 +5,9 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __EMSCRIPTEN__
+#include <emscripten.h>
+#endif
 
 #define GCRYPT_MIN_VERSION "1.10.0"
 
@@ -24,7 +27,27 @@ int ns_crypto_init(void)
 }
 
 void ns_memzero(void *p, size_t n) { sodium_memzero(p, n); }
+#ifdef __EMSCRIPTEN__
+/* In wasm, libsodium 1.0.18's randombytes_buf (and emscripten's getentropy) make one call
+ * into JavaScript per byte, each a crypto.getRandomValues on a 1- or 4-byte array: 14 % of
+ * the browser key Worker's CPU under a burst. The same source fills the whole buffer in one
+ * call here (at most 65536 bytes per call, the Web Crypto limit). */
+EM_JS(void, ns_js_random_fill, (void *buf, size_t n), {
+	crypto.getRandomValues(HEAPU8.subarray(buf, buf + n));
+});
+
+void ns_random(void *buf, size_t n)
+{
+	for (unsigned char *p = buf; n > 0;) {
+		size_t k = n < 65536 ? n : 65536;
+		ns_js_random_fill(p, k);
+		p += k;
+		n -= k;
+	}
+}
+#else
 void ns_random(void *buf, size_t n) { randombytes_buf(buf, n); }
+#endif
 uint32_t ns_random_uniform(uint32_t upper) { return randombytes_uniform(upper); }
 int ns_ct_equal(const void *a, const void *b, size_t n) { return sodium_memcmp(a, b, n) == 0; }
 

@@ -37,9 +37,93 @@ int nsw_outbox_push(struct nsw_outbox *o, uint32_t kind, uint32_t a0, uint32_t a
 	return 0;
 }
 
+/* Datagrams to one peer leave as one BATCH datagram, as the native IPC corks them: one copy
+ * out of the module, one postMessage and one feed call for all of them (the receiver's codec
+ * opens it: nsw_feed). Taken from the head on: every datagram to the head's peer up to the
+ * first event that is not a datagram; datagrams to other peers are stepped over (the order
+ * between two peers is no one's to see: natively they are two sockets), at most
+ * BATCH_MAX_MESSAGES (a batch of packet builds is one task of the key Worker, and the first
+ * sealed frame of a burst leaves only when it is done). BATCH: [BATCH, bin(u32 BE length,
+ * message ...)]. */
+#define BATCH_MAX_MESSAGES 8
+
+static int same_batch(const struct nsw_event *e, uint32_t peer)
+{
+	return e->kind == NSW_EV_DATAGRAM && e->arg[0] == peer;
+}
+
+static size_t batchable(const struct nsw_event *head, size_t *bytes)
+{
+	size_t n = 0, total = 0;
+	for (const struct nsw_event *e = head; e && e->kind == NSW_EV_DATAGRAM && n < BATCH_MAX_MESSAGES;
+	     e = e->next) {
+		if (!same_batch(e, head->arg[0]))
+			continue;
+		if (total + 4 + e->len > NS_IPC_BATCH_MAX)
+			break;
+		total += 4 + e->len;
+		n++;
+	}
+	*bytes = total;
+	return n;
+}
+
+static uint8_t *batch_header(uint8_t *d, size_t bytes)
+{
+	_Static_assert(NS_IPC_T_BATCH < 128 && NS_IPC_BATCH_MAX < 65536, "the BATCH header");
+	*d++ = 0x92, *d++ = NS_IPC_T_BATCH;
+	if (bytes < 256) {
+		*d++ = 0xc4, *d++ = (uint8_t)bytes;
+	} else {
+		*d++ = 0xc5, *d++ = (uint8_t)(bytes >> 8), *d++ = (uint8_t)bytes;
+	}
+	return d;
+}
+
+static struct nsw_event *pop_batch(struct nsw_outbox *o)
+{
+	size_t bytes, n = batchable(o->head, &bytes);
+	if (n < 2)
+		return NULL;
+	size_t h = bytes < 256 ? 4 : 5;
+	struct nsw_event *b = malloc(sizeof *b + h + bytes);
+	if (!b)
+		return NULL; /* then one at a time */
+	uint32_t peer = o->head->arg[0];
+	uint8_t *d = batch_header(b->data, bytes);
+	b->next = NULL;
+	b->kind = NSW_EV_DATAGRAM;
+	b->arg[0] = peer, b->arg[1] = b->arg[2] = 0;
+	b->len = h + bytes;
+	struct nsw_event **link = &o->head;
+	for (size_t i = 0; i < n;) {
+		struct nsw_event *e = *link;
+		if (!same_batch(e, peer)) {
+			link = &e->next;
+			continue;
+		}
+		*link = e->next;
+		*d++ = (uint8_t)(e->len >> 24), *d++ = (uint8_t)(e->len >> 16);
+		*d++ = (uint8_t)(e->len >> 8), *d++ = (uint8_t)e->len;
+		memcpy(d, e->data, e->len);
+		d += e->len;
+		nsw_event_free(e);
+		i++;
+	}
+	o->count -= n;
+	/* the tail moves when the last event was taken */
+	o->tail = &o->head;
+	while (*o->tail)
+		o->tail = &(*o->tail)->next;
+	return b;
+}
+
 struct nsw_event *nsw_outbox_pop(struct nsw_outbox *o)
 {
-	struct nsw_event *ev = o->head;
+	struct nsw_event *ev = pop_batch(o);
+	if (ev)
+		return ev;
+	ev = o->head;
 	if (!ev)
 		return NULL;
 	o->head = ev->next;

@@ -71,11 +71,32 @@ function feed(from, datagram) {
 }
 
 // From the page: the engine's datagrams (APID) or the supervisor's; the catalogue says which.
+// They wait in a queue taken one datagram per task, so that what netd sent meanwhile (the
+// frames the gateway pushed, acks among them) is opened first: postMessage has no
+// back-pressure, and a burst of sends would otherwise put seconds of packet building ahead of
+// every ack, longer than netd's ack timers (natively the socket buffer bounds that backlog and
+// keyd's loop reads both sockets in turn).
+const fromPageQueue = [];
+let pageHead = 0;
+const tick = new MessageChannel();
+let tickPosted = false;
+
 function fromPage(ev) {
-  const d = new Uint8Array(ev.data);
-  const from = ipcRoleFor(M, d, { self: ROLE.KEYD, candidates: [ROLE.APID, ROLE.SUPERVISOR] });
-  feed(from < 0 ? ROLE.APID : from, d); // undecodable: refused as the engine's
+  fromPageQueue.push(new Uint8Array(ev.data));
+  if (!tickPosted) { tickPosted = true; tick.port2.postMessage(null); }
 }
+
+tick.port1.onmessage = () => {
+  tickPosted = false;
+  if (pageHead < fromPageQueue.length) {
+    const d = fromPageQueue[pageHead];
+    fromPageQueue[pageHead++] = undefined;
+    const from = ipcRoleFor(M, d, { self: ROLE.KEYD, candidates: [ROLE.APID, ROLE.SUPERVISOR] });
+    feed(from < 0 ? ROLE.APID : from, d); // undecodable: refused as the engine's
+  }
+  if (pageHead < fromPageQueue.length) { tickPosted = true; tick.port2.postMessage(null); }
+  else { fromPageQueue.length = 0; pageHead = 0; }
+};
 
 function publicKeys() {
   const info = storeInfo(M, store);
