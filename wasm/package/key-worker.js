@@ -19,6 +19,12 @@ if (M._nsw_init() !== 0) throw new Error('nsw_init failed');
 let pagePort = null, netPort = null, keyd = null, store = 0;
 let clientId = null, passphrase = null;
 const early = []; // datagrams that arrive before keyd runs
+// From a stop until the next load, what arrives belongs to the stopped session (netd's last
+// frames may still be on their way): dropped, never replayed into the next session's keyd.
+// Nor is anything from the supervisor kept for a keyd not yet running: the page sends it
+// SHUTDOWN and STATS_REQUEST only while a session runs, and its port is not ordered with the
+// Worker's own messages, so the SHUTDOWN of a stop can arrive after the next 'load'.
+let between = false;
 let writes = Promise.resolve(); // IndexedDB writes, in order
 
 function idb() {
@@ -62,7 +68,7 @@ function send(role, datagram) {
 }
 
 function feed(from, datagram) {
-  if (!keyd) { early.push([from, datagram]); return; }
+  if (!keyd) { if (!between && from !== ROLE.SUPERVISOR) early.push([from, datagram]); return; }
   try { keyd.feed(from, datagram); } catch (e) {
     // a peer broke the protocol: the state takes nothing more (natively keyd exits)
     self.postMessage({ cmd: 'error', message: String(e.message ?? e), fatal: true });
@@ -109,6 +115,7 @@ function fail(e) {
 }
 
 async function load(m) {
+  between = false;
   clientId = String(m.clientId);
   passphrase = m.passphrase ?? null;
   const row = await idbGet(clientId);
@@ -155,6 +162,10 @@ self.onmessage = async (ev) => {
     else if (m.cmd === 'run') run();
     else if (m.cmd === 'stop') {
       stopKeyd();
+      between = true;
+      early.length = 0;
+      fromPageQueue.length = 0;
+      pageHead = 0;
       await writes;
       self.postMessage({ cmd: 'stopped' });
     }

@@ -14,6 +14,10 @@ if (M._nsw_init() !== 0) throw new Error('nsw_init failed');
 
 let pagePort = null, keyPort = null, net = null;
 const early = [];
+// From a stop until the next start, what arrives belongs to the stopped session (keyd's last
+// answers): dropped, never replayed into the next session; nor is anything from the supervisor
+// kept before the session runs (the SHUTDOWN of a stop may arrive after the next 'start').
+let between = false;
 
 function post(port, datagram) {
   const buf = datagram.buffer.byteLength === datagram.length ? datagram.buffer : datagram.slice().buffer;
@@ -21,7 +25,7 @@ function post(port, datagram) {
 }
 
 function feed(from, datagram) {
-  if (!net) { early.push([from, datagram]); return; }
+  if (!net) { if (!between && from !== ROLE.SUPERVISOR) early.push([from, datagram]); return; }
   try { net.feed(from, datagram); } catch (e) {
     self.postMessage({ cmd: 'error', message: String(e.message ?? e), fatal: true });
     stop();
@@ -35,6 +39,7 @@ function fromPage(ev) {
 }
 
 function start(config) {
+  between = false;
   net = new NetHost(M, config, {
     send: (role, d) => post(role === ROLE.KEYD ? keyPort : pagePort, d),
     log: (level, line) => self.postMessage({ cmd: 'log', level, line }),
@@ -59,7 +64,12 @@ self.onmessage = async (ev) => {
       const g = await NetHost.chooseGateway(M, { nymApiUrl: m.nymApiUrl, preferredGateway: m.preferredGateway, forceTls: m.forceTls });
       self.postMessage({ cmd: 'gateway', identity: g.identity, identityBytes: g.identityBytes, url: g.url });
     } else if (m.cmd === 'start') start(m.config);
-    else if (m.cmd === 'stop') { stop(); self.postMessage({ cmd: 'stopped' }); }
+    else if (m.cmd === 'stop') {
+      stop();
+      between = true;
+      early.length = 0;
+      self.postMessage({ cmd: 'stopped' });
+    }
   } catch (e) {
     self.postMessage({ cmd: 'error', message: String(e.message ?? e), during: m.cmd });
   }
