@@ -142,35 +142,11 @@ NYMSUITE_CA_FILE=$P/ca.pem "$BIN/nym-client" run --id t --home "$H" --nym-apis "
 	>"$T/client.log" 2>&1 &
 CPID=$!
 
-cat >"$T/app.py" <<'EOF'
-import asyncio, json, sys, websockets
-async def main(url, text):
-    for _ in range(150):
-        try:
-            ws = await websockets.connect(url)
-            break
-        except OSError:
-            await asyncio.sleep(0.1)
-    else:
-        sys.exit("cannot connect to " + url)
-    await ws.send(json.dumps({"type": "selfAddress"}))
-    me = json.loads(await asyncio.wait_for(ws.recv(), 10))["address"]
-    await ws.send(json.dumps({"type": "send", "message": text, "recipient": me}))
-    r = json.loads(await asyncio.wait_for(ws.recv(), 30))
-    print("RECEIVED", r.get("type"), r.get("message"), flush=True)
-    await ws.close()
-asyncio.run(main(sys.argv[1], sys.argv[2]))
-EOF
-cat >"$T/status.py" <<'EOF'
-import json, sys
-from capiws import admin_ask
-print(json.dumps(admin_ask(sys.argv[1], "status")["netd"]))
-EOF
 selfsend() {
-	timeout 45 "$PY" "$T/app.py" "ws://127.0.0.1:$PORT" "$1" >"$T/app.out" 2>&1 || { cat "$T/app.out"; fail "app ($1)"; }
+	timeout 45 "$PY" "$(dirname "$0")/lib/selfsend.py" "ws://127.0.0.1:$PORT" "$1" >"$T/app.out" 2>&1 || { cat "$T/app.out"; fail "app ($1)"; }
 	grep -qx "RECEIVED received $1" "$T/app.out" || { cat "$T/app.out"; fail "no received frame ($1)"; }
 }
-netd_status() { PYTHONPATH="$(dirname "$0")/lib" "$PY" "$T/status.py" "$H/.nym/clients/t/data/nymctl.sock"; }
+netd_status() { PYTHONPATH="$(dirname "$0")/lib" "$PY" "$(dirname "$0")/lib/netd_status.py" "$H/.nym/clients/t/data/nymctl.sock"; }
 selfsend "hello over https"
 grep -q "topology generation 1 from $LIVE" "$T/client.log" || fail "topology not from $LIVE"
 for _ in $(seq 100); do [ "$(grep -c '^/v1/nym-nodes/rewarded-set$' "$T/proxy.log")" -ge 3 ] && break; sleep 0.1; done

@@ -88,31 +88,7 @@ export NYMSUITE_CA_FILE=$P/ca.pem
 	{ cat "$T/init.out"; fail "init over https"; }
 printf "\n[debug.topology]\ntopology_refresh_rate = '4s'\n" >>"$H/.nym/clients/t/config/config.toml"
 
-cat >"$T/app.py" <<'PYEOF'
-import asyncio, json, sys, websockets
-async def main(url, text):
-    for _ in range(150):
-        try:
-            ws = await websockets.connect(url)
-            break
-        except OSError:
-            await asyncio.sleep(0.1)
-    else:
-        sys.exit("cannot connect to " + url)
-    await ws.send(json.dumps({"type": "selfAddress"}))
-    me = json.loads(await asyncio.wait_for(ws.recv(), 10))["address"]
-    await ws.send(json.dumps({"type": "send", "message": text, "recipient": me}))
-    r = json.loads(await asyncio.wait_for(ws.recv(), 30))
-    print("RECEIVED", r.get("type"), r.get("message"), flush=True)
-    await ws.close()
-asyncio.run(main(sys.argv[1], sys.argv[2]))
-PYEOF
-cat >"$T/status.py" <<'PYEOF'
-import json, sys
-from capiws import admin_ask
-print(json.dumps(admin_ask(sys.argv[1], "status")["netd"]))
-PYEOF
-netd_status() { PYTHONPATH="$(dirname "$0")/lib" "$PY" "$T/status.py" "$H/.nym/clients/t/data/nymctl.sock"; }
+netd_status() { PYTHONPATH="$(dirname "$0")/lib" "$PY" "$(dirname "$0")/lib/netd_status.py" "$H/.nym/clients/t/data/nymctl.sock"; }
 generation() { netd_status 2>/dev/null | jq -r '.topology_generation // 0' 2>/dev/null || echo 0; }
 netd_pid() {
 	local p
@@ -153,7 +129,7 @@ done
 ST=$(netd_status) || fail "no status"
 jq -e '.topology_generation >= 5 and .topology_refresh_failures == 0 and .connected == true' \
 	<<<"$ST" >/dev/null || fail "netd status after the refreshes: $ST"
-timeout 45 "$PY" "$T/app.py" "ws://127.0.0.1:$PORT" "after the refreshes" >"$T/app.out" 2>&1 ||
+timeout 45 "$PY" "$(dirname "$0")/lib/selfsend.py" "ws://127.0.0.1:$PORT" "after the refreshes" >"$T/app.out" 2>&1 ||
 	{ cat "$T/app.out"; fail "self-send"; }
 grep -qx "RECEIVED received after the refreshes" "$T/app.out" || { cat "$T/app.out"; fail "no received frame"; }
 echo "ok released between fetches (seen at generation $released_after), back for the next one ($resident_after); $(jq -c '{topology_generation, topology_refresh_failures}' <<<"$ST"), self-send works"
