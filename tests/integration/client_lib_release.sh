@@ -13,6 +13,8 @@
 set -euo pipefail
 # shellcheck source=tests/integration/lib/localnet.bash
 . "$(dirname "$0")/lib/localnet.bash"
+# shellcheck source=tests/integration/lib/pki.bash
+. "$(dirname "$0")/lib/pki.bash"
 PY=/usr/bin/python3
 [ -x "$BIN/nym-client" ] || { echo "missing $BIN/nym-client (run make first)"; exit 1; }
 command -v openssl >/dev/null || { echo "missing openssl"; exit 1; }
@@ -38,45 +40,9 @@ trap cleanup EXIT
 H=$T/home
 
 P=$T/pki
-mkdir -p "$P"
-EC="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
-# shellcheck disable=SC2086
-openssl req -x509 $EC -keyout "$P/ca.key" -out "$P/ca.pem" -days 2 -subj /CN=nymsuite-test-ca 2>/dev/null
-# shellcheck disable=SC2086
-openssl req $EC -keyout "$P/srv.key" -out "$P/srv.csr" -subj /CN=localhost 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$P/ext"
-openssl x509 -req -in "$P/srv.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" -CAcreateserial \
-	-out "$P/srv.pem" -days 2 -extfile "$P/ext" 2>/dev/null || fail "cannot make the test certificates"
+pki_make "$P" || fail "cannot make the test certificates"
 
-cat >"$T/proxy.py" <<'PYEOF'
-import http.server, os, socketserver, ssl, sys, urllib.error, urllib.request
-upstream, cert, key, portfile = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3], sys.argv[4]
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_GET(self):
-        try:
-            with urllib.request.urlopen(upstream + self.path, timeout=10) as r:
-                body, status = r.read(), r.status
-        except urllib.error.HTTPError as e:
-            body, status = e.read(), e.code
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(cert, key)
-srv = Server(("127.0.0.1", 0), Handler)
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-open(portfile + ".tmp", "w").write(str(srv.server_address[1]))
-os.rename(portfile + ".tmp", portfile)
-srv.serve_forever()
-PYEOF
-"$PY" "$T/proxy.py" "$NYM_API" "$P/srv.pem" "$P/srv.key" "$T/proxy.port" 2>"$T/proxy.err" &
+"$PY" "$(dirname "$0")/lib/https_front.py" "$NYM_API" "$P/srv.pem" "$P/srv.key" "$T/proxy.port" "$T/proxy.log" 2>"$T/proxy.err" &
 PROXY=$!
 for _ in $(seq 100); do [ -f "$T/proxy.port" ] && break; sleep 0.05; done
 [ -f "$T/proxy.port" ] || { cat "$T/proxy.err"; fail "the HTTPS proxy did not start"; }
