@@ -77,7 +77,8 @@ for dir in tests/integration tests/attack tests/interop; do
 			echo "ok   $n"; pass=$((pass + 1))
 		else
 			[ "$rc" = 124 ] && echo "(timed out after ${TEST_TIMEOUT:-600} s)" >>"$LOG/$n.log"
-			echo "FAIL $n"; tail -15 "$LOG/$n.log"; fail=$((fail + 1))
+			# the test's own verdict first: its log tails can push it out of the last lines
+			echo "FAIL $n"; grep -m 3 '^FAIL' "$LOG/$n.log"; tail -15 "$LOG/$n.log"; fail=$((fail + 1))
 		fi
 	done
 done

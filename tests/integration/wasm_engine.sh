@@ -9,7 +9,8 @@
 set -euo pipefail
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-W=$ROOT/$BUILD/wasm
+# (make asan passes the normal build's wasm folder in WASM_DIR)
+W=${WASM_DIR:-$ROOT/$BUILD/wasm}
 fail() { echo "FAIL: $*"; exit 1; }
 
 command -v node >/dev/null || fail "node is missing"
