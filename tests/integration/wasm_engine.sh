@@ -7,16 +7,8 @@
 # acknowledged; then an anonymous message with reply SURBs and a reply through them.
 # A missing wasm build is a failure, not a skip. Exit 0 = pass.
 set -euo pipefail
-BUILD=${BUILD:-build}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-# (make asan passes the normal build's wasm folder in WASM_DIR)
-W=${WASM_DIR:-$ROOT/$BUILD/wasm}
-fail() { echo "FAIL: $*"; exit 1; }
-
-command -v node >/dev/null || fail "node is missing"
-for f in nymsuite.mjs nymsuite.wasm; do
-	[ -e "$W/$f" ] || fail "missing $W/$f (run make wasm)"
-done
+# shellcheck source=tests/integration/lib/wasm.bash
+. "$(dirname "$0")/lib/wasm.bash"
 out=$(node "$ROOT/tests/wasm/engine_test.mjs" "$W") || { echo "$out"; fail "engine_test.mjs"; }
 echo "$out"
 n=$(sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p' <<<"$out")

@@ -8,15 +8,8 @@
 # is the browser suite's (tests/browser/).
 # A missing wasm build is a failure, not a skip. Exit 0 = pass.
 set -euo pipefail
-BUILD=${BUILD:-build}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-W=${WASM_DIR:-$ROOT/$BUILD/wasm}
-fail() { echo "FAIL: $*"; exit 1; }
-
-command -v node >/dev/null || fail "node is missing"
-for f in nymsuite.mjs nymsuite.wasm; do
-	[ -e "$W/$f" ] || fail "missing $W/$f (run make wasm)"
-done
+# shellcheck source=tests/integration/lib/wasm.bash
+. "$(dirname "$0")/lib/wasm.bash"
 
 # count: at least this many checks, all passed
 run() {
