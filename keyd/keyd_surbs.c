@@ -11,6 +11,8 @@
 
 /* Monotonic time plus a century: the reply store's entries from before this boot (up to a
  * century old) keep their true age on this clock. Only differences are ever used. */
+/* The ring's first allocation: a store that holds few keys costs little to make and to wipe. */
+#define RKEYS_FIRST_ALLOC 256
 #define MONO_BASE_NS (100ull * 366 * 86400 * 1000000000ull)
 
 uint64_t nc_mono_ns(void)
@@ -30,29 +32,40 @@ struct rkey {
 };
 
 struct nc_rkeys {
-	struct rkey *ring;
-	size_t cap, head, used, live;
+	struct rkey *ring; /* alloc slots, grown by doubling up to cap as keys are added */
+	size_t cap, alloc, head, used, live;
 	int32_t *bucket;
 	size_t mask;
 	uint64_t max_age_ns;
 };
+
+/* A hash index of at least n chains (a power of two), every chain empty (-1). */
+static int buckets_for(struct nc_rkeys *k, size_t n)
+{
+	size_t nb = 1;
+	while (nb < n)
+		nb <<= 1;
+	int32_t *b = realloc(k->bucket, nb * sizeof *b);
+	if (!b)
+		return -1;
+	memset(b, 0xff, nb * sizeof *b);
+	k->bucket = b;
+	k->mask = nb - 1;
+	return 0;
+}
 
 struct nc_rkeys *nc_rkeys_new(size_t cap, uint64_t max_age_ns)
 {
 	if (cap == 0 || cap > INT32_MAX / 2)
 		return NULL;
 	struct nc_rkeys *k = calloc(1, sizeof *k);
-	size_t nb = 1;
-	while (nb < cap)
-		nb <<= 1;
-	if (!k || !(k->ring = calloc(cap, sizeof *k->ring)) || !(k->bucket = malloc(nb * sizeof *k->bucket))) {
+	size_t first = cap < RKEYS_FIRST_ALLOC ? cap : RKEYS_FIRST_ALLOC;
+	if (!k || !(k->ring = calloc(first, sizeof *k->ring)) || buckets_for(k, first) < 0) {
 		nc_rkeys_free(k);
 		return NULL;
 	}
-	for (size_t i = 0; i < nb; i++)
-		k->bucket[i] = -1;
 	k->cap = cap;
-	k->mask = nb - 1;
+	k->alloc = first;
 	k->max_age_ns = max_age_ns;
 	return k;
 }
@@ -62,7 +75,7 @@ void nc_rkeys_free(struct nc_rkeys *k)
 	if (!k)
 		return;
 	if (k->ring)
-		ns_memzero(k->ring, k->cap * sizeof *k->ring);
+		ns_memzero(k->ring, k->alloc * sizeof *k->ring);
 	free(k->ring);
 	free(k->bucket);
 	free(k);
@@ -92,7 +105,7 @@ static void rkey_pop_head(struct nc_rkeys *k)
 {
 	if (k->ring[k->head].live)
 		rkey_unlink(k, (int32_t)k->head);
-	k->head = (k->head + 1) % k->cap;
+	k->head = (k->head + 1) % k->alloc;
 	k->used--;
 }
 
@@ -111,12 +124,39 @@ size_t nc_rkeys_expire(struct nc_rkeys *k, uint64_t now_ns)
 	return n;
 }
 
+/* Doubles the ring (at most to cap): the keys move in insertion order to slots 0..used-1 and
+ * the hash chains are rebuilt on the new slot numbers. The old ring is wiped. */
+static int rkeys_grow(struct nc_rkeys *k)
+{
+	size_t n = k->alloc * 2 < k->cap ? k->alloc * 2 : k->cap;
+	struct rkey *ring = calloc(n, sizeof *ring);
+	if (!ring || buckets_for(k, n) < 0) {
+		free(ring);
+		return -1;
+	}
+	for (size_t i = 0; i < k->used; i++) {
+		struct rkey *e = &ring[i];
+		*e = k->ring[(k->head + i) % k->alloc];
+		if (!e->live)
+			continue;
+		size_t b = bucket_of(k, e->digest);
+		e->next = k->bucket[b];
+		k->bucket[b] = (int32_t)i;
+	}
+	ns_memzero(k->ring, k->alloc * sizeof *k->ring);
+	free(k->ring);
+	k->ring = ring;
+	k->alloc = n;
+	k->head = 0;
+	return 0;
+}
+
 int nc_rkeys_add(struct nc_rkeys *k, const uint8_t digest[32], const uint8_t key[16],
                  uint64_t now_ns)
 {
-	if (k->used == k->cap)
-		rkey_pop_head(k);
-	size_t idx = (k->head + k->used) % k->cap;
+	if (k->used == k->alloc && (k->alloc == k->cap || rkeys_grow(k) < 0))
+		rkey_pop_head(k); /* full (or no memory to grow): the oldest key goes */
+	size_t idx = (k->head + k->used) % k->alloc;
 	struct rkey *e = &k->ring[idx];
 	memcpy(e->digest, digest, 32);
 	memcpy(e->key, key, 16);
@@ -608,7 +648,7 @@ void nc_rkeys_each(const struct nc_rkeys *k,
                    void *ctx)
 {
 	for (size_t i = 0; i < k->used; i++) {
-		const struct rkey *e = &k->ring[(k->head + i) % k->cap];
+		const struct rkey *e = &k->ring[(k->head + i) % k->alloc];
 		if (e->live)
 			fn(ctx, e->digest, e->key, e->sent_ns);
 	}

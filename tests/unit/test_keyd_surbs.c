@@ -82,6 +82,42 @@ static void test_rkeys_bound_evicts_oldest(void **state)
 	nc_rkeys_free(k);
 }
 
+static void test_rkeys_grow(void **state)
+{
+	(void)state;
+	/* cap 1000: the ring starts at 256 slots and grows (256, 512, 1000) while keys are taken
+	 * out of the middle and the head has moved, so each growth re-lays a wrapped ring */
+	struct nc_rkeys *k = nc_rkeys_new(1000, 100 * S);
+	uint8_t d[32], key[16], got[16];
+	assert_int_equal(k->alloc, RKEYS_FIRST_ALLOC);
+	for (uint32_t i = 0; i < 1300; i++) {
+		digest_of(i, d, key);
+		assert_int_equal(nc_rkeys_add(k, d, key, 1 * S), 0);
+		if (i % 7 == 3) { /* a hole: taken at once */
+			assert_int_equal(nc_rkeys_take(k, d, got, 1 * S), 0);
+			assert_memory_equal(got, key, 16);
+		}
+		if (i == 200) { /* keys 0-2 taken, 3 is a hole: their slots go and the ring wraps */
+			for (uint32_t j = 0; j < 3; j++) {
+				digest_of(j, d, key);
+				assert_int_equal(nc_rkeys_take(k, d, got, 1 * S), 0);
+			}
+			assert_int_equal(nc_rkeys_expire(k, 1 * S), 0);
+			assert_int_equal(k->head, 4);
+		}
+	}
+	assert_int_equal(k->alloc, 1000);
+	for (uint32_t i = 0; i < 1300; i++) {
+		digest_of(i, d, key);
+		int want = i >= 300 && i % 7 != 3 ? 0 : -1; /* the oldest 300 slots evicted */
+		assert_int_equal(nc_rkeys_take(k, d, got, 1 * S), want);
+		if (want == 0)
+			assert_memory_equal(got, key, 16);
+	}
+	assert_int_equal(nc_rkeys_count(k), 0);
+	nc_rkeys_free(k);
+}
+
 static void test_rkeys_expiry(void **state)
 {
 	(void)state;
@@ -505,6 +541,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rkeys_single_use),
 		cmocka_unit_test(test_rkeys_bound_evicts_oldest),
+		cmocka_unit_test(test_rkeys_grow),
 		cmocka_unit_test(test_rkeys_expiry),
 		cmocka_unit_test(test_list_parse),
 		cmocka_unit_test(test_reserve_and_order),
