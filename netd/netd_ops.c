@@ -1142,6 +1142,10 @@ struct netd_ops *netd_ops_new(const struct netd_ops_config *c, const struct netd
 	ns_apis_init(&n->api, c->conf);
 	struct ns_traffic_config tc;
 	traffic_config(&c->conf->debug, &tc);
+	if (c->max_pending_acks && c->max_pending_acks < tc.max_pending_acks)
+		tc.max_pending_acks = c->max_pending_acks;
+	if (c->max_lanes && c->max_lanes < tc.max_lanes)
+		tc.max_lanes = c->max_lanes;
 	struct ns_traffic_hooks h = { .ctx = n, .now_ns = hook_now, .send_real = hook_send_real,
 		                      .send_cover = hook_send_cover, .retransmit = hook_retransmit,
 		                      .dropped = hook_dropped, .abandoned = hook_abandoned,

@@ -56,6 +56,9 @@ struct netd_ops_config {
 	const char *gateway_url;       /* ws:// or wss:// (copied) */
 	int registered;                /* keyd holds a shared key: authenticate, else register */
 	int fixed_topology;            /* --custom-mixnet: never refreshed */
+	/* the traffic engine's table sizes, lowered by a host that needs less (0: the defaults,
+	 * 131072 frames awaiting an ack and 4096 lanes) */
+	size_t max_pending_acks, max_lanes;
 };
 
 /* NULL: bad config or no memory. host is copied. */
