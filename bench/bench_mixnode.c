@@ -508,6 +508,13 @@ struct tp_run {
 	int checked;
 };
 
+static double self_cpu(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 static double mono_now(void)
 {
 	struct timespec t;
@@ -542,32 +549,39 @@ static int tp_frame(struct setup *s, struct tp_run *t, const struct nym_frame *f
 	return 0;
 }
 
+/* Reads until the socket is empty, so one poll serves everything that arrived. */
 static int tp_read(struct setup *s, struct tp_run *t, int i)
 {
-	static uint8_t buf[65536];
-	ssize_t r = recv(t->in[i], buf, sizeof buf, 0);
-	if (r < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (r <= 0)
-		return -1;
-	for (size_t off = 0; off < (size_t)r;) {
-		size_t used;
-		struct nym_frame f;
-		int rc = nym_frame_decoder_push(&t->dec[i], buf + off, (size_t)r - off, &used, &f);
-		off += used;
-		if (rc < 0 || (rc == 1 && tp_frame(s, t, &f) != 0))
+	static uint8_t buf[1 << 18];
+	for (;;) {
+		ssize_t r = recv(t->in[i], buf, sizeof buf, 0);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (r <= 0)
 			return -1;
+		for (size_t off = 0; off < (size_t)r;) {
+			size_t used;
+			struct nym_frame f;
+			int rc = nym_frame_decoder_push(&t->dec[i], buf + off, (size_t)r - off, &used, &f);
+			off += used;
+			if (rc < 0 || (rc == 1 && tp_frame(s, t, &f) != 0))
+				return -1;
+		}
+		if ((size_t)r < sizeof buf)
+			return 0;
 	}
-	return 0;
 }
 
+/* Writes until the socket is full or nothing is left. */
 static int tp_write(struct tp_run *t, int c)
 {
-	ssize_t w = send(t->out[c], t->next[c], t->left[c], MSG_NOSIGNAL);
-	if (w < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -1;
-	t->next[c] += w;
-	t->left[c] -= (size_t)w;
+	while (t->left[c]) {
+		ssize_t w = send(t->out[c], t->next[c], t->left[c], MSG_NOSIGNAL);
+		if (w < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		t->next[c] += w;
+		t->left[c] -= (size_t)w;
+	}
 	return 0;
 }
 
@@ -620,7 +634,7 @@ static void tp_close(struct tp_run *t)
 
 /* A fresh node with `workers` workers (so a fresh replay set), TP_ROUNDS rounds; adds the
  * wall time from the first write to the last packet back, and the node's CPU time. */
-static int tp_measure(struct setup *s, unsigned workers, double *wall, double *cpu)
+static int tp_measure(struct setup *s, unsigned workers, double *wall, double *cpu, double *own)
 {
 	struct tp_run t = { .n_in = 0 };
 	int rc = 0;
@@ -631,10 +645,11 @@ static int tp_measure(struct setup *s, unsigned workers, double *wall, double *c
 			rc = -1;
 	}
 	usleep(50000); /* the node hands the connections to its workers */
-	double c0 = proc_cpu(node), w0 = mono_now();
+	double c0 = proc_cpu(node), w0 = mono_now(), o0 = self_cpu();
 	for (int r = 0; r < TP_ROUNDS && rc == 0; r++)
 		rc = tp_round(s, &t, r);
 	*wall += mono_now() - w0;
+	*own += self_cpu() - o0;
 	usleep(2000);
 	*cpu += proc_cpu(node) - c0;
 	stop_node(&node);
@@ -644,11 +659,11 @@ static int tp_measure(struct setup *s, unsigned workers, double *wall, double *c
 
 static int run_workers(struct setup *s)
 {
-	double wall[2] = { 0, 0 }, cpu[2] = { 0, 0 };
+	double wall[2] = { 0, 0 }, cpu[2] = { 0, 0 }, own[2] = { 0, 0 };
 	stop_node(&s->node); /* the per-core node of the first part */
 	for (int run = 0; run < TP_RUNS; run++)
 		for (unsigned w = 1; w <= 2; w++)
-			if (tp_measure(s, w, &wall[w - 1], &cpu[w - 1]) != 0) {
+			if (tp_measure(s, w, &wall[w - 1], &cpu[w - 1], &own[w - 1]) != 0) {
 				fprintf(stderr, "bench_mixnode: %u workers: a packet was lost or forwarded wrong\n", w);
 				return -1;
 			}
@@ -660,8 +675,8 @@ static int run_workers(struct setup *s)
 	       "rate = packets per wall-clock second (first write to last packet back), this program on the same cores\n",
 	       TP_CONNS, TP_RUNS, TP_ROUNDS * TP_PER_ROUND);
 	for (int w = 0; w < 2; w++)
-		printf("mixnode %d worker%s         : %6.0f pkt/s   (node CPU %.1f us/pkt, %.2f cores busy on average)\n",
-		       w + 1, w ? "s" : " ", n / wall[w], cpu[w] * 1e6 / n, cpu[w] / wall[w]);
+		printf("mixnode %d worker%s         : %6.0f pkt/s   (node CPU %.1f us/pkt, %.2f cores busy on average; this program %.1f us/pkt)\n",
+		       w + 1, w ? "s" : " ", n / wall[w], cpu[w] * 1e6 / n, cpu[w] / wall[w], own[w] * 1e6 / n);
 	printf("ratio 2 workers / 1 worker: %.2f   (target >= 1.7 with 2 cores)   online cores: %ld   load average: %.2f\n",
 	       wall[0] / wall[1], cores, load[0]);
 	return 0;
