@@ -568,7 +568,8 @@ static int tp_accept(struct setup *s, struct tp_run *t)
  * come, when no connection might ever reach it. */
 static int tp_set_lowat(struct tp_run *t, long left)
 {
-	int want = left < (long)TP_BATCH * (t->n_in ? t->n_in : 1) ? 1 : TP_BATCH * (NYM_FRAME_HEADER_LEGACY_LEN + PACKET_LEN);
+	long one_batch_each = (long)TP_BATCH * (t->n_in ? t->n_in : 1);
+	int want = left < one_batch_each ? 1 : TP_BATCH * (NYM_FRAME_HEADER_LEGACY_LEN + PACKET_LEN);
 	if (want == t->lowat)
 		return 0;
 	t->lowat = want;
@@ -675,12 +676,13 @@ static void tp_close(struct tp_run *t)
 	}
 }
 
-/* A fresh node with `workers` workers (so a fresh replay set), TP_ROUNDS rounds; adds the
- * wall time from the first write to the last packet back, and the node's CPU time. */
 struct tp_totals {
-	double wall, cpu, own, runs, own_runs;
+	double wall, cpu, own, runs, own_runs;   /* seconds; runs on a CPU */
 };
 
+/* A fresh node with `workers` workers (so a fresh replay set), TP_ROUNDS rounds; adds the
+ * wall time from the first write to the last packet back, the node's CPU time and runs on a
+ * CPU, and this program's. */
 static int tp_measure(struct setup *s, unsigned workers, struct tp_totals *tot)
 {
 	struct tp_run t = { .n_in = 0, .lowat = 1 };

@@ -1,6 +1,6 @@
 /* Replay-tag set, split into shards so a mix node's workers rarely wait for each other: the
  * tag's first byte picks the shard (the tag is a hash output, so honest traffic spreads
- * evenly; a sender who grinds tags into one shard only gets today's single lock back). Each
+ * evenly; a sender who grinds tags into one shard only gets back the single lock of before). Each
  * shard stores its tags densely in insertion order, found through an open-addressing index
  * (linear probing) whose slots hold entry index + 1; its bucket hash is BLAKE2b keyed with
  * the shard's own random key, so a sender who knows its tags cannot aim them at one chain.
