@@ -156,6 +156,9 @@ static int bin_path(const char *name, char *out, size_t cap)
 
 static pid_t spawn(char *const argv[], int quiet)
 {
+	/* else a child's freopen of stdout writes out the parent's buffer once more (when stdout is
+	 * a pipe or file, as under make bench's tee) */
+	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
 		if (quiet) {
