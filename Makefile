@@ -315,16 +315,20 @@ fuzz-long: fuzz-build
 # a download through our SOCKS client and NR against curl and the real mix-fetch
 # (bench/socks_download); both reuse bench_sphinx's output of this run for their CPU bounds.
 # Then the browser clients in Chromium: our package against the real @nymproject/sdk (bench/browser.sh).
+# Each output goes to $(BUILD)/bench/out/; bench/summary ends the run with issue 12's ratios.
 bench: deps
 	$(MAKE) $(JOBS) all
 	@mkdir -p $(BUILD)/bench/out
 	@for b in $(BENCH_BIN); do $$b | tee $(BUILD)/bench/out/$$(basename $$b).txt; \
 	  [ $${PIPESTATUS[0]} = 0 ] || exit 1; done
-	BUILD=$(BUILD) bench/client_vs_wasm --sphinx-out $(BUILD)/bench/out/bench_sphinx.txt
-	BUILD=$(BUILD) bench/socks_download --sphinx-out $(BUILD)/bench/out/bench_sphinx.txt
+	set -o pipefail; BUILD=$(BUILD) bench/client_vs_wasm --sphinx-out $(BUILD)/bench/out/bench_sphinx.txt \
+	  | tee $(BUILD)/bench/out/client_vs_wasm.txt
+	set -o pipefail; BUILD=$(BUILD) bench/socks_download --sphinx-out $(BUILD)/bench/out/bench_sphinx.txt \
+	  | tee $(BUILD)/bench/out/socks_download.txt
 	BUILD=$(BUILD) bench/idle_memory
 	$(MAKE) wasm
 	BUILD=$(BUILD) bench/browser.sh
+	bench/summary $(BUILD)/bench/out
 
 # The Debian package (packaging/build-deb): build/nymsuite_VERSION_ARCH.deb
 deb: all

@@ -156,6 +156,9 @@ static int bin_path(const char *name, char *out, size_t cap)
 
 static pid_t spawn(char *const argv[], int quiet)
 {
+	/* else a child's freopen of stdout writes out the parent's buffer once more (when stdout is
+	 * a pipe or file, as under make bench's tee) */
+	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
 		if (quiet) {
@@ -214,6 +217,32 @@ static double proc_cpu(pid_t pid)
 	while ((e = readdir(d)) != NULL)
 		if (e->d_name[0] != '.')
 			sum += task_cpu(pid, e->d_name);
+	closedir(d);
+	return sum;
+}
+
+/* How many times the threads of a process were put on a CPU (the third field of each
+ * /proc/PID/task/TID/schedstat): a wake-up after waiting, or a return after preemption. */
+static double proc_runs(pid_t pid)
+{
+	char path[320];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	double sum = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
+		FILE *f = fopen(path, "r");
+		unsigned long long run, wait, n;
+		if (f && fscanf(f, "%llu %llu %llu", &run, &wait, &n) == 3)
+			sum += (double)n;
+		if (f)
+			fclose(f);
+	}
 	closedir(d);
 	return sum;
 }
@@ -498,15 +527,23 @@ static int run(struct setup *s)
 #define TP_PER_ROUND 1000   /* per round, split over the sender connections */
 #define TP_CONNS     2
 #define TP_MAX_IN    8      /* the node's connections to us: one per worker */
+#define TP_BATCH     32     /* wake up for the node's packets 32 at a time (SO_RCVLOWAT) */
 
 struct tp_run {
-	int out[TP_CONNS], in[TP_MAX_IN], n_in;
+	int out[TP_CONNS], in[TP_MAX_IN], n_in, lowat;
 	struct nym_frame_decoder dec[TP_MAX_IN];
 	const uint8_t *next[TP_CONNS];
 	size_t left[TP_CONNS];
 	long got;
 	int checked;
 };
+
+static double self_cpu(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
 
 static double mono_now(void)
 {
@@ -525,6 +562,23 @@ static int tp_accept(struct setup *s, struct tp_run *t)
 		return -1;
 	}
 	t->in[t->n_in++] = fd;
+	return setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &t->lowat, sizeof t->lowat);
+}
+
+/* This program runs on the node's cores: each time it wakes up it preempts a worker (a context
+ * switch costs 15-20 us on the development VM). So it sleeps until TP_BATCH packets wait on a
+ * connection, and drops that to 1 byte once fewer than TP_BATCH per connection are still to
+ * come, when no connection might ever reach it. */
+static int tp_set_lowat(struct tp_run *t, long left)
+{
+	long one_batch_each = (long)TP_BATCH * (t->n_in ? t->n_in : 1);
+	int want = left < one_batch_each ? 1 : TP_BATCH * (NYM_FRAME_HEADER_LEGACY_LEN + PACKET_LEN);
+	if (want == t->lowat)
+		return 0;
+	t->lowat = want;
+	for (int i = 0; i < t->n_in; i++)
+		if (setsockopt(t->in[i], SOL_SOCKET, SO_RCVLOWAT, &want, sizeof want) != 0)
+			return -1;
 	return 0;
 }
 
@@ -542,32 +596,39 @@ static int tp_frame(struct setup *s, struct tp_run *t, const struct nym_frame *f
 	return 0;
 }
 
+/* Reads until the socket is empty, so one poll serves everything that arrived. */
 static int tp_read(struct setup *s, struct tp_run *t, int i)
 {
-	static uint8_t buf[65536];
-	ssize_t r = recv(t->in[i], buf, sizeof buf, 0);
-	if (r < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (r <= 0)
-		return -1;
-	for (size_t off = 0; off < (size_t)r;) {
-		size_t used;
-		struct nym_frame f;
-		int rc = nym_frame_decoder_push(&t->dec[i], buf + off, (size_t)r - off, &used, &f);
-		off += used;
-		if (rc < 0 || (rc == 1 && tp_frame(s, t, &f) != 0))
+	static uint8_t buf[1 << 18];
+	for (;;) {
+		ssize_t r = recv(t->in[i], buf, sizeof buf, 0);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (r <= 0)
 			return -1;
+		for (size_t off = 0; off < (size_t)r;) {
+			size_t used;
+			struct nym_frame f;
+			int rc = nym_frame_decoder_push(&t->dec[i], buf + off, (size_t)r - off, &used, &f);
+			off += used;
+			if (rc < 0 || (rc == 1 && tp_frame(s, t, &f) != 0))
+				return -1;
+		}
+		if ((size_t)r < sizeof buf)
+			return 0;
 	}
-	return 0;
 }
 
+/* Writes until the socket is full or nothing is left. */
 static int tp_write(struct tp_run *t, int c)
 {
-	ssize_t w = send(t->out[c], t->next[c], t->left[c], MSG_NOSIGNAL);
-	if (w < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -1;
-	t->next[c] += w;
-	t->left[c] -= (size_t)w;
+	while (t->left[c]) {
+		ssize_t w = send(t->out[c], t->next[c], t->left[c], MSG_NOSIGNAL);
+		if (w < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		t->next[c] += w;
+		t->left[c] -= (size_t)w;
+	}
 	return 0;
 }
 
@@ -602,7 +663,7 @@ static int tp_round(struct setup *s, struct tp_run *t, int r)
 		t->left[c] = (size_t)per_conn * sizeof s->frames[0];
 	}
 	while (t->got < want)
-		if (tp_step(s, t) != 0)
+		if (tp_set_lowat(t, want - t->got) != 0 || tp_step(s, t) != 0)
 			return -1;
 	return 0;
 }
@@ -618,11 +679,16 @@ static void tp_close(struct tp_run *t)
 	}
 }
 
+struct tp_totals {
+	double wall, cpu, own, runs, own_runs;   /* seconds; runs on a CPU */
+};
+
 /* A fresh node with `workers` workers (so a fresh replay set), TP_ROUNDS rounds; adds the
- * wall time from the first write to the last packet back, and the node's CPU time. */
-static int tp_measure(struct setup *s, unsigned workers, double *wall, double *cpu)
+ * wall time from the first write to the last packet back, the node's CPU time and runs on a
+ * CPU, and this program's. */
+static int tp_measure(struct setup *s, unsigned workers, struct tp_totals *tot)
 {
-	struct tp_run t = { .n_in = 0 };
+	struct tp_run t = { .n_in = 0, .lowat = 1 };
 	int rc = 0;
 	pid_t node = spawn_node(s, workers);
 	for (int c = 0; c < TP_CONNS; c++) {
@@ -631,12 +697,16 @@ static int tp_measure(struct setup *s, unsigned workers, double *wall, double *c
 			rc = -1;
 	}
 	usleep(50000); /* the node hands the connections to its workers */
-	double c0 = proc_cpu(node), w0 = mono_now();
+	double c0 = proc_cpu(node), w0 = mono_now(), o0 = self_cpu(), n0 = proc_runs(node);
+	double m0 = proc_runs(getpid());
 	for (int r = 0; r < TP_ROUNDS && rc == 0; r++)
 		rc = tp_round(s, &t, r);
-	*wall += mono_now() - w0;
+	tot->wall += mono_now() - w0;
+	tot->own += self_cpu() - o0;
+	tot->own_runs += proc_runs(getpid()) - m0;
 	usleep(2000);
-	*cpu += proc_cpu(node) - c0;
+	tot->cpu += proc_cpu(node) - c0;
+	tot->runs += proc_runs(node) - n0;
 	stop_node(&node);
 	tp_close(&t);
 	return rc;
@@ -644,11 +714,11 @@ static int tp_measure(struct setup *s, unsigned workers, double *wall, double *c
 
 static int run_workers(struct setup *s)
 {
-	double wall[2] = { 0, 0 }, cpu[2] = { 0, 0 };
+	struct tp_totals tot[2] = { { 0, 0, 0, 0, 0 }, { 0, 0, 0, 0, 0 } };
 	stop_node(&s->node); /* the per-core node of the first part */
 	for (int run = 0; run < TP_RUNS; run++)
 		for (unsigned w = 1; w <= 2; w++)
-			if (tp_measure(s, w, &wall[w - 1], &cpu[w - 1]) != 0) {
+			if (tp_measure(s, w, &tot[w - 1]) != 0) {
 				fprintf(stderr, "bench_mixnode: %u workers: a packet was lost or forwarded wrong\n", w);
 				return -1;
 			}
@@ -660,10 +730,12 @@ static int run_workers(struct setup *s)
 	       "rate = packets per wall-clock second (first write to last packet back), this program on the same cores\n",
 	       TP_CONNS, TP_RUNS, TP_ROUNDS * TP_PER_ROUND);
 	for (int w = 0; w < 2; w++)
-		printf("mixnode %d worker%s         : %6.0f pkt/s   (node CPU %.1f us/pkt, %.2f cores busy on average)\n",
-		       w + 1, w ? "s" : " ", n / wall[w], cpu[w] * 1e6 / n, cpu[w] / wall[w]);
+		printf("mixnode %d worker%s         : %6.0f pkt/s   (node CPU %.1f us/pkt, %.2f cores busy on average, "
+		       "%.0f runs on a CPU per 1000 pkt; this program %.1f us/pkt, %.0f runs per 1000 pkt)\n",
+		       w + 1, w ? "s" : " ", n / tot[w].wall, tot[w].cpu * 1e6 / n, tot[w].cpu / tot[w].wall,
+		       tot[w].runs * 1000 / n, tot[w].own * 1e6 / n, tot[w].own_runs * 1000 / n);
 	printf("ratio 2 workers / 1 worker: %.2f   (target >= 1.7 with 2 cores)   online cores: %ld   load average: %.2f\n",
-	       wall[0] / wall[1], cores, load[0]);
+	       tot[0].wall / tot[1].wall, cores, load[0]);
 	return 0;
 }
 

@@ -4,8 +4,10 @@
  * functional error (a packet that does not build, process or decrypt). */
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "sphinx/sphinx.h"
@@ -421,9 +423,12 @@ static void report(void)
 	print_line("sphinx create", S_CREATE, B_CREATE);
 	print_line("sphinx process", S_PROCESS, B_PROCESS);
 	print_line("sphinx process (final hop)", S_FINAL, B_FINAL);
-	printf("create speed-up over the chain: %.2f x measured, %.2f x bound\n",
+	double load = -1;
+	if (getloadavg(&load, 1) != 1)
+		load = -1;
+	printf("create speed-up over the chain: %.2f x measured, %.2f x bound   online cores: %ld   load average: %.2f\n",
 	       items[S_CREATE_CHAIN].mean_ns / items[S_CREATE].mean_ns,
-	       bound_ns(B_CREATE_CHAIN, ns) / bound_ns(B_CREATE, ns));
+	       bound_ns(B_CREATE_CHAIN, ns) / bound_ns(B_CREATE, ns), sysconf(_SC_NPROCESSORS_ONLN), load);
 	printf("bounds: create  = 1 base + %d X25519 mults + %d scalar steps (%d X25519 in all) + %d x\n"
 	       "                  (HKDF 288 + HMAC 300 + Lioness + HKDF 192) + %d x keystream 360 +\n"
 	       "                  1 x keystream %d\n"

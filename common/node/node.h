@@ -88,9 +88,10 @@ void ns_delayq_free(struct ns_delayq *q, void (*free_data)(void *data));
 struct ns_replay_set;
 enum ns_replay_result { NS_REPLAY_NEW = 0, NS_REPLAY_SEEN = 1 };
 
-/* Exact set of up to cap tags (cap > 0). Buckets come from a keyed hash with a random key,
- * so senders cannot aim collisions. Every call but _free may run from several threads at
- * once (one mutex): of two inserts of one tag, exactly one returns NS_REPLAY_NEW.
+/* Exact set of up to cap tags (cap > 0), in 16 shards picked by the tag's first byte, each
+ * with its own lock; cap bounds all shards together. Buckets come from a keyed hash with a
+ * random key per shard, so senders cannot aim collisions. Every call but _free may run from
+ * several threads at once: of two inserts of one tag, exactly one returns NS_REPLAY_NEW.
  * NULL on bad arguments / OOM. */
 struct ns_replay_set *ns_replay_set_new(size_t cap);
 /* NS_REPLAY_NEW (inserted), NS_REPLAY_SEEN, or NS_NODE_ERR_FULL when the tag is new but the

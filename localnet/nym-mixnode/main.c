@@ -61,14 +61,14 @@ struct mixnode;
  * A connection stays on the worker it was handed to, so what one inbound connection sends
  * to one next hop leaves in the order it came (as with one worker). */
 struct worker {
-	struct mixnode *m;
+	_Alignas(64) struct mixnode *m;   /* each worker on its own cache lines */
 	unsigned index;
 	struct ev_loop *loop;
 	struct ns_listener *listener;
 	struct ns_peers *peers;
 	struct ns_delayq *delayq;
 	size_t held_bytes;
-	struct counters c;
+	_Alignas(64) struct counters c;   /* written by the worker, read by the main thread */
 	pthread_t thread;
 	int running;
 	int handoff[2];          /* the main thread writes accepted fds, the worker reads them */
@@ -474,7 +474,9 @@ static int start_workers(struct mixnode *m)
 	int fd = listen_socket(m, hp, sizeof hp);
 	if (fd < 0)
 		return -1;
-	m->w = calloc(m->n_workers, sizeof *m->w);
+	m->w = aligned_alloc(64, m->n_workers * sizeof *m->w);
+	if (m->w)
+		memset(m->w, 0, m->n_workers * sizeof *m->w);
 	if (!m->w) {
 		close(fd);
 		return -1;
