@@ -414,8 +414,8 @@ static int start_builders(void *ctx)
 	}
 	struct nc_keyd_runner r = nc_keyd_pool_runner(g_k.pool);
 	nc_keyd_set_runner(g_k.ops, &r);
-	nc_debug("keyd", "packet builds on %u cores (%u builder threads)", g_k.threads + 1,
-	         g_k.threads);
+	nc_log("keyd", "packet builds on %u cores (%u builder threads)", g_k.threads + 1,
+	       g_k.threads);
 	return 0;
 }
 
@@ -435,8 +435,10 @@ int nc_keyd_main(void *setup)
 	g_k.request.data = (void *)(uintptr_t)NC_KEYD_TIMER_REQUEST;
 	if (load_keys(s) < 0)
 		return 1;
-	if (s->sphinx_chain)
+	if (s->sphinx_chain) {
 		nc_keyd_set_secrets(g_k.ops, SPHINX_SECRETS_CHAIN);
+		nc_log("keyd", "Sphinx headers built with the X25519 chain (NYMSUITE_SPHINX_CHAIN=1)");
+	}
 	g_k.threads = nc_keyd_pool_threads((unsigned)s->conf.keyd_workers);
 	start_conns(keep[0], keep[1], keep[2]);
 	/* what one wake-up produces (the FRAGMENTs of a batch of opened frames, acks) leaves as

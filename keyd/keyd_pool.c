@@ -16,6 +16,8 @@ struct nc_keyd_pool {
 	struct nc_keyd *k;
 	pthread_mutex_t mu;
 	pthread_cond_t work; /* a job was queued, or stop */
+	pthread_cond_t up;   /* a builder thread is running */
+	unsigned n_up;
 	struct nc_ring ring;
 	int stop;
 	unsigned n_threads;
@@ -50,10 +52,21 @@ static void hand_back(struct nc_keyd_pool *p)
 	}
 }
 
+/* What a new thread does once, before the filter (start_threads waits for it): glibc's
+ * start-up of the thread (robust list, rseq) and its first malloc (its own arena, sized by
+ * sched_getaffinity) make system calls the filter does not allow. */
+static void thread_warm_up(struct nc_keyd_pool *p)
+{
+	free(malloc(64));
+	pthread_mutex_lock(&p->mu);
+	p->n_up++;
+	pthread_cond_signal(&p->up);
+}
+
 static void *builder(void *arg)
 {
 	struct nc_keyd_pool *p = arg;
-	pthread_mutex_lock(&p->mu);
+	thread_warm_up(p); /* returns with the lock held */
 	for (;;) {
 		void *job = NULL;
 		long slot;
@@ -142,6 +155,10 @@ static int start_threads(struct nc_keyd_pool *p, unsigned threads)
 			p->n_threads++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_mutex_lock(&p->mu);
+	while (p->n_up < p->n_threads)
+		pthread_cond_wait(&p->up, &p->mu);
+	pthread_mutex_unlock(&p->mu);
 	return rc;
 }
 
@@ -161,6 +178,7 @@ struct nc_keyd_pool *nc_keyd_pool_start(struct ev_loop *loop, struct nc_keyd *k,
 	p->k = k;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->up, NULL);
 	ev_async_init(&p->done, on_done);
 	p->done.data = p;
 	ev_async_start(loop, &p->done); /* opens libev's wake-up eventfd: before the filter */
@@ -185,6 +203,7 @@ void nc_keyd_pool_free(struct nc_keyd_pool *p)
 	ev_idle_stop(p->loop, &p->help);
 	nc_ring_free(&p->ring);
 	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->up);
 	pthread_mutex_destroy(&p->mu);
 	free(p->threads);
 	free(p);
