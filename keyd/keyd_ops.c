@@ -411,7 +411,7 @@ static int can_submit(struct nc_keyd *k)
 	return can_build(k) && (!k->runner.submit || k->in_flight < k->runner.capacity);
 }
 
-static void flush_pending(struct nc_keyd *k);
+static void refill(struct nc_keyd *k);
 
 void nc_keyd_job_done(struct nc_keyd *k, struct nc_keyd_job *j)
 {
@@ -436,7 +436,7 @@ void nc_keyd_job_done(struct nc_keyd *k, struct nc_keyd_job *j)
 		int was_full = k->in_flight == k->runner.capacity;
 		k->in_flight--;
 		if (was_full)
-			flush_pending(k); /* what waited for room */
+			refill(k);
 	}
 }
 
@@ -635,6 +635,17 @@ static void flush_replies(struct nc_keyd *k, const uint8_t tag[16])
 		struct nc_reply_frag *f = nc_surbs_dequeue(k->surbs, tag);
 		build_reply(k, f, surb, (size_t)n);
 		nc_reply_frag_free(f);
+	}
+}
+
+/* The host has room again: the builds and the replies (SURBs in hand) that waited for it. */
+static void refill(struct nc_keyd *k)
+{
+	flush_builds(k);
+	for (size_t i = 0; i < nc_surbs_tag_count(k->surbs) && can_submit(k); i++) {
+		uint8_t tag[16];
+		memcpy(tag, nc_surbs_tag_at(k->surbs, i), 16);
+		flush_replies(k, tag);
 	}
 }
 
