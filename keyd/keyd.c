@@ -458,7 +458,9 @@ int nc_keyd_main(void *setup)
 	}
 	nc_keyd_start(g_k.ops);
 	ev_run(g_k.loop, 0);
-	nc_keyd_pool_free(g_k.pool);
+	/* the builder threads are not joined: a thread's exit may make calls the filter refuses
+	 * (an ASan build's sigaltstack); the caller's _exit ends them, idle or amid a build that
+	 * holds its own copies (nothing of theirs is handed back any more) */
 	keyd_finish();
 	nc_keyd_free(g_k.ops);
 	return 0;

@@ -28,7 +28,7 @@ struct nc_keyd_pool *nc_keyd_pool_start(struct ev_loop *loop, struct nc_keyd *k,
 /* The runner to give nc_keyd_set_runner. */
 struct nc_keyd_runner nc_keyd_pool_runner(struct nc_keyd_pool *p);
 /* Stops and joins the threads (a job being built is finished first); jobs not handed back
- * are dropped. */
+ * are dropped. Not for a sandboxed keyd (its threads end with the process): the tests. */
 void nc_keyd_pool_free(struct nc_keyd_pool *p);
 
 #endif

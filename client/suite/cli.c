@@ -389,7 +389,6 @@ static void nym_client_report(const struct clientconf *c, const char *address, c
 
 /* ---- run */
 
-/* run --custom-mixnet: netd's fixed topology (checked here first, for Nym's message). */
 /* The benchmarks' baselines (bench/README.md): NYMSUITE_KEYD_WORKERS=N overrides [nymsuite]
  * keyd_workers for this run, NYMSUITE_SPHINX_CHAIN=1 makes keyd build every header with the
  * chain of X25519s (the construction before issue 12). */
@@ -415,6 +414,7 @@ static int bench_overrides(struct nc_setup *s, char *err, size_t errcap)
 	return 0;
 }
 
+/* run --custom-mixnet: netd's fixed topology (checked here first, for Nym's message). */
 static int custom_topology(struct nc_setup *s)
 {
 	const char *path = args->value[NC_O_CUSTOM_MIXNET];

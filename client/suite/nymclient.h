@@ -76,8 +76,8 @@ struct nc_setup {
 	int fds[NC_PAIRS][2];
 	int sandbox_debug;
 	int test_keyd_socket; /* test hook: keyd calls socket() once sandboxed (must die) */
-	/* benchmark baselines from the environment (cli.c): NYMSUITE_KEYD_WORKERS overrides
-	 * [nymsuite] keyd_workers; NYMSUITE_SPHINX_CHAIN=1 builds headers with the chain */
+	/* a benchmark baseline from the environment (cli.c): NYMSUITE_SPHINX_CHAIN=1, keyd builds
+	 * headers with the chain (NYMSUITE_KEYD_WORKERS lands in conf.keyd_workers) */
 	int sphinx_chain;
 	/* the role's log level ($RUST_LOG, then [nymsuite] log_level) and output kind
 	 * (common/log.h), decided by the supervisor */
