@@ -459,6 +459,15 @@ static void out_receive_batch(struct out *o, const struct clientconf *c)
 }
 
 static void out_suite_path(struct out *o, const char *comment, const char *key, const char *val);
+static void out_suite_uint(struct out *o, const char *comment, const char *key, uint64_t v,
+                           uint64_t dflt);
+
+static void out_keyd_workers(struct out *o, const struct clientconf *c)
+{
+	out_suite_uint(o, "\n# Cores keyd builds packets on (its main thread and keyd_workers - 1 "
+	                  "builder\n# threads); 0 = every online core, 1 = one (no thread).\n",
+	               "keyd_workers", c->keyd_workers, CLIENTCONF_KEYD_WORKERS);
+}
 
 static void out_nymsuite(struct out *o, const struct clientconf *c)
 {
@@ -478,6 +487,7 @@ static void out_nymsuite(struct out *o, const struct clientconf *c)
 		out_str(o, line);
 	}
 	out_receive_batch(o, c);
+	out_keyd_workers(o, c);
 	out_suite_path(o, "\n# Log level (off, error, warn, info, debug, trace); $RUST_LOG wins.\n",
 	               "log_level", c->log_level);
 	out_limits(o, &c->limits);
@@ -489,7 +499,8 @@ static int proxy_suite_is_default(const struct clientconf *c)
 	const struct clientconf_nr *n = &c->nr;
 
 	if (c->admin_socket[0] || c->privsep_uid_base != CLIENTCONF_PRIVSEP_UID_BASE ||
-	    c->receive_batch_ns != CLIENTCONF_RECEIVE_BATCH_NS || c->log_level[0])
+	    c->receive_batch_ns != CLIENTCONF_RECEIVE_BATCH_NS || c->log_level[0] ||
+	    c->keyd_workers != CLIENTCONF_KEYD_WORKERS)
 		return 0;
 	if (c->kind == CC_KIND_SOCKS5)
 		return !s->unix_socket[0] && s->http_connect &&
@@ -563,6 +574,7 @@ static void out_proxy_nymsuite(struct out *o, const struct clientconf *c)
 	                      : "\n# First of the three uids (keyd, netd, exitd) run under as root.\n",
 	               "privsep_uid_base", c->privsep_uid_base, CLIENTCONF_PRIVSEP_UID_BASE);
 	out_receive_batch(o, c);
+	out_keyd_workers(o, c);
 	out_suite_path(o, "\n# Log level (off, error, warn, info, debug, trace); $RUST_LOG wins.\n",
 	               "log_level", c->log_level);
 	if (c->kind == CC_KIND_SOCKS5)
@@ -1041,11 +1053,11 @@ static const struct allowed_keys ALLOWED[] = {
 	{KM_NR, "network_requester", "open_proxy disable_poisson_rate upstream_exit_policy_url"},
 	{KM_NR, "network_requester_debug", "standard_list_update_interval"},
 	{KM_CLIENT, "nymsuite", "api_socket admin_socket privsep_uid_base log_level receive_batch_delay "
-	                        "max_apps buffer_mib handshake_timeout partial_timeout"},
+	                        "keyd_workers max_apps buffer_mib handshake_timeout partial_timeout"},
 	{KM_SOCKS5, "nymsuite", "admin_socket privsep_uid_base log_level receive_batch_delay "
-	                        "unix_socket http_connect max_connections"},
+	                        "keyd_workers unix_socket http_connect max_connections"},
 	{KM_NR, "nymsuite", "admin_socket privsep_uid_base log_level receive_batch_delay "
-	                    "exit_policy_file max_connections max_connections_per_sender buffer_mib"},
+	                    "keyd_workers exit_policy_file max_connections max_connections_per_sender buffer_mib"},
 };
 
 static int row_matches(const struct allowed_keys *a, enum clientconf_kind k, const char *table)
@@ -1726,6 +1738,7 @@ static int read_nymsuite(struct rd *r, struct clientconf *c)
 	         get_uint(r, "nymsuite", "privsep_uid_base", CLIENTCONF_PRIVSEP_UID_MAX, &base) ||
 	         get_str(r, "nymsuite", "log_level", 0, c->log_level, sizeof c->log_level) ||
 	         get_dur(r, "nymsuite", "receive_batch_delay", &c->receive_batch_ns) ||
+	         get_uint(r, "nymsuite", "keyd_workers", CLIENTCONF_KEYD_WORKERS_MAX, &c->keyd_workers) ||
 	         read_limits(r, &c->limits) || read_kind_suite(r, c);
 	if (!rc && c->receive_batch_ns > CLIENTCONF_RECEIVE_BATCH_MAX_NS)
 		rc = set_err(r->err, "`nymsuite.receive_batch_delay` is out of range (0..100ms)");

@@ -10,7 +10,7 @@
  * whatever the kind (the SOCKS client nests them under [core.client] and [core.debug.*]).
  * After Nym's template we write (and read) one table of our own, [nymsuite]:
  *   every kind   admin_socket (nymctl's socket), privsep_uid_base, log_level (common/log.h;
- *                $RUST_LOG wins), receive_batch_delay
+ *                $RUST_LOG wins), receive_batch_delay, keyd_workers
  *   nym-client   api_socket, max_apps, buffer_mib, handshake_timeout, partial_timeout
  *   SOCKS client unix_socket (SOCKS on a 0600 Unix socket, '' = off), http_connect (true),
  *                max_connections (1024)
@@ -178,6 +178,9 @@ struct clientconf {
 	 * gateway socket unread this long and then hand keyd everything that came meanwhile at
 	 * once (fewer wake-ups per packet); a frame after a quiet spell goes at once. 0 = off */
 	uint64_t receive_batch_ns;
+	/* keyd_workers: the cores keyd builds packets on (its main thread + N-1 builder threads);
+	 * 0 = every online core (the default), 1 = no thread (as before issue 12). 0..64 */
+	uint64_t keyd_workers;
 	struct clientconf_apid_limits {
 		uint64_t max_apps;             /* websocket + Unix-socket apps held at once */
 		uint64_t buffer_mib;           /* apid's global budget for connection buffers */
@@ -204,6 +207,8 @@ void clientconf_limits_defaults(struct clientconf_apid_limits *l);
 
 #define CLIENTCONF_RECEIVE_BATCH_NS 5000000ull       /* 5 ms */
 #define CLIENTCONF_RECEIVE_BATCH_MAX_NS 100000000ull  /* 100 ms */
+#define CLIENTCONF_KEYD_WORKERS 0                     /* one per online core */
+#define CLIENTCONF_KEYD_WORKERS_MAX 64
 
 #define CLIENTCONF_API_SOCKET "nym-client.sock"
 #define CLIENTCONF_ADMIN_SOCKET "nymctl.sock"

@@ -326,7 +326,11 @@ int ns_sandbox_apply_flags(enum ns_sandbox_role role, int debug, unsigned flags)
 	scmp_filter_ctx ctx = seccomp_init(debug ? SCMP_ACT_TRAP : SCMP_ACT_KILL_PROCESS);
 	if (!ctx)
 		return -ENOMEM;
-	int rc = add_role_rules(ctx, role, flags);
+	/* every thread of the process gets the filter (keyd's builder threads exist by now),
+	 * and the kernel sets no_new_privs on each as on the caller */
+	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (rc == 0)
+		rc = add_role_rules(ctx, role, flags);
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);

@@ -26,9 +26,11 @@
 #include "init_register.h"
 #include "ipc.h"
 #include "keyd_ops.h"
+#include "keyd_pool.h"
 #include "nymclient.h"
 #include "safefile.h"
 #include "sandbox.h"
+#include "sphinx/sphinx.h"
 
 #define KEY_REC_LEN 48
 #define KEY_REC_MAGIC "NSK1"
@@ -48,6 +50,8 @@ struct keyd {
 	int gwreg_fd;
 	char gwreg_listener[NS_GWREG_LISTENER_MAX];
 	ev_timer tick, request;
+	struct nc_keyd_pool *pool; /* NULL: builds inline (keyd_workers 1, or one core) */
+	unsigned threads;          /* builder threads asked for */
 };
 
 static struct keyd g_k;
@@ -395,6 +399,26 @@ static void start_conns(int netd_fd, int apid_fd, int sup_fd)
 	ns_ipc_conn_set_priority(&g_k.netd, EV_MAXPRI, 32);
 }
 
+/* Between Landlock and the seccomp filter (nc_confine_then): the builder threads, which get
+ * the filter with the main thread (docs/sandbox.md). */
+static int start_builders(void *ctx)
+{
+	(void)ctx;
+	char err[128] = "";
+	if (!g_k.threads)
+		return 0;
+	g_k.pool = nc_keyd_pool_start(g_k.loop, g_k.ops, g_k.threads, err, sizeof err);
+	if (!g_k.pool) {
+		nc_error("keyd", "%s", err);
+		return -1;
+	}
+	struct nc_keyd_runner r = nc_keyd_pool_runner(g_k.pool);
+	nc_keyd_set_runner(g_k.ops, &r);
+	nc_log("keyd", "packet builds on %u cores (%u builder threads)", g_k.threads + 1,
+	       g_k.threads);
+	return 0;
+}
+
 int nc_keyd_main(void *setup)
 {
 	struct nc_setup *s = setup;
@@ -411,12 +435,17 @@ int nc_keyd_main(void *setup)
 	g_k.request.data = (void *)(uintptr_t)NC_KEYD_TIMER_REQUEST;
 	if (load_keys(s) < 0)
 		return 1;
+	if (s->sphinx_chain) {
+		nc_keyd_set_secrets(g_k.ops, SPHINX_SECRETS_CHAIN);
+		nc_log("keyd", "Sphinx headers built with the X25519 chain (NYMSUITE_SPHINX_CHAIN=1)");
+	}
+	g_k.threads = nc_keyd_pool_threads((unsigned)s->conf.keyd_workers);
 	start_conns(keep[0], keep[1], keep[2]);
 	/* what one wake-up produces (the FRAGMENTs of a batch of opened frames, acks) leaves as
 	 * one BATCH datagram (docs/ipc.md, corked connections) */
 	if (ns_ipc_conn_set_cork(&g_k.netd, 1) != 0 || ns_ipc_conn_set_cork(&g_k.apid, 1) != 0)
 		return 1;
-	if (nc_confine(NS_SANDBOX_KEYD, s, 0) < 0)
+	if (nc_confine_then(NS_SANDBOX_KEYD, s, 0, start_builders, NULL) < 0)
 		return 1;
 	struct ns_ipc_msg m = { .type = NS_IPC_T_READY };
 	m.u.READY.catalogue_version = NS_IPC_CATALOGUE_VERSION;
@@ -429,6 +458,9 @@ int nc_keyd_main(void *setup)
 	}
 	nc_keyd_start(g_k.ops);
 	ev_run(g_k.loop, 0);
+	/* the builder threads are not joined: a thread's exit may make calls the filter refuses
+	 * (an ASan build's sigaltstack); the caller's _exit ends them, idle or amid a build that
+	 * holds its own copies (nothing of theirs is handed back any more) */
 	keyd_finish();
 	nc_keyd_free(g_k.ops);
 	return 0;

@@ -61,6 +61,9 @@ struct nc_keyd {
 	uint64_t gw_protocol;
 	struct nc_rkeys *reply_keys;
 	struct nc_surbs *surbs;
+	struct nc_keyd_runner runner; /* submit NULL: every build inline */
+	size_t in_flight;             /* jobs submitted, not yet done */
+	uint64_t key_gen;             /* grows with every new gateway key */
 };
 
 typedef void (*keyd_handler)(struct nc_keyd *k, enum ns_ipc_role from, const struct ns_ipc_msg *m);
@@ -172,6 +175,7 @@ static void on_hs_in(struct nc_keyd *k, enum ns_ipc_role from, const struct ns_i
 		return;
 	}
 	k->have_key = 1;
+	k->key_gen++;
 	k->last_auth_ts = 0;
 	k->reregistered = 1;
 	key_changed(k);
@@ -267,10 +271,11 @@ static uint8_t forward_kind(struct nc_keyd *k)
 	               : NS_GW_BIN_FORWARD_SPHINX;
 }
 
-/* The MixPacket of p sealed under the gateway key: malloc'd frame, or NULL. Frees p->packet. */
-static uint8_t *seal_packet(struct nc_keyd *k, struct nc_packet *p, size_t *len)
+/* The MixPacket of p sealed under key as a frame of this kind: malloc'd frame, or NULL.
+ * Reads only its arguments (a builder thread runs it). */
+static uint8_t *seal_with(const struct ns_gw_key *key, uint8_t kind, const struct nc_packet *p,
+                          size_t *len)
 {
-	uint8_t kind = forward_kind(k);
 	struct nym_mix_packet mp = { .packet_type = p->packet_type,
 		                     .key_rotation = kind == NS_GW_BIN_FORWARD_SPHINX_V2
 		                                             ? p->key_rotation
@@ -279,49 +284,120 @@ static uint8_t *seal_packet(struct nc_keyd *k, struct nc_packet *p, size_t *len)
 		                     .packet_len = p->len };
 	uint8_t *frame = NULL;
 	if (nym_node_address_decode(p->first_hop, 32, &mp.next_hop) >= 0) {
-		size_t cap = ns_gw_frame_len(&k->key, nym_mix_packet_len(&mp, kind));
+		size_t cap = ns_gw_frame_len(key, nym_mix_packet_len(&mp, kind));
 		frame = malloc(cap);
-		if (frame && ns_gw_binary_request_encode(&k->key, kind, &mp, frame, cap, len) < 0) {
+		if (frame && ns_gw_binary_request_encode(key, kind, &mp, frame, cap, len) < 0) {
 			free(frame);
 			frame = NULL;
 		}
 	}
+	return frame;
+}
+
+/* seal_with the current key. Frees p->packet. */
+static uint8_t *seal_packet(struct nc_keyd *k, struct nc_packet *p, size_t *len)
+{
+	uint8_t *frame = seal_with(&k->key, forward_kind(k), p, len);
 	free(p->packet);
 	p->packet = NULL;
 	return frame;
 }
 
-/* Seals p and hands it to netd under frag_id. -1 if it cannot be sealed. */
-static int send_sealed(struct nc_keyd *k, struct nc_packet *p, const uint8_t frag_id[5], uint64_t lane)
+static void send_frame(struct nc_keyd *k, const uint8_t *frame, size_t n, uint64_t total_delay_ns,
+                       const uint8_t frag_id[5], uint64_t lane)
 {
-	size_t n = 0;
-	uint64_t delay_ms = p->total_delay_ns / 1000000;
-	uint8_t *frame = seal_packet(k, p, &n);
-	if (!frame)
-		return -1;
+	uint64_t delay_ms = total_delay_ns / 1000000;
 	struct ns_ipc_msg r = { .type = NS_IPC_T_SEALED_FRAME };
 	r.u.SEALED_FRAME.frag_id = NS_IPC_BYTES(frag_id, 5);
 	r.u.SEALED_FRAME.frame = NS_IPC_BYTES(frame, n);
 	r.u.SEALED_FRAME.lane = lane;
 	r.u.SEALED_FRAME.expected_delay_ms = delay_ms > NS_IPC_U32_MAX ? NS_IPC_U32_MAX : delay_ms;
 	to_peer(k, NS_IPC_NETD, &r);
+}
+
+/* Seals p and hands it to netd under frag_id. -1 if it cannot be sealed. */
+static int send_sealed(struct nc_keyd *k, struct nc_packet *p, const uint8_t frag_id[5], uint64_t lane)
+{
+	size_t n = 0;
+	uint8_t *frame = seal_packet(k, p, &n);
+	if (!frame)
+		return -1;
+	send_frame(k, frame, n, p->total_delay_ns, frag_id, lane);
 	free(frame);
 	return 0;
 }
 
-static void build_and_seal(struct nc_keyd *k, const struct pending_build *b)
+/* ---- build jobs: BUILD_PACKET and BUILD_REPLY, built and sealed where the host runs them
+ * (keyd_ops.h, struct nc_keyd_runner) from copies of what they read; the results go out
+ * here, in the order the jobs were made. */
+
+struct nc_keyd_job {
+	struct nc_prep_ref *ref; /* the preparer and the topology, held */
+	struct ns_gw_key key;    /* the gateway key and frame kind when the job was made */
+	uint8_t kind;
+	uint64_t key_gen;
+	int reply;               /* through a SURB (surb, surb_len) rather than to recipient */
+	uint8_t frag_id[5], recipient[96];
+	uint64_t lane, size_tag;
+	uint8_t *surb;           /* rotation byte || SURB */
+	size_t surb_len;
+	/* the result */
+	int rc;                  /* 0, or the NS_IPC_BUILD_* reason */
+	struct nc_packet packet; /* kept for a new key: sealed again then */
+	uint8_t *frame;
+	size_t frame_len;
+	size_t len;
+	uint8_t frag[];
+};
+
+void nc_keyd_job_run(struct nc_keyd_job *j)
 {
-	struct nc_packet p;
-	int rc = nc_prep_fragment(k->prep, b->frag, b->len, b->recipient, (int)b->size_tag, &p);
+	int rc;
+	if (j->reply)
+		rc = j->surb_len < 2 ? -1
+		                     : nc_prep_ref_reply(j->ref, j->frag, j->len, j->surb + 1,
+		                                         j->surb_len - 1, j->surb[0], &j->packet);
+	else
+		rc = nc_prep_ref_fragment(j->ref, j->frag, j->len, j->recipient, (int)j->size_tag,
+		                          &j->packet);
 	if (rc == NC_PREP_UNKNOWN_GATEWAY) {
-		build_failed(k, b->frag_id, NS_IPC_BUILD_UNKNOWN_GATEWAY);
-		return;
+		j->rc = NS_IPC_BUILD_UNKNOWN_GATEWAY;
+	} else if (rc < 0 || !(j->frame = seal_with(&j->key, j->kind, &j->packet, &j->frame_len))) {
+		j->rc = NS_IPC_BUILD_BAD_INPUT;
+	} else {
+		j->rc = 0;
 	}
-	if (rc < 0 || send_sealed(k, &p, b->frag_id, b->lane) < 0) {
-		build_failed(k, b->frag_id, NS_IPC_BUILD_BAD_INPUT);
-		return;
+}
+
+static void job_free(struct nc_keyd_job *j)
+{
+	nc_prep_release(j->ref);
+	ns_gw_key_clear(&j->key);
+	free(j->packet.packet);
+	free(j->frame);
+	if (j->surb) {
+		ns_memzero(j->surb, j->surb_len);
+		free(j->surb);
 	}
-	k->built++;
+	ns_memzero(j->frag, j->len);
+	free(j);
+}
+
+static struct nc_keyd_job *job_new(struct nc_keyd *k, size_t len)
+{
+	struct nc_keyd_job *j = calloc(1, sizeof *j + len);
+	if (!j)
+		return NULL;
+	j->ref = nc_prep_hold(k->prep);
+	if (!j->ref) {
+		free(j);
+		return NULL;
+	}
+	j->key = k->key;
+	j->kind = forward_kind(k);
+	j->key_gen = k->key_gen;
+	j->len = len;
+	return j;
 }
 
 static int can_build(struct nc_keyd *k)
@@ -329,11 +405,79 @@ static int can_build(struct nc_keyd *k)
 	return k->have_key && nc_prep_has_topology(k->prep);
 }
 
+/* A job may be made now (the host has room for one more). */
+static int can_submit(struct nc_keyd *k)
+{
+	return can_build(k) && (!k->runner.submit || k->in_flight < k->runner.capacity);
+}
+
+static void refill(struct nc_keyd *k);
+
+void nc_keyd_job_done(struct nc_keyd *k, struct nc_keyd_job *j)
+{
+	if (j->rc == 0 && (j->key_gen != k->key_gen || j->kind != forward_kind(k))) {
+		/* a new gateway key or frame kind meanwhile: sealed again, as if built now */
+		free(j->frame);
+		j->frame = seal_with(&k->key, forward_kind(k), &j->packet, &j->frame_len);
+		if (!j->frame)
+			j->rc = NS_IPC_BUILD_BAD_INPUT;
+	}
+	if (j->rc) {
+		build_failed(k, j->frag_id, (uint64_t)j->rc);
+	} else {
+		send_frame(k, j->frame, j->frame_len, j->packet.total_delay_ns, j->frag_id, j->lane);
+		if (j->reply)
+			k->replies_built++;
+		else
+			k->built++;
+	}
+	job_free(j);
+	if (k->runner.submit) {
+		int was_full = k->in_flight == k->runner.capacity;
+		k->in_flight--;
+		if (was_full)
+			refill(k);
+	}
+}
+
+static void job_submit(struct nc_keyd *k, struct nc_keyd_job *j)
+{
+	if (!k->runner.submit) {
+		nc_keyd_job_run(j);
+		nc_keyd_job_done(k, j);
+		return;
+	}
+	k->in_flight++;
+	k->runner.submit(k->runner.ctx, j);
+}
+
+void nc_keyd_set_runner(struct nc_keyd *k, const struct nc_keyd_runner *r)
+{
+	k->runner = *r;
+	if (!k->runner.capacity)
+		k->runner.submit = NULL;
+}
+
+static void build_and_seal(struct nc_keyd *k, const struct pending_build *b)
+{
+	struct nc_keyd_job *j = job_new(k, b->len);
+	if (!j) {
+		build_failed(k, b->frag_id, NS_IPC_BUILD_BAD_INPUT);
+		return;
+	}
+	memcpy(j->frag_id, b->frag_id, 5);
+	memcpy(j->recipient, b->recipient, 96);
+	j->lane = b->lane;
+	j->size_tag = b->size_tag;
+	memcpy(j->frag, b->frag, b->len);
+	job_submit(k, j);
+}
+
 static void flush_all_replies(struct nc_keyd *k);
 
 static void flush_builds(struct nc_keyd *k)
 {
-	while (can_build(k) && k->pending) {
+	while (can_submit(k) && k->pending) {
 		struct pending_build *b = k->pending;
 		k->pending = b->next;
 		if (!k->pending)
@@ -458,30 +602,50 @@ static void maybe_request_surbs(struct nc_keyd *k, const uint8_t tag[16])
 	send_surb_request(k, tag, nc_surbs_request_amount(k->surbs, tag));
 }
 
-static void build_reply(struct nc_keyd *k, const struct nc_reply_frag *f, const uint8_t *surb, size_t surb_len)
+/* A job for f through surb (its bytes move into the job). */
+static void build_reply(struct nc_keyd *k, const struct nc_reply_frag *f, uint8_t *surb, size_t surb_len)
 {
-	struct nc_packet p;
-	if (surb_len < 2 ||
-	    nc_prep_reply(k->prep, f->data, f->len, surb + 1, surb_len - 1, surb[0], &p) < 0 ||
-	    send_sealed(k, &p, f->frag_id, f->lane) < 0) {
+	struct nc_keyd_job *j = job_new(k, f->len);
+	if (!j) {
+		ns_memzero(surb, surb_len);
+		free(surb);
 		build_failed(k, f->frag_id, NS_IPC_BUILD_BAD_INPUT);
 		return;
 	}
-	k->replies_built++;
+	j->reply = 1;
+	j->surb = surb;
+	j->surb_len = surb_len;
+	memcpy(j->frag_id, f->frag_id, 5);
+	j->lane = f->lane;
+	memcpy(j->frag, f->data, f->len);
+	job_submit(k, j);
 }
 
-/* Sends the tag's waiting fragments while SURBs above the reserve last. */
+/* Sends the tag's waiting fragments while SURBs above the reserve last (and the host has
+ * room for the builds). */
 static void flush_replies(struct nc_keyd *k, const uint8_t tag[16])
 {
-	static uint8_t surb[SURB_REC_MAX];
-	while (can_build(k) && nc_surbs_queued(k->surbs, tag)) {
-		long n = nc_surbs_take(k->surbs, tag, 0, surb, sizeof surb);
-		if (n < 0)
+	while (can_submit(k) && nc_surbs_queued(k->surbs, tag)) {
+		uint8_t *surb = malloc(SURB_REC_MAX);
+		long n = surb ? nc_surbs_take(k->surbs, tag, 0, surb, SURB_REC_MAX) : -1;
+		if (n < 0) {
+			free(surb);
 			break;
+		}
 		struct nc_reply_frag *f = nc_surbs_dequeue(k->surbs, tag);
 		build_reply(k, f, surb, (size_t)n);
 		nc_reply_frag_free(f);
-		ns_memzero(surb, (size_t)n);
+	}
+}
+
+/* The host has room again: the builds and the replies (SURBs in hand) that waited for it. */
+static void refill(struct nc_keyd *k)
+{
+	flush_builds(k);
+	for (size_t i = 0; i < nc_surbs_tag_count(k->surbs) && can_submit(k); i++) {
+		uint8_t tag[16];
+		memcpy(tag, nc_surbs_tag_at(k->surbs, i), 16);
+		flush_replies(k, tag);
 	}
 }
 
@@ -752,7 +916,7 @@ static void on_status_request(struct nc_keyd *k, enum ns_ipc_role from, const st
 	                 nc_surbs_tag_count(k->surbs), nc_surbs_total(k->surbs),
 	                 (unsigned long long)k->surb_requests_sent,
 	                 (unsigned long long)k->surb_request_retransmissions,
-	                 (unsigned long long)k->reply_drops, k->n_pending,
+	                 (unsigned long long)k->reply_drops, k->n_pending + k->in_flight,
 	                 nc_prep_topology_nodes(k->prep), (unsigned long long)k->gw_protocol,
 	                 (unsigned)forward_kind(k), (unsigned long long)k->hs_failures,
 	                 k->have_key ? "true" : "false");
@@ -842,6 +1006,11 @@ struct nc_keyd *nc_keyd_new(const struct nc_keyd_keys *keys, const struct client
 		return NULL;
 	}
 	return k;
+}
+
+void nc_keyd_set_secrets(struct nc_keyd *k, int secrets)
+{
+	nc_prep_set_secrets(k->prep, secrets);
 }
 
 struct nc_rkeys *nc_keyd_reply_keys(struct nc_keyd *k)

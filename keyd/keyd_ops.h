@@ -43,6 +43,30 @@ typedef void (*nc_keyd_key_changed_fn)(void *ctx, const struct ns_gw_key *key,
 struct nc_keyd *nc_keyd_new(const struct nc_keyd_keys *keys, const struct clientconf_debug *d,
                             const struct ns_ipc_host *host, nc_keyd_key_changed_fn key_changed,
                             void *key_ctx);
+/* Where the packet builds run (BUILD_PACKET, and BUILD_REPLY once its SURB is taken from the
+ * store): keyd makes a job of each, holding copies of everything it reads; the host runs
+ * nc_keyd_job_run(job) on any thread, then calls nc_keyd_job_done(k, job) on the thread of
+ * nc_keyd_deliver, for the jobs in the order submit was called (their frames and
+ * BUILD_FAILEDs leave in that order). keyd submits at most capacity jobs not yet done; the
+ * rest wait in keyd (as builds wait for a session) and go from nc_keyd_job_done. Without a
+ * runner (submit NULL or capacity 0: the browser's Worker, one core) keyd builds at once.
+ * Cover, SURB requests and MAKE_SURBS are always built at once (they touch the SURB and
+ * reply-key stores, and are few). */
+struct nc_keyd_job;
+struct nc_keyd_runner {
+	void (*submit)(void *ctx, struct nc_keyd_job *job);
+	void *ctx;
+	size_t capacity;
+};
+void nc_keyd_set_runner(struct nc_keyd *k, const struct nc_keyd_runner *r);
+/* The build and the gateway seal: reads and writes only the job. */
+void nc_keyd_job_run(struct nc_keyd_job *job);
+/* The job's SEALED_FRAME (sealed again if the gateway key changed meanwhile) or BUILD_FAILED,
+ * then frees it. */
+void nc_keyd_job_done(struct nc_keyd *k, struct nc_keyd_job *job);
+/* enum sphinx_secrets for every header from now on (SPHINX_SECRETS_CHAIN: the benchmark's
+ * pre-issue-12 baseline, NYMSUITE_SPHINX_CHAIN=1). */
+void nc_keyd_set_secrets(struct nc_keyd *k, int secrets);
 /* The reply-key and SURB stores, for the native reply store file (keyd_store.c). */
 struct nc_rkeys *nc_keyd_reply_keys(struct nc_keyd *k);
 struct nc_surbs *nc_keyd_surbs(struct nc_keyd *k);

@@ -17,12 +17,14 @@ struct nc_topo {
 	struct nym_topo_node *gateways;
 	size_t n_gateways;
 	struct nym_topology t;
+	unsigned refs; /* the current topology's, and builds in flight (keyd's main thread only) */
 };
 
 struct nc_prep {
 	struct nym_preparer prep;
 	struct nym_receiver rx;
-	struct nc_topo cur, next;
+	struct nc_topo *cur; /* heap: a build on another thread may still hold the one replaced */
+	struct nc_topo next;
 	int have_topo;
 	uint64_t next_gen;
 	size_t next_expect, next_got;
@@ -54,11 +56,19 @@ struct nc_prep *nc_prep_new(const uint8_t identity_pk[32], const uint8_t enc_sk[
 	return p;
 }
 
+static void topo_unref(struct nc_topo *t)
+{
+	if (t && --t->refs == 0) {
+		topo_clear(t);
+		free(t);
+	}
+}
+
 void nc_prep_free(struct nc_prep *p)
 {
 	if (!p)
 		return;
-	topo_clear(&p->cur);
+	topo_unref(p->cur);
 	topo_clear(&p->next);
 	ns_memzero(p, sizeof *p);
 	free(p);
@@ -103,16 +113,21 @@ int nc_prep_topo_end(struct nc_prep *p, uint64_t generation, size_t n)
 {
 	if (generation != p->next_gen || n != p->next_expect || p->next_got != n)
 		return -1;
-	topo_clear(&p->cur);
-	p->cur = p->next;
+	struct nc_topo *t = malloc(sizeof *t);
+	if (!t)
+		return -1;
+	*t = p->next;
 	memset(&p->next, 0, sizeof p->next);
 	for (int i = 0; i < NYM_MIX_LAYERS; i++) {
-		p->cur.t.layer[i] = p->cur.layer[i];
-		p->cur.t.layer_len[i] = p->cur.layer_len[i];
+		t->t.layer[i] = t->layer[i];
+		t->t.layer_len[i] = t->layer_len[i];
 	}
-	p->cur.t.gateways = p->cur.gateways;
-	p->cur.t.n_gateways = p->cur.n_gateways;
-	p->prep.topology = &p->cur.t;
+	t->t.gateways = t->gateways;
+	t->t.n_gateways = t->n_gateways;
+	t->refs = 1;
+	topo_unref(p->cur);
+	p->cur = t;
+	p->prep.topology = &t->t;
 	p->have_topo = 1;
 	return 0;
 }
@@ -122,20 +137,20 @@ int nc_prep_has_topology(const struct nc_prep *p)
 	return p->have_topo;
 }
 
-int nc_prep_fragment(struct nc_prep *p, const uint8_t *frag, size_t len, const uint8_t to[96],
-                     int size_tag, struct nc_packet *out)
+/* Reads only *prep and the topology it points to: runs on any thread. */
+static int fragment_with(const struct nym_preparer *prep, const uint8_t *frag, size_t len,
+                         const uint8_t to[96], int size_tag, struct nc_packet *out)
 {
 	struct nym_recipient dest;
 	struct nym_prepared_fragment pf;
-	if (!p->have_topo || nym_recipient_from_bytes(to, &dest) < 0)
+	if (nym_recipient_from_bytes(to, &dest) < 0)
 		return -1;
-	if (!nym_topology_gateway(&p->cur.t, dest.gateway))
+	if (!nym_topology_gateway(prep->topology, dest.gateway))
 		return NC_PREP_UNKNOWN_GATEWAY;
-	p->prep.packet_size_tag = size_tag;
+	struct nym_preparer sized = *prep;
+	sized.packet_size_tag = size_tag;
 	memset(&pf, 0, sizeof pf);
-	int rc = nym_prepare_fragment(&p->prep, frag, len, &dest, NULL, &pf);
-	p->prep.packet_size_tag = NYM_PACKET_REGULAR;
-	if (rc < 0)
+	if (nym_prepare_fragment(&sized, frag, len, &dest, NULL, &pf) < 0)
 		return -1;
 	memcpy(out->first_hop, pf.mix.first_hop, 32);
 	out->packet_type = pf.mix.packet_type;
@@ -145,6 +160,52 @@ int nc_prep_fragment(struct nc_prep *p, const uint8_t *frag, size_t len, const u
 	out->total_delay_ns = pf.total_delay_ns;
 	pf.mix.packet = NULL;
 	return 0;
+}
+
+int nc_prep_fragment(struct nc_prep *p, const uint8_t *frag, size_t len, const uint8_t to[96],
+                     int size_tag, struct nc_packet *out)
+{
+	if (!p->have_topo)
+		return -1;
+	return fragment_with(&p->prep, frag, len, to, size_tag, out);
+}
+
+/* ---- builds on another thread */
+
+struct nc_prep_ref {
+	struct nym_preparer prep; /* a copy: its topology is held */
+	struct nc_topo *topo;
+};
+
+struct nc_prep_ref *nc_prep_hold(struct nc_prep *p)
+{
+	struct nc_prep_ref *r = p->have_topo ? malloc(sizeof *r) : NULL;
+	if (!r)
+		return NULL;
+	r->prep = p->prep;
+	r->topo = p->cur;
+	p->cur->refs++;
+	return r;
+}
+
+void nc_prep_release(struct nc_prep_ref *r)
+{
+	if (!r)
+		return;
+	topo_unref(r->topo);
+	ns_memzero(r, sizeof *r);
+	free(r);
+}
+
+int nc_prep_ref_fragment(const struct nc_prep_ref *r, const uint8_t *frag, size_t len,
+                         const uint8_t to[96], int size_tag, struct nc_packet *out)
+{
+	return fragment_with(&r->prep, frag, len, to, size_tag, out);
+}
+
+void nc_prep_set_secrets(struct nc_prep *p, int secrets)
+{
+	p->prep.secrets = secrets;
 }
 
 int nc_prep_cover(struct nc_prep *p, uint64_t per_hop_delay_ns, struct nc_packet *out)
@@ -199,9 +260,9 @@ size_t nc_prep_topology_nodes(const struct nc_prep *p)
 {
 	if (!p->have_topo)
 		return 0;
-	size_t n = p->cur.n_gateways;
+	size_t n = p->cur->n_gateways;
 	for (int i = 0; i < NYM_MIX_LAYERS; i++)
-		n += p->cur.layer_len[i];
+		n += p->cur->layer_len[i];
 	return n;
 }
 
@@ -265,22 +326,39 @@ static void packet_out(struct nym_prepared_fragment *pf, struct nc_packet *out)
 	pf->mix.packet = NULL;
 }
 
-int nc_prep_reply(struct nc_prep *p, const uint8_t *frag, size_t len, const uint8_t *surb,
-                  size_t surb_len, uint8_t key_rotation, struct nc_packet *out)
+/* Reads only *prep and its topology: runs on any thread. */
+static int reply_with(const struct nym_preparer *prep, const uint8_t *frag, size_t len,
+                      const uint8_t *surb, size_t surb_len, uint8_t key_rotation,
+                      struct nc_packet *out)
 {
 	struct nym_reply_surb s;
 	struct nym_prepared_fragment pf;
 	int rc = -1;
 	memset(&pf, 0, sizeof pf);
-	if (p->have_topo && nym_reply_surb_from_bytes(surb, surb_len, &s) == 0) {
+	if (nym_reply_surb_from_bytes(surb, surb_len, &s) == 0) {
 		s.key_rotation = key_rotation;
-		rc = nym_prepare_reply_fragment(&p->prep, frag, len, &s, NULL, &pf);
+		rc = nym_prepare_reply_fragment(prep, frag, len, &s, NULL, &pf);
 	}
 	ns_memzero(&s, sizeof s);
 	if (rc != 0)
 		return -1;
 	packet_out(&pf, out);
 	return 0;
+}
+
+int nc_prep_reply(struct nc_prep *p, const uint8_t *frag, size_t len, const uint8_t *surb,
+                  size_t surb_len, uint8_t key_rotation, struct nc_packet *out)
+{
+	if (!p->have_topo)
+		return -1;
+	return reply_with(&p->prep, frag, len, surb, surb_len, key_rotation, out);
+}
+
+int nc_prep_ref_reply(const struct nc_prep_ref *r, const uint8_t *frag, size_t len,
+                      const uint8_t *surb, size_t surb_len, uint8_t key_rotation,
+                      struct nc_packet *out)
+{
+	return reply_with(&r->prep, frag, len, surb, surb_len, key_rotation, out);
 }
 
 int nc_prep_surb_request(struct nc_prep *p, const uint8_t *surb, size_t surb_len,

@@ -389,6 +389,31 @@ static void nym_client_report(const struct clientconf *c, const char *address, c
 
 /* ---- run */
 
+/* The benchmarks' baselines (bench/README.md): NYMSUITE_KEYD_WORKERS=N overrides [nymsuite]
+ * keyd_workers for this run, NYMSUITE_SPHINX_CHAIN=1 makes keyd build every header with the
+ * chain of X25519s (the construction before issue 12). */
+static int bench_overrides(struct nc_setup *s, char *err, size_t errcap)
+{
+	const char *w = getenv("NYMSUITE_KEYD_WORKERS"), *chain = getenv("NYMSUITE_SPHINX_CHAIN");
+	if (w && w[0]) {
+		char *end = NULL;
+		errno = 0;
+		unsigned long n = strtoul(w, &end, 10);
+		if (errno || *end || w[0] == '-' || n > CLIENTCONF_KEYD_WORKERS_MAX) {
+			snprintf(err, errcap, "NYMSUITE_KEYD_WORKERS must be a number 0..%d",
+			         CLIENTCONF_KEYD_WORKERS_MAX);
+			return -1;
+		}
+		s->conf.keyd_workers = n;
+	}
+	if (chain && chain[0] && strcmp(chain, "0") && strcmp(chain, "1")) {
+		snprintf(err, errcap, "NYMSUITE_SPHINX_CHAIN must be 0 or 1");
+		return -1;
+	}
+	s->sphinx_chain = chain && !strcmp(chain, "1");
+	return 0;
+}
+
 /* run --custom-mixnet: netd's fixed topology (checked here first, for Nym's message). */
 static int custom_topology(struct nc_setup *s)
 {
@@ -437,6 +462,8 @@ static int cmd_run(void)
 	nc_raise_fd_limit();
 	s.sandbox_debug = args->count[NC_O_SANDBOX_DEBUG] > 0;
 	s.test_keyd_socket = args->count[NC_O_TEST_KEYD_SOCKET] > 0;
+	if (bench_overrides(&s, err, sizeof err) < 0)
+		return fail("%s", err);
 	return nc_supervisor_run(&s);
 }
 

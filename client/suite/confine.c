@@ -67,6 +67,12 @@ static size_t netd_ports(const struct nc_setup *s, uint16_t *ports, size_t cap)
 
 int nc_confine(enum ns_sandbox_role role, const struct nc_setup *s, unsigned flags)
 {
+	return nc_confine_then(role, s, flags, NULL, NULL);
+}
+
+int nc_confine_then(enum ns_sandbox_role role, const struct nc_setup *s, unsigned flags,
+                    int (*before_filter)(void *ctx), void *ctx)
+{
 	const char *name = ns_sandbox_role_name(role);
 	char err[256] = "";
 	pid_t parent = getppid();
@@ -105,6 +111,8 @@ int nc_confine(enum ns_sandbox_role role, const struct nc_setup *s, unsigned fla
 		       "look-ups after start-up use only what glibc cached");
 	}
 	unsigned uid = (unsigned)getuid(); /* getuid is not in the filter */
+	if (before_filter && before_filter(ctx) < 0)
+		return -1;
 	if (!(flags & NC_CONFINE_NO_SECCOMP)) {
 		int rc = ns_sandbox_apply_flags(role, s->sandbox_debug, sb_flags);
 		if (rc < 0) {

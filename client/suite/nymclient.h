@@ -76,6 +76,9 @@ struct nc_setup {
 	int fds[NC_PAIRS][2];
 	int sandbox_debug;
 	int test_keyd_socket; /* test hook: keyd calls socket() once sandboxed (must die) */
+	/* a benchmark baseline from the environment (cli.c): NYMSUITE_SPHINX_CHAIN=1, keyd builds
+	 * headers with the chain (NYMSUITE_KEYD_WORKERS lands in conf.keyd_workers) */
+	int sphinx_chain;
 	/* the role's log level ($RUST_LOG, then [nymsuite] log_level) and output kind
 	 * (common/log.h), decided by the supervisor */
 	int log_level;
@@ -123,6 +126,11 @@ void nc_ipc_fatal(struct ns_ipc_conn *c, int err, void *ctx) __attribute__((nore
 #define NC_CONFINE_NO_SECCOMP 1u /* the injection probe only: credentials + Landlock alone */
 #define NC_CONFINE_QUIET 2u
 int nc_confine(enum ns_sandbox_role role, const struct nc_setup *s, unsigned flags);
+/* nc_confine with before_filter(ctx) run between Landlock and the seccomp filter: threads it
+ * starts share the uids and Landlock domain, and get the filter too (installed on every
+ * thread: SECCOMP_FILTER_FLAG_TSYNC). Its -1 fails the confinement (it logs why). */
+int nc_confine_then(enum ns_sandbox_role role, const struct nc_setup *s, unsigned flags,
+                    int (*before_filter)(void *ctx), void *ctx);
 /* probe.c: `nym-client --test-probe ID HOME ROLE LAYERS OP [PID]` (tests/attack/) */
 int nc_probe_main(int argc, char **argv);
 /* The Unix socket at path when nobody listens on it any more (the front's, after it exited). */
@@ -221,6 +229,21 @@ struct nc_packet {
 #define NC_PREP_UNKNOWN_GATEWAY (-2)
 int nc_prep_fragment(struct nc_prep *p, const uint8_t *frag, size_t len, const uint8_t to[96],
                      int size_tag, struct nc_packet *out);
+/* A build that may run on another thread (keyd's builder threads): the preparer's settings
+ * copied and the topology it reads held, so that a new topology does not free it. Hold and
+ * release on keyd's main thread only; the nc_prep_ref_* builds read nothing else and run on
+ * any thread. nc_prep_hold: NULL without a topology (or memory). */
+struct nc_prep_ref;
+struct nc_prep_ref *nc_prep_hold(struct nc_prep *p);
+void nc_prep_release(struct nc_prep_ref *r);
+int nc_prep_ref_fragment(const struct nc_prep_ref *r, const uint8_t *frag, size_t len,
+                         const uint8_t to[96], int size_tag, struct nc_packet *out);
+int nc_prep_ref_reply(const struct nc_prep_ref *r, const uint8_t *frag, size_t len,
+                      const uint8_t *surb, size_t surb_len, uint8_t key_rotation,
+                      struct nc_packet *out);
+/* How every header is built from now on (enum sphinx_secrets; the bytes are the same):
+ * SPHINX_SECRETS_CHAIN is the benchmarks' pre-issue-12 baseline. */
+void nc_prep_set_secrets(struct nc_prep *p, int secrets);
 /* One loop cover packet to ourselves (forward per-hop mean given). */
 int nc_prep_cover(struct nc_prep *p, uint64_t per_hop_delay_ns, struct nc_packet *out);
 /* A pushed message (already opened): 1 = ack (frag_id), 2 = fragment (out/out_len into buf),

@@ -75,6 +75,7 @@ int nym_surb_ack_build(const struct nym_route *route, const uint8_t destination[
 	hp.version = version;
 	hp.initial_secret = fixed->initial_secret;
 	hp.final_padding = fixed->final_padding;
+	hp.secrets = fixed->secrets;
 
 	memset(out->bytes, 0, NYM_ACK_ADDR_LEN);
 	memcpy(out->bytes, route->hop[0].address, addr_len);

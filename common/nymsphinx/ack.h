@@ -39,6 +39,7 @@ struct nym_surb_ack_fixed {
 	const uint8_t *initial_secret;   /* 32 */
 	const uint8_t *final_padding;    /* 300 - 60(n-1) - 52 */
 	const uint64_t *delays_ns;       /* route->n values; else Exp(average_ack_delay) */
+	int secrets;                     /* sphinx_header_params.secrets (same bytes either way) */
 };
 
 /* Builds the SURB-ack for frag_id over route (3 mixes + the sender's gateway), to

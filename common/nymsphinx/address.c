@@ -221,10 +221,11 @@ int nym_node_address_parse(const char *text, struct nym_node_address *a)
 }
 
 /* The check costs two modular exponentiations; apps send to the same few recipients over
- * and over, so the last keys that passed are remembered (public data, single-threaded). */
+ * and over, so the last keys that passed are remembered (public data; per thread: keyd's
+ * builder threads parse recipients too). */
 #define DECOMPRESS_CACHE 16
-static uint8_t decompress_ok[DECOMPRESS_CACHE][32];
-static unsigned decompress_n, decompress_next;
+static _Thread_local uint8_t decompress_ok[DECOMPRESS_CACHE][32];
+static _Thread_local unsigned decompress_n, decompress_next;
 
 int nym_ed25519_pk_decompresses(const uint8_t pk[32])
 {

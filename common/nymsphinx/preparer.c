@@ -76,8 +76,12 @@ static int ack_for(const struct nym_preparer *p, const uint8_t frag_id[NYM_FRAG_
 	else if (nym_topology_random_route(p->topology, p->self.gateway, &route) != 0)
 		return -1;
 	nym_recipient_destination(&p->self, dest);
+	struct nym_surb_ack_fixed ack_fixed = { 0 };
+	if (fixed)
+		ack_fixed = fixed->ack;
+	ack_fixed.secrets = p->secrets;
 	return nym_surb_ack_build(&route, dest, version, p->ack_key, frag_id, p->average_ack_delay_ns,
-	                          fixed ? &fixed->ack : NULL, ack);
+	                          &ack_fixed, ack);
 }
 
 static int alloc_packet(struct nym_mix_packet *m, int tag)
@@ -120,6 +124,7 @@ static int build_forward_packet(const struct nym_preparer *p, const struct nym_r
 	hp.version = version;
 	hp.initial_secret = fixed ? fixed->initial_secret : NULL;
 	hp.final_padding = fixed ? fixed->final_padding : NULL;
+	hp.secrets = p->secrets;
 	if (alloc_packet(mix, tag) != 0 ||
 	    sphinx_build_packet(&hp, pt, pt_len, nym_packet_payload_size(tag), mix->packet) != SPHINX_OK)
 		return -1;
@@ -295,10 +300,11 @@ int nym_preparer_reply_surbs(const struct nym_preparer *p, int legacy, size_t n,
 		return -1;
 	nym_recipient_destination(&p->self, dest);
 	rotation = nym_topology_key_rotation_byte(p->topology);
+	const struct nym_reply_surb_fixed how = { .secrets = p->secrets };
 	for (size_t i = 0; i < n; i++) {
 		if (nym_topology_random_route(p->topology, p->self.gateway, &route) != 0 ||
 		    nym_reply_surb_build(&route, dest, legacy ? 258 : 259, p->average_packet_delay_ns,
-		                         rotation, NULL, &out[i]) != 0)
+		                         rotation, &how, &out[i]) != 0)
 			return -1;
 	}
 	return 0;

@@ -40,6 +40,8 @@ struct nym_preparer {
 	uint64_t average_packet_delay_ns; /* default 15 ms */
 	uint64_t average_ack_delay_ns;    /* default 15 ms */
 	int packet_size_tag;              /* NYM_PACKET_REGULAR unless extended */
+	int secrets;                      /* sphinx_header_params.secrets for every header built
+	                                     (packet, SURB-ack, reply SURB): 0 = accumulated */
 };
 
 /* Fixed inputs for one fragment (known-answer rebuilds); NULL members are random. */

@@ -44,6 +44,7 @@ int nym_reply_surb_build(const struct nym_route *route, const uint8_t destinatio
 	hp.version = version;
 	hp.initial_secret = fixed->initial_secret;
 	hp.final_padding = fixed->final_padding;
+	hp.secrets = fixed->secrets;
 	if (sphinx_surb_build(&hp, &out->surb) != SPHINX_OK)
 		return NYM_REPLY_ERR_CRYPTO;
 	if (fixed->surb_key)

@@ -50,6 +50,7 @@ struct nym_reply_surb_fixed {
 	const uint8_t *initial_secret;   /* 32 */
 	const uint8_t *final_padding;
 	const uint64_t *delays_ns;       /* route->n values */
+	int secrets;                     /* sphinx_header_params.secrets (same bytes either way) */
 };
 
 /* Builds a reply SURB back to destination (our identity) over route (3 mixes + our

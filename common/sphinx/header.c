@@ -139,7 +139,8 @@ static int check_params(const struct sphinx_header_params *p)
 int sphinx_build_header(const struct sphinx_header_params *p, uint8_t header[SPHINX_HEADER_LEN],
                         struct sphinx_hop_keys *keys)
 {
-	return sphinx_build_header_using(SPHINX_SECRETS_ACCUMULATED, p, header, keys);
+	return sphinx_build_header_using(p ? (enum sphinx_secrets)p->secrets : SPHINX_SECRETS_ACCUMULATED,
+	                                 p, header, keys);
 }
 
 int sphinx_build_header_using(enum sphinx_secrets how, const struct sphinx_header_params *p,
@@ -177,7 +178,8 @@ int sphinx_build_header_using(enum sphinx_secrets how, const struct sphinx_heade
 int sphinx_build_packet(const struct sphinx_header_params *p, const uint8_t *msg, size_t msg_len,
                         size_t payload_size, uint8_t *out)
 {
-	return sphinx_build_packet_using(SPHINX_SECRETS_ACCUMULATED, p, msg, msg_len, payload_size, out);
+	return sphinx_build_packet_using(p ? (enum sphinx_secrets)p->secrets : SPHINX_SECRETS_ACCUMULATED,
+	                                 p, msg, msg_len, payload_size, out);
 }
 
 int sphinx_build_packet_using(enum sphinx_secrets how, const struct sphinx_header_params *p,

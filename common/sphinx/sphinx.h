@@ -58,6 +58,9 @@ struct sphinx_header_params {
 	uint16_t version;                       /* 258 or 259 (1/257 are node-side only) */
 	const uint8_t *initial_secret;          /* 32 bytes, or NULL = random */
 	const uint8_t *final_padding;           /* 300 - 60*(n_hops-1) - 52 bytes, or NULL = random */
+	int secrets;                            /* enum sphinx_secrets (below): how the per-hop
+	                                           secrets are computed (the same bytes); 0 =
+	                                           accumulated. The _using forms override it */
 };
 
 /* What the builder keeps per hop: the payload key (always the 192-byte Lioness key)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Credentials of the running suite. As root: keyd, netd and apid each run under their own
 # non-zero uid and gid (privsep_uid_base + 0/1/2) with empty CapEff/CapPrm/CapBnd,
-# NoNewPrivs 1 and Seccomp 2; keyd's /proc/PID/mem cannot be read by a process of netd's uid
+# NoNewPrivs 1 and Seccomp 2, each of keyd's threads too (keyd_workers 0: one builder thread
+# per online core but one); keyd's /proc/PID/mem cannot be read by a process of netd's uid
 # nor of keyd's own uid, and ptrace (a python attach and gdb -p) from keyd's uid fails; apid's
 # socket files are removed after the stop. As an unprivileged user (65534, scratch home it
 # owns): the children are non-dumpable, so a process of the same uid can neither read keyd's
@@ -50,7 +51,9 @@ for pid in "$KEYD" "$NETD" "$APID"; do
 	check_creds "child $i" "$pid" $((BASE + i))
 	i=$((i + 1))
 done
-echo "ok as root: keyd, netd, apid run as uid/gid $BASE, $((BASE + 1)), $((BASE + 2)), no capability (effective, permitted, bounding, inheritable, ambient), NoNewPrivs 1, Seccomp 2"
+CORES=$(getconf _NPROCESSORS_ONLN); [ "$CORES" -le 64 ] || CORES=64
+[ "$(tasks "$KEYD")" = "$CORES" ] || fail "keyd has $(tasks "$KEYD") threads, want $CORES (one per core)"
+echo "ok as root: keyd, netd, apid run as uid/gid $BASE, $((BASE + 1)), $((BASE + 2)), no capability (effective, permitted, bounding, inheritable, ambient), NoNewPrivs 1, Seccomp 2 (keyd: each of its $CORES threads)"
 read_mem $((BASE + 1)) && fail "netd's uid read keyd's memory"
 read_mem "$BASE" && fail "keyd's own uid read keyd's memory"
 grep -q "Permission denied\|Operation not permitted" "$T/dd.err" || { cat "$T/dd.err"; fail "unexpected dd error"; }

@@ -261,10 +261,28 @@ static void test_nymsuite_table(void **state)
 		snprintf(buf, sizeof buf, "%s[nymsuite]\n%s\n", EXPECTED_TOML, bad[i]);
 		assert_int_equal(clientconf_parse(buf, strlen(buf), &back, err), -1);
 	}
+	/* keyd_workers: 0..64, written only when not the default (0, every core) */
+	snprintf(buf, sizeof buf, "%s[nymsuite]\nkeyd_workers = 64\n", EXPECTED_TOML);
+	assert_int_equal(clientconf_parse(buf, strlen(buf), &back, err), 0);
+	assert_int_equal(back.keyd_workers, 64);
+	{
+		char *t2 = clientconf_render(&back, NULL);
+		assert_non_null(strstr(t2, "\nkeyd_workers = 64\n"));
+		free(t2);
+	}
+	snprintf(buf, sizeof buf, "%s[nymsuite]\nkeyd_workers = 65\n", EXPECTED_TOML);
+	assert_int_equal(clientconf_parse(buf, strlen(buf), &back, err), -1);
+	assert_non_null(strstr(err, "`nymsuite.keyd_workers` is out of range (0..64)"));
 	/* an empty table: the defaults */
 	snprintf(buf, sizeof buf, "%s[nymsuite]\n", EXPECTED_TOML);
 	assert_int_equal(clientconf_parse(buf, strlen(buf), &back, err), 0);
 	assert_int_equal(back.has_nymsuite, 1);
+	assert_int_equal(back.keyd_workers, 0);
+	{
+		char *t2 = clientconf_render(&back, NULL);
+		assert_null(strstr(t2, "keyd_workers"));
+		free(t2);
+	}
 	assert_string_equal(back.api_socket, "");
 }
 

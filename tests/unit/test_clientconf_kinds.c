@@ -140,6 +140,7 @@ static void round_trip(const struct clientconf *c, int whole)
 	assert_string_equal(back.admin_socket, c->admin_socket);
 	assert_int_equal(back.privsep_uid_base, c->privsep_uid_base);
 	assert_true(back.receive_batch_ns == c->receive_batch_ns);
+	assert_int_equal(back.keyd_workers, c->keyd_workers);
 	t2 = clientconf_render(&back, NULL);
 	assert_string_equal(t2, t);
 	free(t);
@@ -270,10 +271,11 @@ static void test_socks5_keys(void **state)
 	edited(b, "client = false\nstats = false\n",
 	       "client = true\nstats = false\n\n[nymsuite]\nunix_socket = '/run/s.sock'\n"
 	       "http_connect = false\nmax_connections = 10\nadmin_socket = '/run/a.sock'\n"
-	       "privsep_uid_base = 100000\nreceive_batch_delay = '2500us'\n",
+	       "privsep_uid_base = 100000\nreceive_batch_delay = '2500us'\nkeyd_workers = 3\n",
 	       a, sizeof a);
 	parse_ok(CC_KIND_SOCKS5, a, &c);
 	assert_true(c.receive_batch_ns == 2500000ull);
+	assert_int_equal(c.keyd_workers, 3);
 	assert_true(c.socks5.send_anonymously);
 	assert_true(c.socks5.provider_interface_version.legacy);
 	assert_false(c.socks5.socks5_protocol_version.legacy);
@@ -306,6 +308,7 @@ static void test_socks5_keys(void **state)
 		assert_non_null(strstr(t, "\nmax_connections = 10\n"));
 		assert_non_null(strstr(t, "\nprivsep_uid_base = 100000\n"));
 		assert_non_null(strstr(t, "\nreceive_batch_delay = \"2500000ns\"\n"));
+		assert_non_null(strstr(t, "\nkeyd_workers = 3\n"));
 		/* keys outside the template are not written, as in Nym */
 		assert_null(strstr(t, "\n[core.socks5.socks5_debug]"));
 		free(t);
@@ -475,6 +478,12 @@ static const struct bad_case REFUSED[] = {
 	 "`nymsuite.privsep_uid_base` must be at least 1000"},
 	{S5, S5, "stats = false\n", "stats = false\n[nymsuite]\nreceive_batch_delay = '101ms'\n",
 	 "`nymsuite.receive_batch_delay` is out of range (0..100ms)"},
+	{S5, S5, "stats = false\n", "stats = false\n[nymsuite]\nkeyd_workers = 65\n",
+	 "`nymsuite.keyd_workers` is out of range (0..64)"},
+	{NR, NR, "[debug]\n", "[nymsuite]\nkeyd_workers = -1\n[debug]\n",
+	 "`nymsuite.keyd_workers` is out of range (0..64)"},
+	{NR, NR, "[debug]\n", "[nymsuite]\nkeyd_workers = '2'\n[debug]\n",
+	 "`nymsuite.keyd_workers` has the wrong type"},
 	{NR, NR, "[debug]\n", "[nymsuite]\nreceive_batch_delay = 5\n[debug]\n",
 	 "`nymsuite.receive_batch_delay` has the wrong type"},
 	{NR, NR, "[debug]\n", "[nymsuite]\nreceive_batch_delay = '5 parsecs'\n[debug]\n",

@@ -6,6 +6,9 @@
  * OPEN_FRAME. A 100 KB message to our own address arrives byte for byte and every fragment is
  * acknowledged; an anonymous message brings reply SURBs and a reply goes through them; keyd
  * reports a peer that breaks the protocol instead of exiting, and asks its host for timers.
+ * Run again with a build runner (keyd_ops.h) that holds at most 3 jobs, builds the held ones
+ * last-first and hands them back first-first, and with the chain construction: the same
+ * messages arrive, never more than 3 jobs are out, each is handed back once.
  * The browser runs the same code the same way (tests/wasm/engine_test.mjs). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +31,7 @@
 
 #define N_NODES 4
 #define QUEUE_MAX 200000
+#define RUNNER_CAP 3
 
 struct node {
 	unsigned role;
@@ -56,7 +60,14 @@ static struct world {
 	int got_has_tag;
 	size_t frames, delivered, acks, lost, to_netd[NS_IPC_TYPE_LIMIT];
 	unsigned timers_started;
+	/* the deferred runner: jobs held in submit order, whether each was built yet */
+	struct nc_keyd_job *held[RUNNER_CAP];
+	int built[RUNNER_CAP];
+	size_t n_held, max_held, jobs_submitted, jobs_done;
 } W;
+
+/* setup's variant: a deferred build runner and the chain construction */
+static int g_deferred;
 
 static void enqueue(enum ns_ipc_role to, enum ns_ipc_role from, const struct ns_ipc_msg *m)
 {
@@ -207,10 +218,40 @@ static void netd_receives(const struct ns_ipc_msg *m)
 	deliver(req.packet.packet, req.packet.packet_len, hop, 0);
 }
 
-/* Delivers every datagram in flight, in order, as the hosts would. */
+static void runner_submit(void *ctx, struct nc_keyd_job *job)
+{
+	(void)ctx;
+	assert_true(W.n_held < RUNNER_CAP); /* keyd keeps the rest waiting */
+	W.built[W.n_held] = 0;
+	W.held[W.n_held++] = job;
+	W.jobs_submitted++;
+	if (W.n_held > W.max_held)
+		W.max_held = W.n_held;
+}
+
+/* The held jobs built last-first, the oldest handed back (which may submit more). */
+static int runner_step(void)
+{
+	if (!W.n_held)
+		return 0;
+	for (size_t i = W.n_held; i-- > 0;)
+		if (!W.built[i]) {
+			nc_keyd_job_run(W.held[i]);
+			W.built[i] = 1;
+		}
+	struct nc_keyd_job *j = W.held[0];
+	W.n_held--;
+	memmove(W.held, W.held + 1, W.n_held * sizeof W.held[0]);
+	memmove(W.built, W.built + 1, W.n_held * sizeof W.built[0]);
+	W.jobs_done++;
+	nc_keyd_job_done(W.keyd, j);
+	return 1;
+}
+
+/* Delivers every datagram in flight, in order, as the hosts would (and the runner's jobs). */
 static void run(void)
 {
-	while (W.head < W.tail) {
+	while (W.head < W.tail || runner_step()) {
 		struct item *it = &W.q[W.head++];
 		struct ns_ipc_msg m;
 		assert_int_equal(ns_ipc_decode(it->to, it->from, it->data, it->len, &m), 0);
@@ -285,6 +326,11 @@ static int setup(void **state)
 		                  .timer_stop = keyd_timer_stop };
 	struct ns_ipc_host eh = { .send = engine_send };
 	assert_non_null(W.keyd = nc_keyd_new(&k, &d, &kh, NULL, NULL));
+	if (g_deferred) {
+		struct nc_keyd_runner r = { .submit = runner_submit, .capacity = RUNNER_CAP };
+		nc_keyd_set_runner(W.keyd, &r);
+		nc_keyd_set_secrets(W.keyd, SPHINX_SECRETS_CHAIN);
+	}
 	assert_non_null(W.engine = ns_engine_new(&eh, "test", &cb, NULL));
 	nc_keyd_start(W.keyd);
 	topology();
@@ -373,6 +419,36 @@ static void test_protocol_error_reported(void **state)
 	assert_int_equal(nc_keyd_deliver(W.keyd, NS_IPC_NETD, &p), -1);
 }
 
+/* A world of its own in place of the group's (which is back for the group's teardown). */
+static int setup_deferred(void **state)
+{
+	teardown(state);
+	g_deferred = 1;
+	return setup(state);
+}
+
+static int teardown_deferred(void **state)
+{
+	while (runner_step())
+		;
+	teardown(state);
+	g_deferred = 0;
+	return setup(state);
+}
+
+/* 100 KB to self and an anonymous message with a reply, every build through the runner. */
+static void test_deferred_runner(void **state)
+{
+	test_100k_to_self(state);
+	size_t after_first = W.jobs_submitted;
+	assert_true(after_first >= W.frames); /* every BUILD_PACKET became a job */
+	test_anonymous_and_reply(state);
+	assert_true(W.jobs_submitted > after_first); /* the reply's fragments too */
+	assert_int_equal(W.n_held, 0);
+	assert_int_equal(W.jobs_done, W.jobs_submitted);
+	assert_int_equal(W.max_held, RUNNER_CAP);
+}
+
 static void test_handled_types(void **state)
 {
 	(void)state;
@@ -392,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_100k_to_self),
 		cmocka_unit_test(test_anonymous_and_reply),
 		cmocka_unit_test(test_protocol_error_reported),
+		cmocka_unit_test_setup_teardown(test_deferred_runner, setup_deferred, teardown_deferred),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
