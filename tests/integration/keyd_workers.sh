@@ -14,10 +14,11 @@ LOCALNET_ARGS="--no-delay --no-network-requester"
 nc_setup keyd-workers
 N=${BURST:-300}
 
-# keyd_threads ID: keyd's pid of ID's run (its "started keyd" line), once the three are ready
+# keyd_pid ID: keyd's pid of ID's run (its "started keyd" line), once the three are ready
 keyd_pid() {
-	local log=$NC_DIR/$1.log end=$((SECONDS + 60))
-	while [ "$(grep -c ' ready (sandboxed: yes)' "$log" 2>/dev/null || true)" -lt 3 ]; do
+	local log=$NC_DIR/$1.log end=$((SECONDS + 60)) n
+	# the log may not exist yet: nc_run starts the client in the background
+	while n=$(grep -c ' ready (sandboxed: yes)' "$log" 2>/dev/null) || n=0; [ "$n" -lt 3 ]; do
 		[ $SECONDS -lt $end ] || fail "$1: the children did not become ready"
 		sleep 0.2
 	done
