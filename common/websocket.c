@@ -90,6 +90,7 @@ struct ns_ws_conn {
 	ev_timer ptimer, btimer; /* partial message without progress; retry while paused by budget */
 	ev_timer htimer;         /* ns_ws_hold_reads: the end of the hold */
 	bool held;
+	bool lowat; /* the hold raised SO_RCVLOWAT, so the read watcher stays on (ns_ws_hold_reads) */
 	bool in_data, in_msg, progress; /* current frame carries data; a message is unfinished */
 	size_t in_partial;             /* payload bytes of the unfinished message */
 	size_t charged;                /* what the budget holds for us */
@@ -995,10 +996,25 @@ static void conn_drain(ns_ws_conn *c)
 	}
 }
 
-static void release_hold(ns_ws_conn *c)
+static bool set_rcvlowat(ns_ws_conn *c, int bytes)
+{
+	return c->fd >= 0 && setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) == 0;
+}
+
+static void end_hold(ns_ws_conn *c)
 {
 	c->held = false;
+	if (c->lowat)
+		set_rcvlowat(c, 1); /* the kernel signals readable at once if bytes wait */
+	c->lowat = false;
+}
+
+static void release_hold(ns_ws_conn *c)
+{
+	end_hold(c);
 	ev_timer_stop(c->loop, &c->htimer);
+	if (c->cb.on_hold_end)
+		c->cb.on_hold_end(c, c->user);
 }
 
 /* Runs wslay's reader and writer, then decides whether the connection is over. Must be called with
@@ -1124,7 +1140,8 @@ static void conn_update_watchers(ns_ws_conn *c)
 		want_write = c->hs_out_off < c->hs_out_len || (!c->is_server && c->hs_out == NULL);
 		want_read = !c->close_after_hs_out && !want_write;
 	} else {
-		want_read = wslay_event_want_read(c->ws) && !c->held && conn_read_allowed(c);
+		want_read = wslay_event_want_read(c->ws) && (!c->held || c->lowat) &&
+		            conn_read_allowed(c);
 		want_write = wslay_event_want_write(c->ws) || c->hs_out_off < c->hs_out_len;
 		conn_update_partial_timer(c);
 	}
@@ -1135,7 +1152,7 @@ static void conn_update_watchers(ns_ws_conn *c)
 		bool moving = want_read || want_write;
 		want_read |= moving && (tw & NS_TLS_WANT_READ);
 		want_write |= moving && (tw & NS_TLS_WANT_WRITE);
-		if (want_read && ns_tls_pending(c->tls) > 0)
+		if (want_read && !c->held && ns_tls_pending(c->tls) > 0)
 			ev_feed_event(c->loop, &c->rio, EV_READ);
 	}
 	if (want_read && !ev_is_active(&c->rio))
@@ -1153,10 +1170,19 @@ void ns_ws_hold_reads(ns_ws_conn *c, double seconds)
 	if (!c || !c->loop || c->state != ST_OPEN || c->held || !(seconds > 0))
 		return;
 	c->held = true;
+	/* The socket then says readable only when a whole pump's worth waits (or at EOF or an
+	 * error), so the read watcher can stay on. Stopping it instead cost a wake-up per hold:
+	 * libev takes a stopped fd out of epoll only when its next event arrives. */
+	c->lowat = set_rcvlowat(c, RECV_PER_PUMP);
 	ev_timer_set(&c->htimer, seconds, 0.);
 	ev_timer_start(c->loop, &c->htimer);
 	if (c->depth == 0)
 		conn_update_watchers(c);
+}
+
+bool ns_ws_holding(const ns_ws_conn *c)
+{
+	return c && c->held;
 }
 
 /* ---- handshake over the socket */
@@ -1386,12 +1412,18 @@ static void conn_partial_timer_cb(struct ev_loop *loop, ev_timer *w, int revents
 	conn_leave(c);
 }
 
+/* The hold ends: what came meanwhile is read now, then the owner hears of it (on_hold_end),
+ * after the messages of that read. */
 static void conn_hold_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	ns_ws_conn *c = w->data;
 	(void)loop, (void)revents;
-	c->held = false;
-	conn_update_watchers(c);
+	end_hold(c);
+	conn_enter(c);
+	conn_pump(c);
+	if (!c->finish_pending && c->cb.on_hold_end)
+		c->cb.on_hold_end(c, c->user);
+	conn_leave(c);
 }
 
 static void conn_budget_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
