@@ -214,6 +214,7 @@ static void host_ws_close(void *ctx, unsigned conn, int graceful)
 		return;
 	g_n.ws = NULL;
 	ns_ws_set_user(w, NULL);
+	ns_ipc_conn_keep_cork(&g_n.keyd, 0);
 	if (!graceful || ns_ws_close(w, 1000, "") < 0)
 		ns_ws_abort(w);
 }

@@ -1022,6 +1022,37 @@ static void test_loopback_hold_reads(void **state)
 	loopback_stop(&lb);
 }
 
+/* A hold asked for by the read at a hold's end (chained) that catches nothing: the next hold
+ * end starts no hold, so what comes next is read at once (the peer sends in bursts). */
+static void test_loopback_hold_chain_skip(void **state)
+{
+	(void)state;
+	struct loopback lb;
+	loopback_start(&lb, NULL);
+	ns_ws_conn *c = loopback_connect(&lb, "/", NULL, &lb.cli);
+	assert_true(run_until(lb.loop, &lb.cli.opens, 1, 5));
+	lb.cli.hold = 2.0;
+	assert_int_equal(ns_ws_send(c, NS_WS_TEXT, (const uint8_t *)"a", 1), 0);
+	assert_true(run_until(lb.loop, &lb.cli.messages, 1, 5)); /* a hold starts */
+	assert_int_equal(ns_ws_send(c, NS_WS_TEXT, (const uint8_t *)"b", 1), 0);
+	assert_true(run_until(lb.loop, &lb.cli.messages, 2, 10)); /* read at its end: chained */
+	assert_true(ns_ws_holding(c));
+	assert_true(run_until(lb.loop, &lb.cli.hold_ends, 2, 10)); /* caught nothing */
+	assert_false(ns_ws_holding(c));
+	assert_int_equal(ns_ws_send(c, NS_WS_TEXT, (const uint8_t *)"c", 1), 0);
+	assert_true(run_until(lb.loop, &lb.cli.messages, 3, 5)); /* read at once, a hold starts */
+	assert_true(ns_ws_holding(c));
+	assert_int_equal(ns_ws_send(c, NS_WS_TEXT, (const uint8_t *)"d", 1), 0);
+	assert_true(run_until(lb.loop, &lb.cli.messages, 4, 10)); /* read at its end */
+	assert_int_equal(lb.cli.messages_at_hold_end, 4);
+	assert_false(ns_ws_holding(c)); /* and that read started none */
+	assert_int_equal(ns_ws_send(c, NS_WS_TEXT, (const uint8_t *)"e", 1), 0);
+	assert_true(run_until(lb.loop, &lb.cli.messages, 5, 5));
+	assert_true(ns_ws_holding(c)); /* a frame while no hold runs still starts one */
+	ns_ws_abort(c);
+	loopback_stop(&lb);
+}
+
 static void test_connect_bad_urls(void **state)
 {
 	(void)state;
@@ -1094,6 +1125,7 @@ int main(void)
 		cmocka_unit_test(test_loopback_oversize_rejected),
 		cmocka_unit_test(test_loopback_bad_peers_dont_hurt_others),
 		cmocka_unit_test(test_loopback_hold_reads),
+		cmocka_unit_test(test_loopback_hold_chain_skip),
 		cmocka_unit_test(test_loopback_timeouts_and_peer_loss),
 		cmocka_unit_test(test_loopback_backpressure),
 		cmocka_unit_test(test_connect_bad_urls),
