@@ -174,9 +174,9 @@ struct clientconf {
 	uint32_t privsep_uid_base;
 	/* log_level: "error" .. "trace" or "off" (common/log.h); '' = INFO. $RUST_LOG wins. */
 	char log_level[8];
-	/* receive_batch_delay: after netd hands keyd a frame the gateway pushed, it may leave the
-	 * gateway socket unread this long and then hand keyd everything that came meanwhile at
-	 * once (fewer wake-ups per packet); a frame after a quiet spell goes at once. 0 = off */
+	/* receive_batch_delay: a frame the gateway pushes makes netd leave the gateway socket
+	 * unread this long and then hand keyd that frame and everything that came meanwhile at
+	 * once (fewer wake-ups per packet). 0 = off */
 	uint64_t receive_batch_ns;
 	/* keyd_workers: the cores keyd builds packets on (its main thread + N-1 builder threads);
 	 * 0 = every online core (the default), 1 = no thread (as before issue 12). 0..64 */

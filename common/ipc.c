@@ -318,9 +318,17 @@ static void conn_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct ns_ipc_conn *c = w->data;
+	if (c->cork_kept)
+		return;
 	int rc = cork_flush(c);
 	if (rc != 0)
 		conn_fail(c, rc);
+}
+
+void ns_ipc_conn_keep_cork(struct ns_ipc_conn *c, int on)
+{
+	if (c)
+		c->cork_kept = on != 0;
 }
 
 int ns_ipc_conn_flush(struct ns_ipc_conn *c)

@@ -46,6 +46,7 @@ struct ns_ipc_conn {
 	int last_error;
 	unsigned batch;                 /* datagrams handled per readable event (default 1) */
 	int corked;                     /* ns_ipc_conn_set_cork */
+	int cork_kept;                  /* ns_ipc_conn_keep_cork */
 	ev_prepare flush_w;             /* a corked conn's messages go out before the loop waits */
 	uint8_t *cork;                  /* the corked messages, a BATCH in the making */
 	size_t cork_len, cork_count;
@@ -77,6 +78,10 @@ void ns_ipc_conn_set_priority(struct ns_ipc_conn *c, int pri, unsigned batch);
  * that send (NS_IPC_EQUEUE: no memory for the buffer). The receiving conn opens a BATCH and
  * hands each message inside to its handler, in order, as if it had come alone. */
 int ns_ipc_conn_set_cork(struct ns_ipc_conn *c, int on);
+/* Kept (on != 0): a corked conn's messages stay corked when the loop is about to wait, until
+ * the owner says off (they go at the end of that turn of the loop) or the cork fills. netd
+ * keeps the frames for keyd while it holds the gateway's reads, so a burst goes in one BATCH. */
+void ns_ipc_conn_keep_cork(struct ns_ipc_conn *c, int on);
 /* Sends every queued datagram, blocking (before a process exits). */
 int ns_ipc_conn_flush(struct ns_ipc_conn *c);
 /* Drops the queued datagrams (and the corked messages). */

@@ -72,7 +72,7 @@ static const struct ns_sandbox_rule net_rules[] = {
 	ANY("sendmmsg", "glibc's resolver sends A and AAAA queries together"),
 	ANY("recvfrom", "recv() on TCP sockets, DNS answers"),
 	ANY("getsockopt", "SO_ERROR after a non-blocking connect"),
-	ANY("setsockopt", "TCP_NODELAY, keep-alive"),
+	ANY("setsockopt", "TCP_NODELAY, keep-alive, SO_RCVLOWAT (receive hold)"),
 	ANY("getsockname", "logging the local endpoint"),
 	ANY("getpeername", "logging the remote endpoint"),
 	ANY("shutdown", "closing a websocket cleanly"),

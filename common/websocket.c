@@ -27,6 +27,7 @@
 #define RECV_CHUNK 16384
 #define DETACHED_OUTPUT_CAP (64u << 20)
 #define RECV_PER_PUMP 65536    /* read at most this much per event, then let others run */
+#define HOLD_CHAIN_SKIP 8      /* hold ends that start no hold after a chained hold caught nothing */
 #define WSLAY_MSG_OVERHEAD 96  /* wslay's allocation per queued message besides its bytes */
 #define BUDGET_RETRY 0.1       /* seconds between checks of a connection paused by the budget */
 #define ACCEPT_RETRY 0.5       /* seconds accepting pauses when out of descriptors */
@@ -90,6 +91,11 @@ struct ns_ws_conn {
 	ev_timer ptimer, btimer; /* partial message without progress; retry while paused by budget */
 	ev_timer htimer;         /* ns_ws_hold_reads: the end of the hold */
 	bool held;
+	bool lowat; /* the hold raised SO_RCVLOWAT, so the read watcher stays on (ns_ws_hold_reads) */
+	/* holds asked for by the read at the end of a hold (conn_hold_timer_cb) */
+	enum { HOLD_END_NOT, HOLD_END_MAY_CHAIN, HOLD_END_NO_CHAIN } hold_end;
+	bool chained;        /* the hold running was asked for by such a read */
+	unsigned chain_skip; /* hold ends left that start no hold */
 	bool in_data, in_msg, progress; /* current frame carries data; a message is unfinished */
 	size_t in_partial;             /* payload bytes of the unfinished message */
 	size_t charged;                /* what the budget holds for us */
@@ -995,10 +1001,26 @@ static void conn_drain(ns_ws_conn *c)
 	}
 }
 
-static void release_hold(ns_ws_conn *c)
+static bool set_rcvlowat(ns_ws_conn *c, int bytes)
+{
+	return c->fd >= 0 && setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) == 0;
+}
+
+static void end_hold(ns_ws_conn *c)
 {
 	c->held = false;
+	c->chained = false;
+	if (c->lowat)
+		set_rcvlowat(c, 1); /* the kernel signals readable at once if bytes wait */
+	c->lowat = false;
+}
+
+static void release_hold(ns_ws_conn *c)
+{
+	end_hold(c);
 	ev_timer_stop(c->loop, &c->htimer);
+	if (c->cb.on_hold_end)
+		c->cb.on_hold_end(c, c->user);
 }
 
 /* Runs wslay's reader and writer, then decides whether the connection is over. Must be called with
@@ -1124,7 +1146,8 @@ static void conn_update_watchers(ns_ws_conn *c)
 		want_write = c->hs_out_off < c->hs_out_len || (!c->is_server && c->hs_out == NULL);
 		want_read = !c->close_after_hs_out && !want_write;
 	} else {
-		want_read = wslay_event_want_read(c->ws) && !c->held && conn_read_allowed(c);
+		want_read = wslay_event_want_read(c->ws) && (!c->held || c->lowat) &&
+		            conn_read_allowed(c);
 		want_write = wslay_event_want_write(c->ws) || c->hs_out_off < c->hs_out_len;
 		conn_update_partial_timer(c);
 	}
@@ -1135,7 +1158,7 @@ static void conn_update_watchers(ns_ws_conn *c)
 		bool moving = want_read || want_write;
 		want_read |= moving && (tw & NS_TLS_WANT_READ);
 		want_write |= moving && (tw & NS_TLS_WANT_WRITE);
-		if (want_read && ns_tls_pending(c->tls) > 0)
+		if (want_read && !c->held && ns_tls_pending(c->tls) > 0)
 			ev_feed_event(c->loop, &c->rio, EV_READ);
 	}
 	if (want_read && !ev_is_active(&c->rio))
@@ -1150,13 +1173,24 @@ static void conn_update_watchers(ns_ws_conn *c)
 
 void ns_ws_hold_reads(ns_ws_conn *c, double seconds)
 {
-	if (!c || !c->loop || c->state != ST_OPEN || c->held || !(seconds > 0))
+	if (!c || !c->loop || c->state != ST_OPEN || c->held || !(seconds > 0) ||
+	    c->hold_end == HOLD_END_NO_CHAIN)
 		return;
 	c->held = true;
+	c->chained = c->hold_end == HOLD_END_MAY_CHAIN;
+	/* The socket then says readable only when a whole pump's worth waits (or at EOF or an
+	 * error), so the read watcher can stay on. Stopping it instead cost a wake-up per hold:
+	 * libev takes a stopped fd out of epoll only when its next event arrives. */
+	c->lowat = set_rcvlowat(c, RECV_PER_PUMP);
 	ev_timer_set(&c->htimer, seconds, 0.);
 	ev_timer_start(c->loop, &c->htimer);
 	if (c->depth == 0)
 		conn_update_watchers(c);
+}
+
+bool ns_ws_holding(const ns_ws_conn *c)
+{
+	return c && c->held;
 }
 
 /* ---- handshake over the socket */
@@ -1386,12 +1420,30 @@ static void conn_partial_timer_cb(struct ev_loop *loop, ev_timer *w, int revents
 	conn_leave(c);
 }
 
+/* The hold ends: what came meanwhile is read now, then the owner hears of it (on_hold_end),
+ * after the messages of that read. A hold the owner asks for during that read (a stream goes
+ * on) is chained; one that then catches nothing was a wake-up for nothing (the peer sends in
+ * bursts, each read whole at once), so the next HOLD_CHAIN_SKIP hold ends start none: the
+ * next burst's first frame starts the hold instead. */
 static void conn_hold_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	ns_ws_conn *c = w->data;
 	(void)loop, (void)revents;
-	c->held = false;
-	conn_update_watchers(c);
+	bool chained = c->chained;
+	end_hold(c);
+	conn_enter(c);
+	if (c->state == ST_OPEN) {
+		c->hold_end = c->chain_skip ? HOLD_END_NO_CHAIN : HOLD_END_MAY_CHAIN;
+		if (c->chain_skip)
+			c->chain_skip--;
+		conn_pump(c);
+		c->hold_end = HOLD_END_NOT;
+		if (chained && c->pump_read == 0)
+			c->chain_skip = HOLD_CHAIN_SKIP;
+	}
+	if (!c->finish_pending && c->cb.on_hold_end)
+		c->cb.on_hold_end(c, c->user);
+	conn_leave(c);
 }
 
 static void conn_budget_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)

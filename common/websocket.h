@@ -15,6 +15,7 @@
 #ifndef NS_WEBSOCKET_H
 #define NS_WEBSOCKET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -93,6 +94,9 @@ typedef struct ns_ws_callbacks {
 	void (*on_pong)(ns_ws_conn *c, const uint8_t *data, size_t len, void *user); /* optional */
 	/* optional: the outgoing queue became empty after a send was refused with NS_WS_E_QUEUE_FULL */
 	void (*on_drain)(ns_ws_conn *c, void *user);
+	/* optional: a hold (ns_ws_hold_reads) ended; when by its time, after the messages of the
+	 * read that ended it */
+	void (*on_hold_end)(ns_ws_conn *c, void *user);
 	/* optional, servers: a connection was refused at accept (enum ns_ws_refusal) */
 	void (*on_refuse)(int reason, void *user);
 } ns_ws_callbacks;
@@ -150,9 +154,12 @@ void ns_ws_abort(ns_ws_conn *c);
 size_t ns_ws_queued_bytes(const ns_ws_conn *c);
 /* Stops reading from the socket for `seconds` (an open connection with a loop; no effect while
  * a hold runs): what arrives meanwhile waits in the kernel and is read together when the hold
- * ends. Called from a message callback, the rest of that read still comes in; a read that
- * fills a whole pump (RECV_PER_PUMP) ends the hold, so a busy socket is never held. */
+ * ends (then on_hold_end). Called from a message callback, the rest of that read still comes
+ * in; a read that fills a whole pump (RECV_PER_PUMP) ends the hold, so a busy socket is never
+ * held. The socket's SO_RCVLOWAT is a pump's worth meanwhile, so the kernel wakes us for
+ * nothing less. */
 void ns_ws_hold_reads(ns_ws_conn *c, double seconds);
+bool ns_ws_holding(const ns_ws_conn *c);
 /* The same, and in *oldest_shared the seq of the oldest shared buffer queued (UINT64_MAX: none). */
 size_t ns_ws_backlog(const ns_ws_conn *c, uint64_t *oldest_shared);
 int ns_ws_is_open(const ns_ws_conn *c);

@@ -150,15 +150,25 @@ static void ws_on_pong(ns_ws_conn *w, const uint8_t *data, size_t len, void *use
 	netd_ops_ws_pong(g_n.ops, conn_no(user));
 }
 
+/* The frames read while a hold of the gateway's reads runs stay corked for keyd until it ends
+ * (host_ws_hold_reads), then go in one BATCH. */
+static void ws_on_hold_end(ns_ws_conn *w, void *user)
+{
+	(void)w, (void)user;
+	ns_ipc_conn_keep_cork(&g_n.keyd, 0);
+}
+
 static void ws_on_close(ns_ws_conn *w, int code, const char *why, void *user)
 {
+	ns_ipc_conn_keep_cork(&g_n.keyd, 0);
 	if (w == g_n.ws)
 		g_n.ws = NULL;
 	netd_ops_ws_closed(g_n.ops, conn_no(user), code, why);
 }
 
 static const ns_ws_callbacks ws_callbacks = { .on_open = ws_on_open, .on_message = ws_on_message,
-	                                      .on_close = ws_on_close, .on_pong = ws_on_pong };
+	                                      .on_close = ws_on_close, .on_pong = ws_on_pong,
+	                                      .on_hold_end = ws_on_hold_end };
 
 static ns_ws_conn *ws_of(unsigned conn)
 {
@@ -204,6 +214,7 @@ static void host_ws_close(void *ctx, unsigned conn, int graceful)
 		return;
 	g_n.ws = NULL;
 	ns_ws_set_user(w, NULL);
+	ns_ipc_conn_keep_cork(&g_n.keyd, 0);
 	if (!graceful || ns_ws_close(w, 1000, "") < 0)
 		ns_ws_abort(w);
 }
@@ -212,8 +223,10 @@ static void host_ws_hold_reads(void *ctx, unsigned conn, double s)
 {
 	(void)ctx;
 	ns_ws_conn *w = ws_of(conn);
-	if (w)
-		ns_ws_hold_reads(w, s);
+	if (!w)
+		return;
+	ns_ws_hold_reads(w, s);
+	ns_ipc_conn_keep_cork(&g_n.keyd, ns_ws_holding(w));
 }
 
 /* ---- nym-api GETs on the loop (netd_http.c) */

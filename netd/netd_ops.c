@@ -72,7 +72,6 @@ struct netd_ops {
 	uint64_t forgotten; /* FORGET_FRAGMENTs that released a slot or a pending ack */
 	uint8_t retx[RETX_MAX][5];
 	size_t n_retx;
-	uint64_t last_frame_ns; /* the last frame the gateway pushed (receive batching) */
 	struct sent_batch sent[2]; /* [dropped]: ids for the next FRAMES_SENT */
 	int flush_armed;
 	uint64_t summary_last[6];
@@ -392,16 +391,14 @@ static int op_auth(void *ctx, struct ns_gwc *c, uint64_t id, int v2, uint8_t pro
 	return start_op(n, OP_AUTH, id);
 }
 
-/* Receive batching ([nymsuite] receive_batch_delay, T): while frames stream in (this one came
- * less than 2T after the last), the host leaves the gateway socket unread for T after a frame;
- * the frames that come meanwhile are then read together and go to keyd as one BATCH datagram,
- * so netd, keyd and the front wake once for them. A frame after a quiet spell goes at once. */
+/* Receive batching ([nymsuite] receive_batch_delay, T): a frame that comes while no hold runs
+ * starts one. The host leaves the gateway socket unread for T, keeps the frames for keyd
+ * corked meanwhile, then reads what came and hands it all to keyd as one BATCH datagram, so
+ * netd, keyd and the front wake once for a burst, its first frame included. */
 static void hold_gateway_reads(struct netd_ops *n)
 {
-	uint64_t t = n->conf->receive_batch_ns, now = now_ns(n);
-	int streaming = now - n->last_frame_ns < 2 * t;
-	n->last_frame_ns = now;
-	if (t > 0 && streaming && n->conn && n->h.ws_hold_reads)
+	uint64_t t = n->conf->receive_batch_ns;
+	if (t > 0 && n->conn && n->h.ws_hold_reads)
 		n->h.ws_hold_reads(n->h.ctx, n->conn, (double)t / 1e9);
 }
 

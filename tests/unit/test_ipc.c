@@ -796,8 +796,8 @@ static void on_build_in_order(struct ns_ipc_conn *c, const struct ns_ipc_msg *m,
 }
 
 /* A corked conn sends nothing until its loop turns, then what it queued as BATCH datagrams
- * (as many messages as fit one), in order; a lone message goes as itself; the receiving conn
- * hands each message to its handler. */
+ * (as many messages as fit one), in order; a lone message goes as itself; a kept cork waits
+ * for the keep to end (or to fill); the receiving conn hands each message to its handler. */
 static void test_cork_batches(void **state)
 {
 	(void)state;
@@ -836,6 +836,40 @@ static void test_cork_batches(void **state)
 		assert_int_equal(in.u.BUILD_PACKET.frag_id.ptr[3], i);
 	}
 	assert_int_equal(ns_ipc_batch_next(NS_IPC_KEYD, NS_IPC_APID, &r, &off, &in), 0);
+	/* kept: nothing goes over turns of the loop until the keep ends, then one BATCH */
+	ns_ipc_conn_keep_cork(&tx, 1);
+	for (uint32_t i = 0; i < 3; i++) {
+		fill_build(&m, i, frag, id, to);
+		m.u.BUILD_PACKET.fragment.len = 100;
+		assert_int_equal(ns_ipc_conn_send(&tx, &m), 0);
+		ev_run(loop, EVRUN_NOWAIT);
+	}
+	assert_int_equal(ns_ipc_recv(sv[1], NS_IPC_KEYD, NS_IPC_APID, rbuf, sizeof rbuf, &r, MSG_DONTWAIT),
+	                 NS_IPC_EAGAIN);
+	assert_int_equal(tx.datagrams, 1);
+	ns_ipc_conn_keep_cork(&tx, 0);
+	ev_run(loop, EVRUN_NOWAIT);
+	assert_int_equal(tx.datagrams, 2);
+	assert_int_equal(ns_ipc_recv(sv[1], NS_IPC_KEYD, NS_IPC_APID, rbuf, sizeof rbuf, &r, MSG_DONTWAIT), 0);
+	assert_int_equal(r.type, NS_IPC_T_BATCH);
+	off = 0;
+	for (uint32_t i = 0; i < 3; i++)
+		assert_int_equal(ns_ipc_batch_next(NS_IPC_KEYD, NS_IPC_APID, &r, &off, &in), 1);
+	assert_int_equal(ns_ipc_batch_next(NS_IPC_KEYD, NS_IPC_APID, &r, &off, &in), 0);
+	/* kept, but a cork that fills still goes */
+	ns_ipc_conn_keep_cork(&tx, 1);
+	for (uint32_t i = 0; i < 3; i++) {
+		fill_build(&m, i, frag, id, to);
+		assert_int_equal(ns_ipc_conn_send(&tx, &m), 0);
+	}
+	assert_int_equal(tx.datagrams, 3); /* the third did not fit beside two of 30 KB */
+	assert_int_equal(ns_ipc_recv(sv[1], NS_IPC_KEYD, NS_IPC_APID, rbuf, sizeof rbuf, &r, MSG_DONTWAIT), 0);
+	assert_int_equal(r.type, NS_IPC_T_BATCH);
+	ns_ipc_conn_keep_cork(&tx, 0);
+	ev_run(loop, EVRUN_NOWAIT);
+	assert_int_equal(tx.datagrams, 4);
+	assert_int_equal(ns_ipc_recv(sv[1], NS_IPC_KEYD, NS_IPC_APID, rbuf, sizeof rbuf, &r, MSG_DONTWAIT), 0);
+	assert_int_equal(r.type, NS_IPC_T_BUILD_PACKET);
 	/* one alone goes as itself */
 	fill_build(&m, 10, frag, id, to);
 	assert_int_equal(ns_ipc_conn_send(&tx, &m), 0);

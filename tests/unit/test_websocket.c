@@ -239,6 +239,7 @@ struct recorder {
 	bool discard;           /* then ns_ws_close_discard(1008) at once */
 	bool abort;             /* or ns_ws_abort */
 	double hold;            /* ns_ws_hold_reads(hold) on every message */
+	int hold_ends, messages_at_hold_end; /* on_hold_end */
 	size_t refs_after;      /* share->refs after that */
 	ns_ws_conn *conn; /* the last opened */
 };
@@ -298,12 +299,21 @@ static void rec_drain(ns_ws_conn *c, void *user)
 	((struct recorder *)user)->drains++;
 }
 
+static void rec_hold_end(ns_ws_conn *c, void *user)
+{
+	struct recorder *r = user;
+	(void)c;
+	r->hold_ends++;
+	r->messages_at_hold_end = r->messages;
+}
+
 static const ns_ws_callbacks rec_cb = {
 	.on_open = rec_open,
 	.on_message = rec_message,
 	.on_close = rec_close,
 	.on_pong = rec_pong,
 	.on_drain = rec_drain,
+	.on_hold_end = rec_hold_end,
 };
 
 static void rec_free(struct recorder *r)
@@ -964,9 +974,10 @@ static void test_loopback_backpressure(void **state)
 	loopback_stop(&lb);
 }
 
-/* ns_ws_hold_reads: what arrives during a hold is read when it ends; a hold called from a
- * message callback lets the rest of that read in, and a read that fills a whole pump ends the
- * hold at once (a busy socket is never held). */
+/* ns_ws_hold_reads: what arrives during a hold is read when it ends, and on_hold_end comes
+ * after the messages of that read; a hold called from a message callback lets the rest of that
+ * read in, and a read that fills a whole pump ends the hold at once (a busy socket is never
+ * held; the socket's SO_RCVLOWAT wakes the loop for it during the hold). */
 static void test_loopback_hold_reads(void **state)
 {
 	(void)state;
@@ -982,8 +993,12 @@ static void test_loopback_hold_reads(void **state)
 	for (int i = 0; i < 20; i++)
 		ev_run(lb.loop, EVRUN_NOWAIT);
 	assert_int_equal(lb.cli.messages, 1);
+	assert_true(ns_ws_holding(c));
+	assert_int_equal(lb.cli.hold_ends, 0);
 	assert_true(run_until(lb.loop, &lb.cli.messages, 2, 10)); /* the hold ended */
 	assert_memory_equal(lb.cli.last, "b", 1);
+	assert_int_equal(lb.cli.hold_ends, 1);
+	assert_int_equal(lb.cli.messages_at_hold_end, 2); /* "b" came first */
 
 	/* 80 KiB wait in the socket during a hold; when it ends, one pump reads 64 KiB (each
 	 * message holding for 60 s), which ends that hold at once: the rest comes in too */
@@ -1002,6 +1017,38 @@ static void test_loopback_hold_reads(void **state)
 	assert_int_equal(lb.cli.messages, 3);
 	lb.cli.hold = 60.0;
 	assert_true(run_until(lb.loop, &lb.cli.messages, 3 + 10, 20));
+	assert_int_equal(lb.cli.hold_ends, 3); /* the full pump ended the 60 s hold */
+	ns_ws_abort(c);
+	loopback_stop(&lb);
+}
+
+/* A hold asked for by the read at a hold's end (chained) that catches nothing: the next hold
+ * end starts no hold, so what comes next is read at once (the peer sends in bursts). */
+static void test_loopback_hold_chain_skip(void **state)
+{
+	(void)state;
+	struct loopback lb;
+	loopback_start(&lb, NULL);
+	ns_ws_conn *c = loopback_connect(&lb, "/", NULL, &lb.cli);
+	assert_true(run_until(lb.loop, &lb.cli.opens, 1, 5));
+	lb.cli.hold = 2.0;
+	assert_int_equal(ns_ws_send(c, NS_WS_TEXT, (const uint8_t *)"a", 1), 0);
+	assert_true(run_until(lb.loop, &lb.cli.messages, 1, 5)); /* a hold starts */
+	assert_int_equal(ns_ws_send(c, NS_WS_TEXT, (const uint8_t *)"b", 1), 0);
+	assert_true(run_until(lb.loop, &lb.cli.messages, 2, 10)); /* read at its end: chained */
+	assert_true(ns_ws_holding(c));
+	assert_true(run_until(lb.loop, &lb.cli.hold_ends, 2, 10)); /* caught nothing */
+	assert_false(ns_ws_holding(c));
+	assert_int_equal(ns_ws_send(c, NS_WS_TEXT, (const uint8_t *)"c", 1), 0);
+	assert_true(run_until(lb.loop, &lb.cli.messages, 3, 5)); /* read at once, a hold starts */
+	assert_true(ns_ws_holding(c));
+	assert_int_equal(ns_ws_send(c, NS_WS_TEXT, (const uint8_t *)"d", 1), 0);
+	assert_true(run_until(lb.loop, &lb.cli.messages, 4, 10)); /* read at its end */
+	assert_int_equal(lb.cli.messages_at_hold_end, 4);
+	assert_false(ns_ws_holding(c)); /* and that read started none */
+	assert_int_equal(ns_ws_send(c, NS_WS_TEXT, (const uint8_t *)"e", 1), 0);
+	assert_true(run_until(lb.loop, &lb.cli.messages, 5, 5));
+	assert_true(ns_ws_holding(c)); /* a frame while no hold runs still starts one */
 	ns_ws_abort(c);
 	loopback_stop(&lb);
 }
@@ -1078,6 +1125,7 @@ int main(void)
 		cmocka_unit_test(test_loopback_oversize_rejected),
 		cmocka_unit_test(test_loopback_bad_peers_dont_hurt_others),
 		cmocka_unit_test(test_loopback_hold_reads),
+		cmocka_unit_test(test_loopback_hold_chain_skip),
 		cmocka_unit_test(test_loopback_timeouts_and_peer_loss),
 		cmocka_unit_test(test_loopback_backpressure),
 		cmocka_unit_test(test_connect_bad_urls),
