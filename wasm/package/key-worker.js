@@ -67,9 +67,9 @@ function send(role, datagram) {
   else post(pagePort, datagram); // the engine (APID) and the supervisor are both the page
 }
 
-function feed(from, datagram) {
+function feed(from, datagram, hold = false) {
   if (!keyd) { if (!between && from !== ROLE.SUPERVISOR) early.push([from, datagram]); return; }
-  try { keyd.feed(from, datagram); } catch (e) {
+  try { keyd.feed(from, datagram, hold); } catch (e) {
     // a peer broke the protocol: the state takes nothing more (natively keyd exits)
     self.postMessage({ cmd: 'error', message: String(e.message ?? e), fatal: true });
     stopKeyd();
@@ -119,8 +119,19 @@ function tellTaken(force) {
     peakDatagrams: q.peakDatagrams, over: q.over });
 }
 
+// netd's frames (one per gateway message) are opened as they come, but what keyd answers
+// (acks and fragments for the engine) leaves at the next tick, so that the frames that came
+// in one burst go to the page as BATCHes: one postMessage per 8 instead of one each.
+let netHeld = false;
+function fromNet(ev) {
+  feed(ROLE.NETD, new Uint8Array(ev.data), true);
+  netHeld = true;
+  if (!tickPosted) { tickPosted = true; tick.port2.postMessage(null); }
+}
+
 tick.port1.onmessage = () => {
   tickPosted = false;
+  if (netHeld) { netHeld = false; keyd?.flush(); }
   if (pageHead < fromPageQueue.length) {
     const d = fromPageQueue[pageHead];
     fromPageQueue[pageHead++] = undefined;
@@ -193,7 +204,7 @@ self.onmessage = async (ev) => {
     if (m.cmd === 'init') {
       pagePort = m.page; netPort = m.net;
       pagePort.onmessage = fromPage;
-      netPort.onmessage = (e) => feed(ROLE.NETD, new Uint8Array(e.data));
+      netPort.onmessage = fromNet;
     } else if (m.cmd === 'load') await load(m);
     else if (m.cmd === 'create') await create(m);
     else if (m.cmd === 'run') run();
