@@ -36,19 +36,57 @@ EM_JS(void, ns_js_random_fill, (void *buf, size_t n), {
 	crypto.getRandomValues(HEAPU8.subarray(buf, buf + n));
 });
 
-void ns_random(void *buf, size_t n)
+static void random_fill(unsigned char *p, size_t n)
 {
-	for (unsigned char *p = buf; n > 0;) {
+	for (; n > 0;) {
 		size_t k = n < 65536 ? n : 65536;
 		ns_js_random_fill(p, k);
 		p += k;
 		n -= k;
 	}
 }
+
+/* A packet build asks for a few bytes at a time (route choices, delays, scalars: ~130 calls
+ * per message with 10 reply SURBs), and each call into JavaScript costs more than the bytes:
+ * small requests are served from a buffer that one getRandomValues fills, each byte zeroed
+ * as it is handed out (so the buffer never holds bytes already used). */
+#define RANDOM_POOL 4096
+static unsigned char random_pool[RANDOM_POOL];
+static size_t random_left; /* the unused bytes are the last random_left of the pool */
+
+void ns_random(void *buf, size_t n)
+{
+	unsigned char *out = buf;
+	if (n > RANDOM_POOL / 4) {
+		random_fill(out, n);
+		return;
+	}
+	if (random_left < n) {
+		random_fill(random_pool, RANDOM_POOL);
+		random_left = RANDOM_POOL;
+	}
+	unsigned char *from = random_pool + RANDOM_POOL - random_left;
+	memcpy(out, from, n);
+	sodium_memzero(from, n);
+	random_left -= n;
+}
+
+/* libsodium's randombytes_uniform, on the buffer above (libsodium's own would call into
+ * JavaScript once per 32-bit draw): rejection below 2^32 mod upper. */
+uint32_t ns_random_uniform(uint32_t upper)
+{
+	if (upper < 2)
+		return 0;
+	uint32_t min = (1U + ~upper) % upper, r;
+	do
+		ns_random(&r, sizeof r);
+	while (r < min);
+	return r % upper;
+}
 #else
 void ns_random(void *buf, size_t n) { randombytes_buf(buf, n); }
-#endif
 uint32_t ns_random_uniform(uint32_t upper) { return randombytes_uniform(upper); }
+#endif
 int ns_ct_equal(const void *a, const void *b, size_t n) { return sodium_memcmp(a, b, n) == 0; }
 
 int ns_argon2id(uint8_t *out, size_t out_len, const uint8_t *pass, size_t pass_len,

@@ -46,7 +46,7 @@ libsodium)
 	cd "$d"
 	step ./autogen.sh -s # the Debian source ships no configure
 	step emconfigure ./configure --prefix="$PREFIX" --host=$HOST --disable-shared \
-		--without-pthreads --disable-ssp --disable-asm --disable-pie CFLAGS=-O3
+		--without-pthreads --disable-ssp --disable-asm --disable-pie CFLAGS="-O3 -msimd128"
 	step emmake make "$JOBS"
 	step emmake make install
 	;;

@@ -231,6 +231,16 @@ async function burstCheck(c, a) {
 	const acks = s1.acks - s0.acks, retx = s1.retransmissions - s0.retransmissions;
 	c.check(`the burst: ${acks} fragments acked, ${retx} sent again (fewer than a quarter)`,
 		acks >= n && retx * 4 < acks, JSON.stringify({ before: s0, after: s1 }));
+	// The key Worker's queue of the page's datagrams is bounded (KEY_QUEUE): the burst (one
+	// datagram of ~10 KB per send, 100 of them in one task) is more than the bound, so the page
+	// kept some back, and yet everything arrived (above) and the queue never held more than the
+	// bound (one datagram is let through alone when nothing is outstanding).
+	const kq = (await a.call('stats')).keyQueue;
+	c.check(`the burst was more than the key queue's bound: the page kept ${kq?.held} datagrams back (at most ${kq?.heldPeakDatagrams} at once)`,
+		kq && kq.held > 0 && kq.heldPeakBytes > 0, JSON.stringify(kq));
+	c.check(`the key Worker's queue stayed within its bound: at most ${kq?.peakDatagrams} datagrams, ${kq?.peakBytes} bytes`,
+		kq && kq.peakDatagrams >= 1 && kq.peakDatagrams <= kq.limitDatagrams &&
+		(kq.peakBytes <= kq.limitBytes || kq.peakDatagrams === 1) && kq.overBound === 0, JSON.stringify(kq));
 }
 
 async function main() {

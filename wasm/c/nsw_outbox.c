@@ -3,6 +3,7 @@
 #include "nsw_outbox.h"
 
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "crypto.h"
@@ -197,6 +198,13 @@ int nsw_feed(enum ns_ipc_role self, unsigned peer, const uint8_t *buf, size_t le
 	return rc;
 }
 
+#ifdef __EMSCRIPTEN__
+/* js/hosts.mjs reads events in place at these offsets */
+_Static_assert(offsetof(struct nsw_event, kind) == 4 && offsetof(struct nsw_event, arg) == 8 &&
+                   offsetof(struct nsw_event, len) == 20 && offsetof(struct nsw_event, data) == 24 &&
+                   sizeof(size_t) == 4,
+               "struct nsw_event's wasm32 layout, as js/hosts.mjs reads it");
+#endif
 NSW_EXPORT unsigned nsw_event_kind(const struct nsw_event *ev) { return ev->kind; }
 NSW_EXPORT unsigned nsw_event_arg(const struct nsw_event *ev, unsigned i) { return i < 3 ? ev->arg[i] : 0; }
 NSW_EXPORT const uint8_t *nsw_event_data(const struct nsw_event *ev) { return ev->data; }

@@ -22,10 +22,11 @@ function withBytes(M, bytes, fn) {
 // Drains a state's events into handlers (an object keyed by event name).
 function drain(M, next, state, h) {
   for (let ev = next(state); ev; ev = next(state)) {
-    const kind = M._nsw_event_kind(ev), a0 = M._nsw_event_arg(ev, 0) >>> 0;
-    const a1 = M._nsw_event_arg(ev, 1) >>> 0, a2 = M._nsw_event_arg(ev, 2) >>> 0;
-    const p = M._nsw_event_data(ev), n = M._nsw_event_len(ev);
-    const data = M.HEAPU8.slice(p, p + n);
+    // struct nsw_event read in place (its wasm32 layout is asserted in nsw_outbox.c): next,
+    // kind, arg[3], len, data; one call into the module per event fewer than five
+    const w = M.HEAPU32, i = ev >>> 2;
+    const kind = w[i + 1], a0 = w[i + 2], a1 = w[i + 3], a2 = w[i + 4], n = w[i + 5];
+    const data = M.HEAPU8.slice(ev + 24, ev + 24 + n);
     M._nsw_event_free(ev);
     if (kind === EV.DATAGRAM) h.send?.(a0, data);
     else if (kind === EV.TIMER_START) h.timerStart?.(a0, a1, a2);
@@ -127,13 +128,16 @@ export class KeydHost {
   }
   start() { this.M._nsw_keyd_start(this.k); this.#drain(); }
   // A datagram from netd, the engine (APID) or the supervisor; throws when it is refused or a
-  // peer broke the protocol (then the state takes nothing more: stop the Worker).
-  feed(fromRole, datagram) {
+  // peer broke the protocol (then the state takes nothing more: stop the Worker). With
+  // hold, what keyd sends stays in its outbox until flush() or the next call: datagrams to
+  // one peer that several feeds queued then leave as BATCHes (one postMessage for up to 8).
+  feed(fromRole, datagram, hold = false) {
     const rc = withBytes(this.M, datagram, (p, n) => this.M._nsw_keyd_feed(this.k, fromRole, p, n));
-    this.#drain();
+    if (!hold) this.#drain();
     if (rc === -100) throw new Error(`keyd: ${this.M.UTF8ToString(this.M._nsw_keyd_error(this.k))}`);
     if (rc < 0) throw new Error(`keyd: datagram from role ${fromRole} refused: ${this.M.UTF8ToString(this.M._nsw_ipc_strerror(rc))}`);
   }
+  flush() { if (this.k) this.#drain(); }
   free() {
     for (const id of [...this.timers.keys()]) this.#timerStop(id);
     this.M._nsw_keyd_free(this.k);
@@ -207,6 +211,16 @@ export class NetHost {
       other: (kind, a0, a1, data) => this.#event(kind, a0, a1, data) };
   }
   #drain() { if (this.n) drain(this.M, this.M._nsw_netd_next, this.n, this.handlers); }
+  #drainSoon() {
+    if (this.drainPosted) return;
+    if (!this.tick) {
+      this.tick = new MessageChannel();
+      this.tick.port1.onmessage = () => { this.drainPosted = false; this.#drain(); };
+      this.tick.port1.unref?.(); // node: the tests' process may end with it open
+    }
+    this.drainPosted = true;
+    this.tick.port2.postMessage(null);
+  }
   // Calls into the state (unless stopped) and drains what it queued.
   #call(fn) { if (!this.n) return undefined; const r = fn(); this.#drain(); return r; }
   #timerStop(id) {
@@ -254,10 +268,15 @@ export class NetHost {
     ws.binaryType = 'arraybuffer';
     this.sockets.set(conn, ws);
     ws.onopen = () => this.#call(() => this.M._nsw_netd_ws_open(this.n, conn));
+    // What a gateway message makes netd send (the frame for keyd to open) leaves at the next
+    // task, so that the messages that arrived together go to the key Worker as BATCHes (one
+    // postMessage per 8 frames); any other call drains it sooner.
     ws.onmessage = (e) => {
+      if (!this.n) return;
       const binary = typeof e.data !== 'string';
       const bytes = binary ? new Uint8Array(e.data) : new TextEncoder().encode(e.data);
-      this.#call(() => withBytes(this.M, bytes, (p, n) => this.M._nsw_netd_ws_message(this.n, conn, binary ? 1 : 0, p, n)));
+      withBytes(this.M, bytes, (p, n) => this.M._nsw_netd_ws_message(this.n, conn, binary ? 1 : 0, p, n));
+      this.#drainSoon();
     };
     ws.onclose = (e) => this.#closed(conn, e.code, e.reason);
     ws.onerror = () => {}; // a close event follows
@@ -293,6 +312,7 @@ export class NetHost {
   stop() {
     if (!this.n) return;
     this.#call(() => this.M._nsw_netd_stop(this.n));
+    if (this.tick) { this.tick.port1.close(); this.tick = null; this.drainPosted = false; }
     for (const id of [...this.timers.keys()]) this.#timerStop(id);
     for (const conn of [...this.sockets.keys()]) this.#wsClose(conn, 1);
     this.M._nsw_netd_free(this.n);

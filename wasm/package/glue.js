@@ -84,3 +84,8 @@ export function ipcRoleFor(M, datagram, { self, from, candidates }) {
     return -1;
   });
 }
+
+// The bound of the key Worker's queue of the page's datagrams (as a socket buffer bounds
+// keyd's backlog natively): at most this many bytes and datagrams sent and not yet taken; the
+// page keeps the rest. One datagram is always let through when nothing is outstanding.
+export const KEY_QUEUE = Object.freeze({ bytes: 256 * 1024, datagrams: 64 });

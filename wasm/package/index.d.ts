@@ -80,6 +80,23 @@ export interface Stats {
   engine?: Record<string, number>;
   keyd?: Record<string, number>;
   netd?: Record<string, number | string>;
+  /** The bound of the key Worker's queue of the page's datagrams and how close it came. */
+  keyQueue?: KeyQueueStats;
+}
+
+export interface KeyQueueStats {
+  /** The bound: bytes and datagrams sent to the key Worker and not yet taken by it. */
+  limitBytes: number;
+  limitDatagrams: number;
+  /** The most the key Worker's queue held (as it last reported). */
+  peakBytes: number;
+  peakDatagrams: number;
+  /** Datagrams the key Worker received past the bound (0 unless the page broke the window). */
+  overBound: number;
+  /** Datagrams the page kept back because the key Worker's queue was full, and the most it kept at once. */
+  held: number;
+  heldPeakBytes: number;
+  heldPeakDatagrams: number;
 }
 
 export interface Client {

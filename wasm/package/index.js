@@ -6,7 +6,7 @@
 import createNymsuite from './nymsuite.mjs';
 import { EngineHost, ROLE, ipcDecode, ipcEncode } from './hosts.mjs';
 import { encodePayload, decodePayload, utf8Lossy } from './payload.js';
-import { base58, formatRecipient, formatSenderTag, ipcRoleFor, parseRecipient, parseSenderTag } from './glue.js';
+import { base58, formatRecipient, formatSenderTag, ipcRoleFor, KEY_QUEUE, parseRecipient, parseSenderTag } from './glue.js';
 
 export const EventKinds = Object.freeze({
   Loaded: 'Loaded',
@@ -86,6 +86,49 @@ function sendOn(port, datagram) {
   port.postMessage(buf, [buf]);
 }
 
+// The page's side of the key queue's bound (KEY_QUEUE): datagrams for the key Worker go out
+// while what was sent and not yet taken stays within the bound, the rest waits here in order
+// (as natively the engine's datagrams wait in its send queue when keyd's socket is full). The
+// key Worker reports running totals of what it took ('taken' on the Worker object).
+class KeyWindow {
+  constructor(port) {
+    Object.assign(this, { port, held: [], head: 0, heldBytes: 0, sent: 0, sentBytes: 0, taken: 0, takenBytes: 0 });
+    this.stats = { limitBytes: KEY_QUEUE.bytes, limitDatagrams: KEY_QUEUE.datagrams, peakBytes: 0,
+      peakDatagrams: 0, overBound: 0, heldPeakBytes: 0, heldPeakDatagrams: 0, held: 0 };
+  }
+  #fits(d) {
+    const n = this.sent - this.taken, bytes = this.sentBytes - this.takenBytes;
+    return n === 0 || (n < KEY_QUEUE.datagrams && bytes + d.length <= KEY_QUEUE.bytes);
+  }
+  #post(d) {
+    this.sent++;
+    this.sentBytes += d.length;
+    sendOn(this.port, d);
+  }
+  send(d) {
+    if (this.head === this.held.length && this.#fits(d)) { this.#post(d); return; }
+    this.held.push(d);
+    this.heldBytes += d.length;
+    const s = this.stats, depth = this.held.length - this.head;
+    s.held++;
+    if (depth > s.heldPeakDatagrams) s.heldPeakDatagrams = depth;
+    if (this.heldBytes > s.heldPeakBytes) s.heldPeakBytes = this.heldBytes;
+  }
+  onTaken(m) {
+    if (m.datagrams > this.taken) { this.taken = m.datagrams; this.takenBytes = m.bytes; }
+    Object.assign(this.stats, { peakBytes: m.peakBytes, peakDatagrams: m.peakDatagrams, overBound: m.over });
+    while (this.head < this.held.length && this.#fits(this.held[this.head])) {
+      const d = this.held[this.head];
+      this.held[this.head++] = undefined;
+      this.heldBytes -= d.length;
+      this.#post(d);
+    }
+    if (this.head === this.held.length) { this.held.length = 0; this.head = 0; }
+  }
+  // a stop: what still waits here belongs to the stopped session
+  drop() { this.held.length = 0; this.head = 0; this.heldBytes = 0; }
+}
+
 // What the SDK's worker sends for send({payload}): the bytes, or null (and an error logged)
 // for a string under a mime type that is not a text one.
 function payloadBytes(M, payload, textMimeTypes) {
@@ -112,6 +155,7 @@ class NymsuiteClient {
     this.address = undefined;
     this.statsWaiters = new Map();
     this.statsId = 1;
+    this.keyWindow = new KeyWindow(ports.key);
     ports.key.onmessage = (ev) => this.#fromWorker(ROLE.KEYD, new Uint8Array(ev.data));
     ports.net.onmessage = (ev) => this.#fromWorker(ROLE.NETD, new Uint8Array(ev.data));
     keyW.onEvent = (m) => this.#workerEvent('key Worker', m);
@@ -136,7 +180,8 @@ class NymsuiteClient {
 
   #workerEvent(name, m) {
     // gwclient's state names: 'ready' once the gateway session is authenticated
-    if (m.cmd === 'state' && (m.name === 'ready' || m.name === 'connected')) this.#netReady();
+    if (m.cmd === 'taken') this.keyWindow.onTaken(m);
+    else if (m.cmd === 'state' && (m.name === 'ready' || m.name === 'connected')) this.#netReady();
     else if (m.cmd === 'log') console[m.level === 'error' ? 'error' : m.level === 'warn' ? 'warn' : 'debug'](`${LOG} ${name}: ${m.line}`);
     else if (m.cmd === 'error') console.error(`${LOG} ${name}: ${m.message}`);
   }
@@ -172,7 +217,7 @@ class NymsuiteClient {
   }
 
   #route(role, d) {
-    if (role === ROLE.KEYD) sendOn(this.ports.key, d);
+    if (role === ROLE.KEYD) this.keyWindow.send(d);
     else if (role === ROLE.NETD) sendOn(this.ports.net, d);
     // to the supervisor (the engine's queue hand-over at a stop): nothing to keep in a page
   }
@@ -205,12 +250,14 @@ class NymsuiteClient {
 
   supervisorSend(role, msg) {
     const d = ipcEncode(this.M, ROLE.SUPERVISOR, role, msg);
-    sendOn(role === ROLE.KEYD ? this.ports.key : this.ports.net, d);
+    if (role === ROLE.KEYD) this.keyWindow.send(d);
+    else sendOn(this.ports.net, d);
   }
 
   async stop() {
     if (this.state === 'idle') return;
     this.state = 'stopping';
+    this.keyWindow.drop();
     for (const role of [ROLE.KEYD, ROLE.NETD]) {
       try { this.supervisorSend(role, { type: 'SHUTDOWN', reason: 0 }); } catch (e) { console.error(LOG, e.message); }
     }
@@ -230,7 +277,7 @@ class NymsuiteClient {
       try { this.supervisorSend(role, { type: 'STATS_REQUEST', request_id: id }); } catch { done(undefined); }
     });
     const [keyd, netd] = await Promise.all([ask(ROLE.KEYD), ask(ROLE.NETD)]);
-    return { engine: this.engine?.stats(), keyd, netd };
+    return { engine: this.engine?.stats(), keyd, netd, keyQueue: { ...this.keyWindow.stats } };
   }
 }
 

@@ -9,7 +9,7 @@
 import createNymsuite from './nymsuite.mjs';
 import { KeydHost, ROLE } from './hosts.mjs';
 import { createStore, openStore, sealStore, storeInfo, freeStore } from './keystore.js';
-import { ipcRoleFor } from './glue.js';
+import { ipcRoleFor, KEY_QUEUE } from './glue.js';
 
 const DB_NAME = 'nymsuite-keys', DB_STORE = 'clients';
 
@@ -67,9 +67,9 @@ function send(role, datagram) {
   else post(pagePort, datagram); // the engine (APID) and the supervisor are both the page
 }
 
-function feed(from, datagram) {
+function feed(from, datagram, hold = false) {
   if (!keyd) { if (!between && from !== ROLE.SUPERVISOR) early.push([from, datagram]); return; }
-  try { keyd.feed(from, datagram); } catch (e) {
+  try { keyd.feed(from, datagram, hold); } catch (e) {
     // a peer broke the protocol: the state takes nothing more (natively keyd exits)
     self.postMessage({ cmd: 'error', message: String(e.message ?? e), fatal: true });
     stopKeyd();
@@ -82,27 +82,75 @@ function feed(from, datagram) {
 // back-pressure, and a burst of sends would otherwise put seconds of packet building ahead of
 // every ack, longer than netd's ack timers (natively the socket buffer bounds that backlog and
 // keyd's loop reads both sockets in turn).
+// The queue is bounded as the socket buffer bounds it natively: the page sends no more than
+// KEY_QUEUE (glue.js) holds beyond what we said we took, and keeps the rest itself. We say
+// what we took (running totals, so a late report is harmless) on the Worker object when a
+// quarter of the bound was taken since the last report, or the queue ran empty.
 const fromPageQueue = [];
 let pageHead = 0;
 const tick = new MessageChannel();
 let tickPosted = false;
+const q = { bytes: 0, taken: 0, takenBytes: 0, told: 0, toldBytes: 0, peakBytes: 0, peakDatagrams: 0, over: 0 };
 
 function fromPage(ev) {
-  fromPageQueue.push(new Uint8Array(ev.data));
+  const d = new Uint8Array(ev.data);
+  fromPageQueue.push(d);
+  q.bytes += d.length;
+  const depth = fromPageQueue.length - pageHead;
+  if (q.bytes > q.peakBytes) q.peakBytes = q.bytes;
+  if (depth > q.peakDatagrams) q.peakDatagrams = depth;
+  // never with our page (it keeps to the window): counted and said once, nothing dropped
+  if (depth > 1 && (q.bytes > KEY_QUEUE.bytes || depth > KEY_QUEUE.datagrams) && q.over++ === 0)
+    self.postMessage({ cmd: 'log', level: 'warn', line: 'the page sent past the key queue bound' });
+  if (!tickPosted) { tickPosted = true; tick.port2.postMessage(null); }
+}
+
+function took(d) {
+  q.bytes -= d.length;
+  q.taken++;
+  q.takenBytes += d.length;
+}
+
+function tellTaken(force) {
+  if (q.taken === q.told) return;
+  if (!force && q.takenBytes - q.toldBytes < KEY_QUEUE.bytes / 4 && q.taken - q.told < KEY_QUEUE.datagrams / 4) return;
+  q.told = q.taken; q.toldBytes = q.takenBytes;
+  self.postMessage({ cmd: 'taken', datagrams: q.taken, bytes: q.takenBytes, peakBytes: q.peakBytes,
+    peakDatagrams: q.peakDatagrams, over: q.over });
+}
+
+// netd's frames (one per gateway message) are opened as they come, but what keyd answers
+// (acks and fragments for the engine) leaves at the next tick, so that the frames that came
+// in one burst go to the page as BATCHes: one postMessage per 8 instead of one each.
+let netHeld = false;
+function fromNet(ev) {
+  feed(ROLE.NETD, new Uint8Array(ev.data), true);
+  netHeld = true;
   if (!tickPosted) { tickPosted = true; tick.port2.postMessage(null); }
 }
 
 tick.port1.onmessage = () => {
   tickPosted = false;
+  if (netHeld) { netHeld = false; keyd?.flush(); }
   if (pageHead < fromPageQueue.length) {
     const d = fromPageQueue[pageHead];
     fromPageQueue[pageHead++] = undefined;
+    took(d);
     const from = ipcRoleFor(M, d, { self: ROLE.KEYD, candidates: [ROLE.APID, ROLE.SUPERVISOR] });
     feed(from < 0 ? ROLE.APID : from, d); // undecodable: refused as the engine's
   }
   if (pageHead < fromPageQueue.length) { tickPosted = true; tick.port2.postMessage(null); }
   else { fromPageQueue.length = 0; pageHead = 0; }
+  tellTaken(pageHead === 0);
 };
+
+// A stop drops what waits (it belongs to the stopped session) and counts it as taken.
+function dropQueue() {
+  for (let i = pageHead; i < fromPageQueue.length; i++) took(fromPageQueue[i]);
+  fromPageQueue.length = 0;
+  pageHead = 0;
+  tellTaken(true);
+}
 
 function publicKeys() {
   const info = storeInfo(M, store);
@@ -156,7 +204,7 @@ self.onmessage = async (ev) => {
     if (m.cmd === 'init') {
       pagePort = m.page; netPort = m.net;
       pagePort.onmessage = fromPage;
-      netPort.onmessage = (e) => feed(ROLE.NETD, new Uint8Array(e.data));
+      netPort.onmessage = fromNet;
     } else if (m.cmd === 'load') await load(m);
     else if (m.cmd === 'create') await create(m);
     else if (m.cmd === 'run') run();
@@ -164,8 +212,7 @@ self.onmessage = async (ev) => {
       stopKeyd();
       between = true;
       early.length = 0;
-      fromPageQueue.length = 0;
-      pageHead = 0;
+      dropQueue();
       await writes;
       self.postMessage({ cmd: 'stopped' });
     }
