@@ -374,7 +374,8 @@ int ns_ipc_conn_start(struct ns_ipc_conn *c, struct ev_loop *loop, int fd, enum 
 	c->received = c->sent = 0;
 	c->last_error = 0;
 	c->batch = 1;
-	c->corked = 0;
+	c->corked = c->cork_kept = 0;
+	c->paused = c->stopped = 0;
 	c->cork = NULL;
 	c->cork_len = c->cork_count = 0;
 	c->datagrams = 0;
@@ -433,9 +434,21 @@ int ns_ipc_conn_set_cork(struct ns_ipc_conn *c, int on)
 	return rc;
 }
 
+void ns_ipc_conn_pause(struct ns_ipc_conn *c, int on)
+{
+	if (!c || !c->loop || c->stopped || c->paused == (on != 0))
+		return;
+	c->paused = on != 0;
+	if (c->paused)
+		ev_io_stop(c->loop, &c->io);
+	else
+		ev_io_start(c->loop, &c->io);
+}
+
 void ns_ipc_conn_stop(struct ns_ipc_conn *c)
 {
 	if (c && c->loop) {
+		c->stopped = 1;
 		ev_io_stop(c->loop, &c->io);
 		ev_io_stop(c->loop, &c->wio);
 		flush_watch(c, 0);

@@ -47,6 +47,7 @@ struct ns_ipc_conn {
 	unsigned batch;                 /* datagrams handled per readable event (default 1) */
 	int corked;                     /* ns_ipc_conn_set_cork */
 	int cork_kept;                  /* ns_ipc_conn_keep_cork */
+	int paused, stopped;            /* ns_ipc_conn_pause, ns_ipc_conn_stop */
 	ev_prepare flush_w;             /* a corked conn's messages go out before the loop waits */
 	uint8_t *cork;                  /* the corked messages, a BATCH in the making */
 	size_t cork_len, cork_count;
@@ -82,6 +83,11 @@ int ns_ipc_conn_set_cork(struct ns_ipc_conn *c, int on);
  * the owner says off (they go at the end of that turn of the loop) or the cork fills. netd
  * keeps the frames for keyd while it holds the gateway's reads, so a burst goes in one BATCH. */
 void ns_ipc_conn_keep_cork(struct ns_ipc_conn *c, int on);
+/* Paused (on != 0): the conn reads nothing more (not even the rest of a readable event's
+ * batch) until resumed; what the peer sends waits in the socket and then in the peer's send
+ * queue. Back-pressure for a reader whose own queue is full; sending is not affected. A
+ * stopped conn stays stopped. */
+void ns_ipc_conn_pause(struct ns_ipc_conn *c, int on);
 /* Sends every queued datagram, blocking (before a process exits). */
 int ns_ipc_conn_flush(struct ns_ipc_conn *c);
 /* Drops the queued datagrams (and the corked messages). */

@@ -50,6 +50,7 @@ struct keyd {
 	int gwreg_fd;
 	char gwreg_listener[NS_GWREG_LISTENER_MAX];
 	ev_timer tick, request;
+	ev_check backlog;          /* stops reading apid while too many builds wait */
 	struct nc_keyd_pool *pool; /* NULL: builds inline (keyd_workers 1, or one core) */
 	unsigned threads;          /* builder threads asked for */
 };
@@ -385,6 +386,23 @@ static void keyd_ipc_fatal(struct ns_ipc_conn *c, int err, void *ctx)
 	_exit(0); /* as nc_ipc_fatal: no atexit handler in the sandbox */
 }
 
+/* apid's builds wait in keyd while the builder threads are busy (or before the session):
+ * past BACKLOG_PAUSE of them keyd stops reading apid, so the rest wait in the socket and in
+ * apid's send queue, as they did when keyd built each one as it arrived, and never reach
+ * keyd's own bound (which refuses a build). Reading resumes at BACKLOG_RESUME. */
+#define BACKLOG_PAUSE 256
+#define BACKLOG_RESUME 64
+
+static void on_backlog(struct ev_loop *loop, ev_check *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;
+	size_t n = nc_keyd_builds_waiting(g_k.ops);
+	if (n >= BACKLOG_PAUSE)
+		ns_ipc_conn_pause(&g_k.apid, 1);
+	else if (n <= BACKLOG_RESUME)
+		ns_ipc_conn_pause(&g_k.apid, 0);
+}
+
 static void start_conns(int netd_fd, int apid_fd, int sup_fd)
 {
 	handlers_init();
@@ -397,6 +415,9 @@ static void start_conns(int netd_fd, int apid_fd, int sup_fd)
 	/* acks and pushed frames from netd first, in batches: apid's bulk of builds must not
 	 * delay the acks past netd's ack timers (that would cause retransmissions) */
 	ns_ipc_conn_set_priority(&g_k.netd, EV_MAXPRI, 32);
+	ev_check_init(&g_k.backlog, on_backlog);
+	ev_check_start(g_k.loop, &g_k.backlog);
+	ev_unref(g_k.loop); /* the check alone does not keep keyd running */
 }
 
 /* Between Landlock and the seccomp filter (nc_confine_then): the builder threads, which get

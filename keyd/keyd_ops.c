@@ -1034,6 +1034,11 @@ void nc_keyd_start(struct nc_keyd *k)
 	to_peer(k, NS_IPC_APID, &a);
 }
 
+size_t nc_keyd_builds_waiting(const struct nc_keyd *k)
+{
+	return k->n_pending;
+}
+
 int nc_keyd_handles(uint64_t type)
 {
 	return type < NS_IPC_TYPE_LIMIT && keyd_handlers[type];

@@ -78,6 +78,9 @@ void nc_keyd_start(struct nc_keyd *k);
 int nc_keyd_deliver(struct nc_keyd *k, enum ns_ipc_role from, const struct ns_ipc_msg *m);
 /* 1 if nc_keyd_deliver handles this type. */
 int nc_keyd_handles(uint64_t type);
+/* BUILD_PACKETs received and not yet handed to a build (waiting for the session, the
+ * topology or room among the builds running): the host stops reading apid past a bound. */
+size_t nc_keyd_builds_waiting(const struct nc_keyd *k);
 const char *nc_keyd_error(const struct nc_keyd *k);
 /* A host timer fired (enum nc_keyd_timer). */
 void nc_keyd_timer(struct nc_keyd *k, unsigned id);

@@ -626,6 +626,59 @@ static void test_libev_glue(void **state)
 	assert_int_equal(g.fatal_err, NS_IPC_ENOHANDLER);
 }
 
+/* A paused conn reads nothing, even with datagrams waiting; resumed, it reads them all in
+ * order; a handler that pauses ends the readable event's batch; a stopped conn stays stopped. */
+static struct ns_ipc_conn pause_conn;
+static void on_frame_pause(struct ns_ipc_conn *c, const struct ns_ipc_msg *m, void *ctx)
+{
+	struct glue_state *g = ctx;
+	assert_int_equal(m->u.OPEN_FRAME.frame.len, 1000 + (size_t)g->frames);
+	g->frames++;
+	if (g->frames == 2)
+		ns_ipc_conn_pause(c, 1);
+}
+
+static void test_conn_pause(void **state)
+{
+	(void)state;
+	static ns_ipc_handler handlers[NS_IPC_TYPE_LIMIT];
+	handlers[NS_IPC_T_OPEN_FRAME] = on_frame_pause;
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	int sv[2];
+	pair(sv);
+	struct glue_state g;
+	memset(&g, 0, sizeof g);
+	assert_int_equal(ns_ipc_conn_start(&pause_conn, loop, sv[1], NS_IPC_KEYD, NS_IPC_NETD,
+	                                   handlers, on_fatal, &g), 0);
+	ns_ipc_conn_set_priority(&pause_conn, 0, 8); /* up to 8 datagrams per readable event */
+	uint8_t frame[1100];
+	memset(frame, 0xab, sizeof frame);
+	for (int i = 0; i < 5; i++) {
+		struct ns_ipc_msg m = { .type = NS_IPC_T_OPEN_FRAME,
+		                        .u.OPEN_FRAME = { { frame, 1000 + (size_t)i } } };
+		assert_int_equal(ns_ipc_send(sv[0], NS_IPC_NETD, NS_IPC_KEYD, &m), 0);
+	}
+	for (int i = 0; i < 5; i++)
+		ev_run(loop, EVRUN_NOWAIT);
+	assert_int_equal(g.frames, 2); /* paused by the second one's handler, mid-batch */
+	ns_ipc_conn_pause(&pause_conn, 1); /* again: no change */
+	for (int i = 0; i < 5; i++)
+		ev_run(loop, EVRUN_NOWAIT);
+	assert_int_equal(g.frames, 2);
+	ns_ipc_conn_pause(&pause_conn, 0);
+	for (int i = 0; i < 5; i++)
+		ev_run(loop, EVRUN_NOWAIT);
+	assert_int_equal(g.frames, 5);
+	ns_ipc_conn_stop(&pause_conn);
+	ns_ipc_conn_pause(&pause_conn, 1);
+	ns_ipc_conn_pause(&pause_conn, 0);
+	assert_false(ev_is_active(&pause_conn.io));
+	assert_int_equal(g.fatal_calls, 0);
+	close(sv[0]);
+	close(sv[1]);
+	ev_loop_destroy(loop);
+}
+
 /* A conn never blocks: 3,000 BUILD_PACKETs of 30 KB (far more than a socket buffer) to a
  * peer that is not reading are all accepted, queued in order, then delivered in order as
  * the peer reads and the loop drains the queue; ns_ipc_conn_flush empties the rest. */
@@ -992,6 +1045,7 @@ int main(void)
 		cmocka_unit_test(test_reject_forbidden_shapes),
 		cmocka_unit_test(test_recv_oversize_eof_control),
 		cmocka_unit_test(test_libev_glue),
+		cmocka_unit_test(test_conn_pause),
 		cmocka_unit_test(test_conn_send_queues),
 		cmocka_unit_test(test_batch_next),
 		cmocka_unit_test(test_cork_batches),
