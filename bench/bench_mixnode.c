@@ -204,8 +204,22 @@ static double task_cpu(pid_t pid, const char *tid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* CPU time of a process in seconds: the sum over its threads. */
-static double proc_cpu(pid_t pid)
+/* How many times a thread was put on a CPU (the third field of its schedstat): a wake-up
+ * after waiting, or a return after preemption. */
+static double task_runs(pid_t pid, const char *tid)
+{
+	char path[320];
+	snprintf(path, sizeof path, "/proc/%d/task/%s/schedstat", (int)pid, tid);
+	FILE *f = fopen(path, "r");
+	unsigned long long run, wait, n;
+	double r = f && fscanf(f, "%llu %llu %llu", &run, &wait, &n) == 3 ? (double)n : 0;
+	if (f)
+		fclose(f);
+	return r;
+}
+
+/* per_task summed over the threads of a process, or -1. */
+static double sum_tasks(pid_t pid, double (*per_task)(pid_t, const char *))
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
@@ -216,36 +230,14 @@ static double proc_cpu(pid_t pid)
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL)
 		if (e->d_name[0] != '.')
-			sum += task_cpu(pid, e->d_name);
+			sum += per_task(pid, e->d_name);
 	closedir(d);
 	return sum;
 }
 
-/* How many times the threads of a process were put on a CPU (the third field of each
- * /proc/PID/task/TID/schedstat): a wake-up after waiting, or a return after preemption. */
-static double proc_runs(pid_t pid)
-{
-	char path[320];
-	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return -1;
-	double sum = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
-		FILE *f = fopen(path, "r");
-		unsigned long long run, wait, n;
-		if (f && fscanf(f, "%llu %llu %llu", &run, &wait, &n) == 3)
-			sum += (double)n;
-		if (f)
-			fclose(f);
-	}
-	closedir(d);
-	return sum;
-}
+/* CPU time of a process in seconds, and how often its threads were put on a CPU. */
+static double proc_cpu(pid_t pid) { return sum_tasks(pid, task_cpu); }
+static double proc_runs(pid_t pid) { return sum_tasks(pid, task_runs); }
 
 static int read_conf(const char *name, struct ns_nodeconf *c)
 {
