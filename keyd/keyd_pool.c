@@ -69,7 +69,7 @@ static void *builder(void *arg)
 	thread_warm_up(p); /* returns with the lock held */
 	for (;;) {
 		void *job = NULL;
-		long slot;
+		long slot = -1;
 		while (!p->stop && (slot = nc_ring_claim(&p->ring, &job)) < 0)
 			pthread_cond_wait(&p->work, &p->mu);
 		if (p->stop)
