@@ -128,10 +128,14 @@ static const struct ns_sandbox_rule thread_rules[] = {
 #ifdef NS_SB_SANITIZER
 static const struct ns_sandbox_rule sanitizer_rules[] = {
 	EQ("sigaltstack", 0, 0, "AddressSanitizer builds only: sigaltstack(NULL, &old) queries"),
+	ANY("sched_yield", "AddressSanitizer builds only: the runtime's spin locks yield to a "
+	                   "contending thread (keyd's builder threads)"),
 };
 /* with the thread layer: the runtime gives each new thread its own alternate signal stack */
 static const struct ns_sandbox_rule sanitizer_thread_rules[] = {
 	ANY("sigaltstack", "AddressSanitizer builds only: a new thread sets its signal stack"),
+	ANY("sched_yield", "AddressSanitizer builds only: the runtime's spin locks yield to a "
+	                   "contending thread"),
 };
 #endif
 
