@@ -169,7 +169,7 @@ EMCC       := NODE_PATH=/usr/share/nodejs emcc
 # until it is named here.
 WASM_DIRS  := common/sphinx common/nymsphinx common/gateway
 WASM_MODS  := crypto lioness base58 ipc_codec jsonget topology_json nymapi nymapi_fetch traffic \
-              engine/replies engine/engine log clientconf_debug sdk_payload gwclient gateway_pick \
+              engine/replies engine/engine engine/frags log clientconf_debug sdk_payload gwclient gateway_pick \
               rstime
 # keyd's operations without its process (keyd.c, keyd_store.c: files, libev, the sandbox)
 WASM_KEYD  := keyd/keyd_ops.c keyd/keyd_prep.c keyd/keyd_surbs.c

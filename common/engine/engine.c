@@ -10,6 +10,7 @@
 #include "base58.h"
 #include "crypto.h"
 #include "engine/engine.h"
+#include "engine/frags.h"
 #include "engine/replies.h"
 #include "ipc_codec.h"
 #include "ipc_host.h"
@@ -19,20 +20,6 @@
 
 _Static_assert(NS_ENGINE_MAX_REPLY_SURBS == NS_MAX_REPLY_SURBS, "the RepliableMessage limit");
 _Static_assert(NS_ENGINE_TAG_LEN == NYM_SENDER_TAG_LEN, "sender tag length");
-
-/* A fragment kept until its ack: to a recipient (BUILD_PACKET), or, when reply is set, to
- * the holder of sender_tag through one of its SURBs (BUILD_REPLY; cannot outlive keyd). */
-struct frag {
-	struct frag *next;
-	uint8_t id[5], recipient[96];
-	uint8_t reply, sender_tag[NYM_SENDER_TAG_LEN];
-	uint8_t queued; /* built or waiting in keyd / netd, not yet handed to the gateway */
-	uint64_t lane;
-	uint64_t msg;  /* the message it belongs to */
-	void *owner;   /* told if it cannot be built (NULL: nobody) */
-	size_t len;
-	uint8_t data[];
-};
 
 /* Our sender tag for a recipient of anonymous messages: random, in memory only (Nym's
  * get_or_create_sender_tag; not persisted since 2025-07). */
@@ -65,8 +52,7 @@ struct ns_engine {
 	void *ctx;
 	uint8_t self[96];
 	int have_self;
-	struct frag *frags;
-	size_t n_frags;
+	struct ns_frags frags; /* unacknowledged fragments */
 	struct nym_reassembler *reasm;
 	uint64_t sent_msgs, next_msg_id;
 	struct tag_entry *tags;
@@ -122,29 +108,27 @@ static void build(struct ns_engine *e, const struct frag *f)
 	to_peer(e, NS_IPC_KEYD, &m);
 }
 
-static struct frag **find_frag(struct ns_engine *e, const uint8_t id[5])
+static struct frag *find_frag(const struct ns_engine *e, const uint8_t id[5])
 {
-	struct frag **p = &e->frags;
-	while (*p && memcmp((*p)->id, id, 5))
-		p = &(*p)->next;
-	return p;
+	return ns_frags_find(&e->frags, id);
 }
 
-static void keep_frag(struct ns_engine *e, struct frag *f)
+/* Keeps f until its ack and asks keyd to build it; -1 (f freed): out of memory. */
+static int keep_frag(struct ns_engine *e, struct frag *f)
 {
-	f->next = e->frags;
-	e->frags = f;
-	e->n_frags++;
 	f->queued = 1;
+	if (ns_frags_add(&e->frags, f) != 0) {
+		free(f);
+		return -1;
+	}
 	build(e, f);
+	return 0;
 }
 
-static void drop_frag(struct ns_engine *e, struct frag **p)
+static void drop_frag(struct ns_engine *e, struct frag *f)
 {
-	struct frag *f = *p;
-	*p = f->next;
+	ns_frags_remove(&e->frags, f);
 	free(f);
-	e->n_frags--;
 }
 
 /* Where a message's fragments go: a recipient, or, when tag is set, the holder of tag. */
@@ -193,7 +177,8 @@ static int queue_message(struct ns_engine *e, enum nym_message_type type, const 
 		if (!f)
 			break;
 		nym_frag_id_encode(&list.ids[i], f->id);
-		keep_frag(e, f);
+		if (keep_frag(e, f) != 0)
+			break;
 	}
 	ns_log(NS_LOG_DEBUG, e->name, "message %llu: %zu bytes in %zu fragments on lane %llu",
 	         (unsigned long long)d->msg_id, inner_len, list.count, (unsigned long long)d->lane);
@@ -370,23 +355,17 @@ int ns_engine_reply(struct ns_engine *e, const uint8_t tag[NS_ENGINE_TAG_LEN], c
 
 size_t ns_engine_lane_depth(const struct ns_engine *e, uint64_t lane)
 {
-	size_t n = 0;
-	for (const struct frag *f = e->frags; f; f = f->next)
-		n += f->lane == lane && f->queued;
-	return n;
+	return ns_frags_lane_queued(&e->frags, lane);
 }
 
 size_t ns_engine_lane_unacked(const struct ns_engine *e, uint64_t lane)
 {
-	size_t n = 0;
-	for (const struct frag *f = e->frags; f; f = f->next)
-		n += f->lane == lane;
-	return n;
+	return ns_frags_lane_unacked(&e->frags, lane);
 }
 
 size_t ns_engine_unacked(const struct ns_engine *e)
 {
-	return e->n_frags;
+	return e->frags.count;
 }
 
 /* Nym removes a closed connection's lane from its out-queue (its queued packets are
@@ -394,14 +373,13 @@ size_t ns_engine_unacked(const struct ns_engine *e)
  * message reaches: the lane's fragments go to General and are retransmitted until acked. */
 void ns_engine_close_lane(struct ns_engine *e, uint64_t lane)
 {
-	for (struct frag *f = e->frags; f; f = f->next)
-		if (f->lane == lane)
-			f->lane = 0;
+	if (lane != 0 && ns_frags_move_lane(&e->frags, lane, 0) != 0)
+		ns_log(NS_LOG_ERROR, e->name, "out of memory: lane %llu stays open", (unsigned long long)lane);
 }
 
 void ns_engine_forget_owner(struct ns_engine *e, void *owner)
 {
-	for (struct frag *f = e->frags; f; f = f->next)
+	for (struct frag *f = e->frags.head; f; f = f->next)
 		if (f->owner == owner)
 			f->owner = NULL;
 	for (struct surb_job *j = e->jobs; j; j = j->next)
@@ -441,7 +419,7 @@ void ns_engine_stats(const struct ns_engine *e, struct ns_engine_stats *st)
 	st->surb_requests_served = e->surb_requests;
 	st->surbs_low = e->surbs_low;
 	st->fragments_given_up = e->given_up;
-	for (const struct frag *f = e->frags; f; f = f->next) {
+	for (const struct frag *f = e->frags.head; f; f = f->next) {
 		st->unacked++;
 		st->unacked_replies += f->reply != 0;
 		st->queued += f->queued;
@@ -604,9 +582,9 @@ static void on_self_address(struct ns_engine *e, enum ns_ipc_role from, const st
 static void on_ack(struct ns_engine *e, enum ns_ipc_role from, const struct ns_ipc_msg *m)
 {
 	(void)from;
-	struct frag **p = find_frag(e, m->u.ACK.frag_id.ptr);
-	if (*p)
-		drop_frag(e, p);
+	struct frag *f = find_frag(e, m->u.ACK.frag_id.ptr);
+	if (f)
+		drop_frag(e, f);
 }
 
 /* The lanes whose depth went down in one FRAMES_SENT (at most one per id). */
@@ -629,16 +607,16 @@ static void lane_set_add(struct lane_set *ls, uint64_t lane)
 static void frame_left_queue(struct ns_engine *e, const uint8_t id[5], int dropped,
                              struct lane_set *ls)
 {
-	struct frag *f = *find_frag(e, id);
+	struct frag *f = find_frag(e, id);
 	if (!f)
 		return; /* acked, failed, or a retransmission of one already acked */
 	if (dropped) {
-		f->queued = 1;
+		ns_frags_set_queued(&e->frags, f, 1);
 		build(e, f);
 		return;
 	}
 	if (f->queued) {
-		f->queued = 0;
+		ns_frags_set_queued(&e->frags, f, 0);
 		lane_set_add(ls, f->lane);
 	}
 }
@@ -670,7 +648,7 @@ static void netd_forget(struct ns_engine *e, const uint8_t id[5])
 static void on_ack_timeout(struct ns_engine *e, enum ns_ipc_role from, const struct ns_ipc_msg *m)
 {
 	(void)from;
-	struct frag *f = *find_frag(e, m->u.ACK_TIMEOUT.frag_id.ptr);
+	struct frag *f = find_frag(e, m->u.ACK_TIMEOUT.frag_id.ptr);
 	if (f)
 		build(e, f); /* new route, new SURB-ack; Nym's Retransmission lane: not queued on f's */
 	else
@@ -683,15 +661,15 @@ static void on_ack_timeout(struct ns_engine *e, enum ns_ipc_role from, const str
 static void on_gave_up(struct ns_engine *e, enum ns_ipc_role from, const struct ns_ipc_msg *m)
 {
 	(void)from;
-	struct frag **p = find_frag(e, m->u.GAVE_UP_FRAGMENT.frag_id.ptr);
-	if (!*p)
+	struct frag *f = find_frag(e, m->u.GAVE_UP_FRAGMENT.frag_id.ptr);
+	if (!f)
 		return; /* acked while netd's word was on its way */
-	uint64_t lane = (*p)->lane, msg = (*p)->msg;
-	int queued = (*p)->queued;
+	uint64_t lane = f->lane, msg = f->msg;
+	int queued = f->queued;
 	e->given_up++;
 	ns_log_rl(NS_LOG_WARN, e->name, "a fragment of message %llu reached maximum_number_of_retransmissions "
 	                "without an ack: given up (not kept, not persisted)", (unsigned long long)msg);
-	drop_frag(e, p);
+	drop_frag(e, f);
 	if (queued && e->cb->on_lane_sent)
 		e->cb->on_lane_sent(e->ctx, lane);
 }
@@ -722,16 +700,16 @@ static void on_build_failed(struct ns_engine *e, enum ns_ipc_role from, const st
 {
 	(void)from;
 	uint64_t reason = m->u.BUILD_FAILED.reason;
-	struct frag **p = find_frag(e, m->u.BUILD_FAILED.frag_id.ptr);
+	struct frag *f = find_frag(e, m->u.BUILD_FAILED.frag_id.ptr);
 	if (reason == NS_IPC_BUILD_NO_SURB)
 		log_no_surb(e);
-	else if (reason == NS_IPC_BUILD_UNKNOWN_GATEWAY && *p && (*p)->owner)
-		tell_unknown_gateway(e, *p);
+	else if (reason == NS_IPC_BUILD_UNKNOWN_GATEWAY && f && f->owner)
+		tell_unknown_gateway(e, f);
 	else
 		ns_log(NS_LOG_WARN, e->name, "keyd could not build a packet (reason %llu): fragment dropped",
 		       (unsigned long long)reason);
-	if (*p)
-		drop_frag(e, p);
+	if (f)
+		drop_frag(e, f);
 	/* a rebuild after ACK_TIMEOUT (the fragment may be gone already: acked meanwhile) */
 	netd_forget(e, m->u.BUILD_FAILED.frag_id.ptr);
 }
@@ -743,7 +721,7 @@ static void on_build_failed(struct ns_engine *e, enum ns_ipc_role from, const st
 static void persist(struct ns_engine *e)
 {
 	uint64_t persisted = 0, dropped = 0;
-	for (const struct frag *f = e->frags; f; f = f->next) {
+	for (const struct frag *f = e->frags.head; f; f = f->next) {
 		if (f->reply) {
 			dropped++;
 			continue;
@@ -767,7 +745,7 @@ static void on_resend(struct ns_engine *e, enum ns_ipc_role from, const struct n
 {
 	(void)from;
 	const struct ns_ipc_RESEND_FRAGMENT *q = &m->u.RESEND_FRAGMENT;
-	if (*find_frag(e, q->frag_id.ptr))
+	if (find_frag(e, q->frag_id.ptr))
 		return; /* the same record twice */
 	struct frag_dest d = { .recipient = q->recipient.ptr, .lane = q->lane };
 	struct frag *f = frag_new(&d, q->fragment.ptr, q->fragment.len);
@@ -776,7 +754,8 @@ static void on_resend(struct ns_engine *e, enum ns_ipc_role from, const struct n
 		return;
 	}
 	memcpy(f->id, q->frag_id.ptr, 5);
-	keep_frag(e, f);
+	if (keep_frag(e, f) != 0)
+		ns_log(NS_LOG_ERROR, e->name, "out of memory: a persisted fragment is lost");
 }
 
 void ns_engine_hand_over(struct ns_engine *e)
@@ -890,8 +869,9 @@ void ns_engine_destroy(struct ns_engine *e)
 {
 	if (!e)
 		return;
-	while (e->frags)
-		drop_frag(e, &e->frags);
+	while (e->frags.head)
+		drop_frag(e, e->frags.head);
+	ns_frags_clear(&e->frags);
 	for (struct surb_job *j = e->jobs, *n; j; j = n) {
 		n = j->next;
 		job_free(j);
