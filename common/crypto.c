@@ -2,6 +2,9 @@
 
 #include <blake3.h>
 #include <gcrypt.h>
+#ifndef __EMSCRIPTEN__
+#include <pthread.h>
+#endif
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +13,10 @@
 #endif
 
 #define GCRYPT_MIN_VERSION "1.10.0"
+
+#ifndef __EMSCRIPTEN__
+static void random_pool_forked(void);
+#endif
 
 int ns_crypto_init(void)
 {
@@ -20,6 +27,10 @@ int ns_crypto_init(void)
 		return -1;
 	if (!gcry_check_version(GCRYPT_MIN_VERSION))
 		return -1;
+#ifndef __EMSCRIPTEN__
+	if (pthread_atfork(NULL, NULL, random_pool_forked) != 0)
+		return -1;
+#endif
 	gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
 	gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
 	done = 1;
@@ -45,14 +56,31 @@ static void random_fill(unsigned char *p, size_t n)
 		n -= k;
 	}
 }
+#define POOL_LOCAL /* one thread */
+#else
+/* Natively libsodium's randombytes_buf is one getrandom(2) per call (0.36 us here). */
+static void random_fill(unsigned char *p, size_t n) { randombytes_buf(p, n); }
+#define POOL_LOCAL _Thread_local /* keyd's builder threads each have their own */
+#endif
 
-/* A packet build asks for a few bytes at a time (route choices, delays, scalars: ~130 calls
- * per message with 10 reply SURBs), and each call into JavaScript costs more than the bytes:
- * small requests are served from a buffer that one getRandomValues fills, each byte zeroed
- * as it is handed out (so the buffer never holds bytes already used). */
+/* A packet build asks for a few bytes at a time (route choices, delays, scalars, padding:
+ * ~21 calls per self-sent packet, ~130 per message with 10 reply SURBs), and each call into
+ * the source costs more than the bytes: small requests are served from a buffer that one
+ * fill refills, each byte zeroed as it is handed out (so the buffer never holds bytes already
+ * used). A child forked without exec starts with an empty buffer (random_pool_forked), or
+ * it would hand out the bytes its parent hands out. */
 #define RANDOM_POOL 4096
-static unsigned char random_pool[RANDOM_POOL];
-static size_t random_left; /* the unused bytes are the last random_left of the pool */
+static POOL_LOCAL unsigned char random_pool[RANDOM_POOL];
+static POOL_LOCAL size_t random_left; /* the unused bytes are the last random_left of the pool */
+
+#ifndef __EMSCRIPTEN__
+static void random_pool_forked(void)
+{
+	/* the child has one thread, the one that forked: its pool is this one */
+	sodium_memzero(random_pool, sizeof random_pool);
+	random_left = 0;
+}
+#endif
 
 void ns_random(void *buf, size_t n)
 {
@@ -71,8 +99,8 @@ void ns_random(void *buf, size_t n)
 	random_left -= n;
 }
 
-/* libsodium's randombytes_uniform, on the buffer above (libsodium's own would call into
- * JavaScript once per 32-bit draw): rejection below 2^32 mod upper. */
+/* libsodium's randombytes_uniform, on the buffer above (libsodium's own would call the
+ * source once per 32-bit draw): rejection below 2^32 mod upper. */
 uint32_t ns_random_uniform(uint32_t upper)
 {
 	if (upper < 2)
@@ -83,10 +111,6 @@ uint32_t ns_random_uniform(uint32_t upper)
 	while (r < min);
 	return r % upper;
 }
-#else
-void ns_random(void *buf, size_t n) { randombytes_buf(buf, n); }
-uint32_t ns_random_uniform(uint32_t upper) { return randombytes_uniform(upper); }
-#endif
 int ns_ct_equal(const void *a, const void *b, size_t n) { return sodium_memcmp(a, b, n) == 0; }
 
 int ns_argon2id(uint8_t *out, size_t out_len, const uint8_t *pass, size_t pass_len,
