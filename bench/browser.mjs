@@ -1,9 +1,10 @@
 // bench/browser.mjs: a browser client against the real @nymproject/sdk@1.4.1, in the same
 // Chromium build and the same run, on a localnet with delays and cover off (bench/browser.sh starts
-// it). Each client kind gets a fresh browser. Prints a table; never asserts a number; exits
+// it). Each client kind gets a fresh browser, --rounds times (the kinds in turn each round); the
+// table gives each metric's median over the rounds. Prints a table; never asserts a number; exits
 // non-zero only when something does not work. See bench/README.md (browser).
 //   node --experimental-websocket bench/browser.mjs --net DIR [--clients sdk,ours] [--small N]
-//        [--big N] [--log FILE] [--json FILE]
+//        [--big N] [--rounds N] [--log FILE] [--json FILE]
 import { spawn } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ const FRAME_MIN = 1500; // a mix packet is 2413 bytes plus framing; nothing else
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function args(argv) {
-	const o = { clients: 'sdk,ours', small: '200', big: '3' };
+	const o = { clients: 'sdk,ours', small: '200', big: '3', rounds: '3' };
 	for (let i = 0; i < argv.length; i++) o[argv[i].replace(/^--/, '')] = argv[++i];
 	if (!o.net) throw new Error('--net DIR (the localnet folder) is required');
 	return o;
@@ -356,6 +357,25 @@ async function runKind(kind, o, e, log) {
 }
 
 // ------------------------------------------------------------------ the table
+const median = (xs) => {
+	const v = xs.filter((x) => x !== undefined && x !== null && !Number.isNaN(x)).sort((a, b) => a - b);
+	if (!v.length) return undefined;
+	return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+
+// Each round's ours/sdk of the CPU per packet (the runs of a round are next to each other in time).
+function roundRatios(results) {
+	const out = [];
+	for (const [label, k] of [['1 KiB', 'small'], ['1 MiB', 'big']]) {
+		const r = (results.sdk ?? []).map((s, i) => {
+			const u = results.ours?.[i];
+			return u && s ? (u[k].cpuPerPacket / s[k].cpuPerPacket).toFixed(3) : '-';
+		});
+		out.push(`CPU per packet (page + Workers), ours/sdk per round, ${label}: ${r.join(' ')}`);
+	}
+	return out.join('\n');
+}
+
 function table(results) {
 	const sdk = results.sdk;
 	const ours = results.ours;
@@ -391,8 +411,8 @@ function table(results) {
 	const w0 = Math.max(...rows.map((r) => r[0].length));
 	lines.push(`${'metric'.padEnd(w0)}  ${'sdk 1.4.1'.padStart(12)}  ${'ours'.padStart(12)}  ours/sdk`);
 	for (const [name, f, better] of rows) {
-		const s = sdk ? f(sdk) : undefined;
-		const u = ours ? f(ours) : undefined;
+		const s = sdk ? median(sdk.map(f)) : undefined;
+		const u = ours ? median(ours.map(f)) : undefined;
 		const ratio = s !== undefined && u !== undefined && s ? `${(u / s).toFixed(3)}${better ? ` (${better} is better)` : ''}` : '';
 		lines.push(`${name.padEnd(w0)}  ${fmt(s).padStart(12)}  ${(ours ? fmt(u) : 'missing').padStart(12)}  ${ratio}`);
 	}
@@ -403,19 +423,23 @@ async function main() {
 	const o = args(process.argv.slice(2));
 	const e = env(o.net);
 	const log = (s) => process.stderr.write(`browser-bench: ${s}\n`);
-	const results = { smallN: o.small, bigN: o.big };
-	for (const kind of o.clients.split(',')) {
-		if (kind === 'ours' && !ourPackageBuilt()) {
-			log(`ours: missing (${ourPackageDir()}/index.js: the package is not built)`);
-			continue;
+	const results = { smallN: o.small, bigN: o.big, rounds: Number(o.rounds) };
+	const kinds = o.clients.split(',').filter((kind) => {
+		if (kind !== 'ours' || ourPackageBuilt()) return true;
+		log(`ours: missing (${ourPackageDir()}/index.js: the package is not built)`);
+		return false;
+	});
+	for (let round = 1; round <= results.rounds; round++) {
+		for (const kind of kinds) {
+			log(`--- ${kind}, round ${round} of ${results.rounds}`);
+			(results[kind] ??= []).push(await runKind(kind, o, e, log));
 		}
-		log(`--- ${kind}`);
-		results[kind] = await runKind(kind, o, e, log);
 	}
 	const missing = [results.sdk ? null : 'no SDK run', results.ours ? null : `ours missing (${ourPackageDir()} not built)`].filter(Boolean);
-	process.stdout.write(`\nbrowser clients, headless Chromium, localnet with delays and cover off` +
-		`${missing.length ? `; ${missing.join('; ')}` : ''}\n`);
+	process.stdout.write(`\nbrowser clients, headless Chromium, localnet with delays and cover off; ` +
+		`each figure the median of ${results.rounds} rounds${missing.length ? `; ${missing.join('; ')}` : ''}\n`);
 	process.stdout.write(table(results) + '\n');
+	if (results.sdk && results.ours) process.stdout.write(roundRatios(results) + '\n');
 	if (o.json) (await import('node:fs')).writeFileSync(o.json, JSON.stringify(results, null, 1));
 	return 0;
 }
