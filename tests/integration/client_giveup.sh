@@ -65,6 +65,9 @@ while :; do
 	[ $SECONDS -lt $end ] || fail "g: after 90 s apid still keeps ${unacked:-?} fragments (given up: ${given:-?}, netd gave up $(ctl g netd gave_up 2>/dev/null || echo ?), pending acks ${pending:-?})"
 	sleep 1
 done
+# read again now that nothing is left: the three reads above are not one snapshot (under load
+# the last fragment was given up between the first read and the second)
+given=$(ctl g apid fragments_given_up)
 netd_gave_up=$(ctl g netd gave_up)
 netd_retx=$(ctl g netd retransmissions)
 netd_acks=$(ctl g netd acks_received)
