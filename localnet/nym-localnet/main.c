@@ -45,7 +45,7 @@ struct options {
 	int timeout_s;
 	int tls;                   /* every gateway gets a TLS (wss) listener */
 	const char *tls_cert_name; /* the DNS name in the gateways' certificate */
-	const char *mix_workers;   /* --mixnode-workers: passed to every nym-mixnode (NULL: not) */
+	const char *mix_workers;   /* --mixnode-workers: passed to every nym-mixnode (NULL: "1") */
 	int n_delays;              /* --gateway-delays: gateway k's added client delay */
 	unsigned delays[32];
 };
@@ -696,7 +696,7 @@ static void cmd_up(const struct options *o, int explicit_shape)
 	size_t np = build_proc_table(dir, nodes, n, nf.network_requester, procs);
 	for (size_t i = 0; i < np; i++)
 		if (procs[i].conf && procs[i].conf->role == NS_ROLE_MIXNODE)
-			procs[i].workers = o->mix_workers;
+			procs[i].workers = o->mix_workers ? o->mix_workers : "1"; /* the nodes share the machine */
 	if (network_running(dir, procs, np)) {
 		printf("already running\n");
 		free(nodes);

@@ -1,12 +1,12 @@
 /* nym-mixnode: a Nym mix node for the loopback localnet (contract: localnet/README.md).
- *   nym-mixnode --config DIR/nodes/NAME.toml [--drop-rate P] [--no-delay] [--workers N]
+ *   nym-mixnode --config DIR/nodes/NAME.toml [--drop-rate P] [--no-delay] [--workers N|auto]
  * Receives NymCodec frames on its mix port, unwraps one Sphinx layer with its x25519 key,
  * drops replays (per key epoch), holds each packet for the delay its header names (clamped
  * to 10 s as nym-node's maximum_forward_packet_delay), then forwards it as a version-7 frame
  * with the received packet type and key-rotation tag to the next hop, which must be a node
  * of the topology on loopback (gateway.md §2.1, §3). Counters go to the stats file every
- * second; SIGTERM exits 0. --workers N|auto (default 1; auto = the online cores; at most 64)
- * runs N event loops on N threads; with more than one, the main thread accepts connections
+ * second; SIGTERM exits 0. --workers N|auto (default auto = the online cores, at most 64;
+ * nym-localnet starts its nodes with 1, as they share the machine) runs N event loops on N threads; with more than one, the main thread accepts connections
  * and hands them to the workers in turn, and the workers share the keys and the replay sets. */
 #include <errno.h>
 #include <fcntl.h>
@@ -616,7 +616,7 @@ int main(int argc, char **argv)
 	}
 	m.drop_rate = a.drop >= 0 ? a.drop : m.conf.drop_rate;
 	m.no_delay = a.no_delay || m.conf.no_delay;
-	m.n_workers = a.workers ? a.workers : 1;
+	m.n_workers = a.workers ? a.workers : online_cores();
 	int rc = setup(&m);
 	if (rc == 0) {
 		ev_run(m.loop, 0);

@@ -3,8 +3,8 @@
 # twice, each copy on its own connection (the node hands connections to its workers in turn,
 # so the copies are processed by different workers, at the same time); exactly one copy of
 # each is forwarded. Also: both workers did work, stats sum over the workers, and the node
-# stops cleanly on SIGTERM. Chain: mix1 (2 workers) -> mix2 -> mix3 (2 workers) -> nym-inject
-# sink. Exit 0 = pass.
+# stops cleanly on SIGTERM. Chain: mix1 (2 workers) -> mix2 (no --workers: one per online
+# core, the default) -> mix3 (2 workers) -> nym-inject sink. Exit 0 = pass.
 set -euo pipefail
 # shellcheck source=lib/mixnode.bash
 . "$(dirname "$0")/lib/mixnode.bash"
@@ -19,10 +19,11 @@ wait_stat() { # node counter value: waits up to 10 s for the counter to reach va
 sink_val() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" "$T/sink.json"; }
 
 "$BIN/nym-localnet" gen --dir "$T/net" --no-delay >/dev/null
-W=(2 1 2)
+W=("--workers 2" "" "--workers 2")
 for i in 0 1 2; do
 	n=mix$((i + 1))
-	"$BIN/nym-mixnode" --config "$T/net/nodes/$n.toml" --workers "${W[$i]}" >"$T/$n.log" 2>&1 &
+	# shellcheck disable=SC2086 # the flag and its value, or nothing
+	"$BIN/nym-mixnode" --config "$T/net/nodes/$n.toml" ${W[$i]} >"$T/$n.log" 2>&1 &
 	PIDS+=($!)
 done
 "$BIN/nym-inject" sink --config "$T/net/nodes/gateway1.toml" --report "$T/sink.json" >"$T/sink.log" 2>&1 &
@@ -43,6 +44,8 @@ wait_stat mix1 worker0_packets_in $N
 wait_stat mix1 worker1_packets_in $N
 wait_stat mix1 packets_out $N
 wait_stat mix1 workers 2
+cores=$(nproc)
+wait_stat mix2 workers $((cores > 64 ? 64 : cores))
 wait_stat mix3 packets_out $N
 for _ in $(seq 200); do [ "$(sink_val valid)" = $N ] && break; sleep 0.05; done
 [ "$(sink_val valid)" = $N ] || fail "sink got $(sink_val valid)/$N valid packets"
