@@ -20,6 +20,7 @@
 #include "nymclient.h"
 
 #define PENDING_MAX 4096
+#define SURB_WAIT_MAX 256 /* MAKE_SURBS waiting for the session and the topology */
 #define REPLY_KEYS_MAX 100000   /* reply keys of SURBs we handed out */
 #define SURBS_TOTAL_MAX 20000   /* SURBs received, all tags together */
 #define SURB_TAGS_MAX 1024
@@ -50,6 +51,8 @@ struct nc_keyd {
 	uint64_t last_auth_ts;
 	struct pending_build *pending, **pending_tail;
 	size_t n_pending;
+	struct surb_wait *surb_wait, **surb_wait_tail;
+	size_t n_surb_wait;
 	uint64_t built, opened, acks, fragments, cover;
 	uint64_t replies_built, replies_received, surbs_made, surbs_stored, surb_requests_sent;
 	uint64_t reply_drops, hs_failures;
@@ -489,11 +492,14 @@ static void flush_builds(struct nc_keyd *k)
 	}
 }
 
+static void flush_surb_waits(struct nc_keyd *k);
+
 /* The session or the topology just became usable: everything that waited for them. */
 static void flush_pending(struct nc_keyd *k)
 {
 	flush_builds(k);
 	flush_all_replies(k);
+	flush_surb_waits(k);
 }
 
 static void on_build_packet(struct nc_keyd *k, enum ns_ipc_role from, const struct ns_ipc_msg *m)
@@ -720,25 +726,61 @@ static void on_surbs_received(struct nc_keyd *k, enum ns_ipc_role from, const st
 	maybe_request_surbs(k, tag);
 }
 
-static void on_make_surbs(struct nc_keyd *k, enum ns_ipc_role from, const struct ns_ipc_msg *m)
+/* A MAKE_SURBS that came before the topology (an app's first anonymous message right after
+ * the start): answered when it is there, as the BUILD_PACKETs that wait for it. */
+struct surb_wait {
+	struct surb_wait *next;
+	uint64_t request_id, count;
+};
+
+static void answer_make_surbs(struct nc_keyd *k, uint64_t request_id, uint64_t count)
 {
-	(void)from;
 	static uint8_t out[NS_IPC_SURBS_MAX];
-	const struct ns_ipc_MAKE_SURBS *r = &m->u.MAKE_SURBS;
-	long n = nc_prep_make_surbs(k->prep, k->reply_keys, (size_t)r->count, nc_mono_ns(), out,
+	long n = nc_prep_make_surbs(k->prep, k->reply_keys, (size_t)count, nc_mono_ns(), out,
 	                            sizeof out);
 	if (n < 0) {
 		memset(out, 0, 4); /* count 0: apid fails the request */
 		n = 4;
 	} else {
-		k->surbs_made += r->count;
+		k->surbs_made += count;
 	}
 	struct ns_ipc_msg a = { .type = NS_IPC_T_SURBS };
-	a.u.SURBS.request_id = r->request_id;
+	a.u.SURBS.request_id = request_id;
 	a.u.SURBS.surbs = NS_IPC_BYTES(out, (size_t)n);
 	a.u.SURBS.key_rotation = nc_prep_key_rotation(k->prep);
 	to_peer(k, NS_IPC_APID, &a);
 	ns_memzero(out, (size_t)n);
+}
+
+static void on_make_surbs(struct nc_keyd *k, enum ns_ipc_role from, const struct ns_ipc_msg *m)
+{
+	(void)from;
+	const struct ns_ipc_MAKE_SURBS *r = &m->u.MAKE_SURBS;
+	struct surb_wait *w;
+	/* past the bound (or out of memory) the answer is an empty list at once, as before */
+	if (can_build(k) || k->n_surb_wait >= SURB_WAIT_MAX || !(w = malloc(sizeof *w))) {
+		answer_make_surbs(k, r->request_id, r->count);
+		return;
+	}
+	w->next = NULL;
+	w->request_id = r->request_id;
+	w->count = r->count;
+	*k->surb_wait_tail = w;
+	k->surb_wait_tail = &w->next;
+	k->n_surb_wait++;
+}
+
+static void flush_surb_waits(struct nc_keyd *k)
+{
+	while (can_build(k) && k->surb_wait) {
+		struct surb_wait *w = k->surb_wait;
+		k->surb_wait = w->next;
+		if (!k->surb_wait)
+			k->surb_wait_tail = &k->surb_wait;
+		k->n_surb_wait--;
+		answer_make_surbs(k, w->request_id, w->count);
+		free(w);
+	}
 }
 
 static void on_reply_dropped(void *ctx, const struct nc_reply_frag *f)
@@ -989,6 +1031,7 @@ struct nc_keyd *nc_keyd_new(const struct nc_keyd_keys *keys, const struct client
 	k->key_changed = key_changed_fn;
 	k->key_ctx = key_ctx;
 	k->pending_tail = &k->pending;
+	k->surb_wait_tail = &k->surb_wait;
 	memcpy(k->seed, keys->identity_seed, 32);
 	ns_ed25519_from_seed(k->identity_pk, sk, k->seed);
 	ns_memzero(sk, sizeof sk);
@@ -1087,6 +1130,11 @@ void nc_keyd_free(struct nc_keyd *k)
 		k->pending = b->next;
 		ns_memzero(b->frag, b->len);
 		free(b);
+	}
+	while (k->surb_wait) {
+		struct surb_wait *w = k->surb_wait;
+		k->surb_wait = w->next;
+		free(w);
 	}
 	ns_gw_key_clear(&k->key);
 	ns_memzero(k->seed, sizeof k->seed);

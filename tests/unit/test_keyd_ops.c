@@ -66,8 +66,8 @@ static struct world {
 	size_t n_held, max_held, jobs_submitted, jobs_done;
 } W;
 
-/* setup's variant: a deferred build runner and the chain construction */
-static int g_deferred;
+/* setup's variants: a deferred build runner and the chain construction; no topology yet */
+static int g_deferred, g_no_topology;
 
 static void enqueue(enum ns_ipc_role to, enum ns_ipc_role from, const struct ns_ipc_msg *m)
 {
@@ -333,10 +333,12 @@ static int setup(void **state)
 	}
 	assert_non_null(W.engine = ns_engine_new(&eh, "test", &cb, NULL));
 	nc_keyd_start(W.keyd);
-	topology();
+	if (!g_no_topology)
+		topology();
 	run();
 	return 0;
 }
+
 
 static int teardown(void **state)
 {
@@ -348,6 +350,22 @@ static int teardown(void **state)
 	free(W.q);
 	free(W.got);
 	return 0;
+}
+
+/* the group's state is replaced by one without a topology, and restored after */
+static int setup_no_topology(void **state)
+{
+	teardown(state);
+	g_no_topology = 1;
+	int rc = setup(state);
+	g_no_topology = 0;
+	return rc;
+}
+
+static int teardown_no_topology(void **state)
+{
+	teardown(state);
+	return setup(state);
 }
 
 static void test_100k_to_self(void **state)
@@ -401,6 +419,32 @@ static void test_anonymous_and_reply(void **state)
 	ns_engine_stats(W.engine, &st);
 	assert_int_equal(st.anonymous_sent, 1);
 	assert_int_equal(st.replies_sent, 1);
+}
+
+/* An anonymous message sent before keyd has a topology (an app's first message right after the
+ * start) waits for it: its MAKE_SURBS is answered once the topology came, not with an empty
+ * list that drops the message. */
+static void test_anonymous_before_topology(void **state)
+{
+	(void)state;
+	static const uint8_t early[] = "before the topology";
+	assert_true(W.have_self);
+	W.n_got = 0;
+	assert_int_equal(ns_engine_send_anonymous(W.engine, W.self, early, sizeof early, 5, 0, NULL, NULL), 0);
+	run();
+	assert_int_equal(W.n_got, 0);
+	assert_int_equal(W.frames, 0);
+	topology();
+	run();
+	assert_int_equal(W.n_got, 1);
+	assert_int_equal(W.got_len, sizeof early);
+	assert_memory_equal(W.got, early, sizeof early);
+	assert_true(W.got_has_tag);
+	struct ns_engine_stats st;
+	ns_engine_stats(W.engine, &st);
+	assert_int_equal(st.anonymous_sent, 1);
+	assert_true(st.surbs_sent >= 5); /* and any the receiving side asked for after */
+	assert_int_equal(ns_engine_unacked(W.engine), 0);
 }
 
 /* What keyd exits on natively comes back as an error here, and sticks. */
@@ -467,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_handled_types),
 		cmocka_unit_test(test_100k_to_self),
 		cmocka_unit_test(test_anonymous_and_reply),
+		cmocka_unit_test_setup_teardown(test_anonymous_before_topology, setup_no_topology, teardown_no_topology),
 		cmocka_unit_test(test_protocol_error_reported),
 		cmocka_unit_test_setup_teardown(test_deferred_runner, setup_deferred, teardown_deferred),
 	};
