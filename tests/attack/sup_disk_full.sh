@@ -12,11 +12,11 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (mount -t tmpfs)"; exit 0; }
 sup_setup sup-disk-full
 MOUNTED=
+# (no exit here: the trap goes on to client_localnet_cleanup, which stops the localnet; the
+# script keeps its own exit status)
 disk_cleanup() {
-	local rc=$?
 	if [ -n "$CPID" ]; then kill "$CPID" 2>/dev/null || true; wait "$CPID" 2>/dev/null || true; CPID=; fi
 	[ -z "$MOUNTED" ] || umount "$D" || umount -l "$D" || true
-	exit $rc
 }
 trap 'disk_cleanup; client_localnet_cleanup' EXIT
 mv "$D" "$D.orig"
