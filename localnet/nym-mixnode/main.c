@@ -6,8 +6,9 @@
  * with the received packet type and key-rotation tag to the next hop, which must be a node
  * of the topology on loopback (gateway.md §2.1, §3). Counters go to the stats file every
  * second; SIGTERM exits 0. --workers N|auto (default auto = the online cores, at most 64;
- * nym-localnet starts its nodes with 1, as they share the machine) runs N event loops on N threads; with more than one, the main thread accepts connections
- * and hands them to the workers in turn, and the workers share the keys and the replay sets. */
+ * nym-localnet starts its nodes with 1, as they share the machine) runs N event loops on N
+ * threads; with more than one, the main thread accepts connections and hands them to the
+ * workers in turn, and the workers share the keys and the replay sets. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
