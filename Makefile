@@ -170,7 +170,7 @@ EMCC       := NODE_PATH=/usr/share/nodejs emcc
 WASM_DIRS  := common/sphinx common/nymsphinx common/gateway
 WASM_MODS  := crypto lioness base58 ipc_codec jsonget topology_json nymapi nymapi_fetch traffic \
               engine/replies engine/engine engine/frags log clientconf_debug sdk_payload gwclient gateway_pick \
-              rstime
+              rstime ephemeral
 # keyd's operations without its process (keyd.c, keyd_store.c: files, libev, the sandbox)
 WASM_KEYD  := keyd/keyd_ops.c keyd/keyd_prep.c keyd/keyd_surbs.c
 # netd's operations without its process (netd.c: libev, websocket/TLS, curl, the sandbox)

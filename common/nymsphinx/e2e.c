@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "ephemeral.h"
 
 static const uint8_t ZERO_IV[NS_AES_IV_LEN];
 
@@ -25,15 +26,14 @@ int nym_e2e_shared_key(const uint8_t secret[32], const uint8_t public_key[32],
 	return rc;
 }
 
-int nym_e2e_encrypt_with(const uint8_t ephemeral_secret[32], const uint8_t recipient_pk[32],
-                         const uint8_t *fragment, size_t len, uint8_t *out)
+/* out = public key || AES-128-CTR(fragment) under the key agreed with the recipient */
+static int encrypt_to(const uint8_t ephemeral_secret[32], const uint8_t ephemeral_pk[32],
+                      const uint8_t recipient_pk[32], const uint8_t *fragment, size_t len, uint8_t *out)
 {
 	uint8_t key[NYM_E2E_KEY_LEN];
 	int rc;
 
-	if (out == NULL || (fragment == NULL && len > 0))
-		return -1;
-	ns_x25519_base(out, ephemeral_secret);
+	memcpy(out, ephemeral_pk, NYM_E2E_PUBKEY_LEN);
 	if (nym_e2e_shared_key(ephemeral_secret, recipient_pk, key) != 0)
 		return -1;
 	rc = len ? ns_aes128_ctr64be(out + NYM_E2E_PUBKEY_LEN, fragment, len, key, ZERO_IV) : 0;
@@ -41,13 +41,26 @@ int nym_e2e_encrypt_with(const uint8_t ephemeral_secret[32], const uint8_t recip
 	return rc == 0 ? 0 : -1;
 }
 
+int nym_e2e_encrypt_with(const uint8_t ephemeral_secret[32], const uint8_t recipient_pk[32],
+                         const uint8_t *fragment, size_t len, uint8_t *out)
+{
+	uint8_t pk[32];
+
+	if (out == NULL || (fragment == NULL && len > 0))
+		return -1;
+	ns_x25519_base(pk, ephemeral_secret);
+	return encrypt_to(ephemeral_secret, pk, recipient_pk, fragment, len, out);
+}
+
 int nym_e2e_encrypt(const uint8_t recipient_pk[32], const uint8_t *fragment, size_t len, uint8_t *out)
 {
-	uint8_t e[32];
+	uint8_t e[32], pk[32];
 	int rc;
 
-	ns_random(e, sizeof e);
-	rc = nym_e2e_encrypt_with(e, recipient_pk, fragment, len, out);
+	if (out == NULL || (fragment == NULL && len > 0))
+		return -1;
+	ns_x25519_ephemeral(e, pk);
+	rc = encrypt_to(e, pk, recipient_pk, fragment, len, out);
 	ns_memzero(e, sizeof e);
 	return rc;
 }

@@ -5,6 +5,7 @@
 
 #include "bytes.h"
 #include "crypto.h"
+#include "ephemeral.h"
 
 #define PRG_LEN        (SPHINX_ROUTING_STEP * (SPHINX_MAX_HOPS + 1)) /* 360 */
 #define FINAL_META_LEN 52 /* flag 1 + version 3 + destination 32 + identifier 16 */
@@ -147,6 +148,7 @@ int sphinx_build_header_using(enum sphinx_secrets how, const struct sphinx_heade
                               uint8_t header[SPHINX_HEADER_LEN], struct sphinx_hop_keys *keys)
 {
 	struct build_state st;
+	uint8_t alpha0[32];
 	size_t m;
 	int rc = check_params(p);
 
@@ -154,10 +156,12 @@ int sphinx_build_header_using(enum sphinx_secrets how, const struct sphinx_heade
 	    (how != SPHINX_SECRETS_ACCUMULATED && how != SPHINX_SECRETS_CHAIN))
 		return rc != SPHINX_OK ? rc : SPHINX_ERR_ARG;
 	m = SPHINX_BETA_LEN - SPHINX_ROUTING_STEP * (p->n_hops - 1);
-	if (p->initial_secret != NULL)
+	if (p->initial_secret != NULL) {
 		memcpy(st.scalars[0], p->initial_secret, 32);
-	else
-		ns_random(st.scalars[0], 32);
+		ns_x25519_base(alpha0, st.scalars[0]);
+	} else {
+		ns_x25519_ephemeral(st.scalars[0], alpha0);
+	}
 
 	rc = derive_hops(how, p, &st, m);
 	if (rc == SPHINX_OK) {
@@ -165,7 +169,7 @@ int sphinx_build_header_using(enum sphinx_secrets how, const struct sphinx_heade
 		final_routing(p, &st, m);
 		for (size_t i = p->n_hops - 1; i-- > 0;)
 			forward_routing(p, &st, i);
-		ns_x25519_base(header, st.scalars[0]);
+		memcpy(header, alpha0, 32);
 		memcpy(header + 32, st.gamma, SPHINX_MAC_LEN);
 		memcpy(header + 48, st.beta, SPHINX_BETA_LEN);
 		if (keys != NULL)
