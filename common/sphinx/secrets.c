@@ -14,8 +14,11 @@
  * This holds for every u on Curve25519 (prime-order, mixed-order and small-order points: the
  * small-order part is killed by the factor 8 in both). It does not hold for a u on the
  * quadratic twist, whose group order is not a multiple of l: such a key runs the chain.
- * Whether a key is on the curve costs a modular exponentiation (libgcrypt), so the answer is
- * kept in a small per-thread cache of node keys (they are public and few). */
+ * Whether a key is on the curve costs a modular exponentiation (libgcrypt, ~30 us), so the
+ * answer is kept in a per-thread table of node keys (they are public): an open-addressed
+ * table big enough for every node of a real topology, so a route's keys are never checked
+ * twice while the topology lasts (a direct-mapped cache lost keys to collisions: on a
+ * network of hundreds of nodes, most lookups). */
 #include "sphinx/sphinx.h"
 
 #include <gcrypt.h>
@@ -33,15 +36,20 @@ static const uint8_t INV8[32] = {
 static const char P_HEX[] = "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffed";
 #define CURVE_A 486662
 
-#define KEY_CACHE_SLOTS 256
+#define KEY_TABLE_SLOTS 2048                        /* a power of two */
+#define KEY_TABLE_MAX   (KEY_TABLE_SLOTS / 4 * 3)   /* emptied when this many are kept */
 
-struct key_cache_slot {
+struct key_slot {
 	uint8_t key[32];
 	uint8_t filled;
 	uint8_t on_curve;
 };
 
-static _Thread_local struct key_cache_slot key_cache[KEY_CACHE_SLOTS];
+static _Thread_local struct {
+	struct key_slot slot[KEY_TABLE_SLOTS];
+	size_t used;
+	unsigned long checks; /* Euler's criterion run (sphinx_key_checks) */
+} keys;
 
 /* (clamp(c) mod l) into out. */
 static void clamped_mod_l(uint8_t out[32], const uint8_t c[32])
@@ -134,23 +142,44 @@ out:
 	return rc;
 }
 
-int sphinx_key_on_curve(const uint8_t key[32])
+/* The slot that holds key, or the empty slot where it goes. */
+static struct key_slot *key_slot_for(const uint8_t key[32])
 {
 	uint32_t h = (uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16 |
 	             (uint32_t)key[3] << 24;
-	struct key_cache_slot *slot = &key_cache[(h ^ (h >> 13)) % KEY_CACHE_SLOTS];
+	size_t i = (h ^ (h >> 15)) & (KEY_TABLE_SLOTS - 1);
+
+	/* never full: emptied at KEY_TABLE_MAX, so an empty slot ends every probe */
+	while (keys.slot[i].filled && memcmp(keys.slot[i].key, key, 32) != 0)
+		i = (i + 1) & (KEY_TABLE_SLOTS - 1);
+	return &keys.slot[i];
+}
+
+int sphinx_key_on_curve(const uint8_t key[32])
+{
+	struct key_slot *slot = key_slot_for(key);
 	int on;
 
-	if (slot->filled && memcmp(slot->key, key, 32) == 0)
+	if (slot->filled)
 		return slot->on_curve;
+	keys.checks++;
 	on = euler_on_curve(key);
 	if (on < 0)
 		return 0;
+	if (keys.used >= KEY_TABLE_MAX) {
+		/* more keys than a topology has: start over rather than grow */
+		memset(keys.slot, 0, sizeof keys.slot);
+		keys.used = 0;
+		slot = key_slot_for(key);
+	}
 	memcpy(slot->key, key, 32);
 	slot->on_curve = (uint8_t)on;
 	slot->filled = 1;
+	keys.used++;
 	return on;
 }
+
+unsigned long sphinx_key_checks(void) { return keys.checks; }
 
 static void chain(uint8_t out[32], const uint8_t pk[32], const uint8_t (*scalars)[32], size_t n)
 {

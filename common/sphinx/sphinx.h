@@ -96,8 +96,11 @@ void sphinx_acc_mul(struct sphinx_acc *acc, const uint8_t b[32]);
  * as the chain writes it. Exposed for tests and the fuzzer. */
 int sphinx_hop_secret(uint8_t out[32], enum sphinx_secrets how, const struct sphinx_acc *acc,
                       const uint8_t pk[32], const uint8_t (*scalars)[32], size_t n);
-/* 1 if the X25519 u-coordinate lies on Curve25519 (not its twist); cached per thread. */
+/* 1 if the X25519 u-coordinate lies on Curve25519 (not its twist); kept per thread, for up
+ * to 1536 keys. */
 int sphinx_key_on_curve(const uint8_t key[32]);
+/* How many times this thread has computed it (a key not yet kept); for tests. */
+unsigned long sphinx_key_checks(void);
 
 /* Builds header || payload into out (SPHINX_HEADER_LEN + payload_size bytes).
  * msg_len must be <= payload_size - SPHINX_PAYLOAD_OVERHEAD. */

@@ -183,6 +183,35 @@ static void test_on_curve_matches_libsodium(void **state)
 	assert_true(seen[0] > 100 && seen[1] > 100);
 }
 
+/* Every key of a topology is checked once while the topology lasts: 1200 keys (more nodes
+ * than a real network has) looked up over and over cost no further check. Two passes first:
+ * the table may have started over once during the first (it holds the earlier tests' keys). */
+static void test_key_table_keeps_a_topology(void **state)
+{
+	enum { KEYS = 1200 };
+	static uint8_t topo[KEYS][32];
+	unsigned long before;
+	(void)state;
+
+	for (size_t i = 0; i < KEYS; i++)
+		ns_random(topo[i], 32);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < KEYS; i++)
+			sphinx_key_on_curve(topo[i]);
+	before = sphinx_key_checks();
+	for (int pass = 0; pass < 3; pass++)
+		for (size_t i = 0; i < KEYS; i++)
+			sphinx_key_on_curve(topo[KEYS - 1 - i]);
+	assert_int_equal(sphinx_key_checks(), before);
+	/* a new key is checked, once */
+	uint8_t fresh[32];
+	ns_random(fresh, 32);
+	int on = sphinx_key_on_curve(fresh);
+	assert_int_equal(sphinx_key_checks(), before + 1);
+	assert_int_equal(sphinx_key_on_curve(fresh), on);
+	assert_int_equal(sphinx_key_checks(), before + 1);
+}
+
 /* Twist keys run the chain (one X25519 would be wrong there), with the same bytes. */
 static void test_twist_keys_chain(void **state)
 {
@@ -385,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_acc_start),
 		cmocka_unit_test(test_valid_keys_fast),
 		cmocka_unit_test(test_on_curve_matches_libsodium),
+		cmocka_unit_test(test_key_table_keeps_a_topology),
 		cmocka_unit_test(test_twist_keys_chain),
 		cmocka_unit_test(test_small_and_mixed_order_keys),
 		cmocka_unit_test(test_no_representative_falls_back),
