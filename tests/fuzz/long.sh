@@ -32,8 +32,9 @@ one() { # NAME: run it, merge its finds, write OUT/NAME.result "NAME RUNS SECOND
 	local res=ok
 	if [ $rc != 0 ]; then
 		res=STOPPED
-		ls "$OUT/$n"/crash-* "$OUT/$n"/leak-* "$OUT/$n"/timeout-* "$OUT/$n"/oom-* >/dev/null 2>&1 &&
-			res=CRASH
+		for kind in crash leak timeout oom; do
+			compgen -G "$OUT/$n/$kind-*" >/dev/null && res=CRASH
+		done
 	fi
 	echo "$n ${runs:-0} $(($(date +%s) - start)) $res" |
 		tee "$OUT/$n.result"
