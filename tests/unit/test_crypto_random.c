@@ -10,10 +10,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "crypto.h"
+#include "unit/util.h"
 
 #define DRAWS 3000 /* 16 bytes each: 12 refills of a 4 KiB buffer */
 
@@ -23,14 +22,10 @@ static int setup(void **state)
 	return ns_crypto_init();
 }
 
-static int cmp16(const void *a, const void *b) { return memcmp(a, b, 16); }
-
 /* 16-byte draws never repeat (a repeat would mean bytes handed out twice). */
 static void assert_all_distinct(uint8_t (*draws)[16], size_t n)
 {
-	qsort(draws, n, 16, cmp16);
-	for (size_t i = 1; i < n; i++)
-		assert_true(memcmp(draws[i - 1], draws[i], 16) != 0);
+	assert_true(util_rows_distinct(&draws[0][0], n, 16));
 }
 
 static void test_no_repeats_across_refills(void **state)
@@ -80,27 +75,15 @@ static void test_threads_distinct(void **state)
 	assert_all_distinct(draws, DRAWS);
 }
 
+static void draw32(uint8_t out[32]) { ns_random(out, 32); }
+
 /* A child forked without exec: its next bytes are not the parent's next bytes. */
 static void test_fork_child_differs(void **state)
 {
 	(void)state;
 	uint8_t warm[8], parent[32], child[32];
-	int p[2];
 	ns_random(warm, sizeof warm); /* the buffer holds unused bytes now */
-	assert_int_equal(pipe(p), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		ns_random(child, sizeof child);
-		_exit(write(p[1], child, sizeof child) == (ssize_t)sizeof child ? 0 : 1);
-	}
-	ns_random(parent, sizeof parent);
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_int_equal(status, 0);
-	assert_int_equal(read(p[0], child, sizeof child), (ssize_t)sizeof child);
-	close(p[0]);
-	close(p[1]);
+	assert_int_equal(util_fork_draw(draw32, parent, child), 0);
 	assert_true(memcmp(parent, child, sizeof parent) != 0);
 }
 

@@ -9,13 +9,11 @@
 #include <cmocka.h>
 
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "crypto.h"
 #include "ephemeral.h"
+#include "unit/util.h"
 
 #define PAIRS 500 /* 15 refills of a 32-pair pool, and a part-used one */
 
@@ -25,13 +23,9 @@ static int setup(void **state)
 	return ns_crypto_init();
 }
 
-static int cmp32(const void *a, const void *b) { return memcmp(a, b, 32); }
-
 static void assert_all_distinct(uint8_t (*keys)[32], size_t n)
 {
-	qsort(keys, n, 32, cmp32);
-	for (size_t i = 1; i < n; i++)
-		assert_true(memcmp(keys[i - 1], keys[i], 32) != 0);
+	assert_true(util_rows_distinct(&keys[0][0], n, 32));
 }
 
 static void test_public_key_matches_base_mult(void **state)
@@ -81,27 +75,19 @@ static void test_threads_distinct(void **state)
 	assert_all_distinct(secrets, PAIRS);
 }
 
+static void draw_public_key(uint8_t out[32])
+{
+	uint8_t e[32];
+	ns_x25519_ephemeral(e, out);
+}
+
 /* A child forked without exec: its next pair is not the parent's next pair. */
 static void test_fork_child_differs(void **state)
 {
 	(void)state;
-	uint8_t e[32], pk[32], parent[32], child[32];
-	int p[2];
-	ns_x25519_ephemeral(e, pk); /* the pool holds unused pairs now */
-	assert_int_equal(pipe(p), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		ns_x25519_ephemeral(e, child);
-		_exit(write(p[1], child, sizeof child) == (ssize_t)sizeof child ? 0 : 1);
-	}
-	ns_x25519_ephemeral(e, parent);
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_int_equal(status, 0);
-	assert_int_equal(read(p[0], child, sizeof child), (ssize_t)sizeof child);
-	close(p[0]);
-	close(p[1]);
+	uint8_t warm[32], parent[32], child[32];
+	draw_public_key(warm); /* the pool holds unused pairs now */
+	assert_int_equal(util_fork_draw(draw_public_key, parent, child), 0);
 	assert_true(memcmp(parent, child, sizeof parent) != 0);
 }
 

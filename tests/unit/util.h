@@ -13,4 +13,10 @@ void util_tohex(const uint8_t *in, size_t len, char *out);
 /* Reads a whole file; NUL-terminated; NULL on error. */
 char *util_read_file(const char *path, size_t *len);
 
+/* 1 if the n rows of width bytes are pairwise distinct (it sorts them), else 0. */
+int util_rows_distinct(uint8_t *rows, size_t n, size_t width);
+/* Forks: the child calls draw once and hands its 32 bytes back, the parent calls draw once.
+ * 0 with both filled, -1 if the fork, the pipe or the child failed. */
+int util_fork_draw(void (*draw)(uint8_t out[32]), uint8_t parent[32], uint8_t child[32]);
+
 #endif
