@@ -501,7 +501,11 @@ def parse_sphinx(text):
     eph = re.search(r"X25519 ephemeral key pair\s+([\d.]+) us", text)
     if not (m and var and eph):
         raise BenchError("cannot read bench_sphinx's output")
+    ack = re.search(r"sphinx create \(SURB-ack\)\s*:.*?\(([\d.]+) vs ([\d.]+) us/pkt", text)
+    if not ack:
+        raise BenchError("bench_sphinx printed no SURB-ack line (an older build?)")
     out = {"create_us": float(m.group(1)), "bound_us": float(m.group(2)),
+           "ack_bound_us": float(ack.group(2)),
            "x25519_var_us": float(var.group(1)), "x25519_eph_us": float(eph.group(1))}
     # a client's work per packet it receives (gateway link open, e2e open); socks_download
     for key, label in (("rx_e2e_us", "e2e open"), ("rx_link_legacy_us", "link legacy"),
@@ -648,10 +652,12 @@ def report(sph, ours, wasm, cov_ours, cov_wasm, a):
             o, w = get(ours, key, field), get(wasm, key, field)
             row(f"a. {label}: {unit}", o if ours.get(key) else stalled, w, "ours/wasm " + r(o, w))
     bound_ms = sph["bound_us"] / 1000
-    # a self-sent fragment also needs its SURB-ack header (1 ephemeral key pair + 4 X25519 with
-    # the accumulated scalar, as the packet's own header) and the payload's ephemeral key (1 key
-    # pair + 1 X25519 at the sender, 1 at the receiver): see bench/README.md
-    extra_ms = (2 * sph["x25519_eph_us"] + 6 * sph["x25519_var_us"]) / 1000
+    # a self-sent fragment also needs its SURB-ack (bench_sphinx's SURB-ack bound: the header
+    # as the packet's own), the payload's ephemeral key pair, the e2e key and AES-CTR at the
+    # sender and at the receiver (each as bench_sphinx's e2e open) and the gateway link's
+    # AES-256-GCM-SIV both ways: see bench/README.md
+    extra_ms = (sph["ack_bound_us"] + sph["x25519_eph_us"] + 2 * sph["rx_e2e_us"] +
+                2 * sph["rx_link_gcmsiv_us"]) / 1000
     cpu_ratios = []
     for key, label in (("small", f"{a.small_size / 1024:g} KiB msgs"), ("big", f"{a.big_size / 1048576:g} MiB msgs")):
         po, pw = per_packet(ours, key), per_packet(wasm, key)
