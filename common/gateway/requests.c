@@ -481,11 +481,28 @@ static void sb_fmt(struct sb *s, const char *fmt, ...)
 		s->oom = 1;
 }
 
+/* A byte array as serde_json writes a Vec<u8>: [1,22,255]. Digits by hand: a handshake
+ * message is hundreds of bytes, and an snprintf per byte was most of its encoding. */
 static void sb_bytes(struct sb *s, const uint8_t *b, size_t n)
 {
+	char buf[256];
+	size_t k = 0;
 	sb_lit(s, "[");
-	for (size_t i = 0; i < n; i++)
-		sb_fmt(s, i ? ",%u" : "%u", b[i]);
+	for (size_t i = 0; i < n; i++) {
+		unsigned v = b[i];
+		if (k > sizeof buf - 4) { /* room for ",255" */
+			sb_raw(s, buf, k);
+			k = 0;
+		}
+		if (i)
+			buf[k++] = ',';
+		if (v >= 100)
+			buf[k++] = (char)('0' + v / 100);
+		if (v >= 10)
+			buf[k++] = (char)('0' + v / 10 % 10);
+		buf[k++] = (char)('0' + v % 10);
+	}
+	sb_raw(s, buf, k);
 	sb_lit(s, "]");
 }
 

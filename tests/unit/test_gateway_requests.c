@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -359,10 +360,33 @@ static void test_base64(void **state)
 	assert_int_equal(ns_gw_base64_decode("AAAAAAAAAAAA", 12, buf, sizeof buf), NS_GW_EARG);
 }
 
+/* Every byte value, in a payload long enough to cross the encoder's buffer several times,
+ * written as serde_json writes a Vec<u8> (checked against printf's digits). */
+static void test_handshake_payload_every_byte(void **state)
+{
+	(void)state;
+	uint8_t data[3 * 256 + 5];
+	char *want = malloc(sizeof data * 4 + 64), *got = NULL;
+	size_t k, len = 0;
+	assert_non_null(want);
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (uint8_t)(i * 7 + i / 256);
+	k = (size_t)sprintf(want, "{\"type\":\"handshakePayload\",\"protocol_version\":3,\"data\":[");
+	for (size_t i = 0; i < sizeof data; i++)
+		k += (size_t)sprintf(want + k, i ? ",%u" : "%u", data[i]);
+	strcpy(want + k, "]}");
+	assert_int_equal(ns_gw_hs_payload_encode(3, data, sizeof data, &got, &len), 0);
+	assert_string_equal(got, want);
+	assert_int_equal(len, strlen(want));
+	free(got);
+	free(want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_roundtrips),
+		cmocka_unit_test(test_handshake_payload_every_byte),
 		cmocka_unit_test(test_request_leniency_as_serde),
 		cmocka_unit_test(test_request_errors),
 		cmocka_unit_test(test_auth_v2),
