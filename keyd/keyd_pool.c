@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cores.h"
 #include "keyd_ring.h"
 
 struct nc_keyd_pool {
@@ -28,11 +29,8 @@ struct nc_keyd_pool {
 
 unsigned nc_keyd_pool_threads(unsigned workers)
 {
-	if (workers == 0) {
-		long online = sysconf(_SC_NPROCESSORS_ONLN);
-		workers = online < 1 ? 1 : online > NC_KEYD_WORKERS_MAX ? NC_KEYD_WORKERS_MAX
-		                                                        : (unsigned)online;
-	}
+	if (workers == 0)
+		workers = ns_usable_cores();
 	if (workers > NC_KEYD_WORKERS_MAX)
 		workers = NC_KEYD_WORKERS_MAX;
 	return workers - 1;

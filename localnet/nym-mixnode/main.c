@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cores.h"
 #include "crypto.h"
 #include "log.h"
 #include "loopback.h"
@@ -543,8 +544,8 @@ static int usage(void)
 
 static unsigned online_cores(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
+	unsigned n = ns_usable_cores();
+	return n > MAX_WORKERS ? MAX_WORKERS : n;
 }
 
 struct args {

@@ -51,7 +51,7 @@ for pid in "$KEYD" "$NETD" "$APID"; do
 	check_creds "child $i" "$pid" $((BASE + i))
 	i=$((i + 1))
 done
-CORES=$(getconf _NPROCESSORS_ONLN); [ "$CORES" -le 64 ] || CORES=64
+CORES=$(nproc); [ "$CORES" -le 64 ] || CORES=64 # the CPUs keyd may run on
 [ "$(tasks "$KEYD")" = "$CORES" ] || fail "keyd has $(tasks "$KEYD") threads, want $CORES (one per core)"
 echo "ok as root: keyd, netd, apid run as uid/gid $BASE, $((BASE + 1)), $((BASE + 2)), no capability (effective, permitted, bounding, inheritable, ambient), NoNewPrivs 1, Seccomp 2 (keyd: each of its $CORES threads)"
 read_mem $((BASE + 1)) && fail "netd's uid read keyd's memory"
