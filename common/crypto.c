@@ -468,8 +468,6 @@ int ns_gcmsiv_open(uint8_t *out, const uint8_t *ct, size_t ct_len, const uint8_t
  * with y the low 255 bits taken mod p. d*y^2 + 1 is never 0 (-1/d is not a square).
  * This is only bignum arithmetic through libgcrypt's MPI API; no curve code. */
 
-static const char ED25519_P_HEX[] =
-	"7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffed";
 static const char ED25519_D_HEX[] =
 	"52036cee2b6ffe738cc740797779e89800700a4d4141d8ab75eb4dca135978a3";
 
@@ -514,7 +512,7 @@ static int is_square_mod_p(gcry_mpi_t a, gcry_mpi_t p)
 
 int ns_ed25519_pk_decompresses(const uint8_t pk[32])
 {
-	gcry_mpi_t p = mpi_from_hex(ED25519_P_HEX), d = mpi_from_hex(ED25519_D_HEX);
+	gcry_mpi_t p = mpi_from_hex(NS_P25519_HEX), d = mpi_from_hex(ED25519_D_HEX);
 	gcry_mpi_t y = y_from_compressed(pk);
 	gcry_mpi_t yy = gcry_mpi_new(256), u = gcry_mpi_new(256), v = gcry_mpi_new(256);
 	gcry_mpi_t one = gcry_mpi_set_ui(NULL, 1);

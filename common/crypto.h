@@ -18,6 +18,9 @@
 #define NS_GCMSIV_NONCE_LEN 12
 #define NS_GCMSIV_TAG_LEN   16
 
+/* p = 2^255 - 19, the field of Curve25519 and Ed25519, as libgcrypt's gcry_mpi_scan reads hex */
+#define NS_P25519_HEX "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffed"
+
 /* Must be called once before anything else; returns 0 on success. */
 int ns_crypto_init(void);
 

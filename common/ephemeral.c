@@ -30,7 +30,6 @@ void ns_x25519_ephemeral(uint8_t secret[32], uint8_t public_key[32])
 #include <pthread.h>
 
 #define EPH_BATCH 32 /* one inversion per 32 pairs: ~0.7 us each of the ~22 us it costs */
-#define P25519_HEX "7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFED"
 
 struct eph_pool {
 	uint8_t secret[EPH_BATCH][32];
@@ -94,7 +93,7 @@ static void batch_release(struct batch_mpis *b)
 /* den, num and the prefix products of the dens, from the compressed Edwards points. */
 static int batch_load(struct batch_mpis *b, const uint8_t (*ed)[32])
 {
-	if (gcry_mpi_scan(&b->p, GCRYMPI_FMT_HEX, P25519_HEX, 0, NULL) != 0)
+	if (gcry_mpi_scan(&b->p, GCRYMPI_FMT_HEX, NS_P25519_HEX, 0, NULL) != 0)
 		return -1;
 	b->one = gcry_mpi_set_ui(NULL, 1);
 	b->inv = gcry_mpi_new(256);

@@ -33,7 +33,6 @@ static const uint8_t INV8[32] = {
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x06,
 };
 
-static const char P_HEX[] = "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffed";
 #define CURVE_A 486662
 
 #define KEY_TABLE_SLOTS 2048                        /* a power of two */
@@ -118,7 +117,7 @@ static int euler_on_curve(const uint8_t key[32])
 	for (size_t i = 0; i < 32; i++)
 		be[i] = key[31 - i];
 	be[0] &= 0x7f;
-	if (gcry_mpi_scan(&p, GCRYMPI_FMT_HEX, P_HEX, 0, NULL) != 0 ||
+	if (gcry_mpi_scan(&p, GCRYMPI_FMT_HEX, NS_P25519_HEX, 0, NULL) != 0 ||
 	    gcry_mpi_scan(&u, GCRYMPI_FMT_USG, be, sizeof be, NULL) != 0)
 		goto out;
 	v = gcry_mpi_new(256);
